@@ -1,0 +1,112 @@
+//! The command line, as clap sees it. Nothing here does work: `main` turns these raw flags into
+//! calls on the library crates, so the libraries never see clap types.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const AFTER_HELP: &str = "\
+Examples:
+  portent 797                 what port 797 is, and why an open one matters
+  portent port ldap           the port page for a service name
+  portent search netinfo      ranked search of names, descriptions and notes
+  portent registry info       which registry data is in use, and counts
+  portent registry export     every port and protocol as JSON Lines
+
+Exit status: 0 when the answer was found, 1 when nothing was found, 2 on errors
+(bad input, unreadable files).";
+
+/// What is on this port? The IANA registry, curated notes on unofficial and historical uses,
+/// and what they mean, in one fast tool.
+#[derive(Debug, Parser)]
+#[command(
+    name = "portent",
+    version,
+    about,
+    long_about = None,
+    after_help = AFTER_HELP,
+    propagate_version = true,
+    arg_required_else_help = true
+)]
+pub struct Cli {
+    /// When to use colour: auto (when writing to a terminal), always or never. NO_COLOR is
+    /// honoured in auto mode.
+    #[arg(long, global = true, value_name = "WHEN", default_value = "auto")]
+    pub color: ColorWhen,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ColorWhen {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Everything known about a port: registry status, range, notes, why it matters, how to
+    /// check it (also: `portent 797`).
+    #[command(visible_alias = "p")]
+    Port(PortArgs),
+    /// Search service names, descriptions and notes, best matches first.
+    #[command(visible_alias = "s")]
+    Search(SearchArgs),
+    /// The embedded IANA registry: information, export, updates.
+    #[command(subcommand)]
+    Registry(RegistryCommand),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell to generate for.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), generated from this command line definition.
+    Man,
+}
+
+#[derive(Debug, Args)]
+pub struct PortArgs {
+    /// A port number (797), a port and protocol (797/tcp), or a service name (ldap).
+    #[arg(value_name = "PORT|NAME", allow_hyphen_values = true)]
+    pub query: String,
+    /// Print JSON (schema: docs/json.md).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    /// Words to look for; every word must match.
+    #[arg(value_name = "TEXT", required = true, num_args = 1..)]
+    pub text: Vec<String>,
+    /// Show at most this many results.
+    #[arg(short = 'n', long, default_value_t = 25)]
+    pub limit: usize,
+    /// Print JSON (schema: docs/json.md).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RegistryCommand {
+    /// Which registry data is in use, its date and counts.
+    Info {
+        /// Print JSON (schema: docs/json.md).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print one JSON object per port and protocol (65,536 ports x tcp, udp, sctp, dccp) as
+    /// JSON Lines.
+    Export,
+    /// Validate a newer IANA registry CSV and use it from now on (stored in the data
+    /// directory; a rejected file changes nothing).
+    Update {
+        /// The CSV file as published by IANA (service-names-port-numbers.csv).
+        #[arg(long, value_name = "FILE.csv")]
+        file: PathBuf,
+    },
+    /// Forget an updated registry and go back to the data built into portent.
+    Reset,
+}

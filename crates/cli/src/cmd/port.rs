@@ -1,0 +1,256 @@
+//! `portent port`: the port page in a terminal, or as JSON.
+
+use std::io::Write;
+
+use anyhow::Result;
+use portent_registry::report::{Concern, PortReport, ProtocolEntry, ServiceRow};
+use portent_registry::{Protocol, Status};
+
+use crate::Outcome;
+use crate::args::PortArgs;
+use crate::out::{self, BAD, DIM, GOOD, HEAD, NAME, WARN, clean, wrap};
+
+pub fn run(args: &PortArgs) -> Result<Outcome> {
+    let reg = out::registry();
+    let resolved = reg.resolve(&args.query)?;
+    let host = portent_local::host::facts();
+    let port = resolved.ports[0];
+    let report = PortReport::build(&reg, port, &host);
+    if args.json {
+        out::json(&report)?;
+        return Ok(Outcome::Found);
+    }
+    let mut w = anstream::stdout().lock();
+    if let Some(name) = &resolved.name {
+        let others: Vec<String> = resolved.ports[1..].iter().map(u16::to_string).collect();
+        write!(
+            w,
+            "{DIM}{} is registered on port {port}",
+            clean(name, false)
+        )?;
+        if !others.is_empty() {
+            let shown = others
+                .iter()
+                .take(12)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ");
+            let more = if others.len() > 12 { ", ..." } else { "" };
+            write!(w, " (also {shown}{more})")?;
+        }
+        writeln!(w, "{DIM:#}\n")?;
+    }
+    render(&mut w, &report, resolved.protocol)?;
+    w.flush()?;
+    Ok(Outcome::Found)
+}
+
+fn status_style(s: Status) -> anstyle::Style {
+    match s {
+        Status::Assigned => GOOD,
+        Status::Reserved => WARN,
+        Status::Unassigned => DIM,
+    }
+}
+
+fn render(w: &mut impl Write, r: &PortReport, only: Option<Protocol>) -> std::io::Result<()> {
+    // Headline: port, name or status, range, ghost.
+    write!(w, "{HEAD}Port {}{HEAD:#}", r.port)?;
+    match r.primary_name() {
+        Some(n) => write!(w, "  {NAME}{}{NAME:#}", clean(n, false))?,
+        None => {
+            let s = r
+                .entry(Protocol::Tcp)
+                .status
+                .max(r.entry(Protocol::Udp).status);
+            write!(w, "  {}{s}{:#}", status_style(s), status_style(s))?;
+        }
+    }
+    write!(w, "  {DIM}{} range{DIM:#}", r.range)?;
+    if r.assessment.ghost && r.range != portent_registry::PortRange::Dynamic {
+        write!(w, "  {BAD}ghost{BAD:#}")?;
+    }
+    writeln!(w)?;
+    writeln!(w)?;
+
+    let (lo, hi) = r.range_bounds;
+    writeln!(w, "  {HEAD}Range{HEAD:#}      {} ({lo}-{hi})", r.range)?;
+    writeln!(w, "{DIM}{}{DIM:#}", wrap(r.range_meaning, 13))?;
+    if let Some(p) = r.privileged {
+        let word = if p { "privileged" } else { "unprivileged" };
+        writeln!(
+            w,
+            "  {HEAD}Binding{HEAD:#}    {word}: {}",
+            r.privilege_detail
+        )?;
+    }
+    match (r.ephemeral, r.ephemeral_range) {
+        (Some(true), Some((a, b))) => writeln!(
+            w,
+            "  {HEAD}Ephemeral{HEAD:#}  {WARN}yes{WARN:#}: inside this host's ephemeral range {a}-{b}"
+        )?,
+        (Some(false), Some((a, b))) => writeln!(
+            w,
+            "  {HEAD}Ephemeral{HEAD:#}  no: this host's ephemeral range is {a}-{b}"
+        )?,
+        _ => {}
+    }
+    writeln!(w)?;
+
+    writeln!(
+        w,
+        "{HEAD}IANA registry{HEAD:#} {DIM}(data as of {}){DIM:#}",
+        r.data_date
+    )?;
+    for e in &r.registry {
+        if only.is_some_and(|p| p != e.protocol) {
+            continue;
+        }
+        registry_entry(w, e)?;
+    }
+    writeln!(w)?;
+
+    if !r.notes.is_empty() {
+        writeln!(w, "{HEAD}Known uses and history{HEAD:#}")?;
+        for n in &r.notes {
+            writeln!(
+                w,
+                "  {NAME}{}{NAME:#} {DIM}[{}]{DIM:#}",
+                clean(n.title, false),
+                n.kind.as_str()
+            )?;
+            writeln!(w, "{}", wrap(n.summary, 4))?;
+            if !n.detail.is_empty() {
+                writeln!(w, "{}", wrap(n.detail, 4))?;
+            }
+            if !n.registry.is_empty() {
+                writeln!(
+                    w,
+                    "{}",
+                    wrap(&format!("Registry vs. folklore: {}", n.registry), 4)
+                )?;
+            }
+            for s in n.sources {
+                writeln!(
+                    w,
+                    "    {DIM}source:{DIM:#} {} {DIM}<{}>{DIM:#}",
+                    clean(s.title, false),
+                    clean(s.url, false)
+                )?;
+            }
+        }
+        writeln!(w)?;
+    }
+
+    let (cs, label) = match r.assessment.concern {
+        Concern::High => (BAD, "high"),
+        Concern::Medium => (WARN, "medium"),
+        Concern::Low => (GOOD, "low"),
+    };
+    writeln!(
+        w,
+        "{HEAD}If it is open{HEAD:#}  {DIM}concern:{DIM:#} {cs}{label}{cs:#}"
+    )?;
+    for reason in &r.assessment.reasons {
+        let text = wrap(reason, 4);
+        writeln!(w, "  -{}", &text[3.min(text.len())..])?;
+    }
+    writeln!(w)?;
+
+    if !r.related.is_empty() {
+        writeln!(w, "{HEAD}Related ports{HEAD:#}")?;
+        for rel in r.related.iter().take(12) {
+            writeln!(
+                w,
+                "  {:>5}  {NAME}{:<16}{NAME:#} {DIM}{}{DIM:#}",
+                rel.port,
+                clean(rel.name.unwrap_or("-"), false),
+                clean(&rel.why, false)
+            )?;
+        }
+        writeln!(w)?;
+    }
+
+    writeln!(w, "{HEAD}How to check what is listening{HEAD:#}")?;
+    for (os, cmds) in [
+        ("Linux", &r.check.linux),
+        ("macOS", &r.check.macos),
+        ("Windows", &r.check.windows),
+        ("Remote", &r.check.remote),
+    ] {
+        for (i, c) in cmds.iter().enumerate() {
+            let label = if i == 0 { os } else { "" };
+            writeln!(w, "  {DIM}{label:<8}{DIM:#} {c}")?;
+        }
+    }
+    Ok(())
+}
+
+fn registry_entry(w: &mut impl Write, e: &ProtocolEntry) -> std::io::Result<()> {
+    let st = status_style(e.status);
+    write!(
+        w,
+        "  {:<5} {st}{:<10}{st:#} ",
+        e.protocol.as_str(),
+        e.status.as_str()
+    )?;
+    if e.services.is_empty() && e.other_rows.is_empty() {
+        writeln!(w, "{DIM}no entry{DIM:#}")?;
+        return Ok(());
+    }
+    let mut first = true;
+    for row in e.services.iter().chain(&e.other_rows) {
+        if !first {
+            write!(w, "{:18}", "")?;
+        }
+        first = false;
+        service_row(w, row)?;
+    }
+    Ok(())
+}
+
+fn service_row(w: &mut impl Write, s: &ServiceRow) -> std::io::Result<()> {
+    if s.name.is_empty() {
+        write!(
+            w,
+            "{DIM}{} (ports {}){DIM:#}",
+            clean(s.description, false),
+            s.ports
+        )?;
+    } else {
+        write!(w, "{NAME}{}{NAME:#}", clean(s.name, false))?;
+        if !s.description.is_empty() {
+            write!(w, "  {}", clean(first_line(s.description), false))?;
+        }
+        if s.ports.contains('-') {
+            write!(w, " {DIM}(range {}){DIM:#}", s.ports)?;
+        }
+    }
+    writeln!(w)?;
+    let mut facts: Vec<String> = Vec::new();
+    if !s.assignee.is_empty() {
+        facts.push(format!("assignee {}", s.assignee));
+    }
+    if !s.registered.is_empty() {
+        facts.push(format!("registered {}", s.registered));
+    }
+    if !s.modified.is_empty() {
+        facts.push(format!("modified {}", s.modified));
+    }
+    if !s.reference.is_empty() {
+        facts.push(format!("ref {}", s.reference));
+    }
+    if !facts.is_empty() {
+        writeln!(w, "{DIM}{}{DIM:#}", wrap(&facts.join("; "), 20))?;
+    }
+    for extra in [s.unauthorized_use, s.notes] {
+        if !extra.is_empty() {
+            writeln!(w, "{WARN}{}{WARN:#}", wrap(extra, 20))?;
+        }
+    }
+    Ok(())
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or("")
+}

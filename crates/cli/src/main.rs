@@ -1,0 +1,148 @@
+//! The `portent` binary: parse the command line, call the library crates, render what they
+//! return. Exit codes and broken pipes are handled here, in one place.
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::{CommandFactory, FromArgMatches};
+
+mod args;
+mod cmd;
+mod out;
+
+use args::{Cli, ColorWhen, Command};
+
+/// What a command found, mapped to the documented exit status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// 0: the answer was found.
+    Found,
+    /// 1: nothing found (no such port, no search hit, not open).
+    Nothing,
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(Outcome::Found) => ExitCode::SUCCESS,
+        Ok(Outcome::Nothing) => ExitCode::from(1),
+        Err(err) => {
+            // A closed pipe (`portent registry export | head`) is the reader's choice, not an
+            // error worth a message.
+            if err.chain().any(|e| {
+                e.downcast_ref::<io::Error>().map(io::Error::kind)
+                    == Some(io::ErrorKind::BrokenPipe)
+                    || e.downcast_ref::<serde_json::Error>()
+                        .and_then(serde_json::Error::io_error_kind)
+                        == Some(io::ErrorKind::BrokenPipe)
+            }) {
+                return ExitCode::SUCCESS;
+            }
+            let mut stderr = anstream::stderr();
+            let red = anstyle::Style::new()
+                .bold()
+                .fg_color(Some(anstyle::AnsiColor::Red.into()));
+            let _ = writeln!(stderr, "{red}error:{red:#} {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Adds the implied `port` subcommand: `portent 797` means `portent port 797`.
+fn with_implied_port(mut argv: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let cmd = Cli::command();
+    let mut i = 1;
+    while i < argv.len() {
+        let s = argv[i].to_string_lossy();
+        if s == "--color" {
+            i += 2; // the option and its value
+        } else if s.starts_with('-') && s.len() > 1 && !is_number(&s) {
+            i += 1;
+        } else {
+            break;
+        }
+    }
+    if let Some(word) = argv.get(i).map(|w| w.to_string_lossy().into_owned()) {
+        let known = word == "help"
+            || cmd
+                .get_subcommands()
+                .any(|s| s.get_name() == word || s.get_all_aliases().any(|a| a == word));
+        if !known {
+            argv.insert(i, "port".into());
+        }
+    }
+    argv
+}
+
+fn is_number(s: &str) -> bool {
+    s.strip_prefix('-')
+        .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
+}
+
+fn run() -> Result<Outcome> {
+    let argv = with_implied_port(std::env::args_os().collect());
+    let matches = Cli::command().get_matches_from(argv);
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    match cli.color {
+        ColorWhen::Always => anstream::ColorChoice::Always.write_global(),
+        ColorWhen::Never => anstream::ColorChoice::Never.write_global(),
+        ColorWhen::Auto => {}
+    }
+    match cli.command {
+        Command::Port(a) => cmd::port::run(&a),
+        Command::Search(a) => cmd::search::run(&a),
+        Command::Registry(c) => cmd::registry::run(c),
+        Command::Completions { shell } => {
+            let mut out = io::stdout().lock();
+            clap_complete::generate(shell, &mut Cli::command(), "portent", &mut out);
+            out.flush()?;
+            Ok(Outcome::Found)
+        }
+        Command::Man => {
+            let mut out = io::stdout().lock();
+            clap_mangen::Man::new(Cli::command()).render(&mut out)?;
+            out.flush()?;
+            Ok(Outcome::Found)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn argv(words: &[&str]) -> Vec<String> {
+        with_implied_port(words.iter().map(Into::into).collect())
+            .into_iter()
+            .map(|s| s.to_string_lossy().into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn implied_port() {
+        assert_eq!(argv(&["portent", "797"]), ["portent", "port", "797"]);
+        assert_eq!(argv(&["portent", "ldap"]), ["portent", "port", "ldap"]);
+        assert_eq!(argv(&["portent", "-1"]), ["portent", "port", "-1"]);
+        assert_eq!(
+            argv(&["portent", "--color=never", "797", "--json"]),
+            ["portent", "--color=never", "port", "797", "--json"]
+        );
+        assert_eq!(
+            argv(&["portent", "search", "x"]),
+            ["portent", "search", "x"]
+        );
+        assert_eq!(argv(&["portent", "s", "x"]), ["portent", "s", "x"]);
+        assert_eq!(argv(&["portent", "--help"]), ["portent", "--help"]);
+        assert_eq!(argv(&["portent", "help"]), ["portent", "help"]);
+        assert_eq!(argv(&["portent"]), ["portent"]);
+        assert_eq!(
+            argv(&["portent", "--color", "never", "797"]),
+            ["portent", "--color", "never", "port", "797"]
+        );
+    }
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

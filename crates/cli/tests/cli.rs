@@ -1,0 +1,280 @@
+//! End-to-end tests of the real `portent` binary: each runs it with its own empty data
+//! directory, so no test sees another's (or the user's) updated registry.
+
+#![allow(clippy::unwrap_used, clippy::panic, clippy::expect_used)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+const CSV: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../data/iana/service-names-port-numbers.csv"
+);
+
+fn portent_in(data: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_portent"))
+        .args(args)
+        .env("PORTENT_DATA_DIR", data)
+        .env_remove("NO_COLOR")
+        .output()
+        .expect("run portent")
+}
+
+fn portent(args: &[&str]) -> Output {
+    let dir = tempfile::tempdir().unwrap();
+    portent_in(dir.path(), args)
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8(o.stderr.clone()).unwrap()
+}
+
+fn json(o: &Output) -> Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", stdout(o)))
+}
+
+#[test]
+fn port_797_json_has_the_documented_fields() {
+    let o = portent(&["port", "797", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v = json(&o);
+    assert_eq!(v["port"], 797);
+    assert_eq!(v["range"], "system");
+    assert!(v["privileged"].is_boolean());
+    let reg = v["registry"].as_array().unwrap();
+    assert_eq!(reg.len(), 4);
+    for (e, p) in reg.iter().zip(["tcp", "udp", "sctp", "dccp"]) {
+        assert_eq!(e["protocol"], p);
+        assert_eq!(e["status"], "unassigned");
+        assert_eq!(e["services"].as_array().unwrap().len(), 0);
+        assert_eq!(e["other_rows"][0]["ports"], "788-799");
+        assert_eq!(
+            e["other_rows"][0]["unauthorized_use"],
+            "Unauthorized Use Known on port 796"
+        );
+    }
+    assert_eq!(v["assessment"]["ghost"], true);
+    let notes = v["notes"].as_array().unwrap();
+    assert!(!notes.is_empty());
+    for n in notes {
+        assert!(!n["summary"].as_str().unwrap().is_empty());
+        assert!(!n["sources"].as_array().unwrap().is_empty());
+    }
+    assert!(
+        v["check"]["linux"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c.as_str().unwrap().contains("797"))
+    );
+}
+
+#[test]
+fn shortcut_and_names() {
+    let a = portent(&["797", "--json"]);
+    let b = portent(&["port", "797", "--json"]);
+    assert_eq!(json(&a), json(&b));
+    let v = json(&portent(&["port", "ldap", "--json"]));
+    assert_eq!(v["port"], 389);
+    assert_eq!(v["registry"][0]["services"][0]["name"], "ldap");
+    assert_eq!(v["registry"][0]["services"][0]["assignee"], "[Tim_Howes]");
+    let v = json(&portent(&["770", "--json"]));
+    assert_eq!(v["registry"][0]["status"], "assigned");
+    assert_eq!(v["registry"][0]["services"][0]["name"], "cadlock");
+    assert_eq!(v["assessment"]["ghost"], false);
+}
+
+#[test]
+fn human_page_is_plain_when_piped() {
+    let o = portent(&["797"]);
+    let s = stdout(&o);
+    assert!(!s.contains('\x1b'), "no colour when not a terminal");
+    assert!(s.starts_with("Port 797"));
+    for needle in [
+        "ghost",
+        "788-799",
+        "Unauthorized Use Known on port 796",
+        "sudo lsof -nP -i :797",
+        "Test-NetConnection -ComputerName HOST -Port 797",
+        "NetInfo",
+    ] {
+        assert!(s.contains(needle), "missing {needle:?} in:\n{s}");
+    }
+    let o = portent(&["--color", "always", "797"]);
+    assert!(stdout(&o).contains('\x1b'));
+}
+
+#[test]
+fn bad_input_is_a_clear_error() {
+    for (arg, needle) in [
+        ("70000", "\"70000\" is not a port number"),
+        ("-1", "\"-1\" is not a port number"),
+        ("", "no port given"),
+        ("abc", "no port or service is named \"abc\""),
+        ("sshh", "did you mean ssh"),
+        ("80/icmp", "not a transport protocol"),
+    ] {
+        let o = portent(&["port", arg]);
+        assert_eq!(o.status.code(), Some(2), "{arg}");
+        assert!(stderr(&o).contains(needle), "{arg}: {}", stderr(&o));
+        assert!(!stderr(&o).contains("panicked"));
+        assert!(o.stdout.is_empty());
+    }
+    let o = portent(&["70000"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn search_ranks_and_reports_nothing() {
+    let o = portent(&["search", "netinfo", "--json"]);
+    assert_eq!(o.status.code(), Some(0));
+    let v = json(&o);
+    let hits = v["hits"].as_array().unwrap();
+    let has = |port: u64, kind: &str| {
+        hits.iter().any(|h| {
+            h["kind"] == kind
+                && h["ports"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|p| p["first"] == port)
+        })
+    };
+    assert!(has(1033, "service"));
+    assert!(has(797, "note"));
+    let scores: Vec<u64> = hits.iter().map(|h| h["score"].as_u64().unwrap()).collect();
+    assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
+    let o = portent(&["search", "ssh"]);
+    let first = stdout(&o).lines().nth(1).unwrap().to_owned();
+    assert!(first.starts_with("22 "), "{first}");
+    let o = portent(&["search", "zzqqxxnothing"]);
+    assert_eq!(o.status.code(), Some(1));
+}
+
+#[test]
+fn export_covers_every_port_and_protocol() {
+    let o = portent(&["registry", "export"]);
+    assert_eq!(o.status.code(), Some(0));
+    let text = stdout(&o);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 65536 * 4);
+    let line = |port: usize, proto: usize| -> Value {
+        serde_json::from_str(lines[port * 4 + proto]).unwrap()
+    };
+    let ssh = line(22, 0);
+    assert_eq!(ssh["port"], 22);
+    assert_eq!(ssh["protocol"], "tcp");
+    assert_eq!(ssh["status"], "assigned");
+    assert_eq!(ssh["services"][0], "ssh");
+    assert_eq!(line(797, 1)["status"], "unassigned");
+    assert_eq!(line(0, 0)["status"], "reserved");
+    assert_eq!(line(65535, 3)["range"], "dynamic");
+}
+
+#[test]
+fn update_validates_and_reset_restores() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let info = |d: &Path| json(&portent_in(d, &["registry", "info", "--json"]));
+    assert_eq!(info(&data)["source"], "embedded");
+
+    // A bad file is rejected with the reason, and nothing changes.
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "not,a,registry\n1,2,3\n").unwrap();
+    let o = portent_in(
+        &data,
+        &["registry", "update", "--file", bad.to_str().unwrap()],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("header does not match"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(info(&data)["source"], "embedded");
+    let o = portent_in(&data, &["registry", "update", "--file", "/nonexistent.csv"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("cannot read /nonexistent.csv"));
+
+    // A newer registry: the real file with one more assignment on 797.
+    let mut text = std::fs::read_to_string(CSV).unwrap();
+    text.push_str("portent-test,797,tcp,A test assignment,,,2026-11-01,,,,,\n");
+    let newer = dir.path().join("newer.csv");
+    std::fs::write(&newer, text).unwrap();
+    let o = portent_in(
+        &data,
+        &["registry", "update", "--file", newer.to_str().unwrap()],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let i = info(&data);
+    assert_eq!(i["source"], "updated");
+    assert_eq!(i["data_date"], "2026-11-01");
+    let v = json(&portent_in(&data, &["797", "--json"]));
+    assert_eq!(v["registry"][0]["services"][0]["name"], "portent-test");
+    assert_eq!(v["registry"][1]["status"], "unassigned");
+
+    // A damaged snapshot is reported and the built-in data used.
+    std::fs::write(data.join("registry.bin"), b"garbage").unwrap();
+    let o = portent_in(&data, &["797", "--json"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(stderr(&o).contains("damaged"), "{}", stderr(&o));
+    assert_eq!(json(&o)["registry"][0]["status"], "unassigned");
+
+    let o = portent_in(&data, &["registry", "reset"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(info(&data)["source"], "embedded");
+}
+
+#[test]
+fn help_completions_and_man_page() {
+    let o = portent(&["--help"]);
+    assert_eq!(o.status.code(), Some(0));
+    let h = stdout(&o);
+    for needle in ["port", "search", "registry", "completions", "Exit status"] {
+        assert!(h.contains(needle), "{needle}");
+    }
+    let o = portent(&["completions", "bash"]);
+    assert!(stdout(&o).contains("_portent()"));
+    let o = portent(&["completions", "zsh"]);
+    assert!(stdout(&o).contains("#compdef portent"));
+    let o = portent(&["man"]);
+    let man = stdout(&o);
+    assert!(man.contains(".TH portent"), "{man}");
+    assert!(man.contains("registry"));
+    let o = portent(&["completions", "nosuchshell"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn closed_pipe_is_not_an_error() {
+    use std::io::Read;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_portent"))
+        .args(["registry", "export"])
+        .env("PORTENT_DATA_DIR", dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 64];
+    child
+        .stdout
+        .as_mut()
+        .unwrap()
+        .read_exact(&mut first)
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -1,0 +1,615 @@
+//! Parsing and validation of the IANA "Service Name and Transport Protocol Port Number
+//! Registry" in the CSV form IANA publishes.
+//!
+//! This crate exists because two places need exactly the same reading of that file: the
+//! registry crate's build script, which compiles the embedded copy into static tables, and
+//! `portent registry update`, which checks a newer copy a user supplies before storing it.
+//! Sharing one parser means a record can never mean one thing when compiled in and another
+//! when loaded later.
+//!
+//! The file's quirks, all handled here: single ports and ranges (`788-799`); an empty
+//! protocol, meaning every protocol; service names with no port (registered for service
+//! discovery only); aliases and historic names; quoted fields spanning lines; free-text
+//! statuses in the description of unnamed rows ("Unassigned [was netstat]", "De-registered").
+
+use std::borrow::Cow;
+use std::collections::BTreeSet;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// The column headings IANA uses, in order. A file whose header differs is rejected: a
+/// silently shifted column would put assignees where descriptions belong.
+pub const HEADER: [&str; 12] = [
+    "Service Name",
+    "Port Number",
+    "Transport Protocol",
+    "Description",
+    "Assignee",
+    "Contact",
+    "Registration Date",
+    "Modification Date",
+    "Reference",
+    "Service Code",
+    "Unauthorized Use Reported",
+    "Assignment Notes",
+];
+
+/// A transport protocol the registry assigns ports for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    Tcp,
+    Udp,
+    Sctp,
+    Dccp,
+}
+
+impl Protocol {
+    /// Every protocol, in the order tables are indexed by.
+    pub const ALL: [Protocol; 4] = [Protocol::Tcp, Protocol::Udp, Protocol::Sctp, Protocol::Dccp];
+
+    /// The lowercase name IANA uses (`tcp`, `udp`, `sctp`, `dccp`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Tcp => "tcp",
+            Protocol::Udp => "udp",
+            Protocol::Sctp => "sctp",
+            Protocol::Dccp => "dccp",
+        }
+    }
+
+    /// Position of this protocol in [`Protocol::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// Parses a protocol name, ignoring ASCII case.
+    pub fn parse(text: &str) -> Option<Protocol> {
+        Protocol::ALL
+            .into_iter()
+            .find(|p| p.as_str().eq_ignore_ascii_case(text))
+    }
+}
+
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An inclusive range of ports; a single port has `first == last`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct PortSpan {
+    pub first: u16,
+    pub last: u16,
+}
+
+impl PortSpan {
+    pub fn contains(self, port: u16) -> bool {
+        self.first <= port && port <= self.last
+    }
+
+    pub fn is_single(self) -> bool {
+        self.first == self.last
+    }
+}
+
+impl fmt::Display for PortSpan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_single() {
+            write!(f, "{}", self.first)
+        } else {
+            write!(f, "{}-{}", self.first, self.last)
+        }
+    }
+}
+
+/// One row of the registry, with every column kept.
+///
+/// Strings are `Cow` so that the same type serves the compiled-in table (borrowed from
+/// `'static` literals), a snapshot read back from disk (borrowed from its buffer) and a freshly
+/// parsed CSV (owned).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record<'a> {
+    /// Service name; empty on rows that only mark ports unassigned or reserved.
+    #[serde(borrow)]
+    pub service: Cow<'a, str>,
+    /// Ports covered; `None` for names registered without a port.
+    pub ports: Option<PortSpan>,
+    /// Protocol; `None` means the row applies to every protocol.
+    pub protocol: Option<Protocol>,
+    #[serde(borrow)]
+    pub description: Cow<'a, str>,
+    #[serde(borrow)]
+    pub assignee: Cow<'a, str>,
+    #[serde(borrow)]
+    pub contact: Cow<'a, str>,
+    #[serde(borrow)]
+    pub registered: Cow<'a, str>,
+    #[serde(borrow)]
+    pub modified: Cow<'a, str>,
+    #[serde(borrow)]
+    pub reference: Cow<'a, str>,
+    #[serde(borrow)]
+    pub service_code: Cow<'a, str>,
+    #[serde(borrow)]
+    pub unauthorized_use: Cow<'a, str>,
+    #[serde(borrow)]
+    pub notes: Cow<'a, str>,
+}
+
+/// What a row says about the ports it covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// No row claims the port, or rows say "Unassigned", "De-registered", "Removed" and the like.
+    Unassigned,
+    /// IANA holds the port back ("Reserved"), or sets it aside for any private use.
+    Reserved,
+    /// A named service is registered on the port.
+    Assigned,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Unassigned => "unassigned",
+            Status::Reserved => "reserved",
+            Status::Assigned => "assigned",
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Record<'_> {
+    /// Classifies the row. A named row is an assignment whatever its description says. An
+    /// unnamed row is a status line: "Reserved..." and the old "any private ..." rows (ports set
+    /// aside for private use) reserve; everything else ("Unassigned", "De-registered",
+    /// "Removed", "Possibly used by ...") leaves the port free for assignment.
+    pub fn status(&self) -> Status {
+        if !self.service.is_empty() {
+            return Status::Assigned;
+        }
+        let d = self.description.trim_start().to_ascii_lowercase();
+        if d.starts_with("reserved") || d.starts_with("any private") {
+            Status::Reserved
+        } else {
+            Status::Unassigned
+        }
+    }
+
+    /// True if this row applies to `protocol` (a row without protocol applies to all).
+    pub fn applies_to(&self, protocol: Protocol) -> bool {
+        self.protocol.is_none_or(|p| p == protocol)
+    }
+
+    /// True if this row covers `port` on `protocol`.
+    pub fn covers(&self, port: u16, protocol: Protocol) -> bool {
+        self.applies_to(protocol) && self.ports.is_some_and(|s| s.contains(port))
+    }
+
+    /// Copies every borrowed string so the record no longer borrows anything.
+    pub fn into_owned(self) -> Record<'static> {
+        fn own(c: Cow<'_, str>) -> Cow<'static, str> {
+            Cow::Owned(c.into_owned())
+        }
+        Record {
+            service: own(self.service),
+            ports: self.ports,
+            protocol: self.protocol,
+            description: own(self.description),
+            assignee: own(self.assignee),
+            contact: own(self.contact),
+            registered: own(self.registered),
+            modified: own(self.modified),
+            reference: own(self.reference),
+            service_code: own(self.service_code),
+            unauthorized_use: own(self.unauthorized_use),
+            notes: own(self.notes),
+        }
+    }
+}
+
+/// Why a registry file was rejected. Line numbers are 1-based lines of the file, counting the
+/// header, so they point where an editor would.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ParseError {
+    #[error("the file is empty")]
+    Empty,
+    #[error("not UTF-8 CSV near line {line}: {message}")]
+    Csv { line: u64, message: String },
+    #[error(
+        "the header does not match IANA's registry columns (expected \"{expected}\", found \"{found}\")"
+    )]
+    Header { expected: String, found: String },
+    #[error("line {line}: expected {expected} columns, found {found}")]
+    Columns {
+        line: u64,
+        expected: usize,
+        found: usize,
+    },
+    #[error(
+        "line {line}: bad port number \"{text}\" (expected 0-65535 or a range such as 788-799)"
+    )]
+    Port { line: u64, text: String },
+    #[error("line {line}: unknown transport protocol \"{text}\" (expected tcp, udp, sctp or dccp)")]
+    Protocol { line: u64, text: String },
+    #[error("line {line}: a row with neither a service name nor a port number")]
+    NoNameNoPort { line: u64 },
+    #[error(
+        "the file holds only {found} port assignments; IANA's registry has thousands, so this is not it"
+    )]
+    TooSmall { found: usize },
+    #[error("the file lacks the well-known assignment {service} {port}/{protocol}")]
+    MissingAnchor {
+        service: &'static str,
+        port: u16,
+        protocol: &'static str,
+    },
+}
+
+/// A port column that is not empty, `N` or `N-M` with `N <= M <= 65535`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("not a port number or port range")]
+pub struct BadPort;
+
+/// Parses a port column: empty (no port), `N` or `N-M` with `N <= M`.
+pub fn parse_ports(text: &str) -> Result<Option<PortSpan>, BadPort> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let num = |s: &str| -> Result<u16, BadPort> {
+        let s = s.trim();
+        if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(BadPort);
+        }
+        s.parse::<u16>().map_err(|_| BadPort)
+    };
+    let span = match text.split_once('-') {
+        Some((a, b)) => PortSpan {
+            first: num(a)?,
+            last: num(b)?,
+        },
+        None => {
+            let p = num(text)?;
+            PortSpan { first: p, last: p }
+        }
+    };
+    if span.first > span.last {
+        return Err(BadPort);
+    }
+    Ok(Some(span))
+}
+
+/// Parses the whole registry CSV. Every row must parse; the first bad row rejects the file.
+pub fn parse_csv(bytes: &[u8]) -> Result<Vec<Record<'static>>, ParseError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ParseError::Empty);
+    }
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .from_reader(bytes);
+    let csv_err = |e: csv::Error| ParseError::Csv {
+        line: e.position().map_or(0, |p| p.line()),
+        message: e.to_string(),
+    };
+    let header = reader.headers().map_err(csv_err)?.clone();
+    let found: Vec<&str> = header.iter().map(str::trim).collect();
+    if found != HEADER {
+        return Err(ParseError::Header {
+            expected: HEADER.join(","),
+            found: found.join(","),
+        });
+    }
+    let mut out = Vec::with_capacity(16_384);
+    for row in reader.records() {
+        let row = row.map_err(csv_err)?;
+        let line = row.position().map_or(0, |p| p.line());
+        if row.len() != HEADER.len() {
+            return Err(ParseError::Columns {
+                line,
+                expected: HEADER.len(),
+                found: row.len(),
+            });
+        }
+        let field = |i: usize| -> Cow<'static, str> {
+            Cow::Owned(row.get(i).unwrap_or_default().trim().to_owned())
+        };
+        let port_text = row.get(1).unwrap_or_default();
+        let ports = parse_ports(port_text).map_err(|BadPort| ParseError::Port {
+            line,
+            text: port_text.to_owned(),
+        })?;
+        let proto_text = row.get(2).unwrap_or_default().trim();
+        let protocol = if proto_text.is_empty() {
+            None
+        } else {
+            Some(
+                Protocol::parse(proto_text).ok_or_else(|| ParseError::Protocol {
+                    line,
+                    text: proto_text.to_owned(),
+                })?,
+            )
+        };
+        let service = field(0);
+        if service.is_empty() && ports.is_none() {
+            return Err(ParseError::NoNameNoPort { line });
+        }
+        out.push(Record {
+            service,
+            ports,
+            protocol,
+            description: field(3),
+            assignee: field(4),
+            contact: field(5),
+            registered: field(6),
+            modified: field(7),
+            reference: field(8),
+            service_code: field(9),
+            unauthorized_use: field(10),
+            notes: field(11),
+        });
+    }
+    Ok(out)
+}
+
+/// Checks that parsed records plausibly are IANA's registry and not some other CSV that
+/// happens to have the same header: thousands of assignments, and the assignments every
+/// version of the registry has had.
+pub fn validate(records: &[Record<'_>]) -> Result<(), ParseError> {
+    let assigned = records
+        .iter()
+        .filter(|r| r.ports.is_some() && r.status() == Status::Assigned)
+        .count();
+    if assigned < 1000 {
+        return Err(ParseError::TooSmall { found: assigned });
+    }
+    const ANCHORS: [(&str, u16, Protocol); 3] = [
+        ("ssh", 22, Protocol::Tcp),
+        ("http", 80, Protocol::Tcp),
+        ("domain", 53, Protocol::Udp),
+    ];
+    for (service, port, protocol) in ANCHORS {
+        if !records
+            .iter()
+            .any(|r| r.service == service && r.covers(port, protocol))
+        {
+            return Err(ParseError::MissingAnchor {
+                service,
+                port,
+                protocol: protocol.as_str(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Parses and validates in one step: what `registry update` needs.
+pub fn parse_and_validate(bytes: &[u8]) -> Result<Vec<Record<'static>>, ParseError> {
+    let records = parse_csv(bytes)?;
+    validate(&records)?;
+    Ok(records)
+}
+
+/// The newest registration or modification date in the records (ISO dates compare as text).
+pub fn data_date<'r>(records: &'r [Record<'_>]) -> Option<&'r str> {
+    records
+        .iter()
+        .flat_map(|r| [r.registered.as_ref(), r.modified.as_ref()])
+        .filter(|d| !d.is_empty())
+        .max()
+}
+
+/// A lookup index over records for one protocol: the port space cut into segments within
+/// which the set of covering records is constant. Gaps between segments are ports no record
+/// mentions. Flat arrays so the build script can emit them as plain static slices.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProtoIndex {
+    /// First port of each segment, ascending.
+    pub starts: Vec<u16>,
+    /// Last port of each segment.
+    pub ends: Vec<u16>,
+    /// `members[offsets[i]..offsets[i + 1]]` are the records covering segment `i`.
+    pub offsets: Vec<u32>,
+    /// Record indices, in file order within each segment.
+    pub members: Vec<u32>,
+}
+
+impl ProtoIndex {
+    /// Builds the index for `protocol` over `records`.
+    pub fn build(records: &[Record<'_>], protocol: Protocol) -> ProtoIndex {
+        // Sweep over boundaries: a record enters at `first` and leaves after `last`.
+        let mut events: Vec<(u32, bool, u32)> = Vec::new(); // (position, is_start, record)
+        for (i, r) in records.iter().enumerate() {
+            if let (Some(span), true) = (r.ports, r.applies_to(protocol)) {
+                let i = u32::try_from(i).unwrap_or(u32::MAX);
+                events.push((u32::from(span.first), true, i));
+                events.push((u32::from(span.last) + 1, false, i));
+            }
+        }
+        events.sort_unstable();
+        let mut index = ProtoIndex::default();
+        index.offsets.push(0);
+        let mut active: BTreeSet<u32> = BTreeSet::new();
+        let mut k = 0;
+        while k < events.len() {
+            let pos = events[k].0;
+            while k < events.len() && events[k].0 == pos {
+                let (_, start, rec) = events[k];
+                if start {
+                    active.insert(rec);
+                } else {
+                    active.remove(&rec);
+                }
+                k += 1;
+            }
+            if active.is_empty() || pos > u32::from(u16::MAX) {
+                continue;
+            }
+            let next = events.get(k).map_or(u32::from(u16::MAX) + 1, |e| e.0);
+            let (Ok(first), Ok(last)) = (u16::try_from(pos), u16::try_from(next - 1)) else {
+                continue;
+            };
+            index.starts.push(first);
+            index.ends.push(last);
+            index.members.extend(active.iter().copied());
+            index
+                .offsets
+                .push(u32::try_from(index.members.len()).unwrap_or(u32::MAX));
+        }
+        index
+    }
+}
+
+/// Every service name, lowercased (service names are case-insensitive, RFC 6335 section
+/// 5.1), with the records that carry it, sorted by name then file order.
+pub fn name_index(records: &[Record<'_>]) -> Vec<(String, u32)> {
+    let mut names: Vec<(String, u32)> = records
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| !r.service.is_empty())
+        .map(|(i, r)| {
+            (
+                r.service.to_ascii_lowercase(),
+                u32::try_from(i).unwrap_or(u32::MAX),
+            )
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEAD: &str = "Service Name,Port Number,Transport Protocol,Description,Assignee,Contact,Registration Date,Modification Date,Reference,Service Code,Unauthorized Use Reported,Assignment Notes\n";
+
+    fn parse(body: &str) -> Result<Vec<Record<'static>>, ParseError> {
+        parse_csv(format!("{HEAD}{body}").as_bytes())
+    }
+
+    #[test]
+    fn ports_parse() {
+        assert_eq!(parse_ports(""), Ok(None));
+        assert_eq!(
+            parse_ports("797"),
+            Ok(Some(PortSpan {
+                first: 797,
+                last: 797
+            }))
+        );
+        assert_eq!(
+            parse_ports("788-799"),
+            Ok(Some(PortSpan {
+                first: 788,
+                last: 799
+            }))
+        );
+        for bad in ["70000", "-1", "799-788", "a", "1-", "+5", "1-2-3"] {
+            assert_eq!(parse_ports(bad), Err(BadPort), "{bad}");
+        }
+    }
+
+    #[test]
+    fn multiline_and_doubled_quotes() {
+        let recs = parse(
+            "whoispp,63,tcp,\"whois++\nIANA assigned \"\"this\"\"\",[A],[A],,,,,,\n,788-799,,Unassigned,,,,,,,Unauthorized Use Known on port 796,\n",
+        )
+        .unwrap();
+        assert_eq!(recs.len(), 2);
+        assert_eq!(recs[0].description, "whois++\nIANA assigned \"this\"");
+        assert_eq!(recs[1].protocol, None);
+        assert_eq!(recs[1].status(), Status::Unassigned);
+        assert!(recs[1].covers(796, Protocol::Dccp));
+        assert_eq!(
+            recs[1].unauthorized_use,
+            "Unauthorized Use Known on port 796"
+        );
+    }
+
+    #[test]
+    fn statuses_of_unnamed_rows() {
+        let recs = parse(",0,tcp,Reserved,,,,,,,,\n,24,tcp,any private mail system,,,,,,,,\n,1,udp,De-registered,,,,,,,,\n,2,udp,Unassigned [was netstat],,,,,,,,\n").unwrap();
+        let s: Vec<Status> = recs.iter().map(Record::status).collect();
+        assert_eq!(
+            s,
+            [
+                Status::Reserved,
+                Status::Reserved,
+                Status::Unassigned,
+                Status::Unassigned
+            ]
+        );
+    }
+
+    #[test]
+    fn bad_files_are_rejected_with_line_numbers() {
+        assert_eq!(parse_csv(b""), Err(ParseError::Empty));
+        assert!(matches!(
+            parse_csv(b"a,b,c\n1,2,3\n"),
+            Err(ParseError::Header { .. })
+        ));
+        assert_eq!(
+            parse("x,70000,tcp,,,,,,,,,\n"),
+            Err(ParseError::Port {
+                line: 2,
+                text: "70000".into()
+            })
+        );
+        assert_eq!(
+            parse("x,1,tcp,,,,,,,,,\nx,2,icmp,,,,,,,,,\n"),
+            Err(ParseError::Protocol {
+                line: 3,
+                text: "icmp".into()
+            })
+        );
+        assert!(matches!(
+            parse("x,1,tcp\n"),
+            Err(ParseError::Columns { line: 2, .. })
+        ));
+        assert_eq!(
+            parse(",,tcp,Reserved,,,,,,,,\n"),
+            Err(ParseError::NoNameNoPort { line: 2 })
+        );
+        assert!(matches!(
+            parse_csv(b"\xff\xfe,\n"),
+            Err(ParseError::Csv { .. } | ParseError::Header { .. })
+        ));
+        assert_eq!(
+            parse_and_validate(format!("{HEAD}ssh,22,tcp,,,,,,,,,\n").as_bytes()),
+            Err(ParseError::TooSmall { found: 1 })
+        );
+    }
+
+    #[test]
+    fn index_segments_overlaps() {
+        let recs = parse(
+            ",7000-7999,,Unassigned,,,,,,,,\ninetfs,7775,tcp,x,,,,,,,,\nfoo,7775,udp,y,,,,,,,,\n",
+        )
+        .unwrap();
+        let idx = ProtoIndex::build(&recs, Protocol::Tcp);
+        assert_eq!(idx.starts, [7000, 7775, 7776]);
+        assert_eq!(idx.ends, [7774, 7775, 7999]);
+        assert_eq!(idx.offsets, [0, 1, 3, 4]);
+        assert_eq!(idx.members, [0, 0, 1, 0]);
+        let sctp = ProtoIndex::build(&recs, Protocol::Sctp);
+        assert_eq!(sctp.starts, [7000]);
+        assert_eq!(sctp.ends, [7999]);
+    }
+
+    #[test]
+    fn index_reaches_port_65535() {
+        let recs = parse(",65535,,Reserved,,,,,,,,\n").unwrap();
+        let idx = ProtoIndex::build(&recs, Protocol::Udp);
+        assert_eq!((idx.starts[0], idx.ends[0]), (65535, 65535));
+    }
+}

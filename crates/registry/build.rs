@@ -1,0 +1,217 @@
+//! Compiles the IANA registry CSV and our curated notes into static Rust tables in `OUT_DIR`,
+//! so the binary answers lookups without parsing anything at run time.
+//!
+//! The CSV is read with the same parser `portent registry update` uses (crate `portent-iana`),
+//! and the notes file is checked here: a note without sources, with an unknown kind or a port
+//! out of range fails the build instead of shipping.
+
+// A build script reports bad data by failing the build, which is what panicking does.
+#![allow(clippy::panic, clippy::expect_used, clippy::unwrap_used)]
+
+use std::collections::BTreeSet;
+use std::env;
+use std::fmt::Write as _;
+use std::fs;
+use std::path::PathBuf;
+
+use portent_iana::{ProtoIndex, Protocol, Record, name_index, parse_and_validate};
+use serde::Deserialize;
+
+const KINDS: [&str; 8] = [
+    "historical",
+    "unofficial",
+    "malware",
+    "vendor",
+    "dev-default",
+    "protocol",
+    "security",
+    "registry",
+];
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NotesFile {
+    note: Vec<NoteIn>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NoteIn {
+    ports: Vec<u32>,
+    #[serde(default)]
+    protocols: Vec<String>,
+    kind: String,
+    title: String,
+    summary: String,
+    #[serde(default)]
+    detail: String,
+    #[serde(default)]
+    registry: String,
+    #[serde(default)]
+    related: Vec<u32>,
+    sources: Vec<SourceIn>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SourceIn {
+    title: String,
+    url: String,
+}
+
+fn main() {
+    let root =
+        PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"))
+            .join("../..");
+    let csv_path = root.join("data/iana/service-names-port-numbers.csv");
+    let notes_path = root.join("data/knowledge/notes.toml");
+    println!("cargo::rerun-if-changed={}", csv_path.display());
+    println!("cargo::rerun-if-changed={}", notes_path.display());
+
+    let bytes = fs::read(&csv_path).unwrap_or_else(|e| panic!("{}: {e}", csv_path.display()));
+    let records =
+        parse_and_validate(&bytes).unwrap_or_else(|e| panic!("{}: {e}", csv_path.display()));
+
+    let mut out = String::with_capacity(8 << 20);
+    emit_registry(&mut out, &records);
+
+    let text =
+        fs::read_to_string(&notes_path).unwrap_or_else(|e| panic!("{}: {e}", notes_path.display()));
+    let notes: NotesFile =
+        toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", notes_path.display()));
+    emit_notes(&mut out, &notes.note);
+
+    let dest = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("data.rs");
+    fs::write(&dest, out).unwrap_or_else(|e| panic!("{}: {e}", dest.display()));
+}
+
+fn cow(s: &str) -> String {
+    format!("Cow::Borrowed({s:?})")
+}
+
+fn proto_path(p: Protocol) -> &'static str {
+    match p {
+        Protocol::Tcp => "Protocol::Tcp",
+        Protocol::Udp => "Protocol::Udp",
+        Protocol::Sctp => "Protocol::Sctp",
+        Protocol::Dccp => "Protocol::Dccp",
+    }
+}
+
+fn emit_registry(out: &mut String, records: &[Record<'_>]) {
+    let date = portent_iana::data_date(records).unwrap_or("");
+    let _ = writeln!(out, "pub(crate) static DATA_DATE: &str = {date:?};");
+    out.push_str("pub(crate) static RECORDS: &[Record<'static>] = &[\n");
+    for r in records {
+        let ports = match r.ports {
+            Some(s) => format!("Some(PortSpan {{ first: {}, last: {} }})", s.first, s.last),
+            None => "None".to_owned(),
+        };
+        let protocol = match r.protocol {
+            Some(p) => format!("Some({})", proto_path(p)),
+            None => "None".to_owned(),
+        };
+        let _ = writeln!(
+            out,
+            "Record {{ service: {}, ports: {ports}, protocol: {protocol}, description: {}, assignee: {}, contact: {}, registered: {}, modified: {}, reference: {}, service_code: {}, unauthorized_use: {}, notes: {} }},",
+            cow(&r.service),
+            cow(&r.description),
+            cow(&r.assignee),
+            cow(&r.contact),
+            cow(&r.registered),
+            cow(&r.modified),
+            cow(&r.reference),
+            cow(&r.service_code),
+            cow(&r.unauthorized_use),
+            cow(&r.notes),
+        );
+    }
+    out.push_str("];\n");
+
+    out.push_str("pub(crate) static INDEX: [IndexView; 4] = [\n");
+    for p in Protocol::ALL {
+        let idx = ProtoIndex::build(records, p);
+        let _ = writeln!(
+            out,
+            "IndexView {{ starts: &{:?}, ends: &{:?}, offsets: &{:?}, members: &{:?} }},",
+            idx.starts, idx.ends, idx.offsets, idx.members
+        );
+    }
+    out.push_str("];\n");
+
+    out.push_str("pub(crate) static NAMES: &[(&str, u32)] = &[\n");
+    for (name, i) in name_index(records) {
+        let _ = writeln!(out, "({name:?}, {i}),");
+    }
+    out.push_str("];\n");
+}
+
+fn emit_notes(out: &mut String, notes: &[NoteIn]) {
+    out.push_str("pub(crate) static NOTES: &[Note] = &[\n");
+    for (i, n) in notes.iter().enumerate() {
+        let what = format!("note {} ({:?})", i + 1, n.title);
+        assert!(!n.ports.is_empty(), "{what}: no ports");
+        for &p in n.ports.iter().chain(&n.related) {
+            assert!(p <= 65535, "{what}: port {p} out of range");
+        }
+        assert!(
+            KINDS.contains(&n.kind.as_str()),
+            "{what}: unknown kind {:?}",
+            n.kind
+        );
+        assert!(!n.title.trim().is_empty(), "{what}: empty title");
+        assert!(!n.summary.trim().is_empty(), "{what}: empty summary");
+        assert!(
+            !n.sources.is_empty(),
+            "{what}: a note needs at least one source"
+        );
+        for s in &n.sources {
+            assert!(
+                s.url.starts_with("https://") || s.url.starts_with("http://"),
+                "{what}: source URL {:?} is not http(s)",
+                s.url
+            );
+            assert!(
+                !s.title.trim().is_empty(),
+                "{what}: a source without a title"
+            );
+        }
+        let protocols: Vec<&str> = n
+            .protocols
+            .iter()
+            .map(|t| {
+                proto_path(
+                    Protocol::parse(t).unwrap_or_else(|| panic!("{what}: unknown protocol {t:?}")),
+                )
+            })
+            .collect();
+        let ports: BTreeSet<u32> = n.ports.iter().copied().collect();
+        let sources: Vec<String> = n
+            .sources
+            .iter()
+            .map(|s| format!("NoteSource {{ title: {:?}, url: {:?} }}", s.title, s.url))
+            .collect();
+        let kind = match n.kind.as_str() {
+            "dev-default" => "DevDefault".to_owned(),
+            k => {
+                let mut c = k.chars();
+                c.next()
+                    .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                    .unwrap_or_default()
+            }
+        };
+        let _ = writeln!(
+            out,
+            "Note {{ ports: &{:?}, protocols: &[{}], kind: NoteKind::{kind}, title: {:?}, summary: {:?}, detail: {:?}, registry: {:?}, related: &{:?}, sources: &[{}] }},",
+            ports.iter().map(|&p| p as u16).collect::<Vec<_>>(),
+            protocols.join(", "),
+            n.title.trim(),
+            n.summary.trim(),
+            n.detail.trim(),
+            n.registry.trim(),
+            n.related.iter().map(|&p| p as u16).collect::<Vec<_>>(),
+            sources.join(", "),
+        );
+    }
+    out.push_str("];\n");
+}

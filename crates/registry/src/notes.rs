@@ -1,0 +1,91 @@
+//! Our curated notes: unofficial, historical, vendor and malicious uses of ports, each with
+//! its sources. The text lives in `data/knowledge/notes.toml`, checked and compiled in by
+//! `build.rs`.
+
+use serde::Serialize;
+
+use crate::Protocol;
+use crate::data::NOTES;
+
+/// What kind of knowledge a note carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NoteKind {
+    /// A use that has ended (NetInfo on the 7xx ports).
+    Historical,
+    /// Common use without (or against) a registry assignment.
+    Unofficial,
+    /// A port associated with malware, usually historically.
+    Malware,
+    /// A vendor product's port.
+    Vendor,
+    /// A framework or tool's default port for development servers.
+    DevDefault,
+    /// Background on the protocol registered there.
+    Protocol,
+    /// Security advice about exposing the service.
+    Security,
+    /// A remark about the registry entry itself.
+    Registry,
+}
+
+impl NoteKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NoteKind::Historical => "historical",
+            NoteKind::Unofficial => "unofficial",
+            NoteKind::Malware => "malware",
+            NoteKind::Vendor => "vendor",
+            NoteKind::DevDefault => "dev-default",
+            NoteKind::Protocol => "protocol",
+            NoteKind::Security => "security",
+            NoteKind::Registry => "registry",
+        }
+    }
+}
+
+/// A cited source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct NoteSource {
+    pub title: &'static str,
+    pub url: &'static str,
+}
+
+/// One curated note.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Note {
+    /// Ports the note is about, ascending.
+    pub ports: &'static [u16],
+    /// Protocols it applies to; empty means all.
+    pub protocols: &'static [Protocol],
+    pub kind: NoteKind,
+    pub title: &'static str,
+    /// One sentence.
+    pub summary: &'static str,
+    /// Longer text; may be empty.
+    pub detail: &'static str,
+    /// How this use relates to the IANA registry (where folklore and registry disagree); may
+    /// be empty.
+    pub registry: &'static str,
+    /// Related ports.
+    pub related: &'static [u16],
+    pub sources: &'static [NoteSource],
+}
+
+impl Note {
+    /// True if the note concerns `port`, on `protocol` if one is given.
+    pub fn applies(&self, port: u16, protocol: Option<Protocol>) -> bool {
+        self.ports.binary_search(&port).is_ok()
+            && protocol.is_none_or(|p| self.protocols.is_empty() || self.protocols.contains(&p))
+    }
+}
+
+/// Every note, in file order.
+pub fn notes() -> &'static [Note] {
+    NOTES
+}
+
+/// Notes about `port` (on `protocol` if given), in file order.
+pub fn notes_for(port: u16, protocol: Option<Protocol>) -> impl Iterator<Item = &'static Note> {
+    NOTES.iter().filter(move |n| n.applies(port, protocol))
+}

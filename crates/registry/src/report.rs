@@ -1,0 +1,441 @@
+//! The port page as data: everything portent knows about one port, assembled from the registry,
+//! the ranges, facts about this host and our notes, with the judgements derived from them.
+//! The CLI renders it as text or JSON and the web server as HTML; both get the same facts.
+
+use serde::Serialize;
+
+use crate::{Note, NoteKind, PortRange, Protocol, Record, Registry, Status, notes_for};
+
+/// Facts about the host portent runs on, read by the caller (see `portent-local`).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct HostFacts {
+    /// Operating system family (`linux`, `macos`, `windows`, ...).
+    pub os: &'static str,
+    /// Lowest port an unprivileged process may bind (Linux
+    /// `net.ipv4.ip_unprivileged_port_start`); `None` when unknown.
+    pub unprivileged_port_start: Option<u16>,
+    /// The kernel's ephemeral (local) port range (Linux `net.ipv4.ip_local_port_range`).
+    pub ephemeral_range: Option<(u16, u16)>,
+}
+
+/// One registry row shown on a page.
+#[derive(Debug, Clone, Serialize)]
+pub struct ServiceRow {
+    pub name: &'static str,
+    /// The ports the row covers, `797` or `788-799`.
+    pub ports: String,
+    pub description: &'static str,
+    pub assignee: &'static str,
+    pub contact: &'static str,
+    pub registered: &'static str,
+    pub modified: &'static str,
+    pub reference: &'static str,
+    pub unauthorized_use: &'static str,
+    pub notes: &'static str,
+}
+
+impl ServiceRow {
+    fn of(r: &'static Record<'static>) -> ServiceRow {
+        ServiceRow {
+            name: r.service.as_ref(),
+            ports: r.ports.map(|s| s.to_string()).unwrap_or_default(),
+            description: r.description.as_ref(),
+            assignee: r.assignee.as_ref(),
+            contact: r.contact.as_ref(),
+            registered: r.registered.as_ref(),
+            modified: r.modified.as_ref(),
+            reference: r.reference.as_ref(),
+            unauthorized_use: r.unauthorized_use.as_ref(),
+            notes: r.notes.as_ref(),
+        }
+    }
+}
+
+/// The registry's answer for one protocol.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProtocolEntry {
+    pub protocol: Protocol,
+    pub status: Status,
+    /// Assignments (named rows).
+    pub services: Vec<ServiceRow>,
+    /// Status rows covering the port ("Unassigned 788-799", "Reserved"), with their notes.
+    pub other_rows: Vec<ServiceRow>,
+}
+
+/// How much an open port here deserves attention.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Concern {
+    /// An assigned, ordinary service port.
+    Low,
+    /// Worth knowing who owns it.
+    Medium,
+    /// A ghost or a port tied to malware or remote access: find the owner.
+    High,
+}
+
+/// Why an open port here matters.
+#[derive(Debug, Clone, Serialize)]
+pub struct Assessment {
+    /// A listener here would be a ghost: no registry assignment for TCP nor UDP.
+    pub ghost: bool,
+    pub concern: Concern,
+    /// Sentences, each derived from one fact.
+    pub reasons: Vec<String>,
+}
+
+/// A port related to this one.
+#[derive(Debug, Clone, Serialize)]
+pub struct Related {
+    pub port: u16,
+    /// Its registry name, if any.
+    pub name: Option<&'static str>,
+    /// Why it is related.
+    pub why: String,
+}
+
+/// Commands to see what listens on the port, per platform.
+#[derive(Debug, Clone, Serialize)]
+pub struct Checks {
+    pub linux: Vec<String>,
+    pub macos: Vec<String>,
+    pub windows: Vec<String>,
+    /// From another machine.
+    pub remote: Vec<String>,
+}
+
+/// The whole port page.
+#[derive(Debug, Clone, Serialize)]
+pub struct PortReport {
+    pub port: u16,
+    pub range: PortRange,
+    pub range_bounds: (u16, u16),
+    pub range_meaning: &'static str,
+    /// Whether binding the port needs privilege on this host; `None` when unknown.
+    pub privileged: Option<bool>,
+    pub privilege_detail: String,
+    /// Whether the port is inside this host's ephemeral range; `None` when unknown.
+    pub ephemeral: Option<bool>,
+    pub ephemeral_range: Option<(u16, u16)>,
+    pub registry: Vec<ProtocolEntry>,
+    pub notes: Vec<&'static Note>,
+    pub assessment: Assessment,
+    pub related: Vec<Related>,
+    pub check: Checks,
+    /// Date of the registry data used.
+    pub data_date: &'static str,
+}
+
+impl PortReport {
+    /// Assembles the page for `port`.
+    pub fn build(reg: &Registry, port: u16, host: &HostFacts) -> PortReport {
+        let range = PortRange::of(port);
+        let registry: Vec<ProtocolEntry> = Protocol::ALL
+            .iter()
+            .map(|&p| {
+                let e = reg.lookup(port, p);
+                let (services, other): (Vec<_>, Vec<_>) = e
+                    .records
+                    .iter()
+                    .partition(|r| r.status() == Status::Assigned);
+                ProtocolEntry {
+                    protocol: p,
+                    status: e.status,
+                    services: services.into_iter().map(ServiceRow::of).collect(),
+                    other_rows: other.into_iter().map(ServiceRow::of).collect(),
+                }
+            })
+            .collect();
+        let notes: Vec<&'static Note> = notes_for(port, None).collect();
+        let (privileged, privilege_detail) = privilege(port, host);
+        let ephemeral = host
+            .ephemeral_range
+            .map(|(lo, hi)| lo <= port && port <= hi);
+        let assessment = assess(port, range, &registry, &notes, privileged, ephemeral);
+        PortReport {
+            port,
+            range,
+            range_bounds: range.bounds(),
+            range_meaning: range.meaning(),
+            privileged,
+            privilege_detail,
+            ephemeral,
+            ephemeral_range: host.ephemeral_range,
+            related: related(reg, port, &registry, &notes),
+            registry,
+            notes,
+            assessment,
+            check: checks(port),
+            data_date: reg.date(),
+        }
+    }
+
+    /// The registry entry for `protocol`.
+    pub fn entry(&self, protocol: Protocol) -> &ProtocolEntry {
+        &self.registry[protocol.index()]
+    }
+
+    /// The first service name registered on TCP or UDP, the usual name of the port.
+    pub fn primary_name(&self) -> Option<&'static str> {
+        [Protocol::Tcp, Protocol::Udp, Protocol::Sctp, Protocol::Dccp]
+            .iter()
+            .find_map(|&p| self.entry(p).services.first().map(|s| s.name))
+    }
+}
+
+fn privilege(port: u16, host: &HostFacts) -> (Option<bool>, String) {
+    match (host.os, host.unprivileged_port_start) {
+        (_, Some(start)) => (
+            Some(port < start),
+            if port < start {
+                format!(
+                    "binding needs root or CAP_NET_BIND_SERVICE on this host (net.ipv4.ip_unprivileged_port_start = {start})"
+                )
+            } else {
+                format!(
+                    "any user may bind it on this host (net.ipv4.ip_unprivileged_port_start = {start})"
+                )
+            },
+        ),
+        ("windows", None) => (
+            Some(false),
+            "Windows lets any user bind any port".to_owned(),
+        ),
+        (_, None) => {
+            let p = port < 1024;
+            (
+                Some(p),
+                if p {
+                    "binding needs privilege on Unix-like systems (ports below 1024)".to_owned()
+                } else {
+                    "any user may bind it on Unix-like systems (1024 and above)".to_owned()
+                },
+            )
+        }
+    }
+}
+
+fn assess(
+    port: u16,
+    range: PortRange,
+    registry: &[ProtocolEntry],
+    notes: &[&'static Note],
+    privileged: Option<bool>,
+    ephemeral: Option<bool>,
+) -> Assessment {
+    let tcp = &registry[Protocol::Tcp.index()];
+    let udp = &registry[Protocol::Udp.index()];
+    let ghost = tcp.status != Status::Assigned && udp.status != Status::Assigned;
+    let mut reasons = Vec::new();
+    let mut concern = Concern::Low;
+    let names = |e: &ProtocolEntry| -> String {
+        let mut v: Vec<&str> = e.services.iter().map(|s| s.name).collect();
+        v.dedup();
+        v.join(", ")
+    };
+    if ghost {
+        let (article, what) = if tcp.status == Status::Reserved || udp.status == Status::Reserved {
+            ("a", "reserved")
+        } else {
+            ("an", "unassigned")
+        };
+        match range {
+            PortRange::System => {
+                concern = Concern::High;
+                reasons.push(format!(
+                    "Port {port} is {article} {what} system port: no standard service lives here, so a listener is a ghost. It is custom or legacy software, or something that wants to stay unnoticed; find the process that owns it."
+                ));
+            }
+            PortRange::User => {
+                concern = Concern::Medium;
+                reasons.push(format!(
+                    "Port {port} is {what} in the user range: programs often pick such ports for their own services. A listener is a ghost worth identifying by its owning process."
+                ));
+            }
+            PortRange::Dynamic => {
+                reasons.push(format!(
+                    "Port {port} is in the dynamic range, which IANA never assigns: operating systems use it for short-lived client sockets, and some services (RPC, media, games) listen on ports picked here at start-up."
+                ));
+            }
+        }
+    } else {
+        let expected = if tcp.status == Status::Assigned {
+            names(tcp)
+        } else {
+            names(udp)
+        };
+        reasons.push(format!(
+            "The registry expects {expected} on port {port}; a listener that speaks something else is worth a closer look."
+        ));
+    }
+    if privileged == Some(true) {
+        reasons.push(
+            "Binding this port needs privilege here, so a listener was started by root or a process granted that right."
+                .to_owned(),
+        );
+    }
+    if ephemeral == Some(true) {
+        reasons.push(format!(
+            "Port {port} is inside this host's ephemeral range, so the kernel may also use it as the source port of outgoing connections."
+        ));
+    }
+    for n in notes {
+        match n.kind {
+            NoteKind::Malware => {
+                concern = Concern::High;
+                reasons.push(format!("Known from malware: {}", n.summary));
+            }
+            NoteKind::Security => {
+                concern = concern.max(Concern::Medium);
+                reasons.push(n.summary.to_owned());
+            }
+            NoteKind::Historical if ghost => {
+                reasons.push(format!("Historically: {}", n.summary));
+            }
+            _ => {}
+        }
+    }
+    let unauthorized: Vec<&str> = registry
+        .iter()
+        .flat_map(|e| e.services.iter().chain(&e.other_rows))
+        .map(|r| r.unauthorized_use)
+        .filter(|u| !u.is_empty())
+        .collect();
+    if let Some(u) = unauthorized.first() {
+        concern = concern.max(Concern::Medium);
+        reasons.push(format!(
+            "IANA records unauthorized use near this port: \"{u}\"."
+        ));
+    }
+    Assessment {
+        ghost,
+        concern,
+        reasons,
+    }
+}
+
+fn related(
+    reg: &Registry,
+    port: u16,
+    registry: &[ProtocolEntry],
+    notes: &[&'static Note],
+) -> Vec<Related> {
+    let mut out: Vec<Related> = Vec::new();
+    let mut add = |p: u16, why: String| {
+        if p != port && !out.iter().any(|r| r.port == p) {
+            out.push(Related {
+                port: p,
+                name: reg
+                    .lookup(p, Protocol::Tcp)
+                    .primary_name()
+                    .or_else(|| reg.lookup(p, Protocol::Udp).primary_name()),
+                why,
+            });
+        }
+    };
+    for n in notes {
+        for &p in n.ports.iter().chain(n.related) {
+            add(p, format!("see note: {}", n.title));
+        }
+    }
+    // Other ports registered under the same names (a service's TLS or alternate port).
+    let mut names: Vec<&str> = registry
+        .iter()
+        .flat_map(|e| e.services.iter().map(|s| s.name))
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    for name in names {
+        let ports = reg.ports_for_name(name, None);
+        if ports.len() <= 8 {
+            for p in ports {
+                add(p, format!("also registered as {name}"));
+            }
+        }
+        for suffix in ["s", "-ssl", "-tls"] {
+            let secure = format!("{name}{suffix}");
+            for p in reg.ports_for_name(&secure, None).into_iter().take(2) {
+                add(p, format!("{secure}: the secured variant of {name}"));
+            }
+        }
+    }
+    out
+}
+
+fn checks(port: u16) -> Checks {
+    Checks {
+        linux: vec![
+            format!("portent listening {port}"),
+            format!("sudo ss -tulpn 'sport = :{port}'"),
+            format!("sudo lsof -nP -i :{port}"),
+        ],
+        macos: vec![
+            format!("sudo lsof -nP -iTCP:{port} -sTCP:LISTEN"),
+            format!("sudo lsof -nP -iUDP:{port}"),
+            format!("netstat -anv -p tcp | grep '\\.{port} '"),
+        ],
+        windows: vec![
+            format!("Get-NetTCPConnection -LocalPort {port} -State Listen"),
+            format!("Get-NetUDPEndpoint -LocalPort {port}"),
+            format!("netstat -ano | findstr :{port}"),
+        ],
+        remote: vec![
+            format!("portent check HOST {port}"),
+            format!("Test-NetConnection -ComputerName HOST -Port {port}"),
+            format!("nmap -p {port} -sV HOST"),
+        ],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn host() -> HostFacts {
+        HostFacts {
+            os: "linux",
+            unprivileged_port_start: Some(1024),
+            ephemeral_range: Some((32768, 60999)),
+        }
+    }
+
+    #[test]
+    fn port_797_is_a_ghost() {
+        let r = PortReport::build(&Registry::embedded(), 797, &host());
+        assert_eq!(r.range, PortRange::System);
+        assert_eq!(r.privileged, Some(true));
+        assert_eq!(r.ephemeral, Some(false));
+        assert!(r.assessment.ghost);
+        assert_eq!(r.assessment.concern, Concern::High);
+        assert_eq!(r.entry(Protocol::Tcp).status, Status::Unassigned);
+        assert_eq!(r.entry(Protocol::Tcp).other_rows[0].ports, "788-799");
+        assert!(r.check.linux.iter().any(|c| c.contains(":797")));
+    }
+
+    #[test]
+    fn assigned_port_is_not_a_ghost() {
+        let r = PortReport::build(&Registry::embedded(), 22, &host());
+        assert!(!r.assessment.ghost);
+        assert_eq!(r.primary_name(), Some("ssh"));
+        let unpriv = HostFacts {
+            unprivileged_port_start: Some(0),
+            ..host()
+        };
+        let r = PortReport::build(&Registry::embedded(), 22, &unpriv);
+        assert_eq!(r.privileged, Some(false));
+    }
+
+    #[test]
+    fn ephemeral_and_dynamic() {
+        let r = PortReport::build(&Registry::embedded(), 50000, &host());
+        assert_eq!(r.range, PortRange::Dynamic);
+        assert_eq!(r.ephemeral, Some(true));
+        assert!(r.assessment.ghost);
+    }
+
+    #[test]
+    fn ldap_relates_to_ldaps() {
+        let r = PortReport::build(&Registry::embedded(), 389, &host());
+        assert!(r.related.iter().any(|x| x.port == 636));
+    }
+}

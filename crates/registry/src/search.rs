@@ -1,0 +1,248 @@
+//! Ranked text search over service names, descriptions and our notes.
+//!
+//! Scoring is deliberately simple and explainable: every query word must match somewhere in a
+//! hit; each word scores by where it matched (an exact service name beats a name prefix beats
+//! a word in a description), and a number in the query matches the port itself. Registry rows
+//! that differ only by protocol are merged into one hit.
+
+use serde::Serialize;
+
+use crate::{Note, PortSpan, Protocol, Record, Registry, Status, notes};
+
+/// What a hit is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HitKind {
+    Service,
+    Note,
+}
+
+/// One search result.
+#[derive(Debug, Clone, Serialize)]
+pub struct Hit {
+    pub kind: HitKind,
+    pub score: u32,
+    /// Service name (registry hits) or note title.
+    pub name: &'static str,
+    /// Ports the hit concerns.
+    pub ports: Vec<PortSpan>,
+    /// Protocols (registry hits); empty for notes that apply to all.
+    pub protocols: Vec<Protocol>,
+    /// Description (registry) or summary (note).
+    pub text: &'static str,
+    #[serde(skip)]
+    pub note: Option<&'static Note>,
+}
+
+fn is_word_match(hay: &str, needle: &str) -> bool {
+    hay.match_indices(needle).any(|(i, m)| {
+        let before = hay[..i].chars().next_back();
+        let after = hay[i + m.len()..].chars().next();
+        !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
+    })
+}
+
+/// Score of one query word against a text field: `word` for a whole-word match, `part` for a
+/// substring match.
+fn field(hay_lower: &str, token: &str, word: u32, part: u32) -> u32 {
+    if !hay_lower.contains(token) {
+        0
+    } else if is_word_match(hay_lower, token) {
+        word
+    } else {
+        part
+    }
+}
+
+fn score_record(r: &Record<'_>, tokens: &[String]) -> u32 {
+    let name = r.service.to_ascii_lowercase();
+    let desc = r.description.to_lowercase();
+    let mut total = 0;
+    for t in tokens {
+        let port_match = t
+            .parse::<u16>()
+            .ok()
+            .is_some_and(|p| r.ports.is_some_and(|s| s.contains(p)));
+        let s = if port_match {
+            90
+        } else if name == *t {
+            100
+        } else if name.starts_with(t.as_str()) {
+            60
+        } else {
+            field(&name, t, 45, 40).max(field(&desc, t, 30, 15))
+        };
+        if s == 0 {
+            return 0;
+        }
+        total += s;
+    }
+    total
+}
+
+fn score_note(n: &Note, tokens: &[String]) -> u32 {
+    let title = n.title.to_lowercase();
+    let summary = n.summary.to_lowercase();
+    let rest = format!("{} {}", n.detail, n.registry).to_lowercase();
+    let mut total = 0;
+    for t in tokens {
+        let port_match = t.parse::<u16>().ok().is_some_and(|p| n.ports.contains(&p));
+        let s = if port_match {
+            90
+        } else {
+            field(&title, t, 50, 35)
+                .max(field(&summary, t, 35, 20))
+                .max(field(&rest, t, 20, 10))
+        };
+        if s == 0 {
+            return 0;
+        }
+        total += s;
+    }
+    total
+}
+
+pub(crate) fn search(reg: &Registry, query: &str, limit: usize) -> Vec<Hit> {
+    let tokens: Vec<String> = query.split_whitespace().map(str::to_lowercase).collect();
+    if tokens.is_empty() {
+        return Vec::new();
+    }
+    let mut hits: Vec<Hit> = Vec::new();
+    for r in reg.records() {
+        if r.status() != Status::Assigned {
+            continue;
+        }
+        let score = score_record(r, &tokens);
+        if score == 0 {
+            continue;
+        }
+        // Merge rows that differ only in protocol (ssh 22/tcp, ssh 22/udp, ssh 22/sctp).
+        if let Some(h) = hits.iter_mut().find(|h| {
+            h.kind == HitKind::Service
+                && h.name.eq_ignore_ascii_case(&r.service)
+                && h.ports.first().copied() == r.ports
+        }) {
+            match r.protocol {
+                Some(p) if !h.protocols.contains(&p) => h.protocols.push(p),
+                None => h.protocols = Protocol::ALL.to_vec(),
+                _ => {}
+            }
+            continue;
+        }
+        hits.push(Hit {
+            kind: HitKind::Service,
+            score,
+            name: r.service.as_ref(),
+            ports: r.ports.into_iter().collect(),
+            protocols: r
+                .protocol
+                .map_or_else(|| Protocol::ALL.to_vec(), |p| vec![p]),
+            text: r.description.as_ref(),
+            note: None,
+        });
+    }
+    for n in notes() {
+        let score = score_note(n, &tokens);
+        if score == 0 {
+            continue;
+        }
+        hits.push(Hit {
+            kind: HitKind::Note,
+            score,
+            name: n.title,
+            ports: n
+                .ports
+                .iter()
+                .map(|&p| PortSpan { first: p, last: p })
+                .collect(),
+            protocols: n.protocols.to_vec(),
+            text: n.summary,
+            note: Some(n),
+        });
+    }
+    hits.sort_by(|a, b| {
+        b.score
+            .cmp(&a.score)
+            .then_with(|| a.ports.is_empty().cmp(&b.ports.is_empty()))
+            .then_with(|| a.ports.first().cmp(&b.ports.first()))
+            .then_with(|| a.name.cmp(b.name))
+    });
+    hits.truncate(limit);
+    hits
+}
+
+/// Levenshtein distance, giving up (returning `cap + 1`) once it must exceed `cap`.
+pub(crate) fn edit_distance(a: &str, b: &str, cap: usize) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    if a.len().abs_diff(b.len()) > cap {
+        return cap + 1;
+    }
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    let mut cur = vec![0; b.len() + 1];
+    for (i, ca) in a.iter().enumerate() {
+        cur[0] = i + 1;
+        let mut row_min = cur[0];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != cb);
+            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+            row_min = row_min.min(cur[j + 1]);
+        }
+        if row_min > cap {
+            return cap + 1;
+        }
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    prev[b.len()].min(cap + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn distances() {
+        assert_eq!(edit_distance("ssh", "ssh", 3), 0);
+        assert_eq!(edit_distance("shh", "ssh", 3), 1);
+        assert_eq!(edit_distance("hss", "ssh", 3), 2);
+        assert_eq!(edit_distance("ldap", "ldaps", 3), 1);
+        assert_eq!(edit_distance("a", "abcdefgh", 3), 4);
+    }
+
+    #[test]
+    fn words() {
+        assert!(is_word_match("local netinfo port", "netinfo"));
+        assert!(!is_word_match("netinfo-local", "info"));
+        assert!(is_word_match("netinfo-local", "netinfo"));
+    }
+
+    #[test]
+    fn exact_name_ranks_first() {
+        let r = Registry::embedded();
+        let hits = r.search("ssh", 10);
+        assert_eq!(hits[0].name, "ssh");
+        assert_eq!(
+            hits[0].ports,
+            [PortSpan {
+                first: 22,
+                last: 22
+            }]
+        );
+        assert!(hits[0].protocols.contains(&Protocol::Tcp));
+        assert!(r.search("", 10).is_empty());
+        assert!(r.search("zzzzqqqq", 10).is_empty());
+    }
+
+    #[test]
+    fn netinfo_finds_1033() {
+        let r = Registry::embedded();
+        let hits = r.search("netinfo", 50);
+        assert!(hits.iter().any(|h| h.kind == HitKind::Service
+            && h.name == "netinfo-local"
+            && h.ports
+                == [PortSpan {
+                    first: 1033,
+                    last: 1033
+                }]));
+    }
+}
