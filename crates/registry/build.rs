@@ -14,7 +14,7 @@ use std::fmt::Write as _;
 use std::fs;
 use std::path::PathBuf;
 
-use portent_iana::{ProtoIndex, Protocol, Record, name_index, parse_and_validate};
+use portent_iana::{Packed, ProtoIndex, Protocol, name_index, parse_and_validate};
 use serde::Deserialize;
 
 const KINDS: [&str; 8] = [
@@ -69,11 +69,11 @@ fn main() {
     println!("cargo::rerun-if-changed={}", notes_path.display());
 
     let bytes = fs::read(&csv_path).unwrap_or_else(|e| panic!("{}: {e}", csv_path.display()));
-    let records =
+    let packed =
         parse_and_validate(&bytes).unwrap_or_else(|e| panic!("{}: {e}", csv_path.display()));
 
     let mut out = String::with_capacity(8 << 20);
-    emit_registry(&mut out, &records);
+    emit_registry(&mut out, &packed);
 
     let text =
         fs::read_to_string(&notes_path).unwrap_or_else(|e| panic!("{}: {e}", notes_path.display()));
@@ -85,10 +85,6 @@ fn main() {
     fs::write(&dest, out).unwrap_or_else(|e| panic!("{}: {e}", dest.display()));
 }
 
-fn cow(s: &str) -> String {
-    format!("Cow::Borrowed({s:?})")
-}
-
 fn proto_path(p: Protocol) -> &'static str {
     match p {
         Protocol::Tcp => "Protocol::Tcp",
@@ -98,39 +94,29 @@ fn proto_path(p: Protocol) -> &'static str {
     }
 }
 
-fn emit_registry(out: &mut String, records: &[Record<'_>]) {
-    let date = portent_iana::data_date(records).unwrap_or("");
+/// Emits the registry as pointer-free tables: one string literal and arrays of integers.
+fn emit_registry(out: &mut String, packed: &Packed) {
+    let records = packed.unpack().expect("a freshly packed table unpacks");
+    let date = portent_iana::data_date(&records).unwrap_or("");
     let _ = writeln!(out, "pub(crate) static DATA_DATE: &str = {date:?};");
-    out.push_str("pub(crate) static RECORDS: &[Record<'static>] = &[\n");
-    for r in records {
-        let ports = match r.ports {
-            Some(s) => format!("Some(PortSpan {{ first: {}, last: {} }})", s.first, s.last),
-            None => "None".to_owned(),
-        };
-        let protocol = match r.protocol {
-            Some(p) => format!("Some({})", proto_path(p)),
-            None => "None".to_owned(),
-        };
+    let _ = writeln!(
+        out,
+        "pub(crate) static STRINGS: &str = {:?};",
+        packed.strings
+    );
+    out.push_str("pub(crate) static PACKED: &[PackedRecord] = &[\n");
+    for p in &packed.records {
         let _ = writeln!(
             out,
-            "Record {{ service: {}, ports: {ports}, protocol: {protocol}, description: {}, assignee: {}, contact: {}, registered: {}, modified: {}, reference: {}, service_code: {}, unauthorized_use: {}, notes: {} }},",
-            cow(&r.service),
-            cow(&r.description),
-            cow(&r.assignee),
-            cow(&r.contact),
-            cow(&r.registered),
-            cow(&r.modified),
-            cow(&r.reference),
-            cow(&r.service_code),
-            cow(&r.unauthorized_use),
-            cow(&r.notes),
+            "PackedRecord {{ text: {:?}, first: {}, last: {}, has_ports: {}, protocol: {} }},",
+            p.text, p.first, p.last, p.has_ports, p.protocol
         );
     }
     out.push_str("];\n");
 
     out.push_str("pub(crate) static INDEX: [IndexView; 4] = [\n");
     for p in Protocol::ALL {
-        let idx = ProtoIndex::build(records, p);
+        let idx = ProtoIndex::build(&records, p);
         let _ = writeln!(
             out,
             "IndexView {{ starts: &{:?}, ends: &{:?}, offsets: &{:?}, members: &{:?} }},",
@@ -138,12 +124,11 @@ fn emit_registry(out: &mut String, records: &[Record<'_>]) {
         );
     }
     out.push_str("];\n");
-
-    out.push_str("pub(crate) static NAMES: &[(&str, u32)] = &[\n");
-    for (name, i) in name_index(records) {
-        let _ = writeln!(out, "({name:?}, {i}),");
-    }
-    out.push_str("];\n");
+    let _ = writeln!(
+        out,
+        "pub(crate) static NAMES: &[u32] = &{:?};",
+        name_index(&records)
+    );
 }
 
 fn emit_notes(out: &mut String, notes: &[NoteIn]) {

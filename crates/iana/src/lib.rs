@@ -12,7 +12,6 @@
 //! discovery only); aliases and historic names; quoted fields spanning lines; free-text
 //! statuses in the description of unnamed rows ("Unassigned [was netstat]", "De-registered").
 
-use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::fmt;
 
@@ -105,38 +104,134 @@ impl fmt::Display for PortSpan {
     }
 }
 
-/// One row of the registry, with every column kept.
-///
-/// Strings are `Cow` so that the same type serves the compiled-in table (borrowed from
-/// `'static` literals), a snapshot read back from disk (borrowed from its buffer) and a freshly
-/// parsed CSV (owned).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// One row of the registry, with every column kept, borrowing its text from a [`Packed`]
+/// table (or a static one compiled into the binary).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Record<'a> {
     /// Service name; empty on rows that only mark ports unassigned or reserved.
-    #[serde(borrow)]
-    pub service: Cow<'a, str>,
+    pub service: &'a str,
     /// Ports covered; `None` for names registered without a port.
     pub ports: Option<PortSpan>,
     /// Protocol; `None` means the row applies to every protocol.
     pub protocol: Option<Protocol>,
-    #[serde(borrow)]
-    pub description: Cow<'a, str>,
-    #[serde(borrow)]
-    pub assignee: Cow<'a, str>,
-    #[serde(borrow)]
-    pub contact: Cow<'a, str>,
-    #[serde(borrow)]
-    pub registered: Cow<'a, str>,
-    #[serde(borrow)]
-    pub modified: Cow<'a, str>,
-    #[serde(borrow)]
-    pub reference: Cow<'a, str>,
-    #[serde(borrow)]
-    pub service_code: Cow<'a, str>,
-    #[serde(borrow)]
-    pub unauthorized_use: Cow<'a, str>,
-    #[serde(borrow)]
-    pub notes: Cow<'a, str>,
+    pub description: &'a str,
+    pub assignee: &'a str,
+    pub contact: &'a str,
+    pub registered: &'a str,
+    pub modified: &'a str,
+    pub reference: &'a str,
+    pub service_code: &'a str,
+    pub unauthorized_use: &'a str,
+    pub notes: &'a str,
+}
+
+/// A record as plain numbers: its ten text columns as (offset, length) into one shared string,
+/// then ports and protocol. Tables of these hold no pointers, so the compiled-in registry
+/// needs no relocations at start-up and untouched rows are never paged in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PackedRecord {
+    /// (offset, length) of service, description, assignee, contact, registered, modified,
+    /// reference, service code, unauthorized use, notes.
+    pub text: [(u32, u32); 10],
+    pub first: u16,
+    pub last: u16,
+    /// False for names registered without a port.
+    pub has_ports: bool,
+    /// 0: every protocol; 1 + index in [`Protocol::ALL`] otherwise.
+    pub protocol: u8,
+}
+
+/// The whole registry in packed form: one string holding every distinct text once, and the
+/// records pointing into it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Packed {
+    pub strings: String,
+    pub records: Vec<PackedRecord>,
+}
+
+/// Reads one packed record; `None` if it points outside `strings` or is malformed.
+pub fn view<'a>(strings: &'a str, p: &PackedRecord) -> Option<Record<'a>> {
+    let t = |i: usize| -> Option<&'a str> {
+        let (off, len) = p.text[i];
+        let start = usize::try_from(off).ok()?;
+        let end = start.checked_add(usize::try_from(len).ok()?)?;
+        strings.get(start..end)
+    };
+    let protocol = match p.protocol {
+        0 => None,
+        n => Some(*Protocol::ALL.get(usize::from(n) - 1)?),
+    };
+    if p.first > p.last {
+        return None;
+    }
+    Some(Record {
+        service: t(0)?,
+        ports: p.has_ports.then_some(PortSpan {
+            first: p.first,
+            last: p.last,
+        }),
+        protocol,
+        description: t(1)?,
+        assignee: t(2)?,
+        contact: t(3)?,
+        registered: t(4)?,
+        modified: t(5)?,
+        reference: t(6)?,
+        service_code: t(7)?,
+        unauthorized_use: t(8)?,
+        notes: t(9)?,
+    })
+}
+
+impl Packed {
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// Every record, or the index of the first malformed one.
+    pub fn unpack(&self) -> Result<Vec<Record<'_>>, usize> {
+        self.records
+            .iter()
+            .enumerate()
+            .map(|(i, p)| view(&self.strings, p).ok_or(i))
+            .collect()
+    }
+}
+
+/// Builds a [`Packed`] table, storing each distinct string once.
+#[derive(Debug, Default)]
+struct Packer {
+    packed: Packed,
+    seen: std::collections::HashMap<String, (u32, u32)>,
+}
+
+impl Packer {
+    fn text(&mut self, s: &str) -> (u32, u32) {
+        if let Some(&span) = self.seen.get(s) {
+            return span;
+        }
+        let off = u32::try_from(self.packed.strings.len()).unwrap_or(u32::MAX);
+        let span = (off, u32::try_from(s.len()).unwrap_or(0));
+        self.packed.strings.push_str(s);
+        self.seen.insert(s.to_owned(), span);
+        span
+    }
+
+    fn push(&mut self, fields: [&str; 10], ports: Option<PortSpan>, protocol: Option<Protocol>) {
+        let text = fields.map(|f| self.text(f));
+        let span = ports.unwrap_or(PortSpan { first: 0, last: 0 });
+        self.packed.records.push(PackedRecord {
+            text,
+            first: span.first,
+            last: span.last,
+            has_ports: ports.is_some(),
+            protocol: protocol.map_or(0, |p| u8::try_from(p.index() + 1).unwrap_or(0)),
+        });
+    }
 }
 
 /// What a row says about the ports it covers.
@@ -192,27 +287,6 @@ impl Record<'_> {
     /// True if this row covers `port` on `protocol`.
     pub fn covers(&self, port: u16, protocol: Protocol) -> bool {
         self.applies_to(protocol) && self.ports.is_some_and(|s| s.contains(port))
-    }
-
-    /// Copies every borrowed string so the record no longer borrows anything.
-    pub fn into_owned(self) -> Record<'static> {
-        fn own(c: Cow<'_, str>) -> Cow<'static, str> {
-            Cow::Owned(c.into_owned())
-        }
-        Record {
-            service: own(self.service),
-            ports: self.ports,
-            protocol: self.protocol,
-            description: own(self.description),
-            assignee: own(self.assignee),
-            contact: own(self.contact),
-            registered: own(self.registered),
-            modified: own(self.modified),
-            reference: own(self.reference),
-            service_code: own(self.service_code),
-            unauthorized_use: own(self.unauthorized_use),
-            notes: own(self.notes),
-        }
     }
 }
 
@@ -289,7 +363,7 @@ pub fn parse_ports(text: &str) -> Result<Option<PortSpan>, BadPort> {
 }
 
 /// Parses the whole registry CSV. Every row must parse; the first bad row rejects the file.
-pub fn parse_csv(bytes: &[u8]) -> Result<Vec<Record<'static>>, ParseError> {
+pub fn parse_csv(bytes: &[u8]) -> Result<Packed, ParseError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ParseError::Empty);
     }
@@ -309,7 +383,7 @@ pub fn parse_csv(bytes: &[u8]) -> Result<Vec<Record<'static>>, ParseError> {
             found: found.join(","),
         });
     }
-    let mut out = Vec::with_capacity(16_384);
+    let mut out = Packer::default();
     for row in reader.records() {
         let row = row.map_err(csv_err)?;
         let line = row.position().map_or(0, |p| p.line());
@@ -320,9 +394,7 @@ pub fn parse_csv(bytes: &[u8]) -> Result<Vec<Record<'static>>, ParseError> {
                 found: row.len(),
             });
         }
-        let field = |i: usize| -> Cow<'static, str> {
-            Cow::Owned(row.get(i).unwrap_or_default().trim().to_owned())
-        };
+        let field = |i: usize| row.get(i).unwrap_or_default().trim();
         let port_text = row.get(1).unwrap_or_default();
         let ports = parse_ports(port_text).map_err(|BadPort| ParseError::Port {
             line,
@@ -343,22 +415,24 @@ pub fn parse_csv(bytes: &[u8]) -> Result<Vec<Record<'static>>, ParseError> {
         if service.is_empty() && ports.is_none() {
             return Err(ParseError::NoNameNoPort { line });
         }
-        out.push(Record {
-            service,
+        out.push(
+            [
+                service,
+                field(3),
+                field(4),
+                field(5),
+                field(6),
+                field(7),
+                field(8),
+                field(9),
+                field(10),
+                field(11),
+            ],
             ports,
             protocol,
-            description: field(3),
-            assignee: field(4),
-            contact: field(5),
-            registered: field(6),
-            modified: field(7),
-            reference: field(8),
-            service_code: field(9),
-            unauthorized_use: field(10),
-            notes: field(11),
-        });
+        );
     }
-    Ok(out)
+    Ok(out.packed)
 }
 
 /// Checks that parsed records plausibly are IANA's registry and not some other CSV that
@@ -393,17 +467,18 @@ pub fn validate(records: &[Record<'_>]) -> Result<(), ParseError> {
 }
 
 /// Parses and validates in one step: what `registry update` needs.
-pub fn parse_and_validate(bytes: &[u8]) -> Result<Vec<Record<'static>>, ParseError> {
-    let records = parse_csv(bytes)?;
-    validate(&records)?;
-    Ok(records)
+pub fn parse_and_validate(bytes: &[u8]) -> Result<Packed, ParseError> {
+    let packed = parse_csv(bytes)?;
+    // Freshly packed records always unpack.
+    validate(&packed.unpack().unwrap_or_default())?;
+    Ok(packed)
 }
 
 /// The newest registration or modification date in the records (ISO dates compare as text).
-pub fn data_date<'r>(records: &'r [Record<'_>]) -> Option<&'r str> {
+pub fn data_date<'a>(records: &[Record<'a>]) -> Option<&'a str> {
     records
         .iter()
-        .flat_map(|r| [r.registered.as_ref(), r.modified.as_ref()])
+        .flat_map(|r| [r.registered, r.modified])
         .filter(|d| !d.is_empty())
         .max()
 }
@@ -469,22 +544,24 @@ impl ProtoIndex {
     }
 }
 
-/// Every service name, lowercased (service names are case-insensitive, RFC 6335 section
-/// 5.1), with the records that carry it, sorted by name then file order.
-pub fn name_index(records: &[Record<'_>]) -> Vec<(String, u32)> {
-    let mut names: Vec<(String, u32)> = records
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| !r.service.is_empty())
-        .map(|(i, r)| {
-            (
-                r.service.to_ascii_lowercase(),
-                u32::try_from(i).unwrap_or(u32::MAX),
-            )
-        })
+/// Indices of named records, sorted by service name ignoring ASCII case (service names are
+/// case-insensitive, RFC 6335 section 5.1), then by file order.
+pub fn name_index(records: &[Record<'_>]) -> Vec<u32> {
+    let mut names: Vec<u32> = (0..records.len())
+        .filter(|&i| !records[i].service.is_empty())
+        .filter_map(|i| u32::try_from(i).ok())
         .collect();
-    names.sort();
+    names.sort_by(|&a, &b| {
+        cmp_names(records[a as usize].service, records[b as usize].service).then(a.cmp(&b))
+    });
     names
+}
+
+/// Compares service names ignoring ASCII case.
+pub fn cmp_names(a: &str, b: &str) -> std::cmp::Ordering {
+    a.bytes()
+        .map(|c| c.to_ascii_lowercase())
+        .cmp(b.bytes().map(|c| c.to_ascii_lowercase()))
 }
 
 #[cfg(test)]
@@ -494,7 +571,9 @@ mod tests {
     const HEAD: &str = "Service Name,Port Number,Transport Protocol,Description,Assignee,Contact,Registration Date,Modification Date,Reference,Service Code,Unauthorized Use Reported,Assignment Notes\n";
 
     fn parse(body: &str) -> Result<Vec<Record<'static>>, ParseError> {
-        parse_csv(format!("{HEAD}{body}").as_bytes())
+        let packed = parse_csv(format!("{HEAD}{body}").as_bytes())?;
+        let packed: &'static Packed = Box::leak(Box::new(packed));
+        Ok(packed.unpack().unwrap())
     }
 
     #[test]
@@ -604,6 +683,28 @@ mod tests {
         let sctp = ProtoIndex::build(&recs, Protocol::Sctp);
         assert_eq!(sctp.starts, [7000]);
         assert_eq!(sctp.ends, [7999]);
+    }
+
+    #[test]
+    fn packing_shares_text_and_checks_bounds() {
+        let packed = parse_csv(
+            format!("{HEAD}a,1,tcp,Same,[X],[X],,,,,,\nb,2,udp,Same,[X],[X],,,,,,\n").as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(packed.strings.matches("Same").count(), 1);
+        assert_eq!(packed.records[0].text[1], packed.records[1].text[1]);
+        let recs = packed.unpack().unwrap();
+        assert_eq!((recs[1].service, recs[1].description), ("b", "Same"));
+        assert_eq!(recs[1].protocol, Some(Protocol::Udp));
+        let mut bad = packed.records[0];
+        bad.text[2] = (u32::MAX, 2);
+        assert_eq!(view(&packed.strings, &bad), None);
+        bad = packed.records[0];
+        bad.protocol = 9;
+        assert_eq!(view(&packed.strings, &bad), None);
+        bad = packed.records[0];
+        (bad.first, bad.last) = (5, 4);
+        assert_eq!(view(&packed.strings, &bad), None);
     }
 
     #[test]

@@ -8,7 +8,11 @@
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
-pub use portent_iana::{ParseError, PortSpan, Protocol, Record, Status};
+use portent_iana::PackedRecord;
+pub use portent_iana::{ParseError, PortSpan, Protocol, Status};
+
+/// One registry row; its text lives as long as the process.
+pub type Record = portent_iana::Record<'static>;
 
 mod notes;
 mod query;
@@ -24,8 +28,7 @@ pub use search::{Hit, HitKind};
 
 #[allow(clippy::unreadable_literal)]
 mod data {
-    use super::{IndexView, Note, NoteKind, NoteSource, PortSpan, Protocol, Record};
-    use std::borrow::Cow;
+    use super::{IndexView, Note, NoteKind, NoteSource, PackedRecord, Protocol};
     include!(concat!(env!("OUT_DIR"), "/data.rs"));
 }
 
@@ -62,9 +65,11 @@ pub enum DataSource {
 /// The registry: records plus indexes. Cheap to copy; all data is `'static`.
 #[derive(Debug, Clone)]
 pub struct Registry {
-    records: &'static [Record<'static>],
+    strings: &'static str,
+    packed: &'static [PackedRecord],
     index: [IndexView; 4],
-    names: &'static [(&'static str, u32)],
+    /// Record indices sorted by service name, ignoring case.
+    names: &'static [u32],
     date: &'static str,
     source: DataSource,
 }
@@ -78,12 +83,12 @@ pub struct Entry {
     pub status: Status,
     /// Every row covering the port on this protocol, in file order (status rows included, so
     /// a range note such as "Unauthorized Use Known on port 796" is not lost).
-    pub records: Vec<&'static Record<'static>>,
+    pub records: Vec<Record>,
 }
 
 impl Entry {
     /// Rows naming a service (the assignments), in file order.
-    pub fn services(&self) -> impl Iterator<Item = &'static Record<'static>> + '_ {
+    pub fn services(&self) -> impl Iterator<Item = Record> + '_ {
         self.records
             .iter()
             .copied()
@@ -94,8 +99,8 @@ impl Entry {
     pub fn service_names(&self) -> Vec<&'static str> {
         let mut names: Vec<&'static str> = Vec::new();
         for r in self.services() {
-            if !names.iter().any(|n| n.eq_ignore_ascii_case(&r.service)) {
-                names.push(r.service.as_ref());
+            if !names.iter().any(|n| n.eq_ignore_ascii_case(r.service)) {
+                names.push(r.service);
             }
         }
         names
@@ -103,7 +108,7 @@ impl Entry {
 
     /// The first service name, the one a table shows.
     pub fn primary_name(&self) -> Option<&'static str> {
-        self.services().next().map(|r| r.service.as_ref())
+        self.services().next().map(|r| r.service)
     }
 }
 
@@ -124,7 +129,8 @@ impl Registry {
     /// The registry compiled into this binary.
     pub fn embedded() -> Registry {
         Registry {
-            records: data::RECORDS,
+            strings: data::STRINGS,
+            packed: data::PACKED,
             index: data::INDEX,
             names: data::NAMES,
             date: data::DATA_DATE,
@@ -132,13 +138,23 @@ impl Registry {
         }
     }
 
-    /// Builds a registry from records, leaking them and their indexes for the life of the
+    /// Builds a registry from a packed table, leaking it and its indexes for the life of the
     /// process: a registry is loaded once and used until exit, and leaking lets loaded data
-    /// share the `'static` shape of the compiled-in tables.
-    pub(crate) fn from_records(records: Vec<Record<'static>>, source: DataSource) -> Registry {
-        let records: &'static [Record<'static>] = Box::leak(records.into_boxed_slice());
+    /// share the `'static` shape of the compiled-in tables. Fails with the index of the first
+    /// malformed record.
+    pub(crate) fn from_packed(
+        packed: portent_iana::Packed,
+        source: DataSource,
+    ) -> Result<Registry, usize> {
+        let strings: &'static str = Box::leak(packed.strings.into_boxed_str());
+        let table: &'static [PackedRecord] = Box::leak(packed.records.into_boxed_slice());
+        let records: Vec<Record> = table
+            .iter()
+            .enumerate()
+            .map(|(i, p)| portent_iana::view(strings, p).ok_or(i))
+            .collect::<Result<_, _>>()?;
         let index = Protocol::ALL.map(|p| {
-            let idx = portent_iana::ProtoIndex::build(records, p);
+            let idx = portent_iana::ProtoIndex::build(&records, p);
             IndexView {
                 starts: Box::leak(idx.starts.into_boxed_slice()),
                 ends: Box::leak(idx.ends.into_boxed_slice()),
@@ -146,23 +162,41 @@ impl Registry {
                 members: Box::leak(idx.members.into_boxed_slice()),
             }
         });
-        let names: Vec<(&'static str, u32)> = portent_iana::name_index(records)
-            .into_iter()
-            .map(|(n, i)| (&*Box::leak(n.into_boxed_str()), i))
-            .collect();
-        let date: &'static str = portent_iana::data_date(records).unwrap_or("");
-        Registry {
-            records,
+        let names: &'static [u32] =
+            Box::leak(portent_iana::name_index(&records).into_boxed_slice());
+        let date: &'static str = portent_iana::data_date(&records).unwrap_or("");
+        Ok(Registry {
+            strings,
+            packed: table,
             index,
-            names: Box::leak(names.into_boxed_slice()),
+            names,
             date,
             source,
-        }
+        })
+    }
+
+    /// Record `i` (file order). Tables are checked when built or loaded, so every index below
+    /// [`Registry::len`] reads a real record; others read an empty one.
+    pub fn record(&self, i: usize) -> Record {
+        self.packed
+            .get(i)
+            .and_then(|p| portent_iana::view(self.strings, p))
+            .unwrap_or_default()
+    }
+
+    /// Number of records.
+    pub fn len(&self) -> usize {
+        self.packed.len()
+    }
+
+    /// True if there are no records (never for a validated registry).
+    pub fn is_empty(&self) -> bool {
+        self.packed.is_empty()
     }
 
     /// Every record, in file order.
-    pub fn records(&self) -> &'static [Record<'static>] {
-        self.records
+    pub fn records(&self) -> impl ExactSizeIterator<Item = Record> + '_ {
+        (0..self.packed.len()).map(|i| self.record(i))
     }
 
     /// The newest registration or modification date in the data: how current it is.
@@ -176,10 +210,10 @@ impl Registry {
 
     /// What the registry says about `port` on `protocol`.
     pub fn lookup(&self, port: u16, protocol: Protocol) -> Entry {
-        let records: Vec<&'static Record<'static>> = self.index[protocol.index()]
+        let records: Vec<Record> = self.index[protocol.index()]
             .members_at(port)
             .iter()
-            .map(|&i| &self.records[i as usize])
+            .map(|&i| self.record(i as usize))
             .collect();
         let status = records
             .iter()
@@ -196,25 +230,25 @@ impl Registry {
 
     /// Just the status, without collecting records: for walking many ports.
     pub fn status(&self, port: u16, protocol: Protocol) -> Status {
-        let recs = self.records;
         self.index[protocol.index()]
             .members_at(port)
             .iter()
-            .map(|&i| recs[i as usize].status())
+            .map(|&i| self.record(i as usize).status())
             .max()
             .unwrap_or(Status::Unassigned)
     }
 
     /// Records carrying the service name `name` (case-insensitive), in file order. Includes
     /// names registered without a port.
-    pub fn by_name(&self, name: &str) -> Vec<&'static Record<'static>> {
-        let key = name.to_ascii_lowercase();
-        let start = self.names.partition_point(|(n, _)| *n < key.as_str());
-        let records = self.records;
+    pub fn by_name(&self, name: &str) -> Vec<Record> {
+        let name_of = |i: u32| self.record(i as usize).service;
+        let start = self
+            .names
+            .partition_point(|&i| portent_iana::cmp_names(name_of(i), name).is_lt());
         self.names[start..]
             .iter()
-            .take_while(|(n, _)| *n == key.as_str())
-            .map(|&(_, i)| &records[i as usize])
+            .map(|&i| self.record(i as usize))
+            .take_while(|r| r.service.eq_ignore_ascii_case(name))
             .collect()
     }
 
@@ -233,22 +267,24 @@ impl Registry {
     }
 
     /// Service names close to `name` (by edit distance or prefix), for "did you mean".
-    pub fn suggest_names(&self, name: &str, limit: usize) -> Vec<&str> {
+    pub fn suggest_names(&self, name: &str, limit: usize) -> Vec<&'static str> {
         let key = name.to_ascii_lowercase();
-        let mut scored: Vec<(usize, &str)> = Vec::new();
-        let mut last: Option<&str> = None;
-        for (n, _) in self.names {
-            if last == Some(*n) {
+        let mut scored: Vec<(usize, &'static str)> = Vec::new();
+        let mut last: Option<&'static str> = None;
+        for &i in self.names {
+            let n = self.record(i as usize).service;
+            if last.is_some_and(|l| l.eq_ignore_ascii_case(n)) {
                 continue;
             }
-            last = Some(*n);
-            let d = if n.starts_with(key.as_str()) && key.len() >= 3 {
+            last = Some(n);
+            let lower = n.to_ascii_lowercase();
+            let d = if lower.starts_with(key.as_str()) && key.len() >= 3 {
                 1
             } else {
-                search::edit_distance(&key, n, 3)
+                search::edit_distance(&key, &lower, 3)
             };
             if d <= 2.max(key.len() / 4).min(3) {
-                scored.push((d, *n));
+                scored.push((d, n));
             }
         }
         scored.sort_by(|a, b| {
@@ -261,7 +297,6 @@ impl Registry {
 
     /// Counts over the whole data set.
     pub fn counts(&self) -> Counts {
-        let recs = self.records;
         let mut assigned_ports = [0usize; 4];
         let mut reserved_ports = [0usize; 4];
         for p in Protocol::ALL {
@@ -271,7 +306,7 @@ impl Registry {
                 let b = idx.offsets[seg + 1] as usize;
                 let status = idx.members[a..b]
                     .iter()
-                    .map(|&i| recs[i as usize].status())
+                    .map(|&i| self.record(i as usize).status())
                     .max()
                     .unwrap_or(Status::Unassigned);
                 let width = usize::from(idx.ends[seg] - idx.starts[seg]) + 1;
@@ -284,18 +319,20 @@ impl Registry {
         }
         let mut service_names = 0;
         let mut last: Option<&str> = None;
-        for (n, _) in self.names {
-            if last != Some(*n) {
+        for &i in self.names {
+            let n = self.record(i as usize).service;
+            if !last.is_some_and(|l| l.eq_ignore_ascii_case(n)) {
                 service_names += 1;
-                last = Some(*n);
+                last = Some(n);
             }
         }
+        let with_port = self.records().filter(|r| r.ports.is_some()).count();
         Counts {
-            records: recs.len(),
-            with_port: recs.iter().filter(|r| r.ports.is_some()).count(),
-            names_only: recs.iter().filter(|r| r.ports.is_none()).count(),
-            ranges: recs
-                .iter()
+            records: self.len(),
+            with_port,
+            names_only: self.len() - with_port,
+            ranges: self
+                .records()
                 .filter(|r| r.ports.is_some_and(|s| !s.is_single()))
                 .count(),
             service_names,

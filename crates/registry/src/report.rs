@@ -35,18 +35,18 @@ pub struct ServiceRow {
 }
 
 impl ServiceRow {
-    fn of(r: &'static Record<'static>) -> ServiceRow {
+    fn of(r: Record) -> ServiceRow {
         ServiceRow {
-            name: r.service.as_ref(),
+            name: r.service,
             ports: r.ports.map(|s| s.to_string()).unwrap_or_default(),
-            description: r.description.as_ref(),
-            assignee: r.assignee.as_ref(),
-            contact: r.contact.as_ref(),
-            registered: r.registered.as_ref(),
-            modified: r.modified.as_ref(),
-            reference: r.reference.as_ref(),
-            unauthorized_use: r.unauthorized_use.as_ref(),
-            notes: r.notes.as_ref(),
+            description: r.description,
+            assignee: r.assignee,
+            contact: r.contact,
+            registered: r.registered,
+            modified: r.modified,
+            reference: r.reference,
+            unauthorized_use: r.unauthorized_use,
+            notes: r.notes,
         }
     }
 }
@@ -134,9 +134,9 @@ impl PortReport {
             .iter()
             .map(|&p| {
                 let e = reg.lookup(port, p);
-                let (services, other): (Vec<_>, Vec<_>) = e
+                let (services, other): (Vec<Record>, Vec<Record>) = e
                     .records
-                    .iter()
+                    .into_iter()
                     .partition(|r| r.status() == Status::Assigned);
                 ProtocolEntry {
                     protocol: p,

@@ -54,7 +54,7 @@ fn field(hay_lower: &str, token: &str, word: u32, part: u32) -> u32 {
     }
 }
 
-fn score_record(r: &Record<'_>, tokens: &[String]) -> u32 {
+fn score_record(r: &Record, tokens: &[String]) -> u32 {
     let name = r.service.to_ascii_lowercase();
     let desc = r.description.to_lowercase();
     let mut total = 0;
@@ -112,14 +112,14 @@ pub(crate) fn search(reg: &Registry, query: &str, limit: usize) -> Vec<Hit> {
         if r.status() != Status::Assigned {
             continue;
         }
-        let score = score_record(r, &tokens);
+        let score = score_record(&r, &tokens);
         if score == 0 {
             continue;
         }
         // Merge rows that differ only in protocol (ssh 22/tcp, ssh 22/udp, ssh 22/sctp).
         if let Some(h) = hits.iter_mut().find(|h| {
             h.kind == HitKind::Service
-                && h.name.eq_ignore_ascii_case(&r.service)
+                && h.name.eq_ignore_ascii_case(r.service)
                 && h.ports.first().copied() == r.ports
         }) {
             match r.protocol {
@@ -132,12 +132,12 @@ pub(crate) fn search(reg: &Registry, query: &str, limit: usize) -> Vec<Hit> {
         hits.push(Hit {
             kind: HitKind::Service,
             score,
-            name: r.service.as_ref(),
+            name: r.service,
             ports: r.ports.into_iter().collect(),
             protocols: r
                 .protocol
                 .map_or_else(|| Protocol::ALL.to_vec(), |p| vec![p]),
-            text: r.description.as_ref(),
+            text: r.description,
             note: None,
         });
     }

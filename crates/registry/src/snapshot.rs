@@ -11,7 +11,7 @@ use std::fs;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use portent_iana::Record;
+use portent_iana::Packed;
 
 use crate::{DataSource, Registry};
 
@@ -45,18 +45,18 @@ pub enum SnapshotError {
     },
 }
 
-/// Encodes records as a snapshot.
-pub fn encode(records: &[Record<'_>]) -> Vec<u8> {
+/// Encodes a packed registry as a snapshot.
+pub fn encode(packed: &Packed) -> Vec<u8> {
     let mut out = Vec::with_capacity(2 << 20);
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&VERSION.to_le_bytes());
     // Serializing into a Vec cannot fail for these types.
-    out.extend(postcard::to_allocvec(records).unwrap_or_default());
+    out.extend(postcard::to_allocvec(packed).unwrap_or_default());
     out
 }
 
-/// Decodes a snapshot, borrowing strings from `bytes`.
-pub fn decode(bytes: &[u8]) -> Result<Vec<Record<'_>>, String> {
+/// Decodes and checks a snapshot.
+pub fn decode(bytes: &[u8]) -> Result<Packed, String> {
     let rest = bytes
         .strip_prefix(MAGIC.as_slice())
         .ok_or_else(|| "wrong magic bytes".to_owned())?;
@@ -69,9 +69,13 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<Record<'_>>, String> {
             "format version {version}, this portent reads {VERSION}"
         ));
     }
-    let records: Vec<Record<'_>> = postcard::from_bytes(body).map_err(|e| e.to_string())?;
+    let packed: Packed = postcard::from_bytes(body).map_err(|e| e.to_string())?;
+    let records = packed
+        .unpack()
+        .map_err(|i| format!("record {i} points outside the text"))?;
     portent_iana::validate(&records).map_err(|e| e.to_string())?;
-    Ok(records)
+    drop(records);
+    Ok(packed)
 }
 
 /// Loads the snapshot in `dir`, if there is one.
@@ -82,16 +86,14 @@ pub fn load(dir: &Path) -> Result<Option<Registry>, SnapshotError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(source) => return Err(SnapshotError::Read { path, source }),
     };
-    // Leaked: the registry lives until exit and borrows its strings from this buffer.
-    let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
-    let records = decode(bytes).map_err(|reason| SnapshotError::Corrupt {
+    let corrupt = |reason: String| SnapshotError::Corrupt {
         path: path.clone(),
         reason,
-    })?;
-    Ok(Some(Registry::from_records(
-        records,
-        DataSource::Snapshot(path),
-    )))
+    };
+    let packed = decode(&bytes).map_err(corrupt)?;
+    Registry::from_packed(packed, DataSource::Snapshot(path.clone()))
+        .map(Some)
+        .map_err(|i| corrupt(format!("record {i} is malformed")))
 }
 
 /// What an update installed.
@@ -109,12 +111,12 @@ pub fn install(csv_path: &Path, dir: &Path) -> Result<Installed, SnapshotError> 
         path: csv_path.to_owned(),
         source,
     })?;
-    let records =
+    let packed =
         portent_iana::parse_and_validate(&bytes).map_err(|source| SnapshotError::Invalid {
             path: csv_path.to_owned(),
             source,
         })?;
-    let encoded = encode(&records);
+    let encoded = encode(&packed);
     let path = dir.join(FILE_NAME);
     let werr = |source| SnapshotError::Write {
         path: path.clone(),
@@ -132,6 +134,7 @@ pub fn install(csv_path: &Path, dir: &Path) -> Result<Installed, SnapshotError> 
         let _ = fs::remove_file(&tmp);
         return Err(werr(e));
     }
+    let records = packed.unpack().unwrap_or_default();
     Ok(Installed {
         path,
         records: records.len(),
@@ -156,9 +159,16 @@ mod tests {
     #[test]
     fn round_trip_and_damage() {
         let reg = Registry::embedded();
-        let bytes = encode(reg.records());
+        let packed = Packed {
+            strings: reg.strings.to_owned(),
+            records: reg.packed.to_vec(),
+        };
+        let bytes = encode(&packed);
         let back = decode(&bytes).unwrap();
-        assert_eq!(back.as_slice(), reg.records());
+        assert_eq!(back, packed);
+        let mut bad = packed.clone();
+        bad.records[5].text[1] = (u32::MAX - 3, 10);
+        assert!(decode(&encode(&bad)).unwrap_err().contains("record 5"));
         assert!(decode(b"nope").is_err());
         assert!(decode(&bytes[..bytes.len() / 2]).is_err());
         let mut wrong = bytes.clone();
@@ -180,7 +190,7 @@ mod tests {
         .unwrap();
         let data = dir.path().join("data");
         let done = install(&good, &data).unwrap();
-        assert_eq!(done.records, Registry::embedded().records().len());
+        assert_eq!(done.records, Registry::embedded().len());
         let before = fs::read(data.join(FILE_NAME)).unwrap();
 
         let bad = dir.path().join("bad.csv");
