@@ -128,6 +128,10 @@ fn bad_input_is_a_clear_error() {
     }
     let o = portent(&["70000"]);
     assert_eq!(o.status.code(), Some(2));
+    // A registered name without a port is an answer, not an error: exit 1, "nothing found".
+    let o = portent(&["port", "argus"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("without a port"), "{}", stderr(&o));
 }
 
 #[test]

@@ -4,7 +4,7 @@ use std::io::Write;
 
 use anyhow::Result;
 use portent_registry::report::{Concern, PortReport, ProtocolEntry, ServiceRow};
-use portent_registry::{Protocol, Status};
+use portent_registry::{Protocol, QueryError, Status};
 
 use crate::Outcome;
 use crate::args::PortArgs;
@@ -12,7 +12,15 @@ use crate::out::{self, BAD, DIM, GOOD, HEAD, NAME, WARN, clean, wrap};
 
 pub fn run(args: &PortArgs) -> Result<Outcome> {
     let reg = out::registry();
-    let resolved = reg.resolve(&args.query)?;
+    let resolved = match reg.resolve(&args.query) {
+        Ok(r) => r,
+        // A real registry name that has no port: an answer, but no port page to show.
+        Err(e @ QueryError::NameWithoutPort { .. }) => {
+            writeln!(anstream::stderr(), "{e}")?;
+            return Ok(Outcome::Nothing);
+        }
+        Err(e) => return Err(e.into()),
+    };
     let host = portent_local::host::facts();
     let port = resolved.ports[0];
     let report = PortReport::build(&reg, port, &host);
