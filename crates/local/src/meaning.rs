@@ -180,20 +180,29 @@ impl Report {
         if !listing.hidden.is_empty() {
             let n = listing.hidden.len();
             let procs = if n == 1 { "process" } else { "processes" };
-            let why = if listing.root {
-                "even as root (hidepid, a container or a security module)"
-            } else {
-                "run as root to see owners of other users' sockets"
-            };
+            let reasons = summarize_reasons(&listing.hidden);
             let sockets_part = match hidden_owners {
                 0 => String::new(),
                 1 => "the owner of 1 socket is unknown; ".to_owned(),
                 k => format!("the owners of {k} sockets are unknown; "),
             };
-            notes.push(format!(
-                "{sockets_part}{n} {procs} could not be read ({}): {why}",
-                summarize_reasons(&listing.hidden)
-            ));
+            if listing.root {
+                let mut pids: Vec<String> =
+                    listing.hidden.iter().take(5).map(|h| h.pid.to_string()).collect();
+                if n > 5 {
+                    pids.push("...".into());
+                }
+                notes.push(format!(
+                    "{sockets_part}{n} {procs} could not be read even as root ({reasons}; \
+                     hidepid, a container or a security module): pid {}",
+                    pids.join(", ")
+                ));
+            } else {
+                notes.push(format!(
+                    "{sockets_part}{n} {procs} could not be read ({reasons}): run as root to \
+                     see owners of other users' sockets"
+                ));
+            }
         }
         Report {
             complete: listing.hidden.is_empty(),
