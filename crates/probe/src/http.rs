@@ -72,11 +72,10 @@ pub fn parse(data: &[u8]) -> Option<HttpInfo> {
     };
     let head_end = find(data, b"\r\n\r\n")
         .or_else(|| find(data, b"\n\n"))
-        .unwrap_or(data.len());
-    for line in data[line_end + 1..head_end]
-        .split(|&b| b == b'\n')
-        .take(100)
-    {
+        .unwrap_or(data.len())
+        .max(line_end + 1);
+    let headers = data.get(line_end + 1..head_end).unwrap_or_default();
+    for line in headers.split(|&b| b == b'\n').take(100) {
         let Some(colon) = line.iter().position(|&b| b == b':') else {
             continue;
         };
@@ -151,5 +150,7 @@ mod tests {
     fn rejects_non_http() {
         assert!(parse(b"SSH-2.0-x\r\n").is_none());
         assert!(parse(b"HTTP/1.1 2000 x\r\n").is_none());
+        // Found by the fuzz test: an empty header block right after the status line.
+        assert_eq!(parse(b"HTTP/1.1 200 OK\r\n\r\n").unwrap().status, 200);
     }
 }
