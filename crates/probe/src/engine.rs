@@ -41,6 +41,13 @@ enum Probe {
     Tls,
     Redis,
     Memcache,
+    Postgres,
+    Mongo,
+    Ldap,
+    Dns,
+    Rdp,
+    Smb,
+    Mqtt,
 }
 
 impl Probe {
@@ -51,6 +58,13 @@ impl Probe {
             Probe::Tls => "tls",
             Probe::Redis => "redis",
             Probe::Memcache => "memcache",
+            Probe::Postgres => "postgresql",
+            Probe::Mongo => "mongodb",
+            Probe::Ldap => "ldap",
+            Probe::Dns => "dns",
+            Probe::Rdp => "rdp",
+            Probe::Smb => "smb",
+            Probe::Mqtt => "mqtt",
         }
     }
 
@@ -78,6 +92,13 @@ impl Probe {
             }
             Probe::Redis => name == "redis",
             Probe::Memcache => name.starts_with("memcache"),
+            Probe::Postgres => name.starts_with("postgres"),
+            Probe::Mongo => name.starts_with("mongodb"),
+            Probe::Ldap => name == "ldap",
+            Probe::Dns => name == "domain",
+            Probe::Rdp => name == "ms-wbt-server",
+            Probe::Smb => matches!(name, "microsoft-ds" | "netbios-ssn"),
+            Probe::Mqtt => name == "mqtt",
         }
     }
 }
@@ -88,6 +109,13 @@ const DEFAULT_ORDER: &[Probe] = &[
     Probe::Tls,
     Probe::Redis,
     Probe::Memcache,
+    Probe::Postgres,
+    Probe::Mongo,
+    Probe::Ldap,
+    Probe::Dns,
+    Probe::Rdp,
+    Probe::Smb,
+    Probe::Mqtt,
 ];
 
 /// What the engine settled on.
@@ -299,6 +327,7 @@ impl Run<'_> {
                 Probe::Tls => self.tls(conn).await,
                 Probe::Redis => self.redis(conn).await,
                 Probe::Memcache => self.simple(conn, b"version\r\n").await,
+                other => self.binary(conn, other).await,
             };
             if found.is_some() {
                 return found;
@@ -390,6 +419,168 @@ impl Run<'_> {
         .await;
         self.note_seen(&data);
         self.reply_sig(&data)
+    }
+
+    /// Sends `request`, reads until `done`, returns the reply.
+    async fn exchange(
+        &mut self,
+        s: &mut Conn,
+        request: &[u8],
+        limit: usize,
+        done: fn(&[u8]) -> bool,
+    ) -> Vec<u8> {
+        let mut data = Vec::new();
+        if send(s, &self.budget, request).await {
+            read_reply(
+                s,
+                &self.budget,
+                &mut data,
+                self.probe_wait(),
+                self.short_wait(300),
+                limit,
+                done,
+            )
+            .await;
+        }
+        self.note_seen(&data);
+        data
+    }
+
+    async fn binary(&mut self, mut s: Conn, p: Probe) -> Option<Found> {
+        use crate::binary as b;
+        let (hit, data) = match p {
+            Probe::Postgres => {
+                let r = self
+                    .exchange(&mut s, &b::PG_SSL_REQUEST, 1, |d| !d.is_empty())
+                    .await;
+                match r.as_slice() {
+                    b"N" => {
+                        let d = self
+                            .exchange(&mut s, &b::pg_startup(), 4096, |d| d.len() >= 9)
+                            .await;
+                        (b::pg_startup_reply(&d), d)
+                    }
+                    b"S" => (
+                        Some(b::BinaryHit {
+                            service: "postgresql",
+                            product: Some("PostgreSQL".into()),
+                            extra: Some("offers TLS (SSLRequest answered S)".into()),
+                            confidence: 0.85,
+                            ..b::BinaryHit::default()
+                        }),
+                        r,
+                    ),
+                    _ => (None, r),
+                }
+            }
+            Probe::Mongo => {
+                let d = self
+                    .exchange(
+                        &mut s,
+                        &b::mongo_command(0x5057, "hello"),
+                        16384,
+                        b::mongo_complete,
+                    )
+                    .await;
+                let hit = b::mongo_reply_doc(&d, 0x5057)
+                    .filter(|doc| b::bson_field(doc, "maxWireVersion").is_some())
+                    .map(|doc| {
+                        let wire = b::bson_field(doc, "maxWireVersion").unwrap_or_default();
+                        b::BinaryHit {
+                            service: "mongodb",
+                            product: Some("MongoDB".into()),
+                            extra: Some(format!("maxWireVersion {wire}")),
+                            confidence: 0.95,
+                            ..b::BinaryHit::default()
+                        }
+                    });
+                match hit {
+                    Some(mut h) => {
+                        let bi = self
+                            .exchange(
+                                &mut s,
+                                &b::mongo_command(0x5058, "buildInfo"),
+                                16384,
+                                b::mongo_complete,
+                            )
+                            .await;
+                        h.version = b::mongo_reply_doc(&bi, 0x5058)
+                            .and_then(|doc| b::bson_field(doc, "version"));
+                        (Some(h), d)
+                    }
+                    None => (None, d),
+                }
+            }
+            Probe::Ldap => {
+                let d = self
+                    .exchange(&mut s, &b::ldap_rootdse_request(), 16384, b::ldap_complete)
+                    .await;
+                let hit = b::ldap_parse(&d).map(|(attrs, _)| {
+                    let get = |k: &str| {
+                        attrs
+                            .iter()
+                            .find(|(n, _)| n.eq_ignore_ascii_case(k))
+                            .map(|(_, v)| v.join(", "))
+                    };
+                    let mut extra = Vec::new();
+                    if let Some(n) = get("namingContexts") {
+                        extra.push(format!("naming contexts {n}"));
+                    }
+                    if let Some(v) = get("supportedLDAPVersion") {
+                        extra.push(format!("LDAP versions {v}"));
+                    }
+                    b::BinaryHit {
+                        service: "ldap",
+                        product: get("vendorName"),
+                        version: get("vendorVersion"),
+                        extra: (!extra.is_empty()).then(|| extra.join("; ")),
+                        confidence: 0.95,
+                    }
+                });
+                (hit, d)
+            }
+            Probe::Dns => {
+                let d = self
+                    .exchange(&mut s, &b::dns_version_query(0x7064), 4096, b::dns_complete)
+                    .await;
+                (b::dns_parse(&d, 0x7064), d)
+            }
+            Probe::Rdp => {
+                let d = self
+                    .exchange(&mut s, &b::RDP_CONNECTION_REQUEST, 1024, b::tpkt_complete)
+                    .await;
+                (b::rdp_parse(&d), d)
+            }
+            Probe::Smb => {
+                let d = self
+                    .exchange(&mut s, &b::smb2_negotiate(), 8192, b::nbss_complete)
+                    .await;
+                (b::smb_parse(&d), d)
+            }
+            Probe::Mqtt => {
+                let d = self
+                    .exchange(&mut s, &b::MQTT_CONNECT, 64, |d| d.len() >= 4)
+                    .await;
+                let hit = b::mqtt_parse(&d);
+                if hit.is_some() {
+                    let _ = send(&mut s, &self.budget, &b::MQTT_DISCONNECT).await;
+                }
+                (hit, d)
+            }
+            _ => return None,
+        };
+        match hit {
+            Some(h) => Some(Found {
+                service: h.service.to_string(),
+                product: h.product,
+                version: h.version,
+                extra: h.extra,
+                confidence: h.confidence,
+                evidence: data.iter().take(512).copied().collect(),
+                ..Found::default()
+            }),
+            None => self.reply_sig(&data),
+        }
     }
 
     async fn redis(&mut self, mut s: Conn) -> Option<Found> {
@@ -718,6 +909,11 @@ fn describe(f: &Found) -> String {
         "mysql" => "MySQL protocol".to_string(),
         "redis" => "Redis protocol".to_string(),
         "submissions" => "SMTP over TLS".to_string(),
+        "ms-wbt-server" => "RDP".to_string(),
+        "microsoft-ds" => "SMB".to_string(),
+        "domain" => "DNS".to_string(),
+        "postgresql" => "PostgreSQL protocol".to_string(),
+        "mongodb" => "MongoDB protocol".to_string(),
         s => s.to_ascii_uppercase(),
     };
     let detail: Vec<&str> = match f.service.as_str() {

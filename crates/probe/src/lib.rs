@@ -3,7 +3,7 @@
 //! The engine (see `docs/detection.md`) connects, listens for a banner for a short adaptive
 //! while, then sends probes ordered by what the registry expects on the port and by
 //! likelihood: HTTP, ONC RPC (with NetInfo), TLS (and the service inside it), Redis,
-//! memcached. Every port's work is bounded by a total deadline and a byte cap shared by all of
+//! memcached, PostgreSQL, MongoDB, LDAP, DNS, RDP, SMB, MQTT. Every port's work is bounded by a total deadline and a byte cap shared by all of
 //! its connections. Peer bytes only ever leave this crate escaped.
 //!
 //! ```no_run
@@ -18,6 +18,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod binary;
 mod budget;
 mod engine;
 pub mod escape;

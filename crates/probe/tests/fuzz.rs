@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::panic, clippy::expect_used)]
 
 use portent_probe::xdr::XdrWriter;
-use portent_probe::{SignatureSet, escape, http, rpc};
+use portent_probe::{SignatureSet, binary, escape, http, rpc};
 
 struct Rng(u64);
 impl Rng {
@@ -27,6 +27,27 @@ fn exercise(data: &[u8], sigs: &SignatureSet) {
     let _ = rpc::parse_reply(data, 1);
     let _ = rpc::parse_dump(data, 512);
     let _ = rpc::parse_listreg(data, 64);
+    let _ = binary::pg_startup_reply(data);
+    let _ = binary::mongo_complete(data);
+    if let Some(doc) = binary::mongo_reply_doc(data, 1) {
+        let _ = binary::bson_field(doc, "version");
+    }
+    let _ = binary::bson_field(data, "version");
+    let _ = binary::ldap_parse(data);
+    let _ = binary::ldap_complete(data);
+    let _ = binary::dns_parse(
+        data,
+        u16::from_be_bytes([
+            data.get(2).copied().unwrap_or(0),
+            data.get(3).copied().unwrap_or(0),
+        ]),
+    );
+    let _ = binary::dns_complete(data);
+    let _ = binary::rdp_parse(data);
+    let _ = binary::tpkt_complete(data);
+    let _ = binary::smb_parse(data);
+    let _ = binary::nbss_complete(data);
+    let _ = binary::mqtt_parse(data);
     let e = escape::escape_bytes(data, 64);
     assert!(e.bytes().all(|b| (0x20..0x7f).contains(&b)));
     for kind in signatures_kinds() {
@@ -70,6 +91,12 @@ fn parsers_survive_corrupted_valid_messages() {
         b"HTTP/1.1 200 OK\r\nServer: nginx/1.2\r\nContent-Length: 5\r\n\r\n<title>x</title>"
             .to_vec(),
         rpc::call(7, rpc::NIBINDD, 1, 4, &[]),
+        binary::ldap_rootdse_request(),
+        binary::smb2_negotiate(),
+        binary::dns_version_query(0x0203),
+        binary::mongo_command(1, "hello"),
+        b"\x30\x0c\x02\x01\x01\x64\x07\x04\x00\x30\x03\x30\x01\x04".to_vec(),
+        b"\x13\x00\x00\x00\x02version\x00\x05\x00\x00\x007.0\x00\x00".to_vec(),
     ];
     let mut rng = Rng(42);
     for _ in 0..20_000 {

@@ -187,3 +187,91 @@ async fn rpc_conn(mut s: TcpStream, fx: RpcFixture) {
 pub async fn pause(ms: u64) {
     tokio::time::sleep(Duration::from_millis(ms)).await;
 }
+
+/// A scripted server: for each step, waits for a request starting with the step's prefix
+/// (anything else closes the connection), then sends the step's response.
+pub async fn steps(script: Vec<(Vec<u8>, Vec<u8>)>) -> SocketAddr {
+    let script = std::sync::Arc::new(script);
+    serve(move |mut s| {
+        let script = script.clone();
+        async move {
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 4096];
+            for (prefix, response) in script.iter() {
+                while buf.len() < prefix.len().max(1) {
+                    let Ok(n) = s.read(&mut chunk).await else {
+                        return;
+                    };
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    if !buf.starts_with(&prefix[..buf.len().min(prefix.len())]) {
+                        return;
+                    }
+                }
+                if !buf.starts_with(prefix) {
+                    return;
+                }
+                buf.clear();
+                if s.write_all(response).await.is_err() {
+                    return;
+                }
+            }
+            pause(2000).await;
+        }
+    })
+    .await
+}
+
+/// BER TLV (short or two-byte long form).
+pub fn tlv(tag: u8, body: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    if body.len() < 128 {
+        out.push(body.len() as u8);
+    } else {
+        out.push(0x82);
+        out.extend_from_slice(&(body.len() as u16).to_be_bytes());
+    }
+    out.extend_from_slice(body);
+    out
+}
+
+/// A BSON document from (key, value) pairs; values: Ok(string) or Err(int32).
+pub fn bson(fields: &[(&str, Result<&str, i32>)]) -> Vec<u8> {
+    let mut body = Vec::new();
+    for (k, v) in fields {
+        match v {
+            Ok(s) => {
+                body.push(0x02);
+                body.extend_from_slice(k.as_bytes());
+                body.push(0);
+                body.extend_from_slice(&((s.len() + 1) as i32).to_le_bytes());
+                body.extend_from_slice(s.as_bytes());
+                body.push(0);
+            }
+            Err(n) => {
+                body.push(0x10);
+                body.extend_from_slice(k.as_bytes());
+                body.push(0);
+                body.extend_from_slice(&n.to_le_bytes());
+            }
+        }
+    }
+    body.push(0);
+    let mut out = ((body.len() + 4) as i32).to_le_bytes().to_vec();
+    out.extend_from_slice(&body);
+    out
+}
+
+/// An OP_MSG reply carrying `doc`, answering request `to`.
+pub fn op_msg_reply(to: i32, doc: &[u8]) -> Vec<u8> {
+    let mut out = ((16 + 5 + doc.len()) as i32).to_le_bytes().to_vec();
+    out.extend_from_slice(&1i32.to_le_bytes());
+    out.extend_from_slice(&to.to_le_bytes());
+    out.extend_from_slice(&2013i32.to_le_bytes());
+    out.extend_from_slice(&0u32.to_le_bytes());
+    out.push(0);
+    out.extend_from_slice(doc);
+    out
+}
