@@ -928,6 +928,7 @@ fn describe(f: &Found) -> String {
         _ => [f.product.as_deref(), f.version.as_deref()]
             .into_iter()
             .flatten()
+            .filter(|p| !p.eq_ignore_ascii_case(&label))
             .collect(),
     };
     if detail.is_empty() {
