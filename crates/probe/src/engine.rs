@@ -285,7 +285,16 @@ impl Run<'_> {
         if !banner.is_empty() {
             self.note_seen(&banner);
             if let Some(hit) = self.d.sigs.find("banner", &banner) {
-                return Some(Found::from_hit(hit, &banner));
+                let mut found = Found::from_hit(hit, &banner);
+                if stop != Stop::Eof
+                    && stop != Stop::Error
+                    && self.starttls(&mut conn, &found.service).await
+                {
+                    let mut extra: Vec<String> = found.extra.take().into_iter().collect();
+                    extra.push("STARTTLS".to_string());
+                    found.extra = Some(extra.join("; "));
+                }
+                return Some(found);
             }
             // A peer that speaks first in a way we do not know: probing further would only
             // feed it bytes. Report what it said.
@@ -786,6 +795,64 @@ impl Run<'_> {
         found.evidence = evidence.into_bytes();
         found.rpc = Some(info);
         Some(found)
+    }
+
+    /// Upgrades a mail or FTP session with STARTTLS (RFC 3207, RFC 9051, RFC 2595, RFC 4217)
+    /// when offered, and records the TLS details. Reads stay within the port's budget.
+    async fn starttls(&mut self, conn: &mut Conn, service: &str) -> bool {
+        let steps: &[(&[u8], &[u8], &[u8])] = match service {
+            // (command, reply must contain, ...) the last step's reply must start positively.
+            "smtp" => &[
+                (b"EHLO portent.invalid\r\n", b"STARTTLS", b"250 "),
+                (b"STARTTLS\r\n", b"220", b"\n"),
+            ],
+            "imap" => &[
+                (b"a1 CAPABILITY\r\n", b"STARTTLS", b"a1 "),
+                (b"a2 STARTTLS\r\n", b"a2 OK", b"\n"),
+            ],
+            "pop3" => &[(b"STLS\r\n", b"+OK", b"\n")],
+            "ftp" => &[(b"AUTH TLS\r\n", b"234", b"\n")],
+            _ => return false,
+        };
+        for (command, want, end) in steps {
+            if !send(conn, &self.budget, command).await {
+                return false;
+            }
+            let mut reply = Vec::new();
+            let end = *end;
+            read_reply(
+                conn,
+                &self.budget,
+                &mut reply,
+                self.probe_wait(),
+                self.short_wait(300),
+                8192,
+                |d| {
+                    // A complete reply: its last line holds the terminator (e.g. "250 " for the
+                    // final EHLO line), and ends with a newline.
+                    d.ends_with(b"\n")
+                        && d.split(|&b| b == b'\n')
+                            .rev()
+                            .nth(1)
+                            .is_some_and(|l| http::find(l, end).is_some() || end == b"\n")
+                },
+            )
+            .await;
+            if http::find(&reply, want).is_none() {
+                return false;
+            }
+        }
+        let connector = tokio_rustls::TlsConnector::from(self.d.tls.clone());
+        let name = rustls::pki_types::ServerName::IpAddress(self.addr.ip().into());
+        let until = self.budget.until(self.probe_wait() * 2);
+        match tokio::time::timeout_at(until, connector.connect(name, conn)).await {
+            Ok(Ok(t)) => {
+                self.tls = Some(crate::tls::info(t.get_ref().1));
+                self.probes.push("starttls".to_string());
+                true
+            }
+            _ => false,
+        }
     }
 
     async fn tls(&mut self, s: Conn) -> Option<Found> {

@@ -3,7 +3,6 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
@@ -85,25 +84,7 @@ async fn http_elasticsearch_and_redirect() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn https_reports_certificate_and_inner_http() {
-    let ck = rcgen::generate_simple_self_signed(vec![
-        "fixture.test".to_string(),
-        "127.0.0.1".to_string(),
-    ])
-    .unwrap();
-    let cert = ck.cert.der().clone();
-    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(rustls::pki_types::PrivatePkcs8KeyDer::from(
-        ck.key_pair.serialize_der(),
-    ));
-    let mut cfg = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_no_client_auth()
-    .with_single_cert(vec![cert], key)
-    .unwrap();
-    cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(cfg));
+    let acceptor = tls_acceptor(&["fixture.test", "127.0.0.1"]);
     let addr = serve(move |s| {
         let acceptor = acceptor.clone();
         async move {
@@ -354,4 +335,37 @@ fn extra_signature_file_is_tried_first() {
             .build()
             .is_err()
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn smtp_starttls_records_certificate() {
+    let acceptor = tls_acceptor(&["mx.fixture.test"]);
+    let addr = serve(move |mut s| {
+        let acceptor = acceptor.clone();
+        async move {
+            let _ = s.write_all(b"220 mx.fixture.test ESMTP Postfix (Debian/GNU)\r\n").await;
+            while let Some(line) = read_line(&mut s).await {
+                if line.starts_with(b"EHLO") {
+                    let _ = s.write_all(b"250-mx.fixture.test\r\n250-PIPELINING\r\n250-STARTTLS\r\n250 8BITMIME\r\n").await;
+                } else if line.starts_with(b"STARTTLS") {
+                    let _ = s.write_all(b"220 2.0.0 Ready to start TLS\r\n").await;
+                    let Ok(mut t) = acceptor.accept(s).await else { return };
+                    let mut buf = [0u8; 256];
+                    let _ = t.read(&mut buf).await;
+                    return;
+                } else {
+                    return;
+                }
+            }
+        }
+    })
+    .await;
+    let d = detector().detect(addr, None).await;
+    show(&d);
+    assert_eq!(d.service, "smtp");
+    assert_eq!(d.product.as_deref(), Some("Postfix smtpd"));
+    assert_eq!(d.extra.as_deref(), Some("host mx.fixture.test; STARTTLS"));
+    let tls = d.tls.as_ref().unwrap();
+    assert_eq!(tls.sans, ["mx.fixture.test"]);
+    assert_eq!(d.probes, ["banner", "starttls"]);
 }

@@ -275,3 +275,40 @@ pub fn op_msg_reply(to: i32, doc: &[u8]) -> Vec<u8> {
     out.extend_from_slice(doc);
     out
 }
+
+/// A TLS acceptor with a fresh self-signed certificate for `names`, ALPN http/1.1.
+pub fn tls_acceptor(names: &[&str]) -> tokio_rustls::TlsAcceptor {
+    let ck =
+        rcgen::generate_simple_self_signed(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
+            .unwrap();
+    let cert = ck.cert.der().clone();
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(rustls::pki_types::PrivatePkcs8KeyDer::from(
+        ck.key_pair.serialize_der(),
+    ));
+    let mut cfg = rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(vec![cert], key)
+    .unwrap();
+    cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
+    tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(cfg))
+}
+
+/// Reads one line (up to 4 KiB) byte by byte, so nothing after it is consumed.
+pub async fn read_line(s: &mut TcpStream) -> Option<Vec<u8>> {
+    let mut line = Vec::new();
+    let mut b = [0u8; 1];
+    while line.len() < 4096 {
+        if s.read(&mut b).await.ok()? == 0 {
+            return None;
+        }
+        line.push(b[0]);
+        if b[0] == b'\n' {
+            return Some(line);
+        }
+    }
+    None
+}
