@@ -145,6 +145,19 @@ pub struct DetectorBuilder {
     registry: Option<Registry>,
 }
 
+/// Errors from the UDP portmapper query.
+#[derive(Debug, thiserror::Error)]
+pub enum UdpError {
+    #[error("UDP to {0}: {1}")]
+    Io(SocketAddr, std::io::Error),
+    #[error("UDP portmapper at {0}: no answer in time")]
+    Timeout(SocketAddr),
+    #[error("UDP portmapper at {0}: the reply was not a well-formed RPC reply")]
+    Malformed(SocketAddr),
+    #[error("UDP portmapper at {0} refused DUMP: {1}")]
+    Refused(SocketAddr, String),
+}
+
 /// Errors building a detector.
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
@@ -177,6 +190,50 @@ impl Detector {
     /// connection errors and timeouts are reported in [`Detection::error`].
     pub async fn detect(&self, addr: SocketAddr, expected: Option<&str>) -> Detection {
         engine::detect(self, addr, expected).await
+    }
+
+    /// Asks the portmapper at `addr` over UDP for its registrations (PMAPPROC_DUMP, RFC 1833),
+    /// within the detector's timeout; one datagram, read up to `max_bytes`.
+    pub async fn portmap_dump_udp(&self, addr: SocketAddr) -> Result<Vec<Mapping>, UdpError> {
+        let bind: SocketAddr = if addr.is_ipv4() {
+            ([0, 0, 0, 0], 0).into()
+        } else {
+            (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
+        };
+        let sock = tokio::net::UdpSocket::bind(bind)
+            .await
+            .map_err(|e| UdpError::Io(addr, e))?;
+        sock.connect(addr)
+            .await
+            .map_err(|e| UdpError::Io(addr, e))?;
+        let xid = 0x7564_0000 ^ u32::from(addr.port());
+        // UDP carries the bare message: drop TCP's 4-byte record mark.
+        let call = rpc::call(xid, rpc::PORTMAPPER, 2, 4, &[]);
+        let body = call.get(4..).unwrap_or_default();
+        let mut buf = vec![0u8; self.cfg.max_bytes.clamp(512, 65536)];
+        let deadline = tokio::time::Instant::now() + self.cfg.timeout;
+        // Two tries: a datagram may be lost.
+        for attempt in 0..2u32 {
+            sock.send(body).await.map_err(|e| UdpError::Io(addr, e))?;
+            let wait = (self.cfg.timeout / 2).max(std::time::Duration::from_millis(100));
+            let until = (tokio::time::Instant::now() + wait).min(deadline);
+            match tokio::time::timeout_at(until, sock.recv(&mut buf)).await {
+                Ok(Ok(n)) => {
+                    let reply = buf.get(..n).unwrap_or_default();
+                    return match rpc::parse_reply(reply, xid) {
+                        Some(rpc::Reply::Success { results }) => {
+                            rpc::parse_dump(&results, 512).ok_or(UdpError::Malformed(addr))
+                        }
+                        Some(other) => Err(UdpError::Refused(addr, format!("{other:?}"))),
+                        None => Err(UdpError::Malformed(addr)),
+                    };
+                }
+                Ok(Err(e)) => return Err(UdpError::Io(addr, e)),
+                Err(_) if attempt == 0 => continue,
+                Err(_) => break,
+            }
+        }
+        Err(UdpError::Timeout(addr))
     }
 
     /// The signatures in use.

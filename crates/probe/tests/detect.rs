@@ -369,3 +369,45 @@ async fn smtp_starttls_records_certificate() {
     assert_eq!(tls.sans, ["mx.fixture.test"]);
     assert_eq!(d.probes, ["banner", "starttls"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn portmapper_dump_over_udp() {
+    use portent_probe::xdr::{XdrReader, XdrWriter};
+    let sock = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let addr = sock.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut buf = [0u8; 1500];
+        while let Ok((n, from)) = sock.recv_from(&mut buf).await {
+            let mut r = XdrReader::new(&buf[..n]);
+            let (Some(xid), Some(0), Some(2), Some(100_000), Some(2), Some(4)) =
+                (r.u32(), r.u32(), r.u32(), r.u32(), r.u32(), r.u32())
+            else {
+                continue;
+            };
+            let mut w = XdrWriter::new();
+            w.u32(xid).u32(1).u32(0).u32(0).opaque(&[]).u32(0);
+            w.u32(1).u32(100_000).u32(2).u32(17).u32(111);
+            w.u32(1).u32(200_100_001).u32(1).u32(17).u32(1021);
+            w.u32(0);
+            let _ = sock.send_to(&w.into_bytes(), from).await;
+        }
+    });
+    let maps = detector().portmap_dump_udp(addr).await.unwrap();
+    assert_eq!(maps.len(), 2);
+    assert_eq!(maps[1].name.as_deref(), Some("nibind"));
+    assert_eq!((maps[1].protocol.as_str(), maps[1].port), ("udp", 1021));
+
+    // Nobody there: a timeout, not a hang.
+    let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let d = Detector::builder()
+        .timeout(std::time::Duration::from_millis(400))
+        .build()
+        .unwrap();
+    let t0 = std::time::Instant::now();
+    assert!(
+        d.portmap_dump_udp(silent.local_addr().unwrap())
+            .await
+            .is_err()
+    );
+    assert!(t0.elapsed() < std::time::Duration::from_secs(2));
+}
