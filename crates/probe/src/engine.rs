@@ -1063,3 +1063,94 @@ fn verdict(
         sentence,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ssh() -> Found {
+        Found {
+            service: "ssh".into(),
+            product: Some("OpenSSH".into()),
+            version: Some("9.6".into()),
+            confidence: 0.98,
+            ..Found::default()
+        }
+    }
+
+    #[test]
+    fn ghost_port_sentence() {
+        let v = verdict(
+            797,
+            Status::Unassigned,
+            Status::Unassigned,
+            &[],
+            false,
+            &ssh(),
+            false,
+        );
+        assert_eq!(
+            v.sentence,
+            "797/tcp is unassigned; it speaks SSH (OpenSSH 9.6): a custom service on a ghost port"
+        );
+        assert_eq!(v.matches, Matches::False);
+        assert_eq!(v.expected, None);
+    }
+
+    #[test]
+    fn registered_and_mismatched_sentences() {
+        let v = verdict(
+            22,
+            Status::Assigned,
+            Status::Assigned,
+            &["ssh".into()],
+            false,
+            &ssh(),
+            false,
+        );
+        assert_eq!(
+            v.sentence,
+            "22/tcp is assigned to ssh; it speaks SSH (OpenSSH 9.6), as registered"
+        );
+        assert_eq!(v.matches, Matches::True);
+        let v = verdict(
+            80,
+            Status::Assigned,
+            Status::Assigned,
+            &["http".into()],
+            false,
+            &ssh(),
+            false,
+        );
+        assert_eq!(
+            v.sentence,
+            "80/tcp is assigned to http; it speaks SSH (OpenSSH 9.6): not the expected http"
+        );
+        let unknown = Found {
+            service: "unknown".into(),
+            ..Found::default()
+        };
+        let v = verdict(
+            80,
+            Status::Assigned,
+            Status::Assigned,
+            &["http".into()],
+            false,
+            &unknown,
+            false,
+        );
+        assert_eq!(v.matches, Matches::Unknown);
+        assert_eq!(
+            v.sentence,
+            "80/tcp is assigned to http; nothing we recognise answered"
+        );
+    }
+
+    #[test]
+    fn aliases_match() {
+        assert!(equivalent("http", "www-http"));
+        assert!(equivalent("rpcbind", "sunrpc"));
+        assert!(equivalent("netinfo", "netinfo-local"));
+        assert!(!equivalent("ssh", "http"));
+    }
+}

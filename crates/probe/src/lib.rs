@@ -192,6 +192,35 @@ impl Detector {
         engine::detect(self, addr, expected).await
     }
 
+    /// Detects many ports, at most `concurrency` at a time (at least 1), returning results in
+    /// the order of `targets`. Each target is `(address, expected service or None)`.
+    pub async fn detect_all(
+        &self,
+        targets: &[(SocketAddr, Option<String>)],
+        concurrency: usize,
+    ) -> Vec<Detection> {
+        let me = std::sync::Arc::new(self.clone());
+        let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
+        let mut set = tokio::task::JoinSet::new();
+        for (i, (addr, expected)) in targets.iter().cloned().enumerate() {
+            let me = me.clone();
+            let permits = permits.clone();
+            set.spawn(async move {
+                let _permit = permits.acquire_owned().await;
+                (i, me.detect(addr, expected.as_deref()).await)
+            });
+        }
+        let mut out: Vec<Option<Detection>> = vec![None; targets.len()];
+        while let Some(joined) = set.join_next().await {
+            if let Ok((i, d)) = joined
+                && let Some(slot) = out.get_mut(i)
+            {
+                *slot = Some(d);
+            }
+        }
+        out.into_iter().flatten().collect()
+    }
+
     /// Asks the portmapper at `addr` over UDP for its registrations (PMAPPROC_DUMP, RFC 1833),
     /// within the detector's timeout; one datagram, read up to `max_bytes`.
     pub async fn portmap_dump_udp(&self, addr: SocketAddr) -> Result<Vec<Mapping>, UdpError> {

@@ -411,3 +411,24 @@ async fn portmapper_dump_over_udp() {
     );
     assert!(t0.elapsed() < std::time::Duration::from_secs(2));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_ports_concurrently_in_order() {
+    let mut targets = Vec::new();
+    for i in 0..12 {
+        let addr = if i % 2 == 0 {
+            banner(b"SSH-2.0-OpenSSH_9.6\r\n").await
+        } else {
+            http(b"HTTP/1.0 200 OK\r\nServer: nginx/1.24.0\r\n\r\n").await
+        };
+        targets.push((addr, None));
+    }
+    let t0 = std::time::Instant::now();
+    let out = detector().detect_all(&targets, 6).await;
+    assert!(t0.elapsed() < Duration::from_secs(3), "{:?}", t0.elapsed());
+    assert_eq!(out.len(), 12);
+    for (i, d) in out.iter().enumerate() {
+        assert_eq!(d.addr, targets[i].0);
+        assert_eq!(d.service, if i % 2 == 0 { "ssh" } else { "http" });
+    }
+}
