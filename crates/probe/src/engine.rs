@@ -320,7 +320,18 @@ impl Run<'_> {
 
         // The banner connection is reused for the first probe when the peer left it open.
         let mut reuse = (stop == Stop::Quiet).then_some(conn);
-        for p in order {
+        let mut order: std::collections::VecDeque<Probe> = order.into();
+        while let Some(p) = order.pop_front() {
+            // A TLS alert record (content type 21, version 3.x) in answer to a plaintext probe
+            // says the port wants TLS: try it next.
+            if self.first_seen.starts_with(&[0x15, 0x03])
+                && let Some(i) = order.iter().position(|q| *q == Probe::Tls)
+                && let Some(tls) = order.remove(i)
+            {
+                order.push_front(p);
+                order.push_front(tls);
+                continue;
+            }
             if self.budget.exhausted() {
                 self.error.get_or_insert_with(|| "budget spent".to_string());
                 break;

@@ -119,6 +119,8 @@ async fn https_reports_certificate_and_inner_http() {
         d.http.as_ref().unwrap().title.as_deref(),
         Some("secure fixture")
     );
+    // rustls answers our plaintext GET with an alert: TLS is tried next, not after RPC.
+    assert_eq!(d.probes, ["banner", "http", "tls", "tls-inner"]);
 }
 
 /// NetInfo on port 797, where the port pages say it lived. Root (CI) can bind it; failing to
