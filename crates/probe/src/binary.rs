@@ -1,0 +1,510 @@
+//! Probes for binary, client-speaks-first protocols: PostgreSQL, MongoDB, LDAP, DNS over TCP,
+//! RDP, SMB and MQTT. Requests are built from the protocols' specifications; replies are parsed
+//! with bounds checks only (`get`, never indexing past a checked length).
+
+/// What a binary reply told us.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct BinaryHit {
+    pub service: &'static str,
+    pub product: Option<String>,
+    pub version: Option<String>,
+    pub extra: Option<String>,
+    pub confidence: f32,
+}
+
+fn be16(d: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_be_bytes([*d.get(at)?, *d.get(at + 1)?]))
+}
+fn le16(d: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_le_bytes([*d.get(at)?, *d.get(at + 1)?]))
+}
+fn le32(d: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_le_bytes([
+        *d.get(at)?,
+        *d.get(at + 1)?,
+        *d.get(at + 2)?,
+        *d.get(at + 3)?,
+    ]))
+}
+
+// --- PostgreSQL (protocol 3.0 docs: "Message Formats") ---
+
+/// SSLRequest: length 8, code 80877103.
+pub const PG_SSL_REQUEST: [u8; 8] = [0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f];
+
+/// StartupMessage for protocol 3.0, user and database "portent".
+pub fn pg_startup() -> Vec<u8> {
+    let mut body = vec![0, 3, 0, 0];
+    body.extend_from_slice(b"user\0portent\0database\0portent\0\0");
+    let mut out = u32::try_from(body.len() + 4)
+        .unwrap_or(0)
+        .to_be_bytes()
+        .to_vec();
+    out.extend_from_slice(&body);
+    out
+}
+
+/// Parses the reply to a StartupMessage: an authentication request ('R') or an error ('E').
+pub fn pg_startup_reply(d: &[u8]) -> Option<BinaryHit> {
+    let tag = *d.first()?;
+    let len = u32::from_be_bytes([*d.get(1)?, *d.get(2)?, *d.get(3)?, *d.get(4)?]);
+    if !(matches!(tag, b'R' | b'E')) || !(8..=65536).contains(&len) {
+        return None;
+    }
+    let extra = if tag == b'R' {
+        let code = u32::from_be_bytes([*d.get(5)?, *d.get(6)?, *d.get(7)?, *d.get(8)?]);
+        match code {
+            0 => "no password required".to_string(),
+            3 => "asks for a cleartext password".to_string(),
+            5 => "asks for an MD5 password".to_string(),
+            10 => "asks for SASL (SCRAM)".to_string(),
+            n => format!("authentication request {n}"),
+        }
+    } else {
+        if !d.get(5..).is_some_and(|r| r.starts_with(b"S")) {
+            return None;
+        }
+        "refused our startup with an error".to_string()
+    };
+    Some(BinaryHit {
+        service: "postgresql",
+        product: Some("PostgreSQL".into()),
+        extra: Some(extra),
+        confidence: 0.95,
+        ..BinaryHit::default()
+    })
+}
+
+// --- MongoDB (wire protocol OP_MSG, opcode 2013; BSON spec) ---
+
+/// An OP_MSG with one body section holding `{<command>: 1, $db: "admin"}`.
+pub fn mongo_command(request_id: i32, command: &str) -> Vec<u8> {
+    let mut doc = Vec::new();
+    doc.push(0x10); // int32
+    doc.extend_from_slice(command.as_bytes());
+    doc.push(0);
+    doc.extend_from_slice(&1i32.to_le_bytes());
+    doc.push(0x02); // string
+    doc.extend_from_slice(b"$db\0");
+    doc.extend_from_slice(&6i32.to_le_bytes());
+    doc.extend_from_slice(b"admin\0");
+    doc.push(0);
+    let doc_len = i32::try_from(doc.len() + 4).unwrap_or(0);
+    let mut body = Vec::new();
+    body.extend_from_slice(&0u32.to_le_bytes()); // flagBits
+    body.push(0); // section kind 0: body
+    body.extend_from_slice(&doc_len.to_le_bytes());
+    body.extend_from_slice(&doc);
+    let total = i32::try_from(body.len() + 16).unwrap_or(0);
+    let mut out = Vec::new();
+    out.extend_from_slice(&total.to_le_bytes());
+    out.extend_from_slice(&request_id.to_le_bytes());
+    out.extend_from_slice(&0i32.to_le_bytes());
+    out.extend_from_slice(&2013i32.to_le_bytes());
+    out.extend_from_slice(&body);
+    out
+}
+
+/// Whether `d` holds a whole OP_MSG (or is not one at all: then stop waiting).
+pub fn mongo_complete(d: &[u8]) -> bool {
+    match le32(d, 0) {
+        Some(len) => d.len() >= len as usize || !(16..=1 << 20).contains(&len),
+        None => false,
+    }
+}
+
+/// The body document of an OP_MSG reply to `request_id`, if it is one.
+pub fn mongo_reply_doc(d: &[u8], request_id: i32) -> Option<&[u8]> {
+    let len = le32(d, 0)? as usize;
+    let msg = d.get(..len)?;
+    if le32(msg, 8)? != request_id as u32 || le32(msg, 12)? != 2013 || *msg.get(20)? != 0 {
+        return None;
+    }
+    let doc_len = le32(msg, 21)? as usize;
+    msg.get(21..21usize.checked_add(doc_len)?)
+}
+
+/// A top-level BSON field of type string (0x02) or int32 (0x10) / double (0x01) as text.
+pub fn bson_field(doc: &[u8], key: &str) -> Option<String> {
+    let mut pos = 4usize;
+    loop {
+        let ty = *doc.get(pos)?;
+        if ty == 0 {
+            return None;
+        }
+        let name_end = pos + 1 + doc.get(pos + 1..)?.iter().position(|&b| b == 0)?;
+        let name = doc.get(pos + 1..name_end)?;
+        let v = name_end + 1;
+        let (size, text) = match ty {
+            0x01 => (
+                8,
+                doc.get(v..v + 8)
+                    .map(|b| f64::from_le_bytes(b.try_into().unwrap_or([0; 8])).to_string()),
+            ),
+            0x02 | 0x0d | 0x0e => {
+                let l = le32(doc, v)? as usize;
+                let s = doc.get(v + 4..(v + 4).checked_add(l.checked_sub(1)?)?)?;
+                (4 + l, Some(crate::escape::escape_bytes(s, 128)))
+            }
+            0x03 | 0x04 => (le32(doc, v)? as usize, None),
+            0x05 => (le32(doc, v)? as usize + 5, None),
+            0x07 => (12, None),
+            0x08 => (
+                1,
+                Some(if *doc.get(v)? != 0 {
+                    "true".into()
+                } else {
+                    "false".into()
+                }),
+            ),
+            0x09 | 0x11 | 0x12 => (8, None),
+            0x0a | 0x7f | 0xff => (0, None),
+            0x10 => (4, le32(doc, v).map(|n| (n as i32).to_string())),
+            0x13 => (16, None),
+            _ => return None,
+        };
+        if name == key.as_bytes() {
+            return text;
+        }
+        pos = v.checked_add(size)?;
+    }
+}
+
+// --- LDAP (RFC 4511) rootDSE search, BER by hand ---
+
+/// SearchRequest for the root DSE: base "", baseObject, (objectClass=*), a few attributes.
+pub fn ldap_rootdse_request() -> Vec<u8> {
+    fn tlv(tag: u8, body: &[u8]) -> Vec<u8> {
+        let mut out = vec![tag];
+        if body.len() < 128 {
+            out.push(body.len() as u8);
+        } else {
+            out.push(0x82);
+            out.extend_from_slice(&u16::try_from(body.len()).unwrap_or(0).to_be_bytes());
+        }
+        out.extend_from_slice(body);
+        out
+    }
+    let mut attrs = Vec::new();
+    for a in [
+        "namingContexts",
+        "supportedLDAPVersion",
+        "vendorName",
+        "vendorVersion",
+    ] {
+        attrs.extend(tlv(0x04, a.as_bytes()));
+    }
+    let mut req = Vec::new();
+    req.extend(tlv(0x04, b"")); // baseObject ""
+    req.extend(tlv(0x0a, &[0])); // scope baseObject
+    req.extend(tlv(0x0a, &[0])); // derefAliases never
+    req.extend(tlv(0x02, &[0])); // sizeLimit
+    req.extend(tlv(0x02, &[0])); // timeLimit
+    req.extend(tlv(0x01, &[0])); // typesOnly false
+    req.extend(tlv(0x87, b"objectClass")); // present filter
+    req.extend(tlv(0x30, &attrs));
+    let mut msg = tlv(0x02, &[1]); // messageID 1
+    msg.extend(tlv(0x63, &req));
+    tlv(0x30, &msg)
+}
+
+/// Reads a BER header at `pos`: (tag, content start, content length).
+fn ber(d: &[u8], pos: usize) -> Option<(u8, usize, usize)> {
+    let tag = *d.get(pos)?;
+    let first = *d.get(pos + 1)?;
+    if first < 0x80 {
+        return Some((tag, pos + 2, usize::from(first)));
+    }
+    let n = usize::from(first & 0x7f);
+    if n == 0 || n > 4 {
+        return None;
+    }
+    let mut len = 0usize;
+    for i in 0..n {
+        len = (len << 8) | usize::from(*d.get(pos + 2 + i)?);
+    }
+    Some((tag, pos + 2 + n, len))
+}
+
+/// Whether an LDAP reply looks whole (a SearchResultDone arrived) or is clearly not LDAP.
+pub fn ldap_complete(d: &[u8]) -> bool {
+    d.first().is_some_and(|&b| b != 0x30) || ldap_parse(d).is_some_and(|(_, done)| done)
+}
+
+/// An attribute of the root DSE: name and values, escaped.
+pub type LdapAttr = (String, Vec<String>);
+
+/// Parses LDAP messages: the attributes of a SearchResultEntry, and whether Done was seen.
+pub fn ldap_parse(d: &[u8]) -> Option<(Vec<LdapAttr>, bool)> {
+    let mut attrs = Vec::new();
+    let mut pos = 0usize;
+    let mut any = false;
+    while pos < d.len() {
+        let (tag, start, len) = ber(d, pos)?;
+        let end = start.checked_add(len)?;
+        if tag != 0x30 || end > d.len() {
+            return if any { Some((attrs, false)) } else { None };
+        }
+        let (itag, istart, ilen) = ber(d, start)?;
+        if itag != 0x02 {
+            return None;
+        }
+        let (op, ostart, olen) = ber(d, istart + ilen)?;
+        any = true;
+        match op {
+            0x64 => {
+                let (_, dstart, dlen) = ber(d, ostart)?; // objectName
+                let (_, lstart, llen) = ber(d, dstart + dlen)?; // attributes
+                let mut p = lstart;
+                while p < lstart + llen && attrs.len() < 32 {
+                    let (_, astart, alen) = ber(d, p)?;
+                    let (_, tstart, tlen) = ber(d, astart)?;
+                    let name = crate::escape::escape_bytes(d.get(tstart..tstart + tlen)?, 64);
+                    let (_, vstart, vlen) = ber(d, tstart + tlen)?;
+                    let mut values = Vec::new();
+                    let mut q = vstart;
+                    while q < vstart + vlen && values.len() < 16 {
+                        let (_, s, l) = ber(d, q)?;
+                        values.push(crate::escape::escape_bytes(d.get(s..s + l)?, 128));
+                        q = s + l;
+                    }
+                    attrs.push((name, values));
+                    p = astart + alen;
+                }
+            }
+            0x65 => return Some((attrs, true)),
+            _ => {}
+        }
+        let _ = (ostart, olen);
+        pos = end;
+    }
+    if any { Some((attrs, false)) } else { None }
+}
+
+// --- DNS over TCP (RFC 1035 section 4.2.2; CHAOS version.bind) ---
+
+/// A 2-byte-length-prefixed query for version.bind TXT CH, id `id`.
+pub fn dns_version_query(id: u16) -> Vec<u8> {
+    let mut q = Vec::new();
+    q.extend_from_slice(&id.to_be_bytes());
+    q.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 0, 0, 0]); // flags 0, qdcount 1
+    q.extend_from_slice(b"\x07version\x04bind\x00");
+    q.extend_from_slice(&[0, 16, 0, 3]); // TXT, CH
+    let mut out = u16::try_from(q.len()).unwrap_or(0).to_be_bytes().to_vec();
+    out.extend_from_slice(&q);
+    out
+}
+
+pub fn dns_complete(d: &[u8]) -> bool {
+    be16(d, 0).is_some_and(|l| d.len() >= usize::from(l) + 2)
+}
+
+/// Parses a DNS response to query `id`: its rcode and the first TXT string of the answer.
+pub fn dns_parse(d: &[u8], id: u16) -> Option<BinaryHit> {
+    let len = usize::from(be16(d, 0)?);
+    let m = d.get(2..2 + len)?;
+    if be16(m, 0)? != id || m.get(2)? & 0x80 == 0 || m.len() < 12 {
+        return None;
+    }
+    let rcode = m.get(3)? & 0x0f;
+    let ancount = be16(m, 6)?;
+    let mut version = None;
+    if ancount > 0 && rcode == 0 {
+        // Skip the question: our name (14 bytes) + type + class; then the answer's name.
+        let mut p = 12 + 14 + 4;
+        p = skip_name(m, p)?;
+        let rdlen = usize::from(be16(m, p + 8)?);
+        let rdata = m.get(p + 10..p + 10 + rdlen)?;
+        let tl = usize::from(*rdata.first()?);
+        version = rdata
+            .get(1..1 + tl)
+            .map(|t| crate::escape::escape_bytes(t, 96));
+    }
+    let product = version.as_deref().and_then(|v| {
+        let lower = v.to_ascii_lowercase();
+        if lower.starts_with("unbound") {
+            Some("Unbound")
+        } else if lower.starts_with("dnsmasq") {
+            Some("dnsmasq")
+        } else if lower.contains("powerdns") {
+            Some("PowerDNS")
+        } else if lower.starts_with(|c: char| c.is_ascii_digit()) {
+            Some("ISC BIND")
+        } else {
+            None
+        }
+    });
+    let extra = match &version {
+        Some(v) => format!("version.bind: {v}"),
+        None => format!("version.bind refused (rcode {rcode})"),
+    };
+    Some(BinaryHit {
+        service: "domain",
+        product: product.map(str::to_string),
+        version: version
+            .map(|v| {
+                v.trim_start_matches(|c: char| c.is_ascii_alphabetic() || c == ' ' || c == '-')
+                    .to_string()
+            })
+            .filter(|v| !v.is_empty()),
+        extra: Some(extra),
+        confidence: 0.95,
+    })
+}
+
+fn skip_name(m: &[u8], mut p: usize) -> Option<usize> {
+    for _ in 0..128 {
+        let l = *m.get(p)?;
+        if l & 0xc0 == 0xc0 {
+            return Some(p + 2);
+        }
+        if l == 0 {
+            return Some(p + 1);
+        }
+        p += 1 + usize::from(l);
+    }
+    None
+}
+
+// --- RDP (MS-RDPBCGR 2.2.1.1: X.224 Connection Request with RDP_NEG_REQ) ---
+
+pub const RDP_CONNECTION_REQUEST: [u8; 19] = [
+    0x03, 0x00, 0x00, 0x13, // TPKT, length 19
+    0x0e, 0xe0, 0x00, 0x00, 0x00, 0x00, 0x00, // X.224 CR
+    0x01, 0x00, 0x08, 0x00, 0x03, 0x00, 0x00, 0x00, // RDP_NEG_REQ: TLS | CredSSP
+];
+
+pub fn tpkt_complete(d: &[u8]) -> bool {
+    be16(d, 2).is_some_and(|l| d.len() >= usize::from(l)) || d.first().is_some_and(|&b| b != 3)
+}
+
+pub fn rdp_parse(d: &[u8]) -> Option<BinaryHit> {
+    if d.first()? != &3 || d.get(5)? & 0xf0 != 0xd0 {
+        return None;
+    }
+    let extra = match (d.get(11), le32(d, 15)) {
+        (Some(2), Some(p)) => format!(
+            "selected {}",
+            match p {
+                0 => "standard RDP security",
+                1 => "TLS",
+                2 => "CredSSP (NLA)",
+                8 => "RDSTLS",
+                _ => "another protocol",
+            }
+        ),
+        (Some(3), Some(code)) => format!("negotiation failure {code}"),
+        _ => "no negotiation response (old RDP)".to_string(),
+    };
+    Some(BinaryHit {
+        service: "ms-wbt-server",
+        product: Some("RDP".into()),
+        extra: Some(extra),
+        confidence: 0.95,
+        ..BinaryHit::default()
+    })
+}
+
+// --- SMB2 (MS-SMB2 2.2.3 NEGOTIATE) over direct TCP (4-byte session header) ---
+
+pub fn smb2_negotiate() -> Vec<u8> {
+    let mut h = Vec::with_capacity(64);
+    h.extend_from_slice(b"\xfeSMB");
+    h.extend_from_slice(&64u16.to_le_bytes()); // StructureSize
+    h.extend_from_slice(&[0; 2]); // CreditCharge
+    h.extend_from_slice(&[0; 4]); // Status
+    h.extend_from_slice(&0u16.to_le_bytes()); // NEGOTIATE
+    h.extend_from_slice(&1u16.to_le_bytes()); // Credits
+    h.extend_from_slice(&[0; 4]); // Flags
+    h.extend_from_slice(&[0; 4]); // NextCommand
+    h.extend_from_slice(&[0; 8]); // MessageId
+    h.extend_from_slice(&[0; 4]); // Reserved
+    h.extend_from_slice(&[0; 4]); // TreeId
+    h.extend_from_slice(&[0; 8]); // SessionId
+    h.extend_from_slice(&[0; 16]); // Signature
+    let dialects: [u16; 3] = [0x0202, 0x0210, 0x0300];
+    h.extend_from_slice(&36u16.to_le_bytes());
+    h.extend_from_slice(&(dialects.len() as u16).to_le_bytes());
+    h.extend_from_slice(&1u16.to_le_bytes()); // SecurityMode: signing enabled
+    h.extend_from_slice(&[0; 2]);
+    h.extend_from_slice(&[0; 4]); // Capabilities
+    h.extend_from_slice(b"portent-probe-00"); // ClientGuid
+    h.extend_from_slice(&[0; 8]); // ClientStartTime
+    for d in dialects {
+        h.extend_from_slice(&d.to_le_bytes());
+    }
+    let mut out = vec![0u8];
+    out.extend_from_slice(&u32::try_from(h.len()).unwrap_or(0).to_be_bytes()[1..]);
+    out.extend_from_slice(&h);
+    out
+}
+
+pub fn nbss_complete(d: &[u8]) -> bool {
+    match (d.first(), d.get(1..4)) {
+        (Some(0), Some(l)) => {
+            d.len() >= 4 + (usize::from(l[0]) << 16 | usize::from(l[1]) << 8 | usize::from(l[2]))
+        }
+        (Some(_), _) => true,
+        _ => false,
+    }
+}
+
+pub fn smb_parse(d: &[u8]) -> Option<BinaryHit> {
+    let m = d.get(4..)?;
+    if m.starts_with(b"\xffSMB") {
+        return Some(BinaryHit {
+            service: "microsoft-ds",
+            product: Some("SMB".into()),
+            extra: Some("SMB1 only".into()),
+            confidence: 0.9,
+            ..BinaryHit::default()
+        });
+    }
+    if !m.starts_with(b"\xfeSMB") || le16(m, 12)? != 0 {
+        return None;
+    }
+    let dialect = le16(m, 64 + 4)?;
+    let name = match dialect {
+        0x0202 => "2.0.2",
+        0x0210 => "2.1",
+        0x0300 => "3.0",
+        0x0302 => "3.0.2",
+        0x0311 => "3.1.1",
+        0x02ff => "2.???",
+        _ => "unknown",
+    };
+    Some(BinaryHit {
+        service: "microsoft-ds",
+        product: Some("SMB".into()),
+        version: Some(name.into()),
+        extra: Some(format!("dialect {name}")),
+        confidence: 0.95,
+    })
+}
+
+// --- MQTT 3.1.1 (OASIS spec section 3.1 CONNECT, 3.2 CONNACK) ---
+
+pub const MQTT_CONNECT: [u8; 21] = [
+    0x10, 19, // CONNECT, remaining length
+    0, 4, b'M', b'Q', b'T', b'T', 4, 0x02, 0,
+    30, // protocol name, level 4, clean session, keepalive
+    0, 7, b'p', b'o', b'r', b't', b'e', b'n', b't', // client id
+];
+pub const MQTT_DISCONNECT: [u8; 2] = [0xe0, 0];
+
+pub fn mqtt_parse(d: &[u8]) -> Option<BinaryHit> {
+    if d.len() < 4 || d[0] != 0x20 || d[1] != 2 || d[2] > 1 {
+        return None;
+    }
+    let extra = match d[3] {
+        0 => "connection accepted without credentials".to_string(),
+        4 | 5 => "connection refused: not authorised".to_string(),
+        n => format!("CONNACK return code {n}"),
+    };
+    Some(BinaryHit {
+        service: "mqtt",
+        extra: Some(extra),
+        confidence: 0.95,
+        ..BinaryHit::default()
+    })
+}

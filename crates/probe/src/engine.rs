@@ -1,0 +1,1167 @@
+//! The probe engine: connect, adaptive banner wait, ordered probes, TLS and the service inside
+//! it, the verdict. All waits end at the port's deadline; all reads count against its byte cap.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use portent_registry::{Protocol, Status};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+
+use crate::budget::{Budget, Capped, Stop, read_reply, send};
+use crate::escape::escape_bytes;
+use crate::signatures::Hit;
+use crate::{
+    Detection, Detector, HttpInfo, Matches, RpcInfo, RpcProgram, TlsInfo, Verdict, http, rpc,
+};
+
+type Conn = Capped<TcpStream>;
+
+/// Services that speak first: a banner is worth waiting for.
+const SPEAKS_FIRST: &[&str] = &[
+    "ssh",
+    "smtp",
+    "submission",
+    "ftp",
+    "pop3",
+    "imap",
+    "telnet",
+    "rfb",
+    "mysql",
+    "nntp",
+    "vnc",
+];
+
+/// Probes after the banner, in default order of likelihood.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Probe {
+    Http,
+    Rpc,
+    Tls,
+    Redis,
+    Memcache,
+    Postgres,
+    Mongo,
+    Ldap,
+    Dns,
+    Rdp,
+    Smb,
+    Mqtt,
+}
+
+impl Probe {
+    fn name(self) -> &'static str {
+        match self {
+            Probe::Http => "http",
+            Probe::Rpc => "rpc",
+            Probe::Tls => "tls",
+            Probe::Redis => "redis",
+            Probe::Memcache => "memcache",
+            Probe::Postgres => "postgresql",
+            Probe::Mongo => "mongodb",
+            Probe::Ldap => "ldap",
+            Probe::Dns => "dns",
+            Probe::Rdp => "rdp",
+            Probe::Smb => "smb",
+            Probe::Mqtt => "mqtt",
+        }
+    }
+
+    /// Whether the registry's name for the port suggests this probe.
+    fn expected_by(self, name: &str) -> bool {
+        match self {
+            Probe::Http => name.contains("http") && !name.ends_with('s') || name.starts_with("www"),
+            Probe::Tls => matches!(
+                name,
+                "https"
+                    | "imaps"
+                    | "pop3s"
+                    | "submissions"
+                    | "ldaps"
+                    | "ftps"
+                    | "ircs"
+                    | "nntps"
+                    | "telnets"
+            ),
+            Probe::Rpc => {
+                matches!(
+                    name,
+                    "sunrpc" | "rpcbind" | "nfs" | "netinfo" | "netinfo-local" | "nibind"
+                )
+            }
+            Probe::Redis => name == "redis",
+            Probe::Memcache => name.starts_with("memcache"),
+            Probe::Postgres => name.starts_with("postgres"),
+            Probe::Mongo => name.starts_with("mongodb"),
+            Probe::Ldap => name == "ldap",
+            Probe::Dns => name == "domain",
+            Probe::Rdp => name == "ms-wbt-server",
+            Probe::Smb => matches!(name, "microsoft-ds" | "netbios-ssn"),
+            Probe::Mqtt => name == "mqtt",
+        }
+    }
+}
+
+const DEFAULT_ORDER: &[Probe] = &[
+    Probe::Http,
+    Probe::Rpc,
+    Probe::Tls,
+    Probe::Redis,
+    Probe::Memcache,
+    Probe::Postgres,
+    Probe::Mongo,
+    Probe::Ldap,
+    Probe::Dns,
+    Probe::Rdp,
+    Probe::Smb,
+    Probe::Mqtt,
+];
+
+/// What the engine settled on.
+#[derive(Debug, Default)]
+struct Found {
+    service: String,
+    product: Option<String>,
+    version: Option<String>,
+    extra: Option<String>,
+    cpe: Option<String>,
+    confidence: f32,
+    evidence: Vec<u8>,
+    http: Option<HttpInfo>,
+    rpc: Option<RpcInfo>,
+}
+
+impl Found {
+    fn from_hit(h: Hit, evidence: &[u8]) -> Found {
+        Found {
+            service: h.service,
+            product: h.product,
+            version: h.version,
+            extra: h.extra,
+            cpe: h.cpe,
+            confidence: h.confidence,
+            evidence: evidence.to_vec(),
+            ..Found::default()
+        }
+    }
+}
+
+/// Mutable state for one port.
+struct Run<'a> {
+    d: &'a Detector,
+    addr: SocketAddr,
+    budget: Budget,
+    rtt: Duration,
+    probes: Vec<String>,
+    /// First bytes any probe got back, for evidence when nothing matched.
+    first_seen: Vec<u8>,
+    error: Option<String>,
+    tls: Option<TlsInfo>,
+    xid: u32,
+}
+
+pub(crate) async fn detect(d: &Detector, addr: SocketAddr, expected: Option<&str>) -> Detection {
+    let started = Instant::now();
+    let entry = d.registry.lookup(addr.port(), Protocol::Tcp);
+    let expected_names: Vec<String> = match expected {
+        Some(e) => vec![e.to_ascii_lowercase()],
+        None => entry
+            .service_names()
+            .iter()
+            .map(|n| n.to_ascii_lowercase())
+            .collect(),
+    };
+    let mut run = Run {
+        d,
+        addr,
+        budget: Budget::new(d.cfg.timeout, d.cfg.max_bytes),
+        rtt: Duration::ZERO,
+        probes: Vec::new(),
+        first_seen: Vec::new(),
+        error: None,
+        tls: None,
+        xid: 0x7072_0000 ^ u32::from(addr.port()),
+    };
+    let found = run.go(&expected_names).await;
+    let udp_status = d.registry.status(addr.port(), Protocol::Udp);
+    let found = found.unwrap_or_else(|| Found {
+        service: "unknown".to_string(),
+        evidence: run.first_seen.clone(),
+        ..Found::default()
+    });
+    let verdict = verdict(
+        addr.port(),
+        entry.status,
+        udp_status,
+        &expected_names,
+        expected.is_some(),
+        &found,
+        run.tls.is_some(),
+    );
+    if run.error.is_none() && found.service == "unknown" && run.budget.time_left().is_zero() {
+        run.error = Some("deadline reached".to_string());
+    }
+    Detection {
+        addr,
+        service: found.service,
+        product: found.product,
+        version: found.version,
+        extra: found.extra,
+        tls: run.tls,
+        http: found.http,
+        rpc: found.rpc,
+        cpe: found.cpe,
+        confidence: found.confidence,
+        evidence: escape_bytes(&found.evidence, d.cfg.evidence_chars),
+        verdict,
+        bytes_read: run.budget.used(),
+        elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        probes: run.probes,
+        error: run.error,
+    }
+}
+
+impl Run<'_> {
+    async fn connect(&mut self) -> Option<Conn> {
+        let until = self.budget.until(self.d.cfg.connect_timeout);
+        let t0 = Instant::now();
+        match tokio::time::timeout_at(until, TcpStream::connect(self.addr)).await {
+            Ok(Ok(s)) => {
+                if self.rtt.is_zero() {
+                    self.rtt = t0.elapsed();
+                }
+                let _ = s.set_nodelay(true);
+                Some(Capped::new(s, self.budget.clone()))
+            }
+            Ok(Err(e)) => {
+                self.error
+                    .get_or_insert_with(|| format!("connect to {}: {e}", self.addr));
+                None
+            }
+            Err(_) => {
+                self.error
+                    .get_or_insert_with(|| format!("connect to {}: timed out", self.addr));
+                None
+            }
+        }
+    }
+
+    /// Adaptive: a short wait scaled by the connect round trip, capped by the setting.
+    fn short_wait(&self, base_ms: u64) -> Duration {
+        (Duration::from_millis(base_ms) + self.rtt * 8).min(self.d.cfg.probe_wait)
+    }
+
+    fn probe_wait(&self) -> Duration {
+        self.short_wait(400)
+    }
+
+    fn note_seen(&mut self, data: &[u8]) {
+        if self.first_seen.is_empty() && !data.is_empty() {
+            self.first_seen = data.iter().take(1024).copied().collect();
+        }
+    }
+
+    async fn go(&mut self, expected: &[String]) -> Option<Found> {
+        let mut conn = self.connect().await?;
+        let speaks_first = expected.iter().any(|e| SPEAKS_FIRST.contains(&e.as_str()));
+        let wait = if speaks_first {
+            self.d.cfg.banner_wait
+        } else {
+            self.short_wait(150).min(self.d.cfg.banner_wait)
+        };
+        self.probes.push("banner".to_string());
+        let mut banner = Vec::new();
+        let stop = read_reply(
+            &mut conn,
+            &self.budget,
+            &mut banner,
+            wait,
+            self.short_wait(250),
+            4096,
+            banner_complete,
+        )
+        .await;
+        if !banner.is_empty() {
+            self.note_seen(&banner);
+            if let Some(hit) = self.d.sigs.find("banner", &banner) {
+                let mut found = Found::from_hit(hit, &banner);
+                if stop != Stop::Eof
+                    && stop != Stop::Error
+                    && self.starttls(&mut conn, &found.service).await
+                {
+                    let mut extra: Vec<String> = found.extra.take().into_iter().collect();
+                    extra.push("STARTTLS".to_string());
+                    found.extra = Some(extra.join("; "));
+                }
+                return Some(found);
+            }
+            // A peer that speaks first in a way we do not know: probing further would only
+            // feed it bytes. Report what it said.
+            return None;
+        }
+        if stop == Stop::Error {
+            self.error = Some("connection reset before any data".to_string());
+        }
+
+        let mut order: Vec<Probe> = DEFAULT_ORDER
+            .iter()
+            .copied()
+            .filter(|p| expected.iter().any(|e| p.expected_by(e)))
+            .collect();
+        if self.addr.port() == 111 && !order.contains(&Probe::Rpc) {
+            order.insert(0, Probe::Rpc);
+        }
+        for p in DEFAULT_ORDER {
+            if !order.contains(p) {
+                order.push(*p);
+            }
+        }
+
+        // The banner connection is reused for the first probe when the peer left it open.
+        let mut reuse = (stop == Stop::Quiet).then_some(conn);
+        let mut order: std::collections::VecDeque<Probe> = order.into();
+        while let Some(p) = order.pop_front() {
+            // A TLS alert record (content type 21, version 3.x) in answer to a plaintext probe
+            // says the port wants TLS: try it next.
+            if self.first_seen.starts_with(&[0x15, 0x03])
+                && let Some(i) = order.iter().position(|q| *q == Probe::Tls)
+                && let Some(tls) = order.remove(i)
+            {
+                order.push_front(p);
+                order.push_front(tls);
+                continue;
+            }
+            if self.budget.exhausted() {
+                self.error.get_or_insert_with(|| "budget spent".to_string());
+                break;
+            }
+            let conn = match reuse.take() {
+                Some(c) => c,
+                None => self.connect().await?,
+            };
+            self.probes.push(p.name().to_string());
+            let found = match p {
+                Probe::Http => self.http(conn).await,
+                Probe::Rpc => self.rpc(conn, expected).await,
+                Probe::Tls => self.tls(conn).await,
+                Probe::Redis => self.redis(conn).await,
+                Probe::Memcache => self.simple(conn, b"version\r\n").await,
+                other => self.binary(conn, other).await,
+            };
+            if found.is_some() {
+                return found;
+            }
+        }
+        None
+    }
+
+    /// A reply that is not what the probe wanted may still match a `reply` signature.
+    fn reply_sig(&self, data: &[u8]) -> Option<Found> {
+        self.d
+            .sigs
+            .find("reply", data)
+            .or_else(|| self.d.sigs.find("banner", data))
+            .map(|h| Found::from_hit(h, data))
+    }
+
+    async fn http<S: AsyncRead + AsyncWrite + Unpin>(&mut self, mut s: S) -> Option<Found> {
+        self.http_on(&mut s).await
+    }
+
+    async fn http_on<S: AsyncRead + AsyncWrite + Unpin>(&mut self, s: &mut S) -> Option<Found> {
+        let host = match self.addr {
+            SocketAddr::V4(a) => a.ip().to_string(),
+            SocketAddr::V6(a) => format!("[{}]", a.ip()),
+        };
+        if !send(s, &self.budget, &http::request(&host)).await {
+            return None;
+        }
+        let mut data = Vec::new();
+        read_reply(
+            s,
+            &self.budget,
+            &mut data,
+            self.probe_wait(),
+            self.short_wait(300),
+            16 * 1024,
+            http::complete,
+        )
+        .await;
+        self.note_seen(&data);
+        let Some(info) = http::parse(&data) else {
+            return self.reply_sig(&data);
+        };
+        let mut found = Found {
+            service: "http".to_string(),
+            confidence: 0.9,
+            evidence: data.iter().take(512).copied().collect(),
+            ..Found::default()
+        };
+        if let Some(hit) = info
+            .server_raw
+            .as_deref()
+            .and_then(|raw| self.d.sigs.find("http-server", raw))
+        {
+            found.product = hit.product;
+            found.version = hit.version;
+            found.cpe = hit.cpe;
+            found.extra = hit.extra;
+            found.confidence = 0.95;
+        }
+        let mut extra: Vec<String> = found.extra.take().into_iter().collect();
+        extra.push(format!("{} {}", info.status, info.reason));
+        if let Some(t) = &info.title {
+            extra.push(format!("title \"{t}\""));
+        }
+        if let Some(l) = &info.location {
+            extra.push(format!("redirects to {l}"));
+        }
+        found.extra = Some(extra.join("; "));
+        found.http = Some(info);
+        Some(found)
+    }
+
+    async fn simple(&mut self, mut s: Conn, request: &[u8]) -> Option<Found> {
+        if !send(&mut s, &self.budget, request).await {
+            return None;
+        }
+        let mut data = Vec::new();
+        read_reply(
+            &mut s,
+            &self.budget,
+            &mut data,
+            self.probe_wait(),
+            self.short_wait(200),
+            4096,
+            |d| d.ends_with(b"\n"),
+        )
+        .await;
+        self.note_seen(&data);
+        self.reply_sig(&data)
+    }
+
+    /// Sends `request`, reads until `done`, returns the reply.
+    async fn exchange(
+        &mut self,
+        s: &mut Conn,
+        request: &[u8],
+        limit: usize,
+        done: fn(&[u8]) -> bool,
+    ) -> Vec<u8> {
+        let mut data = Vec::new();
+        if send(s, &self.budget, request).await {
+            read_reply(
+                s,
+                &self.budget,
+                &mut data,
+                self.probe_wait(),
+                self.short_wait(300),
+                limit,
+                done,
+            )
+            .await;
+        }
+        self.note_seen(&data);
+        data
+    }
+
+    async fn binary(&mut self, mut s: Conn, p: Probe) -> Option<Found> {
+        use crate::binary as b;
+        let (hit, data) = match p {
+            Probe::Postgres => {
+                let r = self
+                    .exchange(&mut s, &b::PG_SSL_REQUEST, 1, |d| !d.is_empty())
+                    .await;
+                match r.as_slice() {
+                    b"N" => {
+                        let d = self
+                            .exchange(&mut s, &b::pg_startup(), 4096, |d| d.len() >= 9)
+                            .await;
+                        (b::pg_startup_reply(&d), d)
+                    }
+                    b"S" => (
+                        Some(b::BinaryHit {
+                            service: "postgresql",
+                            product: Some("PostgreSQL".into()),
+                            extra: Some("offers TLS (SSLRequest answered S)".into()),
+                            confidence: 0.85,
+                            ..b::BinaryHit::default()
+                        }),
+                        r,
+                    ),
+                    _ => (None, r),
+                }
+            }
+            Probe::Mongo => {
+                let d = self
+                    .exchange(
+                        &mut s,
+                        &b::mongo_command(0x5057, "hello"),
+                        16384,
+                        b::mongo_complete,
+                    )
+                    .await;
+                let hit = b::mongo_reply_doc(&d, 0x5057)
+                    .filter(|doc| b::bson_field(doc, "maxWireVersion").is_some())
+                    .map(|doc| {
+                        let wire = b::bson_field(doc, "maxWireVersion").unwrap_or_default();
+                        b::BinaryHit {
+                            service: "mongodb",
+                            product: Some("MongoDB".into()),
+                            extra: Some(format!("maxWireVersion {wire}")),
+                            confidence: 0.95,
+                            ..b::BinaryHit::default()
+                        }
+                    });
+                match hit {
+                    Some(mut h) => {
+                        let bi = self
+                            .exchange(
+                                &mut s,
+                                &b::mongo_command(0x5058, "buildInfo"),
+                                16384,
+                                b::mongo_complete,
+                            )
+                            .await;
+                        h.version = b::mongo_reply_doc(&bi, 0x5058)
+                            .and_then(|doc| b::bson_field(doc, "version"));
+                        (Some(h), d)
+                    }
+                    None => (None, d),
+                }
+            }
+            Probe::Ldap => {
+                let d = self
+                    .exchange(&mut s, &b::ldap_rootdse_request(), 16384, b::ldap_complete)
+                    .await;
+                let hit = b::ldap_parse(&d).map(|(attrs, _)| {
+                    let get = |k: &str| {
+                        attrs
+                            .iter()
+                            .find(|(n, _)| n.eq_ignore_ascii_case(k))
+                            .map(|(_, v)| v.join(", "))
+                    };
+                    let mut extra = Vec::new();
+                    if let Some(n) = get("namingContexts") {
+                        extra.push(format!("naming contexts {n}"));
+                    }
+                    if let Some(v) = get("supportedLDAPVersion") {
+                        extra.push(format!("LDAP versions {v}"));
+                    }
+                    b::BinaryHit {
+                        service: "ldap",
+                        product: get("vendorName"),
+                        version: get("vendorVersion"),
+                        extra: (!extra.is_empty()).then(|| extra.join("; ")),
+                        confidence: 0.95,
+                    }
+                });
+                (hit, d)
+            }
+            Probe::Dns => {
+                let d = self
+                    .exchange(&mut s, &b::dns_version_query(0x7064), 4096, b::dns_complete)
+                    .await;
+                (b::dns_parse(&d, 0x7064), d)
+            }
+            Probe::Rdp => {
+                let d = self
+                    .exchange(&mut s, &b::RDP_CONNECTION_REQUEST, 1024, b::tpkt_complete)
+                    .await;
+                (b::rdp_parse(&d), d)
+            }
+            Probe::Smb => {
+                let d = self
+                    .exchange(&mut s, &b::smb2_negotiate(), 8192, b::nbss_complete)
+                    .await;
+                (b::smb_parse(&d), d)
+            }
+            Probe::Mqtt => {
+                let d = self
+                    .exchange(&mut s, &b::MQTT_CONNECT, 64, |d| d.len() >= 4)
+                    .await;
+                let hit = b::mqtt_parse(&d);
+                if hit.is_some() {
+                    let _ = send(&mut s, &self.budget, &b::MQTT_DISCONNECT).await;
+                }
+                (hit, d)
+            }
+            _ => return None,
+        };
+        match hit {
+            Some(h) => Some(Found {
+                service: h.service.to_string(),
+                product: h.product,
+                version: h.version,
+                extra: h.extra,
+                confidence: h.confidence,
+                evidence: data.iter().take(512).copied().collect(),
+                ..Found::default()
+            }),
+            None => self.reply_sig(&data),
+        }
+    }
+
+    async fn redis(&mut self, mut s: Conn) -> Option<Found> {
+        if !send(&mut s, &self.budget, b"*1\r\n$4\r\nPING\r\n").await {
+            return None;
+        }
+        let mut data = Vec::new();
+        read_reply(
+            &mut s,
+            &self.budget,
+            &mut data,
+            self.probe_wait(),
+            self.short_wait(200),
+            1024,
+            |d| d.ends_with(b"\r\n"),
+        )
+        .await;
+        self.note_seen(&data);
+        let first = self.reply_sig(&data)?;
+        if first.service != "redis" || !data.starts_with(b"+PONG") {
+            return Some(first);
+        }
+        // INFO server names the version; a bulk string "$<len>\r\n...".
+        if send(
+            &mut s,
+            &self.budget,
+            b"*2\r\n$4\r\nINFO\r\n$6\r\nserver\r\n",
+        )
+        .await
+        {
+            let mut info = Vec::new();
+            read_reply(
+                &mut s,
+                &self.budget,
+                &mut info,
+                self.probe_wait(),
+                self.short_wait(200),
+                8192,
+                |d| http::find(d, b"redis_version:").is_some() && d.ends_with(b"\r\n"),
+            )
+            .await;
+            if let Some(hit) = self.d.sigs.find("reply", &info)
+                && hit.service == "redis"
+                && hit.version.is_some()
+            {
+                return Some(Found::from_hit(hit, &info));
+            }
+        }
+        Some(first)
+    }
+
+    async fn call<S: AsyncRead + AsyncWrite + Unpin>(
+        &mut self,
+        s: &mut S,
+        prog: u32,
+        vers: u32,
+        procedure: u32,
+    ) -> Result<rpc::Reply, Vec<u8>> {
+        self.xid = self.xid.wrapping_add(1);
+        let xid = self.xid;
+        if !send(s, &self.budget, &rpc::call(xid, prog, vers, procedure, &[])).await {
+            return Err(Vec::new());
+        }
+        let mut data = Vec::new();
+        read_reply(
+            s,
+            &self.budget,
+            &mut data,
+            self.probe_wait(),
+            self.short_wait(300),
+            rpc::MAX_RECORD + 64,
+            rpc::record_complete,
+        )
+        .await;
+        rpc::record(&data, rpc::MAX_RECORD)
+            .and_then(|body| rpc::parse_reply(&body, xid))
+            .ok_or(data)
+    }
+
+    async fn rpc(&mut self, mut s: Conn, expected: &[String]) -> Option<Found> {
+        let first = match self.call(&mut s, rpc::PORTMAPPER, 2, 0).await {
+            Ok(r) => r,
+            Err(data) => {
+                self.note_seen(&data);
+                return self.reply_sig(&data);
+            }
+        };
+        let mut info = RpcInfo::default();
+        let mut evidence = format!("RPC NULL to program 100000 v2: {first:?}");
+        if matches!(first, rpc::Reply::Success { .. }) {
+            info.programs.push(RpcProgram {
+                program: rpc::PORTMAPPER,
+                name: Some("rpcbind".into()),
+                low_version: 2,
+                high_version: 2,
+            });
+            if let Ok(rpc::Reply::Success { results }) =
+                self.call(&mut s, rpc::PORTMAPPER, 2, 4).await
+            {
+                info.mappings = rpc::parse_dump(&results, 512).unwrap_or_default();
+            }
+        }
+        // Which programs answer here, and which versions: a deliberately wrong version makes
+        // a server that has the program answer PROG_MISMATCH with its range.
+        let mut table: Vec<&rpc::Program> = rpc::PROGRAMS
+            .iter()
+            .filter(|p| expected.iter().any(|e| e == p.service))
+            .collect();
+        for p in rpc::PROGRAMS {
+            if !table.iter().any(|t| t.number == p.number) {
+                table.push(p);
+            }
+        }
+        for p in table {
+            if p.number == rpc::PORTMAPPER || self.budget.exhausted() {
+                continue;
+            }
+            match self.call(&mut s, p.number, rpc::WRONG_VERSION, 0).await {
+                Ok(rpc::Reply::ProgMismatch { low, high }) => {
+                    info.programs.push(RpcProgram {
+                        program: p.number,
+                        name: Some(p.service.to_string()),
+                        low_version: low,
+                        high_version: high,
+                    });
+                }
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
+        let named = info
+            .programs
+            .iter()
+            .find(|p| p.program != rpc::PORTMAPPER)
+            .or(info.programs.first())
+            .cloned();
+        let mut found = Found {
+            confidence: 0.95,
+            ..Found::default()
+        };
+        match named
+            .as_ref()
+            .and_then(|p| rpc::program(p.program).map(|t| (p, t)))
+        {
+            Some((p, t)) => {
+                found.service = t.service.to_string();
+                found.product = Some(t.product.to_string());
+                found.version = Some(if p.low_version == p.high_version {
+                    format!("v{}", p.high_version)
+                } else {
+                    format!("v{}-{}", p.low_version, p.high_version)
+                });
+                evidence.push_str(&format!(
+                    "; program {} answers versions {}..{}",
+                    p.program, p.low_version, p.high_version
+                ));
+                if p.program == rpc::NIBINDD
+                    && self.d.cfg.netinfo_listreg
+                    && let Ok(rpc::Reply::Success { results }) = self
+                        .call(&mut s, rpc::NIBINDD, 1, rpc::NIBIND_LISTREG)
+                        .await
+                {
+                    info.netinfo_domains = rpc::parse_listreg(&results, 64).unwrap_or_default();
+                }
+            }
+            None => {
+                found.service = "rpc".to_string();
+                found.confidence = 0.8;
+                found.extra = Some("ONC RPC; program not in our table".to_string());
+            }
+        }
+        let mut extra: Vec<String> = found.extra.take().into_iter().collect();
+        let others: Vec<String> = info
+            .programs
+            .iter()
+            .filter(|p| Some(p.program) != named.as_ref().map(|n| n.program))
+            .map(|p| {
+                format!(
+                    "{} v{}-{}",
+                    p.name.as_deref().unwrap_or("?"),
+                    p.low_version,
+                    p.high_version
+                )
+            })
+            .collect();
+        if !others.is_empty() {
+            extra.push(format!("also {}", others.join(", ")));
+        }
+        if !info.netinfo_domains.is_empty() {
+            let tags: Vec<&str> = info
+                .netinfo_domains
+                .iter()
+                .map(|d| d.tag.as_str())
+                .collect();
+            extra.push(format!("domains {}", tags.join(", ")));
+        }
+        if !info.mappings.is_empty() {
+            extra.push(format!("{} registrations", info.mappings.len()));
+        }
+        if !extra.is_empty() {
+            found.extra = Some(extra.join("; "));
+        }
+        found.evidence = evidence.into_bytes();
+        found.rpc = Some(info);
+        Some(found)
+    }
+
+    /// Upgrades a mail or FTP session with STARTTLS (RFC 3207, RFC 9051, RFC 2595, RFC 4217)
+    /// when offered, and records the TLS details. Reads stay within the port's budget.
+    async fn starttls(&mut self, conn: &mut Conn, service: &str) -> bool {
+        let steps: &[(&[u8], &[u8], &[u8])] = match service {
+            // (command, reply must contain, ...) the last step's reply must start positively.
+            "smtp" => &[
+                (b"EHLO portent.invalid\r\n", b"STARTTLS", b"250 "),
+                (b"STARTTLS\r\n", b"220", b"\n"),
+            ],
+            "imap" => &[
+                (b"a1 CAPABILITY\r\n", b"STARTTLS", b"a1 "),
+                (b"a2 STARTTLS\r\n", b"a2 OK", b"\n"),
+            ],
+            "pop3" => &[(b"STLS\r\n", b"+OK", b"\n")],
+            "ftp" => &[(b"AUTH TLS\r\n", b"234", b"\n")],
+            _ => return false,
+        };
+        for (command, want, end) in steps {
+            if !send(conn, &self.budget, command).await {
+                return false;
+            }
+            let mut reply = Vec::new();
+            let end = *end;
+            read_reply(
+                conn,
+                &self.budget,
+                &mut reply,
+                self.probe_wait(),
+                self.short_wait(300),
+                8192,
+                |d| {
+                    // A complete reply: its last line holds the terminator (e.g. "250 " for the
+                    // final EHLO line), and ends with a newline.
+                    d.ends_with(b"\n")
+                        && d.split(|&b| b == b'\n')
+                            .rev()
+                            .nth(1)
+                            .is_some_and(|l| http::find(l, end).is_some() || end == b"\n")
+                },
+            )
+            .await;
+            if http::find(&reply, want).is_none() {
+                return false;
+            }
+        }
+        let connector = tokio_rustls::TlsConnector::from(self.d.tls.clone());
+        let name = rustls::pki_types::ServerName::IpAddress(self.addr.ip().into());
+        let until = self.budget.until(self.probe_wait() * 2);
+        match tokio::time::timeout_at(until, connector.connect(name, conn)).await {
+            Ok(Ok(t)) => {
+                self.tls = Some(crate::tls::info(t.get_ref().1));
+                self.probes.push("starttls".to_string());
+                true
+            }
+            _ => false,
+        }
+    }
+
+    async fn tls(&mut self, s: Conn) -> Option<Found> {
+        let connector = tokio_rustls::TlsConnector::from(self.d.tls.clone());
+        let name = rustls::pki_types::ServerName::IpAddress(self.addr.ip().into());
+        let until = self.budget.until(self.probe_wait() * 2);
+        let mut tls = match tokio::time::timeout_at(until, connector.connect(name, s)).await {
+            Ok(Ok(t)) => t,
+            Ok(Err(e)) => {
+                if self.first_seen.is_empty() {
+                    self.first_seen = format!("TLS handshake failed: {e}").into_bytes();
+                }
+                return None;
+            }
+            Err(_) => return None,
+        };
+        let info = crate::tls::info(tls.get_ref().1);
+        let alpn_h2 = info.alpn.as_deref() == Some("h2");
+        self.tls = Some(info);
+        self.probes.push("tls-inner".to_string());
+        let mut inner = if alpn_h2 {
+            Some(Found {
+                service: "http".to_string(),
+                extra: Some("HTTP/2 (ALPN h2)".to_string()),
+                confidence: 0.9,
+                ..Found::default()
+            })
+        } else {
+            let mut banner = Vec::new();
+            read_reply(
+                &mut tls,
+                &self.budget,
+                &mut banner,
+                self.short_wait(200),
+                self.short_wait(200),
+                4096,
+                banner_complete,
+            )
+            .await;
+            if banner.is_empty() {
+                self.http_on(&mut tls).await
+            } else {
+                self.note_seen(&banner);
+                self.d
+                    .sigs
+                    .find("banner", &banner)
+                    .map(|h| Found::from_hit(h, &banner))
+            }
+        };
+        let mut found = inner.take().unwrap_or_else(|| Found {
+            service: "unknown".to_string(),
+            extra: Some("TLS; the service inside did not identify itself".to_string()),
+            confidence: 0.5,
+            ..Found::default()
+        });
+        found.service = tls_name(&found.service).to_string();
+        Some(found)
+    }
+}
+
+/// The service's name when it runs inside TLS.
+fn tls_name(inner: &str) -> &str {
+    match inner {
+        "http" => "https",
+        "imap" => "imaps",
+        "pop3" => "pop3s",
+        "smtp" => "submissions",
+        "ftp" => "ftps",
+        "ldap" => "ldaps",
+        "telnet" => "telnets",
+        other => other,
+    }
+}
+
+/// A banner is complete at a line end, or (binary greetings) when a MySQL-style packet is whole.
+fn banner_complete(d: &[u8]) -> bool {
+    if d.ends_with(b"\n") || d.len() == 12 && d.starts_with(b"RFB ") {
+        return true;
+    }
+    if d.len() >= 4 && d[3] == 0 {
+        let len = usize::from(d[0]) | usize::from(d[1]) << 8 | usize::from(d[2]) << 16;
+        return d.len() >= len + 4;
+    }
+    d.starts_with(&[0xff]) && d.len() >= 3
+}
+
+/// Names the registry may use for a service we report.
+fn equivalent(found: &str, registry: &str) -> bool {
+    if found.eq_ignore_ascii_case(registry) {
+        return true;
+    }
+    let aliases: &[&str] = match found {
+        "http" => &[
+            "www",
+            "www-http",
+            "http-alt",
+            "http-proxy",
+            "webcache",
+            "http-mgmt",
+        ],
+        "https" => &["https-alt", "ssl-https"],
+        "rpcbind" => &["sunrpc", "portmapper"],
+        "netinfo" | "nibind" => &["netinfo-local", "netinfo"],
+        "smtp" => &["submission", "smtps", "urd"],
+        "submissions" => &["smtps", "urd"],
+        "memcache" => &["memcached"],
+        "rfb" => &["vnc"],
+        _ => &[],
+    };
+    aliases.iter().any(|a| a.eq_ignore_ascii_case(registry))
+}
+
+/// "SSH (OpenSSH 9.6p1)"
+fn describe(f: &Found) -> String {
+    let label = match f.service.as_str() {
+        "netinfo" | "nibind" => "NetInfo".to_string(),
+        "rpc" => "ONC RPC".to_string(),
+        "rpcbind" => "ONC RPC portmapper".to_string(),
+        "memcache" => "memcached".to_string(),
+        "rfb" => "VNC (RFB)".to_string(),
+        "mysql" => "MySQL protocol".to_string(),
+        "redis" => "Redis protocol".to_string(),
+        "submissions" => "SMTP over TLS".to_string(),
+        "ms-wbt-server" => "RDP".to_string(),
+        "microsoft-ds" => "SMB".to_string(),
+        "domain" => "DNS".to_string(),
+        "postgresql" => "PostgreSQL protocol".to_string(),
+        "mongodb" => "MongoDB protocol".to_string(),
+        s => s.to_ascii_uppercase(),
+    };
+    let detail: Vec<&str> = match f.service.as_str() {
+        "netinfo" => ["netinfod"]
+            .into_iter()
+            .chain(f.version.as_deref())
+            .collect(),
+        "nibind" => ["nibindd"]
+            .into_iter()
+            .chain(f.version.as_deref())
+            .collect(),
+        _ => [f.product.as_deref(), f.version.as_deref()]
+            .into_iter()
+            .flatten()
+            .filter(|p| !p.eq_ignore_ascii_case(&label))
+            .collect(),
+    };
+    if detail.is_empty() {
+        label
+    } else {
+        format!("{label} ({})", detail.join(" "))
+    }
+}
+
+fn verdict(
+    port: u16,
+    tcp: Status,
+    udp: Status,
+    expected: &[String],
+    caller_expected: bool,
+    f: &Found,
+    tls: bool,
+) -> Verdict {
+    let status = match tcp {
+        Status::Assigned => "assigned",
+        Status::Reserved => "reserved",
+        Status::Unassigned => "unassigned",
+    };
+    let head = match (expected.first(), caller_expected) {
+        (Some(e), true) => format!("{port}/tcp is expected to run {e}"),
+        (Some(e), false) => format!("{port}/tcp is assigned to {e}"),
+        (None, _) => format!("{port}/tcp is {status}"),
+    };
+    let unknown = f.service == "unknown";
+    let matches = if unknown {
+        Matches::Unknown
+    } else if expected.iter().any(|e| equivalent(&f.service, e)) {
+        Matches::True
+    } else {
+        Matches::False
+    };
+    let ghost = tcp != Status::Assigned && udp != Status::Assigned;
+    let sentence = if unknown {
+        let what = if tls {
+            "it speaks TLS, but the service inside did not identify itself".to_string()
+        } else if f.evidence.is_empty() {
+            "nothing we recognise answered".to_string()
+        } else {
+            "it answered in a way we do not recognise".to_string()
+        };
+        format!("{head}; {what}")
+    } else {
+        let tail = match matches {
+            Matches::True => ", as registered".to_string(),
+            _ if expected.is_empty() && ghost => ": a custom service on a ghost port".to_string(),
+            _ if expected.is_empty() => {
+                ": a service the registry does not list for this port".to_string()
+            }
+            _ => format!(
+                ": not the expected {}",
+                expected.first().map_or("service", String::as_str)
+            ),
+        };
+        format!("{head}; it speaks {}{tail}", describe(f))
+    };
+    Verdict {
+        expected: expected.first().cloned(),
+        registry_status: status.to_string(),
+        matches,
+        sentence,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ssh() -> Found {
+        Found {
+            service: "ssh".into(),
+            product: Some("OpenSSH".into()),
+            version: Some("9.6".into()),
+            confidence: 0.98,
+            ..Found::default()
+        }
+    }
+
+    #[test]
+    fn ghost_port_sentence() {
+        let v = verdict(
+            797,
+            Status::Unassigned,
+            Status::Unassigned,
+            &[],
+            false,
+            &ssh(),
+            false,
+        );
+        assert_eq!(
+            v.sentence,
+            "797/tcp is unassigned; it speaks SSH (OpenSSH 9.6): a custom service on a ghost port"
+        );
+        assert_eq!(v.matches, Matches::False);
+        assert_eq!(v.expected, None);
+    }
+
+    #[test]
+    fn registered_and_mismatched_sentences() {
+        let v = verdict(
+            22,
+            Status::Assigned,
+            Status::Assigned,
+            &["ssh".into()],
+            false,
+            &ssh(),
+            false,
+        );
+        assert_eq!(
+            v.sentence,
+            "22/tcp is assigned to ssh; it speaks SSH (OpenSSH 9.6), as registered"
+        );
+        assert_eq!(v.matches, Matches::True);
+        let v = verdict(
+            80,
+            Status::Assigned,
+            Status::Assigned,
+            &["http".into()],
+            false,
+            &ssh(),
+            false,
+        );
+        assert_eq!(
+            v.sentence,
+            "80/tcp is assigned to http; it speaks SSH (OpenSSH 9.6): not the expected http"
+        );
+        let unknown = Found {
+            service: "unknown".into(),
+            ..Found::default()
+        };
+        let v = verdict(
+            80,
+            Status::Assigned,
+            Status::Assigned,
+            &["http".into()],
+            false,
+            &unknown,
+            false,
+        );
+        assert_eq!(v.matches, Matches::Unknown);
+        assert_eq!(
+            v.sentence,
+            "80/tcp is assigned to http; nothing we recognise answered"
+        );
+    }
+
+    #[test]
+    fn aliases_match() {
+        assert!(equivalent("http", "www-http"));
+        assert!(equivalent("rpcbind", "sunrpc"));
+        assert!(equivalent("netinfo", "netinfo-local"));
+        assert!(!equivalent("ssh", "http"));
+    }
+}

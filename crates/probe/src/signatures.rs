@@ -1,0 +1,255 @@
+//! Signatures: data, not code. Each names the reply it applies to (`banner`, `http-server`,
+//! `reply`), a regular expression over the raw bytes, and templates for product, version,
+//! extra and CPE that may use `$1`..`$9`. The built-in set is `data/signatures/core.toml`;
+//! users may load more files of the same format, which are tried first.
+
+use std::path::{Path, PathBuf};
+
+use regex::bytes::Regex;
+use serde::Deserialize;
+
+use crate::escape::escape_bytes;
+
+/// Errors loading a signature file.
+#[derive(Debug, thiserror::Error)]
+pub enum SignatureError {
+    #[error("reading signature file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("parsing signature file {origin}: {source}")]
+    Parse {
+        origin: String,
+        source: toml::de::Error,
+    },
+    #[error("signature {index} in {origin} ({service}): bad pattern: {source}")]
+    Pattern {
+        origin: String,
+        index: usize,
+        service: String,
+        source: regex::Error,
+    },
+    #[error("signature {index} in {origin}: {reason}")]
+    Invalid {
+        origin: String,
+        index: usize,
+        reason: String,
+    },
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    #[serde(default)]
+    signature: Vec<Raw>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    service: String,
+    #[serde(default = "default_on")]
+    on: String,
+    pattern: String,
+    product: Option<String>,
+    version: Option<String>,
+    extra: Option<String>,
+    cpe: Option<String>,
+    confidence: Option<f32>,
+}
+
+fn default_on() -> String {
+    "banner".to_string()
+}
+
+/// The replies a signature can apply to.
+pub const KINDS: &[&str] = &["banner", "reply", "http-server"];
+
+/// One compiled signature.
+#[derive(Debug, Clone)]
+pub struct Signature {
+    pub service: String,
+    pub on: String,
+    pattern: Regex,
+    product: Option<String>,
+    version: Option<String>,
+    extra: Option<String>,
+    cpe: Option<String>,
+    pub confidence: f32,
+}
+
+/// What a signature produced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hit {
+    pub service: String,
+    pub product: Option<String>,
+    pub version: Option<String>,
+    pub extra: Option<String>,
+    pub cpe: Option<String>,
+    pub confidence: f32,
+}
+
+/// An ordered set of signatures.
+#[derive(Debug, Clone, Default)]
+pub struct SignatureSet {
+    sigs: Vec<Signature>,
+}
+
+/// The built-in signatures, shipped in the repository.
+pub const CORE: &str = include_str!("../../../data/signatures/core.toml");
+
+impl SignatureSet {
+    /// The built-in set.
+    pub fn core() -> Result<SignatureSet, SignatureError> {
+        SignatureSet::parse(CORE, "core.toml")
+    }
+
+    /// Parses signatures from TOML text; `origin` names it in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<SignatureSet, SignatureError> {
+        let file: File = toml::from_str(text).map_err(|source| SignatureError::Parse {
+            origin: origin.to_string(),
+            source,
+        })?;
+        let mut sigs = Vec::with_capacity(file.signature.len());
+        for (index, raw) in file.signature.into_iter().enumerate() {
+            let invalid = |reason: String| SignatureError::Invalid {
+                origin: origin.to_string(),
+                index,
+                reason,
+            };
+            if !KINDS.contains(&raw.on.as_str()) {
+                return Err(invalid(format!(
+                    "`on` must be one of {KINDS:?}, not {:?}",
+                    raw.on
+                )));
+            }
+            if raw.service.is_empty()
+                || !raw.service.bytes().all(|b| {
+                    b.is_ascii_lowercase()
+                        || b.is_ascii_digit()
+                        || b == b'-'
+                        || b == b'_'
+                        || b == b'/'
+                })
+            {
+                return Err(invalid(format!(
+                    "service {:?} must be a lowercase name",
+                    raw.service
+                )));
+            }
+            let confidence = raw.confidence.unwrap_or(0.9);
+            if !(0.0..=1.0).contains(&confidence) {
+                return Err(invalid("confidence must be within 0..1".to_string()));
+            }
+            let pattern = regex::bytes::RegexBuilder::new(&raw.pattern)
+                .size_limit(1 << 20)
+                .build()
+                .map_err(|source| SignatureError::Pattern {
+                    origin: origin.to_string(),
+                    index,
+                    service: raw.service.clone(),
+                    source,
+                })?;
+            sigs.push(Signature {
+                service: raw.service,
+                on: raw.on,
+                pattern,
+                product: raw.product,
+                version: raw.version,
+                extra: raw.extra,
+                cpe: raw.cpe,
+                confidence,
+            });
+        }
+        Ok(SignatureSet { sigs })
+    }
+
+    /// Reads and parses a file.
+    pub fn load(path: &Path) -> Result<SignatureSet, SignatureError> {
+        let text = std::fs::read_to_string(path).map_err(|source| SignatureError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        SignatureSet::parse(&text, &path.display().to_string())
+    }
+
+    /// Appends `other`'s signatures after ours.
+    pub fn extend(&mut self, other: SignatureSet) {
+        self.sigs.extend(other.sigs);
+    }
+
+    pub fn len(&self) -> usize {
+        self.sigs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.sigs.is_empty()
+    }
+
+    /// The first signature for reply kind `on` that matches `data`.
+    pub fn find(&self, on: &str, data: &[u8]) -> Option<Hit> {
+        self.sigs.iter().filter(|s| s.on == on).find_map(|s| {
+            let caps = s.pattern.captures(data)?;
+            let fill = |t: &Option<String>| {
+                t.as_ref()
+                    .map(|t| expand(t, &caps))
+                    .filter(|v| !v.is_empty())
+            };
+            Some(Hit {
+                service: s.service.clone(),
+                product: fill(&s.product),
+                version: fill(&s.version),
+                extra: fill(&s.extra),
+                cpe: fill(&s.cpe),
+                confidence: s.confidence,
+            })
+        })
+    }
+}
+
+/// Replaces `$1`..`$9` with escaped captures (a missing group becomes empty).
+fn expand(template: &str, caps: &regex::bytes::Captures<'_>) -> String {
+    let mut out = String::new();
+    let mut chars = template.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '$'
+            && let Some(d) = chars.peek().and_then(|d| d.to_digit(10))
+        {
+            chars.next();
+            if let Some(m) = caps.get(d as usize) {
+                out.push_str(&escape_bytes(m.as_bytes(), 128));
+            }
+            continue;
+        }
+        out.push(c);
+    }
+    out.trim().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn core_set_compiles() {
+        let set = SignatureSet::core().unwrap();
+        assert!(set.len() > 10);
+        let hit = set
+            .find("banner", b"SSH-2.0-OpenSSH_9.6p1 Debian-3\r\n")
+            .unwrap();
+        assert_eq!(hit.service, "ssh");
+        assert_eq!(hit.product.as_deref(), Some("OpenSSH"));
+        assert_eq!(hit.version.as_deref(), Some("9.6p1"));
+    }
+
+    #[test]
+    fn rejects_bad_files() {
+        assert!(SignatureSet::parse("[[signature]]\nservice='x'\npattern='('\n", "t").is_err());
+        assert!(SignatureSet::parse("[[signature]]\nservice='X'\npattern='a'\n", "t").is_err());
+        assert!(
+            SignatureSet::parse("[[signature]]\nservice='x'\non='nope'\npattern='a'\n", "t")
+                .is_err()
+        );
+    }
+}

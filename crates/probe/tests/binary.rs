@@ -1,0 +1,158 @@
+//! Exact identifications of the binary, client-first protocols against scripted fixtures.
+#![allow(clippy::unwrap_used, clippy::panic, clippy::expect_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use portent_probe::binary as b;
+use portent_probe::{Detection, Detector};
+
+async fn detect(addr: std::net::SocketAddr, expected: Option<&str>) -> Detection {
+    let d = Detector::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let out = d.detect(addr, expected).await;
+    eprintln!("{}", serde_json::to_string(&out).unwrap());
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgresql_sasl() {
+    let mut auth = vec![b'R', 0, 0, 0, 23, 0, 0, 0, 10];
+    auth.extend_from_slice(b"SCRAM-SHA-256\0\0");
+    let addr = steps(vec![
+        (b::PG_SSL_REQUEST.to_vec(), b"N".to_vec()),
+        (b::pg_startup(), auth),
+    ])
+    .await;
+    for expected in [Some("postgresql"), None] {
+        let d = detect(addr, expected).await;
+        assert_eq!(d.service, "postgresql");
+        assert_eq!(d.product.as_deref(), Some("PostgreSQL"));
+        assert_eq!(d.extra.as_deref(), Some("asks for SASL (SCRAM)"));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mongodb_hello_and_build_info() {
+    let hello = op_msg_reply(
+        0x5057,
+        &bson(&[("ismaster", Err(1)), ("maxWireVersion", Err(21))]),
+    );
+    let info = op_msg_reply(0x5058, &bson(&[("version", Ok("7.0.5")), ("ok", Err(1))]));
+    let addr = steps(vec![
+        (b::mongo_command(0x5057, "hello"), hello),
+        (b::mongo_command(0x5058, "buildInfo"), info),
+    ])
+    .await;
+    let d = detect(addr, None).await;
+    assert_eq!(d.service, "mongodb");
+    assert_eq!(d.version.as_deref(), Some("7.0.5"));
+    assert_eq!(d.extra.as_deref(), Some("maxWireVersion 21"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ldap_root_dse() {
+    let attr = |name: &str, values: &[&str]| {
+        let vals: Vec<u8> = values
+            .iter()
+            .flat_map(|v| tlv(0x04, v.as_bytes()))
+            .collect();
+        tlv(
+            0x30,
+            &[tlv(0x04, name.as_bytes()), tlv(0x31, &vals)].concat(),
+        )
+    };
+    let attrs = [
+        attr("namingContexts", &["dc=example,dc=test"]),
+        attr("supportedLDAPVersion", &["3"]),
+        attr("vendorName", &["Fixture Directory"]),
+        attr("vendorVersion", &["2.6.7"]),
+    ]
+    .concat();
+    let entry = tlv(
+        0x30,
+        &[
+            tlv(0x02, &[1]),
+            tlv(0x64, &[tlv(0x04, b""), tlv(0x30, &attrs)].concat()),
+        ]
+        .concat(),
+    );
+    let done = tlv(
+        0x30,
+        &[
+            tlv(0x02, &[1]),
+            tlv(
+                0x65,
+                &[tlv(0x0a, &[0]), tlv(0x04, b""), tlv(0x04, b"")].concat(),
+            ),
+        ]
+        .concat(),
+    );
+    let addr = steps(vec![(b::ldap_rootdse_request(), [entry, done].concat())]).await;
+    let d = detect(addr, None).await;
+    assert_eq!(d.service, "ldap");
+    assert_eq!(d.product.as_deref(), Some("Fixture Directory"));
+    assert_eq!(d.version.as_deref(), Some("2.6.7"));
+    assert_eq!(
+        d.extra.as_deref(),
+        Some("naming contexts dc=example,dc=test; LDAP versions 3")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dns_version_bind() {
+    let mut m = vec![0x70, 0x64, 0x84, 0x00, 0, 1, 0, 1, 0, 0, 0, 0];
+    m.extend_from_slice(b"\x07version\x04bind\x00\x00\x10\x00\x03");
+    m.extend_from_slice(&[0xc0, 0x0c, 0, 16, 0, 3, 0, 0, 0, 0, 0, 17, 16]);
+    m.extend_from_slice(b"9.18.24-1-Debian");
+    let mut resp = (m.len() as u16).to_be_bytes().to_vec();
+    resp.extend_from_slice(&m);
+    let addr = steps(vec![(b::dns_version_query(0x7064), resp)]).await;
+    let d = detect(addr, None).await;
+    assert_eq!(d.service, "domain");
+    assert_eq!(d.product.as_deref(), Some("ISC BIND"));
+    assert_eq!(d.version.as_deref(), Some("9.18.24-1-Debian"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rdp_negotiation() {
+    let cc = vec![
+        3, 0, 0, 19, 14, 0xd0, 0, 0, 0x12, 0x34, 0, 2, 0x1f, 8, 0, 2, 0, 0, 0,
+    ];
+    let addr = steps(vec![(b::RDP_CONNECTION_REQUEST.to_vec(), cc)]).await;
+    let d = detect(addr, None).await;
+    assert_eq!(d.service, "ms-wbt-server");
+    assert_eq!(d.extra.as_deref(), Some("selected CredSSP (NLA)"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn smb2_negotiate() {
+    let mut smb = b"\xfeSMB".to_vec();
+    smb.extend_from_slice(&64u16.to_le_bytes());
+    smb.extend_from_slice(&[0; 58]);
+    smb.extend_from_slice(&65u16.to_le_bytes());
+    smb.extend_from_slice(&1u16.to_le_bytes());
+    smb.extend_from_slice(&0x0311u16.to_le_bytes());
+    smb.extend_from_slice(&[0; 58]);
+    let mut resp = vec![0, 0, 0, smb.len() as u8];
+    resp.extend_from_slice(&smb);
+    let addr = steps(vec![(b::smb2_negotiate(), resp)]).await;
+    let d = detect(addr, None).await;
+    assert_eq!(d.service, "microsoft-ds");
+    assert_eq!(d.version.as_deref(), Some("3.1.1"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mqtt_connack() {
+    let addr = steps(vec![(b::MQTT_CONNECT.to_vec(), vec![0x20, 2, 0, 5])]).await;
+    let d = detect(addr, None).await;
+    assert_eq!(d.service, "mqtt");
+    assert_eq!(
+        d.extra.as_deref(),
+        Some("connection refused: not authorised")
+    );
+}

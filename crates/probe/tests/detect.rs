@@ -1,0 +1,436 @@
+//! Exact identifications against fixture servers, one per protocol.
+#![allow(clippy::unwrap_used, clippy::panic, clippy::expect_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use portent_probe::{Detection, Detector, Matches};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+fn detector() -> Detector {
+    Detector::builder()
+        .timeout(Duration::from_secs(4))
+        .build()
+        .unwrap()
+}
+
+fn show(d: &Detection) {
+    eprintln!("{}", serde_json::to_string_pretty(d).unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ssh_banner_names_openssh() {
+    let addr = banner(b"SSH-2.0-OpenSSH_9.6p1 Debian-3\r\n").await;
+    let d = detector().detect(addr, None).await;
+    show(&d);
+    assert_eq!(d.service, "ssh");
+    assert_eq!(d.product.as_deref(), Some("OpenSSH"));
+    assert_eq!(d.version.as_deref(), Some("9.6p1"));
+    assert_eq!(d.cpe.as_deref(), Some("cpe:/a:openbsd:openssh:9.6p1"));
+    assert_eq!(d.evidence, "SSH-2.0-OpenSSH_9.6p1 Debian-3\\r\\n");
+    assert_eq!(d.probes, ["banner"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ssh_with_expectation_gives_verdict() {
+    let addr = banner(b"SSH-2.0-OpenSSH_9.6\r\n").await;
+    let d = detector().detect(addr, Some("ssh")).await;
+    assert_eq!(d.verdict.matches, Matches::True);
+    let d = detector().detect(addr, Some("http")).await;
+    assert_eq!(d.verdict.matches, Matches::False);
+    assert!(
+        d.verdict
+            .sentence
+            .contains("it speaks SSH (OpenSSH 9.6): not the expected http"),
+        "{}",
+        d.verdict.sentence
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_http_server_is_not_karrigell() {
+    let addr = http(b"HTTP/1.0 200 OK\r\nServer: SimpleHTTP/0.6 Python/3.11.2\r\nContent-Type: text/html\r\n\r\n<html><head><title>Directory listing for /</title></head></html>").await;
+    let d = detector().detect(addr, None).await;
+    show(&d);
+    assert_eq!(d.service, "http");
+    assert_eq!(d.product.as_deref(), Some("Python http.server"));
+    assert_eq!(d.version.as_deref(), Some("3.11.2"));
+    let h = d.http.as_ref().unwrap();
+    assert_eq!(h.status, 200);
+    assert_eq!(h.title.as_deref(), Some("Directory listing for /"));
+    assert_eq!(d.probes, ["banner", "http"]);
+    assert!(d.elapsed_ms < 1000, "{}", d.elapsed_ms);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_elasticsearch_and_redirect() {
+    let addr = http(b"HTTP/1.1 302 Found\r\nServer: elasticsearch\r\nLocation: /_plugin/\r\nContent-Length: 0\r\n\r\n").await;
+    let d = detector().detect(addr, None).await;
+    assert_eq!(d.service, "http");
+    assert_eq!(d.product.as_deref(), Some("Elasticsearch"));
+    assert_eq!(
+        d.http.as_ref().unwrap().location.as_deref(),
+        Some("/_plugin/")
+    );
+    assert!(
+        d.extra
+            .as_deref()
+            .unwrap()
+            .contains("redirects to /_plugin/")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_reports_certificate_and_inner_http() {
+    let acceptor = tls_acceptor(&["fixture.test", "127.0.0.1"]);
+    let addr = serve(move |s| {
+        let acceptor = acceptor.clone();
+        async move {
+            let Ok(mut t) = acceptor.accept(s).await else { return };
+            let mut buf = [0u8; 2048];
+            let _ = t.read(&mut buf).await;
+            let _ = t.write_all(b"HTTP/1.1 200 OK\r\nServer: nginx/1.24.0\r\nContent-Length: 27\r\n\r\n<title>secure fixture</title>").await;
+            let _ = t.shutdown().await;
+        }
+    })
+    .await;
+    let d = detector().detect(addr, None).await;
+    show(&d);
+    assert_eq!(d.service, "https");
+    assert_eq!(d.product.as_deref(), Some("nginx"));
+    assert_eq!(d.version.as_deref(), Some("1.24.0"));
+    let tls = d.tls.as_ref().unwrap();
+    assert_eq!(tls.version.as_deref(), Some("TLSv1.3"));
+    assert_eq!(tls.alpn.as_deref(), Some("http/1.1"));
+    assert!(
+        tls.sans.contains(&"fixture.test".to_string()),
+        "{:?}",
+        tls.sans
+    );
+    assert!(
+        tls.sans.contains(&"127.0.0.1".to_string()),
+        "{:?}",
+        tls.sans
+    );
+    assert!(tls.subject.is_some() && tls.not_after.is_some());
+    assert_eq!(
+        d.http.as_ref().unwrap().title.as_deref(),
+        Some("secure fixture")
+    );
+    // rustls answers our plaintext GET with an alert: TLS is tried next, not after RPC.
+    assert_eq!(d.probes, ["banner", "http", "tls", "tls-inner"]);
+}
+
+/// NetInfo on port 797, where the port pages say it lived. Root (CI) can bind it; failing to
+/// bind fails the test rather than skipping it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn netinfo_on_797_is_named_netinfo() {
+    let addr = rpc_on(
+        "127.0.0.1:797",
+        RpcFixture {
+            programs: vec![(200_100_000, 2, 2)],
+            domains: vec![],
+            dump: vec![],
+        },
+    )
+    .await;
+    assert_eq!(addr.port(), 797);
+    let d = detector().detect(addr, None).await;
+    show(&d);
+    assert_eq!(d.service, "netinfo");
+    assert_eq!(d.product.as_deref(), Some("NetInfo netinfod"));
+    assert_eq!(d.version.as_deref(), Some("v2"));
+    let rpc = d.rpc.as_ref().unwrap();
+    assert_eq!(rpc.programs.len(), 1);
+    assert_eq!(
+        (rpc.programs[0].low_version, rpc.programs[0].high_version),
+        (2, 2)
+    );
+    assert_eq!(d.verdict.matches, Matches::False);
+    assert_eq!(
+        d.verdict.sentence,
+        "797/tcp is unassigned; it speaks NetInfo (netinfod v2): a custom service on a ghost port"
+    );
+    assert!(d.elapsed_ms < 1500, "{}", d.elapsed_ms);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nibind_lists_domain_tags() {
+    let fx = RpcFixture {
+        programs: vec![(200_100_001, 1, 1)],
+        domains: vec![("local", 1033, 1033), ("network", 1034, 1034)],
+        dump: vec![],
+    };
+    let addr = rpc_on("127.0.0.1:0", fx).await;
+    let d = detector().detect(addr, None).await;
+    show(&d);
+    assert_eq!(d.service, "nibind");
+    assert_eq!(d.version.as_deref(), Some("v1"));
+    let tags: Vec<&str> = d
+        .rpc
+        .as_ref()
+        .unwrap()
+        .netinfo_domains
+        .iter()
+        .map(|t| t.tag.as_str())
+        .collect();
+    assert_eq!(tags, ["local", "network"]);
+    assert!(
+        d.extra
+            .as_deref()
+            .unwrap()
+            .contains("domains local, network")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn portmapper_dump_and_unknown_program() {
+    let fx = RpcFixture {
+        programs: vec![(100_000, 2, 4)],
+        domains: vec![],
+        dump: vec![
+            (100_000, 2, 6, 111),
+            (200_100_000, 2, 6, 1033),
+            (300_019, 1, 17, 700),
+        ],
+    };
+    let addr = rpc_on("127.0.0.1:0", fx).await;
+    let d = detector().detect(addr, None).await;
+    show(&d);
+    assert_eq!(d.service, "rpcbind");
+    let maps = &d.rpc.as_ref().unwrap().mappings;
+    assert_eq!(maps.len(), 3);
+    assert_eq!(maps[1].name.as_deref(), Some("netinfo"));
+    assert_eq!(maps[2].protocol, "udp");
+
+    let addr = rpc_on(
+        "127.0.0.1:0",
+        RpcFixture {
+            programs: vec![(391_000, 1, 3)],
+            domains: vec![],
+            dump: vec![],
+        },
+    )
+    .await;
+    let d = detector().detect(addr, None).await;
+    assert_eq!(d.service, "rpc");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_and_memcached() {
+    let redis = lines(|l| {
+        if l.starts_with(b"PING") {
+            Some(b"+PONG\r\n".to_vec())
+        } else if l.starts_with(b"server") {
+            Some(
+                b"$40\r\n# Server\r\nredis_version:7.0.15\r\nredis_mode:standalone\r\n\r\n"
+                    .to_vec(),
+            )
+        } else if l.starts_with(b"GET ") || l.starts_with(b"Host:") {
+            None
+        } else {
+            Some(Vec::new())
+        }
+    })
+    .await;
+    let d = detector().detect(redis, None).await;
+    show(&d);
+    assert_eq!(d.service, "redis");
+    assert_eq!(d.version.as_deref(), Some("7.0.15"));
+
+    let mc = lines(|l| match l {
+        b"version\r\n" => Some(b"VERSION 1.6.21\r\n".to_vec()),
+        _ => Some(b"ERROR\r\n".to_vec()),
+    })
+    .await;
+    let d = detector().detect(mc, None).await;
+    show(&d);
+    assert_eq!(d.service, "memcache");
+    assert_eq!(d.product.as_deref(), Some("memcached"));
+    assert_eq!(d.version.as_deref(), Some("1.6.21"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn greeting_protocols() {
+    type Case = (
+        &'static [u8],
+        &'static str,
+        Option<&'static str>,
+        Option<&'static str>,
+    );
+    let cases: &[Case] = &[
+        (
+            b"220 mail.example ESMTP Postfix (Debian/GNU)\r\n",
+            "smtp",
+            Some("Postfix smtpd"),
+            None,
+        ),
+        (
+            b"220 (vsFTPd 3.0.3)\r\n",
+            "ftp",
+            Some("vsftpd"),
+            Some("3.0.3"),
+        ),
+        (
+            b"+OK Dovecot (Debian) ready.\r\n",
+            "pop3",
+            Some("Dovecot pop3d"),
+            None,
+        ),
+        (
+            b"* OK [CAPABILITY IMAP4rev1 LITERAL+] Dovecot (Debian) ready.\r\n",
+            "imap",
+            Some("Dovecot imapd"),
+            None,
+        ),
+        (b"RFB 003.008\n", "rfb", Some("VNC"), None),
+        (b"\xff\xfd\x18\xff\xfd\x20", "telnet", None, None),
+        (
+            b"\x5b\x00\x00\x00\x0a11.4.3-MariaDB-1\x00\x01\x02\x03\x04",
+            "mysql",
+            Some("MariaDB"),
+            Some("11.4.3-MariaDB-1"),
+        ),
+        (
+            b"\x4a\x00\x00\x00\x0a8.0.36\x00\x01\x02\x03\x04",
+            "mysql",
+            Some("MySQL"),
+            Some("8.0.36"),
+        ),
+    ];
+    for (greeting, service, product, version) in cases {
+        let addr = banner(greeting).await;
+        let d = detector().detect(addr, None).await;
+        assert_eq!(d.service, *service, "{}", d.evidence);
+        assert_eq!(d.product.as_deref(), *product, "{}", d.evidence);
+        assert_eq!(d.version.as_deref(), *version, "{}", d.evidence);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_port_is_unknown_with_error() {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    drop(l);
+    let d = detector().detect(addr, None).await;
+    assert_eq!(d.service, "unknown");
+    assert_eq!(d.verdict.matches, Matches::Unknown);
+    assert!(d.error.as_deref().unwrap().starts_with("connect to"));
+}
+
+#[test]
+fn extra_signature_file_is_tried_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mine.toml");
+    std::fs::write(&path, "[[signature]]\nservice = \"ssh\"\npattern = '^SSH-2.0-OpenSSH_9'\nproduct = \"Our bastion\"\n").unwrap();
+    let d = Detector::builder().signature_file(&path).build().unwrap();
+    let hit = d
+        .signatures()
+        .find("banner", b"SSH-2.0-OpenSSH_9.6\r\n")
+        .unwrap();
+    assert_eq!(hit.product.as_deref(), Some("Our bastion"));
+    assert!(
+        Detector::builder()
+            .signature_file(dir.path().join("missing.toml"))
+            .build()
+            .is_err()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn smtp_starttls_records_certificate() {
+    let acceptor = tls_acceptor(&["mx.fixture.test"]);
+    let addr = serve(move |mut s| {
+        let acceptor = acceptor.clone();
+        async move {
+            let _ = s.write_all(b"220 mx.fixture.test ESMTP Postfix (Debian/GNU)\r\n").await;
+            while let Some(line) = read_line(&mut s).await {
+                if line.starts_with(b"EHLO") {
+                    let _ = s.write_all(b"250-mx.fixture.test\r\n250-PIPELINING\r\n250-STARTTLS\r\n250 8BITMIME\r\n").await;
+                } else if line.starts_with(b"STARTTLS") {
+                    let _ = s.write_all(b"220 2.0.0 Ready to start TLS\r\n").await;
+                    let Ok(mut t) = acceptor.accept(s).await else { return };
+                    let mut buf = [0u8; 256];
+                    let _ = t.read(&mut buf).await;
+                    return;
+                } else {
+                    return;
+                }
+            }
+        }
+    })
+    .await;
+    let d = detector().detect(addr, None).await;
+    show(&d);
+    assert_eq!(d.service, "smtp");
+    assert_eq!(d.product.as_deref(), Some("Postfix smtpd"));
+    assert_eq!(d.extra.as_deref(), Some("host mx.fixture.test; STARTTLS"));
+    let tls = d.tls.as_ref().unwrap();
+    assert_eq!(tls.sans, ["mx.fixture.test"]);
+    assert_eq!(d.probes, ["banner", "starttls"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn portmapper_dump_over_udp() {
+    use portent_probe::xdr::{XdrReader, XdrWriter};
+    let sock = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let addr = sock.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut buf = [0u8; 1500];
+        while let Ok((n, from)) = sock.recv_from(&mut buf).await {
+            let mut r = XdrReader::new(&buf[..n]);
+            let (Some(xid), Some(0), Some(2), Some(100_000), Some(2), Some(4)) =
+                (r.u32(), r.u32(), r.u32(), r.u32(), r.u32(), r.u32())
+            else {
+                continue;
+            };
+            let mut w = XdrWriter::new();
+            w.u32(xid).u32(1).u32(0).u32(0).opaque(&[]).u32(0);
+            w.u32(1).u32(100_000).u32(2).u32(17).u32(111);
+            w.u32(1).u32(200_100_001).u32(1).u32(17).u32(1021);
+            w.u32(0);
+            let _ = sock.send_to(&w.into_bytes(), from).await;
+        }
+    });
+    let maps = detector().portmap_dump_udp(addr).await.unwrap();
+    assert_eq!(maps.len(), 2);
+    assert_eq!(maps[1].name.as_deref(), Some("nibind"));
+    assert_eq!((maps[1].protocol.as_str(), maps[1].port), ("udp", 1021));
+
+    // Nobody there: a timeout, not a hang.
+    let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let d = Detector::builder()
+        .timeout(std::time::Duration::from_millis(400))
+        .build()
+        .unwrap();
+    let t0 = std::time::Instant::now();
+    assert!(
+        d.portmap_dump_udp(silent.local_addr().unwrap())
+            .await
+            .is_err()
+    );
+    assert!(t0.elapsed() < std::time::Duration::from_secs(2));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_ports_concurrently_in_order() {
+    let mut targets = Vec::new();
+    for i in 0..12 {
+        let addr = if i % 2 == 0 {
+            banner(b"SSH-2.0-OpenSSH_9.6\r\n").await
+        } else {
+            http(b"HTTP/1.0 200 OK\r\nServer: nginx/1.24.0\r\n\r\n").await
+        };
+        targets.push((addr, None));
+    }
+    let t0 = std::time::Instant::now();
+    let out = detector().detect_all(&targets, 6).await;
+    assert!(t0.elapsed() < Duration::from_secs(3), "{:?}", t0.elapsed());
+    assert_eq!(out.len(), 12);
+    for (i, d) in out.iter().enumerate() {
+        assert_eq!(d.addr, targets[i].0);
+        assert_eq!(d.service, if i % 2 == 0 { "ssh" } else { "http" });
+    }
+}
