@@ -10,6 +10,8 @@ Examples:
   portent 797                 what port 797 is, and why an open one matters
   portent port ldap           the port page for a service name
   portent search netinfo      ranked search of names, descriptions and notes
+  portent listening           what listens here, who owns it, and what the registry says
+  portent listening --ghosts  only listeners on ports the registry does not assign
   portent registry info       which registry data is in use, and counts
   portent registry export     every port and protocol as JSON Lines
 
@@ -54,6 +56,10 @@ pub enum Command {
     /// Search service names, descriptions and notes, best matches first.
     #[command(visible_alias = "s")]
     Search(SearchArgs),
+    /// What is listening on this machine: every listening TCP and bound UDP socket, its
+    /// owners, and the registry's view of its port (also: `portent listening 797`).
+    #[command(visible_alias = "l")]
+    Listening(ListeningArgs),
     /// The embedded IANA registry: information, export, updates.
     #[command(subcommand)]
     Registry(RegistryCommand),
@@ -71,6 +77,52 @@ pub struct PortArgs {
     /// A port number (797), a port and protocol (797/tcp), or a service name (ldap).
     #[arg(value_name = "PORT|NAME", allow_hyphen_values = true)]
     pub query: String,
+    /// Print JSON (schema: docs/json.md).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Flags: ghost = the registry does not assign the port for this protocol (red in the system
+range); exposed = bound to a wildcard or non-loopback address; ephemeral = inside this host's
+ephemeral range; dual-stack = a [::] socket that also serves IPv4.
+
+Without root, sockets of other users are still listed, but their owners are not readable;
+portent says so. Sockets in other network namespaces (containers) are not in view: use
+--netns.")]
+pub struct ListeningArgs {
+    /// Only this port (same as --port).
+    #[arg(value_name = "PORT", conflicts_with = "port")]
+    pub port_arg: Option<u16>,
+    /// Only this port.
+    #[arg(long, value_name = "N")]
+    pub port: Option<u16>,
+    /// Only TCP (listening sockets).
+    #[arg(long, conflicts_with = "udp")]
+    pub tcp: bool,
+    /// Only UDP (bound, unconnected sockets).
+    #[arg(long)]
+    pub udp: bool,
+    /// Only ghosts: ports the registry does not assign for the protocol.
+    #[arg(long)]
+    pub ghosts: bool,
+    /// Only sockets reachable from the network (wildcard or non-loopback address).
+    #[arg(long)]
+    pub exposed: bool,
+    /// Only sockets this process holds.
+    #[arg(long, value_name = "PID")]
+    pub pid: Option<u32>,
+    /// Only sockets held by a process whose name contains NAME (case-insensitive).
+    #[arg(long, value_name = "NAME")]
+    pub process: Option<String>,
+    /// Look inside a network namespace: a name from `ip netns` (/run/netns/NAME) or a path
+    /// such as /proc/PID/ns/net. Needs root (CAP_SYS_ADMIN).
+    #[arg(long, value_name = "NAME|PATH")]
+    pub netns: Option<String>,
+    /// Show whole command lines instead of cutting them to fit.
+    #[arg(short, long)]
+    pub wide: bool,
     /// Print JSON (schema: docs/json.md).
     #[arg(long)]
     pub json: bool,

@@ -91,6 +91,7 @@ fn run() -> Result<Outcome> {
     match cli.command {
         Command::Port(a) => cmd::port::run(&a),
         Command::Search(a) => cmd::search::run(&a),
+        Command::Listening(a) => cmd::listening::run(&a),
         Command::Registry(c) => cmd::registry::run(c),
         Command::Completions { shell } => {
             let mut out = io::stdout().lock();

@@ -1,4 +1,6 @@
-//! This machine's view of ports: what the kernel allows (privileged and ephemeral ranges) and,
-//! in time, which sockets listen and which processes own them.
+//! This machine's view of ports: what the kernel allows (privileged and ephemeral ranges),
+//! which sockets listen and which processes own them, and what the registry says about each.
 
 pub mod host;
+pub mod listening;
+pub mod meaning;

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod listening;
 pub mod port;
 pub mod registry;
 pub mod search;

@@ -3,8 +3,11 @@
 use std::io::Write;
 
 use anyhow::Result;
-use portent_registry::report::{Concern, PortReport, ProtocolEntry, ServiceRow};
-use portent_registry::{Protocol, QueryError, Status};
+use portent_local::listening::Query;
+use portent_local::meaning::{Filter, Report};
+use portent_registry::report::{Concern, HostFacts, PortReport, ProtocolEntry, ServiceRow};
+use portent_registry::{Protocol, QueryError, Registry, Status};
+use serde::Serialize;
 
 use crate::Outcome;
 use crate::args::PortArgs;
@@ -24,8 +27,12 @@ pub fn run(args: &PortArgs) -> Result<Outcome> {
     let host = portent_local::host::facts();
     let port = resolved.ports[0];
     let report = PortReport::build(&reg, port, &host);
+    let live = live(&reg, &host, port, resolved.protocol);
     if args.json {
-        out::json(&report)?;
+        out::json(&PortJson {
+            report: &report,
+            listening: &live,
+        })?;
         return Ok(Outcome::Found);
     }
     let mut w = anstream::stdout().lock();
@@ -48,9 +55,61 @@ pub fn run(args: &PortArgs) -> Result<Outcome> {
         }
         writeln!(w, "{DIM:#}\n")?;
     }
-    render(&mut w, &report, resolved.protocol)?;
+    render(&mut w, &report, resolved.protocol, &live)?;
     w.flush()?;
     Ok(Outcome::Found)
+}
+
+/// The port page as JSON: the report plus what listens on the port here now.
+#[derive(Serialize)]
+struct PortJson<'a> {
+    #[serde(flatten)]
+    report: &'a PortReport,
+    listening: &'a Live,
+}
+
+/// The live section: the `listening` report for this port, or why it could not be made
+/// (another OS, no netlink). The port page never fails because of it.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Live {
+    Report(Report),
+    Error { error: String },
+}
+
+fn live(reg: &Registry, host: &HostFacts, port: u16, only: Option<Protocol>) -> Live {
+    let query = Query {
+        tcp: only.is_none_or(|p| p == Protocol::Tcp),
+        udp: only.is_none_or(|p| p == Protocol::Udp),
+        port: Some(port),
+        netns: None,
+    };
+    match portent_local::listening::listening(&query) {
+        Ok(l) => Live::Report(Report::build(l, reg, host, &Filter::default())),
+        Err(e) => Live::Error {
+            error: e.to_string(),
+        },
+    }
+}
+
+fn render_live(w: &mut impl Write, port: u16, live: &Live) -> std::io::Result<()> {
+    writeln!(w, "{HEAD}Listening here now{HEAD:#}")?;
+    match live {
+        Live::Report(r) if r.sockets.is_empty() => {
+            writeln!(w, "  nothing listens on {port} here {DIM}(this network namespace){DIM:#}")?;
+            for n in &r.notes {
+                writeln!(w, "  {WARN}note:{WARN:#} {}", clean(n, false))?;
+            }
+        }
+        Live::Report(r) => {
+            super::listening::table(w, &r.sockets, false, 2)?;
+            for n in &r.notes {
+                writeln!(w, "  {WARN}note:{WARN:#} {}", clean(n, false))?;
+            }
+        }
+        Live::Error { error } => writeln!(w, "  {DIM}unknown: {}{DIM:#}", clean(error, false))?,
+    }
+    writeln!(w)
 }
 
 fn status_style(s: Status) -> anstyle::Style {
@@ -61,7 +120,12 @@ fn status_style(s: Status) -> anstyle::Style {
     }
 }
 
-fn render(w: &mut impl Write, r: &PortReport, only: Option<Protocol>) -> std::io::Result<()> {
+fn render(
+    w: &mut impl Write,
+    r: &PortReport,
+    only: Option<Protocol>,
+    live: &Live,
+) -> std::io::Result<()> {
     // Headline: port, name or status, range, ghost.
     write!(w, "{HEAD}Port {}{HEAD:#}", r.port)?;
     match r.primary_name() {
@@ -104,6 +168,8 @@ fn render(w: &mut impl Write, r: &PortReport, only: Option<Protocol>) -> std::io
         _ => {}
     }
     writeln!(w)?;
+
+    render_live(w, r.port, live)?;
 
     writeln!(
         w,

@@ -1,0 +1,259 @@
+//! `portent listening`: what listens on this machine, who owns it, and what the registry says
+//! about each port. Also renders the live section of the port page.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use portent_local::listening::{Listener, OwnerStatus, Query, Transport};
+use portent_local::meaning::{Filter, Flag, Report, Row};
+use portent_registry::Status;
+
+use crate::Outcome;
+use crate::args::ListeningArgs;
+use crate::out::{self, BAD, DIM, GOOD, HEAD, NAME, WARN, clean};
+
+/// How much of a command line a table shows unless `--wide`.
+const COMMAND_WIDTH: usize = 60;
+
+pub fn run(args: &ListeningArgs) -> Result<Outcome> {
+    let port = args.port_arg.or(args.port);
+    let query = Query {
+        tcp: !args.udp,
+        udp: !args.tcp,
+        port,
+        netns: args.netns.as_deref().map(netns_path),
+    };
+    let filter = Filter {
+        ghosts: args.ghosts,
+        exposed: args.exposed,
+        pid: args.pid,
+        process: args.process.clone(),
+    };
+    let listing = portent_local::listening::listening(&query)
+        .context("cannot list listening sockets")?;
+    let reg = out::registry();
+    let host = portent_local::host::facts();
+    let report = Report::build(listing, &reg, &host, &filter);
+    let outcome = if report.sockets.is_empty() {
+        Outcome::Nothing
+    } else {
+        Outcome::Found
+    };
+    if args.json {
+        out::json(&report)?;
+        return Ok(outcome);
+    }
+    let mut w = anstream::stdout().lock();
+    if report.sockets.is_empty() {
+        let what = match port {
+            Some(p) => format!("nothing listens on port {p}"),
+            None => "nothing listens".to_owned(),
+        };
+        let filtered = filter != Filter::default() || args.tcp || args.udp;
+        let tail = if filtered { " (with these filters)" } else { "" };
+        writeln!(w, "{what}{tail} here")?;
+    } else {
+        table(&mut w, &report.sockets, args.wide, 0)?;
+        let (tcp, udp, ghosts, exposed) = report.counts();
+        writeln!(
+            w,
+            "{DIM}{} sockets: {tcp} tcp, {udp} udp; {ghosts} ghosts, {exposed} exposed{DIM:#}",
+            report.sockets.len()
+        )?;
+    }
+    notes(&mut w, &report)?;
+    w.flush()?;
+    Ok(outcome)
+}
+
+/// `ip netns` names live in /run/netns; anything with a slash is a path.
+fn netns_path(s: &str) -> PathBuf {
+    if s.contains('/') {
+        PathBuf::from(s)
+    } else {
+        PathBuf::from("/run/netns").join(s)
+    }
+}
+
+/// Warnings about what could not be seen, one per line.
+pub fn notes(w: &mut impl Write, report: &Report) -> std::io::Result<()> {
+    for n in &report.notes {
+        writeln!(w, "{WARN}note:{WARN:#} {}", clean(n, false))?;
+    }
+    if let Some(ns) = &report.netns {
+        writeln!(
+            w,
+            "{DIM}network namespace: {}{DIM:#}",
+            clean(ns, false)
+        )?;
+    }
+    Ok(())
+}
+
+/// The address as a table shows it: `[::]` style brackets are left out, a bound device is
+/// added as `%dev`.
+fn address(l: &Listener) -> String {
+    match &l.interface {
+        Some(dev) => format!("{}%{}", l.address, clean(dev, false)),
+        None => l.address.to_string(),
+    }
+}
+
+fn service(row: &Row) -> String {
+    match row.registry.services.first() {
+        Some(name) if row.registry.status == Status::Assigned => (*name).to_owned(),
+        _ => row.registry.status.as_str().to_owned(),
+    }
+}
+
+/// One line per owner: (pid, process, user, command).
+fn owner_cells(row: &Row) -> Vec<(String, String, String, String)> {
+    let l = &row.socket;
+    let socket_user = l.user.clone().unwrap_or_else(|| l.uid.to_string());
+    if l.owners.is_empty() {
+        let what = match l.owner_status {
+            OwnerStatus::Hidden => "(hidden)",
+            _ => "(none)",
+        };
+        return vec![("-".into(), what.into(), socket_user, String::new())];
+    }
+    l.owners
+        .iter()
+        .map(|o| match &o.process {
+            Some(p) => {
+                let user = p
+                    .user
+                    .clone()
+                    .or_else(|| p.uid.map(|u| u.to_string()))
+                    .unwrap_or_else(|| socket_user.clone());
+                let mut cmd = p.cmdline.join(" ");
+                if cmd.is_empty() {
+                    cmd = format!("[{}]", p.name);
+                }
+                for place in [&p.unit, &p.container].into_iter().flatten() {
+                    cmd = format!("{cmd}  ({place})");
+                }
+                (o.pid.to_string(), p.name.clone(), user, cmd)
+            }
+            None => (
+                o.pid.to_string(),
+                "unknown".into(),
+                socket_user.clone(),
+                "(exited)".into(),
+            ),
+        })
+        .collect()
+}
+
+fn cut(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_owned();
+    }
+    let mut t: String = s.chars().take(max.saturating_sub(1)).collect();
+    t.push('\u{2026}');
+    t
+}
+
+/// Renders rows as a table, every untrusted string cleaned, indented by `indent` spaces.
+pub fn table(w: &mut impl Write, rows: &[Row], wide: bool, indent: usize) -> std::io::Result<()> {
+    let pad = " ".repeat(indent);
+    let cells: Vec<_> = rows.iter().map(owner_cells).collect();
+    let width = |f: &dyn Fn(usize) -> usize, min: usize| (0..rows.len()).map(f).max().unwrap_or(0).max(min);
+    let wa = width(&|i| address(&rows[i].socket).chars().count(), 7);
+    let ws = width(&|i| service(&rows[i]).chars().count(), 7);
+    let wpid = width(&|i| cells[i].iter().map(|c| c.0.len()).max().unwrap_or(0), 3);
+    let wproc = width(
+        &|i| cells[i].iter().map(|c| clean(&c.1, false).chars().count()).max().unwrap_or(0),
+        7,
+    );
+    let wuser = width(
+        &|i| cells[i].iter().map(|c| clean(&c.2, false).chars().count()).max().unwrap_or(0),
+        4,
+    );
+    let flags_of = |r: &Row| r.flags.iter().map(|f| f.as_str()).collect::<Vec<_>>().join(",");
+    let wf = width(&|i| flags_of(&rows[i]).len(), 5);
+    writeln!(
+        w,
+        "{pad}{HEAD}{:<5} {:<wa$} {:>5} {:<ws$} {:>wpid$} {:<wproc$} {:<wuser$} {:<wf$} COMMAND{HEAD:#}",
+        "PROTO", "ADDRESS", "PORT", "SERVICE", "PID", "PROCESS", "USER", "FLAGS"
+    )?;
+    for (row, cells) in rows.iter().zip(&cells) {
+        let l = &row.socket;
+        let proto = match l.protocol {
+            Transport::Tcp => "tcp",
+            Transport::Udp => "udp",
+        };
+        let svc_style = if row.registry.status == Status::Assigned {
+            GOOD
+        } else {
+            DIM
+        };
+        for (i, (pid, process, user, cmd)) in cells.iter().enumerate() {
+            if i == 0 {
+                write!(
+                    w,
+                    "{pad}{:<5} {:<wa$} {:>5} {svc_style}{:<ws$}{svc_style:#} ",
+                    proto,
+                    address(l),
+                    l.port,
+                    service(row)
+                )?;
+            } else {
+                write!(w, "{pad}{:<5} {:<wa$} {:>5} {:<ws$} ", "", "", "", "")?;
+            }
+            let cmd = clean(cmd, false);
+            let cmd = if wide {
+                cmd.into_owned()
+            } else {
+                cut(&cmd, COMMAND_WIDTH)
+            };
+            let pstyle = if l.owners.is_empty() { WARN } else { NAME };
+            write!(
+                w,
+                "{:>wpid$} {pstyle}{:<wproc$}{pstyle:#} {:<wuser$} ",
+                pid,
+                clean(process, false),
+                clean(user, false)
+            )?;
+            if i == 0 {
+                flags(w, row, wf)?;
+            } else {
+                write!(w, "{:<wf$}", "")?;
+            }
+            writeln!(w, " {DIM}{cmd}{DIM:#}")?;
+        }
+    }
+    Ok(())
+}
+
+fn flags(w: &mut impl Write, row: &Row, width: usize) -> std::io::Result<()> {
+    let mut used = 0;
+    for (i, f) in row.flags.iter().enumerate() {
+        let style = match f {
+            Flag::Ghost if row.strong_ghost() => BAD,
+            Flag::Ghost | Flag::Exposed => WARN,
+            Flag::Ephemeral | Flag::DualStack => DIM,
+        };
+        if i > 0 {
+            write!(w, ",")?;
+            used += 1;
+        }
+        write!(w, "{style}{}{style:#}", f.as_str())?;
+        used += f.as_str().len();
+    }
+    write!(w, "{:<n$}", "", n = width.saturating_sub(used))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cuts_and_namespaces() {
+        assert_eq!(cut("abc", 3), "abc");
+        assert_eq!(cut("abcd", 3), "ab\u{2026}");
+        assert_eq!(netns_path("blue"), PathBuf::from("/run/netns/blue"));
+        assert_eq!(netns_path("/proc/1/ns/net"), PathBuf::from("/proc/1/ns/net"));
+    }
+}

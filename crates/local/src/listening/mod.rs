@@ -1,0 +1,445 @@
+//! Which sockets listen on this machine, and which processes own them.
+//!
+//! One function, [`listening`], with one implementation per operating system chosen by `cfg`
+//! (`linux.rs`; `unsupported.rs` elsewhere). Every implementation returns the same plain data,
+//! and the OS-independent part (joining sockets to owners, deciding what could not be seen) is
+//! [`assemble`], which the tests drive with fakes.
+//!
+//! Unlike `ss`/`netstat`, nothing is dropped silently: a socket whose owner could not be read
+//! is kept with its uid and a reason ([`OwnerStatus`]), and every process whose file
+//! descriptors could not be read is listed in [`Listing::hidden`].
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+pub mod cgroup;
+pub mod names;
+
+#[cfg(target_os = "linux")]
+mod linux;
+#[cfg(target_os = "linux")]
+use linux as sys;
+
+#[cfg(not(target_os = "linux"))]
+mod unsupported;
+#[cfg(not(target_os = "linux"))]
+use unsupported as sys;
+
+/// A transport protocol portent lists sockets for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Transport {
+    Tcp,
+    Udp,
+}
+
+impl Transport {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Tcp => "tcp",
+            Transport::Udp => "udp",
+        }
+    }
+
+    /// The registry's protocol for this transport.
+    pub fn protocol(self) -> portent_registry::Protocol {
+        match self {
+            Transport::Tcp => portent_registry::Protocol::Tcp,
+            Transport::Udp => portent_registry::Protocol::Udp,
+        }
+    }
+}
+
+impl std::fmt::Display for Transport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What to ask the kernel for. `Query::default()` is every listening TCP socket and every
+/// bound, unconnected UDP socket, IPv4 and IPv6, in portent's own network namespace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Query {
+    /// Listening TCP sockets.
+    pub tcp: bool,
+    /// Bound, unconnected UDP sockets.
+    pub udp: bool,
+    /// Only sockets bound to this port. Applied before owners are looked up, so a query for
+    /// one port with no listener costs one netlink dump and no `/proc` scan.
+    pub port: Option<u16>,
+    /// Look inside this network namespace (a path such as `/run/netns/blue` or
+    /// `/proc/PID/ns/net`) instead of portent's own. Linux only; needs CAP_SYS_ADMIN.
+    pub netns: Option<PathBuf>,
+}
+
+impl Default for Query {
+    fn default() -> Query {
+        Query {
+            tcp: true,
+            udp: true,
+            port: None,
+            netns: None,
+        }
+    }
+}
+
+/// Everything found: the sockets, and what could not be seen.
+#[derive(Debug, Clone, Serialize)]
+pub struct Listing {
+    /// Sorted by port, then protocol, then address.
+    pub listeners: Vec<Listener>,
+    /// Processes whose open files could not be read; owners among them are unknown.
+    pub hidden: Vec<Hidden>,
+    /// Whether portent ran with effective uid 0.
+    pub root: bool,
+    /// The network namespace looked into, when not portent's own.
+    pub netns: Option<String>,
+}
+
+/// One listening TCP socket or bound, unconnected UDP socket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Listener {
+    pub protocol: Transport,
+    /// Local address; `0.0.0.0` or `::` for a wildcard.
+    pub address: IpAddr,
+    pub port: u16,
+    /// IPv6 sockets: whether IPV6_V6ONLY is set. A `[::]` socket without it also serves IPv4
+    /// (dual stack). `None` for IPv4 sockets.
+    pub v6only: Option<bool>,
+    /// The device the socket is bound to (SO_BINDTODEVICE), if any.
+    pub interface: Option<String>,
+    /// The socket's inode number (what `/proc/PID/fd/N -> socket:[INODE]` names).
+    pub inode: u64,
+    /// The uid that created the socket, as the kernel reports it.
+    pub uid: u32,
+    /// `uid` as a user name, when the password database has one.
+    pub user: Option<String>,
+    /// Every process holding the socket open (fork, SO_REUSEPORT, passed descriptors), by pid.
+    pub owners: Vec<Owner>,
+    pub owner_status: OwnerStatus,
+}
+
+impl Listener {
+    /// Whether a `[::]` socket also accepts IPv4 (IPV6_V6ONLY off).
+    pub fn dual_stack(&self) -> bool {
+        self.v6only == Some(false) && self.address.is_unspecified()
+    }
+
+    /// Whether the socket is reachable from other machines: bound to a wildcard or to a
+    /// non-loopback address (an IPv4-mapped loopback address counts as loopback).
+    pub fn exposed(&self) -> bool {
+        match self.address {
+            IpAddr::V4(a) => !a.is_loopback(),
+            IpAddr::V6(a) => !(a.is_loopback() || a.to_ipv4_mapped().is_some_and(|m| m.is_loopback())),
+        }
+    }
+}
+
+/// Whether a socket's owners are known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OwnerStatus {
+    /// At least one owning process was found (see [`Listener::owners`]).
+    Found,
+    /// No owner was found, and some processes' descriptors could not be read: the owner is
+    /// probably among them (another user's process when not root; hidepid or a container
+    /// even as root).
+    Hidden,
+    /// Every process in view was read and none holds the socket: a kernel socket (NFS, ...),
+    /// a process in another PID namespace, or one that closed it a moment ago.
+    None,
+}
+
+/// A process holding a socket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Owner {
+    pub pid: u32,
+    /// The descriptor numbers referring to the socket in this process.
+    pub fds: Vec<u32>,
+    /// `None` when the process exited between the socket dump and reading its details.
+    pub process: Option<Process>,
+}
+
+/// Facts about an owning process.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Process {
+    /// The full program name (not the 15-character `comm`): see [`names::program_name`].
+    pub name: String,
+    /// The executable's path, when readable.
+    pub exe: Option<String>,
+    /// The command line, one string per argument; empty for kernel threads.
+    pub cmdline: Vec<String>,
+    /// The process's effective uid.
+    pub uid: Option<u32>,
+    pub user: Option<String>,
+    /// The systemd unit (service or scope) the cgroup path names.
+    pub unit: Option<String>,
+    /// The container the cgroup path names (`docker:0123456789ab`, `podman:...`, ...).
+    pub container: Option<String>,
+}
+
+/// A process whose file descriptors could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Hidden {
+    pub pid: u32,
+    /// The owner of `/proc/PID`, when that could be read.
+    pub uid: Option<u32>,
+    /// Why: "permission denied", or the error the kernel gave.
+    pub reason: String,
+}
+
+/// Why the sockets could not be listed at all.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot open a sock_diag netlink socket: {0}")]
+    Netlink(#[source] std::io::Error),
+    #[error("the kernel refused the {what} socket dump: {source}")]
+    Dump {
+        what: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("malformed sock_diag reply to the {what} dump: {detail}")]
+    Malformed { what: &'static str, detail: String },
+    #[error("cannot read /proc: {0}")]
+    Proc(#[source] std::io::Error),
+    #[error("cannot enter network namespace {path}: {source}")]
+    Netns {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("listing sockets is not supported on {os} yet (Linux only); use {hint}")]
+    Unsupported {
+        os: &'static str,
+        hint: &'static str,
+    },
+}
+
+/// Lists listening sockets and their owners as `query` asks.
+pub fn listening(query: &Query) -> Result<Listing, Error> {
+    sys::listening(query)
+}
+
+/// A socket as the kernel's socket table gives it, before owners are known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawSocket {
+    pub protocol: Transport,
+    pub address: IpAddr,
+    pub port: u16,
+    pub v6only: Option<bool>,
+    /// Bound device index; 0 for none.
+    pub ifindex: u32,
+    pub inode: u64,
+    pub uid: u32,
+}
+
+/// What one pass over every process's descriptors found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FdScan {
+    /// Socket inode -> (pid, fd) pairs holding it, in scan order.
+    pub holders: HashMap<u64, Vec<(u32, u32)>>,
+    /// Processes whose descriptors could not be read.
+    pub hidden: Vec<Hidden>,
+}
+
+/// Details looked up once the owners are known. The Linux implementation reads `/proc` and
+/// `/etc/passwd`; tests pass fakes.
+pub trait Details {
+    /// Facts about a process; `None` when it has exited.
+    fn process(&mut self, pid: u32) -> Option<Process>;
+    /// A user name for a uid.
+    fn user(&mut self, uid: u32) -> Option<String>;
+    /// A network interface name for an index.
+    fn interface(&mut self, ifindex: u32) -> Option<String>;
+}
+
+/// Joins sockets to the processes holding them, and sorts the result.
+pub fn assemble(
+    raw: Vec<RawSocket>,
+    scan: FdScan,
+    details: &mut impl Details,
+    root: bool,
+    netns: Option<String>,
+) -> Listing {
+    let mut processes: HashMap<u32, Option<Process>> = HashMap::new();
+    let mut listeners: Vec<Listener> = raw
+        .into_iter()
+        .map(|s| {
+            let mut owners: Vec<Owner> = Vec::new();
+            for &(pid, fd) in scan.holders.get(&s.inode).map(Vec::as_slice).unwrap_or(&[]) {
+                if let Some(o) = owners.iter_mut().find(|o| o.pid == pid) {
+                    o.fds.push(fd);
+                    continue;
+                }
+                let process = processes
+                    .entry(pid)
+                    .or_insert_with(|| details.process(pid))
+                    .clone();
+                owners.push(Owner {
+                    pid,
+                    fds: vec![fd],
+                    process,
+                });
+            }
+            owners.sort_by_key(|o| o.pid);
+            let owner_status = if !owners.is_empty() {
+                OwnerStatus::Found
+            } else if scan.hidden.is_empty() {
+                OwnerStatus::None
+            } else {
+                OwnerStatus::Hidden
+            };
+            Listener {
+                protocol: s.protocol,
+                address: s.address,
+                port: s.port,
+                v6only: s.v6only,
+                interface: (s.ifindex != 0).then(|| {
+                    details
+                        .interface(s.ifindex)
+                        .unwrap_or_else(|| format!("if{}", s.ifindex))
+                }),
+                inode: s.inode,
+                uid: s.uid,
+                user: details.user(s.uid),
+                owners,
+                owner_status,
+            }
+        })
+        .collect();
+    listeners.sort_by(|a, b| {
+        (a.port, a.protocol, a.address, a.inode).cmp(&(b.port, b.protocol, b.address, b.inode))
+    });
+    let mut hidden = scan.hidden;
+    hidden.sort_by_key(|h| h.pid);
+    Listing {
+        listeners,
+        hidden,
+        root,
+        netns,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use std::net::{Ipv4Addr, Ipv6Addr};
+
+    struct Fake;
+    impl Details for Fake {
+        fn process(&mut self, pid: u32) -> Option<Process> {
+            // pid 3 "exited" before its details were read.
+            (pid != 3).then(|| Process {
+                name: format!("p{pid}"),
+                uid: Some(1000),
+                ..Process::default()
+            })
+        }
+        fn user(&mut self, uid: u32) -> Option<String> {
+            (uid == 0).then(|| "root".to_owned())
+        }
+        fn interface(&mut self, ifindex: u32) -> Option<String> {
+            (ifindex == 2).then(|| "eth0".to_owned())
+        }
+    }
+
+    fn raw(protocol: Transport, address: IpAddr, port: u16, inode: u64) -> RawSocket {
+        RawSocket {
+            protocol,
+            address,
+            port,
+            v6only: address.is_ipv6().then_some(false),
+            ifindex: 0,
+            inode,
+            uid: 0,
+        }
+    }
+
+    #[test]
+    fn joins_sorts_and_keeps_unowned_sockets() {
+        let any4 = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
+        let any6 = IpAddr::V6(Ipv6Addr::UNSPECIFIED);
+        let lo = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        let mut sockets = vec![
+            raw(Transport::Udp, any6, 53, 10),
+            raw(Transport::Tcp, lo, 797, 11),
+            raw(Transport::Tcp, any4, 53, 12),
+            raw(Transport::Tcp, any4, 22, 13),
+        ];
+        sockets[0].ifindex = 2;
+        let mut scan = FdScan::default();
+        // A forked server: two processes, and one of them holds two descriptors.
+        scan.holders.insert(13, vec![(7, 3), (5, 3), (7, 9)]);
+        scan.holders.insert(11, vec![(3, 4)]);
+        let l = assemble(sockets, scan.clone(), &mut Fake, true, None);
+        let keys: Vec<_> = l.listeners.iter().map(|s| (s.port, s.protocol)).collect();
+        assert_eq!(
+            keys,
+            [
+                (22, Transport::Tcp),
+                (53, Transport::Tcp),
+                (53, Transport::Udp),
+                (797, Transport::Tcp)
+            ]
+        );
+        let ssh = &l.listeners[0];
+        assert_eq!(ssh.owners.len(), 2);
+        assert_eq!((ssh.owners[0].pid, &ssh.owners[0].fds), (5, &vec![3]));
+        assert_eq!((ssh.owners[1].pid, &ssh.owners[1].fds), (7, &vec![3, 9]));
+        assert_eq!(ssh.owner_status, OwnerStatus::Found);
+        assert_eq!(ssh.user.as_deref(), Some("root"));
+        // Exited between dump and details: kept, with its pid and no details.
+        let ghost = &l.listeners[3];
+        assert_eq!(ghost.owners[0].pid, 3);
+        assert_eq!(ghost.owners[0].process, None);
+        // Nobody holds it and nothing was hidden: None, not dropped.
+        assert_eq!(l.listeners[1].owner_status, OwnerStatus::None);
+        assert_eq!(l.listeners[2].interface.as_deref(), Some("eth0"));
+        assert!(l.listeners[2].dual_stack());
+
+        // With a hidden process, an unowned socket is Hidden instead.
+        scan.hidden.push(Hidden {
+            pid: 99,
+            uid: Some(1000),
+            reason: "permission denied".into(),
+        });
+        let l = assemble(
+            vec![raw(Transport::Tcp, any4, 1, 1)],
+            scan,
+            &mut Fake,
+            false,
+            None,
+        );
+        assert_eq!(l.listeners[0].owner_status, OwnerStatus::Hidden);
+        assert_eq!(l.hidden.len(), 1);
+    }
+
+    #[test]
+    fn exposure() {
+        let l = |a: &str| Listener {
+            protocol: Transport::Tcp,
+            address: a.parse().unwrap(),
+            port: 1,
+            v6only: None,
+            interface: None,
+            inode: 1,
+            uid: 0,
+            user: None,
+            owners: vec![],
+            owner_status: OwnerStatus::None,
+        };
+        assert!(!l("127.0.0.1").exposed());
+        assert!(!l("127.8.9.1").exposed());
+        assert!(!l("::1").exposed());
+        assert!(!l("::ffff:127.0.0.1").exposed());
+        assert!(l("0.0.0.0").exposed());
+        assert!(l("::").exposed());
+        assert!(l("192.0.2.1").exposed());
+        assert!(l("fe80::1").exposed());
+    }
+}

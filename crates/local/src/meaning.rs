@@ -1,0 +1,359 @@
+//! What each listening socket means: the registry's view of its port and protocol, and the
+//! flags a person should look at (ghost, exposed, ephemeral, dual stack). This is the data
+//! `portent listening` renders and `--json` prints (schema in docs/json.md); the CLI and the
+//! web server get the same facts.
+
+use portent_registry::report::HostFacts;
+use portent_registry::{PortRange, Registry, Status};
+use serde::Serialize;
+
+use crate::listening::{Hidden, Listener, Listing, OwnerStatus, Transport};
+
+/// The registry's view of one (port, protocol).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RegistryView {
+    pub status: Status,
+    /// Assigned service names, in registry order; empty unless `status` is assigned.
+    pub services: Vec<&'static str>,
+    pub range: PortRange,
+}
+
+/// Something worth a second look about a socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Flag {
+    /// Listening on a port the registry does not assign for this protocol. Strongest in the
+    /// system range (797): see [`Row::strong_ghost`].
+    Ghost,
+    /// Bound to a wildcard or non-loopback address: reachable from the network.
+    Exposed,
+    /// Inside this host's ephemeral range: the port could also be handed to a client socket.
+    Ephemeral,
+    /// A `[::]` socket that also serves IPv4.
+    DualStack,
+}
+
+impl Flag {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Flag::Ghost => "ghost",
+            Flag::Exposed => "exposed",
+            Flag::Ephemeral => "ephemeral",
+            Flag::DualStack => "dual-stack",
+        }
+    }
+}
+
+/// One socket with its meaning. `pid` and `process` repeat the first owner for readers that
+/// want one value; `owners` has all of them.
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    pub pid: Option<u32>,
+    pub process: Option<String>,
+    #[serde(flatten)]
+    pub socket: Listener,
+    pub registry: RegistryView,
+    pub flags: Vec<Flag>,
+}
+
+impl Row {
+    /// Builds the row for `socket`.
+    pub fn of(socket: Listener, reg: &Registry, host: &HostFacts) -> Row {
+        let entry = reg.lookup(socket.port, socket.protocol.protocol());
+        let registry = RegistryView {
+            status: entry.status,
+            services: entry.service_names(),
+            range: PortRange::of(socket.port),
+        };
+        let mut flags = Vec::new();
+        if registry.status != Status::Assigned {
+            flags.push(Flag::Ghost);
+        }
+        if socket.exposed() {
+            flags.push(Flag::Exposed);
+        }
+        if host
+            .ephemeral_range
+            .is_some_and(|(lo, hi)| (lo..=hi).contains(&socket.port))
+        {
+            flags.push(Flag::Ephemeral);
+        }
+        if socket.dual_stack() {
+            flags.push(Flag::DualStack);
+        }
+        let first = socket.owners.first();
+        Row {
+            pid: first.map(|o| o.pid),
+            process: first.map(|o| {
+                o.process
+                    .as_ref()
+                    .map_or_else(|| "unknown".to_owned(), |p| p.name.clone())
+            }),
+            socket,
+            registry,
+            flags,
+        }
+    }
+
+    pub fn has(&self, flag: Flag) -> bool {
+        self.flags.contains(&flag)
+    }
+
+    /// A ghost in the system range (0-1023): a privileged port nobody registered.
+    pub fn strong_ghost(&self) -> bool {
+        self.has(Flag::Ghost) && self.registry.range == PortRange::System
+    }
+}
+
+/// Which rows to keep. The default keeps everything.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filter {
+    /// Only ghosts.
+    pub ghosts: bool,
+    /// Only exposed sockets.
+    pub exposed: bool,
+    /// Only sockets this process holds.
+    pub pid: Option<u32>,
+    /// Only sockets held by a process whose name contains this (case-insensitive).
+    pub process: Option<String>,
+}
+
+impl Filter {
+    pub fn matches(&self, row: &Row) -> bool {
+        if self.ghosts && !row.has(Flag::Ghost) {
+            return false;
+        }
+        if self.exposed && !row.has(Flag::Exposed) {
+            return false;
+        }
+        if let Some(pid) = self.pid {
+            if !row.socket.owners.iter().any(|o| o.pid == pid) {
+                return false;
+            }
+        }
+        if let Some(name) = &self.process {
+            let name = name.to_lowercase();
+            let hit = row.socket.owners.iter().any(|o| {
+                o.process
+                    .as_ref()
+                    .is_some_and(|p| p.name.to_lowercase().contains(&name))
+            });
+            if !hit {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+/// The whole answer to `portent listening`: rows, and what could not be seen.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub sockets: Vec<Row>,
+    /// Processes whose descriptors could not be read.
+    pub hidden: Vec<Hidden>,
+    /// Rows whose owner could not be read (`owner_status` "hidden").
+    pub hidden_owners: usize,
+    /// Whether every owner could be looked for: no process was hidden.
+    pub complete: bool,
+    pub root: bool,
+    pub netns: Option<String>,
+    pub ephemeral_range: Option<(u16, u16)>,
+    /// Plain sentences about what is missing and why; empty when nothing is.
+    pub notes: Vec<String>,
+}
+
+impl Report {
+    /// Gives each socket its meaning and keeps the rows `filter` matches.
+    pub fn build(listing: Listing, reg: &Registry, host: &HostFacts, filter: &Filter) -> Report {
+        let sockets: Vec<Row> = listing
+            .listeners
+            .into_iter()
+            .map(|s| Row::of(s, reg, host))
+            .filter(|r| filter.matches(r))
+            .collect();
+        let hidden_owners = sockets
+            .iter()
+            .filter(|r| r.socket.owner_status == OwnerStatus::Hidden)
+            .count();
+        let mut notes = Vec::new();
+        if !listing.hidden.is_empty() {
+            let n = listing.hidden.len();
+            let procs = if n == 1 { "process" } else { "processes" };
+            let reasons = summarize_reasons(&listing.hidden);
+            let sockets_part = match hidden_owners {
+                0 => String::new(),
+                1 => "the owner of 1 socket is unknown; ".to_owned(),
+                k => format!("the owners of {k} sockets are unknown; "),
+            };
+            if listing.root {
+                let mut pids: Vec<String> =
+                    listing.hidden.iter().take(5).map(|h| h.pid.to_string()).collect();
+                if n > 5 {
+                    pids.push("...".into());
+                }
+                notes.push(format!(
+                    "{sockets_part}{n} {procs} could not be read even as root ({reasons}; \
+                     hidepid, a container or a security module): pid {}",
+                    pids.join(", ")
+                ));
+            } else {
+                notes.push(format!(
+                    "{sockets_part}{n} {procs} could not be read ({reasons}): run as root to \
+                     see owners of other users' sockets"
+                ));
+            }
+        }
+        Report {
+            complete: listing.hidden.is_empty(),
+            sockets,
+            hidden: listing.hidden,
+            hidden_owners,
+            root: listing.root,
+            netns: listing.netns,
+            ephemeral_range: host.ephemeral_range,
+            notes,
+        }
+    }
+
+    /// Counts for a summary line: (tcp, udp, ghosts, exposed).
+    pub fn counts(&self) -> (usize, usize, usize, usize) {
+        let n = |f: &dyn Fn(&Row) -> bool| self.sockets.iter().filter(|r| f(r)).count();
+        (
+            n(&|r| r.socket.protocol == Transport::Tcp),
+            n(&|r| r.socket.protocol == Transport::Udp),
+            n(&|r| r.has(Flag::Ghost)),
+            n(&|r| r.has(Flag::Exposed)),
+        )
+    }
+}
+
+fn summarize_reasons(hidden: &[Hidden]) -> String {
+    let mut reasons: Vec<&str> = hidden.iter().map(|h| h.reason.as_str()).collect();
+    reasons.sort_unstable();
+    reasons.dedup();
+    reasons.join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::listening::{Owner, Process};
+
+    fn listener(protocol: Transport, address: &str, port: u16) -> Listener {
+        Listener {
+            protocol,
+            address: address.parse().unwrap(),
+            port,
+            v6only: address.contains(':').then_some(false),
+            interface: None,
+            inode: u64::from(port),
+            uid: 0,
+            user: Some("root".into()),
+            owners: vec![Owner {
+                pid: 42,
+                fds: vec![3],
+                process: Some(Process {
+                    name: "sshd".into(),
+                    ..Process::default()
+                }),
+            }],
+            owner_status: OwnerStatus::Found,
+        }
+    }
+
+    fn host() -> HostFacts {
+        HostFacts {
+            os: "linux",
+            unprivileged_port_start: Some(1024),
+            ephemeral_range: Some((32768, 60999)),
+        }
+    }
+
+    #[test]
+    fn flags_from_registry_address_and_range() {
+        let reg = Registry::embedded();
+        let rows: Vec<(Listener, Vec<Flag>, Status)> = vec![
+            (listener(Transport::Tcp, "0.0.0.0", 22), vec![Flag::Exposed], Status::Assigned),
+            (listener(Transport::Tcp, "127.0.0.1", 797), vec![Flag::Ghost], Status::Unassigned),
+            (
+                listener(Transport::Udp, "::", 60000),
+                vec![Flag::Ghost, Flag::Exposed, Flag::Ephemeral, Flag::DualStack],
+                Status::Unassigned,
+            ),
+            (listener(Transport::Udp, "::1", 53), vec![], Status::Assigned),
+        ];
+        for (l, want, status) in rows {
+            let port = l.port;
+            let r = Row::of(l, &reg, &host());
+            assert_eq!(r.flags, want, "port {port}");
+            assert_eq!(r.registry.status, status, "port {port}");
+        }
+        let r = Row::of(listener(Transport::Tcp, "0.0.0.0", 22), &reg, &host());
+        assert_eq!(r.registry.services, ["ssh"]);
+        assert_eq!((r.pid, r.process.as_deref()), (Some(42), Some("sshd")));
+        assert!(Row::of(listener(Transport::Tcp, "127.0.0.1", 797), &reg, &host()).strong_ghost());
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["protocol"], "tcp");
+        assert_eq!(json["address"], "0.0.0.0");
+        assert_eq!(json["port"], 22);
+        assert_eq!(json["pid"], 42);
+        assert_eq!(json["registry"]["status"], "assigned");
+        assert_eq!(json["registry"]["range"], "system");
+        assert_eq!(json["flags"], serde_json::json!(["exposed"]));
+    }
+
+    #[test]
+    fn filters() {
+        let reg = Registry::embedded();
+        let ssh = Row::of(listener(Transport::Tcp, "0.0.0.0", 22), &reg, &host());
+        let ghost = Row::of(listener(Transport::Tcp, "127.0.0.1", 797), &reg, &host());
+        let f = Filter {
+            ghosts: true,
+            ..Filter::default()
+        };
+        assert!(!f.matches(&ssh) && f.matches(&ghost));
+        let f = Filter {
+            exposed: true,
+            ..Filter::default()
+        };
+        assert!(f.matches(&ssh) && !f.matches(&ghost));
+        let f = Filter {
+            pid: Some(42),
+            process: Some("SSH".into()),
+            ..Filter::default()
+        };
+        assert!(f.matches(&ssh));
+        let f = Filter {
+            pid: Some(43),
+            ..Filter::default()
+        };
+        assert!(!f.matches(&ssh));
+    }
+
+    #[test]
+    fn partial_visibility_is_said_plainly() {
+        let mut l = listener(Transport::Tcp, "0.0.0.0", 8080);
+        l.owners.clear();
+        l.owner_status = OwnerStatus::Hidden;
+        let listing = Listing {
+            listeners: vec![l],
+            hidden: vec![Hidden {
+                pid: 1,
+                uid: Some(0),
+                reason: "permission denied".into(),
+            }],
+            root: false,
+            netns: None,
+        };
+        let r = Report::build(listing, &Registry::embedded(), &host(), &Filter::default());
+        assert!(!r.complete);
+        assert_eq!(r.hidden_owners, 1);
+        assert_eq!(
+            r.notes,
+            ["the owner of 1 socket is unknown; 1 process could not be read (permission denied): run as root to see owners of other users' sockets"]
+        );
+        assert_eq!(r.sockets[0].pid, None);
+    }
+}
