@@ -126,10 +126,10 @@ impl Filter {
         if self.exposed && !row.has(Flag::Exposed) {
             return false;
         }
-        if let Some(pid) = self.pid {
-            if !row.socket.owners.iter().any(|o| o.pid == pid) {
-                return false;
-            }
+        if let Some(pid) = self.pid
+            && !row.socket.owners.iter().any(|o| o.pid == pid)
+        {
+            return false;
         }
         if let Some(name) = &self.process {
             let name = name.to_lowercase();
@@ -187,8 +187,12 @@ impl Report {
                 k => format!("the owners of {k} sockets are unknown; "),
             };
             if listing.root {
-                let mut pids: Vec<String> =
-                    listing.hidden.iter().take(5).map(|h| h.pid.to_string()).collect();
+                let mut pids: Vec<String> = listing
+                    .hidden
+                    .iter()
+                    .take(5)
+                    .map(|h| h.pid.to_string())
+                    .collect();
                 if n > 5 {
                     pids.push("...".into());
                 }
@@ -275,14 +279,26 @@ mod tests {
     fn flags_from_registry_address_and_range() {
         let reg = Registry::embedded();
         let rows: Vec<(Listener, Vec<Flag>, Status)> = vec![
-            (listener(Transport::Tcp, "0.0.0.0", 22), vec![Flag::Exposed], Status::Assigned),
-            (listener(Transport::Tcp, "127.0.0.1", 797), vec![Flag::Ghost], Status::Unassigned),
+            (
+                listener(Transport::Tcp, "0.0.0.0", 22),
+                vec![Flag::Exposed],
+                Status::Assigned,
+            ),
+            (
+                listener(Transport::Tcp, "127.0.0.1", 797),
+                vec![Flag::Ghost],
+                Status::Unassigned,
+            ),
             (
                 listener(Transport::Udp, "::", 60000),
                 vec![Flag::Ghost, Flag::Exposed, Flag::Ephemeral, Flag::DualStack],
                 Status::Unassigned,
             ),
-            (listener(Transport::Udp, "::1", 53), vec![], Status::Assigned),
+            (
+                listener(Transport::Udp, "::1", 53),
+                vec![],
+                Status::Assigned,
+            ),
         ];
         for (l, want, status) in rows {
             let port = l.port;
@@ -352,7 +368,9 @@ mod tests {
         assert_eq!(r.hidden_owners, 1);
         assert_eq!(
             r.notes,
-            ["the owner of 1 socket is unknown; 1 process could not be read (permission denied): run as root to see owners of other users' sockets"]
+            [
+                "the owner of 1 socket is unknown; 1 process could not be read (permission denied): run as root to see owners of other users' sockets"
+            ]
         );
         assert_eq!(r.sockets[0].pid, None);
     }

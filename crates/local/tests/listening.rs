@@ -36,18 +36,18 @@ fn every_field_of_every_kind_of_listener() {
         Some(&ns),
         &[
             "--fork",
-            "tcp4/127.0.0.1/0",     // 0
-            "tcp4/0.0.0.0/797",     // 1: the ghost
-            "tcp6/::1/0",           // 2
-            "tcp6/::/0",            // 3: dual stack
-            "tcp6/::/0/v6only",     // 4
-            "udp4/127.0.0.1/0",     // 5
-            "udp4/0.0.0.0/0",       // 6
-            "udp6/::1/0",           // 7
-            "udp6/::/0/v6only",     // 8
-            "udpc4",                // 9: connected UDP: not listening
-            "tcpc/0",               // 10: a TCP client: not listening
-            "tcp4/127.0.0.1/0",     // 11: closed by the parent, still held by its fork
+            "tcp4/127.0.0.1/0", // 0
+            "tcp4/0.0.0.0/797", // 1: the ghost
+            "tcp6/::1/0",       // 2
+            "tcp6/::/0",        // 3: dual stack
+            "tcp6/::/0/v6only", // 4
+            "udp4/127.0.0.1/0", // 5
+            "udp4/0.0.0.0/0",   // 6
+            "udp6/::1/0",       // 7
+            "udp6/::/0/v6only", // 8
+            "udpc4",            // 9: connected UDP: not listening
+            "tcpc/0",           // 10: a TCP client: not listening
+            "tcp4/127.0.0.1/0", // 11: closed by the parent, still held by its fork
         ],
     );
     h.close(11);
@@ -124,16 +124,32 @@ fn every_field_of_every_kind_of_listener() {
         &portent_local::host::facts(),
         &Filter::default(),
     );
-    let row = report.sockets.iter().find(|r| r.socket.port == 797).unwrap();
+    let row = report
+        .sockets
+        .iter()
+        .find(|r| r.socket.port == 797)
+        .unwrap();
     assert_eq!(row.registry.status, Status::Unassigned);
     assert!(row.has(Flag::Ghost) && row.strong_ghost() && row.has(Flag::Exposed));
     assert_eq!(row.pid, Some(pids[0].min(pids[1])));
     assert_eq!(row.process.as_deref(), Some(LONG_NAME));
-    let dual = report.sockets.iter().find(|r| r.socket.inode == h.socks[3].inode).unwrap();
+    let dual = report
+        .sockets
+        .iter()
+        .find(|r| r.socket.inode == h.socks[3].inode)
+        .unwrap();
     assert!(dual.has(Flag::DualStack) && dual.has(Flag::Exposed));
-    let lo = report.sockets.iter().find(|r| r.socket.inode == h.socks[0].inode).unwrap();
+    let lo = report
+        .sockets
+        .iter()
+        .find(|r| r.socket.inode == h.socks[0].inode)
+        .unwrap();
     assert!(!lo.has(Flag::Exposed) && !lo.has(Flag::DualStack));
-    let lo6 = report.sockets.iter().find(|r| r.socket.inode == h.socks[7].inode).unwrap();
+    let lo6 = report
+        .sockets
+        .iter()
+        .find(|r| r.socket.inode == h.socks[7].inode)
+        .unwrap();
     assert!(!lo6.has(Flag::Exposed));
     let range = portent_local::host::facts().ephemeral_range.unwrap();
     for r in &report.sockets {

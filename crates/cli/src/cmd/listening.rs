@@ -30,8 +30,8 @@ pub fn run(args: &ListeningArgs) -> Result<Outcome> {
         pid: args.pid,
         process: args.process.clone(),
     };
-    let listing = portent_local::listening::listening(&query)
-        .context("cannot list listening sockets")?;
+    let listing =
+        portent_local::listening::listening(&query).context("cannot list listening sockets")?;
     let reg = out::registry();
     let host = portent_local::host::facts();
     let report = Report::build(listing, &reg, &host, &filter);
@@ -51,7 +51,11 @@ pub fn run(args: &ListeningArgs) -> Result<Outcome> {
             None => "nothing listens".to_owned(),
         };
         let filtered = filter != Filter::default() || args.tcp || args.udp;
-        let tail = if filtered { " (with these filters)" } else { "" };
+        let tail = if filtered {
+            " (with these filters)"
+        } else {
+            ""
+        };
         writeln!(w, "{what}{tail} here")?;
     } else {
         table(&mut w, &report.sockets, args.wide, 0)?;
@@ -82,11 +86,7 @@ pub fn notes(w: &mut impl Write, report: &Report) -> std::io::Result<()> {
         writeln!(w, "{WARN}note:{WARN:#} {}", clean(n, false))?;
     }
     if let Some(ns) = &report.netns {
-        writeln!(
-            w,
-            "{DIM}network namespace: {}{DIM:#}",
-            clean(ns, false)
-        )?;
+        writeln!(w, "{DIM}network namespace: {}{DIM:#}", clean(ns, false))?;
     }
     Ok(())
 }
@@ -159,19 +159,41 @@ fn cut(s: &str, max: usize) -> String {
 pub fn table(w: &mut impl Write, rows: &[Row], wide: bool, indent: usize) -> std::io::Result<()> {
     let pad = " ".repeat(indent);
     let cells: Vec<_> = rows.iter().map(owner_cells).collect();
-    let width = |f: &dyn Fn(usize) -> usize, min: usize| (0..rows.len()).map(f).max().unwrap_or(0).max(min);
+    let width =
+        |f: &dyn Fn(usize) -> usize, min: usize| (0..rows.len()).map(f).max().unwrap_or(0).max(min);
     let wa = width(&|i| address(&rows[i].socket).chars().count(), 7);
     let ws = width(&|i| service(&rows[i]).chars().count(), 7);
-    let wpid = width(&|i| cells[i].iter().map(|c| c.0.len()).max().unwrap_or(0), 3);
+    let wpid = width(
+        &|i| cells[i].iter().map(|c| c.0.len()).max().unwrap_or(0),
+        3,
+    );
     let wproc = width(
-        &|i| cells[i].iter().map(|c| clean(&c.1, false).chars().count()).max().unwrap_or(0),
+        &|i| {
+            cells[i]
+                .iter()
+                .map(|c| clean(&c.1, false).chars().count())
+                .max()
+                .unwrap_or(0)
+        },
         7,
     );
     let wuser = width(
-        &|i| cells[i].iter().map(|c| clean(&c.2, false).chars().count()).max().unwrap_or(0),
+        &|i| {
+            cells[i]
+                .iter()
+                .map(|c| clean(&c.2, false).chars().count())
+                .max()
+                .unwrap_or(0)
+        },
         4,
     );
-    let flags_of = |r: &Row| r.flags.iter().map(|f| f.as_str()).collect::<Vec<_>>().join(",");
+    let flags_of = |r: &Row| {
+        r.flags
+            .iter()
+            .map(|f| f.as_str())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
     let wf = width(&|i| flags_of(&rows[i]).len(), 5);
     writeln!(
         w,
@@ -254,6 +276,9 @@ mod tests {
         assert_eq!(cut("abc", 3), "abc");
         assert_eq!(cut("abcd", 3), "ab\u{2026}");
         assert_eq!(netns_path("blue"), PathBuf::from("/run/netns/blue"));
-        assert_eq!(netns_path("/proc/1/ns/net"), PathBuf::from("/proc/1/ns/net"));
+        assert_eq!(
+            netns_path("/proc/1/ns/net"),
+            PathBuf::from("/proc/1/ns/net")
+        );
     }
 }

@@ -96,7 +96,10 @@ fn render_live(w: &mut impl Write, port: u16, live: &Live) -> std::io::Result<()
     writeln!(w, "{HEAD}Listening here now{HEAD:#}")?;
     match live {
         Live::Report(r) if r.sockets.is_empty() => {
-            writeln!(w, "  nothing listens on {port} here {DIM}(this network namespace){DIM:#}")?;
+            writeln!(
+                w,
+                "  nothing listens on {port} here {DIM}(this network namespace){DIM:#}"
+            )?;
             for n in &r.notes {
                 writeln!(w, "  {WARN}note:{WARN:#} {}", clean(n, false))?;
             }

@@ -81,10 +81,10 @@ fn container_scope(part: &str) -> Option<String> {
         ("crio-conmon-", "crio"),
         ("crio-", "crio"),
     ] {
-        if let Some(id) = stem.strip_prefix(prefix) {
-            if is_hex_id(id) {
-                return Some(format!("{runtime}:{}", short(id)));
-            }
+        if let Some(id) = stem.strip_prefix(prefix)
+            && is_hex_id(id)
+        {
+            return Some(format!("{runtime}:{}", short(id)));
         }
     }
     None
@@ -96,7 +96,9 @@ fn container_of(part: &str, next: Option<&str>, first: Option<&str>) -> Option<S
     }
     // cgroupfs drivers: /docker/<id>, /kubepods/<qos>/pod<uid>/<id>, /lxc/<name>.
     if part == "docker" {
-        return next.filter(|n| is_hex_id(n)).map(|n| format!("docker:{}", short(n)));
+        return next
+            .filter(|n| is_hex_id(n))
+            .map(|n| format!("docker:{}", short(n)));
     }
     if first == Some("kubepods") && is_hex_id(part) {
         return Some(format!("kubepods:{}", short(part)));
@@ -140,9 +142,15 @@ mod tests {
     #[test]
     fn paths() {
         let rows: Vec<(String, Placement)> = vec![
-            ("/system.slice/ssh.service".into(), p(Some("ssh.service"), None)),
+            (
+                "/system.slice/ssh.service".into(),
+                p(Some("ssh.service"), None),
+            ),
             ("/".into(), p(None, None)),
-            ("/user.slice/user-1000.slice/session-3.scope".into(), p(Some("session-3.scope"), None)),
+            (
+                "/user.slice/user-1000.slice/session-3.scope".into(),
+                p(Some("session-3.scope"), None),
+            ),
             (
                 "/user.slice/user-1000.slice/user@1000.service/app.slice/app-foo.service".into(),
                 p(Some("app-foo.service"), None),
@@ -155,17 +163,40 @@ mod tests {
                 "/user.slice/user-1000.slice/user@1000.service".into(),
                 p(Some("user@1000.service"), None),
             ),
-            (format!("/system.slice/docker-{ID}.scope"), p(None, Some("docker:0123456789ab"))),
-            (format!("/docker/{ID}"), p(None, Some("docker:0123456789ab"))),
-            (format!("/machine.slice/libpod-{ID}.scope/container"), p(None, Some("podman:0123456789ab"))),
             (
-                format!("/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod1.slice/cri-containerd-{ID}.scope"),
+                format!("/system.slice/docker-{ID}.scope"),
+                p(None, Some("docker:0123456789ab")),
+            ),
+            (
+                format!("/docker/{ID}"),
+                p(None, Some("docker:0123456789ab")),
+            ),
+            (
+                format!("/machine.slice/libpod-{ID}.scope/container"),
+                p(None, Some("podman:0123456789ab")),
+            ),
+            (
+                format!(
+                    "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod1.slice/cri-containerd-{ID}.scope"
+                ),
                 p(None, Some("containerd:0123456789ab")),
             ),
-            (format!("/kubepods/burstable/pod1234/{ID}"), p(None, Some("kubepods:0123456789ab"))),
-            ("/lxc.payload.web/system.slice/nginx.service".into(), p(Some("nginx.service"), Some("lxc:web"))),
-            ("/machine.slice/systemd-nspawn@box.service/payload".into(), p(Some("systemd-nspawn@box.service"), Some("nspawn:box"))),
-            ("/process_api/2b85c0c6b924c614422cc88f01f52345".into(), p(None, None)),
+            (
+                format!("/kubepods/burstable/pod1234/{ID}"),
+                p(None, Some("kubepods:0123456789ab")),
+            ),
+            (
+                "/lxc.payload.web/system.slice/nginx.service".into(),
+                p(Some("nginx.service"), Some("lxc:web")),
+            ),
+            (
+                "/machine.slice/systemd-nspawn@box.service/payload".into(),
+                p(Some("systemd-nspawn@box.service"), Some("nspawn:box")),
+            ),
+            (
+                "/process_api/2b85c0c6b924c614422cc88f01f52345".into(),
+                p(None, None),
+            ),
         ];
         for (path, want) in rows {
             assert_eq!(classify_path(&path), want, "{path}");
@@ -174,7 +205,10 @@ mod tests {
 
     #[test]
     fn files() {
-        assert_eq!(classify("0::/system.slice/cron.service\n"), p(Some("cron.service"), None));
+        assert_eq!(
+            classify("0::/system.slice/cron.service\n"),
+            p(Some("cron.service"), None)
+        );
         // Hybrid: v2 says "/", the v1 systemd hierarchy has the unit.
         assert_eq!(
             classify("12:name=systemd:/system.slice/x.service\n4:memory:/y\n0::/\n"),

@@ -61,10 +61,7 @@ pub fn listening(query: &Query) -> Result<Listing, Error> {
 /// Runs `f` on a thread that has entered the network namespace at `path`. The namespace is
 /// per thread, so portent's own stays as it was; the `/proc` pass afterwards sees every
 /// process (socket inodes are unique across namespaces).
-fn in_netns<T: Send>(
-    path: &Path,
-    f: impl FnOnce() -> Result<T, Error> + Send,
-) -> Result<T, Error> {
+fn in_netns<T: Send>(path: &Path, f: impl FnOnce() -> Result<T, Error> + Send) -> Result<T, Error> {
     let err = |source: io::Error| Error::Netns {
         path: path.to_owned(),
         source,
@@ -105,7 +102,16 @@ fn dump(query: &Query) -> Result<Vec<RawSocket>, Error> {
             Transport::Udp => query.udp,
         };
         if wanted {
-            dump_one(&mut socket, &mut buf, seq, transport, family, what, query.port, &mut out)?;
+            dump_one(
+                &mut socket,
+                &mut buf,
+                seq,
+                transport,
+                family,
+                what,
+                query.port,
+                &mut out,
+            )?;
         }
     }
     Ok(out)
@@ -179,17 +185,15 @@ fn dump_one(
             }
             match msg.payload {
                 NetlinkPayload::InnerMessage(SockDiagMessage::InetResponse(r)) => {
-                    if let Some(s) = raw_socket(&r, transport) {
-                        if port.is_none_or(|p| p == s.port) {
-                            out.push(s);
-                        }
+                    if let Some(s) = raw_socket(&r, transport)
+                        && port.is_none_or(|p| p == s.port)
+                    {
+                        out.push(s);
                     }
                 }
                 NetlinkPayload::Done(_) => return Ok(()),
-                NetlinkPayload::Error(e) => {
-                    if e.code.is_some() {
-                        return Err(dump_err(e.to_io()));
-                    }
+                NetlinkPayload::Error(e) if e.code.is_some() => {
+                    return Err(dump_err(e.to_io()));
                 }
                 _ => {}
             }
@@ -239,8 +243,8 @@ const DIR_FLAGS: OFlags = OFlags::RDONLY
 
 /// One pass over every process's descriptors, keeping only the sockets in `wanted`.
 fn scan_fds(wanted: &HashSet<u64>) -> Result<FdScan, Error> {
-    let proc_dir =
-        rustix::fs::openat(CWD, "/proc", DIR_FLAGS, Mode::empty()).map_err(|e| Error::Proc(e.into()))?;
+    let proc_dir = rustix::fs::openat(CWD, "/proc", DIR_FLAGS, Mode::empty())
+        .map_err(|e| Error::Proc(e.into()))?;
     let mut dirbuf: Vec<u8> = Vec::with_capacity(32 * 1024);
     let mut pids: Vec<u32> = Vec::new();
     {
@@ -294,10 +298,10 @@ fn scan_one(
         };
         match rustix::fs::readlinkat_raw(fd_dir, name, &mut link[..]) {
             Ok(n) => {
-                if let Some(inode) = link.get(..n).and_then(socket_inode) {
-                    if wanted.contains(&inode) {
-                        scan.holders.entry(inode).or_default().push((pid, fd));
-                    }
+                if let Some(inode) = link.get(..n).and_then(socket_inode)
+                    && wanted.contains(&inode)
+                {
+                    scan.holders.entry(inode).or_default().push((pid, fd));
                 }
             }
             // Closed since the directory was read, or the process exited.
@@ -412,7 +416,10 @@ mod tests {
 
     #[test]
     fn status_uid() {
-        assert_eq!(effective_uid("Name:\tx\nUid:\t1000\t0\t0\t0\nGid:\t1\n"), Some(0));
+        assert_eq!(
+            effective_uid("Name:\tx\nUid:\t1000\t0\t0\t0\nGid:\t1\n"),
+            Some(0)
+        );
         assert_eq!(effective_uid("Name:\tx\n"), None);
     }
 

@@ -133,7 +133,9 @@ impl Listener {
     pub fn exposed(&self) -> bool {
         match self.address {
             IpAddr::V4(a) => !a.is_loopback(),
-            IpAddr::V6(a) => !(a.is_loopback() || a.to_ipv4_mapped().is_some_and(|m| m.is_loopback())),
+            IpAddr::V6(a) => {
+                !(a.is_loopback() || a.to_ipv4_mapped().is_some_and(|m| m.is_loopback()))
+            }
         }
     }
 }

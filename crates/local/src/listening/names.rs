@@ -23,10 +23,10 @@ pub fn program_name(comm: &str, exe: Option<&str>, argv0: Option<&str>) -> Strin
             }
         }
     }
-    if comm.is_empty() {
-        if let Some(n) = exe.or(argv0).map(base).filter(|n| !n.is_empty()) {
-            return n;
-        }
+    if comm.is_empty()
+        && let Some(n) = exe.or(argv0).map(base).filter(|n| !n.is_empty())
+    {
+        return n;
     }
     comm.to_owned()
 }
@@ -86,10 +86,21 @@ mod tests {
     #[test]
     fn full_program_names() {
         // Short comm: complete, even if argv[0] says otherwise.
-        assert_eq!(program_name("sshd\n", Some("/usr/sbin/sshd"), Some("sshd: /usr/sbin/sshd")), "sshd");
+        assert_eq!(
+            program_name(
+                "sshd\n",
+                Some("/usr/sbin/sshd"),
+                Some("sshd: /usr/sbin/sshd")
+            ),
+            "sshd"
+        );
         // Truncated comm: the executable's name.
         assert_eq!(
-            program_name("systemd-resolve", Some("/usr/lib/systemd/systemd-resolved"), None),
+            program_name(
+                "systemd-resolve",
+                Some("/usr/lib/systemd/systemd-resolved"),
+                None
+            ),
             "systemd-resolved"
         );
         // Truncated comm through a symlink: exe is the target, argv[0] the link name.
@@ -102,18 +113,31 @@ mod tests {
             "portent-test-listener-long"
         );
         assert_eq!(
-            program_name("my-long-server-", Some("/opt/my-long-server-x (deleted)"), None),
+            program_name(
+                "my-long-server-",
+                Some("/opt/my-long-server-x (deleted)"),
+                None
+            ),
             "my-long-server-x"
         );
         // Neither matches: keep comm.
-        assert_eq!(program_name("abcdefghijklmno", Some("/bin/x"), Some("y")), "abcdefghijklmno");
+        assert_eq!(
+            program_name("abcdefghijklmno", Some("/bin/x"), Some("y")),
+            "abcdefghijklmno"
+        );
         assert_eq!(program_name("", None, Some("/bin/true")), "true");
     }
 
     #[test]
     fn cmdlines() {
-        assert_eq!(split_cmdline(b"python3\0-c\0print(1)\0"), ["python3", "-c", "print(1)"]);
-        assert_eq!(split_cmdline(b"nginx: worker process\0"), ["nginx: worker process"]);
+        assert_eq!(
+            split_cmdline(b"python3\0-c\0print(1)\0"),
+            ["python3", "-c", "print(1)"]
+        );
+        assert_eq!(
+            split_cmdline(b"nginx: worker process\0"),
+            ["nginx: worker process"]
+        );
         assert_eq!(split_cmdline(b"a\0\0b"), ["a", "", "b"]);
         assert!(split_cmdline(b"").is_empty());
         assert_eq!(split_cmdline(b"\xff\0"), ["\u{fffd}"]);

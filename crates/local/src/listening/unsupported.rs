@@ -9,8 +9,14 @@ use super::{Error, Listing, Query};
 
 pub fn listening(_query: &Query) -> Result<Listing, Error> {
     let (os, hint) = match std::env::consts::OS {
-        "macos" => ("macOS", "`lsof -nP -iTCP -sTCP:LISTEN` or `netstat -anv -p tcp`"),
-        "windows" => ("Windows", "`netstat -ano` or `Get-NetTCPConnection -State Listen`"),
+        "macos" => (
+            "macOS",
+            "`lsof -nP -iTCP -sTCP:LISTEN` or `netstat -anv -p tcp`",
+        ),
+        "windows" => (
+            "Windows",
+            "`netstat -ano` or `Get-NetTCPConnection -State Listen`",
+        ),
         "freebsd" => ("FreeBSD", "`sockstat -4 -6 -l`"),
         other => (other, "the platform's netstat or lsof"),
     };

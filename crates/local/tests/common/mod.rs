@@ -162,7 +162,11 @@ impl Holder {
             }
         }
         // `ip netns exec` and the symlink exec in place: the pid we started is the holder.
-        assert_eq!(h.pid, h.child.id(), "the holder runs with the pid we started");
+        assert_eq!(
+            h.pid,
+            h.child.id(),
+            "the holder runs with the pid we started"
+        );
         h
     }
 

@@ -1,0 +1,282 @@
+//! End-to-end tests of `portent listening` and the port page's live section: the real binary,
+//! real sockets held by `holder.py` (a child with a known pid) in a network namespace made
+//! for each test, and a run as an unprivileged user.
+#![cfg(target_os = "linux")]
+#![allow(clippy::unwrap_used, clippy::panic, clippy::expect_used)]
+
+#[path = "../../local/tests/common/mod.rs"]
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::process::{Command, Output};
+
+use common::{Holder, LONG_NAME, Netns};
+use serde_json::Value;
+
+/// Runs portent with `prefix` (e.g. `ip netns exec NAME`) before it, and an empty data dir.
+fn run(prefix: &[&str], args: &[&str]) -> Output {
+    let data = tempfile::tempdir().unwrap();
+    let bin = env!("CARGO_BIN_EXE_portent");
+    let mut cmd = match prefix.split_first() {
+        Some((first, rest)) => {
+            let mut c = Command::new(first);
+            c.args(rest).arg(bin);
+            c
+        }
+        None => Command::new(bin),
+    };
+    cmd.args(args)
+        .env("PORTENT_DATA_DIR", data.path())
+        .env_remove("NO_COLOR")
+        .output()
+        .unwrap()
+}
+
+fn json(o: &Output) -> Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    })
+}
+
+fn text(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+const SPECS: &[&str] = &["tcp4/0.0.0.0/797", "udp4/127.0.0.1/0", "tcp6/::1/0"];
+
+#[test]
+fn json_lists_every_socket_with_owner_registry_and_flags() {
+    let ns = Netns::new();
+    let h = Holder::start(Some(&ns), SPECS);
+    let o = run(&[], &["listening", "--netns", &ns.name, "--json"]);
+    assert!(o.status.success(), "{o:?}");
+    let v = json(&o);
+    let socks = v["sockets"].as_array().unwrap();
+    assert_eq!(socks.len(), 3, "{v:#}");
+    // `complete` may be false even as root here: sandboxes refuse /proc/1/fd. The holder
+    // must not be among the hidden processes, and every socket has its owner.
+    assert!(
+        !v["hidden"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["pid"] == h.pid)
+    );
+    assert!(socks.iter().all(|s| s["owner_status"] == "found"), "{v:#}");
+    assert_eq!(v["root"], true);
+    assert_eq!(v["netns"], format!("/run/netns/{}", ns.name));
+
+    let s797 = &socks[0];
+    assert_eq!(s797["protocol"], "tcp");
+    assert_eq!(s797["address"], "0.0.0.0");
+    assert_eq!(s797["port"], 797);
+    assert_eq!(s797["pid"], h.pid);
+    assert_eq!(s797["process"], LONG_NAME);
+    assert_eq!(s797["user"], "root");
+    assert_eq!(s797["uid"], 0);
+    assert_eq!(s797["inode"], h.socks[0].inode);
+    assert_eq!(s797["owner_status"], "found");
+    assert_eq!(s797["registry"]["status"], "unassigned");
+    assert_eq!(s797["registry"]["services"], serde_json::json!([]));
+    assert_eq!(s797["registry"]["range"], "system");
+    assert_eq!(s797["flags"], serde_json::json!(["ghost", "exposed"]));
+    let owner = &s797["owners"][0];
+    assert_eq!(owner["pid"], h.pid);
+    assert_eq!(owner["fds"], serde_json::json!([h.socks[0].fd]));
+    assert_eq!(owner["process"]["name"], LONG_NAME);
+    assert_eq!(owner["process"]["user"], "root");
+    assert_eq!(owner["process"]["cmdline"][0], h.exe_link.to_str().unwrap());
+
+    let udp = socks.iter().find(|s| s["protocol"] == "udp").unwrap();
+    assert_eq!(udp["address"], "127.0.0.1");
+    assert_eq!(udp["port"], h.socks[1].port);
+    assert_eq!(udp["pid"], h.pid);
+    assert!(!udp["flags"].as_array().unwrap().contains(&"exposed".into()));
+    let v6 = socks.iter().find(|s| s["address"] == "::1").unwrap();
+    assert_eq!(v6["v6only"], true);
+    assert_eq!(v6["port"], h.socks[2].port);
+}
+
+#[test]
+fn filters_and_exit_status() {
+    let ns = Netns::new();
+    let h = Holder::start(Some(&ns), SPECS);
+    let ports = |args: &[&str]| -> Vec<u64> {
+        let mut a = vec!["listening", "--netns", &ns.name, "--json"];
+        a.extend_from_slice(args);
+        let o = run(&[], &a);
+        json(&o)["sockets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["port"].as_u64().unwrap())
+            .collect()
+    };
+    let (udp, v6) = (u64::from(h.socks[1].port), u64::from(h.socks[2].port));
+    let mut all = vec![797, udp, v6];
+    all.sort_unstable();
+    assert_eq!(ports(&[]), all);
+    assert_eq!(ports(&["797"]), [797]);
+    assert_eq!(ports(&["--port", "797"]), [797]);
+    assert_eq!(ports(&["--udp"]), [udp]);
+    assert_eq!(ports(&["--tcp"]).len(), 2);
+    assert_eq!(ports(&["--exposed"]), [797]);
+    assert_eq!(ports(&["--pid", &h.pid.to_string()]), all);
+    assert!(ports(&["--pid", "1"]).is_empty());
+    assert_eq!(ports(&["--process", "LISTENER-LONG"]), all);
+    assert!(ports(&["--process", "no-such-program"]).is_empty());
+    // Every one of these ports is a ghost unless the registry assigns it.
+    assert!(ports(&["--ghosts"]).contains(&797));
+
+    // Nothing found: exit 1 and a sentence.
+    let o = run(&[], &["listening", "--netns", &ns.name, "1"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o).contains("nothing listens on port 1"),
+        "{}",
+        text(&o)
+    );
+    // Bad namespace: exit 2 with the path.
+    let o = run(&[], &["listening", "--netns", "portent-no-such-netns"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("/run/netns/portent-no-such-netns"));
+}
+
+#[test]
+fn table_is_plain_escaped_and_flags_the_ghost() {
+    let ns = Netns::new();
+    let mut args = vec!["--tag", "evil\x1b[31mred"];
+    args.extend_from_slice(SPECS);
+    let h = Holder::start(Some(&ns), &args);
+    let o = run(&[], &["listening", "--netns", &ns.name, "--wide"]);
+    assert!(o.status.success());
+    let t = text(&o);
+    assert!(!t.contains('\x1b'), "piped output has no escapes: {t:?}");
+    assert!(t.contains("evil\\u{1b}[31mred"), "{t}");
+    let header = t.lines().next().unwrap();
+    for col in [
+        "PROTO", "ADDRESS", "PORT", "SERVICE", "PID", "PROCESS", "USER", "FLAGS", "COMMAND",
+    ] {
+        assert!(header.contains(col), "{header}");
+    }
+    let row = t.lines().find(|l| l.contains(" 797 ")).unwrap();
+    assert!(
+        row.contains("unassigned") && row.contains("ghost,exposed"),
+        "{row}"
+    );
+    assert!(
+        row.contains(&h.pid.to_string()) && row.contains(LONG_NAME),
+        "{row}"
+    );
+    assert!(t.contains("3 sockets: 2 tcp, 1 udp"), "{t}");
+    // Colour when asked: the system-range ghost is bold red.
+    let o = run(
+        &[],
+        &["--color", "always", "listening", "--netns", &ns.name],
+    );
+    assert!(text(&o).contains("\x1b[1m\x1b[31mghost"), "{:?}", text(&o));
+}
+
+#[test]
+fn port_page_has_a_live_section() {
+    let ns = Netns::new();
+    let h = Holder::start(Some(&ns), SPECS);
+    let inside = ["ip", "netns", "exec", ns.name.as_str()];
+    let o = run(&inside, &["797", "--json"]);
+    assert!(o.status.success(), "{o:?}");
+    let v = json(&o);
+    assert_eq!(v["port"], 797);
+    let live = &v["listening"]["sockets"];
+    assert_eq!(live.as_array().unwrap().len(), 1, "{v:#}");
+    assert_eq!(live[0]["pid"], h.pid);
+    assert_eq!(live[0]["flags"][0], "ghost");
+    let t = text(&run(&inside, &["797"]));
+    let section = t.split("Listening here now").nth(1).unwrap();
+    assert!(
+        section.contains(&h.pid.to_string()) && section.contains("ghost"),
+        "{t}"
+    );
+    // /udp narrows the live section too; nothing listens on 797/udp.
+    let v = json(&run(&inside, &["797/udp", "--json"]));
+    assert_eq!(v["listening"]["sockets"], serde_json::json!([]));
+    let t = text(&run(&inside, &["798"]));
+    assert!(t.contains("nothing listens on 798 here"), "{t}");
+}
+
+/// A copy of the binary that any user can run, wherever the build directory is.
+fn public_binary() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let bin = dir.path().join("portent");
+    std::fs::copy(env!("CARGO_BIN_EXE_portent"), &bin).unwrap();
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    (dir, bin)
+}
+
+#[test]
+fn unprivileged_user_sees_every_socket_and_is_told_why_owners_are_missing() {
+    let ns = Netns::new();
+    let h = Holder::start(Some(&ns), SPECS);
+    let (_dir, bin) = public_binary();
+    let as_nobody = |args: &[&str]| {
+        let data = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(data.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+        Command::new("ip")
+            .args(["netns", "exec", &ns.name])
+            .args([
+                "setpriv",
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+                "--",
+            ])
+            .arg(&bin)
+            .args(args)
+            .env("PORTENT_DATA_DIR", data.path())
+            .output()
+            .unwrap()
+    };
+    let o = as_nobody(&["listening", "--json"]);
+    assert!(o.status.success(), "{o:?}");
+    let v = json(&o);
+    assert_eq!(v["root"], false);
+    assert_eq!(v["complete"], false);
+    let socks = v["sockets"].as_array().unwrap();
+    assert_eq!(socks.len(), 3, "no socket is dropped: {v:#}");
+    for s in socks {
+        assert_eq!(s["owner_status"], "hidden", "{s:#}");
+        assert_eq!(s["pid"], Value::Null);
+        assert_eq!(s["uid"], 0);
+        assert_eq!(s["user"], "root");
+    }
+    assert_eq!(v["hidden_owners"], 3);
+    assert!(
+        v["hidden"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["pid"] == h.pid && p["reason"] == "permission denied"),
+        "{v:#}"
+    );
+    let note = v["notes"][0].as_str().unwrap();
+    assert!(
+        note.contains("the owners of 3 sockets are unknown"),
+        "{note}"
+    );
+    assert!(
+        note.contains("run as root to see owners of other users' sockets"),
+        "{note}"
+    );
+
+    let o = as_nobody(&["listening"]);
+    let t = text(&o);
+    assert!(t.contains("(hidden)"), "{t}");
+    assert!(
+        t.contains("run as root to see owners of other users' sockets"),
+        "{t}"
+    );
+}
