@@ -33,9 +33,10 @@
   if (img) {
     var tip = document.getElementById("grid-tip");
     var portAt = function (ev) {
+      // Content box only: the border is not part of the picture.
       var rect = img.getBoundingClientRect();
-      var x = Math.floor((ev.clientX - rect.left) * 256 / rect.width);
-      var y = Math.floor((ev.clientY - rect.top) * 256 / rect.height);
+      var x = Math.floor((ev.clientX - rect.left - img.clientLeft) * 256 / img.clientWidth);
+      var y = Math.floor((ev.clientY - rect.top - img.clientTop) * 256 / img.clientHeight);
       if (x < 0 || y < 0 || x > 255 || y > 255) return null;
       return y * 256 + x;
     };
