@@ -37,6 +37,18 @@ impl Ctx {
 
 /// The frame shared by all pages: head, navigation, search, language switcher, footer.
 pub fn layout(ctx: &Ctx, title: &str, crumbs: &[(String, Option<String>)], body: &str) -> String {
+    layout_with(ctx, title, crumbs, body, false)
+}
+
+/// [`layout`]; `refresh` makes the page reload itself every 15 s when JavaScript is off (with
+/// it on, the script refreshes the live part in place).
+pub fn layout_with(
+    ctx: &Ctx,
+    title: &str,
+    crumbs: &[(String, Option<String>)],
+    body: &str,
+    refresh: bool,
+) -> String {
     let t = ctx.t();
     let mut h = Html::with_capacity(body.len() + 3000);
     h.raw("<!doctype html>\n<html lang=\"")
@@ -45,7 +57,11 @@ pub fn layout(ctx: &Ctx, title: &str, crumbs: &[(String, Option<String>)], body:
         .raw(ctx.lang.dir())
         .raw("\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>")
         .text(title)
-        .raw(" · portent</title><link rel=\"stylesheet\" href=\"/assets/style.css\"><script src=\"/assets/app.js\" defer></script></head><body>");
+        .raw(" · portent</title><link rel=\"stylesheet\" href=\"/assets/style.css\"><script src=\"/assets/app.js\" defer></script>");
+    if refresh {
+        h.raw("<noscript><meta http-equiv=\"refresh\" content=\"15\"></noscript>");
+    }
+    h.raw("</head><body>");
     h.raw("<header class=\"top\"><nav class=\"site\"><a class=\"brand\" href=\"")
         .text(&ctx.href("/ports"))
         .raw("\">portent</a> ")
@@ -817,7 +833,7 @@ pub fn listening_page(ctx: &Ctx, rep: Result<&Report, &str>, params: &ListeningP
     }
     h.raw("</div></section>");
     let crumbs = [(t.listening.to_owned(), None)];
-    layout(ctx, t.listening, &crumbs, &h.finish())
+    layout_with(ctx, t.listening, &crumbs, &h.finish(), true)
 }
 
 /// The index: search results (when `q` is given), the grid, this machine's listeners.
