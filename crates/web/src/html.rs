@@ -16,6 +16,16 @@ pub fn escape(s: &str) -> String {
 }
 
 fn escape_into(out: &mut String, s: &str) {
+    // Fast path: most text (registry rows, our sentences) needs no escaping at all.
+    if !s.bytes().any(|b| {
+        matches!(
+            b,
+            b'&' | b'<' | b'>' | b'"' | b'\'' | 0..=0x1f | 0x7f | 0xc2
+        )
+    }) {
+        out.push_str(s);
+        return;
+    }
     for c in s.chars() {
         match c {
             '&' => out.push_str("&amp;"),
@@ -107,6 +117,9 @@ mod tests {
             "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&amp;&quot;"
         );
         assert_eq!(escape("a\u{1b}[31mb"), "a\u{fffd}[31mb");
+        // C1 controls (CSI is U+009B) take the slow path too; other Latin-1 text is kept.
+        assert_eq!(escape("a\u{9b}31m\u{a0}©"), "a\u{fffd}31m\u{a0}©");
+        assert_eq!(escape("plain text 797/tcp"), "plain text 797/tcp");
     }
 
     #[test]
