@@ -641,6 +641,9 @@ fn flag_class(row: &Row, f: Flag) -> &'static str {
     }
 }
 
+/// How much of a command line the listeners table shows (the rest is in a tooltip).
+const COMMAND_CUT: usize = 240;
+
 /// One owner of a socket as table cells: pid, process, user, command.
 type OwnerCells = (String, String, String, String);
 
@@ -738,7 +741,24 @@ pub fn listeners_table(h: &mut Html, ctx: &Ctx, rows: &[Row]) {
                 .raw("</span> ");
         }
         h.raw("</td>");
-        cell(h, &|o| &o.3, "<td class=\"cmd mono\">");
+        // Long command lines are cut in the table; the whole line is in the title (hover).
+        h.raw("<td class=\"cmd mono\">");
+        for (i, o) in owners.iter().enumerate() {
+            if i > 0 {
+                h.raw("<br>");
+            }
+            if o.3.chars().count() > COMMAND_CUT {
+                let short: String = o.3.chars().take(COMMAND_CUT - 1).collect();
+                h.raw("<span title=\"")
+                    .text(&o.3)
+                    .raw("\">")
+                    .text(&short)
+                    .raw("\u{2026}</span>");
+            } else {
+                h.text(&o.3);
+            }
+        }
+        h.raw("</td>");
         h.raw("</tr>");
     }
     h.raw("</tbody></table></div>");

@@ -409,6 +409,21 @@ async fn listening_page_filters_and_escapes() {
     );
     assert!(r.body.contains("Nothing matches."));
     assert_no_raw_script(&r.body);
+    // A long command line is cut in the table and whole (escaped) in the tooltip.
+    let long = Arc::new(|| {
+        let mut l = fake_listing();
+        let p = l.listeners[0].owners[0].process.as_mut().unwrap();
+        p.cmdline.push("y".repeat(300));
+        Ok(l)
+    });
+    let dir2 = tempfile::tempdir().unwrap();
+    let r = get(&app_with(dir2.path(), long), "/listening").await;
+    assert!(
+        r.body
+            .contains("<span title=\"/usr/bin/evil &lt;script&gt;")
+    );
+    assert!(r.body.contains("yyy\u{2026}</span>"));
+    assert_no_raw_script(&r.body);
     let r = get(&app, "/listening?exposed=1&ghosts=1").await;
     assert!(r.body.contains("31337"));
 }
