@@ -42,7 +42,7 @@ fn fake_listing() -> Listing {
             owners: vec![Owner {
                 pid: 31337,
                 fds: vec![3],
-                process: Some(Process {
+                process: Some(Arc::new(Process {
                     name: format!("evil{EVIL}"),
                     exe: Some("/usr/bin/evil".into()),
                     cmdline: vec!["/usr/bin/evil".into(), EVIL.into()],
@@ -50,7 +50,7 @@ fn fake_listing() -> Listing {
                     user: Some("root".into()),
                     unit: None,
                     container: None,
-                }),
+                })),
             }],
             owner_status: OwnerStatus::Found,
         }],
@@ -413,7 +413,7 @@ async fn listening_page_filters_and_escapes() {
     let long = Arc::new(|| {
         let mut l = fake_listing();
         let p = l.listeners[0].owners[0].process.as_mut().unwrap();
-        p.cmdline.push("y".repeat(300));
+        Arc::make_mut(p).cmdline.push("y".repeat(300));
         Ok(l)
     });
     let dir2 = tempfile::tempdir().unwrap();
