@@ -151,6 +151,7 @@ pub struct Text {
     pub back_to_index: &'static str,
     pub data_date: &'static str,
     pub language: &'static str,
+    pub applies_here: &'static str,
 }
 
 pub static EN: Text = Text {
@@ -219,6 +220,7 @@ pub static EN: Text = Text {
     back_to_index: "Back to the port index",
     data_date: "Registry data as of",
     language: "Language",
+    applies_here: "applies here",
 };
 
 pub static DE: Text = Text {
@@ -287,6 +289,7 @@ pub static DE: Text = Text {
     back_to_index: "Zurück zur Portübersicht",
     data_date: "Registerdaten vom",
     language: "Sprache",
+    applies_here: "trifft hier zu",
 };
 
 pub static HE: Text = Text {
@@ -355,6 +358,7 @@ pub static HE: Text = Text {
     back_to_index: "חזרה לרשימת הפורטים",
     data_date: "נתוני המרשם מתאריך",
     language: "שפה",
+    applies_here: "חל כאן",
 };
 
 #[cfg(test)]

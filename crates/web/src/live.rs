@@ -83,9 +83,17 @@ impl Live {
             if s.taken.elapsed() >= self.ttl && !self.refreshing.swap(true, Ordering::AcqRel) {
                 let me = self.clone();
                 tokio::task::spawn_blocking(move || {
+                    // Cleared on drop, so a refresh that fails in any way never blocks the
+                    // next one.
+                    struct Clear(Arc<AtomicBool>);
+                    impl Drop for Clear {
+                        fn drop(&mut self) {
+                            self.0.store(false, Ordering::Release);
+                        }
+                    }
+                    let _clear = Clear(me.refreshing.clone());
                     let listing = (me.source)();
                     Live::store(&me.current, listing);
-                    me.refreshing.store(false, Ordering::Release);
                 });
             }
             return s;
@@ -95,5 +103,53 @@ impl Live {
             .await
             .unwrap_or_else(|e| Err(format!("listing task failed: {e}")));
         Live::store(&self.current, listing)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use std::sync::atomic::AtomicU32;
+
+    fn empty() -> Listing {
+        Listing {
+            listeners: vec![],
+            hidden: vec![],
+            root: false,
+            netns: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn serves_stale_and_refreshes_in_the_background() {
+        let calls = Arc::new(AtomicU32::new(0));
+        let c = calls.clone();
+        let source: Source = Arc::new(move || {
+            c.fetch_add(1, Ordering::SeqCst);
+            Ok(empty())
+        });
+        let live = Arc::new(Live::new(source, Duration::ZERO));
+        let first = live.get().await;
+        assert_eq!(first.generation, 1);
+        // Stale at once (ttl 0): answered from the old snapshot, one refresh started.
+        let again = live.get().await;
+        assert_eq!(again.generation, 1);
+        for _ in 0..200 {
+            if live.stored().unwrap().generation == 2 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(live.stored().unwrap().generation, 2);
+        assert!(calls.load(Ordering::SeqCst) >= 2);
+
+        let long = Arc::new(Live::new(
+            Arc::new(|| Ok(empty())),
+            Duration::from_secs(3600),
+        ));
+        let a = long.get().await;
+        let b = long.get().await;
+        assert!(Arc::ptr_eq(&a, &b));
     }
 }

@@ -434,7 +434,7 @@ pub fn port_page(ctx: &Ctx, r: &PortReport, live: &LiveBox<'_>, thanks: bool) ->
         })
         .text(word);
         if applies {
-            h.text(&format!(" ({} {p})", "applies to port"));
+            h.text(&format!(" ({})", t.applies_here));
         }
         h.raw("</dt><dd>").text(&text).raw("</dd></div>");
     }
