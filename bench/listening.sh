@@ -8,7 +8,8 @@
 # Bounded: N sockets (default 10000), RUNS runs per command, the helper under `timeout`.
 #
 # Needs root (namespaces; ss -p/lsof see every process), hyperfine, ss (iproute2), netstat
-# (net-tools), lsof, python3:  apt-get install -y hyperfine net-tools lsof iproute2 python3
+# (net-tools), lsof, python3, GNU time:
+#   apt-get install -y hyperfine net-tools lsof iproute2 python3 time
 # Usage: bench/listening.sh [RESULTS_DIR]    (env: N=10000 RUNS=20 WARMUP=3 SCENARIOS="1 2 3")
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,7 +21,7 @@ SCENARIOS=${SCENARIOS:-"1 2 3"}
 OUT=${1:-target/bench-listening}
 mkdir -p "$OUT"
 [ "$(id -u)" -eq 0 ] || { echo "bench/listening.sh needs root" >&2; exit 2; }
-for t in hyperfine ss netstat lsof python3 ip; do
+for t in hyperfine ss netstat lsof python3 ip /usr/bin/time; do
     command -v "$t" >/dev/null || { echo "missing: $t (see the header of this script)" >&2; exit 2; }
 done
 
@@ -52,9 +53,7 @@ measure() {
         -n "lsof -nP -iTCP -sTCP:LISTEN" "lsof -nP -iTCP -sTCP:LISTEN" >"$OUT/$name.txt" 2>&1
     # Peak memory (max RSS) of portent, and how many sockets it listed.
     local rss lines
-    rss=$("$@" python3 -c 'import resource,subprocess,sys
-subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL)
-print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)' "$BIN" listening)
+    rss=$("$@" /usr/bin/time -f %M "$BIN" listening 2>&1 >/dev/null | tail -1)
     lines=$("$@" "$BIN" listening --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["sockets"]))')
     python3 - "$OUT/$name.json" "$rss" "$lines" <<'EOF'
 import json, sys

@@ -60,6 +60,9 @@ pub enum Command {
     /// owners, and the registry's view of its port (also: `portent listening 797`).
     #[command(visible_alias = "l")]
     Listening(ListeningArgs),
+    /// Serve the port encyclopedia in a browser: a page per port, the port grid, live
+    /// listeners and a JSON API (docs/web.md).
+    Serve(ServeArgs),
     /// The embedded IANA registry: information, export, updates.
     #[command(subcommand)]
     Registry(RegistryCommand),
@@ -126,6 +129,17 @@ pub struct ListeningArgs {
     /// Print JSON (schema: docs/json.md).
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7970")]
+    pub listen: std::net::SocketAddr,
+    /// Allow a non-loopback address: the pages show this machine's processes and command
+    /// lines to anyone who can reach it.
+    #[arg(long)]
+    pub public: bool,
 }
 
 #[derive(Debug, Args)]

@@ -92,6 +92,7 @@ fn run() -> Result<Outcome> {
         Command::Port(a) => cmd::port::run(&a),
         Command::Search(a) => cmd::search::run(&a),
         Command::Listening(a) => cmd::listening::run(&a),
+        Command::Serve(a) => cmd::serve::run(&a),
         Command::Registry(c) => cmd::registry::run(c),
         Command::Completions { shell } => {
             let mut out = io::stdout().lock();

@@ -82,9 +82,20 @@ pub fn wrap(text: &str, indent: usize) -> String {
     textwrap::fill(&clean(text, true), opts)
 }
 
+/// Stdout with a block buffer (stdout is line-buffered: a 10,000-row table would be 10,000
+/// writes), colour decided as `anstream::stdout()` decides it. Flush it when done.
+pub fn buffered_stdout() -> anstream::AutoStream<Box<dyn Write>> {
+    let choice = anstream::AutoStream::choice(&std::io::stdout());
+    let raw: Box<dyn Write> = Box::new(std::io::BufWriter::with_capacity(
+        64 * 1024,
+        std::io::stdout().lock(),
+    ));
+    anstream::AutoStream::new(raw, choice)
+}
+
 /// Writes `value` as pretty JSON and a newline.
 pub fn json<T: serde::Serialize>(value: &T) -> Result<()> {
-    let mut out = std::io::stdout().lock();
+    let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
     serde_json::to_writer_pretty(&mut out, value)?;
     writeln!(out)?;
     out.flush()?;

@@ -258,10 +258,10 @@ mod tests {
             owners: vec![Owner {
                 pid: 42,
                 fds: vec![3],
-                process: Some(Process {
+                process: Some(std::sync::Arc::new(Process {
                     name: "sshd".into(),
                     ..Process::default()
-                }),
+                })),
             }],
             owner_status: OwnerStatus::Found,
         }

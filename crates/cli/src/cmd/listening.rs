@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use portent_local::listening::{Listener, OwnerStatus, Query, Transport};
+use portent_local::listening::{Listener, OwnerStatus, Query};
 use portent_local::meaning::{Filter, Flag, Report, Row};
 use portent_registry::Status;
 
@@ -44,7 +44,7 @@ pub fn run(args: &ListeningArgs) -> Result<Outcome> {
         out::json(&report)?;
         return Ok(outcome);
     }
-    let mut w = anstream::stdout().lock();
+    let mut w = out::buffered_stdout();
     if report.sockets.is_empty() {
         let what = match port {
             Some(p) => format!("nothing listens on port {p}"),
@@ -107,8 +107,8 @@ fn service(row: &Row) -> String {
     }
 }
 
-/// One line per owner: (pid, process, user, command).
-fn owner_cells(row: &Row) -> Vec<(String, String, String, String)> {
+/// One line per owner: (pid, process, user, command), each cleaned for the terminal.
+fn owner_cells(row: &Row, wide: bool) -> Vec<[String; 4]> {
     let l = &row.socket;
     let socket_user = l.user.clone().unwrap_or_else(|| l.uid.to_string());
     if l.owners.is_empty() {
@@ -116,7 +116,12 @@ fn owner_cells(row: &Row) -> Vec<(String, String, String, String)> {
             OwnerStatus::Hidden => "(hidden)",
             _ => "(none)",
         };
-        return vec![("-".into(), what.into(), socket_user, String::new())];
+        return vec![[
+            "-".into(),
+            what.into(),
+            clean(&socket_user, false).into_owned(),
+            String::new(),
+        ]];
     }
     l.owners
         .iter()
@@ -134,14 +139,24 @@ fn owner_cells(row: &Row) -> Vec<(String, String, String, String)> {
                 for place in [&p.unit, &p.container].into_iter().flatten() {
                     cmd = format!("{cmd}  ({place})");
                 }
-                (o.pid.to_string(), p.name.clone(), user, cmd)
+                let cmd = clean(&cmd, false);
+                [
+                    o.pid.to_string(),
+                    clean(&p.name, false).into_owned(),
+                    clean(&user, false).into_owned(),
+                    if wide {
+                        cmd.into_owned()
+                    } else {
+                        cut(&cmd, COMMAND_WIDTH)
+                    },
+                ]
             }
-            None => (
+            None => [
                 o.pid.to_string(),
                 "unknown".into(),
-                socket_user.clone(),
+                clean(&socket_user, false).into_owned(),
                 "(exited)".into(),
-            ),
+            ],
         })
         .collect()
 }
@@ -155,95 +170,90 @@ fn cut(s: &str, max: usize) -> String {
     t
 }
 
+/// A row's text, computed once for both the widths and the printing.
+struct Line<'a> {
+    row: &'a Row,
+    address: String,
+    service: String,
+    flags_len: usize,
+    owners: Vec<[String; 4]>,
+}
+
 /// Renders rows as a table, every untrusted string cleaned, indented by `indent` spaces.
 pub fn table(w: &mut impl Write, rows: &[Row], wide: bool, indent: usize) -> std::io::Result<()> {
     let pad = " ".repeat(indent);
-    let cells: Vec<_> = rows.iter().map(owner_cells).collect();
+    let lines: Vec<Line> = rows
+        .iter()
+        .map(|row| Line {
+            row,
+            address: address(&row.socket),
+            service: service(row),
+            flags_len: row
+                .flags
+                .iter()
+                .map(|f| f.as_str().len() + 1)
+                .sum::<usize>(),
+            owners: owner_cells(row, wide),
+        })
+        .collect();
     let width =
-        |f: &dyn Fn(usize) -> usize, min: usize| (0..rows.len()).map(f).max().unwrap_or(0).max(min);
-    let wa = width(&|i| address(&rows[i].socket).chars().count(), 7);
-    let ws = width(&|i| service(&rows[i]).chars().count(), 7);
-    let wpid = width(
-        &|i| cells[i].iter().map(|c| c.0.len()).max().unwrap_or(0),
-        3,
-    );
-    let wproc = width(
-        &|i| {
-            cells[i]
+        |f: &dyn Fn(&Line) -> usize, min: usize| lines.iter().map(f).max().unwrap_or(0).max(min);
+    let cell = |i: usize| {
+        move |l: &Line| {
+            l.owners
                 .iter()
-                .map(|c| clean(&c.1, false).chars().count())
+                .map(|c| c[i].chars().count())
                 .max()
                 .unwrap_or(0)
-        },
-        7,
-    );
-    let wuser = width(
-        &|i| {
-            cells[i]
-                .iter()
-                .map(|c| clean(&c.2, false).chars().count())
-                .max()
-                .unwrap_or(0)
-        },
-        4,
-    );
-    let flags_of = |r: &Row| {
-        r.flags
-            .iter()
-            .map(|f| f.as_str())
-            .collect::<Vec<_>>()
-            .join(",")
+        }
     };
-    let wf = width(&|i| flags_of(&rows[i]).len(), 5);
+    let wa = width(&|l| l.address.chars().count(), 7);
+    let ws = width(&|l| l.service.chars().count(), 7);
+    let wpid = width(&cell(0), 3);
+    let wproc = width(&cell(1), 7);
+    let wuser = width(&cell(2), 4);
+    let wf = width(&|l| l.flags_len.saturating_sub(1), 5);
     writeln!(
         w,
         "{pad}{HEAD}{:<5} {:<wa$} {:>5} {:<ws$} {:>wpid$} {:<wproc$} {:<wuser$} {:<wf$} COMMAND{HEAD:#}",
         "PROTO", "ADDRESS", "PORT", "SERVICE", "PID", "PROCESS", "USER", "FLAGS"
     )?;
-    for (row, cells) in rows.iter().zip(&cells) {
+    for line in &lines {
+        let row = line.row;
         let l = &row.socket;
-        let proto = match l.protocol {
-            Transport::Tcp => "tcp",
-            Transport::Udp => "udp",
-        };
         let svc_style = if row.registry.status == Status::Assigned {
             GOOD
         } else {
             DIM
         };
-        for (i, (pid, process, user, cmd)) in cells.iter().enumerate() {
+        let pstyle = if l.owners.is_empty() { WARN } else { NAME };
+        for (i, [pid, process, user, cmd]) in line.owners.iter().enumerate() {
             if i == 0 {
                 write!(
                     w,
                     "{pad}{:<5} {:<wa$} {:>5} {svc_style}{:<ws$}{svc_style:#} ",
-                    proto,
-                    address(l),
+                    l.protocol.as_str(),
+                    line.address,
                     l.port,
-                    service(row)
+                    line.service
                 )?;
             } else {
                 write!(w, "{pad}{:<5} {:<wa$} {:>5} {:<ws$} ", "", "", "", "")?;
             }
-            let cmd = clean(cmd, false);
-            let cmd = if wide {
-                cmd.into_owned()
-            } else {
-                cut(&cmd, COMMAND_WIDTH)
-            };
-            let pstyle = if l.owners.is_empty() { WARN } else { NAME };
             write!(
                 w,
-                "{:>wpid$} {pstyle}{:<wproc$}{pstyle:#} {:<wuser$} ",
-                pid,
-                clean(process, false),
-                clean(user, false)
+                "{pid:>wpid$} {pstyle}{process:<wproc$}{pstyle:#} {user:<wuser$} "
             )?;
             if i == 0 {
                 flags(w, row, wf)?;
             } else {
                 write!(w, "{:<wf$}", "")?;
             }
-            writeln!(w, " {DIM}{cmd}{DIM:#}")?;
+            if cmd.is_empty() {
+                writeln!(w)?;
+            } else {
+                writeln!(w, " {DIM}{cmd}{DIM:#}")?;
+            }
         }
     }
     Ok(())

@@ -4,3 +4,4 @@ pub mod listening;
 pub mod port;
 pub mod registry;
 pub mod search;
+pub mod serve;

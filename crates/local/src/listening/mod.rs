@@ -12,6 +12,7 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -162,7 +163,8 @@ pub struct Owner {
     /// The descriptor numbers referring to the socket in this process.
     pub fds: Vec<u32>,
     /// `None` when the process exited between the socket dump and reading its details.
-    pub process: Option<Process>,
+    /// Shared: a process holding 10,000 sockets is read, and stored, once.
+    pub process: Option<Arc<Process>>,
 }
 
 /// Facts about an owning process.
@@ -261,14 +263,19 @@ pub trait Details {
 
 /// Joins sockets to the processes holding them, and sorts the result.
 pub fn assemble(
-    raw: Vec<RawSocket>,
+    mut raw: Vec<RawSocket>,
     scan: FdScan,
     details: &mut impl Details,
     root: bool,
     netns: Option<String>,
 ) -> Listing {
-    let mut processes: HashMap<u32, Option<Process>> = HashMap::new();
-    let mut listeners: Vec<Listener> = raw
+    // Sorted while the records are small.
+    raw.sort_unstable_by(|a, b| {
+        (a.port, a.protocol, a.address, a.inode).cmp(&(b.port, b.protocol, b.address, b.inode))
+    });
+    let mut processes: HashMap<u32, Option<Arc<Process>>> = HashMap::new();
+    let mut users: HashMap<u32, Option<String>> = HashMap::new();
+    let listeners: Vec<Listener> = raw
         .into_iter()
         .map(|s| {
             let mut owners: Vec<Owner> = Vec::new();
@@ -279,7 +286,7 @@ pub fn assemble(
                 }
                 let process = processes
                     .entry(pid)
-                    .or_insert_with(|| details.process(pid))
+                    .or_insert_with(|| details.process(pid).map(Arc::new))
                     .clone();
                 owners.push(Owner {
                     pid,
@@ -307,15 +314,15 @@ pub fn assemble(
                 }),
                 inode: s.inode,
                 uid: s.uid,
-                user: details.user(s.uid),
+                user: users
+                    .entry(s.uid)
+                    .or_insert_with(|| details.user(s.uid))
+                    .clone(),
                 owners,
                 owner_status,
             }
         })
         .collect();
-    listeners.sort_by(|a, b| {
-        (a.port, a.protocol, a.address, a.inode).cmp(&(b.port, b.protocol, b.address, b.inode))
-    });
     let mut hidden = scan.hidden;
     hidden.sort_by_key(|h| h.pid);
     Listing {

@@ -1,0 +1,105 @@
+//! `portent serve` end to end: the real binary on 127.0.0.1:0, its JSON API compared with
+//! `portent port --json`, and the refusal to listen on a public address without --public.
+#![cfg(target_os = "linux")]
+#![allow(clippy::unwrap_used, clippy::panic, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_portent");
+
+struct Guard(Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn get(addr: &str, path: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).unwrap();
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap();
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    (status, body.to_owned())
+}
+
+#[test]
+fn public_address_needs_public_flag() {
+    let data = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN)
+        .args(["serve", "--listen", "0.0.0.0:0"])
+        .env("PORTENT_DATA_DIR", data.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--public"), "{err}");
+}
+
+#[test]
+fn serves_the_cli_json_on_loopback() {
+    let data = tempfile::tempdir().unwrap();
+    let child = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("PORTENT_DATA_DIR", data.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut child = Guard(child);
+    let mut line = String::new();
+    BufReader::new(child.0.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .split("http://")
+        .nth(1)
+        .and_then(|r| r.split('/').next())
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .to_owned();
+    assert!(addr.starts_with("127.0.0.1:"), "{addr}");
+
+    let (status, body) = get(&addr, "/api/ports/797");
+    assert_eq!(status, 200);
+    let web: Value = serde_json::from_str(&body).unwrap();
+    let cli = Command::new(BIN)
+        .args(["port", "797", "--json"])
+        .env("PORTENT_DATA_DIR", data.path())
+        .output()
+        .unwrap();
+    let cli: Value = serde_json::from_slice(&cli.stdout).unwrap();
+    let keys = |v: &Value| {
+        let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+        k.sort();
+        k
+    };
+    assert_eq!(keys(&web), keys(&cli));
+    for k in keys(&cli) {
+        if k != "listening" {
+            assert_eq!(web[&k], cli[&k], "field {k}");
+        }
+    }
+    assert_eq!(
+        keys(&web["listening"]),
+        keys(&cli["listening"]),
+        "the live part has the same schema"
+    );
+    let (status, body) = get(&addr, "/ports/797");
+    assert_eq!(status, 200);
+    assert!(body.contains("<h1>Port 797"));
+    let (status, _) = get(&addr, "/ports/70000");
+    assert_eq!(status, 400);
+}

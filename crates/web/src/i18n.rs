@@ -1,0 +1,386 @@
+//! The page chrome (headings, labels, the feedback question) in English, German and Hebrew.
+//! Registry data stays as IANA wrote it; notes stay in English, as written.
+//!
+//! The language comes from `?lang=` when given, else the best match in `Accept-Language`,
+//! else English. Hebrew pages are laid out right to left.
+
+/// A supported language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    En,
+    De,
+    He,
+}
+
+impl Lang {
+    pub const ALL: [Lang; 3] = [Lang::En, Lang::De, Lang::He];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::De => "de",
+            Lang::He => "he",
+        }
+    }
+
+    /// The language's own name, for the switcher.
+    pub fn native(self) -> &'static str {
+        match self {
+            Lang::En => "English",
+            Lang::De => "Deutsch",
+            Lang::He => "עברית",
+        }
+    }
+
+    pub fn dir(self) -> &'static str {
+        match self {
+            Lang::He => "rtl",
+            _ => "ltr",
+        }
+    }
+
+    /// `?lang=` value: `en`, `de`, `he` (also `iw`, the old code for Hebrew), any case.
+    pub fn from_code(code: &str) -> Option<Lang> {
+        let primary = code.split(['-', '_']).next().unwrap_or("");
+        match primary.to_ascii_lowercase().as_str() {
+            "en" => Some(Lang::En),
+            "de" => Some(Lang::De),
+            "he" | "iw" => Some(Lang::He),
+            _ => None,
+        }
+    }
+
+    /// The best supported language in an `Accept-Language` header, by quality then order.
+    pub fn from_accept_language(header: &str) -> Option<Lang> {
+        let mut best: Option<(u16, Lang)> = None;
+        for part in header.split(',').take(32) {
+            let mut it = part.split(';');
+            let tag = it.next().unwrap_or("").trim();
+            let q = it
+                .find_map(|p| p.trim().strip_prefix("q="))
+                .and_then(|q| q.trim().parse::<f32>().ok())
+                .unwrap_or(1.0);
+            // Quality in thousandths; 0 means "not acceptable".
+            let q = (q.clamp(0.0, 1.0) * 1000.0) as u16;
+            if q == 0 {
+                continue;
+            }
+            if let Some(lang) = Lang::from_code(tag)
+                && best.is_none_or(|(bq, _)| q > bq)
+            {
+                best = Some((q, lang));
+            }
+        }
+        best.map(|(_, l)| l)
+    }
+
+    pub fn t(self) -> &'static Text {
+        match self {
+            Lang::En => &EN,
+            Lang::De => &DE,
+            Lang::He => &HE,
+        }
+    }
+}
+
+/// Every translated string of the chrome.
+#[derive(Debug)]
+pub struct Text {
+    pub ports: &'static str,
+    pub port: &'static str,
+    pub listening: &'static str,
+    pub feedback: &'static str,
+    pub search: &'static str,
+    pub search_placeholder: &'static str,
+    pub what_it_is: &'static str,
+    pub range: &'static str,
+    pub privilege: &'static str,
+    pub ephemeral: &'static str,
+    pub registry: &'static str,
+    pub protocol: &'static str,
+    pub status: &'static str,
+    pub name: &'static str,
+    pub description: &'static str,
+    pub assignee: &'static str,
+    pub registered: &'static str,
+    pub modified: &'static str,
+    pub reference: &'static str,
+    pub history: &'static str,
+    pub sources: &'static str,
+    pub why_matters: &'static str,
+    pub concern: &'static str,
+    pub meaning: &'static str,
+    pub how_to_check: &'static str,
+    pub from_elsewhere: &'static str,
+    pub related: &'static str,
+    pub faq: &'static str,
+    pub live: &'static str,
+    pub nothing_here: &'static str,
+    pub helpful: &'static str,
+    pub yes: &'static str,
+    pub partly: &'static str,
+    pub no: &'static str,
+    pub comment: &'static str,
+    pub send: &'static str,
+    pub thanks: &'static str,
+    pub grid: &'static str,
+    pub grid_help: &'static str,
+    pub assigned: &'static str,
+    pub reserved: &'static str,
+    pub unassigned: &'static str,
+    pub dynamic: &'static str,
+    pub listener_here: &'static str,
+    pub results: &'static str,
+    pub no_results: &'static str,
+    pub address: &'static str,
+    pub process: &'static str,
+    pub user: &'static str,
+    pub flags: &'static str,
+    pub command: &'static str,
+    pub filter: &'static str,
+    pub only_ghosts: &'static str,
+    pub only_exposed: &'static str,
+    pub apply: &'static str,
+    pub refreshes: &'static str,
+    pub answers: &'static str,
+    pub recent_comments: &'static str,
+    pub no_feedback: &'static str,
+    pub bad_request: &'static str,
+    pub not_found: &'static str,
+    pub too_many: &'static str,
+    pub back_to_index: &'static str,
+    pub data_date: &'static str,
+    pub language: &'static str,
+    pub applies_here: &'static str,
+}
+
+pub static EN: Text = Text {
+    ports: "Ports",
+    port: "Port",
+    listening: "Listening here",
+    feedback: "Feedback",
+    search: "Search",
+    search_placeholder: "number, service name or words",
+    what_it_is: "What it is",
+    range: "Range",
+    privilege: "Privilege",
+    ephemeral: "Ephemeral range",
+    registry: "IANA registry",
+    protocol: "Protocol",
+    status: "Status",
+    name: "Name",
+    description: "Description",
+    assignee: "Assignee",
+    registered: "Registered",
+    modified: "Modified",
+    reference: "Reference",
+    history: "History and unofficial uses",
+    sources: "Sources",
+    why_matters: "Why an open one matters",
+    concern: "Concern",
+    meaning: "What the status means",
+    how_to_check: "How to check what listens",
+    from_elsewhere: "From another machine",
+    related: "Related ports",
+    faq: "Questions",
+    live: "Listening on this machine now",
+    nothing_here: "Nothing listens on this port here (this network namespace).",
+    helpful: "Was this page helpful?",
+    yes: "Yes",
+    partly: "Partly",
+    no: "No",
+    comment: "Comment (optional)",
+    send: "Send",
+    thanks: "Thank you, your answer was saved.",
+    grid: "All 65,536 ports",
+    grid_help: "One cell per port, 256 per row, port 0 at the top left. Click a cell to open its page.",
+    assigned: "assigned",
+    reserved: "reserved",
+    unassigned: "unassigned",
+    dynamic: "dynamic",
+    listener_here: "listening here",
+    results: "Results",
+    no_results: "Nothing matches.",
+    address: "Address",
+    process: "Process",
+    user: "User",
+    flags: "Flags",
+    command: "Command",
+    filter: "Filter",
+    only_ghosts: "only ghosts",
+    only_exposed: "only exposed",
+    apply: "Apply",
+    refreshes: "This table refreshes every few seconds.",
+    answers: "Answers",
+    recent_comments: "Recent comments",
+    no_feedback: "No feedback yet.",
+    bad_request: "Bad request",
+    not_found: "Not found",
+    too_many: "Too many requests",
+    back_to_index: "Back to the port index",
+    data_date: "Registry data as of",
+    language: "Language",
+    applies_here: "applies here",
+};
+
+pub static DE: Text = Text {
+    ports: "Ports",
+    port: "Port",
+    listening: "Hier aktiv",
+    feedback: "Rückmeldungen",
+    search: "Suchen",
+    search_placeholder: "Nummer, Dienstname oder Stichwörter",
+    what_it_is: "Was er ist",
+    range: "Bereich",
+    privilege: "Rechte",
+    ephemeral: "Ephemerer Bereich",
+    registry: "IANA-Register",
+    protocol: "Protokoll",
+    status: "Status",
+    name: "Name",
+    description: "Beschreibung",
+    assignee: "Inhaber",
+    registered: "Registriert",
+    modified: "Geändert",
+    reference: "Referenz",
+    history: "Geschichte und inoffizielle Nutzung",
+    sources: "Quellen",
+    why_matters: "Warum ein offener Port zählt",
+    concern: "Bedenken",
+    meaning: "Was der Status bedeutet",
+    how_to_check: "So prüfen Sie, wer lauscht",
+    from_elsewhere: "Von einem anderen Rechner",
+    related: "Verwandte Ports",
+    faq: "Fragen",
+    live: "Jetzt auf diesem Rechner",
+    nothing_here: "Auf diesem Port lauscht hier nichts (dieser Netzwerk-Namespace).",
+    helpful: "War diese Seite hilfreich?",
+    yes: "Ja",
+    partly: "Teilweise",
+    no: "Nein",
+    comment: "Kommentar (optional)",
+    send: "Senden",
+    thanks: "Danke, Ihre Antwort wurde gespeichert.",
+    grid: "Alle 65.536 Ports",
+    grid_help: "Eine Zelle pro Port, 256 pro Zeile, Port 0 oben links. Ein Klick öffnet die Seite des Ports.",
+    assigned: "vergeben",
+    reserved: "reserviert",
+    unassigned: "nicht vergeben",
+    dynamic: "dynamisch",
+    listener_here: "hier aktiv",
+    results: "Treffer",
+    no_results: "Keine Treffer.",
+    address: "Adresse",
+    process: "Prozess",
+    user: "Benutzer",
+    flags: "Merkmale",
+    command: "Befehl",
+    filter: "Filtern",
+    only_ghosts: "nur Geister",
+    only_exposed: "nur erreichbare",
+    apply: "Anwenden",
+    refreshes: "Die Tabelle wird alle paar Sekunden erneuert.",
+    answers: "Antworten",
+    recent_comments: "Neueste Kommentare",
+    no_feedback: "Noch keine Rückmeldungen.",
+    bad_request: "Ungültige Anfrage",
+    not_found: "Nicht gefunden",
+    too_many: "Zu viele Anfragen",
+    back_to_index: "Zurück zur Portübersicht",
+    data_date: "Registerdaten vom",
+    language: "Sprache",
+    applies_here: "trifft hier zu",
+};
+
+pub static HE: Text = Text {
+    ports: "פורטים",
+    port: "פורט",
+    listening: "מאזינים כאן",
+    feedback: "משוב",
+    search: "חיפוש",
+    search_placeholder: "מספר, שם שירות או מילים",
+    what_it_is: "מהו",
+    range: "טווח",
+    privilege: "הרשאות",
+    ephemeral: "טווח זמני",
+    registry: "מרשם IANA",
+    protocol: "פרוטוקול",
+    status: "מצב",
+    name: "שם",
+    description: "תיאור",
+    assignee: "בעלים",
+    registered: "נרשם",
+    modified: "עודכן",
+    reference: "מקור",
+    history: "היסטוריה ושימושים לא רשמיים",
+    sources: "מקורות",
+    why_matters: "למה פורט פתוח חשוב",
+    concern: "רמת חשש",
+    meaning: "מה המצב אומר",
+    how_to_check: "איך לבדוק מי מאזין",
+    from_elsewhere: "ממחשב אחר",
+    related: "פורטים קשורים",
+    faq: "שאלות",
+    live: "מאזינים במחשב הזה עכשיו",
+    nothing_here: "אף תהליך לא מאזין לפורט הזה כאן (במרחב הרשת הזה).",
+    helpful: "האם הדף הזה עזר לך?",
+    yes: "כן",
+    partly: "חלקית",
+    no: "לא",
+    comment: "הערה (לא חובה)",
+    send: "שליחה",
+    thanks: "תודה, התשובה נשמרה.",
+    grid: "כל 65,536 הפורטים",
+    grid_help: "תא לכל פורט, 256 בכל שורה, פורט 0 בפינה השמאלית העליונה. לחיצה על תא פותחת את הדף שלו.",
+    assigned: "מוקצה",
+    reserved: "שמור",
+    unassigned: "לא מוקצה",
+    dynamic: "דינמי",
+    listener_here: "מאזין כאן",
+    results: "תוצאות",
+    no_results: "לא נמצא דבר.",
+    address: "כתובת",
+    process: "תהליך",
+    user: "משתמש",
+    flags: "סימונים",
+    command: "פקודה",
+    filter: "סינון",
+    only_ghosts: "רק רפאים",
+    only_exposed: "רק חשופים",
+    apply: "החלה",
+    refreshes: "הטבלה מתעדכנת כל כמה שניות.",
+    answers: "תשובות",
+    recent_comments: "הערות אחרונות",
+    no_feedback: "אין משוב עדיין.",
+    bad_request: "בקשה שגויה",
+    not_found: "לא נמצא",
+    too_many: "יותר מדי בקשות",
+    back_to_index: "חזרה לרשימת הפורטים",
+    data_date: "נתוני המרשם מתאריך",
+    language: "שפה",
+    applies_here: "חל כאן",
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_language() {
+        assert_eq!(
+            Lang::from_accept_language("he-IL,he;q=0.9,en;q=0.8"),
+            Some(Lang::He)
+        );
+        assert_eq!(
+            Lang::from_accept_language("fr, de;q=0.5, en;q=0.4"),
+            Some(Lang::De)
+        );
+        assert_eq!(
+            Lang::from_accept_language("en;q=0.2, de;q=0"),
+            Some(Lang::En)
+        );
+        assert_eq!(Lang::from_accept_language("fr"), None);
+        assert_eq!(Lang::from_accept_language(""), None);
+        assert_eq!(Lang::from_code("DE-at"), Some(Lang::De));
+    }
+}

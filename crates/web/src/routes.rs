@@ -1,0 +1,677 @@
+//! Routes, extractors and the response plumbing: security headers on every response, capped
+//! bodies, and clear 400/404/413/429 pages (or JSON errors under `/api/`) instead of panics.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::rejection::{FormRejection, QueryRejection};
+use axum::extract::{
+    ConnectInfo, DefaultBodyLimit, FromRequestParts, Path, Query, RawQuery, State,
+};
+use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use axum::http::request::Parts;
+use axum::http::{Request, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use portent_local::listening::{Listing, Transport};
+use portent_local::meaning::{Filter, Report};
+use portent_registry::report::PortReport;
+use portent_registry::{Hit, QueryError, parse_port_number};
+use serde::{Deserialize, Serialize};
+
+use crate::AppState;
+use crate::feedback::{Answer, MAX_COMMENT};
+use crate::i18n::Lang;
+use crate::pages::{self, Ctx, ListeningParams, LiveBox};
+
+type St = State<Arc<AppState>>;
+
+/// Largest request body accepted (a feedback form with a full comment fits easily).
+pub const BODY_LIMIT: usize = 16 * 1024;
+
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
+                   connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/", get(root))
+        .route("/ports", get(index))
+        .route("/ports/at", get(grid_click))
+        .route("/ports/grid.png", get(grid_png))
+        .route("/ports/{port}", get(port_page))
+        .route("/ports/{port}/feedback", post(post_feedback))
+        .route("/listening", get(listening_page))
+        .route("/feedback", get(feedback_page))
+        .route("/api/ports/{port}", get(api_port))
+        .route("/api/search", get(api_search))
+        .route("/api/listening", get(api_listening))
+        .route("/api/feedback", get(api_feedback))
+        .route("/api/openapi.json", get(openapi))
+        .route("/assets/style.css", get(css))
+        .route("/assets/app.js", get(js))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn(security_headers))
+        .with_state(state)
+}
+
+async fn security_headers(req: Request<Body>, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        HeaderName::from_static("cross-origin-opener-policy"),
+        HeaderValue::from_static("same-origin"),
+    );
+    res
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Ctx {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Ctx, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or("");
+        let asked = query
+            .split('&')
+            .find_map(|kv| kv.strip_prefix("lang="))
+            .and_then(Lang::from_code);
+        let lang = asked
+            .or_else(|| {
+                parts
+                    .headers
+                    .get(header::ACCEPT_LANGUAGE)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(Lang::from_accept_language)
+            })
+            .unwrap_or(Lang::En);
+        // The switcher links to the same page with other query parameters kept.
+        let kept: Vec<&str> = query
+            .split('&')
+            .filter(|kv| !kv.is_empty() && !kv.starts_with("lang=") && !kv.starts_with("thanks="))
+            .collect();
+        let mut path = parts.uri.path().to_owned();
+        if !kept.is_empty() {
+            path.push('?');
+            path.push_str(&kept.join("&"));
+        }
+        Ok(Ctx {
+            lang,
+            explicit: asked.is_some(),
+            path,
+        })
+    }
+}
+
+/// The client's address, for rate limiting (unspecified when not known, as in tests that
+/// call the router directly).
+struct ClientIp(IpAddr);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<ClientIp, Self::Rejection> {
+        Ok(ClientIp(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip()),
+        ))
+    }
+}
+
+fn html(status: StatusCode, body: String) -> Response {
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+fn json<T: Serialize>(status: StatusCode, value: &T) -> Response {
+    match serde_json::to_vec_pretty(value) {
+        Ok(body) => (
+            status,
+            [
+                (header::CONTENT_TYPE, "application/json"),
+                (header::CACHE_CONTROL, "no-store"),
+            ],
+            body,
+        )
+            .into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    }
+}
+
+#[derive(Serialize)]
+struct ApiError {
+    error: String,
+}
+
+fn api_error(status: StatusCode, msg: impl Into<String>) -> Response {
+    json(status, &ApiError { error: msg.into() })
+}
+
+fn error_page(ctx: &Ctx, status: StatusCode, msg: &str) -> Response {
+    let t = ctx.t();
+    let heading = match status {
+        StatusCode::NOT_FOUND => t.not_found,
+        StatusCode::TOO_MANY_REQUESTS => t.too_many,
+        _ => t.bad_request,
+    };
+    html(
+        status,
+        pages::error_page(ctx, &format!("{} {heading}", status.as_u16()), msg),
+    )
+}
+
+async fn not_found(ctx: Ctx) -> Response {
+    error_page(
+        &ctx,
+        StatusCode::NOT_FOUND,
+        "There is no page at this address.",
+    )
+}
+
+async fn root(ctx: Ctx) -> Redirect {
+    Redirect::to(&ctx.href("/ports"))
+}
+
+/// How a `{port}` path segment was understood.
+enum PortArg {
+    Port(u16),
+    /// A service name: its first port, to redirect to.
+    Name(u16),
+    Bad(StatusCode, String),
+}
+
+fn port_arg(state: &AppState, text: &str) -> PortArg {
+    match parse_port_number(text) {
+        Ok(p) => PortArg::Port(p),
+        Err(e @ QueryError::OutOfRange { .. }) => {
+            PortArg::Bad(StatusCode::BAD_REQUEST, e.to_string())
+        }
+        Err(_) if text.len() > 64 => PortArg::Bad(
+            StatusCode::NOT_FOUND,
+            "not a port number or a service name".to_owned(),
+        ),
+        Err(_) => match state.reg.resolve(text) {
+            Ok(r) if r.ports.len() == 1 || r.name.is_some() => PortArg::Name(r.ports[0]),
+            Ok(_) => PortArg::Bad(
+                StatusCode::NOT_FOUND,
+                format!("\"{text}\" names no single port"),
+            ),
+            Err(e @ QueryError::Protocol { .. }) => {
+                PortArg::Bad(StatusCode::BAD_REQUEST, e.to_string())
+            }
+            Err(e) => PortArg::Bad(StatusCode::NOT_FOUND, e.to_string()),
+        },
+    }
+}
+
+/// The `listening` part of `portent port --json`: the report for this port, or why not.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum LiveJson {
+    Report(Report),
+    Error { error: String },
+}
+
+fn live_for_port(state: &AppState, listing: &Result<Listing, String>, port: u16) -> LiveJson {
+    match listing {
+        Ok(l) => {
+            let one = Listing {
+                listeners: l
+                    .listeners
+                    .iter()
+                    .filter(|s| s.port == port)
+                    .cloned()
+                    .collect(),
+                hidden: l.hidden.clone(),
+                root: l.root,
+                netns: l.netns.clone(),
+            };
+            LiveJson::Report(Report::build(
+                one,
+                &state.reg,
+                &state.host,
+                &Filter::default(),
+            ))
+        }
+        Err(e) => LiveJson::Error { error: e.clone() },
+    }
+}
+
+#[derive(Deserialize)]
+struct PortPageParams {
+    thanks: Option<String>,
+}
+
+async fn port_page(
+    State(state): St,
+    ctx: Ctx,
+    Path(text): Path<String>,
+    params: Result<Query<PortPageParams>, QueryRejection>,
+) -> Response {
+    let port = match port_arg(&state, &text) {
+        PortArg::Port(p) => p,
+        PortArg::Name(p) => return Redirect::to(&ctx.href(&format!("/ports/{p}"))).into_response(),
+        PortArg::Bad(status, msg) => return error_page(&ctx, status, &msg),
+    };
+    let thanks = params.is_ok_and(|Query(p)| p.thanks.is_some());
+    let report = PortReport::build(&state.reg, port, &state.host);
+    let snap = state.live.get().await;
+    let live = live_for_port(&state, &snap.listing, port);
+    let live_box = match &live {
+        LiveJson::Report(r) => LiveBox::Report(r),
+        LiveJson::Error { error } => LiveBox::Error(error),
+    };
+    html(
+        StatusCode::OK,
+        pages::port_page(&ctx, &report, &live_box, thanks),
+    )
+}
+
+/// `portent port PORT --json`: the report flattened, plus `listening`.
+#[derive(Serialize)]
+struct PortJson<'a> {
+    #[serde(flatten)]
+    report: &'a PortReport,
+    listening: &'a LiveJson,
+}
+
+async fn api_port(State(state): St, Path(text): Path<String>) -> Response {
+    let port = match port_arg(&state, &text) {
+        PortArg::Port(p) | PortArg::Name(p) => p,
+        PortArg::Bad(status, msg) => return api_error(status, msg),
+    };
+    let report = PortReport::build(&state.reg, port, &state.host);
+    let snap = state.live.get().await;
+    let live = live_for_port(&state, &snap.listing, port);
+    json(
+        StatusCode::OK,
+        &PortJson {
+            report: &report,
+            listening: &live,
+        },
+    )
+}
+
+#[derive(Deserialize)]
+struct SearchParams {
+    q: Option<String>,
+    limit: Option<usize>,
+}
+
+/// `portent search --json`.
+#[derive(Serialize)]
+struct SearchJson<'a> {
+    query: &'a str,
+    hits: &'a [Hit],
+}
+
+const MAX_QUERY: usize = 200;
+
+async fn api_search(
+    State(state): St,
+    params: Result<Query<SearchParams>, QueryRejection>,
+) -> Response {
+    let Ok(Query(params)) = params else {
+        return api_error(StatusCode::BAD_REQUEST, "bad query string");
+    };
+    let q = params.q.unwrap_or_default();
+    let q = q.trim();
+    if q.is_empty() {
+        return api_error(StatusCode::BAD_REQUEST, "missing q: the text to search for");
+    }
+    if q.chars().count() > MAX_QUERY {
+        return api_error(
+            StatusCode::BAD_REQUEST,
+            format!("q is longer than {MAX_QUERY} characters"),
+        );
+    }
+    let limit = params.limit.unwrap_or(20).clamp(1, 200);
+    let hits = state.reg.search(q, limit);
+    json(
+        StatusCode::OK,
+        &SearchJson {
+            query: q,
+            hits: &hits,
+        },
+    )
+}
+
+async fn index(
+    State(state): St,
+    ctx: Ctx,
+    params: Result<Query<SearchParams>, QueryRejection>,
+) -> Response {
+    let Ok(Query(params)) = params else {
+        return error_page(
+            &ctx,
+            StatusCode::BAD_REQUEST,
+            "The query string could not be read.",
+        );
+    };
+    let q = params.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
+    if q.is_some_and(|q| q.chars().count() > MAX_QUERY) {
+        return error_page(
+            &ctx,
+            StatusCode::BAD_REQUEST,
+            &format!("The search text is longer than {MAX_QUERY} characters."),
+        );
+    }
+    let direct = q.and_then(|q| parse_port_number(q).ok());
+    let hits = q.map(|q| state.reg.search(q, 50)).unwrap_or_default();
+    let snap = state.live.get().await;
+    let mut ports: Vec<u16> = match &snap.listing {
+        Ok(l) => l.listeners.iter().map(|s| s.port).collect(),
+        Err(_) => Vec::new(),
+    };
+    ports.sort_unstable();
+    ports.dedup();
+    let mut curated: Vec<(u16, &'static str)> = portent_registry::notes()
+        .iter()
+        .filter_map(|n| n.ports.first().map(|&p| (p, n.title)))
+        .collect();
+    curated.sort_unstable();
+    html(
+        StatusCode::OK,
+        pages::index_page(&ctx, q, direct, &hits, &ports, &curated),
+    )
+}
+
+/// A click on the server-side image map: `?x,y` in CSS pixels of the 512x512 picture.
+async fn grid_click(ctx: Ctx, RawQuery(q): RawQuery) -> Redirect {
+    let port = q.as_deref().and_then(|q| {
+        let (x, y) = q.split_once(',')?;
+        let x: u32 = x.trim().parse().ok()?;
+        let y: u32 = y.trim().parse().ok()?;
+        let (cx, cy) = ((x / 2).min(255), (y / 2).min(255));
+        u16::try_from(cy * 256 + cx).ok()
+    });
+    match port {
+        Some(p) => Redirect::to(&ctx.href(&format!("/ports/{p}"))),
+        None => Redirect::to(&ctx.href("/ports")),
+    }
+}
+
+async fn grid_png(State(state): St) -> Response {
+    let snap = state.live.get().await;
+    let cached = state.grid_png.lock().ok().and_then(|g| {
+        g.as_ref()
+            .filter(|(gen_, _)| *gen_ == snap.generation)
+            .map(|(_, b)| b.clone())
+    });
+    let bytes = match cached {
+        Some(b) => b,
+        None => {
+            let ports: Vec<u16> = match &snap.listing {
+                Ok(l) => l.listeners.iter().map(|s| s.port).collect(),
+                Err(_) => Vec::new(),
+            };
+            let b = Bytes::from(crate::grid::png(&state.cells, &ports));
+            if let Ok(mut g) = state.grid_png.lock() {
+                *g = Some((snap.generation, b.clone()));
+            }
+            b
+        }
+    };
+    (
+        [
+            (header::CONTENT_TYPE, "image/png"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
+fn listing_filter(params: &ListeningParams) -> Filter {
+    Filter {
+        ghosts: ListeningParams::on(&params.ghosts),
+        exposed: ListeningParams::on(&params.exposed),
+        pid: params.pid,
+        process: params
+            .process
+            .as_deref()
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(|p| p.chars().take(MAX_QUERY).collect()),
+    }
+}
+
+fn build_listing(
+    state: &AppState,
+    listing: &Listing,
+    params: &ListeningParams,
+) -> Result<Report, String> {
+    let only = match params.protocol.as_deref().unwrap_or("") {
+        "" => None,
+        "tcp" => Some(Transport::Tcp),
+        "udp" => Some(Transport::Udp),
+        other => {
+            return Err(format!(
+                "\"{other}\" is not a protocol: expected tcp or udp"
+            ));
+        }
+    };
+    let mut l = listing.clone();
+    if let Some(p) = only {
+        l.listeners.retain(|s| s.protocol == p);
+    }
+    Ok(Report::build(
+        l,
+        &state.reg,
+        &state.host,
+        &listing_filter(params),
+    ))
+}
+
+async fn listening_page(
+    State(state): St,
+    ctx: Ctx,
+    params: Result<Query<ListeningParams>, QueryRejection>,
+) -> Response {
+    let Ok(Query(params)) = params else {
+        return error_page(
+            &ctx,
+            StatusCode::BAD_REQUEST,
+            "The filters could not be read (pid must be a number).",
+        );
+    };
+    let snap = state.live.get().await;
+    match &snap.listing {
+        Ok(l) => match build_listing(&state, l, &params) {
+            Ok(rep) => html(
+                StatusCode::OK,
+                pages::listening_page(&ctx, Ok(&rep), &params),
+            ),
+            Err(msg) => error_page(&ctx, StatusCode::BAD_REQUEST, &msg),
+        },
+        Err(e) => html(StatusCode::OK, pages::listening_page(&ctx, Err(e), &params)),
+    }
+}
+
+async fn api_listening(
+    State(state): St,
+    params: Result<Query<ListeningParams>, QueryRejection>,
+) -> Response {
+    let Ok(Query(params)) = params else {
+        return api_error(
+            StatusCode::BAD_REQUEST,
+            "bad query string (pid must be a number)",
+        );
+    };
+    let snap = state.live.get().await;
+    match &snap.listing {
+        Ok(l) => match build_listing(&state, l, &params) {
+            Ok(rep) => json(StatusCode::OK, &rep),
+            Err(msg) => api_error(StatusCode::BAD_REQUEST, msg),
+        },
+        Err(e) => api_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("cannot list sockets: {e}"),
+        ),
+    }
+}
+
+#[derive(Deserialize)]
+struct FeedbackForm {
+    answer: String,
+    comment: Option<String>,
+    lang: Option<String>,
+}
+
+fn wants_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/json"))
+}
+
+async fn post_feedback(
+    State(state): St,
+    ctx: Ctx,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    Path(text): Path<String>,
+    form: Result<axum::Form<FeedbackForm>, FormRejection>,
+) -> Response {
+    let as_json = wants_json(&headers);
+    let fail = |status: StatusCode, msg: &str| {
+        if as_json {
+            api_error(status, msg)
+        } else {
+            error_page(&ctx, status, msg)
+        }
+    };
+    let PortArg::Port(port) = port_arg(&state, &text) else {
+        return fail(
+            StatusCode::BAD_REQUEST,
+            "feedback needs a port number from 0 to 65535",
+        );
+    };
+    let form = match form {
+        Ok(axum::Form(f)) => f,
+        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return fail(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "The request body is too large.",
+            );
+        }
+        Err(_) => {
+            return fail(
+                StatusCode::BAD_REQUEST,
+                "The form could not be read: choose one of the three answers.",
+            );
+        }
+    };
+    let Some(answer) = Answer::parse(&form.answer) else {
+        return fail(
+            StatusCode::BAD_REQUEST,
+            "The answer must be yes, partly or no.",
+        );
+    };
+    let comment = form.comment.unwrap_or_default();
+    let comment = comment.trim();
+    if comment.chars().count() > MAX_COMMENT {
+        return fail(
+            StatusCode::BAD_REQUEST,
+            &format!("The comment is longer than {MAX_COMMENT} characters."),
+        );
+    }
+    if !state.limit.allow(ip) {
+        return fail(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many answers from this address; try again in a minute.",
+        );
+    }
+    let lang = form
+        .lang
+        .as_deref()
+        .and_then(Lang::from_code)
+        .unwrap_or(ctx.lang);
+    let comment = comment.to_owned();
+    let st = state.clone();
+    let saved =
+        tokio::task::spawn_blocking(move || st.feedback.add(port, answer, &comment, lang.code()))
+            .await;
+    match saved {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => return fail(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+        Err(e) => return fail(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    }
+    if as_json {
+        #[derive(Serialize)]
+        struct Saved {
+            saved: bool,
+        }
+        return json(StatusCode::OK, &Saved { saved: true });
+    }
+    let back = format!("/ports/{port}?thanks=1&lang={}#feedback", lang.code());
+    Redirect::to(&back).into_response()
+}
+
+async fn feedback_page(State(state): St, ctx: Ctx) -> Response {
+    let st = state.clone();
+    match tokio::task::spawn_blocking(move || st.feedback.summary()).await {
+        Ok(Ok(s)) => html(StatusCode::OK, pages::feedback_page(&ctx, &s)),
+        Ok(Err(e)) => error_page(&ctx, StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+        Err(e) => error_page(&ctx, StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    }
+}
+
+async fn api_feedback(State(state): St) -> Response {
+    let st = state.clone();
+    match tokio::task::spawn_blocking(move || st.feedback.summary()).await {
+        Ok(Ok(s)) => json(StatusCode::OK, &s),
+        Ok(Err(e)) => api_error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        Err(e) => api_error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
+const STYLE: &str = include_str!("../assets/style.css");
+const SCRIPT: &str = include_str!("../assets/app.js");
+const OPENAPI: &str = include_str!("../assets/openapi.json");
+
+fn asset(kind: &'static str, body: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, kind),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+async fn css() -> Response {
+    asset("text/css; charset=utf-8", STYLE)
+}
+
+async fn js() -> Response {
+    asset("text/javascript; charset=utf-8", SCRIPT)
+}
+
+async fn openapi() -> Response {
+    asset("application/json", OPENAPI)
+}

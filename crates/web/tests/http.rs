@@ -1,0 +1,628 @@
+//! HTTP-level tests of every route and error, through the router (tower's `oneshot`) with a
+//! fake listing, plus the XSS test with a real listener whose command line holds `<script>`.
+#![allow(clippy::unwrap_used, clippy::panic, clippy::expect_used)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{HeaderMap, Request, StatusCode, header};
+use http_body_util::BodyExt;
+use portent_local::listening::{Listener, Listing, Owner, OwnerStatus, Process, Transport};
+use portent_registry::Registry;
+use portent_registry::report::{HostFacts, PortReport};
+use portent_web::{AppState, Config, live};
+use serde_json::Value;
+use tower::ServiceExt;
+
+const EVIL: &str = "<script>alert('pwned')</script>\"onmouseover=\"x";
+
+fn host() -> HostFacts {
+    HostFacts {
+        os: "linux",
+        unprivileged_port_start: Some(1024),
+        ephemeral_range: Some((32768, 60999)),
+    }
+}
+
+fn fake_listing() -> Listing {
+    Listing {
+        listeners: vec![Listener {
+            protocol: Transport::Tcp,
+            address: "0.0.0.0".parse().unwrap(),
+            port: 797,
+            v6only: None,
+            interface: None,
+            inode: 4242,
+            uid: 0,
+            user: Some("root".into()),
+            owners: vec![Owner {
+                pid: 31337,
+                fds: vec![3],
+                process: Some(Arc::new(Process {
+                    name: format!("evil{EVIL}"),
+                    exe: Some("/usr/bin/evil".into()),
+                    cmdline: vec!["/usr/bin/evil".into(), EVIL.into()],
+                    uid: Some(0),
+                    user: Some("root".into()),
+                    unit: None,
+                    container: None,
+                })),
+            }],
+            owner_status: OwnerStatus::Found,
+        }],
+        hidden: vec![],
+        root: true,
+        netns: None,
+    }
+}
+
+fn fake_source() -> live::Source {
+    Arc::new(|| Ok(fake_listing()))
+}
+
+fn config(dir: &std::path::Path) -> Config {
+    let mut c = Config::new(dir.to_owned());
+    c.feedback_per_window = 3;
+    c.feedback_window = Duration::from_secs(3600);
+    c
+}
+
+fn app_with(dir: &std::path::Path, source: live::Source) -> Router {
+    let state = AppState::new(Registry::embedded(), host(), source, &config(dir)).unwrap();
+    portent_web::router(state)
+}
+
+struct Reply {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: String,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
+    }
+}
+
+async fn send(app: &Router, req: Request<Body>) -> Reply {
+    let res = app.clone().oneshot(req).await.unwrap();
+    let status = res.status();
+    let headers = res.headers().clone();
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    Reply {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+    }
+}
+
+async fn get(app: &Router, uri: &str) -> Reply {
+    send(app, Request::get(uri).body(Body::empty()).unwrap()).await
+}
+
+fn post_form(uri: &str, body: &str, ip: [u8; 4], json: bool) -> Request<Body> {
+    let mut b =
+        Request::post(uri).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    if json {
+        b = b.header(header::ACCEPT, "application/json");
+    }
+    let mut req = b.body(Body::from(body.to_owned())).unwrap();
+    req.extensions_mut()
+        .insert(ConnectInfo(SocketAddr::from((ip, 40000))));
+    req
+}
+
+fn assert_no_raw_script(body: &str) {
+    assert!(!body.contains("<script>alert"), "unescaped script in page");
+    assert!(
+        !body.contains("\"onmouseover"),
+        "attribute breakout in page"
+    );
+}
+
+#[tokio::test]
+async fn port_page_has_every_section_and_escapes_the_live_box() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app_with(dir.path(), fake_source());
+    let r = get(&app, "/ports/797").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(
+        r.headers[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let csp = r.headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+    assert!(csp.contains("default-src 'none'") && csp.contains("script-src 'self'"));
+    assert_eq!(r.headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+    let b = &r.body;
+    for needle in [
+        "aria-label=\"breadcrumb\"",
+        "<h1>Port 797",
+        "id=\"what\"",
+        "788-799",                // the registry's unassigned range row
+        "Unauthorized Use Known", // IANA's remark, shown as IANA wrote it
+        "id=\"history\"",         // our NetInfo note
+        "id=\"why\"",
+        "id=\"meaning\"",
+        "sudo lsof -nP -iTCP:797 -sTCP:LISTEN",
+        "Get-NetTCPConnection -LocalPort 797",
+        "href=\"/ports/1033\"", // related
+        "id=\"faq\"",
+        "id=\"live\"",
+        "31337",
+        "Was this page helpful?",
+        "action=\"/ports/797/feedback\"",
+    ] {
+        assert!(b.contains(needle), "port page lacks {needle:?}");
+    }
+    assert!(
+        b.contains("&lt;script&gt;alert(&#39;pwned&#39;)&lt;/script&gt;&quot;onmouseover=&quot;x")
+    );
+    assert_no_raw_script(b);
+    // Only our own script, by URL; no inline script, no outside resources.
+    assert_eq!(b.matches("<script").count(), 1);
+    assert!(b.contains("<script src=\"/assets/app.js\" defer></script>"));
+    assert!(!b.contains("http://") || !b.contains("src=\"http"));
+    assert!(!b.contains(" style=\""));
+}
+
+#[tokio::test]
+async fn bad_ports_give_clear_error_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app_with(dir.path(), fake_source());
+    for (uri, status, text) in [
+        ("/ports/70000", StatusCode::BAD_REQUEST, "not a port number"),
+        ("/ports/-1", StatusCode::BAD_REQUEST, "not a port number"),
+        (
+            "/ports/99999999999999999999",
+            StatusCode::BAD_REQUEST,
+            "not a port number",
+        ),
+        (
+            "/ports/abc",
+            StatusCode::NOT_FOUND,
+            "no port or service is named",
+        ),
+        (
+            "/ports/ldap%2Fxyz",
+            StatusCode::BAD_REQUEST,
+            "not a transport protocol",
+        ),
+        (
+            "/ports/%3Cscript%3Ealert(1)%3C%2Fscript%3E",
+            StatusCode::BAD_REQUEST,
+            "&quot;script&gt;&quot; is not a transport protocol",
+        ),
+        (
+            "/ports/%3Cimg%20src=x%20onerror=alert(1)%3E",
+            StatusCode::NOT_FOUND,
+            "&lt;img src=x onerror=alert(1)&gt;",
+        ),
+        ("/nope", StatusCode::NOT_FOUND, "There is no page"),
+        (
+            "/ports/797/extra",
+            StatusCode::NOT_FOUND,
+            "There is no page",
+        ),
+    ] {
+        let r = get(&app, uri).await;
+        assert_eq!(r.status, status, "{uri}: {}", r.body);
+        assert!(r.body.contains(text), "{uri}: {}", r.body);
+        assert!(r.body.contains("<!doctype html>"), "{uri}");
+        assert_no_raw_script(&r.body);
+        assert!(r.headers.contains_key(header::CONTENT_SECURITY_POLICY));
+    }
+    for (uri, status) in [
+        ("/api/ports/70000", StatusCode::BAD_REQUEST),
+        ("/api/ports/abc", StatusCode::NOT_FOUND),
+        ("/api/search", StatusCode::BAD_REQUEST),
+        ("/api/search?q=", StatusCode::BAD_REQUEST),
+        ("/api/listening?pid=x", StatusCode::BAD_REQUEST),
+        ("/api/listening?protocol=sctp", StatusCode::BAD_REQUEST),
+    ] {
+        let r = get(&app, uri).await;
+        assert_eq!(r.status, status, "{uri}");
+        assert!(r.json()["error"].is_string(), "{uri}");
+    }
+    let long = format!("/ports?q={}", "a".repeat(300));
+    assert_eq!(get(&app, &long).await.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        get(&app, "/listening?pid=abc").await.status,
+        StatusCode::BAD_REQUEST
+    );
+    // Only feedback may change anything: other methods are refused.
+    let r = send(
+        &app,
+        Request::post("/ports/797").body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
+    let r = send(
+        &app,
+        Request::delete("/api/feedback")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
+}
+
+#[tokio::test]
+async fn names_redirect_to_their_port() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app_with(dir.path(), fake_source());
+    let r = get(&app, "/ports/ldap").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.headers[header::LOCATION], "/ports/389");
+    let r = get(&app, "/?lang=de").await;
+    assert_eq!(r.headers[header::LOCATION], "/ports?lang=de");
+}
+
+#[tokio::test]
+async fn api_port_is_the_cli_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app_with(dir.path(), fake_source());
+    let r = get(&app, "/api/ports/797").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.headers[header::CONTENT_TYPE], "application/json");
+    let v = r.json();
+    // Exactly the report's fields plus `listening`, as `portent port 797 --json` prints.
+    let report =
+        serde_json::to_value(PortReport::build(&Registry::embedded(), 797, &host())).unwrap();
+    let mut expected: Vec<&String> = report.as_object().unwrap().keys().collect();
+    let listening = "listening".to_owned();
+    expected.push(&listening);
+    expected.sort();
+    let mut got: Vec<&String> = v.as_object().unwrap().keys().collect();
+    got.sort();
+    assert_eq!(got, expected);
+    for k in report.as_object().unwrap().keys() {
+        assert_eq!(v[k], report[k], "field {k}");
+    }
+    assert_eq!(v["listening"]["sockets"][0]["pid"], 31337);
+    assert_eq!(v["listening"]["sockets"][0]["flags"][0], "ghost");
+    assert_eq!(
+        v["listening"]["sockets"][0]["owners"][0]["process"]["cmdline"][1],
+        EVIL
+    );
+    // A port nothing listens on: an empty report.
+    let v = get(&app, "/api/ports/22").await.json();
+    assert_eq!(v["listening"]["sockets"].as_array().unwrap().len(), 0);
+    assert_eq!(v["registry"][0]["services"][0]["name"], "ssh");
+}
+
+#[tokio::test]
+async fn api_search_and_listening() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app_with(dir.path(), fake_source());
+    let v = get(&app, "/api/search?q=netinfo&limit=5").await.json();
+    assert_eq!(v["query"], "netinfo");
+    let hits = v["hits"].as_array().unwrap();
+    assert!(!hits.is_empty() && hits.len() <= 5);
+    assert!(hits.iter().any(|h| h["ports"][0]["first"] == 1033));
+    assert!(hits[0]["kind"].is_string() && hits[0]["score"].is_number());
+
+    let v = get(&app, "/api/listening").await.json();
+    assert_eq!(v["sockets"].as_array().unwrap().len(), 1);
+    assert_eq!(v["sockets"][0]["port"], 797);
+    assert_eq!(v["sockets"][0]["registry"]["status"], "unassigned");
+    for k in [
+        "hidden",
+        "hidden_owners",
+        "complete",
+        "root",
+        "netns",
+        "ephemeral_range",
+        "notes",
+    ] {
+        assert!(v.get(k).is_some(), "listening json lacks {k}");
+    }
+    let v = get(&app, "/api/listening?process=nomatch").await.json();
+    assert_eq!(v["sockets"].as_array().unwrap().len(), 0);
+    let v = get(&app, "/api/listening?ghosts=1&protocol=tcp")
+        .await
+        .json();
+    assert_eq!(v["sockets"].as_array().unwrap().len(), 1);
+    let v = get(&app, "/api/listening?protocol=udp").await.json();
+    assert_eq!(v["sockets"].as_array().unwrap().len(), 0);
+}
+
+#[tokio::test]
+async fn index_search_and_grid() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app_with(dir.path(), fake_source());
+    let r = get(&app, "/ports").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("src=\"/ports/grid.png\" ismap"));
+    assert!(r.body.contains("href=\"/ports/797\"")); // listening here
+    let r = get(&app, "/ports?q=netinfo").await;
+    assert!(r.body.contains("netinfo-local"));
+    assert!(r.body.contains("href=\"/ports/1033\""));
+    let r = get(&app, "/ports?q=797").await;
+    assert!(
+        r.body
+            .contains("<li><a href=\"/ports/797\">Port 797</a></li>")
+    );
+    let r = get(&app, "/ports?q=%3Cscript%3Ealert(1)%3C/script%3E").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert_no_raw_script(&r.body);
+    assert!(!r.body.contains("<script>alert(1)"));
+    let r = get(&app, "/ports?q=zzzzqqqq").await;
+    assert!(r.body.contains("Nothing matches."));
+
+    let res = app
+        .clone()
+        .oneshot(Request::get("/ports/grid.png").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(res.headers()[header::CONTENT_TYPE], "image/png");
+    let png = res.into_body().collect().await.unwrap().to_bytes();
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"));
+    // Pixel of port 797 (row 3, column 29) is the "listening" colour index 4.
+    let idat = png.windows(4).position(|w| w == b"IDAT").unwrap();
+    let raw = &png[idat + 4 + 2 + 5..]; // zlib header, first stored block header
+    assert_eq!(raw[3 * 257 + 1 + 29], 4);
+    assert_eq!(raw[22 + 1], 2); // port 22: assigned
+
+    for (q, port) in [
+        ("?0,0", 0),
+        ("?58,6", 797),
+        ("?511,511", 65535),
+        ("?600,600", 65535),
+    ] {
+        let r = get(&app, &format!("/ports/at{q}")).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER);
+        assert_eq!(
+            r.headers[header::LOCATION],
+            format!("/ports/{port}").as_str()
+        );
+    }
+    let r = get(&app, "/ports/at?junk").await;
+    assert_eq!(r.headers[header::LOCATION], "/ports");
+}
+
+#[tokio::test]
+async fn listening_page_filters_and_escapes() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app_with(dir.path(), fake_source());
+    let r = get(&app, "/listening").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("flag-ghost strong"));
+    assert!(r.body.contains("flag-exposed"));
+    assert!(r.body.contains("data-refresh"));
+    assert!(r.body.contains("&lt;script&gt;"));
+    assert_no_raw_script(&r.body);
+    let r = get(
+        &app,
+        "/listening?process=%22%3E%3Cscript%3Ealert(1)%3C/script%3E",
+    )
+    .await;
+    assert!(
+        r.body
+            .contains("value=\"&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;\"")
+    );
+    assert!(r.body.contains("Nothing matches."));
+    assert_no_raw_script(&r.body);
+    // A long command line is cut in the table and whole (escaped) in the tooltip.
+    let long = Arc::new(|| {
+        let mut l = fake_listing();
+        let p = l.listeners[0].owners[0].process.as_mut().unwrap();
+        Arc::make_mut(p).cmdline.push("y".repeat(300));
+        Ok(l)
+    });
+    let dir2 = tempfile::tempdir().unwrap();
+    let r = get(&app_with(dir2.path(), long), "/listening").await;
+    assert!(
+        r.body
+            .contains("<span title=\"/usr/bin/evil &lt;script&gt;")
+    );
+    assert!(r.body.contains("yyy\u{2026}</span>"));
+    assert_no_raw_script(&r.body);
+    let r = get(&app, "/listening?exposed=1&ghosts=1").await;
+    assert!(r.body.contains("31337"));
+}
+
+#[tokio::test]
+async fn listing_errors_are_shown_not_fatal() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app_with(dir.path(), Arc::new(|| Err("no netlink <here>".to_owned())));
+    let r = get(&app, "/ports/797").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("unknown: no netlink &lt;here&gt;"));
+    let r = get(&app, "/api/ports/797").await;
+    assert_eq!(r.json()["listening"]["error"], "no netlink <here>");
+    assert_eq!(
+        get(&app, "/api/listening").await.status,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    assert_eq!(get(&app, "/listening").await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn languages_by_query_and_header() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app_with(dir.path(), fake_source());
+    let r = get(&app, "/ports/797?lang=he").await;
+    assert!(r.body.contains("<html lang=\"he\" dir=\"rtl\">"));
+    assert!(r.body.contains("האם הדף הזה עזר לך?"));
+    assert!(r.body.contains("href=\"/ports?lang=he\"")); // links keep the language
+    // Registry data stays as IANA wrote it.
+    assert!(r.body.contains("Unassigned"));
+    let req = Request::get("/ports/797")
+        .header(header::ACCEPT_LANGUAGE, "fr-CH, de;q=0.8, en;q=0.5")
+        .body(Body::empty())
+        .unwrap();
+    let r = send(&app, req).await;
+    assert!(r.body.contains("<html lang=\"de\" dir=\"ltr\">"));
+    assert!(r.body.contains("War diese Seite hilfreich?"));
+    let r = get(&app, "/ports/797?lang=xx").await;
+    assert!(r.body.contains("<html lang=\"en\""));
+    let r = get(&app, "/ports/70000?lang=de").await;
+    assert!(r.body.contains("400 Ungültige Anfrage"));
+}
+
+#[tokio::test]
+async fn assets_are_embedded() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app_with(dir.path(), fake_source());
+    let r = get(&app, "/assets/style.css").await;
+    assert_eq!(r.headers[header::CONTENT_TYPE], "text/css; charset=utf-8");
+    assert!(!r.body.contains("@import") && !r.body.contains("url(http"));
+    let r = get(&app, "/assets/app.js").await;
+    assert!(
+        r.headers[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/javascript")
+    );
+    assert!(!r.body.contains("innerHTML") && !r.body.contains("eval("));
+    let v = get(&app, "/api/openapi.json").await.json();
+    assert!(v["openapi"].as_str().unwrap().starts_with("3."));
+}
+
+#[tokio::test]
+async fn feedback_is_validated_limited_and_persisted() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let app = app_with(dir.path(), fake_source());
+        let r = send(
+            &app,
+            post_form(
+                "/ports/797/feedback",
+                "answer=yes&comment=%3Cb%3Enice%3C%2Fb%3E&lang=he",
+                [127, 0, 0, 2],
+                false,
+            ),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER);
+        assert_eq!(
+            r.headers[header::LOCATION],
+            "/ports/797?thanks=1&lang=he#feedback"
+        );
+        let r = send(
+            &app,
+            post_form("/ports/797/feedback", "answer=no", [127, 0, 0, 2], true),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert_eq!(r.json()["saved"], true);
+        // Bad input: a clear 400, nothing stored.
+        for body in ["answer=maybe", "comment=x", ""] {
+            let r = send(
+                &app,
+                post_form("/ports/797/feedback", body, [127, 0, 0, 3], false),
+            )
+            .await;
+            assert_eq!(r.status, StatusCode::BAD_REQUEST, "{body}");
+        }
+        let long = format!("answer=yes&comment={}", "x".repeat(1001));
+        let r = send(
+            &app,
+            post_form("/ports/797/feedback", &long, [127, 0, 0, 3], true),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST);
+        let huge = format!("answer=yes&comment={}", "x".repeat(64 * 1024));
+        let r = send(
+            &app,
+            post_form("/ports/797/feedback", &huge, [127, 0, 0, 3], false),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
+        let r = send(
+            &app,
+            post_form("/ports/70000/feedback", "answer=yes", [127, 0, 0, 3], false),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST);
+        // Rate limit: 3 per window per client in this config; another client is unaffected.
+        let r = send(
+            &app,
+            post_form("/ports/22/feedback", "answer=partly", [127, 0, 0, 2], false),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER);
+        let r = send(
+            &app,
+            post_form("/ports/22/feedback", "answer=partly", [127, 0, 0, 2], false),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+        let r = send(
+            &app,
+            post_form("/ports/22/feedback", "answer=partly", [127, 0, 0, 4], false),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER);
+        let r = get(&app, "/ports/797?thanks=1").await;
+        assert!(r.body.contains("Thank you, your answer was saved."));
+    }
+    // A new server on the same data directory: everything is still there.
+    let app = app_with(dir.path(), fake_source());
+    let v = get(&app, "/api/feedback").await.json();
+    assert_eq!(v["total"]["yes"], 1);
+    assert_eq!(v["total"]["no"], 1);
+    assert_eq!(v["total"]["partly"], 2);
+    assert_eq!(v["ports"][0]["port"], 22);
+    let r = get(&app, "/feedback").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("4 answers: 1 yes, 2 partly, 1 no."));
+    assert!(r.body.contains("&lt;b&gt;nice&lt;/b&gt;"));
+    assert!(!r.body.contains("<b>nice"));
+}
+
+/// A real process listening on loopback whose command line contains `<script>`: the port
+/// page, the listening page and the API show it, escaped.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn real_listener_with_hostile_command_line_is_escaped() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let mut child = Command::new("python3")
+        .args([
+            "-c",
+            "import socket,sys\ns=socket.socket()\ns.bind(('127.0.0.1',0))\ns.listen()\nprint(s.getsockname()[1],flush=True)\nsys.stdin.read()",
+            "<script>alert('xss')</script>",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3 is needed for this test (scripts/test installs it)");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let port: u16 = line.trim().parse().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let app = app_with(dir.path(), live::system_source());
+    let page = get(&app, &format!("/ports/{port}")).await;
+    let listing = get(&app, "/listening").await;
+    let api = get(&app, &format!("/api/ports/{port}")).await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains(&child.id().to_string()),
+        "the live box should show the listener's pid: {}",
+        page.body
+    );
+    for body in [&page.body, &listing.body] {
+        assert!(body.contains("&lt;script&gt;alert(&#39;xss&#39;)&lt;/script&gt;"));
+        assert!(!body.contains("<script>alert"));
+    }
+    let v = api.json();
+    assert_eq!(v["listening"]["sockets"][0]["port"], port);
+    assert_eq!(
+        v["listening"]["sockets"][0]["owners"][0]["process"]["cmdline"][3],
+        "<script>alert('xss')</script>"
+    );
+}
