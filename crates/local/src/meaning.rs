@@ -3,6 +3,8 @@
 //! `portent listening` renders and `--json` prints (schema in docs/json.md); the CLI and the
 //! web server get the same facts.
 
+use std::sync::Arc;
+
 use portent_registry::report::HostFacts;
 use portent_registry::{PortRange, Registry, Status};
 use serde::Serialize;
@@ -34,6 +36,8 @@ pub enum Flag {
 }
 
 impl Flag {
+    pub const ALL: [Flag; 4] = [Flag::Ghost, Flag::Exposed, Flag::Ephemeral, Flag::DualStack];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Flag::Ghost => "ghost",
@@ -44,16 +48,40 @@ impl Flag {
     }
 }
 
+/// A set of [`Flag`]s, one byte; serialized as a list in [`Flag::ALL`] order.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Flags(u8);
+
+impl Flags {
+    pub fn insert(&mut self, flag: Flag) {
+        self.0 |= 1 << flag as u8;
+    }
+
+    pub fn contains(self, flag: Flag) -> bool {
+        self.0 & (1 << flag as u8) != 0
+    }
+
+    pub fn iter(self) -> impl Iterator<Item = Flag> {
+        Flag::ALL.into_iter().filter(move |f| self.contains(*f))
+    }
+}
+
+impl Serialize for Flags {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
+    }
+}
+
 /// One socket with its meaning. `pid` and `process` repeat the first owner for readers that
 /// want one value; `owners` has all of them.
 #[derive(Debug, Clone, Serialize)]
 pub struct Row {
     pub pid: Option<u32>,
-    pub process: Option<String>,
+    pub process: Option<Arc<str>>,
     #[serde(flatten)]
     pub socket: Listener,
     pub registry: RegistryView,
-    pub flags: Vec<Flag>,
+    pub flags: Flags,
 }
 
 impl Row {
@@ -65,21 +93,21 @@ impl Row {
             services: entry.service_names(),
             range: PortRange::of(socket.port),
         };
-        let mut flags = Vec::new();
+        let mut flags = Flags::default();
         if registry.status != Status::Assigned {
-            flags.push(Flag::Ghost);
+            flags.insert(Flag::Ghost);
         }
         if socket.exposed() {
-            flags.push(Flag::Exposed);
+            flags.insert(Flag::Exposed);
         }
         if host
             .ephemeral_range
             .is_some_and(|(lo, hi)| (lo..=hi).contains(&socket.port))
         {
-            flags.push(Flag::Ephemeral);
+            flags.insert(Flag::Ephemeral);
         }
         if socket.dual_stack() {
-            flags.push(Flag::DualStack);
+            flags.insert(Flag::DualStack);
         }
         let first = socket.owners.first();
         Row {
@@ -87,7 +115,7 @@ impl Row {
             process: first.map(|o| {
                 o.process
                     .as_ref()
-                    .map_or_else(|| "unknown".to_owned(), |p| p.name.clone())
+                    .map_or_else(|| Arc::from("unknown"), |p| Arc::clone(&p.name))
             }),
             socket,
             registry,
@@ -96,7 +124,7 @@ impl Row {
     }
 
     pub fn has(&self, flag: Flag) -> bool {
-        self.flags.contains(&flag)
+        self.flags.contains(flag)
     }
 
     /// A ghost in the system range (0-1023): a privileged port nobody registered.
@@ -303,7 +331,7 @@ mod tests {
         for (l, want, status) in rows {
             let port = l.port;
             let r = Row::of(l, &reg, &host());
-            assert_eq!(r.flags, want, "port {port}");
+            assert_eq!(r.flags.iter().collect::<Vec<_>>(), want, "port {port}");
             assert_eq!(r.registry.status, status, "port {port}");
         }
         let r = Row::of(listener(Transport::Tcp, "0.0.0.0", 22), &reg, &host());

@@ -107,7 +107,7 @@ fn every_field_of_every_kind_of_listener() {
             assert_eq!(o.fds, [s.fd], "socket {i}");
             let p = o.process.as_ref().unwrap();
             // The full name, not comm's 15 characters.
-            assert_eq!(p.name, LONG_NAME);
+            assert_eq!(&*p.name, LONG_NAME);
             assert!(p.exe.as_deref().unwrap().contains("python3"), "{p:?}");
             assert_eq!(p.cmdline[0], h.exe_link.to_str().unwrap());
             assert!(p.cmdline[1].ends_with("holder.py"));

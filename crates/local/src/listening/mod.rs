@@ -117,7 +117,7 @@ pub struct Listener {
     /// The uid that created the socket, as the kernel reports it.
     pub uid: u32,
     /// `uid` as a user name, when the password database has one.
-    pub user: Option<String>,
+    pub user: Option<Arc<str>>,
     /// Every process holding the socket open (fork, SO_REUSEPORT, passed descriptors), by pid.
     pub owners: Vec<Owner>,
     pub owner_status: OwnerStatus,
@@ -171,7 +171,7 @@ pub struct Owner {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Process {
     /// The full program name (not the 15-character `comm`): see [`names::program_name`].
-    pub name: String,
+    pub name: Arc<str>,
     /// The executable's path, when readable.
     pub exe: Option<String>,
     /// The command line, one string per argument; empty for kernel threads.
@@ -244,8 +244,9 @@ pub struct RawSocket {
 /// What one pass over every process's descriptors found.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FdScan {
-    /// Socket inode -> (pid, fd) pairs holding it, in scan order.
-    pub holders: HashMap<u64, Vec<(u32, u32)>>,
+    /// (socket inode, pid, fd) for every descriptor referring to a wanted socket. Flat, not
+    /// a map of vectors: 10,000 sockets cost one allocation.
+    pub holders: Vec<(u64, u32, u32)>,
     /// Processes whose descriptors could not be read.
     pub hidden: Vec<Hidden>,
 }
@@ -273,13 +274,21 @@ pub fn assemble(
     raw.sort_unstable_by(|a, b| {
         (a.port, a.protocol, a.address, a.inode).cmp(&(b.port, b.protocol, b.address, b.inode))
     });
+    let mut holders = scan.holders;
+    holders.sort_unstable();
     let mut processes: HashMap<u32, Option<Arc<Process>>> = HashMap::new();
-    let mut users: HashMap<u32, Option<String>> = HashMap::new();
+    let mut users: HashMap<u32, Option<Arc<str>>> = HashMap::new();
     let listeners: Vec<Listener> = raw
         .into_iter()
         .map(|s| {
             let mut owners: Vec<Owner> = Vec::new();
-            for &(pid, fd) in scan.holders.get(&s.inode).map(Vec::as_slice).unwrap_or(&[]) {
+            let first = holders.partition_point(|h| h.0 < s.inode);
+            let held = holders
+                .get(first..)
+                .unwrap_or_default()
+                .iter()
+                .take_while(|h| h.0 == s.inode);
+            for &(_, pid, fd) in held {
                 if let Some(o) = owners.iter_mut().find(|o| o.pid == pid) {
                     o.fds.push(fd);
                     continue;
@@ -316,7 +325,7 @@ pub fn assemble(
                 uid: s.uid,
                 user: users
                     .entry(s.uid)
-                    .or_insert_with(|| details.user(s.uid))
+                    .or_insert_with(|| details.user(s.uid).map(Arc::from))
                     .clone(),
                 owners,
                 owner_status,
@@ -344,7 +353,7 @@ mod tests {
         fn process(&mut self, pid: u32) -> Option<Process> {
             // pid 3 "exited" before its details were read.
             (pid != 3).then(|| Process {
-                name: format!("p{pid}"),
+                name: format!("p{pid}").into(),
                 uid: Some(1000),
                 ..Process::default()
             })
@@ -381,10 +390,11 @@ mod tests {
             raw(Transport::Tcp, any4, 22, 13),
         ];
         sockets[0].ifindex = 2;
-        let mut scan = FdScan::default();
         // A forked server: two processes, and one of them holds two descriptors.
-        scan.holders.insert(13, vec![(7, 3), (5, 3), (7, 9)]);
-        scan.holders.insert(11, vec![(3, 4)]);
+        let mut scan = FdScan {
+            holders: vec![(13, 7, 3), (13, 5, 3), (11, 3, 4), (13, 7, 9)],
+            ..FdScan::default()
+        };
         let l = assemble(sockets, scan.clone(), &mut Fake, true, None);
         let keys: Vec<_> = l.listeners.iter().map(|s| (s.port, s.protocol)).collect();
         assert_eq!(
