@@ -75,18 +75,18 @@ impl Serialize for Flags {
 /// One socket with its meaning. `pid` and `process` repeat the first owner for readers that
 /// want one value; `owners` has all of them.
 #[derive(Debug, Clone, Serialize)]
-pub struct Row {
+pub struct Row<'a> {
     pub pid: Option<u32>,
     pub process: Option<Arc<str>>,
     #[serde(flatten)]
-    pub socket: Listener,
+    pub socket: &'a Listener,
     pub registry: RegistryView,
     pub flags: Flags,
 }
 
-impl Row {
+impl<'a> Row<'a> {
     /// Builds the row for `socket`.
-    pub fn of(socket: Listener, reg: &Registry, host: &HostFacts) -> Row {
+    pub fn of(socket: &'a Listener, reg: &Registry, host: &HostFacts) -> Row<'a> {
         let entry = reg.lookup(socket.port, socket.protocol.protocol());
         let registry = RegistryView {
             status: entry.status,
@@ -175,28 +175,34 @@ impl Filter {
 }
 
 /// The whole answer to `portent listening`: rows, and what could not be seen.
+/// Borrows the [`Listing`] it describes: 10,000 sockets are not copied.
 #[derive(Debug, Clone, Serialize)]
-pub struct Report {
-    pub sockets: Vec<Row>,
+pub struct Report<'a> {
+    pub sockets: Vec<Row<'a>>,
     /// Processes whose descriptors could not be read.
-    pub hidden: Vec<Hidden>,
+    pub hidden: &'a [Hidden],
     /// Rows whose owner could not be read (`owner_status` "hidden").
     pub hidden_owners: usize,
     /// Whether every owner could be looked for: no process was hidden.
     pub complete: bool,
     pub root: bool,
-    pub netns: Option<String>,
+    pub netns: Option<&'a str>,
     pub ephemeral_range: Option<(u16, u16)>,
     /// Plain sentences about what is missing and why; empty when nothing is.
     pub notes: Vec<String>,
 }
 
-impl Report {
+impl<'a> Report<'a> {
     /// Gives each socket its meaning and keeps the rows `filter` matches.
-    pub fn build(listing: Listing, reg: &Registry, host: &HostFacts, filter: &Filter) -> Report {
+    pub fn build(
+        listing: &'a Listing,
+        reg: &Registry,
+        host: &HostFacts,
+        filter: &Filter,
+    ) -> Report<'a> {
         let sockets: Vec<Row> = listing
             .listeners
-            .into_iter()
+            .iter()
             .map(|s| Row::of(s, reg, host))
             .filter(|r| filter.matches(r))
             .collect();
@@ -239,10 +245,10 @@ impl Report {
         Report {
             complete: listing.hidden.is_empty(),
             sockets,
-            hidden: listing.hidden,
+            hidden: &listing.hidden,
             hidden_owners,
             root: listing.root,
-            netns: listing.netns,
+            netns: listing.netns.as_deref(),
             ephemeral_range: host.ephemeral_range,
             notes,
         }
@@ -330,14 +336,15 @@ mod tests {
         ];
         for (l, want, status) in rows {
             let port = l.port;
-            let r = Row::of(l, &reg, &host());
+            let r = Row::of(&l, &reg, &host());
             assert_eq!(r.flags.iter().collect::<Vec<_>>(), want, "port {port}");
             assert_eq!(r.registry.status, status, "port {port}");
         }
-        let r = Row::of(listener(Transport::Tcp, "0.0.0.0", 22), &reg, &host());
+        let l22 = listener(Transport::Tcp, "0.0.0.0", 22);
+        let r = Row::of(&l22, &reg, &host());
         assert_eq!(r.registry.services, ["ssh"]);
         assert_eq!((r.pid, r.process.as_deref()), (Some(42), Some("sshd")));
-        assert!(Row::of(listener(Transport::Tcp, "127.0.0.1", 797), &reg, &host()).strong_ghost());
+        assert!(Row::of(&listener(Transport::Tcp, "127.0.0.1", 797), &reg, &host()).strong_ghost());
         let json = serde_json::to_value(&r).unwrap();
         assert_eq!(json["protocol"], "tcp");
         assert_eq!(json["address"], "0.0.0.0");
@@ -351,8 +358,12 @@ mod tests {
     #[test]
     fn filters() {
         let reg = Registry::embedded();
-        let ssh = Row::of(listener(Transport::Tcp, "0.0.0.0", 22), &reg, &host());
-        let ghost = Row::of(listener(Transport::Tcp, "127.0.0.1", 797), &reg, &host());
+        let (l22, l797) = (
+            listener(Transport::Tcp, "0.0.0.0", 22),
+            listener(Transport::Tcp, "127.0.0.1", 797),
+        );
+        let ssh = Row::of(&l22, &reg, &host());
+        let ghost = Row::of(&l797, &reg, &host());
         let f = Filter {
             ghosts: true,
             ..Filter::default()
@@ -391,7 +402,7 @@ mod tests {
             root: false,
             netns: None,
         };
-        let r = Report::build(listing, &Registry::embedded(), &host(), &Filter::default());
+        let r = Report::build(&listing, &Registry::embedded(), &host(), &Filter::default());
         assert!(!r.complete);
         assert_eq!(r.hidden_owners, 1);
         assert_eq!(

@@ -119,7 +119,7 @@ fn every_field_of_every_kind_of_listener() {
 
     // Meaning: 797 is a ghost in the system range, exposed on 0.0.0.0.
     let report = Report::build(
-        listing.clone(),
+        &listing,
         &Registry::embedded(),
         &portent_local::host::facts(),
         &Filter::default(),

@@ -36,7 +36,7 @@ pub fn run(args: &ListeningArgs) -> Result<Outcome> {
         portent_local::listening::listening(&query).context("cannot list listening sockets")?;
     let reg = out::registry();
     let host = portent_local::host::facts();
-    let report = Report::build(listing, &reg, &host, &filter);
+    let report = Report::build(&listing, &reg, &host, &filter);
     let outcome = if report.sockets.is_empty() {
         Outcome::Nothing
     } else {
@@ -198,7 +198,7 @@ pub fn table(w: &mut impl Write, rows: &[Row], wide: bool, indent: usize) -> std
     let mut cache = HashMap::new();
     let (mut wa, mut ws, mut wpid, mut wproc, mut wuser, mut wf) = (7, 7, 3, 7, 4, 5);
     for row in rows {
-        wa = wa.max(address(&row.socket).chars().count());
+        wa = wa.max(address(row.socket).chars().count());
         ws = ws.max(service(row).chars().count());
         let n: usize = row.flags.iter().map(|f| f.as_str().len() + 1).sum();
 
