@@ -289,9 +289,9 @@ mod tests {
             inode: u64::from(port),
             uid: 0,
             user: Some("root".into()),
-            owners: vec![Owner {
+            owners: smallvec::smallvec![Owner {
                 pid: 42,
-                fds: vec![3],
+                fds: smallvec::smallvec![3],
                 process: Some(std::sync::Arc::new(Process {
                     name: "sshd".into(),
                     ..Process::default()

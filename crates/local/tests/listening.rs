@@ -104,7 +104,7 @@ fn every_field_of_every_kind_of_listener() {
         want.sort_unstable();
         assert_eq!(owner_pids, want, "socket {i}");
         for o in &l.owners {
-            assert_eq!(o.fds, [s.fd], "socket {i}");
+            assert_eq!(o.fds[..], [s.fd], "socket {i}");
             let p = o.process.as_ref().unwrap();
             // The full name, not comm's 15 characters.
             assert_eq!(&*p.name, LONG_NAME);
@@ -221,7 +221,7 @@ fn default_namespace_loopback() {
         assert_eq!(found.inode, s.inode);
         assert_eq!(found.owners.len(), 1);
         assert_eq!(found.owners[0].pid, h.pid);
-        assert_eq!(found.owners[0].fds, [s.fd]);
+        assert_eq!(found.owners[0].fds[..], [s.fd]);
     }
     assert_eq!(l.netns, None);
 }

@@ -15,6 +15,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use serde::Serialize;
+use smallvec::SmallVec;
 
 pub mod cgroup;
 pub mod names;
@@ -119,7 +120,7 @@ pub struct Listener {
     /// `uid` as a user name, when the password database has one.
     pub user: Option<Arc<str>>,
     /// Every process holding the socket open (fork, SO_REUSEPORT, passed descriptors), by pid.
-    pub owners: Vec<Owner>,
+    pub owners: SmallVec<[Owner; 1]>,
     pub owner_status: OwnerStatus,
 }
 
@@ -161,7 +162,7 @@ pub enum OwnerStatus {
 pub struct Owner {
     pub pid: u32,
     /// The descriptor numbers referring to the socket in this process.
-    pub fds: Vec<u32>,
+    pub fds: SmallVec<[u32; 2]>,
     /// `None` when the process exited between the socket dump and reading its details.
     /// Shared: a process holding 10,000 sockets is read, and stored, once.
     pub process: Option<Arc<Process>>,
@@ -281,7 +282,7 @@ pub fn assemble(
     let listeners: Vec<Listener> = raw
         .into_iter()
         .map(|s| {
-            let mut owners: Vec<Owner> = Vec::new();
+            let mut owners: SmallVec<[Owner; 1]> = SmallVec::new();
             let first = holders.partition_point(|h| h.0 < s.inode);
             let held = holders
                 .get(first..)
@@ -299,7 +300,7 @@ pub fn assemble(
                     .clone();
                 owners.push(Owner {
                     pid,
-                    fds: vec![fd],
+                    fds: smallvec::smallvec![fd],
                     process,
                 });
             }
@@ -408,8 +409,11 @@ mod tests {
         );
         let ssh = &l.listeners[0];
         assert_eq!(ssh.owners.len(), 2);
-        assert_eq!((ssh.owners[0].pid, &ssh.owners[0].fds), (5, &vec![3]));
-        assert_eq!((ssh.owners[1].pid, &ssh.owners[1].fds), (7, &vec![3, 9]));
+        assert_eq!((ssh.owners[0].pid, &ssh.owners[0].fds[..]), (5, &[3][..]));
+        assert_eq!(
+            (ssh.owners[1].pid, &ssh.owners[1].fds[..]),
+            (7, &[3, 9][..])
+        );
         assert_eq!(ssh.owner_status, OwnerStatus::Found);
         assert_eq!(ssh.user.as_deref(), Some("root"));
         // Exited between dump and details: kept, with its pid and no details.
@@ -449,7 +453,7 @@ mod tests {
             inode: 1,
             uid: 0,
             user: None,
-            owners: vec![],
+            owners: SmallVec::new(),
             owner_status: OwnerStatus::None,
         };
         assert!(!l("127.0.0.1").exposed());
