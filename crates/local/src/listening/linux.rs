@@ -63,9 +63,9 @@ pub fn listening(query: &Query) -> Result<Listing, Error> {
 /// per thread, so portent's own stays as it was; the `/proc` pass afterwards sees every
 /// process (socket inodes are unique across namespaces).
 fn in_netns<T: Send>(path: &Path, f: impl FnOnce() -> Result<T, Error> + Send) -> Result<T, Error> {
-    let err = |source: io::Error| Error::Netns {
+    let err = |err: io::Error| Error::Netns {
         path: path.to_owned(),
-        source,
+        err,
     };
     let file = std::fs::File::open(path).map_err(err)?;
     std::thread::scope(|s| {
@@ -155,7 +155,7 @@ fn dump_one(
     request.finalize();
     let mut bytes = vec![0u8; request.buffer_len()];
     request.serialize(&mut bytes);
-    let dump_err = |source: io::Error| Error::Dump { what, source };
+    let dump_err = |err: io::Error| Error::Dump { what, err };
     socket.send(&bytes, 0).map_err(dump_err)?;
 
     loop {

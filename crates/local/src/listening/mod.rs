@@ -196,27 +196,23 @@ pub struct Hidden {
     pub reason: String,
 }
 
-/// Why the sockets could not be listed at all.
+/// Why the sockets could not be listed at all. Each message names the operation and says
+/// the OS error itself (the error is not chained, so it is printed once).
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("cannot open a sock_diag netlink socket: {0}")]
-    Netlink(#[source] std::io::Error),
-    #[error("the kernel refused the {what} socket dump: {source}")]
+    Netlink(std::io::Error),
+    #[error("the kernel refused the {what} socket dump: {err}")]
     Dump {
         what: &'static str,
-        #[source]
-        source: std::io::Error,
+        err: std::io::Error,
     },
     #[error("malformed sock_diag reply to the {what} dump: {detail}")]
     Malformed { what: &'static str, detail: String },
     #[error("cannot read /proc: {0}")]
-    Proc(#[source] std::io::Error),
-    #[error("cannot enter network namespace {path}: {source}")]
-    Netns {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    Proc(std::io::Error),
+    #[error("cannot enter network namespace {path}: {err}")]
+    Netns { path: PathBuf, err: std::io::Error },
     #[error("listing sockets is not supported on {os} yet (Linux only); use {hint}")]
     Unsupported {
         os: &'static str,
