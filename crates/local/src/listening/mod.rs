@@ -30,6 +30,11 @@ mod unsupported;
 #[cfg(not(target_os = "linux"))]
 use unsupported as sys;
 
+// The non-Linux module, compiled and tested on Linux too (CI has only Linux targets).
+#[cfg(all(test, target_os = "linux"))]
+#[path = "unsupported.rs"]
+mod unsupported_on_linux;
+
 /// A transport protocol portent lists sockets for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -436,6 +441,14 @@ mod tests {
         );
         assert_eq!(l.listeners[0].owner_status, OwnerStatus::Hidden);
         assert_eq!(l.hidden.len(), 1);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn other_systems_get_a_typed_error() {
+        let err = unsupported_on_linux::listening(&Query::default()).unwrap_err();
+        assert!(matches!(err, Error::Unsupported { .. }), "{err:?}");
+        assert!(err.to_string().contains("not supported"));
     }
 
     #[test]
