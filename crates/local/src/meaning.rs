@@ -3,6 +3,8 @@
 //! `portent listening` renders and `--json` prints (schema in docs/json.md); the CLI and the
 //! web server get the same facts.
 
+use std::sync::Arc;
+
 use portent_registry::report::HostFacts;
 use portent_registry::{PortRange, Registry, Status};
 use serde::Serialize;
@@ -34,6 +36,8 @@ pub enum Flag {
 }
 
 impl Flag {
+    pub const ALL: [Flag; 4] = [Flag::Ghost, Flag::Exposed, Flag::Ephemeral, Flag::DualStack];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Flag::Ghost => "ghost",
@@ -44,42 +48,66 @@ impl Flag {
     }
 }
 
+/// A set of [`Flag`]s, one byte; serialized as a list in [`Flag::ALL`] order.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Flags(u8);
+
+impl Flags {
+    pub fn insert(&mut self, flag: Flag) {
+        self.0 |= 1 << flag as u8;
+    }
+
+    pub fn contains(self, flag: Flag) -> bool {
+        self.0 & (1 << flag as u8) != 0
+    }
+
+    pub fn iter(self) -> impl Iterator<Item = Flag> {
+        Flag::ALL.into_iter().filter(move |f| self.contains(*f))
+    }
+}
+
+impl Serialize for Flags {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
+    }
+}
+
 /// One socket with its meaning. `pid` and `process` repeat the first owner for readers that
 /// want one value; `owners` has all of them.
 #[derive(Debug, Clone, Serialize)]
-pub struct Row {
+pub struct Row<'a> {
     pub pid: Option<u32>,
-    pub process: Option<String>,
+    pub process: Option<Arc<str>>,
     #[serde(flatten)]
-    pub socket: Listener,
+    pub socket: &'a Listener,
     pub registry: RegistryView,
-    pub flags: Vec<Flag>,
+    pub flags: Flags,
 }
 
-impl Row {
+impl<'a> Row<'a> {
     /// Builds the row for `socket`.
-    pub fn of(socket: Listener, reg: &Registry, host: &HostFacts) -> Row {
+    pub fn of(socket: &'a Listener, reg: &Registry, host: &HostFacts) -> Row<'a> {
         let entry = reg.lookup(socket.port, socket.protocol.protocol());
         let registry = RegistryView {
             status: entry.status,
             services: entry.service_names(),
             range: PortRange::of(socket.port),
         };
-        let mut flags = Vec::new();
+        let mut flags = Flags::default();
         if registry.status != Status::Assigned {
-            flags.push(Flag::Ghost);
+            flags.insert(Flag::Ghost);
         }
         if socket.exposed() {
-            flags.push(Flag::Exposed);
+            flags.insert(Flag::Exposed);
         }
         if host
             .ephemeral_range
             .is_some_and(|(lo, hi)| (lo..=hi).contains(&socket.port))
         {
-            flags.push(Flag::Ephemeral);
+            flags.insert(Flag::Ephemeral);
         }
         if socket.dual_stack() {
-            flags.push(Flag::DualStack);
+            flags.insert(Flag::DualStack);
         }
         let first = socket.owners.first();
         Row {
@@ -87,7 +115,7 @@ impl Row {
             process: first.map(|o| {
                 o.process
                     .as_ref()
-                    .map_or_else(|| "unknown".to_owned(), |p| p.name.clone())
+                    .map_or_else(|| Arc::from("unknown"), |p| Arc::clone(&p.name))
             }),
             socket,
             registry,
@@ -96,7 +124,7 @@ impl Row {
     }
 
     pub fn has(&self, flag: Flag) -> bool {
-        self.flags.contains(&flag)
+        self.flags.contains(flag)
     }
 
     /// A ghost in the system range (0-1023): a privileged port nobody registered.
@@ -147,28 +175,34 @@ impl Filter {
 }
 
 /// The whole answer to `portent listening`: rows, and what could not be seen.
+/// Borrows the [`Listing`] it describes: 10,000 sockets are not copied.
 #[derive(Debug, Clone, Serialize)]
-pub struct Report {
-    pub sockets: Vec<Row>,
+pub struct Report<'a> {
+    pub sockets: Vec<Row<'a>>,
     /// Processes whose descriptors could not be read.
-    pub hidden: Vec<Hidden>,
+    pub hidden: &'a [Hidden],
     /// Rows whose owner could not be read (`owner_status` "hidden").
     pub hidden_owners: usize,
     /// Whether every owner could be looked for: no process was hidden.
     pub complete: bool,
     pub root: bool,
-    pub netns: Option<String>,
+    pub netns: Option<&'a str>,
     pub ephemeral_range: Option<(u16, u16)>,
     /// Plain sentences about what is missing and why; empty when nothing is.
     pub notes: Vec<String>,
 }
 
-impl Report {
+impl<'a> Report<'a> {
     /// Gives each socket its meaning and keeps the rows `filter` matches.
-    pub fn build(listing: Listing, reg: &Registry, host: &HostFacts, filter: &Filter) -> Report {
+    pub fn build(
+        listing: &'a Listing,
+        reg: &Registry,
+        host: &HostFacts,
+        filter: &Filter,
+    ) -> Report<'a> {
         let sockets: Vec<Row> = listing
             .listeners
-            .into_iter()
+            .iter()
             .map(|s| Row::of(s, reg, host))
             .filter(|r| filter.matches(r))
             .collect();
@@ -211,10 +245,10 @@ impl Report {
         Report {
             complete: listing.hidden.is_empty(),
             sockets,
-            hidden: listing.hidden,
+            hidden: &listing.hidden,
             hidden_owners,
             root: listing.root,
-            netns: listing.netns,
+            netns: listing.netns.as_deref(),
             ephemeral_range: host.ephemeral_range,
             notes,
         }
@@ -255,9 +289,9 @@ mod tests {
             inode: u64::from(port),
             uid: 0,
             user: Some("root".into()),
-            owners: vec![Owner {
+            owners: smallvec::smallvec![Owner {
                 pid: 42,
-                fds: vec![3],
+                fds: smallvec::smallvec![3],
                 process: Some(std::sync::Arc::new(Process {
                     name: "sshd".into(),
                     ..Process::default()
@@ -302,14 +336,15 @@ mod tests {
         ];
         for (l, want, status) in rows {
             let port = l.port;
-            let r = Row::of(l, &reg, &host());
-            assert_eq!(r.flags, want, "port {port}");
+            let r = Row::of(&l, &reg, &host());
+            assert_eq!(r.flags.iter().collect::<Vec<_>>(), want, "port {port}");
             assert_eq!(r.registry.status, status, "port {port}");
         }
-        let r = Row::of(listener(Transport::Tcp, "0.0.0.0", 22), &reg, &host());
+        let l22 = listener(Transport::Tcp, "0.0.0.0", 22);
+        let r = Row::of(&l22, &reg, &host());
         assert_eq!(r.registry.services, ["ssh"]);
         assert_eq!((r.pid, r.process.as_deref()), (Some(42), Some("sshd")));
-        assert!(Row::of(listener(Transport::Tcp, "127.0.0.1", 797), &reg, &host()).strong_ghost());
+        assert!(Row::of(&listener(Transport::Tcp, "127.0.0.1", 797), &reg, &host()).strong_ghost());
         let json = serde_json::to_value(&r).unwrap();
         assert_eq!(json["protocol"], "tcp");
         assert_eq!(json["address"], "0.0.0.0");
@@ -323,8 +358,12 @@ mod tests {
     #[test]
     fn filters() {
         let reg = Registry::embedded();
-        let ssh = Row::of(listener(Transport::Tcp, "0.0.0.0", 22), &reg, &host());
-        let ghost = Row::of(listener(Transport::Tcp, "127.0.0.1", 797), &reg, &host());
+        let (l22, l797) = (
+            listener(Transport::Tcp, "0.0.0.0", 22),
+            listener(Transport::Tcp, "127.0.0.1", 797),
+        );
+        let ssh = Row::of(&l22, &reg, &host());
+        let ghost = Row::of(&l797, &reg, &host());
         let f = Filter {
             ghosts: true,
             ..Filter::default()
@@ -363,7 +402,7 @@ mod tests {
             root: false,
             netns: None,
         };
-        let r = Report::build(listing, &Registry::embedded(), &host(), &Filter::default());
+        let r = Report::build(&listing, &Registry::embedded(), &host(), &Filter::default());
         assert!(!r.complete);
         assert_eq!(r.hidden_owners, 1);
         assert_eq!(

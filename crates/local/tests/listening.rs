@@ -104,10 +104,10 @@ fn every_field_of_every_kind_of_listener() {
         want.sort_unstable();
         assert_eq!(owner_pids, want, "socket {i}");
         for o in &l.owners {
-            assert_eq!(o.fds, [s.fd], "socket {i}");
+            assert_eq!(o.fds[..], [s.fd], "socket {i}");
             let p = o.process.as_ref().unwrap();
             // The full name, not comm's 15 characters.
-            assert_eq!(p.name, LONG_NAME);
+            assert_eq!(&*p.name, LONG_NAME);
             assert!(p.exe.as_deref().unwrap().contains("python3"), "{p:?}");
             assert_eq!(p.cmdline[0], h.exe_link.to_str().unwrap());
             assert!(p.cmdline[1].ends_with("holder.py"));
@@ -119,7 +119,7 @@ fn every_field_of_every_kind_of_listener() {
 
     // Meaning: 797 is a ghost in the system range, exposed on 0.0.0.0.
     let report = Report::build(
-        listing.clone(),
+        &listing,
         &Registry::embedded(),
         &portent_local::host::facts(),
         &Filter::default(),
@@ -221,7 +221,7 @@ fn default_namespace_loopback() {
         assert_eq!(found.inode, s.inode);
         assert_eq!(found.owners.len(), 1);
         assert_eq!(found.owners[0].pid, h.pid);
-        assert_eq!(found.owners[0].fds, [s.fd]);
+        assert_eq!(found.owners[0].fds[..], [s.fd]);
     }
     assert_eq!(l.netns, None);
 }

@@ -289,7 +289,7 @@ fn summary_sentence(r: &PortReport) -> String {
 
 /// The live box: rows for this port, or why there are none.
 pub enum LiveBox<'a> {
-    Report(&'a Report),
+    Report(&'a Report<'a>),
     Error(&'a str),
 }
 
@@ -610,8 +610,9 @@ fn faq(r: &PortReport, live: &LiveBox<'_>) -> Vec<(String, String)> {
                 .iter()
                 .map(|s| {
                     s.process
-                        .clone()
-                        .unwrap_or_else(|| "an unknown process".into())
+                        .as_deref()
+                        .unwrap_or("an unknown process")
+                        .to_owned()
                 })
                 .collect();
             names.sort();
@@ -690,7 +691,9 @@ pub fn listeners_table(h: &mut Html, ctx: &Ctx, rows: &[Row]) {
             vec![(
                 "-".into(),
                 what.into(),
-                l.user.clone().unwrap_or_else(|| l.uid.to_string()),
+                l.user
+                    .as_deref()
+                    .map_or_else(|| l.uid.to_string(), str::to_owned),
                 String::new(),
             )]
         } else {
@@ -699,9 +702,10 @@ pub fn listeners_table(h: &mut Html, ctx: &Ctx, rows: &[Row]) {
                 .map(|o| match &o.process {
                     Some(p) => (
                         o.pid.to_string(),
-                        p.name.clone(),
+                        p.name.to_string(),
                         p.user
-                            .clone()
+                            .as_deref()
+                            .map(str::to_owned)
                             .or_else(|| p.uid.map(|u| u.to_string()))
                             .unwrap_or_default(),
                         if p.cmdline.is_empty() {
@@ -733,9 +737,9 @@ pub fn listeners_table(h: &mut Html, ctx: &Ctx, rows: &[Row]) {
         cell(h, &|o| &o.1, "<td>");
         cell(h, &|o| &o.2, "<td>");
         h.raw("<td>");
-        for f in &row.flags {
+        for f in row.flags.iter() {
             h.raw("<span class=\"")
-                .raw(flag_class(row, *f))
+                .raw(flag_class(row, f))
                 .raw("\">")
                 .text(f.as_str())
                 .raw("</span> ");
@@ -781,7 +785,11 @@ impl ListeningParams {
     }
 }
 
-pub fn listening_page(ctx: &Ctx, rep: Result<&Report, &str>, params: &ListeningParams) -> String {
+pub fn listening_page(
+    ctx: &Ctx,
+    rep: Result<&Report<'_>, &str>,
+    params: &ListeningParams,
+) -> String {
     let t = ctx.t();
     let mut h = Html::with_capacity(16_000);
     h.el("<h1>", t.listening, "</h1>");

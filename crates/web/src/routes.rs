@@ -230,32 +230,36 @@ fn port_arg(state: &AppState, text: &str) -> PortArg {
 /// The `listening` part of `portent port --json`: the report for this port, or why not.
 #[derive(Serialize)]
 #[serde(untagged)]
-enum LiveJson {
-    Report(Report),
+enum LiveJson<'a> {
+    Report(Report<'a>),
     Error { error: String },
 }
 
-fn live_for_port(state: &AppState, listing: &Result<Listing, String>, port: u16) -> LiveJson {
-    match listing {
-        Ok(l) => {
-            let one = Listing {
-                listeners: l
-                    .listeners
-                    .iter()
-                    .filter(|s| s.port == port)
-                    .cloned()
-                    .collect(),
-                hidden: l.hidden.clone(),
-                root: l.root,
-                netns: l.netns.clone(),
-            };
-            LiveJson::Report(Report::build(
-                one,
-                &state.reg,
-                &state.host,
-                &Filter::default(),
-            ))
-        }
+/// The sockets on `port` from the shared listing (a copy of just those rows, so the report
+/// can borrow it while the shared snapshot is refreshed).
+fn port_listing(listing: &Result<Listing, String>, port: u16) -> Result<Listing, String> {
+    let l = listing.as_ref().map_err(Clone::clone)?;
+    Ok(Listing {
+        listeners: l
+            .listeners
+            .iter()
+            .filter(|s| s.port == port)
+            .cloned()
+            .collect(),
+        hidden: l.hidden.clone(),
+        root: l.root,
+        netns: l.netns.clone(),
+    })
+}
+
+fn live_json<'a>(state: &AppState, one: &'a Result<Listing, String>) -> LiveJson<'a> {
+    match one {
+        Ok(l) => LiveJson::Report(Report::build(
+            l,
+            &state.reg,
+            &state.host,
+            &Filter::default(),
+        )),
         Err(e) => LiveJson::Error { error: e.clone() },
     }
 }
@@ -279,7 +283,8 @@ async fn port_page(
     let thanks = params.is_ok_and(|Query(p)| p.thanks.is_some());
     let report = PortReport::build(&state.reg, port, &state.host);
     let snap = state.live.get().await;
-    let live = live_for_port(&state, &snap.listing, port);
+    let one = port_listing(&snap.listing, port);
+    let live = live_json(&state, &one);
     let live_box = match &live {
         LiveJson::Report(r) => LiveBox::Report(r),
         LiveJson::Error { error } => LiveBox::Error(error),
@@ -295,7 +300,7 @@ async fn port_page(
 struct PortJson<'a> {
     #[serde(flatten)]
     report: &'a PortReport,
-    listening: &'a LiveJson,
+    listening: &'a LiveJson<'a>,
 }
 
 async fn api_port(State(state): St, Path(text): Path<String>) -> Response {
@@ -305,7 +310,8 @@ async fn api_port(State(state): St, Path(text): Path<String>) -> Response {
     };
     let report = PortReport::build(&state.reg, port, &state.host);
     let snap = state.live.get().await;
-    let live = live_for_port(&state, &snap.listing, port);
+    let one = port_listing(&snap.listing, port);
+    let live = live_json(&state, &one);
     json(
         StatusCode::OK,
         &PortJson {
@@ -459,11 +465,9 @@ fn listing_filter(params: &ListeningParams) -> Filter {
     }
 }
 
-fn build_listing(
-    state: &AppState,
-    listing: &Listing,
-    params: &ListeningParams,
-) -> Result<Report, String> {
+/// The shared listing narrowed to the requested protocol (the other filters apply when the
+/// report is built).
+fn filtered_listing(listing: &Listing, params: &ListeningParams) -> Result<Listing, String> {
     let only = match params.protocol.as_deref().unwrap_or("") {
         "" => None,
         "tcp" => Some(Transport::Tcp),
@@ -478,12 +482,7 @@ fn build_listing(
     if let Some(p) = only {
         l.listeners.retain(|s| s.protocol == p);
     }
-    Ok(Report::build(
-        l,
-        &state.reg,
-        &state.host,
-        &listing_filter(params),
-    ))
+    Ok(l)
 }
 
 async fn listening_page(
@@ -500,11 +499,14 @@ async fn listening_page(
     };
     let snap = state.live.get().await;
     match &snap.listing {
-        Ok(l) => match build_listing(&state, l, &params) {
-            Ok(rep) => html(
-                StatusCode::OK,
-                pages::listening_page(&ctx, Ok(&rep), &params),
-            ),
+        Ok(l) => match filtered_listing(l, &params) {
+            Ok(l) => {
+                let rep = Report::build(&l, &state.reg, &state.host, &listing_filter(&params));
+                html(
+                    StatusCode::OK,
+                    pages::listening_page(&ctx, Ok(&rep), &params),
+                )
+            }
             Err(msg) => error_page(&ctx, StatusCode::BAD_REQUEST, &msg),
         },
         Err(e) => html(StatusCode::OK, pages::listening_page(&ctx, Err(e), &params)),
@@ -523,8 +525,11 @@ async fn api_listening(
     };
     let snap = state.live.get().await;
     match &snap.listing {
-        Ok(l) => match build_listing(&state, l, &params) {
-            Ok(rep) => json(StatusCode::OK, &rep),
+        Ok(l) => match filtered_listing(l, &params) {
+            Ok(l) => json(
+                StatusCode::OK,
+                &Report::build(&l, &state.reg, &state.host, &listing_filter(&params)),
+            ),
             Err(msg) => api_error(StatusCode::BAD_REQUEST, msg),
         },
         Err(e) => api_error(

@@ -41,9 +41,9 @@ fn fake_listing() -> Listing {
             user: Some("root".into()),
             owners: vec![Owner {
                 pid: 31337,
-                fds: vec![3],
+                fds: vec![3].into(),
                 process: Some(Arc::new(Process {
-                    name: format!("evil{EVIL}"),
+                    name: format!("evil{EVIL}").into(),
                     exe: Some("/usr/bin/evil".into()),
                     cmdline: vec!["/usr/bin/evil".into(), EVIL.into()],
                     uid: Some(0),
@@ -51,7 +51,8 @@ fn fake_listing() -> Listing {
                     unit: None,
                     container: None,
                 })),
-            }],
+            }]
+            .into(),
             owner_status: OwnerStatus::Found,
         }],
         hidden: vec![],

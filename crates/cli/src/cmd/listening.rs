@@ -1,11 +1,13 @@
 //! `portent listening`: what listens on this machine, who owns it, and what the registry says
 //! about each port. Also renders the live section of the port page.
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
+use std::rc::Rc;
 
 use anyhow::{Context, Result};
-use portent_local::listening::{Listener, OwnerStatus, Query};
+use portent_local::listening::{Listener, Owner, OwnerStatus, Query};
 use portent_local::meaning::{Filter, Flag, Report, Row};
 use portent_registry::Status;
 
@@ -34,7 +36,7 @@ pub fn run(args: &ListeningArgs) -> Result<Outcome> {
         portent_local::listening::listening(&query).context("cannot list listening sockets")?;
     let reg = out::registry();
     let host = portent_local::host::facts();
-    let report = Report::build(listing, &reg, &host, &filter);
+    let report = Report::build(&listing, &reg, &host, &filter);
     let outcome = if report.sockets.is_empty() {
         Outcome::Nothing
     } else {
@@ -107,58 +109,76 @@ fn service(row: &Row) -> String {
     }
 }
 
-/// One line per owner: (pid, process, user, command), each cleaned for the terminal.
-fn owner_cells(row: &Row, wide: bool) -> Vec<[String; 4]> {
+/// A table line's owner cells: pid, process, user, command, each cleaned for the terminal.
+type Cells = Rc<[String; 4]>;
+
+/// One line per owner. Cells are made once per process and shared: one server holding
+/// 10,000 sockets costs one set of strings, not 10,000.
+fn owner_cells(row: &Row, wide: bool, cache: &mut HashMap<u32, Cells>) -> Vec<Cells> {
     let l = &row.socket;
-    let socket_user = l.user.clone().unwrap_or_else(|| l.uid.to_string());
+    let socket_user = l
+        .user
+        .as_deref()
+        .map_or_else(|| l.uid.to_string(), str::to_owned);
     if l.owners.is_empty() {
         let what = match l.owner_status {
             OwnerStatus::Hidden => "(hidden)",
             _ => "(none)",
         };
-        return vec![[
+        return vec![Rc::new([
             "-".into(),
             what.into(),
             clean(&socket_user, false).into_owned(),
             String::new(),
-        ]];
+        ])];
     }
     l.owners
         .iter()
-        .map(|o| match &o.process {
-            Some(p) => {
-                let user = p
-                    .user
-                    .clone()
-                    .or_else(|| p.uid.map(|u| u.to_string()))
-                    .unwrap_or_else(|| socket_user.clone());
-                let mut cmd = p.cmdline.join(" ");
-                if cmd.is_empty() {
-                    cmd = format!("[{}]", p.name);
-                }
-                for place in [&p.unit, &p.container].into_iter().flatten() {
-                    cmd = format!("{cmd}  ({place})");
-                }
-                let cmd = clean(&cmd, false);
-                [
-                    o.pid.to_string(),
-                    clean(&p.name, false).into_owned(),
-                    clean(&user, false).into_owned(),
-                    if wide {
-                        cmd.into_owned()
-                    } else {
-                        cut(&cmd, COMMAND_WIDTH)
-                    },
-                ]
+        .map(|o| {
+            if let Some(c) = cache.get(&o.pid) {
+                return Rc::clone(c);
             }
-            None => [
-                o.pid.to_string(),
-                "unknown".into(),
-                clean(&socket_user, false).into_owned(),
-                "(exited)".into(),
-            ],
+            let c = Rc::new(cells_of(o, &socket_user, wide));
+            cache.insert(o.pid, Rc::clone(&c));
+            c
         })
         .collect()
+}
+
+fn cells_of(o: &Owner, socket_user: &str, wide: bool) -> [String; 4] {
+    match &o.process {
+        Some(p) => {
+            let user = p
+                .user
+                .clone()
+                .or_else(|| p.uid.map(|u| u.to_string()))
+                .unwrap_or_else(|| socket_user.to_owned());
+            let mut cmd = p.cmdline.join(" ");
+            if cmd.is_empty() {
+                cmd = format!("[{}]", p.name);
+            }
+            for place in [&p.unit, &p.container].into_iter().flatten() {
+                cmd = format!("{cmd}  ({place})");
+            }
+            let cmd = clean(&cmd, false);
+            [
+                o.pid.to_string(),
+                clean(&p.name, false).into_owned(),
+                clean(&user, false).into_owned(),
+                if wide {
+                    cmd.into_owned()
+                } else {
+                    cut(&cmd, COMMAND_WIDTH)
+                },
+            ]
+        }
+        None => [
+            o.pid.to_string(),
+            "unknown".into(),
+            clean(socket_user, false).into_owned(),
+            "(exited)".into(),
+        ],
+    }
 }
 
 fn cut(s: &str, max: usize) -> String {
@@ -170,56 +190,31 @@ fn cut(s: &str, max: usize) -> String {
     t
 }
 
-/// A row's text, computed once for both the widths and the printing.
-struct Line<'a> {
-    row: &'a Row,
-    address: String,
-    service: String,
-    flags_len: usize,
-    owners: Vec<[String; 4]>,
-}
-
 /// Renders rows as a table, every untrusted string cleaned, indented by `indent` spaces.
+/// Two passes over `rows` (widths, then lines) instead of a table of strings in memory: the
+/// owner cells are cached per process, the rest is cheap to make twice.
 pub fn table(w: &mut impl Write, rows: &[Row], wide: bool, indent: usize) -> std::io::Result<()> {
     let pad = " ".repeat(indent);
-    let lines: Vec<Line> = rows
-        .iter()
-        .map(|row| Line {
-            row,
-            address: address(&row.socket),
-            service: service(row),
-            flags_len: row
-                .flags
-                .iter()
-                .map(|f| f.as_str().len() + 1)
-                .sum::<usize>(),
-            owners: owner_cells(row, wide),
-        })
-        .collect();
-    let width =
-        |f: &dyn Fn(&Line) -> usize, min: usize| lines.iter().map(f).max().unwrap_or(0).max(min);
-    let cell = |i: usize| {
-        move |l: &Line| {
-            l.owners
-                .iter()
-                .map(|c| c[i].chars().count())
-                .max()
-                .unwrap_or(0)
+    let mut cache = HashMap::new();
+    let (mut wa, mut ws, mut wpid, mut wproc, mut wuser, mut wf) = (7, 7, 3, 7, 4, 5);
+    for row in rows {
+        wa = wa.max(address(row.socket).chars().count());
+        ws = ws.max(service(row).chars().count());
+        let n: usize = row.flags.iter().map(|f| f.as_str().len() + 1).sum();
+
+        wf = wf.max(n.saturating_sub(1));
+        for c in owner_cells(row, wide, &mut cache) {
+            wpid = wpid.max(c[0].chars().count());
+            wproc = wproc.max(c[1].chars().count());
+            wuser = wuser.max(c[2].chars().count());
         }
-    };
-    let wa = width(&|l| l.address.chars().count(), 7);
-    let ws = width(&|l| l.service.chars().count(), 7);
-    let wpid = width(&cell(0), 3);
-    let wproc = width(&cell(1), 7);
-    let wuser = width(&cell(2), 4);
-    let wf = width(&|l| l.flags_len.saturating_sub(1), 5);
+    }
     writeln!(
         w,
         "{pad}{HEAD}{:<5} {:<wa$} {:>5} {:<ws$} {:>wpid$} {:<wproc$} {:<wuser$} {:<wf$} COMMAND{HEAD:#}",
         "PROTO", "ADDRESS", "PORT", "SERVICE", "PID", "PROCESS", "USER", "FLAGS"
     )?;
-    for line in &lines {
-        let row = line.row;
+    for row in rows {
         let l = &row.socket;
         let svc_style = if row.registry.status == Status::Assigned {
             GOOD
@@ -227,15 +222,16 @@ pub fn table(w: &mut impl Write, rows: &[Row], wide: bool, indent: usize) -> std
             DIM
         };
         let pstyle = if l.owners.is_empty() { WARN } else { NAME };
-        for (i, [pid, process, user, cmd]) in line.owners.iter().enumerate() {
+        for (i, cells) in owner_cells(row, wide, &mut cache).iter().enumerate() {
+            let [pid, process, user, cmd] = &**cells;
             if i == 0 {
                 write!(
                     w,
                     "{pad}{:<5} {:<wa$} {:>5} {svc_style}{:<ws$}{svc_style:#} ",
                     l.protocol.as_str(),
-                    line.address,
+                    address(l),
                     l.port,
-                    line.service
+                    service(row)
                 )?;
             } else {
                 write!(w, "{pad}{:<5} {:<wa$} {:>5} {:<ws$} ", "", "", "", "")?;

@@ -3,10 +3,10 @@
 use std::io::Write;
 
 use anyhow::Result;
-use portent_local::listening::Query;
+use portent_local::listening::{Listing, Query};
 use portent_local::meaning::{Filter, Report};
-use portent_registry::report::{Concern, HostFacts, PortReport, ProtocolEntry, ServiceRow};
-use portent_registry::{Protocol, QueryError, Registry, Status};
+use portent_registry::report::{Concern, PortReport, ProtocolEntry, ServiceRow};
+use portent_registry::{Protocol, QueryError, Status};
 use serde::Serialize;
 
 use crate::Outcome;
@@ -27,7 +27,13 @@ pub fn run(args: &PortArgs) -> Result<Outcome> {
     let host = portent_local::host::facts();
     let port = resolved.ports[0];
     let report = PortReport::build(&reg, port, &host);
-    let live = live(&reg, &host, port, resolved.protocol);
+    let listing = live_listing(port, resolved.protocol);
+    let live = match &listing {
+        Ok(l) => Live::Report(Report::build(l, &reg, &host, &Filter::default())),
+        Err(e) => Live::Error {
+            error: e.to_string(),
+        },
+    };
     if args.json {
         out::json(&PortJson {
             report: &report,
@@ -65,31 +71,29 @@ pub fn run(args: &PortArgs) -> Result<Outcome> {
 struct PortJson<'a> {
     #[serde(flatten)]
     report: &'a PortReport,
-    listening: &'a Live,
+    listening: &'a Live<'a>,
 }
 
 /// The live section: the `listening` report for this port, or why it could not be made
 /// (another OS, no netlink). The port page never fails because of it.
 #[derive(Serialize)]
 #[serde(untagged)]
-enum Live {
-    Report(Report),
+enum Live<'a> {
+    Report(Report<'a>),
     Error { error: String },
 }
 
-fn live(reg: &Registry, host: &HostFacts, port: u16, only: Option<Protocol>) -> Live {
+fn live_listing(
+    port: u16,
+    only: Option<Protocol>,
+) -> Result<Listing, portent_local::listening::Error> {
     let query = Query {
         tcp: only.is_none_or(|p| p == Protocol::Tcp),
         udp: only.is_none_or(|p| p == Protocol::Udp),
         port: Some(port),
         netns: None,
     };
-    match portent_local::listening::listening(&query) {
-        Ok(l) => Live::Report(Report::build(l, reg, host, &Filter::default())),
-        Err(e) => Live::Error {
-            error: e.to_string(),
-        },
-    }
+    portent_local::listening::listening(&query)
 }
 
 fn render_live(w: &mut impl Write, port: u16, live: &Live) -> std::io::Result<()> {

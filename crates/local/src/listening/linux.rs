@@ -11,7 +11,7 @@
 //!   built and nothing is allocated per descriptor. Details (`cmdline`, `exe`, `cgroup`,
 //!   `status`) are read only for the processes that own a listed socket.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io;
 use std::net::IpAddr;
@@ -42,7 +42,8 @@ pub fn listening(query: &Query) -> Result<Listing, Error> {
     let scan = if raw.is_empty() {
         FdScan::default()
     } else {
-        let wanted: HashSet<u64> = raw.iter().map(|s| s.inode).collect();
+        let mut wanted: Vec<u64> = raw.iter().map(|s| s.inode).collect();
+        wanted.sort_unstable();
         scan_fds(&wanted)?
     };
     let netns = query
@@ -62,9 +63,9 @@ pub fn listening(query: &Query) -> Result<Listing, Error> {
 /// per thread, so portent's own stays as it was; the `/proc` pass afterwards sees every
 /// process (socket inodes are unique across namespaces).
 fn in_netns<T: Send>(path: &Path, f: impl FnOnce() -> Result<T, Error> + Send) -> Result<T, Error> {
-    let err = |source: io::Error| Error::Netns {
+    let err = |err: io::Error| Error::Netns {
         path: path.to_owned(),
-        source,
+        err,
     };
     let file = std::fs::File::open(path).map_err(err)?;
     std::thread::scope(|s| {
@@ -154,7 +155,7 @@ fn dump_one(
     request.finalize();
     let mut bytes = vec![0u8; request.buffer_len()];
     request.serialize(&mut bytes);
-    let dump_err = |source: io::Error| Error::Dump { what, source };
+    let dump_err = |err: io::Error| Error::Dump { what, err };
     socket.send(&bytes, 0).map_err(dump_err)?;
 
     loop {
@@ -242,7 +243,7 @@ const DIR_FLAGS: OFlags = OFlags::RDONLY
     .union(OFlags::NOFOLLOW);
 
 /// One pass over every process's descriptors, keeping only the sockets in `wanted`.
-fn scan_fds(wanted: &HashSet<u64>) -> Result<FdScan, Error> {
+fn scan_fds(wanted: &[u64]) -> Result<FdScan, Error> {
     let proc_dir = rustix::fs::openat(CWD, "/proc", DIR_FLAGS, Mode::empty())
         .map_err(|e| Error::Proc(e.into()))?;
     let mut dirbuf: Vec<u8> = Vec::with_capacity(32 * 1024);
@@ -280,7 +281,7 @@ fn scan_fds(wanted: &HashSet<u64>) -> Result<FdScan, Error> {
 fn scan_one(
     fd_dir: &OwnedFd,
     pid: u32,
-    wanted: &HashSet<u64>,
+    wanted: &[u64],
     dirbuf: &mut Vec<u8>,
     scan: &mut FdScan,
 ) -> Result<(), Errno> {
@@ -299,9 +300,9 @@ fn scan_one(
         match rustix::fs::readlinkat_raw(fd_dir, name, &mut link[..]) {
             Ok(n) => {
                 if let Some(inode) = link.get(..n).and_then(socket_inode)
-                    && wanted.contains(&inode)
+                    && wanted.binary_search(&inode).is_ok()
                 {
-                    scan.holders.entry(inode).or_default().push((pid, fd));
+                    scan.holders.push((inode, pid, fd));
                 }
             }
             // Closed since the directory was read, or the process exited.
@@ -356,7 +357,7 @@ impl Details for ProcDetails {
             .map(|t| super::cgroup::classify(&t))
             .unwrap_or_default();
         Some(Process {
-            name: program_name(&comm, exe.as_deref(), cmdline.first().map(String::as_str)),
+            name: program_name(&comm, exe.as_deref(), cmdline.first().map(String::as_str)).into(),
             exe,
             cmdline,
             uid,

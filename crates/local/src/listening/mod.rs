@@ -15,6 +15,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use serde::Serialize;
+use smallvec::SmallVec;
 
 pub mod cgroup;
 pub mod names;
@@ -28,6 +29,11 @@ use linux as sys;
 mod unsupported;
 #[cfg(not(target_os = "linux"))]
 use unsupported as sys;
+
+// The non-Linux module, compiled and tested on Linux too (CI has only Linux targets).
+#[cfg(all(test, target_os = "linux"))]
+#[path = "unsupported.rs"]
+mod unsupported_on_linux;
 
 /// A transport protocol portent lists sockets for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -117,9 +123,9 @@ pub struct Listener {
     /// The uid that created the socket, as the kernel reports it.
     pub uid: u32,
     /// `uid` as a user name, when the password database has one.
-    pub user: Option<String>,
+    pub user: Option<Arc<str>>,
     /// Every process holding the socket open (fork, SO_REUSEPORT, passed descriptors), by pid.
-    pub owners: Vec<Owner>,
+    pub owners: SmallVec<[Owner; 1]>,
     pub owner_status: OwnerStatus,
 }
 
@@ -161,7 +167,7 @@ pub enum OwnerStatus {
 pub struct Owner {
     pub pid: u32,
     /// The descriptor numbers referring to the socket in this process.
-    pub fds: Vec<u32>,
+    pub fds: SmallVec<[u32; 2]>,
     /// `None` when the process exited between the socket dump and reading its details.
     /// Shared: a process holding 10,000 sockets is read, and stored, once.
     pub process: Option<Arc<Process>>,
@@ -171,7 +177,7 @@ pub struct Owner {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Process {
     /// The full program name (not the 15-character `comm`): see [`names::program_name`].
-    pub name: String,
+    pub name: Arc<str>,
     /// The executable's path, when readable.
     pub exe: Option<String>,
     /// The command line, one string per argument; empty for kernel threads.
@@ -195,27 +201,23 @@ pub struct Hidden {
     pub reason: String,
 }
 
-/// Why the sockets could not be listed at all.
+/// Why the sockets could not be listed at all. Each message names the operation and says
+/// the OS error itself (the error is not chained, so it is printed once).
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("cannot open a sock_diag netlink socket: {0}")]
-    Netlink(#[source] std::io::Error),
-    #[error("the kernel refused the {what} socket dump: {source}")]
+    Netlink(std::io::Error),
+    #[error("the kernel refused the {what} socket dump: {err}")]
     Dump {
         what: &'static str,
-        #[source]
-        source: std::io::Error,
+        err: std::io::Error,
     },
     #[error("malformed sock_diag reply to the {what} dump: {detail}")]
     Malformed { what: &'static str, detail: String },
     #[error("cannot read /proc: {0}")]
-    Proc(#[source] std::io::Error),
-    #[error("cannot enter network namespace {path}: {source}")]
-    Netns {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    Proc(std::io::Error),
+    #[error("cannot enter network namespace {path}: {err}")]
+    Netns { path: PathBuf, err: std::io::Error },
     #[error("listing sockets is not supported on {os} yet (Linux only); use {hint}")]
     Unsupported {
         os: &'static str,
@@ -244,8 +246,9 @@ pub struct RawSocket {
 /// What one pass over every process's descriptors found.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FdScan {
-    /// Socket inode -> (pid, fd) pairs holding it, in scan order.
-    pub holders: HashMap<u64, Vec<(u32, u32)>>,
+    /// (socket inode, pid, fd) for every descriptor referring to a wanted socket. Flat, not
+    /// a map of vectors: 10,000 sockets cost one allocation.
+    pub holders: Vec<(u64, u32, u32)>,
     /// Processes whose descriptors could not be read.
     pub hidden: Vec<Hidden>,
 }
@@ -273,13 +276,21 @@ pub fn assemble(
     raw.sort_unstable_by(|a, b| {
         (a.port, a.protocol, a.address, a.inode).cmp(&(b.port, b.protocol, b.address, b.inode))
     });
+    let mut holders = scan.holders;
+    holders.sort_unstable();
     let mut processes: HashMap<u32, Option<Arc<Process>>> = HashMap::new();
-    let mut users: HashMap<u32, Option<String>> = HashMap::new();
+    let mut users: HashMap<u32, Option<Arc<str>>> = HashMap::new();
     let listeners: Vec<Listener> = raw
         .into_iter()
         .map(|s| {
-            let mut owners: Vec<Owner> = Vec::new();
-            for &(pid, fd) in scan.holders.get(&s.inode).map(Vec::as_slice).unwrap_or(&[]) {
+            let mut owners: SmallVec<[Owner; 1]> = SmallVec::new();
+            let first = holders.partition_point(|h| h.0 < s.inode);
+            let held = holders
+                .get(first..)
+                .unwrap_or_default()
+                .iter()
+                .take_while(|h| h.0 == s.inode);
+            for &(_, pid, fd) in held {
                 if let Some(o) = owners.iter_mut().find(|o| o.pid == pid) {
                     o.fds.push(fd);
                     continue;
@@ -290,7 +301,7 @@ pub fn assemble(
                     .clone();
                 owners.push(Owner {
                     pid,
-                    fds: vec![fd],
+                    fds: smallvec::smallvec![fd],
                     process,
                 });
             }
@@ -316,7 +327,7 @@ pub fn assemble(
                 uid: s.uid,
                 user: users
                     .entry(s.uid)
-                    .or_insert_with(|| details.user(s.uid))
+                    .or_insert_with(|| details.user(s.uid).map(Arc::from))
                     .clone(),
                 owners,
                 owner_status,
@@ -344,7 +355,7 @@ mod tests {
         fn process(&mut self, pid: u32) -> Option<Process> {
             // pid 3 "exited" before its details were read.
             (pid != 3).then(|| Process {
-                name: format!("p{pid}"),
+                name: format!("p{pid}").into(),
                 uid: Some(1000),
                 ..Process::default()
             })
@@ -381,10 +392,11 @@ mod tests {
             raw(Transport::Tcp, any4, 22, 13),
         ];
         sockets[0].ifindex = 2;
-        let mut scan = FdScan::default();
         // A forked server: two processes, and one of them holds two descriptors.
-        scan.holders.insert(13, vec![(7, 3), (5, 3), (7, 9)]);
-        scan.holders.insert(11, vec![(3, 4)]);
+        let mut scan = FdScan {
+            holders: vec![(13, 7, 3), (13, 5, 3), (11, 3, 4), (13, 7, 9)],
+            ..FdScan::default()
+        };
         let l = assemble(sockets, scan.clone(), &mut Fake, true, None);
         let keys: Vec<_> = l.listeners.iter().map(|s| (s.port, s.protocol)).collect();
         assert_eq!(
@@ -398,8 +410,11 @@ mod tests {
         );
         let ssh = &l.listeners[0];
         assert_eq!(ssh.owners.len(), 2);
-        assert_eq!((ssh.owners[0].pid, &ssh.owners[0].fds), (5, &vec![3]));
-        assert_eq!((ssh.owners[1].pid, &ssh.owners[1].fds), (7, &vec![3, 9]));
+        assert_eq!((ssh.owners[0].pid, &ssh.owners[0].fds[..]), (5, &[3][..]));
+        assert_eq!(
+            (ssh.owners[1].pid, &ssh.owners[1].fds[..]),
+            (7, &[3, 9][..])
+        );
         assert_eq!(ssh.owner_status, OwnerStatus::Found);
         assert_eq!(ssh.user.as_deref(), Some("root"));
         // Exited between dump and details: kept, with its pid and no details.
@@ -428,6 +443,14 @@ mod tests {
         assert_eq!(l.hidden.len(), 1);
     }
 
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn other_systems_get_a_typed_error() {
+        let err = unsupported_on_linux::listening(&Query::default()).unwrap_err();
+        assert!(matches!(err, Error::Unsupported { .. }), "{err:?}");
+        assert!(err.to_string().contains("not supported"));
+    }
+
     #[test]
     fn exposure() {
         let l = |a: &str| Listener {
@@ -439,7 +462,7 @@ mod tests {
             inode: 1,
             uid: 0,
             user: None,
-            owners: vec![],
+            owners: SmallVec::new(),
             owner_status: OwnerStatus::None,
         };
         assert!(!l("127.0.0.1").exposed());
