@@ -1,0 +1,574 @@
+//! The scan engine: a driver task that keeps a window of connection attempts in flight over
+//! tokio, in a pseudo-random order across hosts and ports, and turns their outcomes into
+//! [`Event`]s. It never prints.
+//!
+//! Per attempt the work is one task: a non-blocking `connect()`, a look at the socket (on
+//! loopback and veth the answer is usually already there), and only if not, a reactor
+//! registration with a deadline from the host's round-trip estimate. Silence is retried with a
+//! doubled timeout; a retry that gets an answer is a loss, and losses halve the window (at most
+//! once per round trip), as in TCP congestion control. A local shortage (EMFILE, no free source
+//! port, no buffers) puts the attempt back and lowers the window's ceiling: never an abort.
+//!
+//! Memory is bounded: attempts in flight (at most the window), retries waiting (at most one per
+//! attempt in flight) and per-host state for one group of hosts at a time.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::task::JoinSet;
+
+use crate::error::ConfigError;
+use crate::limits;
+use crate::model::{Counts, Event, HostStatus, PortResult, Reason, State, Stats};
+use crate::net::{Attempt, Network, SystemNetwork};
+use crate::order::Permutation;
+use crate::ports::PortSet;
+use crate::targets::Targets;
+use crate::timing::{Pacer, RttEstimator, Window};
+
+/// Ports tried during host discovery: a SYN-ACK or a reset on any says the host is there.
+pub const DISCOVERY_PORTS: [u16; 4] = [80, 443, 22, 445];
+/// Hosts scanned together (their ports interleaved); more are done group after group.
+pub const HOST_GROUP: usize = 1024;
+/// Self-connects tolerated on one port before calling it closed.
+const SELF_CONNECT_TRIES: u8 = 3;
+
+/// Whether to look for live hosts before scanning their ports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Discovery {
+    /// Probe [`DISCOVERY_PORTS`] when there is more than one target; skip silent hosts.
+    Auto,
+    /// Scan every address (`--no-ping`).
+    Off,
+}
+
+/// Timing options; `None` means derived from measurements.
+#[derive(Debug, Clone, Copy)]
+pub struct Timing {
+    /// A fixed timeout per attempt instead of the RTT-derived one (`--timeout`).
+    pub timeout: Option<Duration>,
+    /// Attempts after the first for a silent port (`--retries`).
+    pub retries: u8,
+    /// At most this many attempts per second (`--rate`).
+    pub rate: Option<u32>,
+    /// The timeout before a host's first answer.
+    pub initial_timeout: Duration,
+    /// Bounds of the derived timeout.
+    pub min_timeout: Duration,
+    pub max_timeout: Duration,
+    /// Window at start, and its ceiling (also bounded by descriptors).
+    pub initial_window: usize,
+    pub max_window: usize,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Timing {
+            timeout: None,
+            retries: 1,
+            rate: None,
+            initial_timeout: Duration::from_secs(1),
+            min_timeout: Duration::from_millis(100),
+            max_timeout: Duration::from_secs(3),
+            initial_window: 512,
+            max_window: 8192,
+        }
+    }
+}
+
+/// Builds a [`Scanner`].
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// use portent_scan::{PortSet, Scanner, Targets, Event};
+/// let targets = Targets::from_addrs(["127.0.0.1".parse()?]);
+/// let scanner = Scanner::builder(targets, PortSet::from_ports([22, 80, 797]))
+///     .retries(2)
+///     .build()?;
+/// let stats = scanner
+///     .run(|event| {
+///         if let Event::Port(r) = event {
+///             println!("{}:{} {} ({})", r.addr, r.port, r.state, r.reason);
+///         }
+///     })
+///     .await;
+/// # let _ = stats; Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct ScannerBuilder<N = SystemNetwork> {
+    targets: Targets,
+    ports: PortSet,
+    timing: Timing,
+    discovery: Discovery,
+    seed: Option<u64>,
+    network: N,
+}
+
+impl ScannerBuilder<SystemNetwork> {
+    pub fn new(targets: Targets, ports: PortSet) -> Self {
+        ScannerBuilder {
+            targets,
+            ports,
+            timing: Timing::default(),
+            discovery: Discovery::Auto,
+            seed: None,
+            network: SystemNetwork,
+        }
+    }
+}
+
+impl<N: Network> ScannerBuilder<N> {
+    /// Uses another network (a simulated one in tests).
+    pub fn network<M: Network>(self, network: M) -> ScannerBuilder<M> {
+        ScannerBuilder {
+            targets: self.targets,
+            ports: self.ports,
+            timing: self.timing,
+            discovery: self.discovery,
+            seed: self.seed,
+            network,
+        }
+    }
+
+    /// A fixed timeout per attempt (instead of one derived from round trips).
+    pub fn timeout(mut self, t: Option<Duration>) -> Self {
+        self.timing.timeout = t;
+        self
+    }
+
+    pub fn retries(mut self, n: u8) -> Self {
+        self.timing.retries = n;
+        self
+    }
+
+    /// At most `rate` attempts per second.
+    pub fn rate(mut self, rate: Option<u32>) -> Self {
+        self.timing.rate = rate;
+        self
+    }
+
+    pub fn discovery(mut self, d: Discovery) -> Self {
+        self.discovery = d;
+        self
+    }
+
+    /// All timing knobs at once.
+    pub fn timing(mut self, t: Timing) -> Self {
+        self.timing = t;
+        self
+    }
+
+    /// A fixed order (for reproducible tests); random by default.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+
+    pub fn build(self) -> Result<Scanner<N>, ConfigError> {
+        let t = &self.timing;
+        if let Some(d) = t.timeout {
+            if d.is_zero() || d > Duration::from_secs(60) {
+                return Err(ConfigError::OutOfBounds {
+                    what: "the timeout",
+                    limit: "between 1ms and 60s",
+                    value: format!("{d:?}"),
+                });
+            }
+        }
+        if t.retries > 10 {
+            return Err(ConfigError::OutOfBounds {
+                what: "retries",
+                limit: "at most 10",
+                value: t.retries.to_string(),
+            });
+        }
+        if t.rate == Some(0) {
+            return Err(ConfigError::OutOfBounds {
+                what: "the rate",
+                limit: "at least 1 attempt per second",
+                value: "0".into(),
+            });
+        }
+        let seed = self.seed.unwrap_or_else(|| {
+            let t = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos() as u64)
+                .unwrap_or(0);
+            t ^ u64::from(std::process::id()).rotate_left(32)
+        });
+        Ok(Scanner {
+            targets: self.targets,
+            ports: self.ports.to_vec(),
+            timing: self.timing,
+            discovery: self.discovery,
+            seed,
+            network: Arc::new(self.network),
+        })
+    }
+}
+
+/// A configured scan; [`run`](Scanner::run) performs it.
+#[derive(Debug)]
+pub struct Scanner<N = SystemNetwork> {
+    targets: Targets,
+    ports: Vec<u16>,
+    timing: Timing,
+    discovery: Discovery,
+    seed: u64,
+    network: Arc<N>,
+}
+
+impl Scanner<SystemNetwork> {
+    pub fn builder(targets: Targets, ports: PortSet) -> ScannerBuilder<SystemNetwork> {
+        ScannerBuilder::new(targets, ports)
+    }
+}
+
+/// One host's state during its group.
+#[derive(Debug)]
+struct Host {
+    addr: IpAddr,
+    rtt: RttEstimator,
+    status: HostStatus,
+    counts: Counts,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Probe {
+    host: u32,
+    port: u16,
+    attempt: u8,
+    self_connects: u8,
+    /// An earlier attempt went unanswered (so an answer now means a loss).
+    silent_before: bool,
+}
+
+struct Done {
+    probe: Probe,
+    outcome: Attempt,
+}
+
+/// What the phase does with a final port result.
+enum Phase {
+    Discovery,
+    Ports,
+}
+
+impl<N: Network> Scanner<N> {
+    /// The targets this scanner was built with.
+    pub fn targets(&self) -> &Targets {
+        &self.targets
+    }
+
+    pub fn ports(&self) -> &[u16] {
+        &self.ports
+    }
+
+    /// Runs the scan, calling `on_event` for each event in order. Must be called within a
+    /// tokio runtime. Dropping the future stops the scan (attempts in flight are aborted);
+    /// the events already delivered stand.
+    pub async fn run(&self, mut on_event: impl FnMut(Event)) -> Stats {
+        let started = Instant::now();
+        let fd_limit = self.network.descriptor_budget();
+        let mut max_window = self.timing.max_window.max(1);
+        if let Some(limit) = fd_limit {
+            max_window = max_window.min(limits::budget(limit) as usize);
+        }
+        let hosts = self.targets.len();
+        on_event(Event::Started {
+            hosts,
+            ports: self.ports.len(),
+            total: hosts * self.ports.len() as u64,
+            max_in_flight: max_window,
+            fd_limit,
+        });
+        let mut stats = Stats::default();
+        let mut window = Window::new(self.timing.initial_window, 8, max_window);
+        let discover = self.discovery == Discovery::Auto && hosts > 1;
+        let mut addrs = self.targets.iter();
+        let mut group_no = 0u64;
+        loop {
+            let group: Vec<IpAddr> = addrs.by_ref().take(HOST_GROUP).collect();
+            if group.is_empty() {
+                break;
+            }
+            group_no += 1;
+            let mut state: Vec<Host> = group
+                .iter()
+                .map(|&addr| Host {
+                    addr,
+                    rtt: RttEstimator::new(
+                        self.timing.initial_timeout,
+                        self.timing.min_timeout,
+                        self.timing.max_timeout,
+                    ),
+                    status: if discover {
+                        HostStatus::Down
+                    } else {
+                        HostStatus::Assumed
+                    },
+                    counts: Counts::default(),
+                })
+                .collect();
+            if discover {
+                let all: Vec<u32> = (0..state.len() as u32).collect();
+                self.phase(
+                    &mut state,
+                    &all,
+                    &DISCOVERY_PORTS,
+                    Phase::Discovery,
+                    &mut window,
+                    &mut stats,
+                    group_no,
+                    &mut on_event,
+                )
+                .await;
+                for h in &state {
+                    on_event(Event::Host {
+                        addr: h.addr,
+                        status: h.status,
+                    });
+                }
+            }
+            let live: Vec<u32> = (0..state.len() as u32)
+                .filter(|&i| state[i as usize].status != HostStatus::Down)
+                .collect();
+            let ports = self.ports.clone();
+            self.phase(
+                &mut state,
+                &live,
+                &ports,
+                Phase::Ports,
+                &mut window,
+                &mut stats,
+                group_no,
+                &mut on_event,
+            )
+            .await;
+            for h in &state {
+                on_event(Event::HostDone {
+                    addr: h.addr,
+                    status: h.status,
+                    counts: h.counts,
+                    srtt: h.rtt.srtt(),
+                });
+            }
+        }
+        on_event(Event::Finished {
+            elapsed: started.elapsed(),
+            stats,
+        });
+        stats
+    }
+
+    /// Scans `ports` of the hosts `live` (indexes into `hosts`), all interleaved.
+    #[allow(clippy::too_many_arguments)]
+    async fn phase(
+        &self,
+        hosts: &mut [Host],
+        live: &[u32],
+        ports: &[u16],
+        phase: Phase,
+        window: &mut Window,
+        stats: &mut Stats,
+        group_no: u64,
+        on_event: &mut impl FnMut(Event),
+    ) {
+        if live.is_empty() || ports.is_empty() {
+            return;
+        }
+        let n_hosts = live.len() as u64;
+        let perm = Permutation::new(
+            n_hosts * ports.len() as u64,
+            self.seed ^ group_no.wrapping_mul(0x9e37_79b9),
+        );
+        let mut next: u64 = 0;
+        let mut retry: std::collections::VecDeque<Probe> = std::collections::VecDeque::new();
+        let mut tasks: JoinSet<Done> = JoinSet::new();
+        let mut pacer = self.timing.rate.map(|r| Pacer::new(r, Instant::now()));
+        // After a shortage with nothing in flight, wait a little before trying again.
+        let mut pause_until: Option<Instant> = None;
+        // Discovery: a host that answered needs no more probes.
+        let discovery = matches!(phase, Phase::Discovery);
+        loop {
+            let mut wake: Option<Instant> = pause_until;
+            if pause_until.is_some_and(|t| t <= Instant::now()) {
+                pause_until = None;
+                wake = None;
+            }
+            while pause_until.is_none() && tasks.len() < window.allowed() {
+                let probe = match retry.pop_front() {
+                    Some(p) => p,
+                    None if next < perm.len() => {
+                        let i = perm.get(next);
+                        next += 1;
+                        Probe {
+                            host: live[(i % n_hosts) as usize],
+                            port: ports[(i / n_hosts) as usize],
+                            attempt: 0,
+                            self_connects: 0,
+                            silent_before: false,
+                        }
+                    }
+                    None => break,
+                };
+                let host = &hosts[probe.host as usize];
+                if discovery && host.status == HostStatus::Up {
+                    continue;
+                }
+                if let Some(p) = pacer.as_mut() {
+                    if let Err(at) = p.take(Instant::now()) {
+                        retry.push_front(probe);
+                        wake = Some(at);
+                        break;
+                    }
+                }
+                let timeout = self
+                    .timing
+                    .timeout
+                    .unwrap_or_else(|| host.rtt.timeout_for(probe.attempt));
+                let addr = SocketAddr::new(host.addr, probe.port);
+                let net = Arc::clone(&self.network);
+                stats.attempts += 1;
+                tasks.spawn(async move {
+                    let outcome = net.connect(addr, timeout).await;
+                    Done { probe, outcome }
+                });
+                stats.peak_in_flight = stats.peak_in_flight.max(tasks.len() as u64);
+            }
+            if tasks.is_empty() && retry.is_empty() && next >= perm.len() {
+                break;
+            }
+            let done = if tasks.is_empty() {
+                // Waiting on the pacer or a pause only.
+                if let Some(at) = wake {
+                    tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await;
+                }
+                continue;
+            } else if let Some(at) = wake {
+                tokio::select! {
+                    d = tasks.join_next() => d,
+                    _ = tokio::time::sleep_until(tokio::time::Instant::from_std(at)) => continue,
+                }
+            } else {
+                tasks.join_next().await
+            };
+            let mut batch = match done {
+                Some(Ok(d)) => vec![d],
+                _ => Vec::new(),
+            };
+            while let Some(Ok(d)) = tasks.try_join_next() {
+                batch.push(d);
+            }
+            for d in batch {
+                self.settle(
+                    d,
+                    hosts,
+                    &phase,
+                    window,
+                    stats,
+                    &mut retry,
+                    &mut pause_until,
+                    &tasks,
+                    on_event,
+                );
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn settle(
+        &self,
+        d: Done,
+        hosts: &mut [Host],
+        phase: &Phase,
+        window: &mut Window,
+        stats: &mut Stats,
+        retry: &mut std::collections::VecDeque<Probe>,
+        pause_until: &mut Option<Instant>,
+        tasks: &JoinSet<Done>,
+        on_event: &mut impl FnMut(Event),
+    ) {
+        let mut p = d.probe;
+        let host = &mut hosts[p.host as usize];
+        let answered = |host: &mut Host,
+                        window: &mut Window,
+                        stats: &mut Stats,
+                        rtt: Duration,
+                        silent_before: bool| {
+            host.rtt.sample(rtt);
+            window.on_answer();
+            if silent_before {
+                stats.losses += 1;
+                let srtt = host.rtt.srtt().unwrap_or(rtt);
+                if window.on_loss(Instant::now(), srtt) {
+                    stats.backoffs += 1;
+                }
+            }
+        };
+        let (reason, rtt) = match d.outcome {
+            Attempt::Open { rtt } => {
+                answered(host, window, stats, rtt, p.silent_before);
+                (Reason::SynAck, Some(rtt))
+            }
+            Attempt::Refused { rtt } => {
+                answered(host, window, stats, rtt, p.silent_before);
+                (Reason::Reset, Some(rtt))
+            }
+            Attempt::Unreachable { reason, rtt } => {
+                if reason != Reason::NoRoute && reason != Reason::LocalDenied {
+                    answered(host, window, stats, rtt, p.silent_before);
+                }
+                (reason, Some(rtt))
+            }
+            Attempt::SelfConnect => {
+                stats.self_connects += 1;
+                p.self_connects += 1;
+                if p.self_connects < SELF_CONNECT_TRIES {
+                    retry.push_front(p);
+                    return;
+                }
+                (Reason::SelfConnect, None)
+            }
+            Attempt::Timeout | Attempt::Failed(_) if p.attempt < self.timing.retries => {
+                let failed = matches!(d.outcome, Attempt::Failed(_));
+                p.attempt += 1;
+                p.silent_before |= !failed;
+                stats.retries += 1;
+                retry.push_back(p);
+                return;
+            }
+            Attempt::Timeout => (Reason::Timeout, None),
+            Attempt::Failed(_) => (Reason::Error, None),
+            Attempt::Busy(_) => {
+                stats.deferred += 1;
+                window.on_shortage(tasks.len().max(1));
+                if tasks.is_empty() {
+                    *pause_until = Some(Instant::now() + Duration::from_millis(10));
+                }
+                retry.push_front(p);
+                return;
+            }
+        };
+        let state = reason.state();
+        match phase {
+            Phase::Discovery => {
+                if state != State::Filtered {
+                    host.status = HostStatus::Up;
+                }
+            }
+            Phase::Ports => {
+                host.counts.add(state);
+                on_event(Event::Port(PortResult {
+                    addr: host.addr,
+                    port: p.port,
+                    state,
+                    reason,
+                    rtt,
+                    attempts: p.attempt + 1 + p.self_connects,
+                }));
+            }
+        }
+    }
+}
