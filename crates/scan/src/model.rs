@@ -41,7 +41,7 @@ impl std::fmt::Display for State {
 /// administratively prohibited" (types 3/1, 3/10, 3/13) both arrive as EHOSTUNREACH and are
 /// reported as `icmp-host-unreachable`; on IPv6 "administratively prohibited" (1/1) arrives as
 /// EACCES and is reported as `icmp-admin-prohibited`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Reason {
     /// The handshake completed.
