@@ -167,14 +167,14 @@ impl<N: Network> ScannerBuilder<N> {
 
     pub fn build(self) -> Result<Scanner<N>, ConfigError> {
         let t = &self.timing;
-        if let Some(d) = t.timeout {
-            if d.is_zero() || d > Duration::from_secs(60) {
-                return Err(ConfigError::OutOfBounds {
-                    what: "the timeout",
-                    limit: "between 1ms and 60s",
-                    value: format!("{d:?}"),
-                });
-            }
+        if let Some(d) = t.timeout
+            && (d.is_zero() || d > Duration::from_secs(60))
+        {
+            return Err(ConfigError::OutOfBounds {
+                what: "the timeout",
+                limit: "between 1ms and 60s",
+                value: format!("{d:?}"),
+            });
         }
         if t.retries > 10 {
             return Err(ConfigError::OutOfBounds {
@@ -417,12 +417,12 @@ impl<N: Network> Scanner<N> {
                 if discovery && host.status == HostStatus::Up {
                     continue;
                 }
-                if let Some(p) = pacer.as_mut() {
-                    if let Err(at) = p.take(Instant::now()) {
-                        retry.push_front(probe);
-                        wake = Some(at);
-                        break;
-                    }
+                if let Some(p) = pacer.as_mut()
+                    && let Err(at) = p.take(Instant::now())
+                {
+                    retry.push_front(probe);
+                    wake = Some(at);
+                    break;
                 }
                 let timeout = self
                     .timing

@@ -112,10 +112,10 @@ impl Window {
     /// A loss was detected: halve, at most once per `srtt` (one loss episode, one cut).
     /// Returns true if the window was cut.
     pub fn on_loss(&mut self, now: Instant, srtt: Duration) -> bool {
-        if let Some(t) = self.last_cut {
-            if now.duration_since(t) < srtt.max(Duration::from_millis(1)) {
-                return false;
-            }
+        if let Some(t) = self.last_cut
+            && now.duration_since(t) < srtt.max(Duration::from_millis(1))
+        {
+            return false;
         }
         self.ssthresh = (self.cwnd / 2.0).max(self.min);
         self.cwnd = self.ssthresh;

@@ -1,5 +1,8 @@
 //! One module per subcommand.
 
+pub mod check;
 pub mod port;
 pub mod registry;
+pub mod scan;
+mod scan_xml;
 pub mod search;
