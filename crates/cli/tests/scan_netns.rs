@@ -489,3 +489,61 @@ fn check_reports_source_interface_and_exit_status() {
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8(o.stdout).unwrap().contains("reset"));
 }
+
+#[test]
+fn ctrl_c_prints_the_results_so_far() {
+    let lab = lab();
+    // Dropped ports with a long timeout keep the scan going; the open ones answer at once.
+    let child = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &lab.scanner.name,
+            env!("CARGO_BIN_EXE_portent"),
+        ])
+        .args([
+            "scan",
+            TARGET_V4,
+            "-p",
+            "1-1000",
+            "--json",
+            "--timeout",
+            "20s",
+            "--retries",
+            "0",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    // `ip netns exec` execs the binary: the child's PID is portent's.
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["interrupted"], true);
+    let host = &v["hosts"][0];
+    assert_eq!(host["complete"], false);
+    let open: BTreeSet<u64> = host["ports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["state"] == "open")
+        .map(|p| p["port"].as_u64().unwrap())
+        .collect();
+    assert_eq!(open, [22, 770, 797].into_iter().collect());
+    assert_eq!(
+        v["totals"]["filtered"], 2,
+        "the ICMP-rejected 25 and 773 are in"
+    );
+}
