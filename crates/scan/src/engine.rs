@@ -14,6 +14,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::task::JoinSet;
@@ -230,6 +231,8 @@ impl Scanner<SystemNetwork> {
 struct Host {
     addr: IpAddr,
     rtt: RttEstimator,
+    /// The current timeout in microseconds, read by attempts in flight.
+    live_timeout: Arc<AtomicU64>,
     status: HostStatus,
     counts: Counts,
 }
@@ -242,6 +245,37 @@ struct Probe {
     self_connects: u8,
     /// An earlier attempt went unanswered (so an answer now means a loss).
     silent_before: bool,
+}
+
+/// Waits for `attempt` with a timeout that follows the host's estimate while the attempt is in
+/// flight: attempts sent before the first answer start with the 1 s initial timeout, and
+/// should not keep it once the host is known to answer in 100 microseconds.
+async fn adaptive(
+    attempt: impl std::future::Future<Output = Attempt>,
+    live: Arc<AtomicU64>,
+    retry: u8,
+    cap: Duration,
+) -> Attempt {
+    let start = tokio::time::Instant::now();
+    let current = || {
+        let base = Duration::from_micros(live.load(Ordering::Relaxed));
+        (base * (1u32 << retry.min(6))).min(cap)
+    };
+    tokio::pin!(attempt);
+    loop {
+        let deadline = start + current();
+        let now = tokio::time::Instant::now();
+        if now >= deadline {
+            return Attempt::Timeout;
+        }
+        // Look again at least every 100 ms in case the estimate shrank.
+        let wake = deadline.min(now + Duration::from_millis(100));
+        tokio::select! {
+            biased;
+            r = &mut attempt => return r,
+            () = tokio::time::sleep_until(wake) => {}
+        }
+    }
 }
 
 struct Done {
@@ -303,6 +337,9 @@ impl<N: Network> Scanner<N> {
                         self.timing.min_timeout,
                         self.timing.max_timeout,
                     ),
+                    live_timeout: Arc::new(AtomicU64::new(
+                        self.timing.initial_timeout.as_micros() as u64
+                    )),
                     status: if discover {
                         HostStatus::Down
                     } else {
@@ -424,17 +461,24 @@ impl<N: Network> Scanner<N> {
                     wake = Some(at);
                     break;
                 }
-                let timeout = self
-                    .timing
-                    .timeout
-                    .unwrap_or_else(|| host.rtt.timeout_for(probe.attempt));
                 let addr = SocketAddr::new(host.addr, probe.port);
                 let net = Arc::clone(&self.network);
                 stats.attempts += 1;
-                tasks.spawn(async move {
-                    let outcome = net.connect(addr, timeout).await;
-                    Done { probe, outcome }
-                });
+                match self.timing.timeout {
+                    Some(timeout) => tasks.spawn(async move {
+                        let outcome = net.connect(addr, timeout).await;
+                        Done { probe, outcome }
+                    }),
+                    None => {
+                        let live = Arc::clone(&host.live_timeout);
+                        let cap = self.timing.max_timeout.max(self.timing.initial_timeout) * 2;
+                        tasks.spawn(async move {
+                            let attempt = net.connect(addr, cap);
+                            let outcome = adaptive(attempt, live, probe.attempt, cap).await;
+                            Done { probe, outcome }
+                        })
+                    }
+                };
                 stats.peak_in_flight = stats.peak_in_flight.max(tasks.len() as u64);
             }
             if tasks.is_empty() && retry.is_empty() && next >= perm.len() {
@@ -498,6 +542,8 @@ impl<N: Network> Scanner<N> {
                         rtt: Duration,
                         silent_before: bool| {
             host.rtt.sample(rtt);
+            host.live_timeout
+                .store(host.rtt.timeout().as_micros() as u64, Ordering::Relaxed);
             window.on_answer();
             if silent_before {
                 stats.losses += 1;

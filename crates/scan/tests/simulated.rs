@@ -291,3 +291,20 @@ async fn hosts_are_interleaved_and_discovery_skips_silent_hosts() {
         .await;
     assert_eq!(n, 30);
 }
+
+#[tokio::test(start_paused = true)]
+async fn attempts_in_flight_follow_the_estimate_down() {
+    // All 50 attempts leave before any answer, with the 1 s initial timeout. Once answers show
+    // a 20 ms host, the silent one must give up near the 100 ms floor, not at 1 s.
+    let net = SimNet::new(20, Behaviour::Closed).set("192.0.2.1", 25, Behaviour::Silent);
+    let timing = Timing {
+        retries: 0,
+        ..Timing::default()
+    };
+    let started = tokio::time::Instant::now();
+    let (ev, _) = run(net, &["192.0.2.1"], PortSet::from_ports(1..=50), timing).await;
+    let r = results(&ev);
+    assert_eq!(r[&("192.0.2.1".parse().unwrap(), 25)].1, Reason::Timeout);
+    let took = started.elapsed();
+    assert!(took < Duration::from_millis(300), "{took:?}");
+}
