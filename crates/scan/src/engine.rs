@@ -38,7 +38,7 @@ const SELF_CONNECT_TRIES: u8 = 3;
 /// Whether to look for live hosts before scanning their ports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Discovery {
-    /// Probe [`DISCOVERY_PORTS`] when there is more than one target; skip silent hosts.
+    /// Probe [`DISCOVERY_PORTS`] first (except on loopback addresses); skip silent hosts.
     Auto,
     /// Scan every address (`--no-ping`).
     Off,
@@ -235,6 +235,28 @@ struct Host {
     live_timeout: Arc<AtomicU64>,
     status: HostStatus,
     counts: Counts,
+    /// Answers received, and answers that came only on a retry (losses).
+    answers: u64,
+    losses: u64,
+}
+
+/// Most retries for one port, however lossy the path.
+const MAX_RETRIES: u8 = 10;
+
+impl Host {
+    /// Retries allowed for a silent port: the configured number, or more on a host where
+    /// retries have revealed loss, so that a lossy path is not mistaken for filtering. With a
+    /// loss rate p per attempt and n ports, k attempts leave about n * p^k ports wrongly
+    /// silent; k is chosen so that this is below 1 in 10,000.
+    fn retries(&self, configured: u8, ports: usize) -> u8 {
+        if self.losses == 0 {
+            return configured;
+        }
+        let p = ((self.losses + 1) as f64 / (self.answers + 2) as f64).clamp(1e-6, 0.9);
+        let k = ((1e-4 / ports.max(1) as f64).ln() / p.ln()).ceil();
+        let retries = (k as i64 - 1).clamp(0, i64::from(MAX_RETRIES)) as u8;
+        retries.max(configured)
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -259,7 +281,7 @@ async fn adaptive(
     let start = tokio::time::Instant::now();
     let current = || {
         let base = Duration::from_micros(live.load(Ordering::Relaxed));
-        (base * (1u32 << retry.min(6))).min(cap)
+        (base * if retry == 0 { 1 } else { 2 }).min(cap)
     };
     tokio::pin!(attempt);
     loop {
@@ -319,7 +341,7 @@ impl<N: Network> Scanner<N> {
         });
         let mut stats = Stats::default();
         let mut window = Window::new(self.timing.initial_window, 8, max_window);
-        let discover = self.discovery == Discovery::Auto && hosts > 1;
+        let discover = self.discovery == Discovery::Auto;
         let mut addrs = self.targets.iter();
         let mut group_no = 0u64;
         loop {
@@ -340,16 +362,22 @@ impl<N: Network> Scanner<N> {
                     live_timeout: Arc::new(AtomicU64::new(
                         self.timing.initial_timeout.as_micros() as u64
                     )),
-                    status: if discover {
+                    // Loopback is up by definition: no need to knock on its common ports.
+                    status: if discover && !addr.is_loopback() {
                         HostStatus::Down
                     } else {
                         HostStatus::Assumed
                     },
                     counts: Counts::default(),
+                    answers: 0,
+                    losses: 0,
                 })
                 .collect();
-            if discover {
-                let all: Vec<u32> = (0..state.len() as u32).collect();
+            let unknown: Vec<u32> = (0..state.len() as u32)
+                .filter(|&i| state[i as usize].status == HostStatus::Down)
+                .collect();
+            if !unknown.is_empty() {
+                let all = unknown;
                 self.phase(
                     &mut state,
                     &all,
@@ -424,6 +452,10 @@ impl<N: Network> Scanner<N> {
         let mut retry: std::collections::VecDeque<Probe> = std::collections::VecDeque::new();
         let mut tasks: JoinSet<Done> = JoinSet::new();
         let mut pacer = self.timing.rate.map(|r| Pacer::new(r, Instant::now()));
+        // Congestion pacing: the window spread over a round trip (1 ms of burst, the timer's
+        // resolution). On loopback the spacing is nanoseconds: no effect.
+        let mut spacing =
+            Pacer::with_interval(Duration::ZERO, Duration::from_millis(1), Instant::now());
         // After a shortage with nothing in flight, wait a little before trying again.
         let mut pause_until: Option<Instant> = None;
         // Discovery: a host that answered needs no more probes.
@@ -454,13 +486,25 @@ impl<N: Network> Scanner<N> {
                 if discovery && host.status == HostStatus::Up {
                     continue;
                 }
-                if let Some(p) = pacer.as_mut()
-                    && let Err(at) = p.take(Instant::now())
-                {
+                // Both pacers must allow it; a token is taken only when it is sent.
+                let now = Instant::now();
+                let due = [
+                    pacer.as_ref().map(|p| p.ready(now)),
+                    Some(spacing.ready(now)),
+                ]
+                .into_iter()
+                .flatten()
+                .filter_map(Result::err)
+                .max();
+                if let Some(at) = due {
                     retry.push_front(probe);
-                    wake = Some(at);
+                    wake = Some(wake.map_or(at, |w| w.min(at)));
                     break;
                 }
+                if let Some(p) = pacer.as_mut() {
+                    let _ = p.take(now);
+                }
+                let _ = spacing.take(now);
                 let addr = SocketAddr::new(host.addr, probe.port);
                 let net = Arc::clone(&self.network);
                 stats.attempts += 1;
@@ -505,6 +549,7 @@ impl<N: Network> Scanner<N> {
             while let Some(Ok(d)) = tasks.try_join_next() {
                 batch.push(d);
             }
+            let settled_any = !batch.is_empty();
             for d in batch {
                 self.settle(
                     d,
@@ -515,8 +560,12 @@ impl<N: Network> Scanner<N> {
                     &mut retry,
                     &mut pause_until,
                     &tasks,
+                    ports.len(),
                     on_event,
                 );
+            }
+            if settled_any && let Some(iv) = window.pacing_interval() {
+                spacing.set_interval(iv);
             }
         }
     }
@@ -532,6 +581,7 @@ impl<N: Network> Scanner<N> {
         retry: &mut std::collections::VecDeque<Probe>,
         pause_until: &mut Option<Instant>,
         tasks: &JoinSet<Done>,
+        n_ports: usize,
         on_event: &mut impl FnMut(Event),
     ) {
         let mut p = d.probe;
@@ -544,8 +594,10 @@ impl<N: Network> Scanner<N> {
             host.rtt.sample(rtt);
             host.live_timeout
                 .store(host.rtt.timeout().as_micros() as u64, Ordering::Relaxed);
-            window.on_answer();
+            window.on_answer(rtt);
+            host.answers += 1;
             if silent_before {
+                host.losses += 1;
                 stats.losses += 1;
                 let srtt = host.rtt.srtt().unwrap_or(rtt);
                 if window.on_loss(Instant::now(), srtt) {
@@ -577,7 +629,9 @@ impl<N: Network> Scanner<N> {
                 }
                 (Reason::SelfConnect, None)
             }
-            Attempt::Timeout | Attempt::Failed(_) if p.attempt < self.timing.retries => {
+            Attempt::Timeout | Attempt::Failed(_)
+                if p.attempt < host.retries(self.timing.retries, n_ports) =>
+            {
                 let failed = matches!(d.outcome, Attempt::Failed(_));
                 p.attempt += 1;
                 p.silent_before |= !failed;

@@ -57,10 +57,11 @@ impl RttEstimator {
         }
     }
 
-    /// The timeout for attempt `n` (0 = first): doubled for each retry, up to max.
+    /// The timeout for attempt `n` (0 = first): doubled for retries (not more: a scanner's
+    /// retries are for loss, and a filtered port stays silent however long one waits).
     pub fn timeout_for(&self, attempt: u8) -> Duration {
         let t = self.timeout();
-        let f = 1u32 << attempt.min(6);
+        let f = if attempt == 0 { 1 } else { 2 };
         (t * f).min(self.max.max(t))
     }
 }
@@ -73,6 +74,8 @@ pub struct Window {
     min: f64,
     max: f64,
     last_cut: Option<Instant>,
+    /// Smoothed round trip over all answers (seconds), for pacing.
+    path_rtt: Option<f64>,
 }
 
 /// Additive increase per round trip once past slow start.
@@ -87,7 +90,17 @@ impl Window {
             min: (min.max(1) as f64).min(max),
             max,
             last_cut: None,
+            path_rtt: None,
         }
+    }
+
+    /// The time between two attempts that spreads one window over one round trip (with a
+    /// gain of 2 in slow start, 1.25 after), as TCP pacing does: sending a whole window at
+    /// once overflows the first small buffer on the path. `None` before any answer.
+    pub fn pacing_interval(&self) -> Option<Duration> {
+        let rtt = self.path_rtt?;
+        let gain = if self.cwnd < self.ssthresh { 2.0 } else { 1.25 };
+        Some(Duration::from_secs_f64(rtt / (gain * self.cwnd.max(1.0))))
     }
 
     /// Attempts allowed in flight now.
@@ -99,8 +112,10 @@ impl Window {
         self.max as usize
     }
 
-    /// An answer came back: grow.
-    pub fn on_answer(&mut self) {
+    /// An answer came back after `rtt`: grow.
+    pub fn on_answer(&mut self, rtt: Duration) {
+        let r = rtt.as_secs_f64();
+        self.path_rtt = Some(self.path_rtt.map_or(r, |s| 0.875 * s + 0.125 * r));
         if self.cwnd < self.ssthresh {
             self.cwnd += 1.0;
         } else {
@@ -150,11 +165,33 @@ impl Pacer {
         }
     }
 
+    /// A pacer with a given spacing and burst allowance.
+    pub fn with_interval(interval: Duration, burst: Duration, now: Instant) -> Pacer {
+        Pacer {
+            interval,
+            next: now,
+            burst: burst.max(interval),
+        }
+    }
+
+    /// Changes the spacing from now on.
+    pub fn set_interval(&mut self, interval: Duration) {
+        self.interval = interval;
+        self.burst = self.burst.max(interval);
+    }
+
+    /// Says whether a token is due, without taking it; if not, when it will be.
+    pub fn ready(&self, now: Instant) -> Result<(), Instant> {
+        if self.next > now {
+            Err(self.next)
+        } else {
+            Ok(())
+        }
+    }
+
     /// Takes a token if one is due; otherwise says when the next one is.
     pub fn take(&mut self, now: Instant) -> Result<(), Instant> {
-        if self.next > now {
-            return Err(self.next);
-        }
+        self.ready(now)?;
         let floor = now.checked_sub(self.burst).unwrap_or(now);
         self.next = self.next.max(floor) + self.interval;
         Ok(())
@@ -162,6 +199,7 @@ impl Pacer {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -181,15 +219,26 @@ mod tests {
         let mut fast = RttEstimator::new(ms(1000), ms(100), ms(3000));
         fast.sample(Duration::from_micros(50));
         assert_eq!(fast.timeout(), ms(100), "clamped to the minimum");
-        assert_eq!(fast.timeout_for(10), ms(3000), "backed off to the maximum");
+        assert_eq!(
+            fast.timeout_for(10),
+            ms(200),
+            "retries wait twice as long, no more"
+        );
     }
 
     #[test]
     fn window_slow_starts_and_halves_once_per_rtt() {
         let mut w = Window::new(10, 4, 1000);
+        assert_eq!(w.pacing_interval(), None);
         for _ in 0..100 {
-            w.on_answer();
+            w.on_answer(Duration::from_millis(20));
         }
+        // 110 in flight per 20 ms, slow-start gain 2: one every ~91 us.
+        let iv = w.pacing_interval().unwrap();
+        assert!(
+            (Duration::from_micros(85)..Duration::from_micros(95)).contains(&iv),
+            "{iv:?}"
+        );
         assert_eq!(w.allowed(), 110);
         let t0 = Instant::now();
         assert!(w.on_loss(t0, Duration::from_millis(50)));
@@ -200,7 +249,7 @@ mod tests {
         assert_eq!(w.allowed(), 27);
         // Congestion avoidance: slower growth.
         for _ in 0..27 {
-            w.on_answer();
+            w.on_answer(Duration::from_millis(20));
         }
         assert!(w.allowed() < 27 + 20);
         w.on_shortage(20);
