@@ -5,7 +5,7 @@
 //! ip netns add s; ip netns add t
 //! ip -n s tuntap add dev tun0 mode tun; ip -n s addr add 198.19.0.1/24 dev tun0; ip -n s link set tun0 up
 //! ip -n t tuntap add dev tun0 mode tun; ip -n t addr add 198.19.0.2/24 dev tun0; ip -n t link set tun0 up
-//! portent-netsim --a s:tun0 --b t:tun0 --rtt 20ms --loss 0.01 --seconds 300 &
+//! portent-netsim delay-line --a s:tun0 --b t:tun0 --rtt 20ms --loss 0.01 --seconds 300 &
 //! ```
 
 use std::time::{Duration, Instant};
@@ -16,6 +16,59 @@ use portent_netsim::{DelayLine, PathConfig, PortRule, open_tun};
 
 #[derive(Debug, Parser)]
 #[command(name = "portent-netsim", version, about)]
+enum Cli {
+    /// Forward packets between two TUN devices with delay and loss.
+    DelayLine(Args),
+    /// Listen on TCP ports (IPv4 and IPv6) and accept and drop connections: a known open set
+    /// for tests and benchmarks (run it inside a namespace with `ip netns exec`).
+    Listen(ListenArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct ListenArgs {
+    /// Ports, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    ports: Vec<u16>,
+    /// Stop after this many seconds.
+    #[arg(long, default_value_t = 600)]
+    seconds: u64,
+}
+
+fn listen(args: &ListenArgs) -> Result<()> {
+    use socket2::{Domain, Socket, Type};
+    for &p in &args.ports {
+        for v6 in [false, true] {
+            let (domain, addr): (Domain, std::net::SocketAddr) = if v6 {
+                (Domain::IPV6, std::net::SocketAddr::from(([0u16; 8], p)))
+            } else {
+                (Domain::IPV4, std::net::SocketAddr::from(([0u8; 4], p)))
+            };
+            let s = Socket::new(domain, Type::STREAM, None)?;
+            if v6 {
+                s.set_only_v6(true)?;
+            }
+            s.set_reuse_address(true)?;
+            s.bind(&addr.into())
+                .with_context(|| format!("cannot listen on {addr}"))?;
+            s.listen(4096)?;
+            let l: std::net::TcpListener = s.into();
+            std::thread::spawn(move || {
+                for c in l.incoming() {
+                    drop(c);
+                }
+            });
+        }
+    }
+    eprintln!(
+        "portent-netsim: listening on {} ports for {} s",
+        args.ports.len(),
+        args.seconds
+    );
+    std::thread::sleep(Duration::from_secs(args.seconds));
+    Ok(())
+}
+
+#[derive(Debug, clap::Args)]
 struct Args {
     /// The scanner's side: NAMESPACE:DEVICE.
     #[arg(long)]
@@ -61,7 +114,10 @@ fn side(s: &str) -> Result<(&str, &str)> {
 }
 
 fn main() -> Result<()> {
-    let args = Args::parse();
+    let args = match Cli::parse() {
+        Cli::DelayLine(a) => a,
+        Cli::Listen(a) => return listen(&a),
+    };
     let rtt = duration(&args.rtt)?;
     if !(0.0..=1.0).contains(&args.loss) {
         bail!("--loss must be between 0 and 1");
