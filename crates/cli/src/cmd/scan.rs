@@ -277,7 +277,7 @@ impl<'a> Collector<'a> {
             let pb = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
             pb.set_style(
                 ProgressStyle::with_template(
-                    "{spinner} {elapsed_precise} [{bar:30}] {human_pos}/{human_len} ports  {msg}  {per_sec}  ETA {eta}",
+                    "{spinner} {elapsed} [{bar:20}] {human_pos}/{human_len} ports  {msg}  ETA {eta}",
                 )
                 .unwrap_or_else(|_| ProgressStyle::default_bar())
                 .progress_chars("=> "),
@@ -376,8 +376,14 @@ impl<'a> Collector<'a> {
                 }
                 if let Some(pb) = &self.pb {
                     pb.inc(1);
-                    if r.state == State::Open {
-                        pb.set_message(format!("{} open", self.total.open));
+                    let done = self.total.total();
+                    if r.state == State::Open || done.is_multiple_of(1024) {
+                        let secs = self.started.elapsed().as_secs_f64().max(1e-3);
+                        pb.set_message(format!(
+                            "{} open  {}/s",
+                            self.total.open,
+                            group((done as f64 / secs) as u64)
+                        ));
                     }
                 }
             }
