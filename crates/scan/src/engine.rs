@@ -114,7 +114,7 @@ impl ScannerBuilder<SystemNetwork> {
             timing: Timing::default(),
             discovery: Discovery::Auto,
             seed: None,
-            network: SystemNetwork,
+            network: SystemNetwork::default(),
         }
     }
 }

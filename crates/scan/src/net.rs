@@ -5,6 +5,8 @@
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use socket2::{Domain, Protocol, SockRef, Socket, Type};
@@ -43,12 +45,49 @@ pub trait Network: Send + Sync + 'static {
 }
 
 /// Real sockets: non-blocking `connect()` on tokio's reactor.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemNetwork;
+#[derive(Debug, Clone, Default)]
+pub struct SystemNetwork {
+    fast: Arc<FastPath>,
+}
+
+/// How often the answer is already there when `connect()` returns. On loopback and veth it
+/// nearly always is, and looking saves the reactor registration; across a real path it never
+/// is, and looking costs two system calls per attempt. So look while it pays, and otherwise
+/// only on every 32nd attempt, to notice if it starts paying again.
+#[derive(Debug, Default)]
+struct FastPath {
+    tries: AtomicU32,
+    hits: AtomicU32,
+    skipped: AtomicU32,
+}
+
+impl FastPath {
+    fn should_look(&self) -> bool {
+        let tries = self.tries.load(Ordering::Relaxed);
+        let hits = self.hits.load(Ordering::Relaxed);
+        if tries < 256 || hits * 8 >= tries {
+            return true;
+        }
+        self.skipped.fetch_add(1, Ordering::Relaxed) % 32 == 0
+    }
+
+    fn record(&self, hit: bool) {
+        let t = self.tries.fetch_add(1, Ordering::Relaxed) + 1;
+        if hit {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+        }
+        if t >= 4096 {
+            // Forget slowly: halve both.
+            self.tries.store(t / 2, Ordering::Relaxed);
+            self.hits
+                .store(self.hits.load(Ordering::Relaxed) / 2, Ordering::Relaxed);
+        }
+    }
+}
 
 impl Network for SystemNetwork {
     fn connect(&self, addr: SocketAddr, timeout: Duration) -> impl Future<Output = Attempt> + Send {
-        connect(addr, timeout)
+        connect(addr, timeout, Arc::clone(&self.fast))
     }
 
     fn descriptor_budget(&self) -> Option<u64> {
@@ -56,7 +95,7 @@ impl Network for SystemNetwork {
     }
 }
 
-async fn connect(addr: SocketAddr, timeout: Duration) -> Attempt {
+async fn connect(addr: SocketAddr, timeout: Duration, fast: Arc<FastPath>) -> Attempt {
     let start = Instant::now();
     let sock = match Socket::new(
         Domain::for_address(addr),
@@ -73,8 +112,12 @@ async fn connect(addr: SocketAddr, timeout: Duration) -> Attempt {
     }
     // On loopback and veth the answer has usually been processed before connect() returns:
     // look before paying for reactor registration.
-    if let Some(a) = settled(&sock, start) {
-        return a;
+    if fast.should_look() {
+        let a = settled(&sock, start);
+        fast.record(a.is_some());
+        if let Some(a) = a {
+            return a;
+        }
     }
     // Registration through tokio's TcpStream (safe; the socket is already non-blocking).
     let stream = match tokio::net::TcpStream::from_std(std::net::TcpStream::from(sock)) {

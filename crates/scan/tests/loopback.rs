@@ -86,7 +86,7 @@ async fn check_reports_source_and_interface_on_loopback() {
     let addrs =
         portent_scan::check::resolve_one("127.0.0.1", &portent_scan::SystemResolver).unwrap();
     let r = portent_scan::check::check(
-        &portent_scan::SystemNetwork,
+        &portent_scan::SystemNetwork::default(),
         "127.0.0.1",
         addrs,
         port,

@@ -40,7 +40,7 @@ pub fn run(args: &CheckArgs) -> Result<Outcome> {
         .build()
         .context("cannot start the async runtime")?;
     let report = rt.block_on(check(
-        &SystemNetwork,
+        &SystemNetwork::default(),
         &args.host,
         addresses,
         port,
