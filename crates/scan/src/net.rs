@@ -68,7 +68,9 @@ impl FastPath {
         if tries < 256 || hits * 8 >= tries {
             return true;
         }
-        self.skipped.fetch_add(1, Ordering::Relaxed) % 32 == 0
+        self.skipped
+            .fetch_add(1, Ordering::Relaxed)
+            .is_multiple_of(32)
     }
 
     fn record(&self, hit: bool) {
