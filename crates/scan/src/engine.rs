@@ -14,7 +14,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::task::JoinSet;
@@ -61,6 +61,9 @@ pub struct Timing {
     /// Window at start, and its ceiling (also bounded by descriptors).
     pub initial_window: usize,
     pub max_window: usize,
+    /// Threads driving attempts, each with its share of the window (1: on the caller's
+    /// runtime).
+    pub threads: usize,
 }
 
 impl Default for Timing {
@@ -74,6 +77,7 @@ impl Default for Timing {
             max_timeout: Duration::from_secs(3),
             initial_window: 512,
             max_window: 8192,
+            threads: 1,
         }
     }
 }
@@ -140,6 +144,13 @@ impl<N: Network> ScannerBuilder<N> {
 
     pub fn retries(mut self, n: u8) -> Self {
         self.timing.retries = n;
+        self
+    }
+
+    /// Threads driving attempts (each with its own single-threaded runtime and a share of the
+    /// window); 1 runs on the caller's runtime.
+    pub fn threads(mut self, n: usize) -> Self {
+        self.timing.threads = n.max(1);
         self
     }
 
@@ -226,15 +237,16 @@ impl Scanner<SystemNetwork> {
     }
 }
 
-/// One host's state during its group.
-#[derive(Debug)]
-struct Host {
+/// A host as a driver sees it: timing state, private to the driver (each thread learns the
+/// host's round trip from its own answers).
+#[derive(Debug, Clone)]
+struct HostTiming {
     addr: IpAddr,
     rtt: RttEstimator,
     /// The current timeout in microseconds, read by attempts in flight.
     live_timeout: Arc<AtomicU64>,
-    status: HostStatus,
-    counts: Counts,
+    /// Answered discovery (no more discovery attempts needed).
+    answered: bool,
     /// Answers received, and answers that came only on a retry (losses).
     answers: u64,
     losses: u64,
@@ -243,7 +255,18 @@ struct Host {
 /// Most retries for one port, however lossy the path.
 const MAX_RETRIES: u8 = 10;
 
-impl Host {
+impl HostTiming {
+    fn new(addr: IpAddr, t: &Timing) -> HostTiming {
+        HostTiming {
+            addr,
+            rtt: RttEstimator::new(t.initial_timeout, t.min_timeout, t.max_timeout),
+            live_timeout: Arc::new(AtomicU64::new(t.initial_timeout.as_micros() as u64)),
+            answered: false,
+            answers: 0,
+            losses: 0,
+        }
+    }
+
     /// Retries allowed for a silent port: the configured number, or more on a host where
     /// retries have revealed loss, so that a lossy path is not mistaken for filtering. With a
     /// loss rate p per attempt and n ports, k attempts leave about n * p^k ports wrongly
@@ -305,173 +328,79 @@ struct Done {
     outcome: Attempt,
 }
 
-/// What the phase does with a final port result.
+/// Which phase a driver runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
     Discovery,
     Ports,
 }
 
-impl<N: Network> Scanner<N> {
-    /// The targets this scanner was built with.
-    pub fn targets(&self) -> &Targets {
-        &self.targets
-    }
+/// One driver: a window of attempts over one share of the permutation. With one thread there
+/// is one driver on the caller's runtime; with more, each runs on its own thread and
+/// single-threaded runtime (no hand-offs between threads per attempt), and they share nothing
+/// but the result channel.
+#[derive(Debug)]
+struct Driver<N> {
+    net: Arc<N>,
+    timing: Timing,
+    hosts: Vec<HostTiming>,
+    window: Window,
+    stats: Stats,
+    stop: Arc<AtomicBool>,
+}
 
-    pub fn ports(&self) -> &[u16] {
-        &self.ports
-    }
+/// What a phase's driver needs to know besides its own state.
+#[derive(Debug, Clone)]
+struct Share {
+    live: Arc<[u32]>,
+    ports: Arc<[u16]>,
+    perm: Permutation,
+    /// This driver takes permutation indexes `k, k + n, k + 2n, ...`.
+    k: u64,
+    n: u64,
+    phase: Phase,
+}
 
-    /// Runs the scan, calling `on_event` for each event in order. Must be called within a
-    /// tokio runtime. Dropping the future stops the scan (attempts in flight are aborted);
-    /// the events already delivered stand.
-    pub async fn run(&self, mut on_event: impl FnMut(Event)) -> Stats {
-        let started = Instant::now();
-        let fd_limit = self.network.descriptor_budget();
-        let mut max_window = self.timing.max_window.max(1);
-        if let Some(limit) = fd_limit {
-            max_window = max_window.min(limits::budget(limit) as usize);
-        }
-        let hosts = self.targets.len();
-        on_event(Event::Started {
-            hosts,
-            ports: self.ports.len(),
-            total: hosts * self.ports.len() as u64,
-            max_in_flight: max_window,
-            fd_limit,
-        });
-        let mut stats = Stats::default();
-        let mut window = Window::new(self.timing.initial_window, 8, max_window);
-        let discover = self.discovery == Discovery::Auto;
-        let mut addrs = self.targets.iter();
-        let mut group_no = 0u64;
-        loop {
-            let group: Vec<IpAddr> = addrs.by_ref().take(HOST_GROUP).collect();
-            if group.is_empty() {
-                break;
-            }
-            group_no += 1;
-            let mut state: Vec<Host> = group
-                .iter()
-                .map(|&addr| Host {
-                    addr,
-                    rtt: RttEstimator::new(
-                        self.timing.initial_timeout,
-                        self.timing.min_timeout,
-                        self.timing.max_timeout,
-                    ),
-                    live_timeout: Arc::new(AtomicU64::new(
-                        self.timing.initial_timeout.as_micros() as u64
-                    )),
-                    // Loopback is up by definition: no need to knock on its common ports.
-                    status: if discover && !addr.is_loopback() {
-                        HostStatus::Down
-                    } else {
-                        HostStatus::Assumed
-                    },
-                    counts: Counts::default(),
-                    answers: 0,
-                    losses: 0,
-                })
-                .collect();
-            let unknown: Vec<u32> = (0..state.len() as u32)
-                .filter(|&i| state[i as usize].status == HostStatus::Down)
-                .collect();
-            if !unknown.is_empty() {
-                let all = unknown;
-                self.phase(
-                    &mut state,
-                    &all,
-                    &DISCOVERY_PORTS,
-                    Phase::Discovery,
-                    &mut window,
-                    &mut stats,
-                    group_no,
-                    &mut on_event,
-                )
-                .await;
-                for h in &state {
-                    on_event(Event::Host {
-                        addr: h.addr,
-                        status: h.status,
-                    });
-                }
-            }
-            let live: Vec<u32> = (0..state.len() as u32)
-                .filter(|&i| state[i as usize].status != HostStatus::Down)
-                .collect();
-            let ports = self.ports.clone();
-            self.phase(
-                &mut state,
-                &live,
-                &ports,
-                Phase::Ports,
-                &mut window,
-                &mut stats,
-                group_no,
-                &mut on_event,
-            )
-            .await;
-            for h in &state {
-                on_event(Event::HostDone {
-                    addr: h.addr,
-                    status: h.status,
-                    counts: h.counts,
-                    srtt: h.rtt.srtt(),
-                });
-            }
-        }
-        on_event(Event::Finished {
-            elapsed: started.elapsed(),
-            stats,
-        });
-        stats
-    }
-
-    /// Scans `ports` of the hosts `live` (indexes into `hosts`), all interleaved.
-    #[allow(clippy::too_many_arguments)]
-    async fn phase(
-        &self,
-        hosts: &mut [Host],
-        live: &[u32],
-        ports: &[u16],
-        phase: Phase,
-        window: &mut Window,
-        stats: &mut Stats,
-        group_no: u64,
-        on_event: &mut impl FnMut(Event),
-    ) {
+impl<N: Network> Driver<N> {
+    /// Scans this driver's share, calling `out(host index, result)` for each final result.
+    async fn run(&mut self, share: &Share, out: &mut impl FnMut(u32, PortResult)) {
+        let live = &share.live;
+        let ports = &share.ports;
         if live.is_empty() || ports.is_empty() {
             return;
         }
         let n_hosts = live.len() as u64;
-        let perm = Permutation::new(
-            n_hosts * ports.len() as u64,
-            self.seed ^ group_no.wrapping_mul(0x9e37_79b9),
-        );
-        let mut next: u64 = 0;
+        let perm = &share.perm;
+        let mut next: u64 = share.k;
         let mut retry: std::collections::VecDeque<Probe> = std::collections::VecDeque::new();
         let mut tasks: JoinSet<Done> = JoinSet::new();
-        let mut pacer = self.timing.rate.map(|r| Pacer::new(r, Instant::now()));
+        let mut pacer = self.timing.rate.map(|r| {
+            // Each driver paces its share of the rate.
+            let share_rate = (f64::from(r) / share.n as f64).ceil().max(1.0) as u32;
+            Pacer::new(share_rate, Instant::now())
+        });
         // Congestion pacing: the window spread over a round trip (1 ms of burst, the timer's
         // resolution). On loopback the spacing is nanoseconds: no effect.
         let mut spacing =
             Pacer::with_interval(Duration::ZERO, Duration::from_millis(1), Instant::now());
         // After a shortage with nothing in flight, wait a little before trying again.
         let mut pause_until: Option<Instant> = None;
-        // Discovery: a host that answered needs no more probes.
-        let discovery = matches!(phase, Phase::Discovery);
+        let discovery = share.phase == Phase::Discovery;
         loop {
+            if self.stop.load(Ordering::Relaxed) {
+                return;
+            }
             let mut wake: Option<Instant> = pause_until;
             if pause_until.is_some_and(|t| t <= Instant::now()) {
                 pause_until = None;
                 wake = None;
             }
-            while pause_until.is_none() && tasks.len() < window.allowed() {
+            while pause_until.is_none() && tasks.len() < self.window.allowed() {
                 let probe = match retry.pop_front() {
                     Some(p) => p,
                     None if next < perm.len() => {
                         let i = perm.get(next);
-                        next += 1;
+                        next += share.n;
                         Probe {
                             host: live[(i % n_hosts) as usize],
                             port: ports[(i / n_hosts) as usize],
@@ -482,8 +411,8 @@ impl<N: Network> Scanner<N> {
                     }
                     None => break,
                 };
-                let host = &hosts[probe.host as usize];
-                if discovery && host.status == HostStatus::Up {
+                let host = &self.hosts[probe.host as usize];
+                if discovery && host.answered {
                     continue;
                 }
                 // Both pacers must allow it; a token is taken only when it is sent.
@@ -506,8 +435,8 @@ impl<N: Network> Scanner<N> {
                 }
                 let _ = spacing.take(now);
                 let addr = SocketAddr::new(host.addr, probe.port);
-                let net = Arc::clone(&self.network);
-                stats.attempts += 1;
+                let net = Arc::clone(&self.net);
+                self.stats.attempts += 1;
                 match self.timing.timeout {
                     Some(timeout) => tasks.spawn(async move {
                         let outcome = net.connect(addr, timeout).await;
@@ -523,7 +452,7 @@ impl<N: Network> Scanner<N> {
                         })
                     }
                 };
-                stats.peak_in_flight = stats.peak_in_flight.max(tasks.len() as u64);
+                self.stats.peak_in_flight = self.stats.peak_in_flight.max(tasks.len() as u64);
             }
             if tasks.is_empty() && retry.is_empty() && next >= perm.len() {
                 break;
@@ -551,42 +480,40 @@ impl<N: Network> Scanner<N> {
             }
             let settled_any = !batch.is_empty();
             for d in batch {
-                self.settle(
+                let in_flight = tasks.len();
+                if let Some((host, result)) = self.settle(
                     d,
-                    hosts,
-                    &phase,
-                    window,
-                    stats,
+                    share.phase,
                     &mut retry,
                     &mut pause_until,
-                    &tasks,
+                    in_flight,
                     ports.len(),
-                    on_event,
-                );
+                ) {
+                    out(host, result);
+                }
             }
-            if settled_any && let Some(iv) = window.pacing_interval() {
+            if settled_any && let Some(iv) = self.window.pacing_interval() {
                 spacing.set_interval(iv);
             }
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// Books one outcome: timing, window, retries. Returns the final result, if this was the
+    /// last attempt for the port.
     fn settle(
-        &self,
+        &mut self,
         d: Done,
-        hosts: &mut [Host],
-        phase: &Phase,
-        window: &mut Window,
-        stats: &mut Stats,
+        phase: Phase,
         retry: &mut std::collections::VecDeque<Probe>,
         pause_until: &mut Option<Instant>,
-        tasks: &JoinSet<Done>,
+        in_flight: usize,
         n_ports: usize,
-        on_event: &mut impl FnMut(Event),
-    ) {
+    ) -> Option<(u32, PortResult)> {
         let mut p = d.probe;
-        let host = &mut hosts[p.host as usize];
-        let answered = |host: &mut Host,
+        let host = &mut self.hosts[p.host as usize];
+        let window = &mut self.window;
+        let stats = &mut self.stats;
+        let answered = |host: &mut HostTiming,
                         window: &mut Window,
                         stats: &mut Stats,
                         rtt: Duration,
@@ -625,7 +552,7 @@ impl<N: Network> Scanner<N> {
                 p.self_connects += 1;
                 if p.self_connects < SELF_CONNECT_TRIES {
                     retry.push_front(p);
-                    return;
+                    return None;
                 }
                 (Reason::SelfConnect, None)
             }
@@ -637,38 +564,254 @@ impl<N: Network> Scanner<N> {
                 p.silent_before |= !failed;
                 stats.retries += 1;
                 retry.push_back(p);
-                return;
+                return None;
             }
             Attempt::Timeout => (Reason::Timeout, None),
             Attempt::Failed(_) => (Reason::Error, None),
             Attempt::Busy(_) => {
                 stats.deferred += 1;
-                window.on_shortage(tasks.len().max(1));
-                if tasks.is_empty() {
+                window.on_shortage(in_flight.max(1));
+                if in_flight == 0 {
                     *pause_until = Some(Instant::now() + Duration::from_millis(10));
                 }
                 retry.push_front(p);
-                return;
+                return None;
             }
         };
         let state = reason.state();
-        match phase {
-            Phase::Discovery => {
-                if state != State::Filtered {
-                    host.status = HostStatus::Up;
+        if phase == Phase::Discovery && state != State::Filtered {
+            host.answered = true;
+        }
+        Some((
+            p.host,
+            PortResult {
+                addr: host.addr,
+                port: p.port,
+                state,
+                reason,
+                rtt,
+                attempts: p.attempt + 1 + p.self_connects,
+            },
+        ))
+    }
+}
+
+/// Sets the stop flag when the scan's future is dropped (Ctrl-C): driver threads notice at
+/// their next step and drop their runtimes, which aborts their attempts.
+struct StopOnDrop(Arc<AtomicBool>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+enum Msg<N> {
+    Result(u32, PortResult),
+    Finished(usize, Box<Driver<N>>),
+}
+
+impl<N: Network> Scanner<N> {
+    /// The targets this scanner was built with.
+    pub fn targets(&self) -> &Targets {
+        &self.targets
+    }
+
+    pub fn ports(&self) -> &[u16] {
+        &self.ports
+    }
+
+    /// Runs the scan, calling `on_event` for each event in order. Must be called within a
+    /// tokio runtime. Dropping the future stops the scan (attempts in flight are aborted);
+    /// the events already delivered stand.
+    pub async fn run(&self, mut on_event: impl FnMut(Event)) -> Stats {
+        let started = Instant::now();
+        let fd_limit = self.network.descriptor_budget();
+        let mut max_window = self.timing.max_window.max(1);
+        if let Some(limit) = fd_limit {
+            max_window = max_window.min(limits::budget(limit) as usize);
+        }
+        let hosts = self.targets.len();
+        on_event(Event::Started {
+            hosts,
+            ports: self.ports.len(),
+            total: hosts * self.ports.len() as u64,
+            max_in_flight: max_window,
+            fd_limit,
+        });
+        let threads = self.timing.threads.clamp(1, 64);
+        let stop = Arc::new(AtomicBool::new(false));
+        let _guard = StopOnDrop(Arc::clone(&stop));
+        let mut drivers: Vec<Driver<N>> = (0..threads)
+            .map(|_| Driver {
+                net: Arc::clone(&self.network),
+                timing: self.timing,
+                hosts: Vec::new(),
+                window: Window::new(
+                    (self.timing.initial_window / threads).max(1),
+                    8,
+                    (max_window / threads).max(1),
+                ),
+                stats: Stats::default(),
+                stop: Arc::clone(&stop),
+            })
+            .collect();
+        let discover = self.discovery == Discovery::Auto;
+        let ports: Arc<[u16]> = self.ports.clone().into();
+        let mut addrs = self.targets.iter();
+        let mut group_no = 0u64;
+        loop {
+            let group: Vec<IpAddr> = addrs.by_ref().take(HOST_GROUP).collect();
+            if group.is_empty() {
+                break;
+            }
+            group_no += 1;
+            for d in &mut drivers {
+                d.hosts = group
+                    .iter()
+                    .map(|&a| HostTiming::new(a, &self.timing))
+                    .collect();
+            }
+            // Loopback is up by definition: no need to knock on its common ports.
+            let mut status: Vec<HostStatus> = group
+                .iter()
+                .map(|a| {
+                    if discover && !a.is_loopback() {
+                        HostStatus::Down
+                    } else {
+                        HostStatus::Assumed
+                    }
+                })
+                .collect();
+            let mut counts = vec![Counts::default(); group.len()];
+            let unknown: Vec<u32> = (0..group.len() as u32)
+                .filter(|&i| status[i as usize] == HostStatus::Down)
+                .collect();
+            if !unknown.is_empty() {
+                let ports: Arc<[u16]> = DISCOVERY_PORTS.to_vec().into();
+                self.phase(
+                    &mut drivers,
+                    unknown.into(),
+                    ports,
+                    Phase::Discovery,
+                    group_no,
+                    &mut |h, r| {
+                        if r.state != State::Filtered {
+                            status[h as usize] = HostStatus::Up;
+                        }
+                    },
+                )
+                .await;
+                for (addr, st) in group.iter().zip(&status) {
+                    on_event(Event::Host {
+                        addr: *addr,
+                        status: *st,
+                    });
                 }
             }
-            Phase::Ports => {
-                host.counts.add(state);
-                on_event(Event::Port(PortResult {
-                    addr: host.addr,
-                    port: p.port,
-                    state,
-                    reason,
-                    rtt,
-                    attempts: p.attempt + 1 + p.self_connects,
-                }));
+            let live: Vec<u32> = (0..group.len() as u32)
+                .filter(|&i| status[i as usize] != HostStatus::Down)
+                .collect();
+            self.phase(
+                &mut drivers,
+                live.into(),
+                Arc::clone(&ports),
+                Phase::Ports,
+                group_no,
+                &mut |h, r| {
+                    counts[h as usize].add(r.state);
+                    on_event(Event::Port(r));
+                },
+            )
+            .await;
+            for (i, addr) in group.iter().enumerate() {
+                // The estimate from the driver that heard most from this host.
+                let srtt = drivers
+                    .iter()
+                    .map(|d| &d.hosts[i])
+                    .max_by_key(|h| h.answers)
+                    .and_then(|h| h.rtt.srtt());
+                on_event(Event::HostDone {
+                    addr: *addr,
+                    status: status[i],
+                    counts: counts[i],
+                    srtt,
+                });
             }
         }
+        let mut stats = Stats::default();
+        for d in &drivers {
+            let s = d.stats;
+            stats.attempts += s.attempts;
+            stats.retries += s.retries;
+            stats.losses += s.losses;
+            stats.backoffs += s.backoffs;
+            stats.deferred += s.deferred;
+            stats.self_connects += s.self_connects;
+            stats.peak_in_flight += s.peak_in_flight;
+        }
+        on_event(Event::Finished {
+            elapsed: started.elapsed(),
+            stats,
+        });
+        stats
+    }
+
+    /// Runs one phase over all drivers: on the caller's runtime with one, on threads with more.
+    async fn phase(
+        &self,
+        drivers: &mut Vec<Driver<N>>,
+        live: Arc<[u32]>,
+        ports: Arc<[u16]>,
+        phase: Phase,
+        group_no: u64,
+        out: &mut impl FnMut(u32, PortResult),
+    ) {
+        if live.is_empty() || ports.is_empty() {
+            return;
+        }
+        let perm = Permutation::new(
+            live.len() as u64 * ports.len() as u64,
+            self.seed ^ group_no.wrapping_mul(0x9e37_79b9),
+        );
+        let n = drivers.len() as u64;
+        let share = |k: u64| Share {
+            live: Arc::clone(&live),
+            ports: Arc::clone(&ports),
+            perm: perm.clone(),
+            k,
+            n,
+            phase,
+        };
+        if drivers.len() == 1 {
+            drivers[0].run(&share(0), out).await;
+            return;
+        }
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Msg<N>>();
+        let count = drivers.len();
+        for (k, mut d) in drivers.drain(..).enumerate() {
+            let tx = tx.clone();
+            let sh = share(k as u64);
+            std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build();
+                if let Ok(rt) = rt {
+                    rt.block_on(d.run(&sh, &mut |h, r| {
+                        let _ = tx.send(Msg::Result(h, r));
+                    }));
+                }
+                let _ = tx.send(Msg::Finished(k, Box::new(d)));
+            });
+        }
+        drop(tx);
+        let mut back: Vec<Option<Driver<N>>> = (0..count).map(|_| None).collect();
+        while let Some(m) = rx.recv().await {
+            match m {
+                Msg::Result(h, r) => out(h, r),
+                Msg::Finished(k, d) => back[k] = Some(*d),
+            }
+        }
+        drivers.extend(back.into_iter().flatten());
     }
 }

@@ -315,3 +315,45 @@ async fn attempts_in_flight_follow_the_estimate_down() {
     let took = started.elapsed();
     assert!(took < Duration::from_millis(300), "{took:?}");
 }
+
+#[tokio::test]
+async fn several_threads_share_the_work_exactly() {
+    // Real time (driver threads have their own runtimes), 1 ms RTT.
+    let net = SimNet::new(1, Behaviour::Closed)
+        .set("192.0.2.1", 797, Behaviour::Open)
+        .set("192.0.2.2", 770, Behaviour::Open)
+        .set("192.0.2.2", 771, Behaviour::Icmp);
+    let targets = Targets::from_addrs(["192.0.2.1", "192.0.2.2"].map(|h| h.parse().unwrap()));
+    let scanner = Scanner::builder(targets, PortSet::from_ports(1..=3000))
+        .threads(3)
+        .discovery(Discovery::Off)
+        .network(net)
+        .build()
+        .unwrap();
+    let mut events = Vec::new();
+    let stats = scanner.run(|e| events.push(e)).await;
+    let r = results(&events);
+    assert_eq!(r.len(), 6000);
+    assert_eq!(stats.attempts, 6000);
+    let open: Vec<(IpAddr, u16)> = r
+        .iter()
+        .filter(|(_, v)| v.0 == State::Open)
+        .map(|(k, _)| *k)
+        .collect();
+    assert_eq!(
+        open,
+        [
+            ("192.0.2.1".parse().unwrap(), 797),
+            ("192.0.2.2".parse().unwrap(), 770)
+        ]
+    );
+    assert_eq!(r[&("192.0.2.2".parse().unwrap(), 771)].0, State::Filtered);
+    let done: Vec<u64> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::HostDone { counts, .. } => Some(counts.total()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(done, [3000, 3000]);
+}

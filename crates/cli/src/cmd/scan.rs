@@ -136,15 +136,19 @@ pub fn run(args: &ScanArgs) -> Result<Outcome> {
         .as_deref()
         .map(portent_scan::parse_duration)
         .transpose()?;
-    let mut builder = Scanner::builder(plan.targets.clone(), plan.ports.clone())
-        .timeout(timeout)
-        .retries(args.retries)
-        .rate(args.rate)
-        .discovery(if args.no_ping {
-            Discovery::Off
-        } else {
-            Discovery::Auto
-        });
+    let mut builder =
+        Scanner::builder(plan.targets.clone(), plan.ports.clone())
+            .timeout(timeout)
+            .retries(args.retries)
+            .rate(args.rate)
+            .threads(args.threads.unwrap_or_else(|| {
+                std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
+            }))
+            .discovery(if args.no_ping {
+                Discovery::Off
+            } else {
+                Discovery::Auto
+            });
     if let Some(seed) = args.seed {
         builder = builder.seed(seed);
     }
