@@ -14,6 +14,8 @@ Examples:
   portent listening --ghosts  only listeners on ports the registry does not assign
   portent registry info       which registry data is in use, and counts
   portent registry export     every port and protocol as JSON Lines
+  portent scan 192.0.2.7      which of its 65,535 TCP ports are open, each explained
+  portent check host.example 797   Test-NetConnection: can I reach this port from here?
 
 Exit status: 0 when the answer was found, 1 when nothing was found, 2 on errors
 (bad input, unreadable files).";
@@ -66,6 +68,12 @@ pub enum Command {
     /// The embedded IANA registry: information, export, updates.
     #[command(subcommand)]
     Registry(RegistryCommand),
+    /// Scan hosts for open TCP ports (all 65,535 by default), unprivileged, each open port
+    /// explained by the registry.
+    Scan(ScanArgs),
+    /// Can this machine reach HOST on PORT? Resolved addresses, the source address and
+    /// interface used, and the TCP result with RTT (exit 0 when open).
+    Check(CheckArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
         /// The shell to generate for.
@@ -175,4 +183,107 @@ pub enum RegistryCommand {
     },
     /// Forget an updated registry and go back to the data built into portent.
     Reset,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Targets: 192.0.2.7  2001:db8::7  host.example (every address it resolves to)  192.0.2.0/24
+  192.0.2.1-20  192.0.2.1-192.0.2.9  2001:db8::1-ff, as separate words or comma lists.
+Ports: -p 22,80,1000-2000  -p-  -p -1023  -p ssh,http,797  --ports system,unassigned
+  (classes of one kind unite, kinds intersect: unassigned system ports).
+nmap spellings work too: -iL FILE, -oX FILE, -p-.
+
+Exit status: 0 when an open port was found, 1 when none was, 2 on errors, 130 when
+interrupted (the results so far are printed).")]
+pub struct ScanArgs {
+    /// Addresses, host names, CIDR blocks, ranges or comma lists of them.
+    #[arg(value_name = "TARGET")]
+    pub targets: Vec<String>,
+    /// Read targets from a file (one or more per line, # comments; - for stdin). Also -iL.
+    #[arg(long = "input-list", value_name = "FILE")]
+    pub input_list: Vec<PathBuf>,
+    /// Leave these targets out (same syntax as targets).
+    #[arg(long, value_name = "TARGETS")]
+    pub exclude: Vec<String>,
+    /// Leave out the targets listed in a file.
+    #[arg(long = "exclude-file", value_name = "FILE")]
+    pub exclude_file: Vec<PathBuf>,
+    /// Scan more than 65,536 addresses.
+    #[arg(long)]
+    pub yes: bool,
+    /// Ports: numbers, ranges (1-1023, -1023, 60000-), - for all, service names (ssh).
+    /// Default: all 65,535.
+    #[arg(
+        short = 'p',
+        long = "port",
+        value_name = "PORTS",
+        allow_hyphen_values = true
+    )]
+    pub port: Option<String>,
+    /// Registry-aware port classes: system, user, dynamic, assigned, reserved, unassigned.
+    #[arg(long, value_name = "CLASSES")]
+    pub ports: Option<String>,
+    /// Ports to leave out.
+    #[arg(
+        long = "exclude-ports",
+        value_name = "PORTS",
+        allow_hyphen_values = true
+    )]
+    pub exclude_ports: Option<String>,
+    /// At most this many connection attempts per second.
+    #[arg(long, value_name = "N")]
+    pub rate: Option<u32>,
+    /// A fixed timeout per attempt (500ms, 2s) instead of one derived from round trips.
+    #[arg(long, value_name = "DURATION")]
+    pub timeout: Option<String>,
+    /// Attempts after the first for a port that stays silent.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub retries: u8,
+    /// Threads driving connection attempts (default: one per CPU, at most 4).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// Scan every address, without first checking which hosts answer.
+    #[arg(long = "no-ping", visible_alias = "Pn")]
+    pub no_ping: bool,
+    /// List every port result, closed and filtered included (by default closed and
+    /// filtered ports are counted, and listed only when at most 25 ports are scanned).
+    #[arg(long)]
+    pub all: bool,
+    /// Print one JSON document at the end (schema: docs/json.md).
+    #[arg(long, group = "format")]
+    pub json: bool,
+    /// Print JSON Lines, one object per port result as it is found.
+    #[arg(long, group = "format")]
+    pub jsonl: bool,
+    /// Print CSV, one row per port result as it is found.
+    #[arg(long, group = "format")]
+    pub csv: bool,
+    /// Also write nmap-compatible XML to FILE (ndiff and nmap XML importers read it). Also -oX.
+    #[arg(long = "xml-out", value_name = "FILE")]
+    pub xml_out: Option<PathBuf>,
+    /// No progress bar and no notes on stderr.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// A fixed scan order (for reproducing a run).
+    #[arg(long, hide = true)]
+    pub seed: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// A host name or an address.
+    #[arg(value_name = "HOST")]
+    pub host: String,
+    /// A port number or a service name (ssh).
+    #[arg(value_name = "PORT")]
+    pub port: String,
+    /// How long to wait for an answer per attempt.
+    #[arg(long, value_name = "DURATION", default_value = "3s")]
+    pub timeout: String,
+    /// Attempts after the first when there is no answer.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub retries: u8,
+    /// Print JSON (schema: docs/json.md).
+    #[arg(long)]
+    pub json: bool,
 }

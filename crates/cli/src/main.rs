@@ -20,12 +20,15 @@ pub enum Outcome {
     Found,
     /// 1: nothing found (no such port, no search hit, not open).
     Nothing,
+    /// 130: stopped by Ctrl-C (what was found so far has been printed).
+    Interrupted,
 }
 
 fn main() -> ExitCode {
     match run() {
         Ok(Outcome::Found) => ExitCode::SUCCESS,
         Ok(Outcome::Nothing) => ExitCode::from(1),
+        Ok(Outcome::Interrupted) => ExitCode::from(130),
         Err(err) => {
             // A closed pipe (`portent registry export | head`) is the reader's choice, not an
             // error worth a message.
@@ -80,7 +83,7 @@ fn is_number(s: &str) -> bool {
 }
 
 fn run() -> Result<Outcome> {
-    let argv = with_implied_port(std::env::args_os().collect());
+    let argv = cmd::scan::nmap_spellings(with_implied_port(std::env::args_os().collect()));
     let matches = Cli::command().get_matches_from(argv);
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     match cli.color {
@@ -94,6 +97,8 @@ fn run() -> Result<Outcome> {
         Command::Listening(a) => cmd::listening::run(&a),
         Command::Serve(a) => cmd::serve::run(&a),
         Command::Registry(c) => cmd::registry::run(c),
+        Command::Scan(a) => cmd::scan::run(&a),
+        Command::Check(a) => cmd::check::run(&a),
         Command::Completions { shell } => {
             let mut out = io::stdout().lock();
             clap_complete::generate(shell, &mut Cli::command(), "portent", &mut out);

@@ -1,7 +1,10 @@
 //! One module per subcommand.
 
+pub mod check;
 pub mod listening;
 pub mod port;
 pub mod registry;
+pub mod scan;
+mod scan_xml;
 pub mod search;
 pub mod serve;

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Full-range TCP scan benchmark: portent against nmap -sT (unprivileged connect scan),
+# nmap -sS (SYN scan, as root) and RustScan, on the namespace lab from bench/lab.sh.
+# Each tool scans 65,535 ports of each target RUNS times; the table gives the median time,
+# median peak RSS (/usr/bin/time -v "Maximum resident set size") and accuracy against the
+# known open set. Needs root; traffic stays inside the lab's namespaces.
+#
+#   bench/lab.sh up && bench/scan.sh 5 && bench/lab.sh down
+#
+# Tools: PORTENT (default target/release/portent), NMAP (nmap), RUSTSCAN (rustscan; install
+# with `CARGO_TARGET_DIR=/tmp/rustscan-target cargo install rustscan --root /tmp/rustscan`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+RUNS=${1:-5}
+PORTENT=${PORTENT:-target/release/portent}
+NMAP=${NMAP:-nmap}
+RUSTSCAN=${RUSTSCAN:-$(command -v rustscan || echo /tmp/rustscan/bin/rustscan)}
+OPEN=${OPEN:-22,25,53,80,111,139,443,445,770,797,985,1033,2049,3306,5432,6379,8000,8080,27017,40000,50000,60000}
+TOOLS=${TOOLS:-portent nmap-sT nmap-sS rustscan}
+TARGETS=${TARGETS:-loopback veth wan}
+OUT=${OUT:-/tmp/portent-bench}
+mkdir -p "$OUT"
+[ "$(id -u)" -eq 0 ] || { echo "bench/scan.sh needs root (namespaces, nmap -sS)" >&2; exit 2; }
+[ -x "$PORTENT" ] || cargo build --release -p portent
+
+target_ns() { case $1 in loopback) echo ptb-lo ;; veth) echo ptb-vs ;; wan) echo ptb-ws ;; esac; }
+target_addr() { case $1 in loopback) echo 127.0.0.1 ;; veth) echo 198.18.1.2 ;; wan) echo 198.19.1.2 ;; esac; }
+
+# The command for a tool and address; its stdout is parsed by open_ports.
+cmd() {
+    case $1 in
+        portent) echo "$PORTENT scan $2 --csv -q" ;;
+        nmap-sT) echo "$NMAP -sT -T4 -p- -n -Pn $2 -oG -" ;;
+        nmap-sS) echo "$NMAP -sS -T4 -p- -n -Pn $2 -oG -" ;;
+        rustscan) echo "$RUSTSCAN -a $2 -r 1-65535 -g --no-config" ;;
+    esac
+}
+
+# Open ports, one per line, sorted, from a tool's output.
+open_ports() {
+    case $1 in
+        portent) awk -F, 'NR > 1 && $5 == "open" { print $3 }' "$2" ;;
+        nmap-*) grep -o '[0-9]*/open/' "$2" | cut -d/ -f1 ;;
+        rustscan) grep -o '\[.*\]' "$2" | tr -d '[] ' | tr ',' '\n' | grep . ;;
+    esac | sort -n | uniq
+}
+
+median() { sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+
+expected=$(echo "$OPEN" | tr ',' '\n' | sort -n)
+echo "| target | tool | median s | runs (s) | median RSS MiB | accuracy |"
+echo "|---|---|---|---|---|---|"
+for t in $TARGETS; do
+    ns=$(target_ns "$t"); addr=$(target_addr "$t")
+    for tool in $TOOLS; do
+        if [ "$tool" = rustscan ] && [ ! -x "$RUSTSCAN" ]; then continue; fi
+        times=(); rss=(); acc="exact"
+        for i in $(seq "$RUNS"); do
+            f="$OUT/$t-$tool-$i"
+            # shellcheck disable=SC2046
+            ip netns exec "$ns" /usr/bin/time -v -o "$f.time" $(cmd "$tool" "$addr") >"$f.out" 2>"$f.err" || true
+            times+=("$(awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, p, ":"); s = 0; for (k = 1; k <= n; k++) s = s * 60 + p[k]; print s }' "$f.time")")
+            rss+=("$(awk -F': ' '/Maximum resident set size/ { printf "%.1f", $2 / 1024 }' "$f.time")")
+            got=$(open_ports "$tool" "$f.out")
+            fp=$(comm -13 <(echo "$expected") <(echo "$got") | grep -c . || true)
+            fn=$(comm -23 <(echo "$expected") <(echo "$got") | grep -c . || true)
+            if [ "$fp" != 0 ] || [ "$fn" != 0 ]; then acc="run $i: $fp false open, $fn missed"; fi
+            sleep 0.5
+        done
+        m=$(printf '%s\n' "${times[@]}" | median)
+        r=$(printf '%s\n' "${rss[@]}" | median)
+        echo "| $t | $tool | $m | ${times[*]} | $r | $acc |"
+    done
+done

@@ -1,0 +1,125 @@
+//! nmap-compatible XML (`-oX`), written from the scan's results. The element and attribute
+//! names follow nmap's DTD (nmaprun, scaninfo, host, status, address, hostnames, ports,
+//! extraports, port, state, service, times, runstats), so ndiff and importers of nmap XML read
+//! it. `scanner` says "portent"; reasons use nmap's names (`conn-refused`, `no-response`).
+
+use std::io::{self, Write};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use portent_scan::{HostStatus, State, explain};
+use quick_xml::escape::escape;
+
+use super::scan::{Collector, group};
+
+fn unix(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+pub(crate) fn write(
+    w: &mut impl Write,
+    c: &Collector<'_>,
+    args: &str,
+    start: SystemTime,
+    end: SystemTime,
+) -> io::Result<()> {
+    let (start, end) = (unix(start), unix(end));
+    writeln!(w, r#"<?xml version="1.0" encoding="UTF-8"?>"#)?;
+    writeln!(w, "<!DOCTYPE nmaprun>")?;
+    writeln!(
+        w,
+        r#"<nmaprun scanner="portent" args="{}" start="{start}" version="{}" xmloutputversion="1.05">"#,
+        escape(args),
+        env!("CARGO_PKG_VERSION")
+    )?;
+    writeln!(
+        w,
+        r#"<scaninfo type="connect" protocol="tcp" numservices="{}" services="{}"/>"#,
+        c.ports.len(),
+        c.ports.summary()
+    )?;
+    writeln!(w, r#"<verbose level="0"/>"#)?;
+    writeln!(w, r#"<debugging level="0"/>"#)?;
+    let mut up = 0u64;
+    for h in c.live_hosts() {
+        up += 1;
+        let reason = match h.status {
+            HostStatus::Up => "syn-ack",
+            _ => "user-set",
+        };
+        writeln!(w, r#"<host starttime="{start}" endtime="{end}">"#)?;
+        writeln!(
+            w,
+            r#"<status state="up" reason="{reason}" reason_ttl="0"/>"#
+        )?;
+        let kind = if h.addr.is_ipv4() { "ipv4" } else { "ipv6" };
+        writeln!(w, r#"<address addr="{}" addrtype="{kind}"/>"#, h.addr)?;
+        match c.targets.name_of(h.addr) {
+            Some(n) => writeln!(
+                w,
+                r#"<hostnames><hostname name="{}" type="user"/></hostnames>"#,
+                escape(n)
+            )?,
+            None => writeln!(w, "<hostnames/>")?,
+        }
+        writeln!(w, "<ports>")?;
+        let mut listed: Vec<_> = h.listed.iter().collect();
+        listed.sort_by_key(|r| r.port);
+        for s in [State::Closed, State::Filtered] {
+            let shown = listed.iter().filter(|r| r.state == s).count() as u64;
+            let n = h.counts.get(s).saturating_sub(shown);
+            if n == 0 {
+                continue;
+            }
+            writeln!(w, r#"<extraports state="{s}" count="{n}">"#)?;
+            for ((st, r), k) in &h.reasons {
+                if *st == s {
+                    writeln!(
+                        w,
+                        r#"<extrareasons reason="{}" count="{k}" proto="tcp"/>"#,
+                        r.nmap_name()
+                    )?;
+                }
+            }
+            writeln!(w, "</extraports>")?;
+        }
+        for r in listed {
+            let e = explain(c.reg, r.port);
+            writeln!(
+                w,
+                r#"<port protocol="tcp" portid="{}"><state state="{}" reason="{}" reason_ttl="0"/><service name="{}" method="table" conf="3"/></port>"#,
+                r.port,
+                r.state,
+                r.reason.nmap_name(),
+                escape(e.service)
+            )?;
+        }
+        writeln!(w, "</ports>")?;
+        if let Some(s) = h.srtt {
+            let us = s.as_micros();
+            writeln!(w, r#"<times srtt="{us}" rttvar="{us}" to="{}"/>"#, us * 5)?;
+        }
+        writeln!(w, "</host>")?;
+    }
+    let elapsed = end.saturating_sub(start);
+    let summary = format!(
+        "portent done: {} IP addresses ({} hosts up) scanned in {elapsed} seconds",
+        group(c.targets.len()),
+        group(up)
+    );
+    let exit = if c.interrupted { "error" } else { "success" };
+    writeln!(w, "<runstats>")?;
+    writeln!(
+        w,
+        r#"<finished time="{end}" summary="{}" elapsed="{elapsed}" exit="{exit}"/>"#,
+        escape(&summary)
+    )?;
+    writeln!(
+        w,
+        r#"<hosts up="{up}" down="{}" total="{}"/>"#,
+        c.hosts_down,
+        up + c.hosts_down
+    )?;
+    writeln!(w, "</runstats>")?;
+    writeln!(w, "</nmaprun>")?;
+    Ok(())
+}

@@ -1,0 +1,549 @@
+//! `portent scan` and `portent check` end to end, against test hosts in network namespaces
+//! these tests create: a scanner namespace and a target namespace joined by a veth pair, with
+//! listeners in the target and nftables rules that DROP some ports, REJECT some with a TCP
+//! reset and some with ICMP administratively prohibited. Every expected set is exact.
+//!
+//! These tests need root (to create namespaces). Without it they FAIL, loudly: a CI that
+//! cannot run them must not look green. Nothing here sends a packet outside the namespaces.
+
+#![allow(clippy::unwrap_used, clippy::panic, clippy::expect_used)]
+
+use std::collections::BTreeSet;
+use std::fs::File;
+use std::net::TcpListener;
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Ports with a listener in the target namespace and no rule in front.
+const OPEN: [u16; 6] = [22, 770, 797, 8080, 40000, 65535];
+/// Dropped silently: filtered, reason timeout.
+const DROP: [u16; 3] = [23, 771, 61000];
+/// Rejected with a TCP reset (a listener is behind two of them): closed, reason reset.
+const RESET: [u16; 3] = [24, 772, 8081];
+/// Rejected with ICMP administratively prohibited: filtered, reason icmp-*.
+const ICMP: [u16; 3] = [25, 773, 8082];
+/// Listeners hidden behind the reset rule.
+const HIDDEN: [u16; 2] = [772, 8081];
+
+const SCAN_V4: &str = "198.18.0.1";
+const TARGET_V4: &str = "198.18.0.2";
+const SCAN_V6: &str = "fd00:5ca7::1";
+const TARGET_V6: &str = "fd00:5ca7::2";
+/// In the target's subnet, but nobody has it: for host discovery.
+const NOBODY_V4: &str = "198.18.0.3";
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+fn sh(cmd: &[&str]) {
+    let o = Command::new(cmd[0]).args(&cmd[1..]).output().unwrap_or_else(|e| {
+        panic!(
+            "cannot run {:?}: {e}. These tests need iproute2 and nftables (scripts/test installs them)",
+            cmd[0]
+        )
+    });
+    assert!(
+        o.status.success(),
+        "{cmd:?} failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+fn require_root() {
+    assert!(
+        nix::unistd::geteuid().is_root(),
+        "the network namespace tests need root (CI runs as root); they fail rather than skip"
+    );
+}
+
+/// A network namespace, deleted on drop.
+struct Netns {
+    name: String,
+}
+
+impl Netns {
+    fn new(tag: &str) -> Netns {
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let name = format!("pt-{}-{n}-{tag}", std::process::id());
+        sh(&["ip", "netns", "add", &name]);
+        let ns = Netns { name };
+        ns.ip(&["link", "set", "lo", "up"]);
+        ns
+    }
+
+    fn ip(&self, args: &[&str]) {
+        let mut v = vec!["ip", "-n", &self.name];
+        v.extend_from_slice(args);
+        sh(&v);
+    }
+
+    fn exec(&self, args: &[&str]) -> Output {
+        Command::new("ip")
+            .args(["netns", "exec", &self.name])
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    /// Binds listeners inside the namespace (from a thread that joins it) and accepts and
+    /// drops connections until the process ends.
+    fn listen(&self, ports: &[u16]) {
+        let file = File::open(format!("/run/netns/{}", self.name)).unwrap();
+        let ports = ports.to_vec();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            nix::sched::setns(&file, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
+            let mut ls = Vec::new();
+            for p in ports {
+                ls.push(TcpListener::bind(("0.0.0.0", p)).unwrap());
+                let v6 = socket2::Socket::new(socket2::Domain::IPV6, socket2::Type::STREAM, None)
+                    .unwrap();
+                v6.set_only_v6(true).unwrap();
+                v6.set_reuse_address(true).unwrap();
+                v6.bind(&std::net::SocketAddr::from(([0u16; 8], p)).into())
+                    .unwrap();
+                v6.listen(1024).unwrap();
+                ls.push(v6.into());
+            }
+            tx.send(()).unwrap();
+            for l in ls {
+                std::thread::spawn(move || {
+                    for c in l.incoming() {
+                        drop(c);
+                    }
+                });
+            }
+        });
+        rx.recv().unwrap();
+    }
+
+    fn nft(&self, rules: &str) {
+        let mut child = Command::new("ip")
+            .args(["netns", "exec", &self.name, "nft", "-f", "-"])
+            .stdin(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run nft (Debian package nftables; scripts/test installs it)");
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(rules.as_bytes())
+            .unwrap();
+        let o = child.wait_with_output().unwrap();
+        assert!(
+            o.status.success(),
+            "nft failed: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .output();
+    }
+}
+
+fn list(ports: &[u16]) -> String {
+    ports
+        .iter()
+        .map(u16::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A scanner namespace and a target namespace on a veth pair, the target with listeners and
+/// firewall rules.
+struct Lab {
+    scanner: Netns,
+    target: Netns,
+}
+
+fn lab() -> Lab {
+    require_root();
+    let scanner = Netns::new("s");
+    let target = Netns::new("t");
+    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+    let (a, b) = (
+        format!("pts{}x{n}", std::process::id() % 100_000),
+        format!("ptt{}x{n}", std::process::id() % 100_000),
+    );
+    scanner.ip(&[
+        "link",
+        "add",
+        &a,
+        "type",
+        "veth",
+        "peer",
+        "name",
+        &b,
+        "netns",
+        &target.name,
+    ]);
+    scanner.ip(&["addr", "add", &format!("{SCAN_V4}/24"), "dev", &a]);
+    scanner.ip(&["addr", "add", &format!("{SCAN_V6}/64"), "dev", &a, "nodad"]);
+    scanner.ip(&["link", "set", &a, "up"]);
+    target.ip(&["addr", "add", &format!("{TARGET_V4}/24"), "dev", &b]);
+    target.ip(&[
+        "addr",
+        "add",
+        &format!("{TARGET_V6}/64"),
+        "dev",
+        &b,
+        "nodad",
+    ]);
+    target.ip(&["link", "set", &b, "up"]);
+    let mut listeners: Vec<u16> = OPEN.to_vec();
+    listeners.extend_from_slice(&HIDDEN);
+    target.listen(&listeners);
+    target.nft(&format!(
+        "table inet portent_test {{
+           chain input {{
+             type filter hook input priority 0;
+             tcp dport {{ {} }} drop
+             tcp dport {{ {} }} reject with tcp reset
+             tcp dport {{ {} }} reject with icmpx type admin-prohibited
+           }}
+         }}",
+        list(&DROP),
+        list(&RESET),
+        list(&ICMP)
+    ));
+    Lab { scanner, target }
+}
+
+fn portent_in(ns: &Netns, args: &[&str]) -> Output {
+    let mut v = vec![env!("CARGO_BIN_EXE_portent")];
+    v.extend_from_slice(args);
+    let o = ns.exec(&v);
+    assert!(
+        o.status.code() != Some(2),
+        "portent {args:?} failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o
+}
+
+/// (address, port, state, reason) from `--csv --all`.
+fn csv_rows(o: &Output) -> Vec<(String, u16, String, String)> {
+    let text = String::from_utf8(o.stdout.clone()).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "address,hostname,port,protocol,state,reason,rtt_ms,attempts,service,registry_status,range,ghost,note"
+    );
+    lines
+        .map(|l| {
+            let f: Vec<&str> = l.splitn(7, ',').collect();
+            assert_eq!(f[3], "tcp");
+            (
+                f[0].to_owned(),
+                f[2].parse().unwrap(),
+                f[4].to_owned(),
+                f[5].to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn set(ports: &[u16]) -> BTreeSet<u16> {
+    ports.iter().copied().collect()
+}
+
+/// Checks a full-range result against the lab's exact sets.
+fn assert_lab_result(rows: &[(String, u16, String, String)], icmp_reason: &str) {
+    let by = |state: &str| -> BTreeSet<u16> {
+        rows.iter().filter(|r| r.2 == state).map(|r| r.1).collect()
+    };
+    assert_eq!(by("open"), set(&OPEN), "open");
+    let filtered: BTreeSet<u16> = DROP.iter().chain(ICMP.iter()).copied().collect();
+    assert_eq!(by("filtered"), filtered, "filtered");
+    for r in rows {
+        let want = if OPEN.contains(&r.1) {
+            "syn-ack"
+        } else if DROP.contains(&r.1) {
+            "timeout"
+        } else if ICMP.contains(&r.1) {
+            icmp_reason
+        } else {
+            "reset"
+        };
+        assert_eq!(r.3, want, "port {}", r.1);
+    }
+}
+
+#[test]
+fn full_range_over_veth_v4_exact_sets() {
+    let lab = lab();
+    let o = portent_in(&lab.scanner, &["scan", TARGET_V4, "-p-", "--csv", "--all"]);
+    let rows = csv_rows(&o);
+    assert_eq!(rows.len(), 65535);
+    let ports: BTreeSet<u16> = rows.iter().map(|r| r.1).collect();
+    assert_eq!(ports.len(), 65535, "every port exactly once");
+    assert!(rows.iter().all(|r| r.0 == TARGET_V4));
+    // On IPv4 the kernel reports ICMP admin-prohibited as EHOSTUNREACH.
+    assert_lab_result(&rows, "icmp-host-unreachable");
+    assert_eq!(o.status.code(), Some(0));
+}
+
+#[test]
+fn full_range_of_a_namespace_loopback_has_no_self_connects() {
+    // The target's own loopback: an empty 127.0.0.1 apart from our listeners. Destination
+    // ports inside the ephemeral range make the kernel pick the same source port now and then
+    // (TCP self-connect); none may show up as open.
+    let lab = lab();
+    let o = portent_in(&lab.target, &["scan", "127.0.0.1", "--csv", "--all"]);
+    let rows = csv_rows(&o);
+    assert_eq!(rows.len(), 65535);
+    assert_lab_result(&rows, "icmp-host-unreachable");
+}
+
+#[test]
+fn ipv6_over_veth_and_icmpv6_admin_prohibited() {
+    let lab = lab();
+    let ports = "20-30,765-800,8079-8083,40000,61000,65535";
+    let o = portent_in(
+        &lab.scanner,
+        &["scan", TARGET_V6, "-p", ports, "--jsonl", "--all"],
+    );
+    let text = String::from_utf8(o.stdout.clone()).unwrap();
+    let mut rows = Vec::new();
+    for line in text.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        if v["type"] == "port" {
+            for k in ["address", "port", "protocol", "state", "reason"] {
+                assert!(!v[k].is_null(), "{k} missing in {line}");
+            }
+            rows.push((
+                v["address"].as_str().unwrap().to_owned(),
+                v["port"].as_u64().unwrap() as u16,
+                v["state"].as_str().unwrap().to_owned(),
+                v["reason"].as_str().unwrap().to_owned(),
+            ));
+        }
+    }
+    assert_eq!(rows.len(), 11 + 36 + 5 + 3);
+    let open: BTreeSet<u16> = rows.iter().filter(|r| r.2 == "open").map(|r| r.1).collect();
+    assert_eq!(open, set(&[22, 770, 797, 8080, 40000, 65535]));
+    for r in &rows {
+        let want = match r.1 {
+            23 | 771 | 61000 => ("filtered", "timeout"),
+            25 | 773 | 8082 => ("filtered", "icmp-admin-prohibited"),
+            p if OPEN.contains(&p) => ("open", "syn-ack"),
+            _ => ("closed", "reset"),
+        };
+        assert_eq!((r.2.as_str(), r.3.as_str()), want, "port {}", r.1);
+    }
+}
+
+#[test]
+fn json_table_and_xml_agree_and_explain_open_ports() {
+    let lab = lab();
+    let dir = tempfile::tempdir().unwrap();
+    let xml = dir.path().join("scan.xml");
+    let xml_s = xml.to_str().unwrap();
+    let o = portent_in(
+        &lab.scanner,
+        &["scan", TARGET_V4, "-p", "1-1024", "--json", "-oX", xml_s],
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let host = &v["hosts"][0];
+    assert_eq!(host["address"], TARGET_V4);
+    assert_eq!(host["counts"]["open"], 3);
+    assert_eq!(host["counts"]["filtered"], 4);
+    assert_eq!(host["counts"]["closed"], 1024 - 7);
+    let ports = host["ports"].as_array().unwrap();
+    let p797 = ports.iter().find(|p| p["port"] == 797).unwrap();
+    assert_eq!(p797["state"], "open");
+    assert_eq!(p797["reason"], "syn-ack");
+    assert_eq!(p797["protocol"], "tcp");
+    assert_eq!(p797["service"], "unassigned");
+    assert_eq!(p797["ghost"], true);
+    assert!(!p797["note"].as_str().unwrap().is_empty());
+    assert!(p797["rtt_ms"].as_f64().unwrap() >= 0.0);
+    let p770 = ports.iter().find(|p| p["port"] == 770).unwrap();
+    assert_eq!(p770["service"], "cadlock");
+    assert_eq!(p770["ghost"], false);
+
+    let x = std::fs::read_to_string(&xml).unwrap();
+    assert!(
+        x.contains(r#"<port protocol="tcp" portid="797"><state state="open" reason="syn-ack""#)
+    );
+    assert!(
+        x.contains(r#"<extraports state="filtered" count="4">"#),
+        "{x}"
+    );
+    // ndiff (nmap's own XML reader) accepts it, and sees no difference from itself.
+    let nd = Command::new("ndiff")
+        .args([xml_s, xml_s])
+        .output()
+        .expect("run ndiff (Debian package ndiff; scripts/test installs it)");
+    assert!(
+        nd.status.code() == Some(0),
+        "ndiff rejected our XML: {}{}",
+        String::from_utf8_lossy(&nd.stdout),
+        String::from_utf8_lossy(&nd.stderr)
+    );
+
+    let o = portent_in(
+        &lab.scanner,
+        &[
+            "scan",
+            TARGET_V4,
+            "-p",
+            "ssh,797,770,23",
+            "--color",
+            "never",
+        ],
+    );
+    let t = String::from_utf8(o.stdout).unwrap();
+    assert!(t.contains("797/tcp") && t.contains("ghost"), "{t}");
+    assert!(t.contains("770/tcp") && t.contains("cadlock"), "{t}");
+    assert!(t.contains("23/tcp") && t.contains("filtered"), "{t}");
+}
+
+#[test]
+fn discovery_skips_absent_hosts_and_no_ping_scans_them() {
+    let lab = lab();
+    let o = portent_in(
+        &lab.scanner,
+        &[
+            "scan",
+            TARGET_V4,
+            NOBODY_V4,
+            "-p",
+            "797,8080",
+            "--json",
+            "--timeout",
+            "300ms",
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["hosts_down"], 1);
+    let hosts = v["hosts"].as_array().unwrap();
+    assert_eq!(hosts.len(), 1);
+    assert_eq!(hosts[0]["address"], TARGET_V4);
+    assert_eq!(hosts[0]["status"], "up");
+    assert_eq!(hosts[0]["counts"]["open"], 2);
+
+    let o = portent_in(
+        &lab.scanner,
+        &[
+            "scan",
+            TARGET_V4,
+            NOBODY_V4,
+            "-p",
+            "797",
+            "--json",
+            "--no-ping",
+            "--timeout",
+            "300ms",
+            "--retries",
+            "0",
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let hosts = v["hosts"].as_array().unwrap();
+    assert_eq!(hosts.len(), 2);
+    let nobody = &hosts[1];
+    assert_eq!(nobody["address"], NOBODY_V4);
+    assert_eq!(nobody["ports"][0]["state"], "filtered");
+}
+
+#[test]
+fn check_reports_source_interface_and_exit_status() {
+    let lab = lab();
+    let o = portent_in(&lab.scanner, &["check", TARGET_V4, "797", "--json"]);
+    assert_eq!(o.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["open"], true);
+    let r = &v["results"][0];
+    assert_eq!(r["address"], TARGET_V4);
+    assert_eq!(r["source"], SCAN_V4);
+    assert!(r["interface"].as_str().unwrap().starts_with("pts"));
+    assert_eq!(r["reason"], "syn-ack");
+    assert_eq!(v["service"], "unassigned");
+
+    let o = portent_in(&lab.scanner, &["check", TARGET_V6, "ssh"]);
+    assert_eq!(o.status.code(), Some(0));
+    let t = String::from_utf8(o.stdout).unwrap();
+    assert!(
+        t.contains("TCP test succeeded") && t.contains(SCAN_V6),
+        "{t}"
+    );
+
+    let o = portent_in(
+        &lab.scanner,
+        &["check", TARGET_V4, "23", "--timeout", "200ms", "--json"],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["results"][0]["state"], "filtered");
+    assert_eq!(v["results"][0]["reason"], "timeout");
+    assert_eq!(v["results"][0]["attempts"], 2);
+
+    let o = portent_in(&lab.scanner, &["check", TARGET_V4, "24"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8(o.stdout).unwrap().contains("reset"));
+}
+
+#[test]
+fn ctrl_c_prints_the_results_so_far() {
+    let lab = lab();
+    // Dropped ports with a long timeout keep the scan going; the open ones answer at once.
+    let child = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &lab.scanner.name,
+            env!("CARGO_BIN_EXE_portent"),
+        ])
+        .args([
+            "scan",
+            TARGET_V4,
+            "-p",
+            "1-1000",
+            "--json",
+            "--timeout",
+            "20s",
+            "--retries",
+            "0",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    // `ip netns exec` execs the binary: the child's PID is portent's.
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["interrupted"], true);
+    let host = &v["hosts"][0];
+    assert_eq!(host["complete"], false);
+    let open: BTreeSet<u64> = host["ports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["state"] == "open")
+        .map(|p| p["port"].as_u64().unwrap())
+        .collect();
+    assert_eq!(open, [22, 770, 797].into_iter().collect());
+    assert_eq!(
+        v["totals"]["filtered"], 2,
+        "the ICMP-rejected 25 and 773 are in"
+    );
+}

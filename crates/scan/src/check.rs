@@ -1,0 +1,160 @@
+//! `portent check HOST PORT`: the `Test-NetConnection` answer. Which addresses the name
+//! resolved to, which source address and interface the kernel routes through, and one TCP
+//! attempt (with retries for silence) per address, with RTT and reason.
+
+use std::net::{IpAddr, SocketAddr, UdpSocket};
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::error::TargetError;
+use crate::model::{Reason, State};
+use crate::net::{Attempt, Network};
+use crate::targets::{Resolver, Spec, parse_spec};
+
+/// The result for one address.
+#[derive(Debug, Clone, Serialize)]
+pub struct AddressCheck {
+    pub address: IpAddr,
+    pub port: u16,
+    /// The source address the kernel chooses for this destination; `None` without a route.
+    pub source: Option<IpAddr>,
+    /// The interface that source address belongs to.
+    pub interface: Option<String>,
+    pub state: State,
+    pub reason: Reason,
+    /// Round-trip time of the answer, in milliseconds.
+    pub rtt_ms: Option<f64>,
+    pub attempts: u8,
+    /// A local error's text, when `reason` is `error`.
+    pub error: Option<String>,
+}
+
+/// The whole answer.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckReport {
+    pub host: String,
+    /// Every address the host resolved to (the address itself for a literal).
+    pub addresses: Vec<IpAddr>,
+    pub results: Vec<AddressCheck>,
+}
+
+impl CheckReport {
+    /// True if any address answered with a SYN-ACK.
+    pub fn open(&self) -> bool {
+        self.results.iter().any(|r| r.state == State::Open)
+    }
+}
+
+/// Resolves `host` (an address or a name; not a range or block).
+pub fn resolve_one(host: &str, resolver: &dyn Resolver) -> Result<Vec<IpAddr>, TargetError> {
+    match parse_spec(host)? {
+        Spec::Range { first, last } if first == last => Ok(vec![first]),
+        Spec::Range { .. } => Err(TargetError::BadHostName {
+            token: host.to_owned(),
+        }),
+        Spec::Host(name) => {
+            let addrs = resolver
+                .resolve(&name)
+                .map_err(|e| TargetError::Unresolved {
+                    token: host.to_owned(),
+                    detail: e.to_string(),
+                })?;
+            if addrs.is_empty() {
+                return Err(TargetError::Unresolved {
+                    token: host.to_owned(),
+                    detail: "no addresses".into(),
+                });
+            }
+            Ok(addrs)
+        }
+    }
+}
+
+/// The source address for `dest`, from the routing table: a UDP socket "connected" to the
+/// destination (which sends nothing) reports the address the kernel would use.
+pub fn route_source(dest: SocketAddr) -> Option<IpAddr> {
+    let bind: SocketAddr = if dest.is_ipv4() {
+        SocketAddr::from(([0, 0, 0, 0], 0))
+    } else {
+        SocketAddr::from(([0u16; 8], 0))
+    };
+    let s = UdpSocket::bind(bind).ok()?;
+    s.connect(dest).ok()?;
+    s.local_addr().ok().map(|a| a.ip())
+}
+
+/// The interface that holds `addr`.
+pub fn interface_of(addr: IpAddr) -> Option<String> {
+    let addrs = nix::ifaddrs::getifaddrs().ok()?;
+    for ifa in addrs {
+        let Some(sa) = ifa.address else { continue };
+        let ip = if let Some(v4) = sa.as_sockaddr_in() {
+            IpAddr::V4(v4.ip())
+        } else if let Some(v6) = sa.as_sockaddr_in6() {
+            IpAddr::V6(v6.ip())
+        } else {
+            continue;
+        };
+        if ip == addr {
+            return Some(ifa.interface_name);
+        }
+    }
+    None
+}
+
+/// Checks `port` on every address in `addresses`, one after the other.
+pub async fn check<N: Network>(
+    net: &N,
+    host: &str,
+    addresses: Vec<IpAddr>,
+    port: u16,
+    timeout: Duration,
+    retries: u8,
+) -> CheckReport {
+    let mut results = Vec::new();
+    for &address in &addresses {
+        let dest = SocketAddr::new(address, port);
+        let source = route_source(dest);
+        let interface = source.and_then(interface_of);
+        let mut attempts = 0u8;
+        let mut self_connects = 0u8;
+        let (reason, rtt, error) = loop {
+            attempts += 1;
+            match net
+                .connect(dest, timeout * (1 << (attempts - 1).min(4)))
+                .await
+            {
+                Attempt::Open { rtt } => break (Reason::SynAck, Some(rtt), None),
+                Attempt::Refused { rtt } => break (Reason::Reset, Some(rtt), None),
+                Attempt::Unreachable { reason, rtt } => break (reason, Some(rtt), None),
+                Attempt::SelfConnect if self_connects < 3 => {
+                    self_connects += 1;
+                    attempts -= 1;
+                }
+                Attempt::SelfConnect => break (Reason::SelfConnect, None, None),
+                Attempt::Timeout if attempts <= retries => {}
+                Attempt::Timeout => break (Reason::Timeout, None, None),
+                Attempt::Busy(e) | Attempt::Failed(e) => {
+                    break (Reason::Error, None, Some(e.to_string()));
+                }
+            }
+        };
+        results.push(AddressCheck {
+            address,
+            port,
+            source,
+            interface,
+            state: reason.state(),
+            reason,
+            rtt_ms: rtt.map(|d| d.as_secs_f64() * 1000.0),
+            attempts,
+            error,
+        });
+    }
+    CheckReport {
+        host: host.to_owned(),
+        addresses,
+        results,
+    }
+}

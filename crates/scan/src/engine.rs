@@ -1,0 +1,817 @@
+//! The scan engine: a driver task that keeps a window of connection attempts in flight over
+//! tokio, in a pseudo-random order across hosts and ports, and turns their outcomes into
+//! [`Event`]s. It never prints.
+//!
+//! Per attempt the work is one task: a non-blocking `connect()`, a look at the socket (on
+//! loopback and veth the answer is usually already there), and only if not, a reactor
+//! registration with a deadline from the host's round-trip estimate. Silence is retried with a
+//! doubled timeout; a retry that gets an answer is a loss, and losses halve the window (at most
+//! once per round trip), as in TCP congestion control. A local shortage (EMFILE, no free source
+//! port, no buffers) puts the attempt back and lowers the window's ceiling: never an abort.
+//!
+//! Memory is bounded: attempts in flight (at most the window), retries waiting (at most one per
+//! attempt in flight) and per-host state for one group of hosts at a time.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use tokio::task::JoinSet;
+
+use crate::error::ConfigError;
+use crate::limits;
+use crate::model::{Counts, Event, HostStatus, PortResult, Reason, State, Stats};
+use crate::net::{Attempt, Network, SystemNetwork};
+use crate::order::Permutation;
+use crate::ports::PortSet;
+use crate::targets::Targets;
+use crate::timing::{Pacer, RttEstimator, Window};
+
+/// Ports tried during host discovery: a SYN-ACK or a reset on any says the host is there.
+pub const DISCOVERY_PORTS: [u16; 4] = [80, 443, 22, 445];
+/// Hosts scanned together (their ports interleaved); more are done group after group.
+pub const HOST_GROUP: usize = 1024;
+/// Self-connects tolerated on one port before calling it closed.
+const SELF_CONNECT_TRIES: u8 = 3;
+
+/// Whether to look for live hosts before scanning their ports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Discovery {
+    /// Probe [`DISCOVERY_PORTS`] first (except on loopback addresses); skip silent hosts.
+    Auto,
+    /// Scan every address (`--no-ping`).
+    Off,
+}
+
+/// Timing options; `None` means derived from measurements.
+#[derive(Debug, Clone, Copy)]
+pub struct Timing {
+    /// A fixed timeout per attempt instead of the RTT-derived one (`--timeout`).
+    pub timeout: Option<Duration>,
+    /// Attempts after the first for a silent port (`--retries`).
+    pub retries: u8,
+    /// At most this many attempts per second (`--rate`).
+    pub rate: Option<u32>,
+    /// The timeout before a host's first answer.
+    pub initial_timeout: Duration,
+    /// Bounds of the derived timeout.
+    pub min_timeout: Duration,
+    pub max_timeout: Duration,
+    /// Window at start, and its ceiling (also bounded by descriptors).
+    pub initial_window: usize,
+    pub max_window: usize,
+    /// Threads driving attempts, each with its share of the window (1: on the caller's
+    /// runtime).
+    pub threads: usize,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Timing {
+            timeout: None,
+            retries: 1,
+            rate: None,
+            initial_timeout: Duration::from_secs(1),
+            min_timeout: Duration::from_millis(100),
+            max_timeout: Duration::from_secs(3),
+            initial_window: 512,
+            max_window: 8192,
+            threads: 1,
+        }
+    }
+}
+
+/// Builds a [`Scanner`].
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// use portent_scan::{PortSet, Scanner, Targets, Event};
+/// let targets = Targets::from_addrs(["127.0.0.1".parse()?]);
+/// let scanner = Scanner::builder(targets, PortSet::from_ports([22, 80, 797]))
+///     .retries(2)
+///     .build()?;
+/// let stats = scanner
+///     .run(|event| {
+///         if let Event::Port(r) = event {
+///             println!("{}:{} {} ({})", r.addr, r.port, r.state, r.reason);
+///         }
+///     })
+///     .await;
+/// # let _ = stats; Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct ScannerBuilder<N = SystemNetwork> {
+    targets: Targets,
+    ports: PortSet,
+    timing: Timing,
+    discovery: Discovery,
+    seed: Option<u64>,
+    network: N,
+}
+
+impl ScannerBuilder<SystemNetwork> {
+    pub fn new(targets: Targets, ports: PortSet) -> Self {
+        ScannerBuilder {
+            targets,
+            ports,
+            timing: Timing::default(),
+            discovery: Discovery::Auto,
+            seed: None,
+            network: SystemNetwork::default(),
+        }
+    }
+}
+
+impl<N: Network> ScannerBuilder<N> {
+    /// Uses another network (a simulated one in tests).
+    pub fn network<M: Network>(self, network: M) -> ScannerBuilder<M> {
+        ScannerBuilder {
+            targets: self.targets,
+            ports: self.ports,
+            timing: self.timing,
+            discovery: self.discovery,
+            seed: self.seed,
+            network,
+        }
+    }
+
+    /// A fixed timeout per attempt (instead of one derived from round trips).
+    pub fn timeout(mut self, t: Option<Duration>) -> Self {
+        self.timing.timeout = t;
+        self
+    }
+
+    pub fn retries(mut self, n: u8) -> Self {
+        self.timing.retries = n;
+        self
+    }
+
+    /// Threads driving attempts (each with its own single-threaded runtime and a share of the
+    /// window); 1 runs on the caller's runtime.
+    pub fn threads(mut self, n: usize) -> Self {
+        self.timing.threads = n.max(1);
+        self
+    }
+
+    /// At most `rate` attempts per second.
+    pub fn rate(mut self, rate: Option<u32>) -> Self {
+        self.timing.rate = rate;
+        self
+    }
+
+    pub fn discovery(mut self, d: Discovery) -> Self {
+        self.discovery = d;
+        self
+    }
+
+    /// All timing knobs at once.
+    pub fn timing(mut self, t: Timing) -> Self {
+        self.timing = t;
+        self
+    }
+
+    /// A fixed order (for reproducible tests); random by default.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+
+    pub fn build(self) -> Result<Scanner<N>, ConfigError> {
+        let t = &self.timing;
+        if let Some(d) = t.timeout
+            && (d.is_zero() || d > Duration::from_secs(60))
+        {
+            return Err(ConfigError::OutOfBounds {
+                what: "the timeout",
+                limit: "between 1ms and 60s",
+                value: format!("{d:?}"),
+            });
+        }
+        if t.retries > 10 {
+            return Err(ConfigError::OutOfBounds {
+                what: "retries",
+                limit: "at most 10",
+                value: t.retries.to_string(),
+            });
+        }
+        if t.rate == Some(0) {
+            return Err(ConfigError::OutOfBounds {
+                what: "the rate",
+                limit: "at least 1 attempt per second",
+                value: "0".into(),
+            });
+        }
+        let seed = self.seed.unwrap_or_else(|| {
+            let t = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos() as u64)
+                .unwrap_or(0);
+            t ^ u64::from(std::process::id()).rotate_left(32)
+        });
+        Ok(Scanner {
+            targets: self.targets,
+            ports: self.ports.to_vec(),
+            timing: self.timing,
+            discovery: self.discovery,
+            seed,
+            network: Arc::new(self.network),
+        })
+    }
+}
+
+/// A configured scan; [`run`](Scanner::run) performs it.
+#[derive(Debug)]
+pub struct Scanner<N = SystemNetwork> {
+    targets: Targets,
+    ports: Vec<u16>,
+    timing: Timing,
+    discovery: Discovery,
+    seed: u64,
+    network: Arc<N>,
+}
+
+impl Scanner<SystemNetwork> {
+    pub fn builder(targets: Targets, ports: PortSet) -> ScannerBuilder<SystemNetwork> {
+        ScannerBuilder::new(targets, ports)
+    }
+}
+
+/// A host as a driver sees it: timing state, private to the driver (each thread learns the
+/// host's round trip from its own answers).
+#[derive(Debug, Clone)]
+struct HostTiming {
+    addr: IpAddr,
+    rtt: RttEstimator,
+    /// The current timeout in microseconds, read by attempts in flight.
+    live_timeout: Arc<AtomicU64>,
+    /// Answered discovery (no more discovery attempts needed).
+    answered: bool,
+    /// Answers received, and answers that came only on a retry (losses).
+    answers: u64,
+    losses: u64,
+}
+
+/// Most retries for one port, however lossy the path.
+const MAX_RETRIES: u8 = 10;
+
+impl HostTiming {
+    fn new(addr: IpAddr, t: &Timing) -> HostTiming {
+        HostTiming {
+            addr,
+            rtt: RttEstimator::new(t.initial_timeout, t.min_timeout, t.max_timeout),
+            live_timeout: Arc::new(AtomicU64::new(t.initial_timeout.as_micros() as u64)),
+            answered: false,
+            answers: 0,
+            losses: 0,
+        }
+    }
+
+    /// Retries allowed for a silent port: the configured number, or more on a host where
+    /// retries have revealed loss, so that a lossy path is not mistaken for filtering. With a
+    /// loss rate p per attempt and n ports, k attempts leave about n * p^k ports wrongly
+    /// silent; k is chosen so that this is below 1 in 10,000.
+    fn retries(&self, configured: u8, ports: usize) -> u8 {
+        if self.losses == 0 {
+            return configured;
+        }
+        let p = ((self.losses + 1) as f64 / (self.answers + 2) as f64).clamp(1e-6, 0.9);
+        let k = ((1e-4 / ports.max(1) as f64).ln() / p.ln()).ceil();
+        let retries = (k as i64 - 1).clamp(0, i64::from(MAX_RETRIES)) as u8;
+        retries.max(configured)
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Probe {
+    host: u32,
+    port: u16,
+    attempt: u8,
+    self_connects: u8,
+    /// An earlier attempt went unanswered (so an answer now means a loss).
+    silent_before: bool,
+}
+
+/// Waits for `attempt` with a timeout that follows the host's estimate while the attempt is in
+/// flight: attempts sent before the first answer start with the 1 s initial timeout, and
+/// should not keep it once the host is known to answer in 100 microseconds.
+async fn adaptive(
+    attempt: impl std::future::Future<Output = Attempt>,
+    live: Arc<AtomicU64>,
+    retry: u8,
+    cap: Duration,
+) -> Attempt {
+    let start = tokio::time::Instant::now();
+    let current = || {
+        let base = Duration::from_micros(live.load(Ordering::Relaxed));
+        (base * if retry == 0 { 1 } else { 2 }).min(cap)
+    };
+    tokio::pin!(attempt);
+    loop {
+        let deadline = start + current();
+        let now = tokio::time::Instant::now();
+        if now >= deadline {
+            return Attempt::Timeout;
+        }
+        // Look again at least every 100 ms in case the estimate shrank.
+        let wake = deadline.min(now + Duration::from_millis(100));
+        tokio::select! {
+            biased;
+            r = &mut attempt => return r,
+            () = tokio::time::sleep_until(wake) => {}
+        }
+    }
+}
+
+struct Done {
+    probe: Probe,
+    outcome: Attempt,
+}
+
+/// Which phase a driver runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Discovery,
+    Ports,
+}
+
+/// One driver: a window of attempts over one share of the permutation. With one thread there
+/// is one driver on the caller's runtime; with more, each runs on its own thread and
+/// single-threaded runtime (no hand-offs between threads per attempt), and they share nothing
+/// but the result channel.
+#[derive(Debug)]
+struct Driver<N> {
+    net: Arc<N>,
+    timing: Timing,
+    hosts: Vec<HostTiming>,
+    window: Window,
+    stats: Stats,
+    stop: Arc<AtomicBool>,
+}
+
+/// What a phase's driver needs to know besides its own state.
+#[derive(Debug, Clone)]
+struct Share {
+    live: Arc<[u32]>,
+    ports: Arc<[u16]>,
+    perm: Permutation,
+    /// This driver takes permutation indexes `k, k + n, k + 2n, ...`.
+    k: u64,
+    n: u64,
+    phase: Phase,
+}
+
+impl<N: Network> Driver<N> {
+    /// Scans this driver's share, calling `out(host index, result)` for each final result.
+    async fn run(&mut self, share: &Share, out: &mut impl FnMut(u32, PortResult)) {
+        let live = &share.live;
+        let ports = &share.ports;
+        if live.is_empty() || ports.is_empty() {
+            return;
+        }
+        let n_hosts = live.len() as u64;
+        let perm = &share.perm;
+        let mut next: u64 = share.k;
+        let mut retry: std::collections::VecDeque<Probe> = std::collections::VecDeque::new();
+        let mut tasks: JoinSet<Done> = JoinSet::new();
+        let mut pacer = self.timing.rate.map(|r| {
+            // Each driver paces its share of the rate.
+            let share_rate = (f64::from(r) / share.n as f64).ceil().max(1.0) as u32;
+            Pacer::new(share_rate, Instant::now())
+        });
+        // Congestion pacing: the window spread over a round trip (1 ms of burst, the timer's
+        // resolution). On loopback the spacing is nanoseconds: no effect.
+        let mut spacing =
+            Pacer::with_interval(Duration::ZERO, Duration::from_millis(1), Instant::now());
+        // After a shortage with nothing in flight, wait a little before trying again.
+        let mut pause_until: Option<Instant> = None;
+        let discovery = share.phase == Phase::Discovery;
+        loop {
+            if self.stop.load(Ordering::Relaxed) {
+                return;
+            }
+            let mut wake: Option<Instant> = pause_until;
+            if pause_until.is_some_and(|t| t <= Instant::now()) {
+                pause_until = None;
+                wake = None;
+            }
+            while pause_until.is_none() && tasks.len() < self.window.allowed() {
+                let probe = match retry.pop_front() {
+                    Some(p) => p,
+                    None if next < perm.len() => {
+                        let i = perm.get(next);
+                        next += share.n;
+                        Probe {
+                            host: live[(i % n_hosts) as usize],
+                            port: ports[(i / n_hosts) as usize],
+                            attempt: 0,
+                            self_connects: 0,
+                            silent_before: false,
+                        }
+                    }
+                    None => break,
+                };
+                let host = &self.hosts[probe.host as usize];
+                if discovery && host.answered {
+                    continue;
+                }
+                // Both pacers must allow it; a token is taken only when it is sent.
+                let now = Instant::now();
+                let due = [
+                    pacer.as_ref().map(|p| p.ready(now)),
+                    Some(spacing.ready(now)),
+                ]
+                .into_iter()
+                .flatten()
+                .filter_map(Result::err)
+                .max();
+                if let Some(at) = due {
+                    retry.push_front(probe);
+                    wake = Some(wake.map_or(at, |w| w.min(at)));
+                    break;
+                }
+                if let Some(p) = pacer.as_mut() {
+                    let _ = p.take(now);
+                }
+                let _ = spacing.take(now);
+                let addr = SocketAddr::new(host.addr, probe.port);
+                let net = Arc::clone(&self.net);
+                self.stats.attempts += 1;
+                match self.timing.timeout {
+                    Some(timeout) => tasks.spawn(async move {
+                        let outcome = net.connect(addr, timeout).await;
+                        Done { probe, outcome }
+                    }),
+                    None => {
+                        let live = Arc::clone(&host.live_timeout);
+                        let cap = self.timing.max_timeout.max(self.timing.initial_timeout) * 2;
+                        tasks.spawn(async move {
+                            let attempt = net.connect(addr, cap);
+                            let outcome = adaptive(attempt, live, probe.attempt, cap).await;
+                            Done { probe, outcome }
+                        })
+                    }
+                };
+                self.stats.peak_in_flight = self.stats.peak_in_flight.max(tasks.len() as u64);
+            }
+            if tasks.is_empty() && retry.is_empty() && next >= perm.len() {
+                break;
+            }
+            let done = if tasks.is_empty() {
+                // Waiting on the pacer or a pause only.
+                if let Some(at) = wake {
+                    tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await;
+                }
+                continue;
+            } else if let Some(at) = wake {
+                tokio::select! {
+                    d = tasks.join_next() => d,
+                    _ = tokio::time::sleep_until(tokio::time::Instant::from_std(at)) => continue,
+                }
+            } else {
+                tasks.join_next().await
+            };
+            let mut batch = match done {
+                Some(Ok(d)) => vec![d],
+                _ => Vec::new(),
+            };
+            while let Some(Ok(d)) = tasks.try_join_next() {
+                batch.push(d);
+            }
+            let settled_any = !batch.is_empty();
+            for d in batch {
+                let in_flight = tasks.len();
+                if let Some((host, result)) = self.settle(
+                    d,
+                    share.phase,
+                    &mut retry,
+                    &mut pause_until,
+                    in_flight,
+                    ports.len(),
+                ) {
+                    out(host, result);
+                }
+            }
+            if settled_any && let Some(iv) = self.window.pacing_interval() {
+                spacing.set_interval(iv);
+            }
+        }
+    }
+
+    /// Books one outcome: timing, window, retries. Returns the final result, if this was the
+    /// last attempt for the port.
+    fn settle(
+        &mut self,
+        d: Done,
+        phase: Phase,
+        retry: &mut std::collections::VecDeque<Probe>,
+        pause_until: &mut Option<Instant>,
+        in_flight: usize,
+        n_ports: usize,
+    ) -> Option<(u32, PortResult)> {
+        let mut p = d.probe;
+        let host = &mut self.hosts[p.host as usize];
+        let window = &mut self.window;
+        let stats = &mut self.stats;
+        let answered = |host: &mut HostTiming,
+                        window: &mut Window,
+                        stats: &mut Stats,
+                        rtt: Duration,
+                        silent_before: bool| {
+            host.rtt.sample(rtt);
+            host.live_timeout
+                .store(host.rtt.timeout().as_micros() as u64, Ordering::Relaxed);
+            window.on_answer(rtt);
+            host.answers += 1;
+            if silent_before {
+                host.losses += 1;
+                stats.losses += 1;
+                let srtt = host.rtt.srtt().unwrap_or(rtt);
+                if window.on_loss(Instant::now(), srtt) {
+                    stats.backoffs += 1;
+                }
+            }
+        };
+        let (reason, rtt) = match d.outcome {
+            Attempt::Open { rtt } => {
+                answered(host, window, stats, rtt, p.silent_before);
+                (Reason::SynAck, Some(rtt))
+            }
+            Attempt::Refused { rtt } => {
+                answered(host, window, stats, rtt, p.silent_before);
+                (Reason::Reset, Some(rtt))
+            }
+            Attempt::Unreachable { reason, rtt } => {
+                if reason != Reason::NoRoute && reason != Reason::LocalDenied {
+                    answered(host, window, stats, rtt, p.silent_before);
+                }
+                (reason, Some(rtt))
+            }
+            Attempt::SelfConnect => {
+                stats.self_connects += 1;
+                p.self_connects += 1;
+                if p.self_connects < SELF_CONNECT_TRIES {
+                    retry.push_front(p);
+                    return None;
+                }
+                (Reason::SelfConnect, None)
+            }
+            Attempt::Timeout | Attempt::Failed(_)
+                if p.attempt < host.retries(self.timing.retries, n_ports) =>
+            {
+                let failed = matches!(d.outcome, Attempt::Failed(_));
+                p.attempt += 1;
+                p.silent_before |= !failed;
+                stats.retries += 1;
+                retry.push_back(p);
+                return None;
+            }
+            Attempt::Timeout => (Reason::Timeout, None),
+            Attempt::Failed(_) => (Reason::Error, None),
+            Attempt::Busy(_) => {
+                stats.deferred += 1;
+                window.on_shortage(in_flight.max(1));
+                if in_flight == 0 {
+                    *pause_until = Some(Instant::now() + Duration::from_millis(10));
+                }
+                retry.push_front(p);
+                return None;
+            }
+        };
+        let state = reason.state();
+        if phase == Phase::Discovery && state != State::Filtered {
+            host.answered = true;
+        }
+        Some((
+            p.host,
+            PortResult {
+                addr: host.addr,
+                port: p.port,
+                state,
+                reason,
+                rtt,
+                attempts: p.attempt + 1 + p.self_connects,
+            },
+        ))
+    }
+}
+
+/// Sets the stop flag when the scan's future is dropped (Ctrl-C): driver threads notice at
+/// their next step and drop their runtimes, which aborts their attempts.
+struct StopOnDrop(Arc<AtomicBool>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+enum Msg<N> {
+    Result(u32, PortResult),
+    Finished(usize, Box<Driver<N>>),
+}
+
+impl<N: Network> Scanner<N> {
+    /// The targets this scanner was built with.
+    pub fn targets(&self) -> &Targets {
+        &self.targets
+    }
+
+    pub fn ports(&self) -> &[u16] {
+        &self.ports
+    }
+
+    /// Runs the scan, calling `on_event` for each event in order. Must be called within a
+    /// tokio runtime. Dropping the future stops the scan (attempts in flight are aborted);
+    /// the events already delivered stand.
+    pub async fn run(&self, mut on_event: impl FnMut(Event)) -> Stats {
+        let started = Instant::now();
+        let fd_limit = self.network.descriptor_budget();
+        let mut max_window = self.timing.max_window.max(1);
+        if let Some(limit) = fd_limit {
+            max_window = max_window.min(limits::budget(limit) as usize);
+        }
+        let hosts = self.targets.len();
+        on_event(Event::Started {
+            hosts,
+            ports: self.ports.len(),
+            total: hosts * self.ports.len() as u64,
+            max_in_flight: max_window,
+            fd_limit,
+        });
+        let threads = self.timing.threads.clamp(1, 64);
+        let stop = Arc::new(AtomicBool::new(false));
+        let _guard = StopOnDrop(Arc::clone(&stop));
+        let mut drivers: Vec<Driver<N>> = (0..threads)
+            .map(|_| Driver {
+                net: Arc::clone(&self.network),
+                timing: self.timing,
+                hosts: Vec::new(),
+                window: Window::new(
+                    (self.timing.initial_window / threads).max(1),
+                    8,
+                    (max_window / threads).max(1),
+                ),
+                stats: Stats::default(),
+                stop: Arc::clone(&stop),
+            })
+            .collect();
+        let discover = self.discovery == Discovery::Auto;
+        let ports: Arc<[u16]> = self.ports.clone().into();
+        let mut addrs = self.targets.iter();
+        let mut group_no = 0u64;
+        loop {
+            let group: Vec<IpAddr> = addrs.by_ref().take(HOST_GROUP).collect();
+            if group.is_empty() {
+                break;
+            }
+            group_no += 1;
+            for d in &mut drivers {
+                d.hosts = group
+                    .iter()
+                    .map(|&a| HostTiming::new(a, &self.timing))
+                    .collect();
+            }
+            // Loopback is up by definition: no need to knock on its common ports.
+            let mut status: Vec<HostStatus> = group
+                .iter()
+                .map(|a| {
+                    if discover && !a.is_loopback() {
+                        HostStatus::Down
+                    } else {
+                        HostStatus::Assumed
+                    }
+                })
+                .collect();
+            let mut counts = vec![Counts::default(); group.len()];
+            let unknown: Vec<u32> = (0..group.len() as u32)
+                .filter(|&i| status[i as usize] == HostStatus::Down)
+                .collect();
+            if !unknown.is_empty() {
+                let ports: Arc<[u16]> = DISCOVERY_PORTS.to_vec().into();
+                self.phase(
+                    &mut drivers,
+                    unknown.into(),
+                    ports,
+                    Phase::Discovery,
+                    group_no,
+                    &mut |h, r| {
+                        if r.state != State::Filtered {
+                            status[h as usize] = HostStatus::Up;
+                        }
+                    },
+                )
+                .await;
+                for (addr, st) in group.iter().zip(&status) {
+                    on_event(Event::Host {
+                        addr: *addr,
+                        status: *st,
+                    });
+                }
+            }
+            let live: Vec<u32> = (0..group.len() as u32)
+                .filter(|&i| status[i as usize] != HostStatus::Down)
+                .collect();
+            self.phase(
+                &mut drivers,
+                live.into(),
+                Arc::clone(&ports),
+                Phase::Ports,
+                group_no,
+                &mut |h, r| {
+                    counts[h as usize].add(r.state);
+                    on_event(Event::Port(r));
+                },
+            )
+            .await;
+            for (i, addr) in group.iter().enumerate() {
+                // The estimate from the driver that heard most from this host.
+                let srtt = drivers
+                    .iter()
+                    .map(|d| &d.hosts[i])
+                    .max_by_key(|h| h.answers)
+                    .and_then(|h| h.rtt.srtt());
+                on_event(Event::HostDone {
+                    addr: *addr,
+                    status: status[i],
+                    counts: counts[i],
+                    srtt,
+                });
+            }
+        }
+        let mut stats = Stats::default();
+        for d in &drivers {
+            let s = d.stats;
+            stats.attempts += s.attempts;
+            stats.retries += s.retries;
+            stats.losses += s.losses;
+            stats.backoffs += s.backoffs;
+            stats.deferred += s.deferred;
+            stats.self_connects += s.self_connects;
+            stats.peak_in_flight += s.peak_in_flight;
+        }
+        on_event(Event::Finished {
+            elapsed: started.elapsed(),
+            stats,
+        });
+        stats
+    }
+
+    /// Runs one phase over all drivers: on the caller's runtime with one, on threads with more.
+    async fn phase(
+        &self,
+        drivers: &mut Vec<Driver<N>>,
+        live: Arc<[u32]>,
+        ports: Arc<[u16]>,
+        phase: Phase,
+        group_no: u64,
+        out: &mut impl FnMut(u32, PortResult),
+    ) {
+        if live.is_empty() || ports.is_empty() {
+            return;
+        }
+        let perm = Permutation::new(
+            live.len() as u64 * ports.len() as u64,
+            self.seed ^ group_no.wrapping_mul(0x9e37_79b9),
+        );
+        let n = drivers.len() as u64;
+        let share = |k: u64| Share {
+            live: Arc::clone(&live),
+            ports: Arc::clone(&ports),
+            perm: perm.clone(),
+            k,
+            n,
+            phase,
+        };
+        if drivers.len() == 1 {
+            drivers[0].run(&share(0), out).await;
+            return;
+        }
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Msg<N>>();
+        let count = drivers.len();
+        for (k, mut d) in drivers.drain(..).enumerate() {
+            let tx = tx.clone();
+            let sh = share(k as u64);
+            std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build();
+                if let Ok(rt) = rt {
+                    rt.block_on(d.run(&sh, &mut |h, r| {
+                        let _ = tx.send(Msg::Result(h, r));
+                    }));
+                }
+                let _ = tx.send(Msg::Finished(k, Box::new(d)));
+            });
+        }
+        drop(tx);
+        let mut back: Vec<Option<Driver<N>>> = (0..count).map(|_| None).collect();
+        while let Some(m) = rx.recv().await {
+            match m {
+                Msg::Result(h, r) => out(h, r),
+                Msg::Finished(k, d) => back[k] = Some(*d),
+            }
+        }
+        drivers.extend(back.into_iter().flatten());
+    }
+}

@@ -1,0 +1,116 @@
+//! Typed errors. Each names the input or the operation and address that failed, so the binary
+//! can print it as it is and a caller can match on the kind.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// A target (address, range, CIDR block, host name, file) that cannot be scanned as given.
+#[derive(Debug, thiserror::Error)]
+pub enum TargetError {
+    #[error("no targets given: name at least one address, range, CIDR block or host name")]
+    Empty,
+    #[error("invalid IPv4 address '{token}'{}", hint(.detail))]
+    BadIpv4 { token: String, detail: String },
+    #[error("invalid IPv6 address '{token}'{}", hint(.detail))]
+    BadIpv6 { token: String, detail: String },
+    #[error("invalid CIDR block '{token}': {detail}")]
+    BadCidr { token: String, detail: String },
+    #[error("invalid address range '{token}': {detail}")]
+    BadRange { token: String, detail: String },
+    #[error("'{token}' is not an address, range, CIDR block or host name")]
+    BadHostName { token: String },
+    #[error("cannot resolve host '{token}': {detail}")]
+    Unresolved { token: String, detail: String },
+    #[error("in {path}, line {line}: {source}")]
+    InFile {
+        path: PathBuf,
+        line: usize,
+        #[source]
+        source: Box<TargetError>,
+    },
+    #[error("cannot read the target list {path}: {source}")]
+    File {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("every target address is excluded: nothing to scan")]
+    AllExcluded,
+    #[error(
+        "the targets add up to {count} addresses, more than {limit}; pass --yes to scan them all"
+    )]
+    NeedsConfirmation { count: u128, limit: u64 },
+    #[error("the targets add up to {count} addresses; portent scans at most {max} at a time")]
+    TooMany { count: u128, max: u64 },
+}
+
+fn hint(detail: &str) -> String {
+    if detail.is_empty() {
+        String::new()
+    } else {
+        format!(": {detail}")
+    }
+}
+
+/// A port list or class that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum PortError {
+    #[error("empty port list")]
+    Empty,
+    #[error("empty item in the port list '{list}'")]
+    EmptyItem { list: String },
+    #[error("port '{item}' is not a number, range (1-1023) or service name")]
+    NotANumber { item: String },
+    #[error("port '{item}' is out of range: ports are 1-65535")]
+    OutOfRange { item: String },
+    #[error("port '{item}' includes port 0, which cannot be scanned with connect(): use 1-65535")]
+    Zero { item: String },
+    #[error("port range '{item}' runs backwards: write the low port first")]
+    Backwards { item: String },
+    #[error("unknown service name '{name}' (not in the registry for tcp){}", did_you_mean(.suggestions))]
+    UnknownService {
+        name: String,
+        suggestions: Vec<String>,
+    },
+    #[error(
+        "unknown port class '{word}': use system, user, dynamic, assigned, reserved or unassigned"
+    )]
+    UnknownClass { word: String },
+    #[error("the port selection is empty: nothing to scan")]
+    NothingLeft,
+}
+
+fn did_you_mean(s: &[String]) -> String {
+    if s.is_empty() {
+        String::new()
+    } else {
+        format!("; did you mean {}?", s.join(", "))
+    }
+}
+
+/// A scan option outside what makes sense.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("invalid duration '{text}': use a number with ms, s or m (500ms, 2s)")]
+    BadDuration { text: String },
+    #[error("{what} must be {limit}, not {value}")]
+    OutOfBounds {
+        what: &'static str,
+        limit: &'static str,
+        value: String,
+    },
+}
+
+/// The scan could not run (not: a port did not answer, which is a result).
+#[derive(Debug, thiserror::Error)]
+pub enum ScanError {
+    #[error("cannot {op} for {addr}: {source}")]
+    Io {
+        op: &'static str,
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(#[source] std::io::Error),
+}

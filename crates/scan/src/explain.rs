@@ -1,0 +1,70 @@
+//! An open port explained by the registry: the service registered there (or `unassigned`),
+//! the ghost flag for an unassigned system port, and the one-line summary of our notes.
+
+use portent_registry::{PortRange, Protocol, Registry, Status};
+use serde::Serialize;
+
+/// What the registry and our notes say about a TCP port, for a scan result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Explanation {
+    /// The registered service name on TCP, or `unassigned` / `reserved` when there is none.
+    pub service: &'static str,
+    /// The registry status on TCP.
+    pub status: Status,
+    /// `system`, `user` or `dynamic`.
+    pub range: &'static str,
+    /// An unassigned system port (neither TCP nor UDP assigned, below 1024): a listener there
+    /// is custom or legacy software, or hiding.
+    pub ghost: bool,
+    /// The first of our notes' one-line summaries about the port; empty when we have none.
+    pub note: &'static str,
+    /// Title of that note; empty when there is none.
+    pub note_title: &'static str,
+}
+
+/// Explains `port` (TCP).
+pub fn explain(reg: &Registry, port: u16) -> Explanation {
+    let entry = reg.lookup(port, Protocol::Tcp);
+    let service = entry.primary_name().unwrap_or(match entry.status {
+        Status::Reserved => "reserved",
+        _ => "unassigned",
+    });
+    let range = PortRange::of(port);
+    let ghost = range == PortRange::System
+        && entry.status != Status::Assigned
+        && reg.status(port, Protocol::Udp) != Status::Assigned;
+    let note = portent_registry::notes_for(port, Some(Protocol::Tcp)).next();
+    Explanation {
+        service,
+        status: entry.status,
+        range: range.as_str(),
+        ghost,
+        note: note.map_or("", |n| n.summary),
+        note_title: note.map_or("", |n| n.title),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ghosts_and_services() {
+        let reg = Registry::embedded();
+        let e = explain(&reg, 797);
+        assert_eq!(e.service, "unassigned");
+        assert!(e.ghost);
+        assert!(!e.note.is_empty(), "797 has a NetInfo note");
+        let e = explain(&reg, 770);
+        assert_eq!(e.service, "cadlock");
+        assert!(!e.ghost);
+        let e = explain(&reg, 22);
+        assert_eq!(e.service, "ssh");
+        assert_eq!(e.range, "system");
+        let e = explain(&reg, 60000);
+        assert_eq!(
+            (e.service, e.ghost, e.range),
+            ("unassigned", false, "dynamic")
+        );
+    }
+}

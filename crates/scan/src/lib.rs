@@ -1,0 +1,72 @@
+//! Finding what is open: targets and port lists parsed and validated up front, and an
+//! unprivileged TCP connect scan engine on tokio that emits [`Event`]s and never prints.
+//!
+//! The flow: [`TargetsBuilder`] and [`ports::select`] turn user input into a [`Targets`] and a
+//! [`PortSet`] (or a typed error naming the bad token, before anything is sent);
+//! [`Scanner::builder`] takes them with timing options; [`Scanner::run`] drives the attempts
+//! and calls back with events; [`explain`] joins an open port to the registry.
+
+pub mod check;
+pub mod engine;
+pub mod error;
+pub mod explain;
+pub mod limits;
+pub mod model;
+pub mod net;
+pub mod order;
+pub mod ports;
+pub mod targets;
+pub mod timing;
+
+pub use engine::{DISCOVERY_PORTS, Discovery, Scanner, ScannerBuilder, Timing};
+pub use error::{ConfigError, PortError, ScanError, TargetError};
+pub use explain::{Explanation, explain};
+pub use model::{Counts, Event, HostStatus, PortResult, Reason, State, Stats};
+pub use net::{Attempt, Network, SystemNetwork};
+pub use ports::{PortClass, PortSet};
+pub use targets::{Resolution, Resolver, SystemResolver, Targets, TargetsBuilder};
+
+use std::time::Duration;
+
+/// Parses a duration as the command line gives it: `500ms`, `2s`, `1.5s`, `1m`; a bare number
+/// is milliseconds.
+pub fn parse_duration(text: &str) -> Result<Duration, ConfigError> {
+    let t = text.trim();
+    let bad = || ConfigError::BadDuration {
+        text: text.to_owned(),
+    };
+    let (num, unit) = match t.find(|c: char| !(c.is_ascii_digit() || c == '.')) {
+        Some(i) => t.split_at(i),
+        None => (t, "ms"),
+    };
+    let n: f64 = num.parse().map_err(|_| bad())?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "s" => n,
+        "m" => n * 60.0,
+        "us" | "µs" => n / 1e6,
+        _ => return Err(bad()),
+    };
+    if !secs.is_finite() || !(0.0..=86_400.0).contains(&secs) {
+        return Err(bad());
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_duration("2s").unwrap(), Duration::from_secs(2));
+        assert_eq!(parse_duration("1.5s").unwrap(), Duration::from_millis(1500));
+        assert_eq!(parse_duration("250").unwrap(), Duration::from_millis(250));
+        assert_eq!(parse_duration("1m").unwrap(), Duration::from_secs(60));
+        for bad in ["", "s", "5x", "-1s", "1..2s", "ms5"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+}

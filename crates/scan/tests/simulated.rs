@@ -1,0 +1,359 @@
+//! The engine's timing logic against a simulated network on tokio's paused clock: exact
+//! results, retries for silence, back-off when retries reveal loss, RTT-derived timeouts,
+//! `--rate`, and local shortages (EMFILE) that must slow the scan down, never stop it.
+
+#![allow(clippy::unwrap_used, clippy::panic, clippy::expect_used)]
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use portent_scan::{
+    Attempt, Discovery, Event, HostStatus, Network, PortSet, Reason, Scanner, State, Stats,
+    Targets, Timing,
+};
+
+#[derive(Debug, Clone, Copy)]
+enum Behaviour {
+    Open,
+    Closed,
+    Silent,
+    Icmp,
+    /// The first `n` attempts are lost, then the port answers closed.
+    LoseFirst(usize),
+}
+
+struct SimNet {
+    rtt: Duration,
+    ports: HashMap<(IpAddr, u16), Behaviour>,
+    default: Behaviour,
+    tries: Mutex<HashMap<(IpAddr, u16), usize>>,
+    in_flight: AtomicUsize,
+    /// Attempts beyond this many at once fail with EMFILE.
+    fd_cap: Option<usize>,
+}
+
+impl SimNet {
+    fn new(rtt_ms: u64, default: Behaviour) -> SimNet {
+        SimNet {
+            rtt: Duration::from_millis(rtt_ms),
+            ports: HashMap::new(),
+            default,
+            tries: Mutex::new(HashMap::new()),
+            in_flight: AtomicUsize::new(0),
+            fd_cap: None,
+        }
+    }
+    fn set(mut self, addr: &str, port: u16, b: Behaviour) -> Self {
+        self.ports.insert((addr.parse().unwrap(), port), b);
+        self
+    }
+}
+
+struct Guard<'a>(&'a AtomicUsize);
+impl Drop for Guard<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl Network for SimNet {
+    async fn connect(&self, addr: SocketAddr, timeout: Duration) -> Attempt {
+        let n = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        let _g = Guard(&self.in_flight);
+        if self.fd_cap.is_some_and(|cap| n > cap) {
+            return Attempt::Busy(std::io::Error::from_raw_os_error(24));
+        }
+        let key = (addr.ip(), addr.port());
+        let b = *self.ports.get(&key).unwrap_or(&self.default);
+        let try_no = {
+            let mut t = self.tries.lock().unwrap();
+            let e = t.entry(key).or_default();
+            *e += 1;
+            *e
+        };
+        let answered = match b {
+            Behaviour::Silent => false,
+            Behaviour::LoseFirst(k) => try_no > k,
+            _ => true,
+        };
+        if !answered || self.rtt >= timeout {
+            tokio::time::sleep(timeout).await;
+            return Attempt::Timeout;
+        }
+        tokio::time::sleep(self.rtt).await;
+        match b {
+            Behaviour::Open => Attempt::Open { rtt: self.rtt },
+            Behaviour::Icmp => Attempt::Unreachable {
+                reason: Reason::IcmpHostUnreachable,
+                rtt: self.rtt,
+            },
+            _ => Attempt::Refused { rtt: self.rtt },
+        }
+    }
+}
+
+async fn run(net: SimNet, hosts: &[&str], ports: PortSet, timing: Timing) -> (Vec<Event>, Stats) {
+    let targets = Targets::from_addrs(hosts.iter().map(|h| h.parse::<IpAddr>().unwrap()));
+    // Discovery is tested on its own; elsewhere it would disturb the per-port try counts.
+    let discovery = if hosts.len() == 1 {
+        Discovery::Off
+    } else {
+        Discovery::Auto
+    };
+    let scanner = Scanner::builder(targets, ports)
+        .timing(timing)
+        .discovery(discovery)
+        .seed(7)
+        .network(net)
+        .build()
+        .unwrap();
+    let mut events = Vec::new();
+    let stats = scanner.run(|e| events.push(e)).await;
+    (events, stats)
+}
+
+fn results(events: &[Event]) -> BTreeMap<(IpAddr, u16), (State, Reason, u8)> {
+    let mut m = BTreeMap::new();
+    for e in events {
+        if let Event::Port(r) = e {
+            assert!(
+                m.insert((r.addr, r.port), (r.state, r.reason, r.attempts))
+                    .is_none()
+            );
+        }
+    }
+    m
+}
+
+#[tokio::test(start_paused = true)]
+async fn exact_states_and_retries_for_silence() {
+    let net = SimNet::new(20, Behaviour::Closed)
+        .set("192.0.2.1", 797, Behaviour::Open)
+        .set("192.0.2.1", 770, Behaviour::Silent)
+        .set("192.0.2.1", 22, Behaviour::Icmp)
+        .set("192.0.2.1", 80, Behaviour::LoseFirst(1));
+    let timing = Timing {
+        retries: 2,
+        ..Timing::default()
+    };
+    let (ev, stats) = run(net, &["192.0.2.1"], PortSet::from_ports(1..=1000), timing).await;
+    let r = results(&ev);
+    assert_eq!(r.len(), 1000);
+    let addr: IpAddr = "192.0.2.1".parse().unwrap();
+    assert_eq!(r[&(addr, 797)], (State::Open, Reason::SynAck, 1));
+    assert_eq!(r[&(addr, 770)], (State::Filtered, Reason::Timeout, 3));
+    assert_eq!(r[&(addr, 22)].0, State::Filtered);
+    assert_eq!(r[&(addr, 22)].1, Reason::IcmpHostUnreachable);
+    assert_eq!(r[&(addr, 80)], (State::Closed, Reason::Reset, 2));
+    assert_eq!(r.values().filter(|v| v.0 == State::Closed).count(), 997);
+    assert_eq!(stats.losses, 1, "{stats:?}");
+    assert_eq!(stats.retries, 3, "770 twice, 80 once: {stats:?}");
+    // The host's smoothed RTT converged on the simulated 20 ms.
+    let srtt = ev.iter().find_map(|e| match e {
+        Event::HostDone { srtt, .. } => *srtt,
+        _ => None,
+    });
+    let srtt = srtt.unwrap();
+    assert!(
+        (Duration::from_millis(19)..=Duration::from_millis(21)).contains(&srtt),
+        "{srtt:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn timeouts_come_from_the_rtt_estimate() {
+    // 200 ms RTT: a silent port must wait long enough for the slow host (no false filtered),
+    // and not the 1 s initial timeout once RTTs are known.
+    let net = SimNet::new(200, Behaviour::Closed).set("192.0.2.1", 5000, Behaviour::Silent);
+    let timing = Timing {
+        retries: 0,
+        initial_window: 4,
+        max_window: 4,
+        ..Timing::default()
+    };
+    let started = tokio::time::Instant::now();
+    let (ev, _) = run(
+        net,
+        &["192.0.2.1"],
+        PortSet::from_ports(4990..=5010),
+        timing,
+    )
+    .await;
+    let r = results(&ev);
+    let addr: IpAddr = "192.0.2.1".parse().unwrap();
+    assert_eq!(
+        r.values().filter(|v| v.0 == State::Closed).count(),
+        20,
+        "{r:?}"
+    );
+    assert_eq!(r[&(addr, 5000)].1, Reason::Timeout);
+    // 21 ports, 4 at a time, 200 ms each: about 6 rounds.
+    let took = started.elapsed();
+    assert!(took < Duration::from_millis(2500), "{took:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn losses_halve_the_window() {
+    // Every port loses its first attempt: a lossy path. The window must come down.
+    let net = SimNet::new(10, Behaviour::LoseFirst(1));
+    let timing = Timing {
+        retries: 3,
+        initial_window: 256,
+        max_window: 4096,
+        ..Timing::default()
+    };
+    let (ev, stats) = run(net, &["192.0.2.9"], PortSet::from_ports(1..=4000), timing).await;
+    let r = results(&ev);
+    assert_eq!(r.len(), 4000);
+    assert!(r.values().all(|v| v.0 == State::Closed && v.2 == 2));
+    assert_eq!(stats.losses, 4000);
+    assert!(stats.backoffs >= 3, "{stats:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn rate_caps_attempts_per_second() {
+    let net = SimNet::new(1, Behaviour::Closed);
+    let timing = Timing {
+        rate: Some(500),
+        ..Timing::default()
+    };
+    let started = tokio::time::Instant::now();
+    let (ev, stats) = run(net, &["192.0.2.1"], PortSet::from_ports(1..=1000), timing).await;
+    assert_eq!(results(&ev).len(), 1000);
+    assert_eq!(stats.attempts, 1000);
+    let took = started.elapsed();
+    assert!(took >= Duration::from_millis(1900), "{took:?}");
+    assert!(took <= Duration::from_millis(2200), "{took:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn descriptor_shortage_slows_down_and_never_aborts() {
+    let mut net = SimNet::new(5, Behaviour::Closed).set("192.0.2.1", 443, Behaviour::Open);
+    net.fd_cap = Some(100);
+    let timing = Timing {
+        initial_window: 1000,
+        max_window: 5000,
+        ..Timing::default()
+    };
+    let (ev, stats) = run(net, &["192.0.2.1"], PortSet::all(), timing).await;
+    let r = results(&ev);
+    assert_eq!(r.len(), 65535);
+    assert_eq!(r.values().filter(|v| v.0 == State::Open).count(), 1);
+    assert!(stats.deferred > 0);
+    assert!(stats.peak_in_flight <= 1001, "{stats:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn hosts_are_interleaved_and_discovery_skips_silent_hosts() {
+    let mut net = SimNet::new(2, Behaviour::Closed);
+    for p in portent_scan::DISCOVERY_PORTS {
+        net = net.set("192.0.2.3", p, Behaviour::Silent);
+    }
+    // 192.0.2.3 answers nothing on the discovery ports, but would on others: skipped anyway.
+    let hosts = ["192.0.2.1", "192.0.2.2", "192.0.2.3"];
+    let (ev, _) = run(net, &hosts, PortSet::from_ports(1..=300), Timing::default()).await;
+    let r = results(&ev);
+    assert_eq!(r.len(), 600);
+    let statuses: Vec<(IpAddr, HostStatus)> = ev
+        .iter()
+        .filter_map(|e| match e {
+            Event::Host { addr, status } => Some((*addr, *status)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(statuses.len(), 3);
+    assert_eq!(
+        statuses[2],
+        ("192.0.2.3".parse().unwrap(), HostStatus::Down)
+    );
+    // Interleaving: in the first 100 results both live hosts appear many times.
+    let first: Vec<IpAddr> = ev
+        .iter()
+        .filter_map(|e| match e {
+            Event::Port(r) => Some(r.addr),
+            _ => None,
+        })
+        .take(100)
+        .collect();
+    let a = first
+        .iter()
+        .filter(|a| a.to_string() == "192.0.2.1")
+        .count();
+    assert!((20..=80).contains(&a), "{a}");
+
+    // --no-ping scans every address.
+    let net = SimNet::new(2, Behaviour::Closed);
+    let targets = Targets::from_addrs(hosts.iter().map(|h| h.parse::<IpAddr>().unwrap()));
+    let scanner = Scanner::builder(targets, PortSet::from_ports(1..=10))
+        .discovery(Discovery::Off)
+        .network(net)
+        .build()
+        .unwrap();
+    let mut n = 0;
+    scanner
+        .run(|e| n += usize::from(matches!(e, Event::Port(_))))
+        .await;
+    assert_eq!(n, 30);
+}
+
+#[tokio::test(start_paused = true)]
+async fn attempts_in_flight_follow_the_estimate_down() {
+    // All 50 attempts leave before any answer, with the 1 s initial timeout. Once answers show
+    // a 20 ms host, the silent one must give up near the 100 ms floor, not at 1 s.
+    let net = SimNet::new(20, Behaviour::Closed).set("192.0.2.1", 25, Behaviour::Silent);
+    let timing = Timing {
+        retries: 0,
+        ..Timing::default()
+    };
+    let started = tokio::time::Instant::now();
+    let (ev, _) = run(net, &["192.0.2.1"], PortSet::from_ports(1..=50), timing).await;
+    let r = results(&ev);
+    assert_eq!(r[&("192.0.2.1".parse().unwrap(), 25)].1, Reason::Timeout);
+    let took = started.elapsed();
+    assert!(took < Duration::from_millis(300), "{took:?}");
+}
+
+#[tokio::test]
+async fn several_threads_share_the_work_exactly() {
+    // Real time (driver threads have their own runtimes), 1 ms RTT.
+    let net = SimNet::new(1, Behaviour::Closed)
+        .set("192.0.2.1", 797, Behaviour::Open)
+        .set("192.0.2.2", 770, Behaviour::Open)
+        .set("192.0.2.2", 771, Behaviour::Icmp);
+    let targets = Targets::from_addrs(["192.0.2.1", "192.0.2.2"].map(|h| h.parse().unwrap()));
+    let scanner = Scanner::builder(targets, PortSet::from_ports(1..=3000))
+        .threads(3)
+        .discovery(Discovery::Off)
+        .network(net)
+        .build()
+        .unwrap();
+    let mut events = Vec::new();
+    let stats = scanner.run(|e| events.push(e)).await;
+    let r = results(&events);
+    assert_eq!(r.len(), 6000);
+    assert_eq!(stats.attempts, 6000);
+    let open: Vec<(IpAddr, u16)> = r
+        .iter()
+        .filter(|(_, v)| v.0 == State::Open)
+        .map(|(k, _)| *k)
+        .collect();
+    assert_eq!(
+        open,
+        [
+            ("192.0.2.1".parse().unwrap(), 797),
+            ("192.0.2.2".parse().unwrap(), 770)
+        ]
+    );
+    assert_eq!(r[&("192.0.2.2".parse().unwrap(), 771)].0, State::Filtered);
+    let done: Vec<u64> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::HostDone { counts, .. } => Some(counts.total()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(done, [3000, 3000]);
+}
