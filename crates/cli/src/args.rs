@@ -16,6 +16,7 @@ Examples:
   portent registry export     every port and protocol as JSON Lines
   portent scan 192.0.2.7      which of its 65,535 TCP ports are open, each explained
   portent check host.example 797   Test-NetConnection: can I reach this port from here?
+  portent serve               the same knowledge as web pages on http://127.0.0.1:7970
 
 Exit status: 0 when the answer was found, 1 when nothing was found, 2 on errors
 (bad input, unreadable files).";
