@@ -69,16 +69,29 @@ start python3 bench/detect_fixtures.py well "$OUT"
 start python3 bench/detect_fixtures.py hostile
 for p in ${WELL//,/ } 31001 31002 31003 31004 31005 31006 31007; do wait_port "$p"; done
 
+# NMAP_PER_PORT=1: time nmap -sV on each port alone (capped at 30 s), to see where its time goes.
+if [ "${NMAP_PER_PORT:-0}" = 1 ]; then
+    echo "| port | nmap -sV alone (s) |"; echo "|---|---|"
+    for p in ${WELL//,/ }; do
+        s=$(date +%s.%N)
+        in_ns timeout 30 "$NMAP" -sV -n -Pn -p "$p" 127.0.0.1 >/dev/null || true
+        e=$(date +%s.%N)
+        echo "| $p | $(echo "$e - $s" | bc) |"
+    done
+fi
+
 # --- well-behaved: time ----------------------------------------------------------------------
-NMAP_CMD="$NMAP -sV -n -Pn -p $WELL 127.0.0.1 -oX $OUT/nmap.xml"
-PORTENT_CMD="$PORTENT scan 127.0.0.1 -p $WELL --detect -q --json -oX $OUT/portent.xml"
-echo "nmap:    $NMAP_CMD"
-echo "portent: $PORTENT_CMD"
-in_ns hyperfine -N --runs "$RUNS" --export-json "$OUT/hyperfine.json" \
-    --command-name "nmap -sV" "$NMAP_CMD" \
-    --command-name "portent --detect" "$PORTENT_CMD" >"$OUT/hyperfine.txt" 2>&1 || {
-    cat "$OUT/hyperfine.txt"; exit 1; }
-python3 - "$OUT/hyperfine.json" <<'PY'
+# Twice: all 14 ports, and the 13 without 9200 (where nmap's soft "wap-wsp" match makes it run
+# every probe it has, ~100 s, so the first set measures that one port).
+time_set() { # NAME PORTS
+    local nmap_cmd="$NMAP -sV -n -Pn -p $2 127.0.0.1 -oX $OUT/nmap-$1.xml"
+    local portent_cmd="$PORTENT scan 127.0.0.1 -p $2 --detect -q --json -oX $OUT/portent-$1.xml"
+    echo; echo "set $1"; echo "nmap:    $nmap_cmd"; echo "portent: $portent_cmd"
+    in_ns hyperfine -N --runs "$RUNS" --export-json "$OUT/hyperfine-$1.json" \
+        --command-name "nmap -sV" "$nmap_cmd" \
+        --command-name "portent --detect" "$portent_cmd" >"$OUT/hyperfine-$1.txt" 2>&1 || {
+        cat "$OUT/hyperfine-$1.txt"; exit 1; }
+    python3 - "$OUT/hyperfine-$1.json" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))["results"]
 print("\n| tool | median s | runs (s) |\n|---|---|---|")
@@ -86,9 +99,12 @@ for x in r:
     print(f"| {x['command']} | {x['median']:.3f} | {' '.join(f'{t:.3f}' for t in x['times'])} |")
 print(f"\nspeed-up (median): {r[0]['median'] / r[1]['median']:.1f}x")
 PY
+}
+time_set all "$WELL"
+time_set no9200 "${WELL/,9200/}"
 
 # --- well-behaved: identifications (from the last timed run's XML) ---------------------------
-python3 - "$OUT/nmap.xml" "$OUT/portent.xml" <<'PY'
+python3 - "$OUT/nmap-all.xml" "$OUT/portent-all.xml" <<'PY'
 import sys, xml.etree.ElementTree as ET
 def read(path):
     out = {}
