@@ -268,6 +268,26 @@ pub struct ScanArgs {
     /// A fixed scan order (for reproducing a run).
     #[arg(long, hide = true)]
     pub seed: Option<u64>,
+    /// Identify what speaks on every open port: banner, probes, TLS, ONC RPC (docs/detection.md).
+    /// Also -sV.
+    #[arg(long)]
+    pub detect: bool,
+    #[command(flatten)]
+    pub detection: DetectArgs,
+    /// Ports detected at the same time.
+    #[arg(long = "detect-concurrency", value_name = "N", default_value_t = 64)]
+    pub detect_concurrency: usize,
+}
+
+/// Service detection settings shared by `scan --detect` and `check`.
+#[derive(Debug, Clone, Args)]
+pub struct DetectArgs {
+    /// Longest detection of one port, all probes included.
+    #[arg(long = "detect-timeout", value_name = "DURATION", default_value = "5s")]
+    pub detect_timeout: String,
+    /// Extra signature files (data/signatures/README.md format), tried before the built-in set.
+    #[arg(long = "signatures", value_name = "FILE")]
+    pub signatures: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -287,4 +307,9 @@ pub struct CheckArgs {
     /// Print JSON (schema: docs/json.md).
     #[arg(long)]
     pub json: bool,
+    /// Only test the connection; do not identify the service.
+    #[arg(long = "no-detect")]
+    pub no_detect: bool,
+    #[command(flatten)]
+    pub detection: DetectArgs,
 }

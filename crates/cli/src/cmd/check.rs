@@ -4,6 +4,7 @@
 use std::io::Write;
 
 use anyhow::{Context, Result};
+use portent_probe::Detection;
 use portent_scan::check::{CheckReport, check, resolve_one};
 use portent_scan::{State, SystemNetwork, SystemResolver, explain};
 use serde::Serialize;
@@ -21,6 +22,9 @@ struct CheckDoc<'a> {
     ghost: bool,
     note: &'static str,
     open: bool,
+    /// What speaks there (the first open address), unless `--no-detect` or nothing is open.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    detection: Option<&'a Detection>,
 }
 
 pub fn run(args: &CheckArgs) -> Result<Outcome> {
@@ -34,8 +38,14 @@ pub fn run(args: &CheckArgs) -> Result<Outcome> {
     if timeout.is_zero() {
         anyhow::bail!("the timeout must be more than 0");
     }
+    let detector = if args.no_detect {
+        None
+    } else {
+        Some(super::detect::detector(&args.detection, &reg)?)
+    };
     let addresses = resolve_one(&args.host, &SystemResolver)?;
-    let rt = tokio::runtime::Builder::new_current_thread()
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
@@ -49,6 +59,20 @@ pub fn run(args: &CheckArgs) -> Result<Outcome> {
     ));
     let e = explain(&reg, port);
     let open = report.open();
+    let first_open = report
+        .results
+        .iter()
+        .find(|r| r.state == State::Open)
+        .map(|r| std::net::SocketAddr::new(r.address, r.port));
+    let detection = match (&detector, first_open) {
+        (Some(d), Some(addr)) => rt.block_on(async {
+            tokio::select! {
+                d = d.detect(addr, None) => Some(d),
+                _ = tokio::signal::ctrl_c() => None,
+            }
+        }),
+        _ => None,
+    };
     if args.json {
         out::json(&CheckDoc {
             report: &report,
@@ -57,6 +81,7 @@ pub fn run(args: &CheckArgs) -> Result<Outcome> {
             ghost: e.ghost,
             note: e.note,
             open,
+            detection: detection.as_ref(),
         })?;
     } else {
         let mut w = anstream::stdout().lock();
@@ -116,6 +141,10 @@ pub fn run(args: &CheckArgs) -> Result<Outcome> {
             }
         }
         writeln!(w)?;
+        if let Some(d) = &detection {
+            render_detection(&mut w, d)?;
+            writeln!(w)?;
+        }
         if open {
             writeln!(w, "{GOOD}TCP test succeeded{GOOD:#}")?;
         } else {
@@ -128,4 +157,80 @@ pub fn run(args: &CheckArgs) -> Result<Outcome> {
     } else {
         Outcome::Nothing
     })
+}
+
+/// The detection block: what speaks there, TLS, HTTP, RPC programs and the verdict.
+fn render_detection(w: &mut impl Write, d: &Detection) -> std::io::Result<()> {
+    use super::detect::{summary, tls_line};
+    write!(w, "{HEAD}Service{HEAD:#}    ")?;
+    if d.service == "unknown" {
+        writeln!(w, "{WARN}unknown{WARN:#}")?;
+    } else {
+        writeln!(w, "{NAME}{}{NAME:#}", summary(d))?;
+    }
+    if let Some(t) = tls_line(d) {
+        writeln!(w, "{HEAD}TLS{HEAD:#}        {t}")?;
+    }
+    if let Some(h) = &d.http {
+        write!(
+            w,
+            "{HEAD}HTTP{HEAD:#}       {} {} {}",
+            clean(&h.version, false),
+            h.status,
+            clean(&h.reason, false)
+        )?;
+        if let Some(t) = &h.title {
+            write!(w, ", title \"{}\"", clean(t, false))?;
+        }
+        if let Some(l) = &h.location {
+            write!(w, ", redirects to {}", clean(l, false))?;
+        }
+        writeln!(w)?;
+    }
+    if let Some(rpc) = &d.rpc {
+        for p in &rpc.programs {
+            let name = p.name.as_deref().unwrap_or("?");
+            writeln!(
+                w,
+                "{HEAD}RPC{HEAD:#}        program {} ({}) versions {}-{}",
+                p.program,
+                clean(name, false),
+                p.low_version,
+                p.high_version
+            )?;
+        }
+        for m in &rpc.netinfo_domains {
+            writeln!(
+                w,
+                "{HEAD}NetInfo{HEAD:#}    domain {} (tcp {}, udp {})",
+                clean(&m.tag, false),
+                m.tcp_port,
+                m.udp_port
+            )?;
+        }
+    }
+    if let Some(c) = &d.cpe {
+        writeln!(w, "{HEAD}CPE{HEAD:#}        {}", clean(c, false))?;
+    }
+    if !d.evidence.is_empty() {
+        let ev: String = d.evidence.chars().take(80).collect();
+        writeln!(
+            w,
+            "{HEAD}Evidence{HEAD:#}   {DIM}{}{DIM:#}",
+            clean(&ev, false)
+        )?;
+    }
+    if let Some(e) = &d.error {
+        writeln!(w, "           {DIM}{}{DIM:#}", clean(e, false))?;
+    }
+    let st = match d.verdict.matches {
+        portent_probe::Matches::True => GOOD,
+        portent_probe::Matches::False => BAD,
+        portent_probe::Matches::Unknown => WARN,
+    };
+    writeln!(
+        w,
+        "{HEAD}Verdict{HEAD:#}    {st}{}{st:#}",
+        clean(&d.verdict.sentence, false)
+    )
 }

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod check;
+pub mod detect;
 pub mod listening;
 pub mod port;
 pub mod registry;

@@ -2,17 +2,18 @@
 //! CSV or nmap XML, with a progress bar on stderr. All input is validated (targets resolved,
 //! ports parsed, the XML file created) before the first packet.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::ffi::OsString;
 use std::fs::File;
 use std::io::{self, IsTerminal, Write};
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use portent_probe::{Detection, Detector};
 use portent_registry::Registry;
 use portent_scan::{
     Counts, Discovery, Event, HostStatus, PortResult, PortSet, Reason, Scanner, State, Stats,
@@ -28,7 +29,8 @@ use crate::out::{self, BAD, DIM, GOOD, HEAD, NAME, WARN, clean};
 pub const LIST_ALL_UP_TO: usize = 25;
 
 /// Rewrites nmap's multi-letter short options after `scan` to their long forms: `-iL F` to
-/// `--input-list F`, `-oX F` to `--xml-out F`, `-Pn` to `--no-ping`.
+/// `--input-list F`, `-oX F` to `--xml-out F`, `-Pn` to `--no-ping`,
+/// `-sV` to `--detect`.
 pub fn nmap_spellings(argv: Vec<OsString>) -> Vec<OsString> {
     let mut in_scan = false;
     argv.into_iter()
@@ -41,6 +43,7 @@ pub fn nmap_spellings(argv: Vec<OsString>) -> Vec<OsString> {
                 Some("-iL") => "--input-list".into(),
                 Some("-oX") => "--xml-out".into(),
                 Some("-Pn") => "--no-ping".into(),
+                Some("-sV") => "--detect".into(),
                 Some(s) if s.starts_with("-iL") && s.len() > 3 => {
                     format!("--input-list={}", &s[3..]).into()
                 }
@@ -71,6 +74,8 @@ struct Plan {
     progress: bool,
     quiet: bool,
     args_line: String,
+    /// Service detection on open ports (`--detect`), with its concurrency.
+    detect: Option<(Detector, usize)>,
 }
 
 fn plan(args: &ScanArgs, reg: &Registry) -> Result<Plan> {
@@ -112,6 +117,14 @@ fn plan(args: &ScanArgs, reg: &Registry) -> Result<Plan> {
         )),
         None => None,
     };
+    let detect = if args.detect {
+        Some((
+            super::detect::detector(&args.detection, reg)?,
+            args.detect_concurrency.max(1),
+        ))
+    } else {
+        None
+    };
     let args_line = std::iter::once("portent".to_owned())
         .chain(std::env::args().skip(1))
         .collect::<Vec<_>>()
@@ -125,6 +138,7 @@ fn plan(args: &ScanArgs, reg: &Registry) -> Result<Plan> {
         progress: !args.quiet && io::stderr().is_terminal(),
         quiet: args.quiet,
         args_line,
+        detect,
     })
 }
 
@@ -192,6 +206,14 @@ pub fn run(args: &ScanArgs) -> Result<Outcome> {
         return Err(e.into());
     }
     c.interrupted = interrupted;
+    if let (Some((detector, concurrency)), false) = (&plan.detect, interrupted) {
+        c.interrupted = c.detect(detector, *concurrency)?;
+        c.stream_detected();
+        if let Some(e) = c.error.take() {
+            return Err(e.into());
+        }
+    }
+    let interrupted = c.interrupted;
     let end_wall = SystemTime::now();
     if let Some((path, file)) = &plan.xml {
         let mut w = io::BufWriter::new(file);
@@ -250,6 +272,12 @@ pub(crate) struct Collector<'a> {
     keep_listed: bool,
     error: Option<io::Error>,
     stop: Option<Arc<tokio::sync::Notify>>,
+    /// Whether open ports are detected: their streamed rows wait for the detection.
+    pub detecting: bool,
+    pub detections: HashMap<SocketAddr, Detection>,
+    /// Wall time of the detection phase.
+    pub detect_elapsed: Option<Duration>,
+    progress: bool,
 }
 
 /// One port result as JSON, JSON Lines and CSV give it (docs/json.md).
@@ -270,6 +298,9 @@ pub(crate) struct PortOut<'a> {
     pub range: &'static str,
     pub ghost: bool,
     pub note: &'static str,
+    /// What speaks there (`--detect`, open ports only): `portent_probe::Detection`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detection: Option<&'a Detection>,
 }
 
 fn ms(d: Duration) -> f64 {
@@ -307,9 +338,15 @@ impl<'a> Collector<'a> {
             interrupted: false,
             started: std::time::Instant::now(),
             csv_header: false,
-            keep_listed: !matches!(plan.format, Format::Jsonl | Format::Csv) || plan.xml.is_some(),
+            keep_listed: !matches!(plan.format, Format::Jsonl | Format::Csv)
+                || plan.xml.is_some()
+                || plan.detect.is_some(),
             error: None,
             stop: None,
+            detecting: plan.detect.is_some(),
+            detections: HashMap::new(),
+            detect_elapsed: None,
+            progress: plan.progress,
         }
     }
 
@@ -325,7 +362,10 @@ impl<'a> Collector<'a> {
         })
     }
 
-    pub(crate) fn port_out(&self, r: &PortResult, kind: Option<&'static str>) -> PortOut<'a> {
+    pub(crate) fn port_out<'s>(&'s self, r: &PortResult, kind: Option<&'static str>) -> PortOut<'s>
+    where
+        'a: 's,
+    {
         let e = explain(self.reg, r.port);
         PortOut {
             kind,
@@ -342,6 +382,77 @@ impl<'a> Collector<'a> {
             range: e.range,
             ghost: e.ghost,
             note: e.note,
+            detection: self.detections.get(&SocketAddr::new(r.addr, r.port)),
+        }
+    }
+
+    /// Detects every open port listed, at most `concurrency` at a time, with one shared
+    /// detector. Returns whether the user interrupted it (results so far are dropped then).
+    fn detect(&mut self, detector: &Detector, concurrency: usize) -> Result<bool> {
+        let mut targets: Vec<(SocketAddr, Option<String>)> = self
+            .hosts
+            .values()
+            .flat_map(|h| h.listed.iter())
+            .filter(|r| r.state == State::Open)
+            .map(|r| (SocketAddr::new(r.addr, r.port), None))
+            .collect();
+        targets.sort();
+        if targets.is_empty() {
+            return Ok(false);
+        }
+        let pb = self.progress.then(|| {
+            let pb = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+            pb.set_style(
+                ProgressStyle::with_template("{spinner} {elapsed} detecting {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            pb.set_message(plural(targets.len() as u64, "open port"));
+            pb.enable_steady_tick(Duration::from_millis(120));
+            pb
+        });
+        // Detection waits on peers, not on the CPU: a small multi-threaded runtime lets TLS
+        // handshakes and parsing of many ports overlap.
+        let t0 = std::time::Instant::now();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .context("cannot start the async runtime")?;
+        let found = rt.block_on(async {
+            tokio::select! {
+                d = detector.detect_all(&targets, concurrency) => Some(d),
+                _ = tokio::signal::ctrl_c() => None,
+            }
+        });
+        drop(rt);
+        self.detect_elapsed = Some(t0.elapsed());
+        if let Some(pb) = pb {
+            pb.finish_and_clear();
+        }
+        match found {
+            Some(found) => {
+                self.detections = found.into_iter().map(|d| (d.addr, d)).collect();
+                Ok(false)
+            }
+            None => Ok(true),
+        }
+    }
+
+    /// JSON Lines and CSV: the open ports held back for detection, by address and port.
+    fn stream_detected(&mut self) {
+        if !matches!(self.format, Format::Jsonl | Format::Csv) {
+            return;
+        }
+        let mut open: Vec<PortResult> = self
+            .hosts
+            .values()
+            .flat_map(|h| h.listed.iter())
+            .filter(|r| r.state == State::Open)
+            .copied()
+            .collect();
+        open.sort_by_key(|r| (r.addr, r.port));
+        for r in &open {
+            self.stream_now(r);
         }
     }
 
@@ -417,15 +528,24 @@ impl<'a> Collector<'a> {
     }
 
     fn stream(&mut self, r: &PortResult) {
+        // With --detect an open port's row waits for its detection (`stream_detected`).
+        if self.detecting && r.state == State::Open {
+            return;
+        }
+        self.stream_now(r);
+    }
+
+    fn stream_now(&mut self, r: &PortResult) {
         if self.error.is_some() {
             return;
         }
         let res = match self.format {
             Format::Jsonl => {
-                let o = self.port_out(r, Some("port"));
-                serde_json::to_writer(&mut self.out, &o)
-                    .map_err(io::Error::from)
-                    .and_then(|()| writeln!(self.out))
+                let line = serde_json::to_vec(&self.port_out(r, Some("port")));
+                line.map_err(io::Error::from).and_then(|l| {
+                    self.out.write_all(&l)?;
+                    writeln!(self.out)
+                })
             }
             Format::Csv => self.csv_row(r),
             _ => return,
@@ -448,16 +568,9 @@ impl<'a> Collector<'a> {
         }
     }
 
-    fn csv_row(&mut self, r: &PortResult) -> io::Result<()> {
+    fn csv_record(&self, r: &PortResult) -> Vec<String> {
         let o = self.port_out(r, None);
-        let mut w = csv::WriterBuilder::new()
-            .has_headers(false)
-            .from_writer(Vec::with_capacity(128));
-        if !self.csv_header {
-            self.csv_header = true;
-            w.write_record(CSV_HEADER)?;
-        }
-        w.write_record([
+        let mut row = vec![
             o.address.to_string(),
             o.hostname.unwrap_or("").to_owned(),
             o.port.to_string(),
@@ -471,7 +584,34 @@ impl<'a> Collector<'a> {
             o.range.to_owned(),
             o.ghost.to_string(),
             o.note.to_owned(),
-        ])?;
+        ];
+        if self.detecting {
+            let d = o.detection;
+            row.extend([
+                d.map(|d| d.service.clone()).unwrap_or_default(),
+                d.and_then(|d| d.product.clone()).unwrap_or_default(),
+                d.and_then(|d| d.version.clone()).unwrap_or_default(),
+                d.map(|d| matches_str(d.verdict.matches).to_owned())
+                    .unwrap_or_default(),
+            ]);
+        }
+        row
+    }
+
+    fn csv_row(&mut self, r: &PortResult) -> io::Result<()> {
+        let row = self.csv_record(r);
+        let mut w = csv::WriterBuilder::new()
+            .has_headers(false)
+            .from_writer(Vec::with_capacity(128));
+        if !self.csv_header {
+            self.csv_header = true;
+            let mut head: Vec<&str> = CSV_HEADER.to_vec();
+            if self.detecting {
+                head.extend(CSV_DETECT_HEADER);
+            }
+            w.write_record(head)?;
+        }
+        w.write_record(row)?;
         let bytes = w
             .into_inner()
             .map_err(|e| io::Error::other(e.to_string()))?;
@@ -509,6 +649,7 @@ impl<'a> Collector<'a> {
             version: env!("CARGO_PKG_VERSION"),
             interrupted: self.interrupted,
             elapsed_ms: ms(self.elapsed()),
+            detect_ms: self.detect_elapsed.map(ms),
             targets: TargetsDoc {
                 addresses: self.targets.len(),
                 resolved: self.targets.resolutions(),
@@ -543,6 +684,7 @@ impl<'a> Collector<'a> {
             kind: "summary",
             interrupted: doc.interrupted,
             elapsed_ms: doc.elapsed_ms,
+            detect_ms: doc.detect_ms,
             addresses: doc.targets.addresses,
             hosts_down: doc.hosts_down,
             ports: doc.ports.count,
@@ -614,6 +756,9 @@ impl<'a> Collector<'a> {
                     write!(w, " {}", clean(e.note, false))?;
                 }
                 writeln!(w)?;
+                if let Some(d) = self.detections.get(&SocketAddr::new(r.addr, r.port)) {
+                    render_detection(&mut w, d)?;
+                }
             }
             let mut hidden: Vec<String> = Vec::new();
             for s in [State::Closed, State::Filtered] {
@@ -661,6 +806,14 @@ impl<'a> Collector<'a> {
             group(self.total.closed),
             group(self.total.filtered)
         )?;
+        if let Some(d) = self.detect_elapsed {
+            writeln!(
+                w,
+                "Detected {} in {:.2} s.",
+                plural(self.detections.len() as u64, "open port"),
+                d.as_secs_f64()
+            )?;
+        }
         if self.hosts_down > 0 && up == 0 {
             writeln!(
                 w,
@@ -670,6 +823,18 @@ impl<'a> Collector<'a> {
         }
         w.flush()?;
         Ok(())
+    }
+}
+
+/// Columns added with `--detect` (empty for ports not open).
+pub(crate) const CSV_DETECT_HEADER: [&str; 4] =
+    ["detected_service", "product", "version", "matches"];
+
+fn matches_str(m: portent_probe::Matches) -> &'static str {
+    match m {
+        portent_probe::Matches::True => "true",
+        portent_probe::Matches::False => "false",
+        portent_probe::Matches::Unknown => "unknown",
     }
 }
 
@@ -688,6 +853,36 @@ pub(crate) const CSV_HEADER: [&str; 13] = [
     "ghost",
     "note",
 ];
+
+/// The lines under an open port in the table: what speaks there, TLS, and the verdict when
+/// it is worth reading (a mismatch or a ghost port).
+fn render_detection(w: &mut impl Write, d: &Detection) -> io::Result<()> {
+    use super::detect::{notable, summary, tls_line};
+    let pad = " ".repeat(14);
+    if d.service == "unknown" {
+        write!(w, "{pad}{DIM}speaks: unknown")?;
+        if let Some(e) = &d.error {
+            write!(w, " ({})", clean(e, false))?;
+        } else if !d.evidence.is_empty() {
+            let ev: String = d.evidence.chars().take(60).collect();
+            write!(w, " \"{}\"", clean(&ev, false))?;
+        }
+        writeln!(w, "{DIM:#}")?;
+    } else {
+        writeln!(w, "{pad}speaks: {NAME}{}{NAME:#}", summary(d))?;
+    }
+    if let Some(t) = tls_line(d) {
+        writeln!(w, "{pad}{DIM}tls: {t}{DIM:#}")?;
+    }
+    if notable(d) {
+        writeln!(
+            w,
+            "{pad}{WARN}{}{WARN:#}",
+            clean(&d.verdict.sentence, false)
+        )?;
+    }
+    Ok(())
+}
 
 fn fmt_ms(d: Duration) -> String {
     let m = d.as_secs_f64() * 1000.0;
@@ -725,6 +920,9 @@ struct ScanDocument<'a> {
     version: &'static str,
     interrupted: bool,
     elapsed_ms: f64,
+    /// Wall time of detection (`--detect`), after the scan's `elapsed_ms`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    detect_ms: Option<f64>,
     targets: TargetsDoc<'a>,
     ports: PortsDoc,
     /// "open" (closed and filtered are counted only) or "all".
@@ -776,6 +974,8 @@ struct SummaryLine {
     kind: &'static str,
     interrupted: bool,
     elapsed_ms: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    detect_ms: Option<f64>,
     addresses: u64,
     hosts_down: u64,
     ports: usize,

@@ -6,6 +6,9 @@
 use std::io::{self, Write};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use std::net::SocketAddr;
+
+use portent_probe::Detection;
 use portent_scan::{HostStatus, State, explain};
 use quick_xml::escape::escape;
 
@@ -13,6 +16,34 @@ use super::scan::{Collector, group};
 
 fn unix(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// A detected service as nmap's `-sV` writes it: `method="probed"`, `conf` 0..10, TLS as
+/// `tunnel="ssl"`, and the CPE as a child element. The strings are already escaped by the
+/// probe crate (printable ASCII only), and XML-escaped here.
+fn service(w: &mut impl Write, d: &Detection) -> io::Result<()> {
+    write!(w, r#"<service name="{}""#, escape(&d.service))?;
+    for (k, v) in [
+        ("product", &d.product),
+        ("version", &d.version),
+        ("extrainfo", &d.extra),
+    ] {
+        if let Some(v) = v {
+            write!(w, r#" {k}="{}""#, escape(v))?;
+        }
+    }
+    if d.tls.is_some() {
+        write!(w, r#" tunnel="ssl""#)?;
+    }
+    write!(
+        w,
+        r#" method="probed" conf="{}""#,
+        super::detect::nmap_conf(d)
+    )?;
+    match &d.cpe {
+        Some(cpe) => write!(w, "><cpe>{}</cpe></service>", escape(cpe)),
+        None => write!(w, "/>"),
+    }
 }
 
 pub(crate) fn write(
@@ -84,14 +115,22 @@ pub(crate) fn write(
         }
         for r in listed {
             let e = explain(c.reg, r.port);
-            writeln!(
+            write!(
                 w,
-                r#"<port protocol="tcp" portid="{}"><state state="{}" reason="{}" reason_ttl="0"/><service name="{}" method="table" conf="3"/></port>"#,
+                r#"<port protocol="tcp" portid="{}"><state state="{}" reason="{}" reason_ttl="0"/>"#,
                 r.port,
                 r.state,
                 r.reason.nmap_name(),
-                escape(e.service)
             )?;
+            match c.detections.get(&SocketAddr::new(r.addr, r.port)) {
+                Some(d) if d.service != "unknown" => service(w, d)?,
+                _ => write!(
+                    w,
+                    r#"<service name="{}" method="table" conf="3"/>"#,
+                    escape(e.service)
+                )?,
+            }
+            writeln!(w, "</port>")?;
         }
         writeln!(w, "</ports>")?;
         if let Some(s) = h.srtt {
