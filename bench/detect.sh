@@ -26,7 +26,8 @@ NMAP_HOSTILE_CAP=${NMAP_HOSTILE_CAP:-300}
 WELL=22,21,23,25,110,143,443,797,3306,5900,6379,8000,9200,11211
 HOSTILE=31001-31007
 [ "$(id -u)" -eq 0 ] || { echo "bench/detect.sh needs root (namespace, sshd)" >&2; exit 2; }
-[ -x "$PORTENT" ] || cargo build --release -p portent
+# Always build: a stale release binary would measure old code (or lack --detect).
+[ -n "${PORTENT_PREBUILT:-}" ] || cargo build --release -q -p portent
 for b in /usr/sbin/sshd /usr/bin/redis-server /usr/bin/memcached hyperfine "$NMAP" openssl python3; do
     command -v "$b" >/dev/null || { echo "missing: $b" >&2; exit 2; }
 done

@@ -1,5 +1,6 @@
-//! Real Debian servers (openssh-server, redis-server, memcached), started by the test on a
-//! loopback port with a temporary configuration and killed by PID when the test ends.
+//! Real Debian servers (openssh-server, redis-server, memcached, inetutils-telnetd), started by
+//! the test on a loopback port with a temporary configuration and killed by PID when the test
+//! ends.
 //! `scripts/test` installs them; a missing server fails the test with that hint.
 #![allow(clippy::unwrap_used, clippy::panic, clippy::expect_used)]
 
@@ -184,4 +185,30 @@ fn real_memcached() {
     assert_eq!(d.service, "memcache");
     assert_eq!(d.version.as_deref(), Some(version.as_str()));
     assert_eq!(d.verdict.matches, portent_probe::Matches::True);
+}
+
+/// telnetd runs under inetd: the test plays inetd, accepting one connection on a loopback port
+/// and starting telnetd with the accepted socket as its stdin and stdout.
+#[test]
+fn real_inetutils_telnetd() {
+    use std::os::fd::OwnedFd;
+    need("/usr/sbin/telnetd");
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let inetd = std::thread::spawn(move || {
+        let (sock, _) = listener.accept().unwrap();
+        let fd: OwnedFd = sock.into();
+        let child = Command::new("/usr/sbin/telnetd")
+            .args(["-E", "/bin/false"])
+            .stdin(Stdio::from(fd.try_clone().unwrap()))
+            .stdout(Stdio::from(fd))
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        Server(child)
+    });
+    let d = detect(addr, Some("telnet"));
+    drop(inetd.join().unwrap());
+    assert_eq!(d.service, "telnet");
+    assert_eq!(d.product.as_deref(), Some("GNU inetutils telnetd"));
 }
