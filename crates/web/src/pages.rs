@@ -70,19 +70,9 @@ pub fn layout_with(
         .link(&ctx.href("/listening"), t.listening)
         .raw(" ")
         .link(&ctx.href("/feedback"), t.feedback)
-        .raw("</nav><form class=\"search\" method=\"get\" action=\"/ports\" role=\"search\"><input type=\"search\" name=\"q\" aria-label=\"")
-        .text(t.search)
-        .raw("\" placeholder=\"")
-        .text(t.search_placeholder)
-        .raw("\">");
-    if ctx.explicit {
-        h.raw("<input type=\"hidden\" name=\"lang\" value=\"")
-            .raw(ctx.lang.code())
-            .raw("\">");
-    }
-    h.raw("<button type=\"submit\">")
-        .text(t.search)
-        .raw("</button></form><nav class=\"langs\" aria-label=\"")
+        .raw("</nav>");
+    search_form(&mut h, ctx, "search", None);
+    h.raw("<nav class=\"langs\" aria-label=\"")
         .text(t.language)
         .raw("\">");
     for l in Lang::ALL {
@@ -865,20 +855,17 @@ pub fn listening_page(
 }
 
 /// The index: search results (when `q` is given), the grid, this machine's listeners.
-pub fn index_page(
-    ctx: &Ctx,
-    q: Option<&str>,
-    direct: Option<u16>,
-    hits: &[Hit],
-    listening: &[u16],
-    curated: &[(u16, &'static str)],
-) -> String {
+/// The search form (site header and index page): a GET to `/ports` that keeps an explicitly
+/// chosen language. `value` pre-fills the box (the index page) and gives it the id `q`.
+fn search_form(h: &mut Html, ctx: &Ctx, class: &'static str, value: Option<&str>) {
     let t = ctx.t();
-    let mut h = Html::with_capacity(20_000);
-    h.el("<h1>", t.ports, "</h1>");
-    h.raw("<form class=\"search big\" method=\"get\" action=\"/ports\" role=\"search\"><input id=\"q\" type=\"search\" name=\"q\" value=\"")
-        .text(q.unwrap_or(""))
-        .raw("\" placeholder=\"")
+    h.raw("<form class=\"")
+        .raw(class)
+        .raw("\" method=\"get\" action=\"/ports\" role=\"search\"><input");
+    if let Some(v) = value {
+        h.raw(" id=\"q\" value=\"").text(v).raw("\"");
+    }
+    h.raw(" type=\"search\" name=\"q\" placeholder=\"")
         .text(t.search_placeholder)
         .raw("\" aria-label=\"")
         .text(t.search)
@@ -891,6 +878,20 @@ pub fn index_page(
     h.raw("<button type=\"submit\">")
         .text(t.search)
         .raw("</button></form>");
+}
+
+pub fn index_page(
+    ctx: &Ctx,
+    q: Option<&str>,
+    direct: Option<u16>,
+    hits: &[Hit],
+    listening: &[u16],
+    curated: &[(u16, &'static str)],
+) -> String {
+    let t = ctx.t();
+    let mut h = Html::with_capacity(20_000);
+    h.el("<h1>", t.ports, "</h1>");
+    search_form(&mut h, ctx, "search big", Some(q.unwrap_or("")));
     if let Some(q) = q {
         h.raw("<section id=\"results\"><h2>")
             .text(t.results)
