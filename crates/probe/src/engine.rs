@@ -423,25 +423,42 @@ impl Run<'_> {
     }
 
     async fn simple(&mut self, mut s: Conn, request: &[u8]) -> Option<Found> {
-        if !send(&mut s, &self.budget, request).await {
+        let data = self
+            .send_read(&mut s, request, 4096, 200, |d| d.ends_with(b"\n"))
+            .await?;
+        self.reply_sig(&data)
+    }
+
+    /// Sends `request`, reads until `done` (or `limit` bytes, or a quiet spell of about
+    /// `idle_ms` once data arrived), notes what was seen and returns the reply; `None` if the
+    /// request could not be sent.
+    async fn send_read(
+        &mut self,
+        s: &mut Conn,
+        request: &[u8],
+        limit: usize,
+        idle_ms: u64,
+        done: fn(&[u8]) -> bool,
+    ) -> Option<Vec<u8>> {
+        if !send(s, &self.budget, request).await {
             return None;
         }
         let mut data = Vec::new();
         read_reply(
-            &mut s,
+            s,
             &self.budget,
             &mut data,
             self.probe_wait(),
-            self.short_wait(200),
-            4096,
-            |d| d.ends_with(b"\n"),
+            self.short_wait(idle_ms),
+            limit,
+            done,
         )
         .await;
         self.note_seen(&data);
-        self.reply_sig(&data)
+        Some(data)
     }
 
-    /// Sends `request`, reads until `done`, returns the reply.
+    /// Sends `request`, reads until `done`, returns the reply (empty if it could not be sent).
     async fn exchange(
         &mut self,
         s: &mut Conn,
@@ -449,21 +466,9 @@ impl Run<'_> {
         limit: usize,
         done: fn(&[u8]) -> bool,
     ) -> Vec<u8> {
-        let mut data = Vec::new();
-        if send(s, &self.budget, request).await {
-            read_reply(
-                s,
-                &self.budget,
-                &mut data,
-                self.probe_wait(),
-                self.short_wait(300),
-                limit,
-                done,
-            )
-            .await;
-        }
-        self.note_seen(&data);
-        data
+        self.send_read(s, request, limit, 300, done)
+            .await
+            .unwrap_or_default()
     }
 
     async fn binary(&mut self, mut s: Conn, p: Probe) -> Option<Found> {
@@ -604,21 +609,11 @@ impl Run<'_> {
     }
 
     async fn redis(&mut self, mut s: Conn) -> Option<Found> {
-        if !send(&mut s, &self.budget, b"*1\r\n$4\r\nPING\r\n").await {
-            return None;
-        }
-        let mut data = Vec::new();
-        read_reply(
-            &mut s,
-            &self.budget,
-            &mut data,
-            self.probe_wait(),
-            self.short_wait(200),
-            1024,
-            |d| d.ends_with(b"\r\n"),
-        )
-        .await;
-        self.note_seen(&data);
+        let data = self
+            .send_read(&mut s, b"*1\r\n$4\r\nPING\r\n", 1024, 200, |d| {
+                d.ends_with(b"\r\n")
+            })
+            .await?;
         let first = self.reply_sig(&data)?;
         if first.service != "redis" || !data.starts_with(b"+PONG") {
             return Some(first);
