@@ -183,7 +183,8 @@ pub struct Report<'a> {
     pub hidden: &'a [Hidden],
     /// Rows whose owner could not be read (`owner_status` "hidden").
     pub hidden_owners: usize,
-    /// Whether every owner could be looked for: no process was hidden.
+    /// Whether every owner could be looked for: no process was hidden, and the platform
+    /// reported no limit on what it shows.
     pub complete: bool,
     pub root: bool,
     pub netns: Option<&'a str>,
@@ -242,8 +243,9 @@ impl<'a> Report<'a> {
                 ));
             }
         }
+        notes.extend(listing.limits.iter().cloned());
         Report {
-            complete: listing.hidden.is_empty(),
+            complete: listing.hidden.is_empty() && listing.limits.is_empty(),
             sockets,
             hidden: &listing.hidden,
             hidden_owners,
@@ -286,8 +288,8 @@ mod tests {
             port,
             v6only: address.contains(':').then_some(false),
             interface: None,
-            inode: u64::from(port),
-            uid: 0,
+            inode: Some(u64::from(port)),
+            uid: Some(0),
             user: Some("root".into()),
             owners: smallvec::smallvec![Owner {
                 pid: 42,
@@ -401,6 +403,7 @@ mod tests {
             }],
             root: false,
             netns: None,
+            limits: vec![],
         };
         let r = Report::build(&listing, &Registry::embedded(), &host(), &Filter::default());
         assert!(!r.complete);

@@ -62,7 +62,7 @@ fn every_field_of_every_kind_of_listener() {
     for gone in [9, 10] {
         let s = &h.socks[gone];
         assert!(
-            !ls.iter().any(|l| l.inode == s.inode),
+            !ls.iter().any(|l| l.inode == Some(s.inode)),
             "socket {gone} ({}) must not be listed",
             s.kind
         );
@@ -92,10 +92,10 @@ fn every_field_of_every_kind_of_listener() {
             Transport::Udp
         };
         let l = find(ls, protocol, &s.address, s.port);
-        assert_eq!(l.inode, s.inode, "socket {i}");
+        assert_eq!(l.inode, Some(s.inode), "socket {i}");
         assert_eq!(l.v6only, v6only, "socket {i}");
         assert_eq!(l.interface, None);
-        assert_eq!(l.uid, 0);
+        assert_eq!(l.uid, Some(0));
         assert_eq!(l.user.as_deref(), Some("root"));
         assert_eq!(l.owner_status, OwnerStatus::Found);
         // Shared by fork: both processes are owners, each with the descriptor number.
@@ -136,19 +136,19 @@ fn every_field_of_every_kind_of_listener() {
     let dual = report
         .sockets
         .iter()
-        .find(|r| r.socket.inode == h.socks[3].inode)
+        .find(|r| r.socket.inode == Some(h.socks[3].inode))
         .unwrap();
     assert!(dual.has(Flag::DualStack) && dual.has(Flag::Exposed));
     let lo = report
         .sockets
         .iter()
-        .find(|r| r.socket.inode == h.socks[0].inode)
+        .find(|r| r.socket.inode == Some(h.socks[0].inode))
         .unwrap();
     assert!(!lo.has(Flag::Exposed) && !lo.has(Flag::DualStack));
     let lo6 = report
         .sockets
         .iter()
-        .find(|r| r.socket.inode == h.socks[7].inode)
+        .find(|r| r.socket.inode == Some(h.socks[7].inode))
         .unwrap();
     assert!(!lo6.has(Flag::Exposed));
     let range = portent_local::host::facts().ephemeral_range.unwrap();
@@ -218,7 +218,7 @@ fn default_namespace_loopback() {
     for (i, protocol) in [(0, Transport::Tcp), (1, Transport::Udp)] {
         let s = &h.socks[i];
         let found = find(&l.listeners, protocol, &s.address, s.port);
-        assert_eq!(found.inode, s.inode);
+        assert_eq!(found.inode, Some(s.inode));
         assert_eq!(found.owners.len(), 1);
         assert_eq!(found.owners[0].pid, h.pid);
         assert_eq!(found.owners[0].fds[..], [s.fd]);

@@ -23,6 +23,7 @@ async fn main() {
             hidden: vec![],
             root: true,
             netns: None,
+            limits: vec![],
         })
     };
     let state = portent_web::AppState::new(

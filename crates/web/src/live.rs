@@ -118,6 +118,7 @@ mod tests {
             hidden: vec![],
             root: false,
             netns: None,
+            limits: vec![],
         }
     }
 

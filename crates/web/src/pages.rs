@@ -678,14 +678,7 @@ pub fn listeners_table(h: &mut Html, ctx: &Ctx, rows: &[Row]) {
             } else {
                 "(none)"
             };
-            vec![(
-                "-".into(),
-                what.into(),
-                l.user
-                    .as_deref()
-                    .map_or_else(|| l.uid.to_string(), str::to_owned),
-                String::new(),
-            )]
+            vec![("-".into(), what.into(), l.user_label(), String::new())]
         } else {
             l.owners
                 .iter()

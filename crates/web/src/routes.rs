@@ -249,6 +249,7 @@ fn port_listing(listing: &Result<Listing, String>, port: u16) -> Result<Listing,
         hidden: l.hidden.clone(),
         root: l.root,
         netns: l.netns.clone(),
+        limits: l.limits.clone(),
     })
 }
 

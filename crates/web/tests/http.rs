@@ -36,8 +36,8 @@ fn fake_listing() -> Listing {
             port: 797,
             v6only: None,
             interface: None,
-            inode: 4242,
-            uid: 0,
+            inode: Some(4242),
+            uid: Some(0),
             user: Some("root".into()),
             owners: vec![Owner {
                 pid: 31337,
@@ -58,6 +58,7 @@ fn fake_listing() -> Listing {
         hidden: vec![],
         root: true,
         netns: None,
+        limits: vec![],
     }
 }
 

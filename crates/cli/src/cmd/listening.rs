@@ -116,10 +116,7 @@ type Cells = Rc<[String; 4]>;
 /// 10,000 sockets costs one set of strings, not 10,000.
 fn owner_cells(row: &Row, wide: bool, cache: &mut HashMap<u32, Cells>) -> Vec<Cells> {
     let l = &row.socket;
-    let socket_user = l
-        .user
-        .as_deref()
-        .map_or_else(|| l.uid.to_string(), str::to_owned);
+    let socket_user = l.user_label();
     if l.owners.is_empty() {
         let what = match l.owner_status {
             OwnerStatus::Hidden => "(hidden)",

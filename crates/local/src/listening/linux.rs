@@ -42,7 +42,7 @@ pub fn listening(query: &Query) -> Result<Listing, Error> {
     let scan = if raw.is_empty() {
         FdScan::default()
     } else {
-        let mut wanted: Vec<u64> = raw.iter().map(|s| s.inode).collect();
+        let mut wanted: Vec<u64> = raw.iter().map(|s| s.key).collect();
         wanted.sort_unstable();
         scan_fds(&wanted)?
     };
@@ -232,8 +232,9 @@ fn raw_socket(r: &InetResponse, transport: Transport) -> Option<RawSocket> {
         port: id.source_port,
         v6only,
         ifindex: id.interface_id,
-        inode: u64::from(r.header.inode),
-        uid: r.header.uid,
+        key: u64::from(r.header.inode),
+        inode: Some(u64::from(r.header.inode)),
+        uid: Some(r.header.uid),
     })
 }
 
@@ -302,7 +303,7 @@ fn scan_one(
                 if let Some(inode) = link.get(..n).and_then(socket_inode)
                     && wanted.binary_search(&inode).is_ok()
                 {
-                    scan.holders.push((inode, pid, fd));
+                    scan.holders.push((inode, pid, Some(fd)));
                 }
             }
             // Closed since the directory was read, or the process exited.

@@ -1,7 +1,7 @@
 //! Which sockets listen on this machine, and which processes own them.
 //!
 //! One function, [`listening`], with one implementation per operating system chosen by `cfg`
-//! (`linux.rs`; `unsupported.rs` elsewhere). Every implementation returns the same plain data,
+//! (`linux.rs`; `portable.rs` on macOS, Windows and the BSDs). Every implementation returns the same plain data,
 //! and the OS-independent part (joining sockets to owners, deciding what could not be seen) is
 //! [`assemble`], which the tests drive with fakes.
 //!
@@ -26,14 +26,15 @@ mod linux;
 use linux as sys;
 
 #[cfg(not(target_os = "linux"))]
-mod unsupported;
+mod portable;
 #[cfg(not(target_os = "linux"))]
-use unsupported as sys;
+use portable as sys;
 
-// The non-Linux module, compiled and tested on Linux too (CI has only Linux targets).
+// The non-Linux module, compiled and tested on Linux too (CI runs Linux only): its crate has a
+// Linux backend, so the adapter is checked against real sockets here.
 #[cfg(all(test, target_os = "linux"))]
-#[path = "unsupported.rs"]
-mod unsupported_on_linux;
+#[path = "portable.rs"]
+mod portable_on_linux;
 
 /// A transport protocol portent lists sockets for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -94,7 +95,7 @@ impl Default for Query {
 }
 
 /// Everything found: the sockets, and what could not be seen.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Listing {
     /// Sorted by port, then protocol, then address.
     pub listeners: Vec<Listener>,
@@ -104,6 +105,10 @@ pub struct Listing {
     pub root: bool,
     /// The network namespace looked into, when not portent's own.
     pub netns: Option<String>,
+    /// What this platform cannot show, as plain sentences (e.g. other users' sockets on macOS
+    /// without root); the report adds them to its notes. Empty on Linux, where what is missing
+    /// is listed per process in `hidden` instead.
+    pub limits: Vec<String>,
 }
 
 /// One listening TCP socket or bound, unconnected UDP socket.
@@ -118,10 +123,12 @@ pub struct Listener {
     pub v6only: Option<bool>,
     /// The device the socket is bound to (SO_BINDTODEVICE), if any.
     pub interface: Option<String>,
-    /// The socket's inode number (what `/proc/PID/fd/N -> socket:[INODE]` names).
-    pub inode: u64,
-    /// The uid that created the socket, as the kernel reports it.
-    pub uid: u32,
+    /// The socket's inode number (what `/proc/PID/fd/N -> socket:[INODE]` names). Linux only;
+    /// `None` on systems whose socket tables do not give one.
+    pub inode: Option<u64>,
+    /// The uid that created the socket, as the kernel reports it on Linux. Elsewhere the first
+    /// owner's uid, or `None` (Windows, or no owner seen).
+    pub uid: Option<u32>,
     /// `uid` as a user name, when the password database has one.
     pub user: Option<Arc<str>>,
     /// Every process holding the socket open (fork, SO_REUSEPORT, passed descriptors), by pid.
@@ -133,6 +140,15 @@ impl Listener {
     /// Whether a `[::]` socket also accepts IPv4 (IPV6_V6ONLY off).
     pub fn dual_stack(&self) -> bool {
         self.v6only == Some(false) && self.address.is_unspecified()
+    }
+
+    /// Who the socket belongs to, for a table cell: the user name, else the uid, else `-`.
+    pub fn user_label(&self) -> String {
+        match (&self.user, self.uid) {
+            (Some(name), _) => name.to_string(),
+            (None, Some(uid)) => uid.to_string(),
+            (None, None) => "-".to_owned(),
+        }
     }
 
     /// Whether the socket is reachable from other machines: bound to a wildcard or to a
@@ -166,7 +182,8 @@ pub enum OwnerStatus {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Owner {
     pub pid: u32,
-    /// The descriptor numbers referring to the socket in this process.
+    /// The descriptor numbers referring to the socket in this process; empty where the
+    /// platform does not say (everywhere but Linux).
     pub fds: SmallVec<[u32; 2]>,
     /// `None` when the process exited between the socket dump and reading its details.
     /// Shared: a process holding 10,000 sockets is read, and stored, once.
@@ -218,11 +235,8 @@ pub enum Error {
     Proc(std::io::Error),
     #[error("cannot enter network namespace {path}: {err}")]
     Netns { path: PathBuf, err: std::io::Error },
-    #[error("listing sockets is not supported on {os} yet (Linux only); use {hint}")]
-    Unsupported {
-        os: &'static str,
-        hint: &'static str,
-    },
+    #[error("cannot list sockets on {os}: {detail}")]
+    Platform { os: &'static str, detail: String },
 }
 
 /// Lists listening sockets and their owners as `query` asks.
@@ -239,16 +253,20 @@ pub struct RawSocket {
     pub v6only: Option<bool>,
     /// Bound device index; 0 for none.
     pub ifindex: u32,
-    pub inode: u64,
-    pub uid: u32,
+    /// Joins the socket to [`FdScan::holders`]: the inode on Linux, a number the platform
+    /// code assigns elsewhere.
+    pub key: u64,
+    pub inode: Option<u64>,
+    pub uid: Option<u32>,
 }
 
 /// What one pass over every process's descriptors found.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FdScan {
-    /// (socket inode, pid, fd) for every descriptor referring to a wanted socket. Flat, not
-    /// a map of vectors: 10,000 sockets cost one allocation.
-    pub holders: Vec<(u64, u32, u32)>,
+    /// (socket key, pid, fd) for every descriptor referring to a wanted socket; the fd is
+    /// `None` where the platform does not name it. Flat, not a map of vectors: 10,000 sockets
+    /// cost one allocation.
+    pub holders: Vec<(u64, u32, Option<u32>)>,
     /// Processes whose descriptors could not be read.
     pub hidden: Vec<Hidden>,
 }
@@ -274,7 +292,7 @@ pub fn assemble(
 ) -> Listing {
     // Sorted while the records are small.
     raw.sort_unstable_by(|a, b| {
-        (a.port, a.protocol, a.address, a.inode).cmp(&(b.port, b.protocol, b.address, b.inode))
+        (a.port, a.protocol, a.address, a.key).cmp(&(b.port, b.protocol, b.address, b.key))
     });
     let mut holders = scan.holders;
     holders.sort_unstable();
@@ -284,15 +302,15 @@ pub fn assemble(
         .into_iter()
         .map(|s| {
             let mut owners: SmallVec<[Owner; 1]> = SmallVec::new();
-            let first = holders.partition_point(|h| h.0 < s.inode);
+            let first = holders.partition_point(|h| h.0 < s.key);
             let held = holders
                 .get(first..)
                 .unwrap_or_default()
                 .iter()
-                .take_while(|h| h.0 == s.inode);
+                .take_while(|h| h.0 == s.key);
             for &(_, pid, fd) in held {
                 if let Some(o) = owners.iter_mut().find(|o| o.pid == pid) {
-                    o.fds.push(fd);
+                    o.fds.extend(fd);
                     continue;
                 }
                 let process = processes
@@ -301,7 +319,7 @@ pub fn assemble(
                     .clone();
                 owners.push(Owner {
                     pid,
-                    fds: smallvec::smallvec![fd],
+                    fds: fd.into_iter().collect(),
                     process,
                 });
             }
@@ -325,10 +343,12 @@ pub fn assemble(
                 }),
                 inode: s.inode,
                 uid: s.uid,
-                user: users
-                    .entry(s.uid)
-                    .or_insert_with(|| details.user(s.uid).map(Arc::from))
-                    .clone(),
+                user: s.uid.and_then(|uid| {
+                    users
+                        .entry(uid)
+                        .or_insert_with(|| details.user(uid).map(Arc::from))
+                        .clone()
+                }),
                 owners,
                 owner_status,
             }
@@ -341,6 +361,7 @@ pub fn assemble(
         hidden,
         root,
         netns,
+        limits: Vec::new(),
     }
 }
 
@@ -375,8 +396,9 @@ mod tests {
             port,
             v6only: address.is_ipv6().then_some(false),
             ifindex: 0,
-            inode,
-            uid: 0,
+            key: inode,
+            inode: Some(inode),
+            uid: Some(0),
         }
     }
 
@@ -394,7 +416,12 @@ mod tests {
         sockets[0].ifindex = 2;
         // A forked server: two processes, and one of them holds two descriptors.
         let mut scan = FdScan {
-            holders: vec![(13, 7, 3), (13, 5, 3), (11, 3, 4), (13, 7, 9)],
+            holders: vec![
+                (13, 7, Some(3)),
+                (13, 5, Some(3)),
+                (11, 3, Some(4)),
+                (13, 7, Some(9)),
+            ],
             ..FdScan::default()
         };
         let l = assemble(sockets, scan.clone(), &mut Fake, true, None);
@@ -443,14 +470,6 @@ mod tests {
         assert_eq!(l.hidden.len(), 1);
     }
 
-    #[cfg(target_os = "linux")]
-    #[test]
-    fn other_systems_get_a_typed_error() {
-        let err = unsupported_on_linux::listening(&Query::default()).unwrap_err();
-        assert!(matches!(err, Error::Unsupported { .. }), "{err:?}");
-        assert!(err.to_string().contains("not supported"));
-    }
-
     #[test]
     fn exposure() {
         let l = |a: &str| Listener {
@@ -459,8 +478,8 @@ mod tests {
             port: 1,
             v6only: None,
             interface: None,
-            inode: 1,
-            uid: 0,
+            inode: Some(1),
+            uid: Some(0),
             user: None,
             owners: SmallVec::new(),
             owner_status: OwnerStatus::None,
