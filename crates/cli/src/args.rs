@@ -19,7 +19,8 @@ Examples:
   portent serve               the same knowledge as web pages on http://127.0.0.1:7970
 
 Exit status: 0 when the answer was found, 1 when nothing was found, 2 on errors
-(bad input, unreadable files).";
+(bad input, unreadable files), 130 when Ctrl-C stopped a scan or check's detection (what was
+found so far is printed).";
 
 /// What is on this port? The IANA registry, curated notes on unofficial and historical uses,
 /// and what they mean, in one fast tool.
@@ -195,7 +196,8 @@ Ports: -p 22,80,1000-2000  -p-  -p -1023  -p ssh,http,797  --ports system,unassi
 nmap spellings work too: -iL FILE, -oX FILE, -p-.
 
 Exit status: 0 when an open port was found, 1 when none was, 2 on errors, 130 when
-interrupted (the results so far are printed).")]
+interrupted (the results so far are printed; during --detect, the detections completed are
+kept and the other open ports are marked interrupted).")]
 pub struct ScanArgs {
     /// Addresses, host names, CIDR blocks, ranges or comma lists of them.
     #[arg(value_name = "TARGET")]

@@ -335,3 +335,260 @@ fn xml_with_detection_is_read_by_ndiff() {
     assert!(text.contains("OpenSSH 9.6p1"), "{text}");
     assert!(text.contains("nginx 1.24.0"), "{text}");
 }
+
+/// Fixtures for one interrupted run: an SSH banner that says (on `done`) when a client read
+/// its banner and closed cleanly, which only detection does (the scan resets its connections),
+/// and a tarpit that says (on `probed`) when a client sent it bytes, which only detection
+/// does, then never answers.
+struct Interruptible {
+    _rt: tokio::runtime::Runtime,
+    ssh: SocketAddr,
+    tarpit: SocketAddr,
+    done: std::sync::mpsc::Receiver<()>,
+    probed: std::sync::mpsc::Receiver<()>,
+}
+
+fn interruptible() -> Interruptible {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (done_tx, done) = std::sync::mpsc::channel();
+    let (probed_tx, probed) = std::sync::mpsc::channel();
+    let (ssh, tarpit) = rt.block_on(async {
+        let ssh = serve(move |mut s| {
+            let done = done_tx.clone();
+            async move {
+                if s.write_all(b"SSH-2.0-OpenSSH_9.6p1 Debian-3\r\n")
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+                let mut buf = [0u8; 1024];
+                loop {
+                    match s.read(&mut buf).await {
+                        Ok(0) => {
+                            let _ = done.send(());
+                            return;
+                        }
+                        Ok(_) => {}
+                        Err(_) => return,
+                    }
+                }
+            }
+        })
+        .await;
+        let tarpit = serve(move |mut s| {
+            let probed = probed_tx.clone();
+            async move {
+                let mut buf = [0u8; 1024];
+                if let Ok(n) = s.read(&mut buf).await
+                    && n > 0
+                {
+                    let _ = probed.send(());
+                }
+                pause(60_000).await;
+                drop(s);
+            }
+        })
+        .await;
+        (ssh, tarpit)
+    });
+    Interruptible {
+        _rt: rt,
+        ssh,
+        tarpit,
+        done,
+        probed,
+    }
+}
+
+/// Runs portent with `args`, waits for `evidence` (detection is under way, or done with the
+/// quick port), then sends SIGINT to portent by its PID and returns what it printed.
+fn interrupt(args: &[&str], evidence: &std::sync::mpsc::Receiver<()>) -> Output {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_portent"))
+        .args(args)
+        .env("PORTENT_DATA_DIR", dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run portent");
+    if evidence.recv_timeout(Duration::from_secs(20)).is_err() {
+        let _ = child.kill();
+        let o = child.wait_with_output().unwrap();
+        panic!(
+            "no sign of detection: {}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(130),
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o
+}
+
+/// Ctrl-C while detection runs: the SSH port identified before it is kept, the tarpit still
+/// being detected is marked interrupted (not `unknown`), in every output form; exit 130.
+#[test]
+fn ctrl_c_during_detection_keeps_what_was_detected() {
+    let dir = tempfile::tempdir().unwrap();
+    let xml = dir.path().join("scan.xml");
+    for form in ["--json", "--jsonl", "--csv", "table"] {
+        let fx = interruptible();
+        let ports = format!("{},{}", fx.ssh.port(), fx.tarpit.port());
+        let mut args = vec![
+            "scan",
+            "127.0.0.1",
+            "-p",
+            &ports,
+            "-q",
+            "--detect",
+            // Far longer than the test: the tarpit's detection ends only by Ctrl-C.
+            "--detect-timeout",
+            "30s",
+        ];
+        if form == "--json" {
+            args.extend(["--json", "-oX", xml.to_str().unwrap()]);
+        } else if form != "table" {
+            args.push(form);
+        }
+        let t0 = Instant::now();
+        let o = interrupt(&args, &fx.done);
+        assert!(t0.elapsed() < Duration::from_secs(20), "{:?}", t0.elapsed());
+        let text = String::from_utf8(o.stdout.clone()).unwrap();
+        let (ssh, tarpit) = (fx.ssh.port(), fx.tarpit.port());
+        match form {
+            "--json" => {
+                let doc = json(&o);
+                assert_eq!(doc["interrupted"], true, "{doc}");
+                assert_eq!(
+                    doc["hosts"][0]["complete"], true,
+                    "the scan finished: {doc}"
+                );
+                let p = port_obj(&doc, ssh);
+                assert_eq!(p["detection"]["service"], "ssh", "{doc}");
+                assert_eq!(p["detection"]["product"], "OpenSSH", "{doc}");
+                assert!(p.get("detection_interrupted").is_none(), "{doc}");
+                let p = port_obj(&doc, tarpit);
+                assert_eq!(p["state"], "open", "{doc}");
+                assert!(p.get("detection").is_none(), "{doc}");
+                assert_eq!(p["detection_interrupted"], true, "{doc}");
+                assert!(doc["detect_ms"].as_f64().is_some(), "{doc}");
+
+                let xml = std::fs::read_to_string(&xml).unwrap();
+                assert!(
+                    xml.contains(&format!(
+                        r#"<port protocol="tcp" portid="{ssh}"><state state="open" reason="syn-ack" reason_ttl="0"/><service name="ssh" product="OpenSSH" version="9.6p1""#
+                    )),
+                    "{xml}"
+                );
+                // The registry's name for an ephemeral port varies: look at the attributes after it.
+                let el = xml
+                    .split_once(&format!(r#"<port protocol="tcp" portid="{tarpit}">"#))
+                    .unwrap_or_else(|| panic!("port {tarpit} missing: {xml}"))
+                    .1
+                    .split_once("</port>")
+                    .unwrap()
+                    .0;
+                assert!(
+                    el.ends_with(
+                        r#"" extrainfo="detection interrupted" method="table" conf="3"/>"#
+                    ),
+                    "{xml}"
+                );
+                assert!(
+                    xml.contains(
+                        r#"exit="error" errormsg="interrupted by Ctrl-C during service detection"/>"#
+                    ),
+                    "{xml}"
+                );
+            }
+            "--jsonl" => {
+                let lines: Vec<Value> = text
+                    .lines()
+                    .map(|l| serde_json::from_str(l).unwrap())
+                    .collect();
+                let port = |n: u16| {
+                    lines
+                        .iter()
+                        .find(|l| l["type"] == "port" && l["port"] == n)
+                        .unwrap_or_else(|| panic!("port {n} missing: {text}"))
+                };
+                assert_eq!(port(ssh)["detection"]["service"], "ssh", "{text}");
+                assert!(port(ssh).get("detection_interrupted").is_none(), "{text}");
+                assert!(port(tarpit).get("detection").is_none(), "{text}");
+                assert_eq!(port(tarpit)["detection_interrupted"], true, "{text}");
+                let summary = lines.last().unwrap();
+                assert_eq!(summary["type"], "summary", "{text}");
+                assert_eq!(summary["interrupted"], true, "{text}");
+            }
+            "--csv" => {
+                let row = |n: u16| {
+                    text.lines()
+                        .find(|r| r.starts_with(&format!("127.0.0.1,,{n},tcp,open,")))
+                        .unwrap_or_else(|| panic!("port {n} missing: {text}"))
+                };
+                assert!(row(ssh).ends_with(",ssh,OpenSSH,9.6p1,false"), "{text}");
+                assert!(row(tarpit).ends_with(",,,,interrupted"), "{text}");
+            }
+            _ => {
+                assert!(text.contains("speaks: ssh OpenSSH 9.6p1"), "{text}");
+                let after_tarpit = text
+                    .split_once(&format!("{tarpit}/tcp"))
+                    .unwrap_or_else(|| panic!("port {tarpit} missing: {text}"))
+                    .1;
+                let next = after_tarpit.lines().nth(1).unwrap_or_default();
+                assert_eq!(next.trim(), "speaks: ? (detection interrupted)", "{text}");
+                assert!(
+                    text.contains("Interrupted during detection after "),
+                    "{text}"
+                );
+                assert!(text.contains(": detected 1 of 2 open ports."), "{text}");
+                assert!(!text.contains("port results so far"), "{text}");
+            }
+        }
+    }
+}
+
+/// `check`: Ctrl-C while the one port is being detected prints the connection result, marks
+/// the detection interrupted, and exits 130 (not 0 as if detection had been skipped).
+#[test]
+fn ctrl_c_during_check_detection_is_marked() {
+    for json_out in [true, false] {
+        let fx = interruptible();
+        let port = fx.tarpit.port().to_string();
+        let mut args = vec!["check", "127.0.0.1", &port, "--detect-timeout", "30s"];
+        if json_out {
+            args.push("--json");
+        }
+        let o = interrupt(&args, &fx.probed);
+        if json_out {
+            let doc = json(&o);
+            assert_eq!(doc["open"], true, "{doc}");
+            assert!(doc.get("detection").is_none(), "{doc}");
+            assert_eq!(doc["detection_interrupted"], true, "{doc}");
+        } else {
+            let text = String::from_utf8(o.stdout).unwrap();
+            assert!(
+                text.contains("Service    ? (detection interrupted)"),
+                "{text}"
+            );
+            assert!(text.contains("TCP test succeeded"), "{text}");
+        }
+    }
+}

@@ -199,26 +199,43 @@ impl Detector {
         targets: &[(SocketAddr, Option<String>)],
         concurrency: usize,
     ) -> Vec<Detection> {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        self.detect_each(targets, concurrency, tx).await;
+        let mut out: Vec<Option<Detection>> = vec![None; targets.len()];
+        while let Ok((i, d)) = rx.try_recv() {
+            if let Some(slot) = out.get_mut(i) {
+                *slot = Some(d);
+            }
+        }
+        out.into_iter().flatten().collect()
+    }
+
+    /// Detects many ports as [`detect_all`](Self::detect_all) does, but sends each result as
+    /// soon as it is complete: `(index in targets, detection)`, in completion order. Returns
+    /// when every target is done. Dropping the future stops the detections still running
+    /// (their tasks are aborted); what was sent stays in the channel, so a caller that stops
+    /// early (Ctrl-C) keeps every detection that completed.
+    pub async fn detect_each(
+        &self,
+        targets: &[(SocketAddr, Option<String>)],
+        concurrency: usize,
+        tx: tokio::sync::mpsc::UnboundedSender<(usize, Detection)>,
+    ) {
         let me = std::sync::Arc::new(self.clone());
         let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
         let mut set = tokio::task::JoinSet::new();
         for (i, (addr, expected)) in targets.iter().cloned().enumerate() {
             let me = me.clone();
             let permits = permits.clone();
+            let tx = tx.clone();
             set.spawn(async move {
                 let _permit = permits.acquire_owned().await;
-                (i, me.detect(addr, expected.as_deref()).await)
+                let d = me.detect(addr, expected.as_deref()).await;
+                // The receiver may be gone (the caller stopped listening): nothing to do.
+                let _ = tx.send((i, d));
             });
         }
-        let mut out: Vec<Option<Detection>> = vec![None; targets.len()];
-        while let Some(joined) = set.join_next().await {
-            if let Ok((i, d)) = joined
-                && let Some(slot) = out.get_mut(i)
-            {
-                *slot = Some(d);
-            }
-        }
-        out.into_iter().flatten().collect()
+        while set.join_next().await.is_some() {}
     }
 
     /// Asks the portmapper at `addr` over UDP for its registrations (PMAPPROC_DUMP, RFC 1833),

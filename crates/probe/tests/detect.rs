@@ -434,3 +434,39 @@ async fn many_ports_concurrently_in_order() {
         assert_eq!(d.service, if i % 2 == 0 { "ssh" } else { "http" });
     }
 }
+
+/// `detect_each` sends each result as it completes; dropping its future (what Ctrl-C does in
+/// the CLI) stops the detections still running, and the ones sent stay received.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn detect_each_reports_as_it_goes_and_stops_when_dropped() {
+    let ssh = banner(b"SSH-2.0-OpenSSH_9.6\r\n").await;
+    let tarpit = serve(|s| async move {
+        pause(60_000).await;
+        drop(s);
+    })
+    .await;
+    let targets = vec![(tarpit, None), (ssh, None)];
+    let slow = Detector::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let t0 = std::time::Instant::now();
+    let first = {
+        let all = slow.detect_each(&targets, 4, tx);
+        tokio::pin!(all);
+        tokio::select! {
+            () = &mut all => panic!("the tarpit cannot be done yet"),
+            first = rx.recv() => first,
+        }
+        // `all` is dropped here: the tarpit's detection is aborted.
+    };
+    let (i, d) = first.unwrap();
+    assert_eq!(i, 1);
+    assert_eq!(d.addr, ssh);
+    assert_eq!(d.service, "ssh");
+    // Every sender went with the aborted tasks: the channel ends without the tarpit's result.
+    let rest = tokio::time::timeout(Duration::from_secs(10), rx.recv()).await;
+    assert!(matches!(rest, Ok(None)), "{rest:?}");
+    assert!(t0.elapsed() < Duration::from_secs(10), "{:?}", t0.elapsed());
+}

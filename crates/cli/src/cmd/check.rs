@@ -1,5 +1,6 @@
 //! `portent check HOST PORT`: the `Test-NetConnection` answer, as text or JSON. Exit 0 when
-//! some address is open, 1 when none is.
+//! some address is open, 1 when none is, 130 when Ctrl-C stopped detection (the connection
+//! results are printed, the service is marked interrupted).
 
 use std::io::Write;
 
@@ -25,6 +26,9 @@ struct CheckDoc<'a> {
     /// What speaks there (the first open address), unless `--no-detect` or nothing is open.
     #[serde(skip_serializing_if = "Option::is_none")]
     detection: Option<&'a Detection>,
+    /// Ctrl-C stopped detection before it finished (no `detection` then; exit 130).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    detection_interrupted: bool,
 }
 
 pub fn run(args: &CheckArgs) -> Result<Outcome> {
@@ -67,12 +71,15 @@ pub fn run(args: &CheckArgs) -> Result<Outcome> {
     let detection = match (&detector, first_open) {
         (Some(d), Some(addr)) => rt.block_on(async {
             tokio::select! {
-                d = d.detect(addr, None) => Some(d),
+                // Polled first, so the Ctrl-C listener is set before detection starts.
+                biased;
                 _ = tokio::signal::ctrl_c() => None,
+                d = d.detect(addr, None) => Some(d),
             }
         }),
         _ => None,
     };
+    let interrupted = detector.is_some() && first_open.is_some() && detection.is_none();
     if args.json {
         out::json(&CheckDoc {
             report: &report,
@@ -82,6 +89,7 @@ pub fn run(args: &CheckArgs) -> Result<Outcome> {
             note: e.note,
             open,
             detection: detection.as_ref(),
+            detection_interrupted: interrupted,
         })?;
     } else {
         let mut w = anstream::stdout().lock();
@@ -144,6 +152,12 @@ pub fn run(args: &CheckArgs) -> Result<Outcome> {
         if let Some(d) = &detection {
             render_detection(&mut w, d)?;
             writeln!(w)?;
+        } else if interrupted {
+            writeln!(
+                w,
+                "{HEAD}Service{HEAD:#}    {WARN}? (detection interrupted){WARN:#}"
+            )?;
+            writeln!(w)?;
         }
         if open {
             writeln!(w, "{GOOD}TCP test succeeded{GOOD:#}")?;
@@ -152,7 +166,9 @@ pub fn run(args: &CheckArgs) -> Result<Outcome> {
         }
         w.flush()?;
     }
-    Ok(if open {
+    Ok(if interrupted {
+        Outcome::Interrupted
+    } else if open {
         Outcome::Found
     } else {
         Outcome::Nothing

@@ -2,7 +2,7 @@
 //! CSV or nmap XML, with a progress bar on stderr. All input is validated (targets resolved,
 //! ports parsed, the XML file created) before the first packet.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ffi::OsString;
 use std::fs::File;
 use std::io::{self, IsTerminal, Write};
@@ -275,6 +275,9 @@ pub(crate) struct Collector<'a> {
     /// Whether open ports are detected: their streamed rows wait for the detection.
     pub detecting: bool,
     pub detections: HashMap<SocketAddr, Detection>,
+    /// Open ports whose detection Ctrl-C cut short (or kept from starting): not identified
+    /// because interrupted, unlike a detection that found nothing (`unknown`).
+    pub cut_short: HashSet<SocketAddr>,
     /// Wall time of the detection phase.
     pub detect_elapsed: Option<Duration>,
     progress: bool,
@@ -301,6 +304,9 @@ pub(crate) struct PortOut<'a> {
     /// What speaks there (`--detect`, open ports only): `portent_probe::Detection`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detection: Option<&'a Detection>,
+    /// Ctrl-C stopped this port's detection before it finished (no `detection` then).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub detection_interrupted: bool,
 }
 
 fn ms(d: Duration) -> f64 {
@@ -345,6 +351,7 @@ impl<'a> Collector<'a> {
             stop: None,
             detecting: plan.detect.is_some(),
             detections: HashMap::new(),
+            cut_short: HashSet::new(),
             detect_elapsed: None,
             progress: plan.progress,
         }
@@ -383,11 +390,13 @@ impl<'a> Collector<'a> {
             ghost: e.ghost,
             note: e.note,
             detection: self.detections.get(&SocketAddr::new(r.addr, r.port)),
+            detection_interrupted: self.cut_short.contains(&SocketAddr::new(r.addr, r.port)),
         }
     }
 
     /// Detects every open port listed, at most `concurrency` at a time, with one shared
-    /// detector. Returns whether the user interrupted it (results so far are dropped then).
+    /// detector. Returns whether the user interrupted it: the detections completed by then are
+    /// kept, and the ports still being detected go to `cut_short`.
     fn detect(&mut self, detector: &Detector, concurrency: usize) -> Result<bool> {
         let mut targets: Vec<(SocketAddr, Option<String>)> = self
             .hosts
@@ -418,24 +427,31 @@ impl<'a> Collector<'a> {
             .enable_all()
             .build()
             .context("cannot start the async runtime")?;
-        let found = rt.block_on(async {
+        // Each detection is sent as it completes, so Ctrl-C keeps the ones done by then.
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let interrupted = rt.block_on(async {
             tokio::select! {
-                d = detector.detect_all(&targets, concurrency) => Some(d),
-                _ = tokio::signal::ctrl_c() => None,
+                // Polled first, so the Ctrl-C listener is set before any detection starts.
+                biased;
+                _ = tokio::signal::ctrl_c() => true,
+                () = detector.detect_each(&targets, concurrency, tx) => false,
             }
         });
+        // Detections still running are aborted with the runtime.
         drop(rt);
         self.detect_elapsed = Some(t0.elapsed());
         if let Some(pb) = pb {
             pb.finish_and_clear();
         }
-        match found {
-            Some(found) => {
-                self.detections = found.into_iter().map(|d| (d.addr, d)).collect();
-                Ok(false)
-            }
-            None => Ok(true),
+        while let Ok((_, d)) = rx.try_recv() {
+            self.detections.insert(d.addr, d);
         }
+        self.cut_short = targets
+            .into_iter()
+            .map(|(a, _)| a)
+            .filter(|a| !self.detections.contains_key(a))
+            .collect();
+        Ok(interrupted)
     }
 
     /// JSON Lines and CSV: the open ports held back for detection, by address and port.
@@ -591,8 +607,11 @@ impl<'a> Collector<'a> {
                 d.map(|d| d.service.clone()).unwrap_or_default(),
                 d.and_then(|d| d.product.clone()).unwrap_or_default(),
                 d.and_then(|d| d.version.clone()).unwrap_or_default(),
-                d.map(|d| matches_str(d.verdict.matches).to_owned())
-                    .unwrap_or_default(),
+                match d {
+                    Some(d) => matches_str(d.verdict.matches).to_owned(),
+                    None if o.detection_interrupted => "interrupted".to_owned(),
+                    None => String::new(),
+                },
             ]);
         }
         row
@@ -756,8 +775,15 @@ impl<'a> Collector<'a> {
                     write!(w, " {}", clean(e.note, false))?;
                 }
                 writeln!(w)?;
-                if let Some(d) = self.detections.get(&SocketAddr::new(r.addr, r.port)) {
+                let addr = SocketAddr::new(r.addr, r.port);
+                if let Some(d) = self.detections.get(&addr) {
                     render_detection(&mut w, d)?;
+                } else if self.cut_short.contains(&addr) {
+                    writeln!(
+                        w,
+                        "{}{WARN}speaks: ? (detection interrupted){WARN:#}",
+                        " ".repeat(14)
+                    )?;
                 }
             }
             let mut hidden: Vec<String> = Vec::new();
@@ -783,7 +809,8 @@ impl<'a> Collector<'a> {
             writeln!(w)?;
         }
         let elapsed = self.elapsed().as_secs_f64();
-        if self.interrupted {
+        // Interrupted during detection, the scan itself was complete (said below).
+        if self.interrupted && self.detect_elapsed.is_none() {
             writeln!(
                 w,
                 "{WARN}Interrupted{WARN:#} after {elapsed:.2} s: {} of {} port results so far.",
@@ -807,12 +834,25 @@ impl<'a> Collector<'a> {
             group(self.total.filtered)
         )?;
         if let Some(d) = self.detect_elapsed {
-            writeln!(
-                w,
-                "Detected {} in {:.2} s.",
-                plural(self.detections.len() as u64, "open port"),
-                d.as_secs_f64()
-            )?;
+            if self.interrupted {
+                writeln!(
+                    w,
+                    "{WARN}Interrupted{WARN:#} during detection after {:.2} s: detected {} of {}.",
+                    d.as_secs_f64(),
+                    group(self.detections.len() as u64),
+                    plural(
+                        (self.detections.len() + self.cut_short.len()) as u64,
+                        "open port"
+                    )
+                )?;
+            } else {
+                writeln!(
+                    w,
+                    "Detected {} in {:.2} s.",
+                    plural(self.detections.len() as u64, "open port"),
+                    d.as_secs_f64()
+                )?;
+            }
         }
         if self.hosts_down > 0 && up == 0 {
             writeln!(

@@ -122,8 +122,15 @@ pub(crate) fn write(
                 r.state,
                 r.reason.nmap_name(),
             )?;
-            match c.detections.get(&SocketAddr::new(r.addr, r.port)) {
+            let addr = SocketAddr::new(r.addr, r.port);
+            match c.detections.get(&addr) {
                 Some(d) if d.service != "unknown" => service(w, d)?,
+                // The registry's name, marked: Ctrl-C stopped detection before it finished.
+                None if c.cut_short.contains(&addr) => write!(
+                    w,
+                    r#"<service name="{}" extrainfo="detection interrupted" method="table" conf="3"/>"#,
+                    escape(e.service)
+                )?,
                 _ => write!(
                     w,
                     r#"<service name="{}" method="table" conf="3"/>"#,
@@ -145,11 +152,16 @@ pub(crate) fn write(
         group(c.targets.len()),
         group(up)
     );
-    let exit = if c.interrupted { "error" } else { "success" };
+    // nmap's `errormsg` says why the run ended early.
+    let exit = match (c.interrupted, c.detect_elapsed.is_some()) {
+        (false, _) => r#"exit="success""#,
+        (true, false) => r#"exit="error" errormsg="interrupted by Ctrl-C""#,
+        (true, true) => r#"exit="error" errormsg="interrupted by Ctrl-C during service detection""#,
+    };
     writeln!(w, "<runstats>")?;
     writeln!(
         w,
-        r#"<finished time="{end}" summary="{}" elapsed="{elapsed}" exit="{exit}"/>"#,
+        r#"<finished time="{end}" summary="{}" elapsed="{elapsed}" {exit}/>"#,
         escape(&summary)
     )?;
     writeln!(
