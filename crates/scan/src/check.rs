@@ -86,21 +86,11 @@ pub fn route_source(dest: SocketAddr) -> Option<IpAddr> {
 
 /// The interface that holds `addr`.
 pub fn interface_of(addr: IpAddr) -> Option<String> {
-    let addrs = nix::ifaddrs::getifaddrs().ok()?;
-    for ifa in addrs {
-        let Some(sa) = ifa.address else { continue };
-        let ip = if let Some(v4) = sa.as_sockaddr_in() {
-            IpAddr::V4(v4.ip())
-        } else if let Some(v6) = sa.as_sockaddr_in6() {
-            IpAddr::V6(v6.ip())
-        } else {
-            continue;
-        };
-        if ip == addr {
-            return Some(ifa.interface_name);
-        }
-    }
-    None
+    if_addrs::get_if_addrs()
+        .ok()?
+        .into_iter()
+        .find(|i| i.ip() == addr)
+        .map(|i| i.name)
 }
 
 /// Checks `port` on every address in `addresses`, one after the other.

@@ -7,6 +7,7 @@ pub const RESERVE: u64 = 64;
 
 /// Raises the soft `RLIMIT_NOFILE` to the hard limit (as far as the OS allows) and returns
 /// the soft limit in force afterwards.
+#[cfg(unix)]
 pub fn raise_nofile() -> u64 {
     match rlimit::increase_nofile_limit(u64::MAX) {
         Ok(n) => n,

@@ -92,24 +92,27 @@ impl Network for SystemNetwork {
         connect(addr, timeout, Arc::clone(&self.fast))
     }
 
+    #[cfg(unix)]
     fn descriptor_budget(&self) -> Option<u64> {
         Some(crate::limits::raise_nofile())
+    }
+
+    /// Windows sockets are kernel handles, not descriptors: no per-process limit of this kind.
+    #[cfg(not(unix))]
+    fn descriptor_budget(&self) -> Option<u64> {
+        None
     }
 }
 
 async fn connect(addr: SocketAddr, timeout: Duration, fast: Arc<FastPath>) -> Attempt {
     let start = Instant::now();
-    let sock = match Socket::new(
-        Domain::for_address(addr),
-        Type::STREAM.nonblocking().cloexec(),
-        Some(Protocol::TCP),
-    ) {
+    let sock = match tcp_socket(addr) {
         Ok(s) => s,
         Err(e) => return local_error(e),
     };
     match sock.connect(&addr.into()) {
         Ok(()) => return connected(&sock, start),
-        Err(e) if e.raw_os_error() == Some(nix::libc::EINPROGRESS) => {}
+        Err(e) if e.raw_os_error() == Some(code::IN_PROGRESS) => {}
         Err(e) => return sync_error(e, start),
     }
     // On loopback and veth the answer has usually been processed before connect() returns:
@@ -144,6 +147,38 @@ async fn connect(addr: SocketAddr, timeout: Duration, fast: Arc<FastPath>) -> At
     }
 }
 
+/// A non-blocking TCP socket (close-on-exec on Unix, non-inheritable on Windows: socket2's
+/// `Socket::new` sets that). Where `socket()` takes the non-blocking flag itself, one system
+/// call; elsewhere (macOS, Windows) a second one sets it.
+fn tcp_socket(addr: SocketAddr) -> io::Result<Socket> {
+    let domain = Domain::for_address(addr);
+    #[cfg(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "freebsd",
+        target_os = "netbsd",
+        target_os = "openbsd",
+        target_os = "dragonfly",
+        target_os = "illumos"
+    ))]
+    let sock = Socket::new(domain, Type::STREAM.nonblocking(), Some(Protocol::TCP))?;
+    #[cfg(not(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "freebsd",
+        target_os = "netbsd",
+        target_os = "openbsd",
+        target_os = "dragonfly",
+        target_os = "illumos"
+    )))]
+    let sock = {
+        let s = Socket::new(domain, Type::STREAM, Some(Protocol::TCP))?;
+        s.set_nonblocking(true)?;
+        s
+    };
+    Ok(sock)
+}
+
 /// The attempt's outcome if the handshake has finished one way or the other.
 fn settled(sock: &Socket, start: Instant) -> Option<Attempt> {
     match sock.take_error() {
@@ -153,7 +188,7 @@ fn settled(sock: &Socket, start: Instant) -> Option<Attempt> {
     }
     match sock.peer_addr() {
         Ok(_) => Some(connected(sock, start)),
-        Err(e) if e.raw_os_error() == Some(nix::libc::ENOTCONN) => None,
+        Err(e) if e.raw_os_error() == Some(code::NOT_CONNECTED) => None,
         Err(e) => Some(local_error(e)),
     }
 }
@@ -174,17 +209,70 @@ fn errno(e: &io::Error) -> i32 {
     e.raw_os_error().unwrap_or(0)
 }
 
+/// The operating system's error numbers the classification below needs, by meaning: `errno`
+/// values on Unix, Winsock codes on Windows. A number a system does not have is `NONE`, which
+/// no error carries.
+mod code {
+    pub const NONE: i32 = i32::MIN;
+
+    #[cfg(unix)]
+    mod sys {
+        /// Linux reports ICMP "host unreachable" variants for some routes as ENONET.
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        pub use libc::ENONET as NO_NETWORK;
+        pub use libc::{
+            EACCES as ACCESS, EADDRNOTAVAIL as ADDR_NOT_AVAILABLE, EAGAIN as AGAIN,
+            ECONNREFUSED as REFUSED, EHOSTDOWN as HOST_DOWN, EHOSTUNREACH as HOST_UNREACHABLE,
+            EINPROGRESS as IN_PROGRESS, EMFILE as PROCESS_FILES, ENETUNREACH as NET_UNREACHABLE,
+            ENFILE as SYSTEM_FILES, ENOBUFS as NO_BUFFERS, ENOMEM as NO_MEMORY,
+            ENOPROTOOPT as NO_PROTOCOL_OPTION, ENOTCONN as NOT_CONNECTED, EPERM as NOT_PERMITTED,
+            EPROTO as PROTOCOL, ETIMEDOUT as TIMED_OUT,
+        };
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        pub const NO_NETWORK: i32 = super::NONE;
+    }
+
+    #[cfg(windows)]
+    mod sys {
+        use super::NONE;
+        use windows_sys::Win32::Networking::WinSock as ws;
+        pub const ACCESS: i32 = ws::WSAEACCES;
+        pub const ADDR_NOT_AVAILABLE: i32 = ws::WSAEADDRNOTAVAIL;
+        pub const AGAIN: i32 = NONE;
+        pub const REFUSED: i32 = ws::WSAECONNREFUSED;
+        pub const HOST_DOWN: i32 = ws::WSAEHOSTDOWN;
+        pub const HOST_UNREACHABLE: i32 = ws::WSAEHOSTUNREACH;
+        /// A non-blocking connect() on Windows says "would block", not "in progress".
+        pub const IN_PROGRESS: i32 = ws::WSAEWOULDBLOCK;
+        pub const PROCESS_FILES: i32 = ws::WSAEMFILE;
+        pub const NET_UNREACHABLE: i32 = ws::WSAENETUNREACH;
+        pub const SYSTEM_FILES: i32 = NONE;
+        pub const NO_BUFFERS: i32 = ws::WSAENOBUFS;
+        pub const NO_MEMORY: i32 = NONE;
+        pub const NO_PROTOCOL_OPTION: i32 = ws::WSAENOPROTOOPT;
+        pub const NOT_CONNECTED: i32 = ws::WSAENOTCONN;
+        pub const NOT_PERMITTED: i32 = NONE;
+        pub const PROTOCOL: i32 = NONE;
+        pub const TIMED_OUT: i32 = ws::WSAETIMEDOUT;
+        pub const NO_NETWORK: i32 = NONE;
+    }
+
+    pub use sys::*;
+}
+
 /// An error reported after the SYN left: the answer from the network.
 fn async_error(e: io::Error, start: Instant) -> Attempt {
-    use nix::libc::*;
+    use code::*;
     let rtt = start.elapsed();
     let reason = match errno(&e) {
-        ECONNREFUSED => return Attempt::Refused { rtt },
-        EHOSTUNREACH | EHOSTDOWN | ENONET => Reason::IcmpHostUnreachable,
-        ENETUNREACH => Reason::IcmpNetUnreachable,
-        EACCES | EPERM => Reason::IcmpAdminProhibited,
-        ENOPROTOOPT | EPROTO => Reason::IcmpProtoUnreachable,
-        ETIMEDOUT => return Attempt::Timeout,
+        REFUSED => return Attempt::Refused { rtt },
+        n if n == HOST_UNREACHABLE || n == HOST_DOWN || n == NO_NETWORK => {
+            Reason::IcmpHostUnreachable
+        }
+        NET_UNREACHABLE => Reason::IcmpNetUnreachable,
+        n if n == ACCESS || n == NOT_PERMITTED => Reason::IcmpAdminProhibited,
+        n if n == NO_PROTOCOL_OPTION || n == PROTOCOL => Reason::IcmpProtoUnreachable,
+        TIMED_OUT => return Attempt::Timeout,
         _ => return local_error(e),
     };
     Attempt::Unreachable { reason, rtt }
@@ -192,22 +280,32 @@ fn async_error(e: io::Error, start: Instant) -> Attempt {
 
 /// An error from `connect()` itself: the SYN may not have left.
 fn sync_error(e: io::Error, start: Instant) -> Attempt {
-    use nix::libc::*;
+    use code::*;
     let rtt = start.elapsed();
     let reason = match errno(&e) {
-        ECONNREFUSED => return Attempt::Refused { rtt },
-        ENETUNREACH => Reason::NoRoute,
-        EHOSTUNREACH => Reason::IcmpHostUnreachable,
-        EACCES | EPERM => Reason::LocalDenied,
+        REFUSED => return Attempt::Refused { rtt },
+        NET_UNREACHABLE => Reason::NoRoute,
+        HOST_UNREACHABLE => Reason::IcmpHostUnreachable,
+        n if n == ACCESS || n == NOT_PERMITTED => Reason::LocalDenied,
         _ => return local_error(e),
     };
     Attempt::Unreachable { reason, rtt }
 }
 
 fn local_error(e: io::Error) -> Attempt {
-    use nix::libc::*;
-    match errno(&e) {
-        EMFILE | ENFILE | ENOBUFS | ENOMEM | EADDRNOTAVAIL | EAGAIN => Attempt::Busy(e),
-        _ => Attempt::Failed(e),
+    use code::*;
+    let n = errno(&e);
+    let busy = [
+        PROCESS_FILES,
+        SYSTEM_FILES,
+        NO_BUFFERS,
+        NO_MEMORY,
+        ADDR_NOT_AVAILABLE,
+        AGAIN,
+    ];
+    if n != NONE && busy.contains(&n) {
+        Attempt::Busy(e)
+    } else {
+        Attempt::Failed(e)
     }
 }
