@@ -105,12 +105,13 @@ Without root, sockets of other users are still listed, but their owners are not 
 portent says so. Sockets in other network namespaces (containers) are not in view: use
 --netns.")]
 pub struct ListeningArgs {
-    /// Only this port (same as --port).
-    #[arg(value_name = "PORT", conflicts_with = "port")]
-    pub port_arg: Option<u16>,
-    /// Only this port.
-    #[arg(long, value_name = "N")]
-    pub port: Option<u16>,
+    /// Only this port (same as --port): a number (797), with a protocol (53/udp), or a
+    /// service name (ssh: every port the registry gives it).
+    #[arg(value_name = "PORT|NAME", conflicts_with = "port")]
+    pub port_arg: Option<String>,
+    /// Only this port: as PORT|NAME above.
+    #[arg(long, value_name = "PORT|NAME")]
+    pub port: Option<String>,
     /// Only TCP (listening sockets).
     #[arg(long, conflicts_with = "udp")]
     pub tcp: bool,

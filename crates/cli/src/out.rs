@@ -54,6 +54,15 @@ pub fn registry() -> Registry {
     }
 }
 
+/// `1 socket`, `2 sockets`: a count with its noun, plural with an `s`.
+pub fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
 /// Escapes control characters so that text from the registry file, a peer or a process
 /// command line cannot move the cursor, recolour or retitle the terminal. Newlines and tabs
 /// are kept when `multiline` is set.

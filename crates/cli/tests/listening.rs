@@ -146,6 +146,106 @@ fn filters_and_exit_status() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("/run/netns/portent-no-such-netns"));
 }
 
+/// A port given as a name or with a protocol, a socket tied to the loopback device, and the
+/// namespace's own ephemeral range (a per-namespace sysctl) deciding the ephemeral flag.
+#[test]
+fn names_protocols_devices_and_the_namespace_settings() {
+    let ns = Netns::new();
+    let set = Command::new("ip")
+        .args(["netns", "exec", &ns.name, "sysctl", "-qw"])
+        .arg("net.ipv4.ip_local_port_range=40000 45000")
+        .status()
+        .unwrap();
+    assert!(set.success());
+    let _h = Holder::start(
+        Some(&ns),
+        &[
+            "tcp4/0.0.0.0/41000",
+            "tcp4/0.0.0.0/33000",
+            "tcp4/0.0.0.0/7002/dev=lo",
+            "tcp4/127.0.0.1/22",
+            "udp4/127.0.0.1/22",
+        ],
+    );
+    let listing = |args: &[&str]| -> Output {
+        let mut a = vec!["listening", "--netns", &ns.name];
+        a.extend_from_slice(args);
+        run(&[], &a)
+    };
+    let v = json(&listing(&["--json"]));
+    assert_eq!(v["ephemeral_range"], serde_json::json!([40000, 45000]));
+    let sock = |port: u64| -> Value {
+        v["sockets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["port"] == port)
+            .cloned()
+            .unwrap_or_else(|| panic!("no socket on {port}: {v}"))
+    };
+    let flags = |port: u64| -> Vec<String> {
+        sock(port)["flags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f.as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert!(
+        flags(41000).contains(&"ephemeral".to_owned()),
+        "{:?}",
+        flags(41000)
+    );
+    // Inside the host's default range, outside the namespace's.
+    assert!(
+        !flags(33000).contains(&"ephemeral".to_owned()),
+        "{:?}",
+        flags(33000)
+    );
+    assert_eq!(sock(7002)["interface"], "lo");
+    assert!(
+        !flags(7002).contains(&"exposed".to_owned()),
+        "{:?}",
+        flags(7002)
+    );
+    assert!(listing(&["--exposed", "7002"]).status.code() == Some(1));
+
+    let protocols = |args: &[&str]| -> Vec<(String, u64)> {
+        let mut a = args.to_vec();
+        a.push("--json");
+        json(&listing(&a))["sockets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                (
+                    s["protocol"].as_str().unwrap().to_owned(),
+                    s["port"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let both = [("tcp".to_owned(), 22), ("udp".to_owned(), 22)];
+    assert_eq!(protocols(&["ssh"]), both);
+    assert_eq!(protocols(&["--port", "ssh"]), both);
+    assert_eq!(protocols(&["22/udp"]), [("udp".to_owned(), 22)]);
+    assert_eq!(protocols(&["ssh/tcp"]), [("tcp".to_owned(), 22)]);
+    let o = listing(&["22/udp"]);
+    assert!(
+        text(&o).contains("1 socket: 0 tcp, 1 udp; 0 ghosts"),
+        "{}",
+        text(&o)
+    );
+    let o = listing(&["ssh/sctp"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("SCTP sockets are not looked for"),
+        "{o:?}"
+    );
+    let o = listing(&["no-such-service-name"]);
+    assert_eq!(o.status.code(), Some(2), "{o:?}");
+}
+
 #[test]
 fn table_is_plain_escaped_and_flags_the_ghost() {
     let ns = Netns::new();

@@ -144,10 +144,16 @@ pub struct Filter {
     pub pid: Option<u32>,
     /// Only sockets held by a process whose name contains this (case-insensitive).
     pub process: Option<String>,
+    /// Only sockets on these ports (a service name with several ports); empty: any port.
+    /// One port is better asked of the kernel through `Query::port`.
+    pub ports: Vec<u16>,
 }
 
 impl Filter {
     pub fn matches(&self, row: &Row) -> bool {
+        if !self.ports.is_empty() && !self.ports.contains(&row.socket.port) {
+            return false;
+        }
         if self.ghosts && !row.has(Flag::Ghost) {
             return false;
         }
@@ -404,6 +410,7 @@ mod tests {
             root: false,
             netns: None,
             limits: vec![],
+            netns_facts: None,
         };
         let r = Report::build(&listing, &Registry::embedded(), &host(), &Filter::default());
         assert!(!r.complete);

@@ -24,6 +24,7 @@ async fn main() {
             root: true,
             netns: None,
             limits: vec![],
+            netns_facts: None,
         })
     };
     let state = portent_web::AppState::new(

@@ -119,6 +119,7 @@ mod tests {
             root: false,
             netns: None,
             limits: vec![],
+            netns_facts: None,
         }
     }
 

@@ -250,6 +250,7 @@ fn port_listing(listing: &Result<Listing, String>, port: u16) -> Result<Listing,
         root: l.root,
         netns: l.netns.clone(),
         limits: l.limits.clone(),
+        netns_facts: l.netns_facts.clone(),
     })
 }
 
@@ -463,6 +464,7 @@ fn listing_filter(params: &ListeningParams) -> Filter {
             .map(str::trim)
             .filter(|p| !p.is_empty())
             .map(|p| p.chars().take(MAX_QUERY).collect()),
+        ports: Vec::new(),
     }
 }
 

@@ -59,6 +59,7 @@ fn fake_listing() -> Listing {
         root: true,
         netns: None,
         limits: vec![],
+        netns_facts: None,
     }
 }
 

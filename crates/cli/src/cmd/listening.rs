@@ -9,7 +9,7 @@ use std::rc::Rc;
 use anyhow::{Context, Result};
 use portent_local::listening::{Listener, Owner, OwnerStatus, Query};
 use portent_local::meaning::{Filter, Flag, Report, Row};
-use portent_registry::Status;
+use portent_registry::{Protocol, Status};
 
 use crate::Outcome;
 use crate::args::ListeningArgs;
@@ -19,11 +19,24 @@ use crate::out::{self, BAD, DIM, GOOD, HEAD, NAME, WARN, clean};
 const COMMAND_WIDTH: usize = 60;
 
 pub fn run(args: &ListeningArgs) -> Result<Outcome> {
-    let port = args.port_arg.or(args.port);
+    let reg = out::registry();
+    let wanted = match args.port_arg.as_deref().or(args.port.as_deref()) {
+        Some(text) => Some(ports_of(&reg, text)?),
+        None => None,
+    };
+    let (tcp, udp) = match wanted.as_ref().and_then(|w| w.protocol) {
+        Some(Protocol::Tcp) => (!args.udp, false),
+        Some(Protocol::Udp) => (false, !args.tcp),
+        _ => (!args.udp, !args.tcp),
+    };
+    let ports = wanted.map(|w| w.ports).unwrap_or_default();
     let query = Query {
-        tcp: !args.udp,
-        udp: !args.tcp,
-        port,
+        tcp,
+        udp,
+        port: match ports[..] {
+            [one] => Some(one),
+            _ => None,
+        },
         netns: args.netns.as_deref().map(netns_path),
     };
     let filter = Filter {
@@ -31,11 +44,19 @@ pub fn run(args: &ListeningArgs) -> Result<Outcome> {
         exposed: args.exposed,
         pid: args.pid,
         process: args.process.clone(),
+        ports: if ports.len() > 1 {
+            ports.clone()
+        } else {
+            Vec::new()
+        },
     };
     let listing =
         portent_local::listening::listening(&query).context("cannot list listening sockets")?;
-    let reg = out::registry();
-    let host = portent_local::host::facts();
+    // Inside another namespace, its own ephemeral range decides the flag.
+    let host = listing
+        .netns_facts
+        .clone()
+        .unwrap_or_else(portent_local::host::facts);
     let report = Report::build(&listing, &reg, &host, &filter);
     let outcome = if report.sockets.is_empty() {
         Outcome::Nothing
@@ -48,29 +69,64 @@ pub fn run(args: &ListeningArgs) -> Result<Outcome> {
     }
     let mut w = out::buffered_stdout();
     if report.sockets.is_empty() {
-        let what = match port {
-            Some(p) => format!("nothing listens on port {p}"),
-            None => "nothing listens".to_owned(),
+        let what = match &ports[..] {
+            [] => "nothing listens".to_owned(),
+            [p] => format!("nothing listens on port {p}"),
+            many => format!(
+                "nothing listens on ports {}",
+                many.iter()
+                    .map(u16::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
         };
-        let filtered = filter != Filter::default() || args.tcp || args.udp;
+        let only = match (query.tcp, query.udp) {
+            (true, false) => " over tcp",
+            (false, true) => " over udp",
+            _ => "",
+        };
+        let filtered =
+            filter.ghosts || filter.exposed || filter.pid.is_some() || filter.process.is_some();
         let tail = if filtered {
             " (with these filters)"
         } else {
             ""
         };
-        writeln!(w, "{what}{tail} here")?;
+        writeln!(w, "{what}{only}{tail} here")?;
     } else {
         table(&mut w, &report.sockets, args.wide, 0)?;
         let (tcp, udp, ghosts, exposed) = report.counts();
         writeln!(
             w,
-            "{DIM}{} sockets: {tcp} tcp, {udp} udp; {ghosts} ghosts, {exposed} exposed{DIM:#}",
-            report.sockets.len()
+            "{DIM}{}: {tcp} tcp, {udp} udp; {}, {exposed} exposed{DIM:#}",
+            out::plural(report.sockets.len(), "socket"),
+            out::plural(ghosts, "ghost"),
         )?;
     }
     notes(&mut w, &report)?;
     w.flush()?;
     Ok(outcome)
+}
+
+/// What a PORT|NAME argument asks for: its ports, and the protocol given after a slash.
+struct Wanted {
+    ports: Vec<u16>,
+    protocol: Option<Protocol>,
+}
+
+/// Resolves `797`, `53/udp` or `ssh` through the registry, as the port page does.
+fn ports_of(reg: &portent_registry::Registry, text: &str) -> Result<Wanted> {
+    let r = reg.resolve(text)?;
+    if let Some(p @ (Protocol::Sctp | Protocol::Dccp)) = r.protocol {
+        anyhow::bail!(
+            "portent listening lists TCP and UDP sockets; {} sockets are not looked for",
+            p.as_str().to_uppercase()
+        );
+    }
+    Ok(Wanted {
+        ports: r.ports,
+        protocol: r.protocol,
+    })
 }
 
 /// `ip netns` names live in /run/netns; anything with a slash is a path.
@@ -153,6 +209,9 @@ fn cells_of(o: &Owner, socket_user: &str, wide: bool) -> [String; 4] {
             let mut cmd = p.cmdline.join(" ");
             if cmd.is_empty() {
                 cmd = format!("[{}]", p.name);
+            }
+            if let Some(exe) = p.unexplained_exe() {
+                cmd = format!("{cmd}  [exe {exe}]");
             }
             for place in [&p.unit, &p.container].into_iter().flatten() {
                 cmd = format!("{cmd}  ({place})");

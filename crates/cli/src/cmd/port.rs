@@ -30,8 +30,8 @@ pub fn run(args: &PortArgs) -> Result<Outcome> {
     let listing = live_listing(port, resolved.protocol);
     let live = match &listing {
         Ok(l) => Live::Report(Report::build(l, &reg, &host, &Filter::default())),
-        Err(e) => Live::Error {
-            error: e.to_string(),
+        Err(error) => Live::Error {
+            error: error.clone(),
         },
     };
     if args.json {
@@ -83,17 +83,22 @@ enum Live<'a> {
     Error { error: String },
 }
 
-fn live_listing(
-    port: u16,
-    only: Option<Protocol>,
-) -> Result<Listing, portent_local::listening::Error> {
+fn live_listing(port: u16, only: Option<Protocol>) -> Result<Listing, String> {
+    // Only TCP and UDP sockets are listed: for SCTP or DCCP, "nothing listens" would be a
+    // claim portent cannot make.
+    if let Some(p @ (Protocol::Sctp | Protocol::Dccp)) = only {
+        return Err(format!(
+            "portent lists TCP and UDP sockets only; {} listeners are not looked for",
+            p.as_str().to_uppercase()
+        ));
+    }
     let query = Query {
         tcp: only.is_none_or(|p| p == Protocol::Tcp),
         udp: only.is_none_or(|p| p == Protocol::Udp),
         port: Some(port),
         netns: None,
     };
-    portent_local::listening::listening(&query)
+    portent_local::listening::listening(&query).map_err(|e| e.to_string())
 }
 
 fn render_live(w: &mut impl Write, port: u16, live: &Live) -> std::io::Result<()> {

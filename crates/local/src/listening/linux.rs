@@ -34,9 +34,11 @@ use super::names::{parse_passwd, program_name, socket_inode, split_cmdline};
 use super::{Details, Error, FdScan, Hidden, Listing, Process, Query, RawSocket, Transport};
 
 pub fn listening(query: &Query) -> Result<Listing, Error> {
-    let raw = match &query.netns {
-        None => dump(query)?,
-        Some(path) => in_netns(path, || dump(query))?,
+    // The namespace's port settings are read there too: /proc/sys/net shows the values of
+    // the reading thread's namespace.
+    let (raw, netns_facts) = match &query.netns {
+        None => (dump(query)?, None),
+        Some(path) => in_netns(path, || Ok((dump(query)?, Some(crate::host::facts()))))?,
     };
     let root = rustix::process::geteuid().is_root();
     let scan = if raw.is_empty() {
@@ -50,13 +52,9 @@ pub fn listening(query: &Query) -> Result<Listing, Error> {
         .netns
         .as_ref()
         .map(|p| p.to_string_lossy().into_owned());
-    Ok(super::assemble(
-        raw,
-        scan,
-        &mut ProcDetails::default(),
-        root,
-        netns,
-    ))
+    let mut listing = super::assemble(raw, scan, &mut ProcDetails::default(), root, netns);
+    listing.netns_facts = netns_facts;
+    Ok(listing)
 }
 
 /// Runs `f` on a thread that has entered the network namespace at `path`. The namespace is

@@ -109,6 +109,10 @@ pub struct Listing {
     /// without root); the report adds them to its notes. Empty on Linux, where what is missing
     /// is listed per process in `hidden` instead.
     pub limits: Vec<String>,
+    /// The port settings (ephemeral range, unprivileged start) of the namespace looked into,
+    /// read there: they are per namespace. `None` for portent's own; use [`crate::host::facts`].
+    #[serde(skip)]
+    pub netns_facts: Option<portent_registry::report::HostFacts>,
 }
 
 /// One listening TCP socket or bound, unconnected UDP socket.
@@ -152,8 +156,13 @@ impl Listener {
     }
 
     /// Whether the socket is reachable from other machines: bound to a wildcard or to a
-    /// non-loopback address (an IPv4-mapped loopback address counts as loopback).
+    /// non-loopback address (an IPv4-mapped loopback address counts as loopback), and not
+    /// tied to the loopback device (SO_BINDTODEVICE lo: Linux names it `lo` in every
+    /// namespace).
     pub fn exposed(&self) -> bool {
+        if self.interface.as_deref() == Some("lo") {
+            return false;
+        }
         match self.address {
             IpAddr::V4(a) => !a.is_loopback(),
             IpAddr::V6(a) => {
@@ -206,6 +215,30 @@ pub struct Process {
     pub unit: Option<String>,
     /// The container the cgroup path names (`docker:0123456789ab`, `podman:...`, ...).
     pub container: Option<String>,
+}
+
+impl Process {
+    /// The executable's path when the command line does not account for it: the file was
+    /// deleted after the process started, or no word of the command line names it (a
+    /// program started under another name with `exec -a`, a classic disguise). Daemons that
+    /// rewrite their title (`sshd: /usr/sbin/sshd -D`) and interpreters reached through a
+    /// link (`python3` running `python3.11`) still name it, and are not flagged.
+    pub fn unexplained_exe(&self) -> Option<&str> {
+        let exe = self.exe.as_deref()?;
+        if exe.ends_with(" (deleted)") {
+            return Some(exe);
+        }
+        let base = exe.rsplit('/').next().unwrap_or(exe);
+        if base.is_empty() {
+            return None;
+        }
+        let named = self
+            .cmdline
+            .iter()
+            .flat_map(|a| a.split([' ', '/', ':']))
+            .any(|w| w == base || (w.len() >= 3 && (base.starts_with(w) || w.starts_with(base))));
+        (!named && !self.cmdline.is_empty()).then_some(exe)
+    }
 }
 
 /// A process whose file descriptors could not be read.
@@ -362,6 +395,7 @@ pub fn assemble(
         root,
         netns,
         limits: Vec::new(),
+        netns_facts: None,
     }
 }
 
@@ -471,6 +505,38 @@ mod tests {
     }
 
     #[test]
+    fn exe_not_named_by_the_command_line_is_pointed_out() {
+        let p = |exe: &str, cmd: &[&str]| Process {
+            exe: Some(exe.to_owned()),
+            cmdline: cmd.iter().map(|s| (*s).to_owned()).collect(),
+            ..Process::default()
+        };
+        let shown = |exe: &str, cmd: &[&str]| p(exe, cmd).unexplained_exe().map(str::to_owned);
+        assert_eq!(
+            shown("/usr/sbin/sshd", &["sshd: /usr/sbin/sshd -D [listener]"]),
+            None
+        );
+        assert_eq!(
+            shown("/usr/bin/python3.11", &["/usr/bin/python3", "x.py"]),
+            None
+        );
+        assert_eq!(
+            shown("/usr/sbin/nginx", &["nginx: master process nginx"]),
+            None
+        );
+        assert_eq!(
+            shown("/tmp/.x/miner", &["m", "[kworker/0:1]"]).as_deref(),
+            Some("/tmp/.x/miner")
+        );
+        assert_eq!(
+            shown("/usr/bin/nc (deleted)", &["nc", "-l", "797"]).as_deref(),
+            Some("/usr/bin/nc (deleted)")
+        );
+        // Kernel threads have no command line and no exe: nothing to say.
+        assert_eq!(Process::default().unexplained_exe(), None);
+    }
+
+    #[test]
     fn exposure() {
         let l = |a: &str| Listener {
             protocol: Transport::Tcp,
@@ -492,5 +558,10 @@ mod tests {
         assert!(l("::").exposed());
         assert!(l("192.0.2.1").exposed());
         assert!(l("fe80::1").exposed());
+        let mut on_lo = l("0.0.0.0");
+        on_lo.interface = Some("lo".into());
+        assert!(!on_lo.exposed());
+        on_lo.interface = Some("eth0".into());
+        assert!(on_lo.exposed());
     }
 }
