@@ -158,7 +158,7 @@ pub struct SearchArgs {
     #[arg(value_name = "TEXT", required = true, num_args = 1..)]
     pub text: Vec<String>,
     /// Show at most this many results.
-    #[arg(short = 'n', long, default_value_t = 25)]
+    #[arg(short = 'n', long, default_value_t = portent_registry::DEFAULT_SEARCH_LIMIT)]
     pub limit: usize,
     /// Print JSON (schema: docs/json.md).
     #[arg(long)]

@@ -325,7 +325,8 @@ async fn api_port(State(state): St, Path(text): Path<String>) -> Response {
 #[derive(Deserialize)]
 struct SearchParams {
     q: Option<String>,
-    limit: Option<usize>,
+    /// Read as text so a bad value gets its own message (the index page ignores it).
+    limit: Option<String>,
 }
 
 /// `portent search --json`.
@@ -336,6 +337,25 @@ struct SearchJson<'a> {
 }
 
 const MAX_QUERY: usize = 200;
+
+/// Most hits `/api/search` returns at once.
+const MAX_LIMIT: usize = 200;
+
+/// `limit` of `/api/search`: absent means the CLI's default; anything but 1 to
+/// [`MAX_LIMIT`] is refused rather than quietly changed.
+fn search_limit(text: Option<&str>) -> Result<usize, String> {
+    let Some(text) = text else {
+        return Ok(portent_registry::DEFAULT_SEARCH_LIMIT);
+    };
+    match text.trim().parse::<usize>() {
+        Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "limit must be a whole number from 1 to {MAX_LIMIT} (default {}), not \"{}\"",
+            portent_registry::DEFAULT_SEARCH_LIMIT,
+            text.chars().take(20).collect::<String>()
+        )),
+    }
+}
 
 async fn api_search(
     State(state): St,
@@ -355,7 +375,10 @@ async fn api_search(
             format!("q is longer than {MAX_QUERY} characters"),
         );
     }
-    let limit = params.limit.unwrap_or(20).clamp(1, 200);
+    let limit = match search_limit(params.limit.as_deref()) {
+        Ok(n) => n,
+        Err(msg) => return api_error(StatusCode::BAD_REQUEST, msg),
+    };
     let hits = state.reg.search(q, limit);
     json(
         StatusCode::OK,

@@ -309,6 +309,26 @@ async fn api_search_and_listening() {
     assert!(hits.iter().any(|h| h["ports"][0]["first"] == 1033));
     assert!(hits[0]["kind"].is_string() && hits[0]["score"].is_number());
 
+    // Out-of-range or unreadable limits are refused, not quietly changed.
+    for limit in ["0", "201", "-1", "abc", ""] {
+        let r = get(&app, &format!("/api/search?q=port&limit={limit}")).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "limit={limit}");
+        let msg = r.json()["error"].as_str().unwrap().to_owned();
+        assert!(msg.contains("limit must be a whole number from 1 to 200"), "{msg}");
+    }
+    for limit in [1, 200] {
+        let r = get(&app, &format!("/api/search?q=port&limit={limit}")).await;
+        assert_eq!(r.status, StatusCode::OK, "limit={limit}");
+        assert_eq!(r.json()["hits"].as_array().unwrap().len(), limit);
+    }
+    // Without a limit: the CLI's default (`portent search` shows 25).
+    let v = get(&app, "/api/search?q=port").await.json();
+    assert_eq!(
+        v["hits"].as_array().unwrap().len(),
+        portent_registry::DEFAULT_SEARCH_LIMIT
+    );
+    assert_eq!(portent_registry::DEFAULT_SEARCH_LIMIT, 25);
+
     let v = get(&app, "/api/listening").await.json();
     assert_eq!(v["sockets"].as_array().unwrap().len(), 1);
     assert_eq!(v["sockets"][0]["port"], 797);
@@ -572,6 +592,9 @@ async fn feedback_is_validated_limited_and_persisted() {
     assert_eq!(v["total"]["yes"], 1);
     assert_eq!(v["total"]["no"], 1);
     assert_eq!(v["total"]["partly"], 2);
+    let mut keys: Vec<&String> = v["total"].as_object().unwrap().keys().collect();
+    keys.sort();
+    assert_eq!(keys, ["no", "partly", "yes"]); // no "port" in the total
     assert_eq!(v["ports"][0]["port"], 22);
     let r = get(&app, "/feedback").await;
     assert_eq!(r.status, StatusCode::OK);
