@@ -150,6 +150,12 @@ pub struct ServeArgs {
     /// lines to anyone who can reach it.
     #[arg(long)]
     pub public: bool,
+    /// Also answer requests addressed to this host name (or address), e.g. a LAN name or a
+    /// reverse proxy's; repeatable. Without it only localhost, loopback addresses and the
+    /// listen address (any address of the machine for 0.0.0.0 or ::) are answered, which
+    /// keeps other web sites from reading the pages through DNS rebinding.
+    #[arg(long = "allow-host", value_name = "NAME")]
+    pub allow_host: Vec<portent_web::AllowedHost>,
 }
 
 #[derive(Debug, Args)]
