@@ -5,7 +5,7 @@
 //!   read this server as if it were its own origin, command lines and all. The browser still
 //!   sends `Host: attacker.example`, so only a `Host` that names this server is answered:
 //!   `localhost`, a loopback address, the address the server is bound to (any address of
-//!   the machine when bound to 0.0.0.0 or `::`), and names the user allowed
+//!   the machine when bound to `0.0.0.0` or `::`), and names the user allowed
 //!   (`--allow-host`); with or without the bound port. Anything else is 421.
 //! - Cross-site changes: any page can submit a form to us (a "simple" POST needs no CORS).
 //!   Browsers say where a request comes from (`Origin`, `Sec-Fetch-Site`), so a request
@@ -210,14 +210,23 @@ impl Guard {
         let authority = parts.uri.authority().map(|a| a.as_str());
         for value in [authority, header].into_iter().flatten() {
             if !self.accepts_host(value) {
+                let own = if self.bound.ip().is_unspecified() {
+                    format!(
+                        "localhost or any address of this machine, port {}",
+                        self.bound.port()
+                    )
+                } else {
+                    format!(
+                        "localhost, 127.0.0.1, [::1] or the address it listens on, {}",
+                        self.bound
+                    )
+                };
                 return Err(Refusal {
                     status: StatusCode::MISDIRECTED_REQUEST,
                     message: format!(
-                        "This server answers only under its own addresses (localhost, \
-                         127.0.0.1, [::1] or the address it listens on, {}), not under \
+                        "This server answers only under its own addresses ({own}), not under \
                          \"{}\". This refusal protects against DNS rebinding. To reach it \
                          under another name on purpose, start it with --allow-host NAME.",
-                        self.bound,
                         shown(value)
                     ),
                 });
@@ -248,13 +257,13 @@ fn check_origin(parts: &Parts, host: Option<&str>) -> Result<(), Refusal> {
         .headers
         .get(SEC_FETCH_SITE)
         .map(|v| v.to_str().unwrap_or(""));
-    if let Some(site) = site {
-        if site.eq_ignore_ascii_case("cross-site") || site.eq_ignore_ascii_case("same-site") {
-            return Err(refuse(format!(
-                "the browser says this request comes from another site (Sec-Fetch-Site: {})",
-                shown(site)
-            )));
-        }
+    if let Some(site) = site
+        && (site.eq_ignore_ascii_case("cross-site") || site.eq_ignore_ascii_case("same-site"))
+    {
+        return Err(refuse(format!(
+            "the browser says this request comes from another site (Sec-Fetch-Site: {})",
+            shown(site)
+        )));
     }
     let Some(origin) = parts.headers.get(ORIGIN) else {
         return Ok(());
