@@ -151,6 +151,12 @@ pub struct ServeArgs {
     /// lines to anyone who can reach it.
     #[arg(long)]
     pub public: bool,
+    /// Also answer requests addressed to this host name (or address), e.g. a LAN name or a
+    /// reverse proxy's; repeatable. Without it only localhost, loopback addresses and the
+    /// listen address (any address of the machine for 0.0.0.0 or ::) are answered, which
+    /// keeps other web sites from reading the pages through DNS rebinding.
+    #[arg(long = "allow-host", value_name = "NAME")]
+    pub allow_host: Vec<portent_web::AllowedHost>,
 }
 
 #[derive(Debug, Args)]
@@ -159,7 +165,7 @@ pub struct SearchArgs {
     #[arg(value_name = "TEXT", required = true, num_args = 1..)]
     pub text: Vec<String>,
     /// Show at most this many results.
-    #[arg(short = 'n', long, default_value_t = 25)]
+    #[arg(short = 'n', long, default_value_t = portent_registry::DEFAULT_SEARCH_LIMIT)]
     pub limit: usize,
     /// Print JSON (schema: docs/json.md).
     #[arg(long)]

@@ -1,5 +1,6 @@
 //! `portent serve` end to end: the real binary on 127.0.0.1:0, its JSON API compared with
-//! `portent port --json`, and the refusal to listen on a public address without --public.
+//! `portent port --json`, the refusal to listen on a public address without --public, and
+//! the Host check with --allow-host.
 #![cfg(target_os = "linux")]
 #![allow(clippy::unwrap_used, clippy::panic, clippy::expect_used)]
 
@@ -22,11 +23,16 @@ impl Drop for Guard {
 }
 
 fn get(addr: &str, path: &str) -> (u16, String) {
+    get_as(addr, path, addr)
+}
+
+/// GET `path` from the server at `addr` with `Host: host`.
+fn get_as(addr: &str, path: &str, host: &str) -> (u16, String) {
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
     write!(
         s,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
     )
     .unwrap();
     let mut raw = String::new();
@@ -49,12 +55,12 @@ fn public_address_needs_public_flag() {
     assert!(err.contains("--public"), "{err}");
 }
 
-#[test]
-fn serves_the_cli_json_on_loopback() {
-    let data = tempfile::tempdir().unwrap();
+/// `portent serve --listen 127.0.0.1:0 EXTRA...`: the server (killed on drop) and its address.
+fn start(data: &std::path::Path, extra: &[&str]) -> (Guard, String) {
     let child = Command::new(BIN)
         .args(["serve", "--listen", "127.0.0.1:0"])
-        .env("PORTENT_DATA_DIR", data.path())
+        .args(extra)
+        .env("PORTENT_DATA_DIR", data)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -71,6 +77,13 @@ fn serves_the_cli_json_on_loopback() {
         .unwrap_or_else(|| panic!("no address in {line:?}"))
         .to_owned();
     assert!(addr.starts_with("127.0.0.1:"), "{addr}");
+    (child, addr)
+}
+
+#[test]
+fn serves_the_cli_json_on_loopback() {
+    let data = tempfile::tempdir().unwrap();
+    let (_child, addr) = start(data.path(), &[]);
 
     let (status, body) = get(&addr, "/api/ports/797");
     assert_eq!(status, 200);
@@ -102,4 +115,31 @@ fn serves_the_cli_json_on_loopback() {
     assert!(body.contains("<h1>Port 797"));
     let (status, _) = get(&addr, "/ports/70000");
     assert_eq!(status, 400);
+}
+
+#[test]
+fn foreign_hosts_are_refused_unless_allowed() {
+    let data = tempfile::tempdir().unwrap();
+    let (_child, addr) = start(data.path(), &["--allow-host", "portent.lan"]);
+    let port = addr.rsplit(':').next().unwrap();
+    // DNS rebinding: attacker.example re-pointed at 127.0.0.1.
+    let (status, body) = get_as(&addr, "/api/listening", &format!("attacker.example:{port}"));
+    assert_eq!(status, 421, "{body}");
+    assert!(body.contains("--allow-host"), "{body}");
+    for host in [
+        format!("localhost:{port}"),
+        format!("[::1]:{port}"),
+        format!("portent.lan:{port}"),
+    ] {
+        let (status, _) = get_as(&addr, "/api/feedback", &host);
+        assert_eq!(status, 200, "{host}");
+    }
+    let out = Command::new(BIN)
+        .args(["serve", "--allow-host", "http://portent.lan:80"])
+        .env("PORTENT_DATA_DIR", data.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not a host name"), "{err}");
 }

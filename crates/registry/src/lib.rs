@@ -26,6 +26,10 @@ pub use query::{QueryError, Resolved, parse_port_number};
 pub use range::PortRange;
 pub use search::{Hit, HitKind};
 
+/// How many hits `portent search` and `/api/search` return when not told otherwise (one
+/// constant so the CLI and the web API cannot drift apart).
+pub const DEFAULT_SEARCH_LIMIT: usize = 25;
+
 #[allow(clippy::unreadable_literal)]
 mod data {
     use super::{IndexView, Note, NoteKind, NoteSource, PackedRecord, Protocol};
@@ -341,7 +345,8 @@ impl Registry {
         }
     }
 
-    /// Searches names, descriptions and notes; best first.
+    /// Searches names, descriptions and notes; best first. Callers without a limit of their
+    /// own use [`DEFAULT_SEARCH_LIMIT`].
     pub fn search(&self, query: &str, limit: usize) -> Vec<Hit> {
         search::search(self, query, limit)
     }

@@ -34,7 +34,7 @@ async fn main() {
         &portent_web::Config::new(dir.path().to_owned()),
     )
     .unwrap();
-    let app = portent_web::router(state);
+    let app = portent_web::router(state, "127.0.0.1:7970".parse().unwrap());
     let reg = Registry::embedded();
     let host = portent_local::host::facts();
     let n = 20_000u32;
@@ -49,6 +49,7 @@ async fn main() {
         let t = Instant::now();
         for i in 0..n {
             let req = Request::get(format!("{path}{}", port(i)))
+                .header("host", "127.0.0.1:7970")
                 .body(Body::empty())
                 .unwrap();
             let res = app.clone().oneshot(req).await.unwrap();

@@ -75,10 +75,18 @@ pub struct Comment {
     pub at: i64,
 }
 
+/// Answer counts over all ports.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct Totals {
+    pub yes: u64,
+    pub partly: u64,
+    pub no: u64,
+}
+
 /// The feedback page's data.
 #[derive(Debug, Clone, Serialize)]
 pub struct Summary {
-    pub total: Counts,
+    pub total: Totals,
     /// Per port, most answers first (at most 200).
     pub ports: Vec<Counts>,
     /// Newest first (at most 50).
@@ -159,8 +167,7 @@ impl Store {
                     COALESCE(SUM(answer = 'no'), 0) FROM feedback",
             [],
             |r| {
-                Ok(Counts {
-                    port: 0,
+                Ok(Totals {
                     yes: r.get(0)?,
                     partly: r.get(1)?,
                     no: r.get(2)?,

@@ -7,7 +7,10 @@
 //! clicks, feedback without a reload). Assets are compiled in: no CDN, fonts or outside
 //! scripts, so it works offline and under a strict Content-Security-Policy.
 //!
-//! The server changes nothing but the feedback database.
+//! The server changes nothing but the feedback database. It answers only requests addressed
+//! to it by one of its own names, and takes changes only from its own pages ([`guard`]):
+//! the pages show every process's command line, so another web site must not read them
+//! through DNS rebinding or post feedback through a visitor's browser.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -19,6 +22,7 @@ use portent_registry::report::HostFacts;
 
 pub mod feedback;
 pub mod grid;
+pub mod guard;
 pub mod html;
 pub mod i18n;
 pub mod limit;
@@ -26,6 +30,7 @@ pub mod live;
 mod pages;
 mod routes;
 
+pub use guard::AllowedHost;
 pub use routes::router;
 
 /// How to run the server. Build with [`Config::new`] and adjust the fields.
@@ -38,6 +43,9 @@ pub struct Config {
     /// Feedback posts allowed per client address per `feedback_window`.
     pub feedback_per_window: u32,
     pub feedback_window: Duration,
+    /// Names (or addresses) besides the server's own that a request's `Host` may carry
+    /// (`--allow-host`); see [`guard`].
+    pub allowed_hosts: Vec<AllowedHost>,
 }
 
 impl Config {
@@ -47,6 +55,7 @@ impl Config {
             live_ttl: Duration::from_secs(2),
             feedback_per_window: 10,
             feedback_window: Duration::from_secs(60),
+            allowed_hosts: Vec::new(),
         }
     }
 }
@@ -72,6 +81,7 @@ pub struct AppState {
     pub(crate) live: Arc<live::Live>,
     pub(crate) feedback: feedback::Store,
     pub(crate) limit: limit::RateLimit,
+    pub(crate) allowed_hosts: Vec<AllowedHost>,
     /// Status class of every port, for the grid.
     pub(crate) cells: Vec<u8>,
     /// The grid PNG for one live snapshot generation.
@@ -100,6 +110,7 @@ impl AppState {
             live: Arc::new(live::Live::new(source, config.live_ttl)),
             feedback,
             limit: limit::RateLimit::new(config.feedback_per_window, config.feedback_window),
+            allowed_hosts: config.allowed_hosts.clone(),
             grid_png: Mutex::new(None),
         }))
     }
@@ -117,7 +128,7 @@ pub async fn serve(
         .map_err(|source| Error::Bind { addr, source })?;
     let local = listener.local_addr().map_err(Error::Serve)?;
     on_ready(local);
-    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let app = router(state, local).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;

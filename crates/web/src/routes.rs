@@ -1,5 +1,6 @@
-//! Routes, extractors and the response plumbing: security headers on every response, capped
-//! bodies, and clear 400/404/413/429 pages (or JSON errors under `/api/`) instead of panics.
+//! Routes, extractors and the response plumbing: the request guard (Host and Origin, see
+//! `guard.rs`) and security headers on every response, capped bodies, and clear
+//! 400/403/404/413/421/429 pages (or JSON errors under `/api/`) instead of panics.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -24,6 +25,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::AppState;
 use crate::feedback::{Answer, MAX_COMMENT};
+use crate::guard::Guard;
 use crate::i18n::Lang;
 use crate::pages::{self, Ctx, ListeningParams, LiveBox};
 
@@ -35,7 +37,10 @@ pub const BODY_LIMIT: usize = 16 * 1024;
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
                    connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
-pub fn router(state: Arc<AppState>) -> Router {
+/// Every route, for a server whose listener is bound to `bound` (with its real port, not 0):
+/// requests whose `Host` does not name that server are refused (see `guard.rs`).
+pub fn router(state: Arc<AppState>, bound: SocketAddr) -> Router {
+    let guard = Arc::new(Guard::new(bound, &state.allowed_hosts));
     Router::new()
         .route("/", get(root))
         .route("/ports", get(index))
@@ -54,8 +59,30 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/assets/app.js", get(js))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        // Outside every route and the fallback, so nothing answers a foreign Host; inside
+        // the headers layer, so refusals carry the CSP too.
+        .layer(middleware::from_fn_with_state(guard, check_request))
         .layer(middleware::from_fn(security_headers))
         .with_state(state)
+}
+
+/// Refuses requests the guard turns away, as a page or, for the API and clients asking for
+/// JSON, as a JSON error.
+async fn check_request(
+    State(guard): State<Arc<Guard>>,
+    ctx: Ctx,
+    req: Request<Body>,
+    next: Next,
+) -> Response {
+    let (parts, body) = req.into_parts();
+    if let Err(refusal) = guard.check(&parts) {
+        return if parts.uri.path().starts_with("/api/") || wants_json(&parts.headers) {
+            api_error(refusal.status, refusal.message)
+        } else {
+            error_page(&ctx, refusal.status, &refusal.message)
+        };
+    }
+    next.run(Request::from_parts(parts, body)).await
 }
 
 async fn security_headers(req: Request<Body>, next: Next) -> Response {
@@ -69,9 +96,12 @@ async fn security_headers(req: Request<Body>, next: Next) -> Response {
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
+    // Nothing to other sites; `same-origin` rather than `no-referrer` because under
+    // `no-referrer` browsers send `Origin: null` on our own forms (Fetch: "serializing a
+    // request origin"), which the guard could not tell from a foreign page.
     h.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        HeaderValue::from_static("same-origin"),
     );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(
@@ -175,6 +205,8 @@ fn error_page(ctx: &Ctx, status: StatusCode, msg: &str) -> Response {
     let heading = match status {
         StatusCode::NOT_FOUND => t.not_found,
         StatusCode::TOO_MANY_REQUESTS => t.too_many,
+        StatusCode::FORBIDDEN => t.forbidden,
+        StatusCode::MISDIRECTED_REQUEST => t.misdirected,
         _ => t.bad_request,
     };
     html(
@@ -326,7 +358,8 @@ async fn api_port(State(state): St, Path(text): Path<String>) -> Response {
 #[derive(Deserialize)]
 struct SearchParams {
     q: Option<String>,
-    limit: Option<usize>,
+    /// Read as text so a bad value gets its own message (the index page ignores it).
+    limit: Option<String>,
 }
 
 /// `portent search --json`.
@@ -337,6 +370,25 @@ struct SearchJson<'a> {
 }
 
 const MAX_QUERY: usize = 200;
+
+/// Most hits `/api/search` returns at once.
+const MAX_LIMIT: usize = 200;
+
+/// `limit` of `/api/search`: absent means the CLI's default; anything but 1 to
+/// [`MAX_LIMIT`] is refused rather than quietly changed.
+fn search_limit(text: Option<&str>) -> Result<usize, String> {
+    let Some(text) = text else {
+        return Ok(portent_registry::DEFAULT_SEARCH_LIMIT);
+    };
+    match text.trim().parse::<usize>() {
+        Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "limit must be a whole number from 1 to {MAX_LIMIT} (default {}), not \"{}\"",
+            portent_registry::DEFAULT_SEARCH_LIMIT,
+            text.chars().take(20).collect::<String>()
+        )),
+    }
+}
 
 async fn api_search(
     State(state): St,
@@ -356,7 +408,10 @@ async fn api_search(
             format!("q is longer than {MAX_QUERY} characters"),
         );
     }
-    let limit = params.limit.unwrap_or(20).clamp(1, 200);
+    let limit = match search_limit(params.limit.as_deref()) {
+        Ok(n) => n,
+        Err(msg) => return api_error(StatusCode::BAD_REQUEST, msg),
+    };
     let hits = state.reg.search(q, limit);
     json(
         StatusCode::OK,

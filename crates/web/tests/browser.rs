@@ -375,6 +375,41 @@ fn pages_in_headless_chromium() {
     assert_eq!(v["total"]["yes"], 1);
     assert_eq!(v["comments"][0]["comment"], "clear page <b>thanks</b>");
 
+    // The same form sent the old way (a navigation, no script): the browser's same-origin
+    // Origin header passes the server's cross-site check.
+    b.go(&format!("{base}/ports/22"));
+    b.js("var f = document.getElementById('feedback-form'); \
+          var i = document.createElement('input'); i.type = 'hidden'; i.name = 'answer'; \
+          i.value = 'partly'; f.appendChild(i); \
+          HTMLFormElement.prototype.submit.call(f); return true;");
+    b.wait_for(
+        "return location.pathname === '/ports/22' && location.search.indexOf('thanks=1') >= 0;",
+        "the plain form post to come back",
+    );
+    // A form on another origin (a data: page, Origin: null, Sec-Fetch-Site: cross-site)
+    // posting to the server: refused with the 403 page, nothing stored.
+    let form = format!(
+        "data:text/html,<form method=post action='{base}/ports/797/feedback'>\
+         <input name=answer value=no></form>"
+    );
+    b.go(&form);
+    b.js("document.forms[0].submit(); return true;");
+    b.wait_for(
+        "return document.title.indexOf('403') === 0;",
+        "the cross-site post to be refused",
+    );
+    let (_, summary) = http(addr.port(), "GET", "/api/feedback", None).unwrap();
+    let v: Value = serde_json::from_slice(&summary).unwrap();
+    assert_eq!(
+        v["total"],
+        json!({"yes": 1, "partly": 1, "no": 0}),
+        "only our own pages' posts are stored"
+    );
+    // `localhost` with the port is one of the server's own names.
+    b.go(&format!("http://localhost:{}/ports/797", addr.port()));
+    let title = b.js("return document.title;");
+    assert!(title.as_str().unwrap().starts_with("Port 797"), "{title}");
+
     // The index: the grid image loads, and a click on a cell opens that port's page.
     b.go(&format!("{base}/ports"));
     b.wait_for(

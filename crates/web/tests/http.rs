@@ -1,5 +1,6 @@
 //! HTTP-level tests of every route and error, through the router (tower's `oneshot`) with a
-//! fake listing, plus the XSS test with a real listener whose command line holds `<script>`.
+//! fake listing, plus the XSS test with a real listener whose command line holds `<script>`,
+//! and the request guard: foreign `Host` headers (DNS rebinding) and cross-site POSTs.
 #![allow(clippy::unwrap_used, clippy::panic, clippy::expect_used)]
 
 use std::net::SocketAddr;
@@ -9,12 +10,12 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
-use axum::http::{HeaderMap, Request, StatusCode, header};
+use axum::http::{HeaderMap, Request, StatusCode, Version, header};
 use http_body_util::BodyExt;
 use portent_local::listening::{Listener, Listing, Owner, OwnerStatus, Process, Transport};
 use portent_registry::Registry;
 use portent_registry::report::{HostFacts, PortReport};
-use portent_web::{AppState, Config, live};
+use portent_web::{AllowedHost, AppState, Config, live};
 use serde_json::Value;
 use tower::ServiceExt;
 
@@ -74,9 +75,22 @@ fn config(dir: &std::path::Path) -> Config {
     c
 }
 
+/// The address the in-process server pretends to be bound to.
+const BOUND: &str = "127.0.0.1:17970";
+
 fn app_with(dir: &std::path::Path, source: live::Source) -> Router {
-    let state = AppState::new(Registry::embedded(), host(), source, &config(dir)).unwrap();
-    portent_web::router(state)
+    app_bound(dir, source, BOUND, &[])
+}
+
+/// The router as served on `bound`, with `--allow-host` names `allowed`.
+fn app_bound(dir: &std::path::Path, source: live::Source, bound: &str, allowed: &[&str]) -> Router {
+    let mut config = config(dir);
+    config.allowed_hosts = allowed
+        .iter()
+        .map(|a| a.parse::<AllowedHost>().unwrap())
+        .collect();
+    let state = AppState::new(Registry::embedded(), host(), source, &config).unwrap();
+    portent_web::router(state, bound.parse().unwrap())
 }
 
 struct Reply {
@@ -91,7 +105,16 @@ impl Reply {
     }
 }
 
-async fn send(app: &Router, req: Request<Body>) -> Reply {
+/// Sends `req` with `Host: 127.0.0.1:17970` unless it has a Host, as a browser would.
+async fn send(app: &Router, mut req: Request<Body>) -> Reply {
+    if !req.headers().contains_key(header::HOST) {
+        req.headers_mut()
+            .insert(header::HOST, BOUND.parse().unwrap());
+    }
+    send_as_is(app, req).await
+}
+
+async fn send_as_is(app: &Router, req: Request<Body>) -> Reply {
     let res = app.clone().oneshot(req).await.unwrap();
     let status = res.status();
     let headers = res.headers().clone();
@@ -142,6 +165,8 @@ async fn port_page_has_every_section_and_escapes_the_live_box() {
     let csp = r.headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
     assert!(csp.contains("default-src 'none'") && csp.contains("script-src 'self'"));
     assert_eq!(r.headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+    // Not `no-referrer`: that makes browsers send `Origin: null` on our own forms.
+    assert_eq!(r.headers[header::REFERRER_POLICY], "same-origin");
     let b = &r.body;
     for needle in [
         "aria-label=\"breadcrumb\"",
@@ -310,6 +335,29 @@ async fn api_search_and_listening() {
     assert!(hits.iter().any(|h| h["ports"][0]["first"] == 1033));
     assert!(hits[0]["kind"].is_string() && hits[0]["score"].is_number());
 
+    // Out-of-range or unreadable limits are refused, not quietly changed.
+    for limit in ["0", "201", "-1", "abc", ""] {
+        let r = get(&app, &format!("/api/search?q=port&limit={limit}")).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "limit={limit}");
+        let msg = r.json()["error"].as_str().unwrap().to_owned();
+        assert!(
+            msg.contains("limit must be a whole number from 1 to 200"),
+            "{msg}"
+        );
+    }
+    for limit in [1, 200] {
+        let r = get(&app, &format!("/api/search?q=port&limit={limit}")).await;
+        assert_eq!(r.status, StatusCode::OK, "limit={limit}");
+        assert_eq!(r.json()["hits"].as_array().unwrap().len(), limit);
+    }
+    // Without a limit: the CLI's default (`portent search` shows 25).
+    let v = get(&app, "/api/search?q=port").await.json();
+    assert_eq!(
+        v["hits"].as_array().unwrap().len(),
+        portent_registry::DEFAULT_SEARCH_LIMIT
+    );
+    assert_eq!(portent_registry::DEFAULT_SEARCH_LIMIT, 25);
+
     let v = get(&app, "/api/listening").await.json();
     assert_eq!(v["sockets"].as_array().unwrap().len(), 1);
     assert_eq!(v["sockets"][0]["port"], 797);
@@ -361,7 +409,12 @@ async fn index_search_and_grid() {
 
     let res = app
         .clone()
-        .oneshot(Request::get("/ports/grid.png").body(Body::empty()).unwrap())
+        .oneshot(
+            Request::get("/ports/grid.png")
+                .header(header::HOST, BOUND)
+                .body(Body::empty())
+                .unwrap(),
+        )
         .await
         .unwrap();
     assert_eq!(res.headers()[header::CONTENT_TYPE], "image/png");
@@ -573,12 +626,315 @@ async fn feedback_is_validated_limited_and_persisted() {
     assert_eq!(v["total"]["yes"], 1);
     assert_eq!(v["total"]["no"], 1);
     assert_eq!(v["total"]["partly"], 2);
+    let mut keys: Vec<&String> = v["total"].as_object().unwrap().keys().collect();
+    keys.sort();
+    assert_eq!(keys, ["no", "partly", "yes"]); // no "port" in the total
     assert_eq!(v["ports"][0]["port"], 22);
     let r = get(&app, "/feedback").await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.body.contains("4 answers: 1 yes, 2 partly, 1 no."));
     assert!(r.body.contains("&lt;b&gt;nice&lt;/b&gt;"));
     assert!(!r.body.contains("<b>nice"));
+}
+
+fn get_as(uri: &str, host: &str) -> Request<Body> {
+    Request::get(uri)
+        .header(header::HOST, host)
+        .body(Body::empty())
+        .unwrap()
+}
+
+/// Whether a reply gives away anything of the listing (the fake process's pid or command).
+fn leaks_listing(r: &Reply) -> bool {
+    r.body.contains("31337") || r.body.contains("evil") || r.body.contains("pwned")
+}
+
+#[tokio::test]
+async fn foreign_host_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app_with(dir.path(), fake_source());
+    // What a DNS-rebinding page on attacker.example sends after re-pointing its name.
+    let r = send(&app, get_as("/ports/797", "attacker.example:17970")).await;
+    assert_eq!(r.status, StatusCode::MISDIRECTED_REQUEST);
+    assert!(r.body.contains("<!doctype html>"));
+    assert!(r.body.contains("421 Misdirected request"), "{}", r.body);
+    assert!(r.body.contains("&quot;attacker.example:17970&quot;"));
+    assert!(r.body.contains("--allow-host"));
+    assert!(!leaks_listing(&r), "{}", r.body);
+    assert!(r.headers.contains_key(header::CONTENT_SECURITY_POLICY));
+    assert_eq!(r.headers[header::CACHE_CONTROL], "no-store");
+    let r = send(&app, get_as("/api/listening", "attacker.example:17970")).await;
+    assert_eq!(r.status, StatusCode::MISDIRECTED_REQUEST);
+    assert_eq!(r.headers[header::CONTENT_TYPE], "application/json");
+    assert!(
+        r.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("DNS rebinding")
+    );
+    assert!(!leaks_listing(&r), "{}", r.body);
+    let r = send(&app, get_as("/ports/797?lang=de", "attacker.example")).await;
+    assert!(r.body.contains("421 Fehlgeleitete Anfrage"));
+    for (uri, host) in [
+        ("/api/ports/797", "attacker.example"),
+        ("/api/feedback", "ATTACKER.example:17970"),
+        ("/nope", "attacker.example"), // 421 before the 404: nothing answers
+        ("/assets/app.js", "attacker.example"),
+        ("/listening", "localhost:17971"), // our name, another port
+        ("/listening", "127.0.0.1:80"),
+        ("/listening", "192.168.1.5:17970"), // not the bound address
+        ("/listening", "localhost.attacker.example:17970"),
+        ("/listening", "2130706433:17970"),
+        ("/listening", "user@127.0.0.1:17970"),
+        ("/listening", ""),
+    ] {
+        let r = send(&app, get_as(uri, host)).await;
+        assert_eq!(r.status, StatusCode::MISDIRECTED_REQUEST, "{uri} {host:?}");
+        assert!(!leaks_listing(&r), "{uri} {host:?}");
+    }
+    // An absolute request line names the host too; it must be ours as well.
+    let r = send(
+        &app,
+        get_as("http://attacker.example:17970/api/listening", BOUND),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::MISDIRECTED_REQUEST);
+    // HTTP/1.1 without Host, or with two: 400. HTTP/1.0 without Host is still answered.
+    let r = send_as_is(
+        &app,
+        Request::get("/api/listening").body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(
+        r.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("no Host header")
+    );
+    let mut req = get_as("/listening", BOUND);
+    req.headers_mut()
+        .append(header::HOST, "attacker.example".parse().unwrap());
+    let r = send_as_is(&app, req).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.body.contains("more than one Host header"));
+    let r = send_as_is(
+        &app,
+        Request::get("/api/listening")
+            .version(Version::HTTP_10)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn own_names_are_accepted_with_or_without_the_port() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app_with(dir.path(), fake_source());
+    for host in [
+        "localhost",
+        "localhost:17970",
+        "LOCALHOST.:17970",
+        "127.0.0.1",
+        "127.0.0.1:17970",
+        "127.0.0.2:17970",
+        "[::1]",
+        "[::1]:17970",
+    ] {
+        let r = send(&app, get_as("/api/listening", host)).await;
+        assert_eq!(r.status, StatusCode::OK, "{host}: {}", r.body);
+        assert_eq!(r.json()["sockets"][0]["pid"], 31337, "{host}");
+        let r = send(&app, get_as("/ports/797", host)).await;
+        assert_eq!(r.status, StatusCode::OK, "{host}");
+    }
+    // HTTP/2 carries the host in the URI (`:authority`), without a Host header.
+    let r = send_as_is(
+        &app,
+        Request::get("http://127.0.0.1:17970/api/feedback")
+            .version(Version::HTTP_2)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    // Bound to [::1], the same names work.
+    let dir = tempfile::tempdir().unwrap();
+    let app = app_bound(dir.path(), fake_source(), "[::1]:17970", &[]);
+    for host in ["[::1]:17970", "localhost:17970", "127.0.0.1:17970"] {
+        let r = send(&app, get_as("/api/listening", host)).await;
+        assert_eq!(r.status, StatusCode::OK, "{host}");
+    }
+}
+
+#[tokio::test]
+async fn allowed_hosts_and_bound_addresses() {
+    // --allow-host: that name (any case) and that address, nothing else.
+    let dir = tempfile::tempdir().unwrap();
+    let app = app_bound(
+        dir.path(),
+        fake_source(),
+        BOUND,
+        &["portent.lan", "203.0.113.9"],
+    );
+    for (host, status) in [
+        ("portent.lan:17970", StatusCode::OK),
+        ("PORTENT.lan", StatusCode::OK),
+        ("203.0.113.9:17970", StatusCode::OK),
+        ("localhost:17970", StatusCode::OK),
+        ("portent.lan:8080", StatusCode::MISDIRECTED_REQUEST),
+        ("other.lan:17970", StatusCode::MISDIRECTED_REQUEST),
+        ("sub.portent.lan:17970", StatusCode::MISDIRECTED_REQUEST),
+    ] {
+        let r = send(&app, get_as("/api/listening", host)).await;
+        assert_eq!(r.status, status, "{host}");
+    }
+    // Bound to a LAN address on purpose: that address and the loopback names.
+    let dir = tempfile::tempdir().unwrap();
+    let app = app_bound(dir.path(), fake_source(), "192.168.1.5:17970", &[]);
+    for (host, status) in [
+        ("192.168.1.5:17970", StatusCode::OK),
+        ("192.168.1.5", StatusCode::OK),
+        ("localhost:17970", StatusCode::OK),
+        ("192.168.1.6:17970", StatusCode::MISDIRECTED_REQUEST),
+        ("mybox.lan:17970", StatusCode::MISDIRECTED_REQUEST),
+    ] {
+        let r = send(&app, get_as("/api/listening", host)).await;
+        assert_eq!(r.status, status, "{host}");
+    }
+}
+
+#[tokio::test]
+async fn wildcard_bound_accepts_addresses_and_only_allowed_names() {
+    for bound in ["0.0.0.0:17970", "[::]:17970"] {
+        let dir = tempfile::tempdir().unwrap();
+        let app = app_bound(dir.path(), fake_source(), bound, &[]);
+        for (host, status) in [
+            ("192.168.1.5:17970", StatusCode::OK), // any address of the machine
+            ("10.0.0.7", StatusCode::OK),
+            ("[2001:db8::1]:17970", StatusCode::OK),
+            ("[::1]:17970", StatusCode::OK),
+            ("localhost:17970", StatusCode::OK),
+            ("192.168.1.5:17971", StatusCode::MISDIRECTED_REQUEST),
+            ("mybox.lan:17970", StatusCode::MISDIRECTED_REQUEST), // names must be allowed
+            ("attacker.example:17970", StatusCode::MISDIRECTED_REQUEST),
+        ] {
+            let r = send(&app, get_as("/api/listening", host)).await;
+            assert_eq!(r.status, status, "{bound} {host}");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let app = app_bound(dir.path(), fake_source(), bound, &["mybox.lan"]);
+        let r = send(&app, get_as("/listening", "mybox.lan:17970")).await;
+        assert_eq!(r.status, StatusCode::OK, "{bound}");
+        let r = send(&app, get_as("/listening", "attacker.example:17970")).await;
+        assert_eq!(r.status, StatusCode::MISDIRECTED_REQUEST, "{bound}");
+    }
+}
+
+/// A feedback POST with the given headers (name, value), from `ip`.
+fn post_with(headers: &[(&str, &str)], ip: u8, json: bool) -> Request<Body> {
+    let mut req = post_form("/ports/797/feedback", "answer=yes", [127, 0, 0, ip], json);
+    for (k, v) in headers {
+        req.headers_mut().insert(
+            header::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+            v.parse().unwrap(),
+        );
+    }
+    req
+}
+
+#[tokio::test]
+async fn cross_site_posts_are_refused_and_not_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app_with(dir.path(), fake_source());
+    for (i, headers) in [
+        vec![("origin", "http://evil.example")],
+        vec![
+            ("origin", "http://evil.example"),
+            ("sec-fetch-site", "cross-site"),
+        ],
+        vec![("origin", "http://127.0.0.1:17971")], // another server on this machine
+        vec![("origin", "http://localhost:17970")], // our port, but not the Host used
+        vec![("origin", "https://127.0.0.1:17970")],
+        vec![("origin", "null")],
+        vec![("origin", "null"), ("sec-fetch-site", "cross-site")], // a data: or sandboxed page
+        vec![("sec-fetch-site", "cross-site")],
+        vec![("sec-fetch-site", "same-site")],
+        vec![
+            ("origin", "http://127.0.0.1:17970"),
+            ("sec-fetch-site", "cross-site"),
+        ],
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        // Each from another client, so the rate limit (3 here) never decides.
+        let ip = 10 + u8::try_from(i).unwrap();
+        let r = send(&app, post_with(&headers, ip, false)).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{headers:?}");
+        assert!(r.body.contains("403 Forbidden"), "{}", r.body);
+        assert!(r.body.contains("only from its own pages"), "{}", r.body);
+        let r = send(&app, post_with(&headers, ip, true)).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{headers:?}");
+        assert!(r.json()["error"].is_string());
+    }
+    // And a POST to a foreign Host is turned away before the Origin is even looked at.
+    let r = send(
+        &app,
+        post_with(
+            &[
+                ("host", "attacker.example:17970"),
+                ("origin", "http://attacker.example:17970"),
+            ],
+            30,
+            true,
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::MISDIRECTED_REQUEST);
+    let v = get(&app, "/api/feedback").await.json();
+    assert_eq!(
+        v["total"],
+        serde_json::json!({"yes": 0, "partly": 0, "no": 0})
+    );
+    assert_eq!(v["ports"].as_array().unwrap().len(), 0);
+
+    // Our own pages (what a browser sends from a form or fetch on the page), and clients
+    // that send no Origin at all (curl, old browsers): stored.
+    for (ip, headers) in [
+        (40, vec![("origin", "http://127.0.0.1:17970")]),
+        (
+            41,
+            vec![
+                ("origin", "http://127.0.0.1:17970"),
+                ("sec-fetch-site", "same-origin"),
+            ],
+        ),
+        (
+            42,
+            vec![
+                ("host", "localhost:17970"),
+                ("origin", "http://localhost:17970"),
+            ],
+        ),
+        (
+            43,
+            vec![("host", "[::1]:17970"), ("origin", "http://[::1]:17970")],
+        ),
+        (44, vec![("sec-fetch-site", "none")]),
+        (45, vec![]),
+        // Our own form when the browser withholds the origin (a no-referrer setting).
+        (
+            46,
+            vec![("origin", "null"), ("sec-fetch-site", "same-origin")],
+        ),
+    ] {
+        let r = send(&app, post_with(&headers, ip, false)).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{headers:?}: {}", r.body);
+    }
+    let v = get(&app, "/api/feedback").await.json();
+    assert_eq!(v["total"]["yes"], 7);
 }
 
 /// A real process listening on loopback whose command line contains `<script>`: the port

@@ -31,7 +31,8 @@ pub fn run(args: &ServeArgs) -> Result<Outcome> {
         )?;
     }
     let dir = out::data_dir()?;
-    let config = portent_web::Config::new(dir);
+    let mut config = portent_web::Config::new(dir);
+    config.allowed_hosts.clone_from(&args.allow_host);
     let state = portent_web::AppState::new(
         out::registry(),
         portent_local::host::facts(),
