@@ -282,3 +282,59 @@ fn closed_pipe_is_not_an_error() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn update_refuses_endless_input_and_keeps_the_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let o = portent_in(&data, &["registry", "update", "--file", CSV]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let start = std::time::Instant::now();
+    let o = portent_in(&data, &["registry", "update", "--file", "/dev/zero"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("/dev/zero is larger than 16 MiB"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(start.elapsed() < std::time::Duration::from_secs(20));
+    let v = json(&portent_in(&data, &["registry", "info", "--json"]));
+    assert_eq!(v["source"], "updated");
+}
+
+#[test]
+fn error_causes_are_printed_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "not,a,registry\n1,2,3\n").unwrap();
+    let bad = bad.to_str().unwrap();
+    for (args, needle) in [
+        (
+            vec!["registry", "update", "--file", "/nonexistent.csv"],
+            "No such file or directory",
+        ),
+        (
+            vec!["registry", "update", "--file", bad],
+            "header does not match",
+        ),
+        (
+            vec!["scan", "-iL", "/nonexistent.txt"],
+            "No such file or directory",
+        ),
+        (
+            vec![
+                "check",
+                "127.0.0.1",
+                "1",
+                "--signatures",
+                "/nonexistent.toml",
+            ],
+            "No such file or directory",
+        ),
+    ] {
+        let o = portent(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let e = stderr(&o);
+        assert_eq!(e.matches(needle).count(), 1, "{args:?}: {e}");
+    }
+}

@@ -1,5 +1,7 @@
 //! Typed errors. Each names the input or the operation and address that failed, so the binary
-//! can print it as it is and a caller can match on the kind.
+//! can print it as it is and a caller can match on the kind. A cause (an I/O error, the error
+//! of a line in a target file) is part of the message and not also chained as `source()`, so a
+//! printer of the chain (`anyhow`'s `{:#}`) shows it once.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -21,19 +23,14 @@ pub enum TargetError {
     BadHostName { token: String },
     #[error("cannot resolve host '{token}': {detail}")]
     Unresolved { token: String, detail: String },
-    #[error("in {path}, line {line}: {source}")]
+    #[error("in {path}, line {line}: {err}")]
     InFile {
         path: PathBuf,
         line: usize,
-        #[source]
-        source: Box<TargetError>,
+        err: Box<TargetError>,
     },
-    #[error("cannot read the target list {path}: {source}")]
-    File {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error("cannot read the target list {path}: {err}")]
+    File { path: PathBuf, err: std::io::Error },
     #[error("every target address is excluded: nothing to scan")]
     AllExcluded,
     #[error(
@@ -104,13 +101,12 @@ pub enum ConfigError {
 /// The scan could not run (not: a port did not answer, which is a result).
 #[derive(Debug, thiserror::Error)]
 pub enum ScanError {
-    #[error("cannot {op} for {addr}: {source}")]
+    #[error("cannot {op} for {addr}: {err}")]
     Io {
         op: &'static str,
         addr: SocketAddr,
-        #[source]
-        source: std::io::Error,
+        err: std::io::Error,
     },
     #[error("cannot start the async runtime: {0}")]
-    Runtime(#[source] std::io::Error),
+    Runtime(std::io::Error),
 }

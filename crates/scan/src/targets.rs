@@ -270,9 +270,9 @@ pub fn read_target_file(path: &Path) -> Result<Vec<(usize, String)>, TargetError
     } else {
         std::fs::read_to_string(path)
     }
-    .map_err(|source| TargetError::File {
+    .map_err(|err| TargetError::File {
         path: path.to_owned(),
-        source,
+        err,
     })?;
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
@@ -451,7 +451,7 @@ fn collect(
         Some((path, line)) => TargetError::InFile {
             path: path.clone(),
             line: *line,
-            source: Box::new(e),
+            err: Box::new(e),
         },
         None => e,
     };
