@@ -100,18 +100,26 @@ fn run() -> Result<Outcome> {
         Command::Scan(a) => cmd::scan::run(&a),
         Command::Check(a) => cmd::check::run(&a),
         Command::Completions { shell } => {
-            let mut out = io::stdout().lock();
-            clap_complete::generate(shell, &mut Cli::command(), "portent", &mut out);
-            out.flush()?;
-            Ok(Outcome::Found)
+            // clap_complete panics when a write fails: generate in memory, then write here,
+            // where a closed pipe is an error `main` treats as success.
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "portent", &mut script);
+            write_stdout(&script)
         }
         Command::Man => {
-            let mut out = io::stdout().lock();
-            clap_mangen::Man::new(Cli::command()).render(&mut out)?;
-            out.flush()?;
-            Ok(Outcome::Found)
+            let mut page = Vec::new();
+            clap_mangen::Man::new(Cli::command()).render(&mut page)?;
+            write_stdout(&page)
         }
     }
+}
+
+/// Writes generated text to stdout; errors (a closed pipe among them) go back to `main`.
+fn write_stdout(bytes: &[u8]) -> Result<Outcome> {
+    let mut out = io::stdout().lock();
+    out.write_all(bytes)?;
+    out.flush()?;
+    Ok(Outcome::Found)
 }
 
 #[cfg(test)]

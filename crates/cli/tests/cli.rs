@@ -338,3 +338,34 @@ fn error_causes_are_printed_once() {
         assert_eq!(e.matches(needle).count(), 1, "{args:?}: {e}");
     }
 }
+
+/// Runs portent with stdout a pipe whose reading end is already closed: every write fails
+/// with EPIPE, as for `portent ... | head -c 10` when head has gone.
+fn portent_into_closed_pipe(args: &[&str]) -> Output {
+    let dir = tempfile::tempdir().unwrap();
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    Command::new(env!("CARGO_BIN_EXE_portent"))
+        .args(args)
+        .env("PORTENT_DATA_DIR", dir.path())
+        .stdout(writer)
+        .output()
+        .expect("run portent")
+}
+
+#[test]
+fn generated_text_into_a_closed_pipe_is_not_an_error() {
+    for args in [
+        &["completions", "bash"][..],
+        &["completions", "zsh"],
+        &["completions", "fish"],
+        &["man"],
+        &["registry", "export"],
+        &["search", "ssh"],
+        &["797"],
+    ] {
+        let o = portent_into_closed_pipe(args);
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
+        assert!(o.stderr.is_empty(), "{args:?}: {}", stderr(&o));
+    }
+}
