@@ -369,3 +369,27 @@ fn generated_text_into_a_closed_pipe_is_not_an_error() {
         assert!(o.stderr.is_empty(), "{args:?}: {}", stderr(&o));
     }
 }
+
+#[test]
+fn implied_port_takes_options_first_and_a_double_dash() {
+    let want = json(&portent(&["port", "797", "--json"]));
+    for args in [
+        &["--json", "797"][..],
+        &["--color", "never", "--json", "797"],
+        &["--json", "--", "797"],
+    ] {
+        let o = portent(args);
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
+        assert_eq!(json(&o), want, "{args:?}");
+    }
+    let o = portent(&["--", "797"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).starts_with("Port 797"));
+    let o = portent(&["--", "-1"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("\"-1\" is not a port number"),
+        "{}",
+        stderr(&o)
+    );
+}

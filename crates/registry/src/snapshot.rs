@@ -68,7 +68,11 @@ fn read_capped(path: &Path, limit: u64) -> Result<Vec<u8>, SnapshotError> {
         limit,
     };
     let file = fs::File::open(path).map_err(read_err)?;
-    let known = file.metadata().ok().filter(|m| m.is_file()).map(|m| m.len());
+    let known = file
+        .metadata()
+        .ok()
+        .filter(|m| m.is_file())
+        .map(|m| m.len());
     if known.is_some_and(|len| len > limit) {
         return Err(too_large());
     }
@@ -149,10 +153,11 @@ pub struct Installed {
 /// [`MAX_CSV_BYTES`] are refused.
 pub fn install(csv_path: &Path, dir: &Path) -> Result<Installed, SnapshotError> {
     let bytes = read_capped(csv_path, MAX_CSV_BYTES)?;
-    let packed = portent_iana::parse_and_validate(&bytes).map_err(|err| SnapshotError::Invalid {
-        path: csv_path.to_owned(),
-        err,
-    })?;
+    let packed =
+        portent_iana::parse_and_validate(&bytes).map_err(|err| SnapshotError::Invalid {
+            path: csv_path.to_owned(),
+            err,
+        })?;
     let encoded = encode(&packed);
     let path = dir.join(FILE_NAME);
     let werr = |err| SnapshotError::Write {
@@ -291,7 +296,10 @@ mod tests {
         {
             let e = install(Path::new("/dev/zero"), &data).unwrap_err();
             assert!(matches!(e, SnapshotError::TooLarge { .. }), "{e}");
-            assert!(chain(&e).starts_with("/dev/zero is larger than 16 MiB"), "{e}");
+            assert!(
+                chain(&e).starts_with("/dev/zero is larger than 16 MiB"),
+                "{e}"
+            );
         }
         assert_eq!(fs::read(data.join(FILE_NAME)).unwrap(), before);
 
