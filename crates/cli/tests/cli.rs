@@ -393,3 +393,18 @@ fn implied_port_takes_options_first_and_a_double_dash() {
         stderr(&o)
     );
 }
+
+#[test]
+fn search_lists_separate_ports_and_ranges_only_for_runs() {
+    for (query, want) in [
+        ("anydesk", "6568, 7070 "),
+        ("x11", "6000-6063 "),
+        ("netinfo", "1033 "),
+    ] {
+        let o = portent(&["search", query]);
+        assert_eq!(o.status.code(), Some(0), "{query}");
+        let s = stdout(&o);
+        assert!(s.lines().any(|l| l.starts_with(want)), "{query}:\n{s}");
+        assert!(!s.contains(".."), "{query}:\n{s}");
+    }
+}
