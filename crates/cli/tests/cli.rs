@@ -408,3 +408,44 @@ fn search_lists_separate_ports_and_ranges_only_for_runs() {
         assert!(!s.contains(".."), "{query}:\n{s}");
     }
 }
+
+#[test]
+fn port_0_page_says_nothing_can_listen_there() {
+    let o = portent(&["0"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let s = stdout(&o);
+    assert!(
+        s.lines().next().unwrap().trim_end() == "Port 0  reserved  system range",
+        "{s}"
+    );
+    for needle in [
+        "nothing can listen on port 0",
+        "any free ephemeral port",
+        "Can it be open?  no",
+        "scan or OS fingerprinting",
+        "How to see traffic sent to it",
+        "tcpdump",
+    ] {
+        assert!(s.contains(needle), "missing {needle:?} in:\n{s}");
+    }
+    for wrong in [
+        "ghost",
+        "started by root",
+        "concern: high",
+        "findstr :0",
+        "portent check HOST 0",
+        "lsof",
+        "Test-NetConnection",
+    ] {
+        assert!(!s.contains(wrong), "{wrong:?} in:\n{s}");
+    }
+    let v = json(&portent(&["0", "--json"]));
+    assert_eq!(v["privileged"], Value::Null);
+    assert_eq!(v["assessment"]["listenable"], false);
+    assert_eq!(v["assessment"]["ghost"], false);
+    assert_eq!(v["assessment"]["concern"], "low");
+    assert_eq!(v["check"]["remote"].as_array().unwrap().len(), 0);
+    assert_eq!(v["check"]["windows"].as_array().unwrap().len(), 0);
+    let v = json(&portent(&["797", "--json"]));
+    assert_eq!(v["assessment"]["listenable"], true);
+}
