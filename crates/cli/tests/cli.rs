@@ -449,3 +449,14 @@ fn port_0_page_says_nothing_can_listen_there() {
     let v = json(&portent(&["797", "--json"]));
     assert_eq!(v["assessment"]["listenable"], true);
 }
+
+#[test]
+fn name_on_another_protocol_lists_what_it_has() {
+    let o = portent(&["ssh/dccp"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        stderr(&o).trim_end(),
+        "\"ssh\" is assigned 22/tcp, 22/udp, 22/sctp; none on dccp"
+    );
+    assert!(o.stdout.is_empty());
+}

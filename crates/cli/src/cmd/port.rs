@@ -17,8 +17,9 @@ pub fn run(args: &PortArgs) -> Result<Outcome> {
     let reg = out::registry();
     let resolved = match reg.resolve(&args.query) {
         Ok(r) => r,
-        // A real registry name that has no port: an answer, but no port page to show.
-        Err(e @ QueryError::NameWithoutPort { .. }) => {
+        // A real registry name that has no port (on the protocol asked for): an answer, but no
+        // port page to show.
+        Err(e @ (QueryError::NameWithoutPort { .. } | QueryError::NotOnProtocol { .. })) => {
             writeln!(anstream::stderr(), "{e}")?;
             return Ok(Outcome::Nothing);
         }
