@@ -460,3 +460,41 @@ fn name_on_another_protocol_lists_what_it_has() {
     );
     assert!(o.stdout.is_empty());
 }
+
+#[test]
+fn host_port_blocks_and_protocols_get_the_right_advice() {
+    for (args, want) in [
+        (
+            &["check", "127.0.0.1:22", "22"][..],
+            "give the port separately: portent check 127.0.0.1 22",
+        ),
+        (
+            &["check", "[::1]:22", "22"],
+            "give the port separately: portent check ::1 22",
+        ),
+        (&["scan", "127.0.0.1:22"], "use -p 22"),
+        (
+            &["check", "127.0.0.1/24", "22"],
+            "check tests one host: use portent scan 127.0.0.1/24",
+        ),
+        (
+            &["scan", "127.0.0.1", "-p", "797/udp"],
+            "portent connects over TCP only, not udp",
+        ),
+        (
+            &["check", "127.0.0.1", "22/udp"],
+            "portent connects over TCP only, not udp",
+        ),
+    ] {
+        let o = portent(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let e = stderr(&o);
+        assert!(e.contains(want), "{args:?}: {e}");
+        assert!(!e.contains("IPv6"), "{args:?}: {e}");
+        assert!(o.stdout.is_empty(), "{args:?}");
+    }
+    // Real IPv6 literals are still addresses; /tcp suffixes are accepted.
+    let o = portent(&["check", "::1", "ssh/tcp", "--no-detect", "--json"]);
+    assert!(matches!(o.status.code(), Some(0 | 1)), "{}", stderr(&o));
+    assert_eq!(json(&o)["port"], 22);
+}

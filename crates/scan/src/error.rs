@@ -21,6 +21,24 @@ pub enum TargetError {
     BadRange { token: String, detail: String },
     #[error("'{token}' is not an address, range, CIDR block or host name")]
     BadHostName { token: String },
+    #[error(
+        "'{token}' has a port in it: targets are hosts; use -p {port} (portent scan {host} -p {port})"
+    )]
+    HostWithPort {
+        token: String,
+        host: String,
+        port: String,
+    },
+    #[error("'{token}' has a port in it: give the port separately: portent check {host} {port}")]
+    CheckHostWithPort {
+        token: String,
+        host: String,
+        port: String,
+    },
+    #[error(
+        "'{token}' is {count} addresses, and check tests one host: use portent scan {token} -p PORT for a block or range"
+    )]
+    NotOneHost { token: String, count: u128 },
     #[error("cannot resolve host '{token}': {detail}")]
     Unresolved { token: String, detail: String },
     #[error("in {path}, line {line}: {err}")]
@@ -62,6 +80,10 @@ pub enum PortError {
     OutOfRange { item: String },
     #[error("port '{item}' includes port 0, which cannot be scanned with connect(): use 1-65535")]
     Zero { item: String },
+    #[error(
+        "'{item}': portent connects over TCP only, not {protocol}; give the port without /{protocol} or with /tcp"
+    )]
+    TcpOnly { item: String, protocol: String },
     #[error("port range '{item}' runs backwards: write the low port first")]
     Backwards { item: String },
     #[error("unknown service name '{name}' (not in the registry for tcp){}", did_you_mean(.suggestions))]
