@@ -498,3 +498,29 @@ fn host_port_blocks_and_protocols_get_the_right_advice() {
     assert!(matches!(o.status.code(), Some(0 | 1)), "{}", stderr(&o));
     assert_eq!(json(&o)["port"], 22);
 }
+
+#[test]
+fn counts_of_one_are_singular() {
+    let dir = tempfile::tempdir().unwrap();
+    let xml = dir.path().join("scan.xml");
+    // Port 1 on loopback: closed (nothing listens there in a test environment), or open.
+    let o = portent(&[
+        "scan",
+        "127.0.0.1",
+        "-p",
+        "1",
+        "-q",
+        "-oX",
+        xml.to_str().unwrap(),
+    ]);
+    assert!(matches!(o.status.code(), Some(0 | 1)), "{}", stderr(&o));
+    let s = stdout(&o);
+    assert!(s.contains("1 host scanned (0 down), 1 port each,"), "{s}");
+    let x = std::fs::read_to_string(&xml).unwrap();
+    assert!(
+        x.contains("portent done: 1 IP address (1 host up) scanned"),
+        "{x}"
+    );
+    let o = portent(&["scan", "127.0.0.1", "-p", "1-2", "-q"]);
+    assert!(stdout(&o).contains("1 host scanned (0 down), 2 ports each,"));
+}
