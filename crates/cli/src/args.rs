@@ -221,8 +221,8 @@ pub struct ScanArgs {
     /// Scan more than 65,536 addresses.
     #[arg(long)]
     pub yes: bool,
-    /// Ports: numbers, ranges (1-1023, -1023, 60000-), - for all, service names (ssh).
-    /// Default: all 65,535.
+    /// Ports: numbers, ranges (1-1023, -1023, 60000-), - for all, service names (ssh); TCP
+    /// only, so a /tcp suffix is accepted and /udp refused. Default: all 65,535.
     #[arg(
         short = 'p',
         long = "port",
@@ -301,10 +301,10 @@ pub struct DetectArgs {
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// A host name or an address.
+    /// One host name or address (not HOST:PORT; for a block or range, use scan).
     #[arg(value_name = "HOST")]
     pub host: String,
-    /// A port number or a service name (ssh).
+    /// A port number or a service name (ssh), over TCP (a /tcp suffix is accepted).
     #[arg(value_name = "PORT")]
     pub port: String,
     /// How long to wait for an answer per attempt.

@@ -51,15 +51,27 @@ fn main() -> ExitCode {
     }
 }
 
-/// Adds the implied `port` subcommand: `portent 797` means `portent port 797`.
+/// Adds the implied `port` subcommand: `portent 797` means `portent port 797`. It goes after
+/// the global `--color` and before any other option, so `portent --json 797` works, and before
+/// a `--`, so `portent -- 797` does too.
 fn with_implied_port(mut argv: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
     let cmd = Cli::command();
     let mut i = 1;
+    // Where `port` goes: before the first option that is not the global --color.
+    let mut first_option = None;
     while i < argv.len() {
         let s = argv[i].to_string_lossy();
-        if s == "--color" {
+        if s == "--" {
+            if i + 1 < argv.len() {
+                argv.insert(first_option.unwrap_or(i), "port".into());
+            }
+            return argv;
+        } else if s == "--color" {
             i += 2; // the option and its value
+        } else if s.starts_with("--color=") {
+            i += 1;
         } else if s.starts_with('-') && s.len() > 1 && !is_number(&s) {
+            first_option.get_or_insert(i);
             i += 1;
         } else {
             break;
@@ -71,7 +83,7 @@ fn with_implied_port(mut argv: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsStrin
                 .get_subcommands()
                 .any(|s| s.get_name() == word || s.get_all_aliases().any(|a| a == word));
         if !known {
-            argv.insert(i, "port".into());
+            argv.insert(first_option.unwrap_or(i), "port".into());
         }
     }
     argv
@@ -100,18 +112,26 @@ fn run() -> Result<Outcome> {
         Command::Scan(a) => cmd::scan::run(&a),
         Command::Check(a) => cmd::check::run(&a),
         Command::Completions { shell } => {
-            let mut out = io::stdout().lock();
-            clap_complete::generate(shell, &mut Cli::command(), "portent", &mut out);
-            out.flush()?;
-            Ok(Outcome::Found)
+            // clap_complete panics when a write fails: generate in memory, then write here,
+            // where a closed pipe is an error `main` treats as success.
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "portent", &mut script);
+            write_stdout(&script)
         }
         Command::Man => {
-            let mut out = io::stdout().lock();
-            clap_mangen::Man::new(Cli::command()).render(&mut out)?;
-            out.flush()?;
-            Ok(Outcome::Found)
+            let mut page = Vec::new();
+            clap_mangen::Man::new(Cli::command()).render(&mut page)?;
+            write_stdout(&page)
         }
     }
+}
+
+/// Writes generated text to stdout; errors (a closed pipe among them) go back to `main`.
+fn write_stdout(bytes: &[u8]) -> Result<Outcome> {
+    let mut out = io::stdout().lock();
+    out.write_all(bytes)?;
+    out.flush()?;
+    Ok(Outcome::Found)
 }
 
 #[cfg(test)]
@@ -146,6 +166,28 @@ mod tests {
             argv(&["portent", "--color", "never", "797"]),
             ["portent", "--color", "never", "port", "797"]
         );
+        assert_eq!(
+            argv(&["portent", "--json", "797"]),
+            ["portent", "port", "--json", "797"]
+        );
+        assert_eq!(
+            argv(&["portent", "--color", "never", "--json", "797"]),
+            ["portent", "--color", "never", "port", "--json", "797"]
+        );
+        assert_eq!(
+            argv(&["portent", "--", "797"]),
+            ["portent", "port", "--", "797"]
+        );
+        assert_eq!(
+            argv(&["portent", "--", "-1"]),
+            ["portent", "port", "--", "-1"]
+        );
+        assert_eq!(
+            argv(&["portent", "--json", "--", "797"]),
+            ["portent", "port", "--json", "--", "797"]
+        );
+        assert_eq!(argv(&["portent", "--"]), ["portent", "--"]);
+        assert_eq!(argv(&["portent", "--version"]), ["portent", "--version"]);
     }
 
     #[test]

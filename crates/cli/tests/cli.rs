@@ -282,3 +282,245 @@ fn closed_pipe_is_not_an_error() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn update_refuses_endless_input_and_keeps_the_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let o = portent_in(&data, &["registry", "update", "--file", CSV]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let start = std::time::Instant::now();
+    let o = portent_in(&data, &["registry", "update", "--file", "/dev/zero"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("/dev/zero is larger than 16 MiB"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(start.elapsed() < std::time::Duration::from_secs(20));
+    let v = json(&portent_in(&data, &["registry", "info", "--json"]));
+    assert_eq!(v["source"], "updated");
+}
+
+#[test]
+fn error_causes_are_printed_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "not,a,registry\n1,2,3\n").unwrap();
+    let bad = bad.to_str().unwrap();
+    for (args, needle) in [
+        (
+            vec!["registry", "update", "--file", "/nonexistent.csv"],
+            "No such file or directory",
+        ),
+        (
+            vec!["registry", "update", "--file", bad],
+            "header does not match",
+        ),
+        (
+            vec!["scan", "-iL", "/nonexistent.txt"],
+            "No such file or directory",
+        ),
+        (
+            vec![
+                "check",
+                "127.0.0.1",
+                "1",
+                "--signatures",
+                "/nonexistent.toml",
+            ],
+            "No such file or directory",
+        ),
+    ] {
+        let o = portent(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let e = stderr(&o);
+        assert_eq!(e.matches(needle).count(), 1, "{args:?}: {e}");
+    }
+}
+
+/// Runs portent with stdout a pipe whose reading end is already closed: every write fails
+/// with EPIPE, as for `portent ... | head -c 10` when head has gone.
+fn portent_into_closed_pipe(args: &[&str]) -> Output {
+    let dir = tempfile::tempdir().unwrap();
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    Command::new(env!("CARGO_BIN_EXE_portent"))
+        .args(args)
+        .env("PORTENT_DATA_DIR", dir.path())
+        .stdout(writer)
+        .output()
+        .expect("run portent")
+}
+
+#[test]
+fn generated_text_into_a_closed_pipe_is_not_an_error() {
+    for args in [
+        &["completions", "bash"][..],
+        &["completions", "zsh"],
+        &["completions", "fish"],
+        &["man"],
+        &["registry", "export"],
+        &["search", "ssh"],
+        &["797"],
+    ] {
+        let o = portent_into_closed_pipe(args);
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
+        assert!(o.stderr.is_empty(), "{args:?}: {}", stderr(&o));
+    }
+}
+
+#[test]
+fn implied_port_takes_options_first_and_a_double_dash() {
+    let want = json(&portent(&["port", "797", "--json"]));
+    for args in [
+        &["--json", "797"][..],
+        &["--color", "never", "--json", "797"],
+        &["--json", "--", "797"],
+    ] {
+        let o = portent(args);
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
+        assert_eq!(json(&o), want, "{args:?}");
+    }
+    let o = portent(&["--", "797"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).starts_with("Port 797"));
+    let o = portent(&["--", "-1"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("\"-1\" is not a port number"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn search_lists_separate_ports_and_ranges_only_for_runs() {
+    for (query, want) in [
+        ("anydesk", "6568, 7070 "),
+        ("x11", "6000-6063 "),
+        ("netinfo", "1033 "),
+    ] {
+        let o = portent(&["search", query]);
+        assert_eq!(o.status.code(), Some(0), "{query}");
+        let s = stdout(&o);
+        assert!(s.lines().any(|l| l.starts_with(want)), "{query}:\n{s}");
+        assert!(!s.contains(".."), "{query}:\n{s}");
+    }
+}
+
+#[test]
+fn port_0_page_says_nothing_can_listen_there() {
+    let o = portent(&["0"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let s = stdout(&o);
+    assert!(
+        s.lines().next().unwrap().trim_end() == "Port 0  reserved  system range",
+        "{s}"
+    );
+    for needle in [
+        "nothing can listen on port 0",
+        "any free ephemeral port",
+        "Can it be open?  no",
+        "scan or OS fingerprinting",
+        "How to see traffic sent to it",
+        "tcpdump",
+    ] {
+        assert!(s.contains(needle), "missing {needle:?} in:\n{s}");
+    }
+    for wrong in [
+        "ghost",
+        "started by root",
+        "concern: high",
+        "findstr :0",
+        "portent check HOST 0",
+        "lsof",
+        "Test-NetConnection",
+    ] {
+        assert!(!s.contains(wrong), "{wrong:?} in:\n{s}");
+    }
+    let v = json(&portent(&["0", "--json"]));
+    assert_eq!(v["privileged"], Value::Null);
+    assert_eq!(v["assessment"]["listenable"], false);
+    assert_eq!(v["assessment"]["ghost"], false);
+    assert_eq!(v["assessment"]["concern"], "low");
+    assert_eq!(v["check"]["remote"].as_array().unwrap().len(), 0);
+    assert_eq!(v["check"]["windows"].as_array().unwrap().len(), 0);
+    let v = json(&portent(&["797", "--json"]));
+    assert_eq!(v["assessment"]["listenable"], true);
+}
+
+#[test]
+fn name_on_another_protocol_lists_what_it_has() {
+    let o = portent(&["ssh/dccp"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        stderr(&o).trim_end(),
+        "\"ssh\" is assigned 22/tcp, 22/udp, 22/sctp; none on dccp"
+    );
+    assert!(o.stdout.is_empty());
+}
+
+#[test]
+fn host_port_blocks_and_protocols_get_the_right_advice() {
+    for (args, want) in [
+        (
+            &["check", "127.0.0.1:22", "22"][..],
+            "give the port separately: portent check 127.0.0.1 22",
+        ),
+        (
+            &["check", "[::1]:22", "22"],
+            "give the port separately: portent check ::1 22",
+        ),
+        (&["scan", "127.0.0.1:22"], "use -p 22"),
+        (
+            &["check", "127.0.0.1/24", "22"],
+            "check tests one host: use portent scan 127.0.0.1/24",
+        ),
+        (
+            &["scan", "127.0.0.1", "-p", "797/udp"],
+            "portent connects over TCP only, not udp",
+        ),
+        (
+            &["check", "127.0.0.1", "22/udp"],
+            "portent connects over TCP only, not udp",
+        ),
+    ] {
+        let o = portent(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let e = stderr(&o);
+        assert!(e.contains(want), "{args:?}: {e}");
+        assert!(!e.contains("IPv6"), "{args:?}: {e}");
+        assert!(o.stdout.is_empty(), "{args:?}");
+    }
+    // Real IPv6 literals are still addresses; /tcp suffixes are accepted.
+    let o = portent(&["check", "::1", "ssh/tcp", "--no-detect", "--json"]);
+    assert!(matches!(o.status.code(), Some(0 | 1)), "{}", stderr(&o));
+    assert_eq!(json(&o)["port"], 22);
+}
+
+#[test]
+fn counts_of_one_are_singular() {
+    let dir = tempfile::tempdir().unwrap();
+    let xml = dir.path().join("scan.xml");
+    // Port 1 on loopback: closed (nothing listens there in a test environment), or open.
+    let o = portent(&[
+        "scan",
+        "127.0.0.1",
+        "-p",
+        "1",
+        "-q",
+        "-oX",
+        xml.to_str().unwrap(),
+    ]);
+    assert!(matches!(o.status.code(), Some(0 | 1)), "{}", stderr(&o));
+    let s = stdout(&o);
+    assert!(s.contains("1 host scanned (0 down), 1 port each,"), "{s}");
+    let x = std::fs::read_to_string(&xml).unwrap();
+    assert!(
+        x.contains("portent done: 1 IP address (1 host up) scanned"),
+        "{x}"
+    );
+    let o = portent(&["scan", "127.0.0.1", "-p", "1-2", "-q"]);
+    assert!(stdout(&o).contains("1 host scanned (0 down), 2 ports each,"));
+}

@@ -21,24 +21,15 @@ pub use tun_tap::Iface;
 /// Errors setting up the delay line.
 #[derive(Debug, thiserror::Error)]
 pub enum NetsimError {
-    #[error("cannot open network namespace {ns}: {source}")]
-    Namespace {
-        ns: String,
-        #[source]
-        source: io::Error,
-    },
-    #[error("cannot enter network namespace {ns}: {source}")]
-    Enter {
-        ns: String,
-        #[source]
-        source: nix::Error,
-    },
-    #[error("cannot attach to TUN device {dev} in namespace {ns}: {source}")]
+    #[error("cannot open network namespace {ns}: {err}")]
+    Namespace { ns: String, err: io::Error },
+    #[error("cannot enter network namespace {ns}: {err}")]
+    Enter { ns: String, err: nix::Error },
+    #[error("cannot attach to TUN device {dev} in namespace {ns}: {err}")]
     Tun {
         ns: String,
         dev: String,
-        #[source]
-        source: io::Error,
+        err: io::Error,
     },
 }
 
@@ -46,29 +37,29 @@ pub enum NetsimError {
 /// with `ip -n NS tuntap add dev DEV mode tun`). The device must be attached from inside its
 /// namespace, so a short-lived thread joins it; the descriptor then works from anywhere.
 pub fn open_tun(ns: &str, dev: &str) -> Result<Iface, NetsimError> {
-    let file = File::open(format!("/run/netns/{ns}")).map_err(|source| NetsimError::Namespace {
+    let file = File::open(format!("/run/netns/{ns}")).map_err(|err| NetsimError::Namespace {
         ns: ns.to_owned(),
-        source,
+        err,
     })?;
     let (ns2, dev2) = (ns.to_owned(), dev.to_owned());
     let handle = thread::spawn(move || -> Result<Iface, NetsimError> {
-        nix::sched::setns(&file, nix::sched::CloneFlags::CLONE_NEWNET).map_err(|source| {
+        nix::sched::setns(&file, nix::sched::CloneFlags::CLONE_NEWNET).map_err(|err| {
             NetsimError::Enter {
                 ns: ns2.clone(),
-                source,
+                err,
             }
         })?;
-        Iface::without_packet_info(&dev2, tun_tap::Mode::Tun).map_err(|source| NetsimError::Tun {
+        Iface::without_packet_info(&dev2, tun_tap::Mode::Tun).map_err(|err| NetsimError::Tun {
             ns: ns2,
             dev: dev2,
-            source,
+            err,
         })
     });
     handle.join().unwrap_or_else(|_| {
         Err(NetsimError::Tun {
             ns: ns.to_owned(),
             dev: dev.to_owned(),
-            source: io::Error::other("the attaching thread panicked"),
+            err: io::Error::other("the attaching thread panicked"),
         })
     })
 }

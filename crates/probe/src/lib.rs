@@ -158,13 +158,20 @@ pub enum UdpError {
     Refused(SocketAddr, String),
 }
 
-/// Errors building a detector.
+/// Errors building a detector. The cause is part of the message, not also chained as
+/// `source()`, so a printer of the chain shows it once.
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
     #[error(transparent)]
     Signatures(#[from] SignatureError),
     #[error("setting up TLS: {0}")]
-    Tls(#[from] rustls::Error),
+    Tls(rustls::Error),
+}
+
+impl From<rustls::Error> for BuildError {
+    fn from(e: rustls::Error) -> BuildError {
+        BuildError::Tls(e)
+    }
 }
 
 impl Detector {

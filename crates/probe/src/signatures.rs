@@ -10,25 +10,23 @@ use serde::Deserialize;
 
 use crate::escape::escape_bytes;
 
-/// Errors loading a signature file.
+/// Errors loading a signature file. The cause is part of the message and not also chained as
+/// `source()`, so a printer of the chain shows it once.
 #[derive(Debug, thiserror::Error)]
 pub enum SignatureError {
-    #[error("reading signature file {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("parsing signature file {origin}: {source}")]
+    #[error("reading signature file {path}: {err}")]
+    Read { path: PathBuf, err: std::io::Error },
+    #[error("parsing signature file {origin}: {err}")]
     Parse {
         origin: String,
-        source: toml::de::Error,
+        err: toml::de::Error,
     },
-    #[error("signature {index} in {origin} ({service}): bad pattern: {source}")]
+    #[error("signature {index} in {origin} ({service}): bad pattern: {err}")]
     Pattern {
         origin: String,
         index: usize,
         service: String,
-        source: regex::Error,
+        err: regex::Error,
     },
     #[error("signature {index} in {origin}: {reason}")]
     Invalid {
@@ -107,9 +105,9 @@ impl SignatureSet {
 
     /// Parses signatures from TOML text; `origin` names it in errors.
     pub fn parse(text: &str, origin: &str) -> Result<SignatureSet, SignatureError> {
-        let file: File = toml::from_str(text).map_err(|source| SignatureError::Parse {
+        let file: File = toml::from_str(text).map_err(|err| SignatureError::Parse {
             origin: origin.to_string(),
-            source,
+            err,
         })?;
         let mut sigs = Vec::with_capacity(file.signature.len());
         for (index, raw) in file.signature.into_iter().enumerate() {
@@ -145,11 +143,11 @@ impl SignatureSet {
             let pattern = regex::bytes::RegexBuilder::new(&raw.pattern)
                 .size_limit(1 << 20)
                 .build()
-                .map_err(|source| SignatureError::Pattern {
+                .map_err(|err| SignatureError::Pattern {
                     origin: origin.to_string(),
                     index,
                     service: raw.service.clone(),
-                    source,
+                    err,
                 })?;
             sigs.push(Signature {
                 service: raw.service,
@@ -167,9 +165,9 @@ impl SignatureSet {
 
     /// Reads and parses a file.
     pub fn load(path: &Path) -> Result<SignatureSet, SignatureError> {
-        let text = std::fs::read_to_string(path).map_err(|source| SignatureError::Read {
+        let text = std::fs::read_to_string(path).map_err(|err| SignatureError::Read {
             path: path.to_path_buf(),
-            source,
+            err,
         })?;
         SignatureSet::parse(&text, &path.display().to_string())
     }

@@ -1,7 +1,7 @@
 //! Turning what a person types (`797`, `797/tcp`, `ldap`, `LDAP/udp`) into ports, with errors
 //! that say what was wrong and suggest what was probably meant.
 
-use crate::{Protocol, Registry};
+use crate::{PortSpan, Protocol, Registry};
 
 /// A resolved port query.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +36,23 @@ pub enum QueryError {
         name: String,
         protocol: Option<Protocol>,
     },
+    #[error("\"{name}\" is assigned {}; none on {protocol}", assignments(.assigned))]
+    NotOnProtocol {
+        name: String,
+        /// The protocol asked for, which has no port for the name.
+        protocol: Protocol,
+        /// What the name does have: runs of ports per protocol, in protocol order.
+        assigned: Vec<(PortSpan, Protocol)>,
+    },
+}
+
+/// `22/tcp, 22/udp` (at most eight, then how many more).
+fn assignments(a: &[(PortSpan, Protocol)]) -> String {
+    let mut parts: Vec<String> = a.iter().take(8).map(|(s, p)| format!("{s}/{p}")).collect();
+    if a.len() > 8 {
+        parts.push(format!("{} more", a.len() - 8));
+    }
+    parts.join(", ")
 }
 
 fn did_you_mean(s: &[String]) -> String {
@@ -109,6 +126,16 @@ impl Registry {
         }
         let ports = self.ports_for_name(what, protocol);
         if ports.is_empty() {
+            if let Some(protocol) = protocol {
+                let assigned = self.assignments(what);
+                if !assigned.is_empty() {
+                    return Err(QueryError::NotOnProtocol {
+                        name: records[0].service.to_owned(),
+                        protocol,
+                        assigned,
+                    });
+                }
+            }
             return Err(QueryError::NameWithoutPort {
                 name: what.to_owned(),
                 protocol,
@@ -119,6 +146,30 @@ impl Registry {
             protocol,
             name: Some(records[0].service.to_string()),
         })
+    }
+}
+
+impl Registry {
+    /// The ports registered for `name`, as runs of consecutive ports per protocol.
+    fn assignments(&self, name: &str) -> Vec<(PortSpan, Protocol)> {
+        let mut out = Vec::new();
+        for &p in &Protocol::ALL {
+            let mut run: Option<PortSpan> = None;
+            for port in self.ports_for_name(name, Some(p)) {
+                match &mut run {
+                    Some(s) if u32::from(s.last) + 1 == u32::from(port) => s.last = port,
+                    _ => {
+                        out.extend(run.map(|s| (s, p)));
+                        run = Some(PortSpan {
+                            first: port,
+                            last: port,
+                        });
+                    }
+                }
+            }
+            out.extend(run.map(|s| (s, p)));
+        }
+        out
     }
 }
 
@@ -151,6 +202,20 @@ mod tests {
         ));
         let e = r.resolve("sshh").unwrap_err();
         assert!(e.to_string().contains("did you mean ssh"), "{e}");
+        let e = r.resolve("ssh/dccp").unwrap_err();
+        assert!(matches!(e, QueryError::NotOnProtocol { .. }), "{e:?}");
+        assert_eq!(
+            e.to_string(),
+            "\"ssh\" is assigned 22/tcp, 22/udp, 22/sctp; none on dccp"
+        );
+        let e = r.resolve("x11/sctp").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "\"x11\" is assigned 6000-6063/tcp, 6000-6063/udp; none on sctp"
+        );
+        // A name that has no port on any protocol is still reported as such.
+        let e = r.resolve("argus/tcp").unwrap_err();
+        assert!(matches!(e, QueryError::NameWithoutPort { .. }), "{e:?}");
         let e = r.resolve("abc").unwrap_err();
         assert!(
             e.to_string()

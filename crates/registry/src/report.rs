@@ -1,6 +1,10 @@
 //! The port page as data: everything portent knows about one port, assembled from the registry,
 //! the ranges, facts about this host and our notes, with the judgements derived from them.
 //! The CLI renders it as text or JSON and the web server as HTML; both get the same facts.
+//!
+//! Port 0 is treated apart: nothing can listen on it (binding port 0 asks the OS for any free
+//! ephemeral port), so its page makes no privilege, ghost or concern claims and offers no
+//! commands that look for a listener.
 
 use serde::Serialize;
 
@@ -77,6 +81,10 @@ pub enum Concern {
 /// Why an open port here matters.
 #[derive(Debug, Clone, Serialize)]
 pub struct Assessment {
+    /// Whether anything can listen on the port: false only for port 0, which a bind() turns
+    /// into a free ephemeral port. Then `ghost` is false, `concern` low and the reasons say
+    /// what port 0 means instead.
+    pub listenable: bool,
     /// A listener here would be a ghost: no registry assignment for TCP nor UDP.
     pub ghost: bool,
     pub concern: Concern,
@@ -94,7 +102,8 @@ pub struct Related {
     pub why: String,
 }
 
-/// Commands to see what listens on the port, per platform.
+/// Commands to see what listens on the port, per platform. For port 0, on which nothing
+/// listens, commands that capture traffic sent to it (none for Windows and from elsewhere).
 #[derive(Debug, Clone, Serialize)]
 pub struct Checks {
     pub linux: Vec<String>,
@@ -183,7 +192,16 @@ impl PortReport {
     }
 }
 
+/// The port that cannot be listened on.
+const ANY_PORT: u16 = 0;
+
 fn privilege(port: u16, host: &HostFacts) -> (Option<bool>, String) {
+    if port == ANY_PORT {
+        return (
+            None,
+            "does not apply: nothing binds port 0 itself; binding port 0 asks the operating system for any free ephemeral port".to_owned(),
+        );
+    }
     match (host.os, host.unprivileged_port_start) {
         (_, Some(start)) => (
             Some(port < start),
@@ -223,6 +241,17 @@ fn assess(
     privileged: Option<bool>,
     ephemeral: Option<bool>,
 ) -> Assessment {
+    if port == ANY_PORT {
+        return Assessment {
+            listenable: false,
+            ghost: false,
+            concern: Concern::Low,
+            reasons: vec![
+                "Port 0 is reserved and nothing can listen on it: a program that binds port 0 asks the operating system to pick any free port from the ephemeral range, and its socket gets that port, never 0.".to_owned(),
+                "Traffic addressed to port 0 is anomalous: usually a scan or OS fingerprinting (network stacks answer it differently), or malformed or fragmented packets whose port field was misread. It can be worth noting in a firewall log; there is no service behind it to find.".to_owned(),
+            ],
+        };
+    }
     let tcp = &registry[Protocol::Tcp.index()];
     let udp = &registry[Protocol::Udp.index()];
     let ghost = tcp.status != Status::Assigned && udp.status != Status::Assigned;
@@ -308,6 +337,7 @@ fn assess(
         ));
     }
     Assessment {
+        listenable: true,
         ghost,
         concern,
         reasons,
@@ -363,6 +393,16 @@ fn related(
 }
 
 fn checks(port: u16) -> Checks {
+    if port == ANY_PORT {
+        // No socket has port 0, so `ss`, `lsof`, `netstat` and a connect test find nothing;
+        // what can be seen is traffic sent to it.
+        return Checks {
+            linux: vec!["sudo tcpdump -ni any 'tcp dst port 0 or udp dst port 0'".to_owned()],
+            macos: vec!["sudo tcpdump -n 'tcp dst port 0 or udp dst port 0'".to_owned()],
+            windows: Vec::new(),
+            remote: Vec::new(),
+        };
+    }
     Checks {
         linux: vec![
             format!("portent listening {port}"),
@@ -431,6 +471,44 @@ mod tests {
         assert_eq!(r.range, PortRange::Dynamic);
         assert_eq!(r.ephemeral, Some(true));
         assert!(r.assessment.ghost);
+    }
+
+    #[test]
+    fn port_0_is_not_a_listener_port() {
+        let r = PortReport::build(&Registry::embedded(), 0, &host());
+        assert_eq!(r.entry(Protocol::Tcp).status, Status::Reserved);
+        assert_eq!(r.privileged, None);
+        assert!(r.privilege_detail.contains("any free ephemeral port"));
+        let a = &r.assessment;
+        assert!(!a.listenable);
+        assert!(!a.ghost);
+        assert_eq!(a.concern, Concern::Low);
+        let text = a.reasons.join(" ");
+        for claim in ["privilege", "root", "ghost", "find the process"] {
+            assert!(!text.contains(claim), "{claim}: {text}");
+        }
+        assert!(text.contains("nothing can listen"), "{text}");
+        assert!(text.contains("ephemeral"), "{text}");
+        assert!(text.contains("scan"), "{text}");
+        // Nothing that looks for a listener or connects to port 0.
+        let all: Vec<&String> = [
+            &r.check.linux,
+            &r.check.macos,
+            &r.check.windows,
+            &r.check.remote,
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        assert!(!all.is_empty());
+        for c in all {
+            assert!(c.starts_with("sudo tcpdump"), "{c}");
+        }
+        // Port 1 is an ordinary system port again.
+        let r = PortReport::build(&Registry::embedded(), 1, &host());
+        assert!(r.assessment.listenable);
+        assert_eq!(r.privileged, Some(true));
+        assert!(r.check.remote.iter().any(|c| c == "portent check HOST 1"));
     }
 
     #[test]

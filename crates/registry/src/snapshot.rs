@@ -6,9 +6,15 @@
 //! the compiled-in tables: decoding it is a copy of strings, not a CSV parse. The snapshot is
 //! written to a temporary file and renamed over the old one, so a failed update leaves the
 //! current data in place.
+//!
+//! Both files are read through a size cap ([`MAX_CSV_BYTES`], [`MAX_SNAPSHOT_BYTES`]), so a
+//! wrong path (`/dev/zero`, a FIFO, a disk image) is refused instead of filling memory.
+//!
+//! Errors carry their cause in their own message and do not chain it as `source()`, so a
+//! caller printing the chain (`anyhow`'s `{:#}`) shows each cause once.
 
 use std::fs;
-use std::io::Write as _;
+use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
 
 use portent_iana::Packed;
@@ -18,31 +24,67 @@ use crate::{DataSource, Registry};
 /// File name of the snapshot inside the data directory.
 pub const FILE_NAME: &str = "registry.bin";
 
+/// The largest registry CSV `install` accepts: IANA's file is about 1.1 MB.
+pub const MAX_CSV_BYTES: u64 = 16 << 20;
+
+/// The largest snapshot `load` reads (a snapshot is smaller than the CSV it came from).
+pub const MAX_SNAPSHOT_BYTES: u64 = 64 << 20;
+
 const MAGIC: &[u8; 8] = b"PORTREG\0";
 const VERSION: u32 = 1;
 
 /// Errors reading, writing or validating a registry snapshot.
 #[derive(Debug, thiserror::Error)]
 pub enum SnapshotError {
-    #[error("cannot read {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("cannot write {path}: {source}")]
-    Write {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    #[error("cannot read {path}: {err}")]
+    Read { path: PathBuf, err: std::io::Error },
+    #[error(
+        "{path} is larger than {} MiB, the most portent reads from it (IANA's registry CSV is about 1.1 MB); is it the right file?",
+        .limit >> 20
+    )]
+    TooLarge { path: PathBuf, limit: u64 },
+    #[error("cannot write {path}: {err}")]
+    Write { path: PathBuf, err: std::io::Error },
     #[error(
         "{path} is not a portent registry snapshot or is damaged ({reason}); run `portent registry reset` or update again"
     )]
     Corrupt { path: PathBuf, reason: String },
-    #[error("{path}: the file was rejected: {source}")]
+    #[error("{path}: the file was rejected: {err}")]
     Invalid {
         path: PathBuf,
-        source: portent_iana::ParseError,
+        err: portent_iana::ParseError,
     },
+}
+
+/// Reads at most `limit` bytes of `path`: reading goes through `take(limit + 1)`, so a device
+/// or a FIFO that never ends is refused as well as a large regular file.
+fn read_capped(path: &Path, limit: u64) -> Result<Vec<u8>, SnapshotError> {
+    let read_err = |err| SnapshotError::Read {
+        path: path.to_owned(),
+        err,
+    };
+    let too_large = || SnapshotError::TooLarge {
+        path: path.to_owned(),
+        limit,
+    };
+    let file = fs::File::open(path).map_err(read_err)?;
+    let known = file
+        .metadata()
+        .ok()
+        .filter(|m| m.is_file())
+        .map(|m| m.len());
+    if known.is_some_and(|len| len > limit) {
+        return Err(too_large());
+    }
+    let hint = known.unwrap_or(0).min(limit);
+    let mut bytes = Vec::with_capacity(usize::try_from(hint).unwrap_or(0));
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(read_err)?;
+    if bytes.len() as u64 > limit {
+        return Err(too_large());
+    }
+    Ok(bytes)
 }
 
 /// Encodes a packed registry as a snapshot.
@@ -81,10 +123,12 @@ pub fn decode(bytes: &[u8]) -> Result<Packed, String> {
 /// Loads the snapshot in `dir`, if there is one.
 pub fn load(dir: &Path) -> Result<Option<Registry>, SnapshotError> {
     let path = dir.join(FILE_NAME);
-    let bytes = match fs::read(&path) {
+    let bytes = match read_capped(&path, MAX_SNAPSHOT_BYTES) {
         Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => return Err(SnapshotError::Read { path, source }),
+        Err(SnapshotError::Read { err, .. }) if err.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(None);
+        }
+        Err(e) => return Err(e),
     };
     let corrupt = |reason: String| SnapshotError::Corrupt {
         path: path.clone(),
@@ -105,22 +149,20 @@ pub struct Installed {
 }
 
 /// Validates a registry CSV and installs it as the snapshot in `dir`. On any error the
-/// existing snapshot (or the compiled-in data) stays in use.
+/// existing snapshot (or the compiled-in data) stays in use. Files larger than
+/// [`MAX_CSV_BYTES`] are refused.
 pub fn install(csv_path: &Path, dir: &Path) -> Result<Installed, SnapshotError> {
-    let bytes = fs::read(csv_path).map_err(|source| SnapshotError::Read {
-        path: csv_path.to_owned(),
-        source,
-    })?;
+    let bytes = read_capped(csv_path, MAX_CSV_BYTES)?;
     let packed =
-        portent_iana::parse_and_validate(&bytes).map_err(|source| SnapshotError::Invalid {
+        portent_iana::parse_and_validate(&bytes).map_err(|err| SnapshotError::Invalid {
             path: csv_path.to_owned(),
-            source,
+            err,
         })?;
     let encoded = encode(&packed);
     let path = dir.join(FILE_NAME);
-    let werr = |source| SnapshotError::Write {
+    let werr = |err| SnapshotError::Write {
         path: path.clone(),
-        source,
+        err,
     };
     fs::create_dir_all(dir).map_err(werr)?;
     let tmp = dir.join(format!(".{FILE_NAME}.{}.tmp", std::process::id()));
@@ -148,7 +190,7 @@ pub fn remove(dir: &Path) -> Result<bool, SnapshotError> {
     match fs::remove_file(&path) {
         Ok(()) => Ok(true),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
-        Err(source) => Err(SnapshotError::Write { path, source }),
+        Err(err) => Err(SnapshotError::Write { path, err }),
     }
 }
 
@@ -212,5 +254,80 @@ mod tests {
         );
         assert!(remove(&data).unwrap());
         assert!(load(&data).unwrap().is_none());
+    }
+
+    /// The whole message a caller prints with `anyhow`'s `{:#}`: the error and its sources.
+    fn chain(e: &SnapshotError) -> String {
+        let mut s = e.to_string();
+        let mut cur = std::error::Error::source(e);
+        while let Some(c) = cur {
+            s.push_str(&format!(": {c}"));
+            cur = c.source();
+        }
+        s
+    }
+
+    #[test]
+    fn install_refuses_oversized_files_and_keeps_current() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let good = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../data/iana/service-names-port-numbers.csv"
+        );
+        install(Path::new(good), &data).unwrap();
+        let before = fs::read(data.join(FILE_NAME)).unwrap();
+
+        // A regular file one byte over the cap (sparse: no 16 MiB written).
+        let big = dir.path().join("big.csv");
+        fs::File::create(&big)
+            .unwrap()
+            .set_len(MAX_CSV_BYTES + 1)
+            .unwrap();
+        let e = install(&big, &data).unwrap_err();
+        assert!(
+            matches!(e, SnapshotError::TooLarge { limit, .. } if limit == MAX_CSV_BYTES),
+            "{e}"
+        );
+        assert!(e.to_string().contains("larger than 16 MiB"), "{e}");
+
+        // A device that never ends: bounded by the cap, not by memory.
+        #[cfg(unix)]
+        {
+            let e = install(Path::new("/dev/zero"), &data).unwrap_err();
+            assert!(matches!(e, SnapshotError::TooLarge { .. }), "{e}");
+            assert!(
+                chain(&e).starts_with("/dev/zero is larger than 16 MiB"),
+                "{e}"
+            );
+        }
+        assert_eq!(fs::read(data.join(FILE_NAME)).unwrap(), before);
+
+        // Exactly at the cap is read (and then rejected as a CSV, not for its size).
+        let full = dir.path().join("full.csv");
+        fs::File::create(&full)
+            .unwrap()
+            .set_len(MAX_CSV_BYTES)
+            .unwrap();
+        assert!(matches!(
+            install(&full, &data),
+            Err(SnapshotError::Invalid { .. })
+        ));
+        assert_eq!(fs::read(data.join(FILE_NAME)).unwrap(), before);
+    }
+
+    #[test]
+    fn errors_state_their_cause_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = install(&dir.path().join("missing.csv"), dir.path()).unwrap_err();
+        let text = chain(&e);
+        assert!(text.starts_with("cannot read "), "{text}");
+        assert_eq!(text.matches("os error").count(), 1, "{text}");
+
+        let bad = dir.path().join("bad.csv");
+        fs::write(&bad, "not,a,registry\n").unwrap();
+        let e = install(&bad, dir.path()).unwrap_err();
+        let text = chain(&e);
+        assert_eq!(text.matches("header does not match").count(), 1, "{text}");
     }
 }

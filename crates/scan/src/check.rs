@@ -46,12 +46,19 @@ impl CheckReport {
     }
 }
 
-/// Resolves `host` (an address or a name; not a range or block).
+/// Resolves `host` (an address or a name; not a range or block, nor `HOST:PORT`).
 pub fn resolve_one(host: &str, resolver: &dyn Resolver) -> Result<Vec<IpAddr>, TargetError> {
-    match parse_spec(host)? {
+    let spec = parse_spec(host).map_err(|e| match e {
+        TargetError::HostWithPort { token, host, port } => {
+            TargetError::CheckHostWithPort { token, host, port }
+        }
+        e => e,
+    })?;
+    match spec {
         Spec::Range { first, last } if first == last => Ok(vec![first]),
-        Spec::Range { .. } => Err(TargetError::BadHostName {
-            token: host.to_owned(),
+        Spec::Range { first, last } => Err(TargetError::NotOneHost {
+            token: host.trim().to_owned(),
+            count: span(first, last),
         }),
         Spec::Host(name) => {
             let addrs = resolver
@@ -69,6 +76,15 @@ pub fn resolve_one(host: &str, resolver: &dyn Resolver) -> Result<Vec<IpAddr>, T
             Ok(addrs)
         }
     }
+}
+
+/// How many addresses `first..=last` holds (both of one family).
+fn span(first: IpAddr, last: IpAddr) -> u128 {
+    let n = |ip: IpAddr| match ip {
+        IpAddr::V4(a) => u128::from(u32::from(a)),
+        IpAddr::V6(a) => u128::from(a),
+    };
+    n(last).saturating_sub(n(first)).saturating_add(1)
 }
 
 /// The source address for `dest`, from the routing table: a UDP socket "connected" to the

@@ -1,5 +1,7 @@
 //! Typed errors. Each names the input or the operation and address that failed, so the binary
-//! can print it as it is and a caller can match on the kind.
+//! can print it as it is and a caller can match on the kind. A cause (an I/O error, the error
+//! of a line in a target file) is part of the message and not also chained as `source()`, so a
+//! printer of the chain (`anyhow`'s `{:#}`) shows it once.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -19,21 +21,34 @@ pub enum TargetError {
     BadRange { token: String, detail: String },
     #[error("'{token}' is not an address, range, CIDR block or host name")]
     BadHostName { token: String },
+    #[error(
+        "'{token}' has a port in it: targets are hosts; use -p {port} (portent scan {host} -p {port})"
+    )]
+    HostWithPort {
+        token: String,
+        host: String,
+        port: String,
+    },
+    #[error("'{token}' has a port in it: give the port separately: portent check {host} {port}")]
+    CheckHostWithPort {
+        token: String,
+        host: String,
+        port: String,
+    },
+    #[error(
+        "'{token}' is {count} addresses, and check tests one host: use portent scan {token} -p PORT for a block or range"
+    )]
+    NotOneHost { token: String, count: u128 },
     #[error("cannot resolve host '{token}': {detail}")]
     Unresolved { token: String, detail: String },
-    #[error("in {path}, line {line}: {source}")]
+    #[error("in {path}, line {line}: {err}")]
     InFile {
         path: PathBuf,
         line: usize,
-        #[source]
-        source: Box<TargetError>,
+        err: Box<TargetError>,
     },
-    #[error("cannot read the target list {path}: {source}")]
-    File {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error("cannot read the target list {path}: {err}")]
+    File { path: PathBuf, err: std::io::Error },
     #[error("every target address is excluded: nothing to scan")]
     AllExcluded,
     #[error(
@@ -65,6 +80,10 @@ pub enum PortError {
     OutOfRange { item: String },
     #[error("port '{item}' includes port 0, which cannot be scanned with connect(): use 1-65535")]
     Zero { item: String },
+    #[error(
+        "'{item}': portent connects over TCP only, not {protocol}; give the port without /{protocol} or with /tcp"
+    )]
+    TcpOnly { item: String, protocol: String },
     #[error("port range '{item}' runs backwards: write the low port first")]
     Backwards { item: String },
     #[error("unknown service name '{name}' (not in the registry for tcp){}", did_you_mean(.suggestions))]
@@ -104,13 +123,12 @@ pub enum ConfigError {
 /// The scan could not run (not: a port did not answer, which is a result).
 #[derive(Debug, thiserror::Error)]
 pub enum ScanError {
-    #[error("cannot {op} for {addr}: {source}")]
+    #[error("cannot {op} for {addr}: {err}")]
     Io {
         op: &'static str,
         addr: SocketAddr,
-        #[source]
-        source: std::io::Error,
+        err: std::io::Error,
     },
     #[error("cannot start the async runtime: {0}")]
-    Runtime(#[source] std::io::Error),
+    Runtime(std::io::Error),
 }

@@ -208,7 +208,7 @@ pub fn parse_ports(text: &str, reg: &Registry) -> Result<PortSet, PortError> {
         return Err(PortError::Empty);
     }
     for raw in text.split(',') {
-        let item = raw.trim();
+        let item = tcp_only(raw.trim())?;
         if item.is_empty() {
             return Err(PortError::EmptyItem {
                 list: text.to_owned(),
@@ -271,6 +271,19 @@ pub fn parse_ports(text: &str, reg: &Registry) -> Result<PortSet, PortError> {
         }
     }
     Ok(set)
+}
+
+/// An item without its `/tcp` suffix; any other protocol after a slash is an error, since
+/// connections are TCP.
+fn tcp_only(item: &str) -> Result<&str, PortError> {
+    match item.rsplit_once('/') {
+        None => Ok(item),
+        Some((ports, proto)) if proto.trim().eq_ignore_ascii_case("tcp") => Ok(ports.trim()),
+        Some((_, proto)) => Err(PortError::TcpOnly {
+            item: item.to_owned(),
+            protocol: proto.trim().to_owned(),
+        }),
+    }
 }
 
 fn number(text: &str, item: &str) -> Result<u16, PortError> {
@@ -365,6 +378,30 @@ mod tests {
             [79, 80, 81]
         );
         assert_eq!(parse_ports(" 22 , 23 ", &r).unwrap().to_vec(), [22, 23]);
+    }
+
+    #[test]
+    fn tcp_suffix_is_accepted_and_other_protocols_refused() {
+        let r = reg();
+        assert_eq!(
+            parse_ports("797/tcp,ssh/TCP,1-3/tcp", &r).unwrap().to_vec(),
+            [1, 2, 3, 22, 797]
+        );
+        for (text, item, proto) in [
+            ("797/udp", "797/udp", "udp"),
+            ("22,ssh/sctp", "ssh/sctp", "sctp"),
+            ("80/icmp", "80/icmp", "icmp"),
+        ] {
+            let e = parse_ports(text, &r).unwrap_err();
+            assert!(matches!(e, PortError::TcpOnly { .. }), "{text}: {e:?}");
+            let e = e.to_string();
+            assert!(
+                e.starts_with(&format!(
+                    "'{item}': portent connects over TCP only, not {proto}"
+                )),
+                "{e}"
+            );
+        }
     }
 
     #[test]

@@ -50,12 +50,20 @@ impl Resolver for SystemResolver {
 
 /// Parses one token: an address (`192.0.2.1`, `2001:db8::1`, `[::1]`), a CIDR block
 /// (`192.0.2.0/24`), a range (`192.0.2.1-20`, `192.0.2.1-192.0.2.9`, `2001:db8::1-ff`) or a
-/// host name. The error names the token.
+/// host name. The error names the token; a token with a port (`192.0.2.1:22`, `[::1]:22`,
+/// `host:22`) is [`TargetError::HostWithPort`].
 pub fn parse_spec(token: &str) -> Result<Spec, TargetError> {
     let t = token.trim();
     if t.is_empty() {
         return Err(TargetError::BadHostName {
             token: token.to_owned(),
+        });
+    }
+    if let Some((host, port)) = split_host_port(t) {
+        return Err(TargetError::HostWithPort {
+            token: t.to_owned(),
+            host: host.to_owned(),
+            port: port.to_owned(),
         });
     }
     if let Some((addr, prefix)) = t.split_once('/') {
@@ -82,6 +90,28 @@ pub fn parse_spec(token: &str) -> Result<Spec, TargetError> {
     Err(TargetError::BadHostName {
         token: token.to_owned(),
     })
+}
+
+/// `HOST:PORT` as people write it: an IPv4 address or a host name and a colon, or a bracketed
+/// IPv6 address and a colon, then digits. An unbracketed IPv6 address has two colons or more
+/// and is never taken for one (`::1`, `2001:db8::22`, `fe80::1%eth0`).
+fn split_host_port(t: &str) -> Option<(&str, &str)> {
+    let (host, port) = match t.strip_prefix('[') {
+        Some(rest) => {
+            let (inner, after) = rest.split_once(']')?;
+            inner.parse::<Ipv6Addr>().ok()?;
+            (inner, after.strip_prefix(':')?)
+        }
+        None => {
+            let (host, port) = t.split_once(':')?;
+            let v4 = looks_numeric_v4(host) && host.parse::<Ipv4Addr>().is_ok();
+            if port.contains(':') || !(v4 || valid_host_name(host)) {
+                return None;
+            }
+            (host, port)
+        }
+    };
+    (!port.is_empty() && port.bytes().all(|b| b.is_ascii_digit())).then_some((host, port))
 }
 
 fn looks_numeric_v4(t: &str) -> bool {
@@ -270,9 +300,9 @@ pub fn read_target_file(path: &Path) -> Result<Vec<(usize, String)>, TargetError
     } else {
         std::fs::read_to_string(path)
     }
-    .map_err(|source| TargetError::File {
+    .map_err(|err| TargetError::File {
         path: path.to_owned(),
-        source,
+        err,
     })?;
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
@@ -451,7 +481,7 @@ fn collect(
         Some((path, line)) => TargetError::InFile {
             path: path.clone(),
             line: *line,
-            source: Box::new(e),
+            err: Box::new(e),
         },
         None => e,
     };
@@ -726,6 +756,63 @@ mod tests {
         assert!(build(&["10.0.0.1", "999.1.1.1"], &[]).is_err());
         assert!(build(&["10.0.0.1"], &["10.0.0.0/40"]).is_err());
         assert!(matches!(build(&[], &[]), Err(TargetError::Empty)));
+    }
+
+    #[test]
+    fn host_with_port_is_recognised() {
+        for (tok, host, port) in [
+            ("127.0.0.1:22", "127.0.0.1", "22"),
+            ("[::1]:22", "::1", "22"),
+            ("[2001:db8::7]:8080", "2001:db8::7", "8080"),
+            ("dual.test:443", "dual.test", "443"),
+            ("localhost:22", "localhost", "22"),
+            ("10.0.0.1:99999", "10.0.0.1", "99999"),
+        ] {
+            match parse_spec(tok) {
+                Err(TargetError::HostWithPort {
+                    token,
+                    host: h,
+                    port: p,
+                }) => {
+                    assert_eq!((token.as_str(), h.as_str(), p.as_str()), (tok, host, port));
+                }
+                other => panic!("{tok}: {other:?}"),
+            }
+            let e = build(&[tok], &[]).unwrap_err().to_string();
+            assert!(e.contains(&format!("use -p {port}")), "{tok}: {e}");
+            assert!(!e.contains("IPv6"), "{tok}: {e}");
+            let e = crate::check::resolve_one(tok, &Table)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.ends_with(&format!(
+                    "give the port separately: portent check {host} {port}"
+                )),
+                "{tok}: {e}"
+            );
+        }
+        // IPv6 literals are not HOST:PORT, and keep today's handling.
+        for tok in ["::1", "[::1]", "2001:db8::22", "::ffff:10.0.0.1", "fe80::1"] {
+            assert!(matches!(parse_spec(tok), Ok(Spec::Range { .. })), "{tok}");
+        }
+        let e = build(&["fe80::1%eth0"], &[]).unwrap_err().to_string();
+        assert!(e.contains("zone indexes"), "{e}");
+        let e = build(&["[::1]:"], &[]).unwrap_err().to_string();
+        assert!(e.contains("invalid IPv6 address"), "{e}");
+    }
+
+    #[test]
+    fn check_takes_one_host() {
+        use crate::check::resolve_one;
+        assert_eq!(resolve_one("10.0.0.1", &Table).unwrap().len(), 1);
+        for (tok, count) in [("127.0.0.1/24", "256"), ("10.0.0.1-3", "3")] {
+            let e = resolve_one(tok, &Table).unwrap_err();
+            assert!(matches!(e, TargetError::NotOneHost { .. }), "{e:?}");
+            let e = e.to_string();
+            assert!(e.contains(&format!("is {count} addresses")), "{e}");
+            assert!(e.contains("check tests one host"), "{e}");
+            assert!(e.contains(&format!("portent scan {tok}")), "{e}");
+        }
     }
 
     #[test]

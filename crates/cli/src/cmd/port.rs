@@ -17,8 +17,9 @@ pub fn run(args: &PortArgs) -> Result<Outcome> {
     let reg = out::registry();
     let resolved = match reg.resolve(&args.query) {
         Ok(r) => r,
-        // A real registry name that has no port: an answer, but no port page to show.
-        Err(e @ QueryError::NameWithoutPort { .. }) => {
+        // A real registry name that has no port (on the protocol asked for): an answer, but no
+        // port page to show.
+        Err(e @ (QueryError::NameWithoutPort { .. } | QueryError::NotOnProtocol { .. })) => {
             writeln!(anstream::stderr(), "{e}")?;
             return Ok(Outcome::Nothing);
         }
@@ -104,6 +105,9 @@ fn live_listing(port: u16, only: Option<Protocol>) -> Result<Listing, String> {
 fn render_live(w: &mut impl Write, port: u16, live: &Live) -> std::io::Result<()> {
     writeln!(w, "{HEAD}Listening here now{HEAD:#}")?;
     match live {
+        Live::Report(r) if r.sockets.is_empty() && port == 0 => {
+            writeln!(w, "  nothing can listen on port 0")?;
+        }
         Live::Report(r) if r.sockets.is_empty() => {
             writeln!(
                 w,
@@ -160,15 +164,25 @@ fn render(
     let (lo, hi) = r.range_bounds;
     writeln!(w, "  {HEAD}Range{HEAD:#}      {} ({lo}-{hi})", r.range)?;
     writeln!(w, "{DIM}{}{DIM:#}", wrap(r.range_meaning, 13))?;
-    if let Some(p) = r.privileged {
-        let word = if p { "privileged" } else { "unprivileged" };
-        writeln!(
-            w,
-            "  {HEAD}Binding{HEAD:#}    {word}: {}",
-            r.privilege_detail
-        )?;
+    match r.privileged {
+        Some(p) => {
+            let word = if p { "privileged" } else { "unprivileged" };
+            writeln!(
+                w,
+                "  {HEAD}Binding{HEAD:#}    {word}: {}",
+                r.privilege_detail
+            )?;
+        }
+        None if !r.privilege_detail.is_empty() => {
+            writeln!(w, "  {HEAD}Binding{HEAD:#}    {}", r.privilege_detail)?;
+        }
+        None => {}
     }
     match (r.ephemeral, r.ephemeral_range) {
+        (_, Some((a, b))) if !r.assessment.listenable => writeln!(
+            w,
+            "  {HEAD}Ephemeral{HEAD:#}  binding port 0 gets a free port from this host's ephemeral range {a}-{b}"
+        )?,
         (Some(true), Some((a, b))) => writeln!(
             w,
             "  {HEAD}Ephemeral{HEAD:#}  {WARN}yes{WARN:#}: inside this host's ephemeral range {a}-{b}"
@@ -233,10 +247,14 @@ fn render(
         Concern::Medium => (WARN, "medium"),
         Concern::Low => (GOOD, "low"),
     };
-    writeln!(
-        w,
-        "{HEAD}If it is open{HEAD:#}  {DIM}concern:{DIM:#} {cs}{label}{cs:#}"
-    )?;
+    if r.assessment.listenable {
+        writeln!(
+            w,
+            "{HEAD}If it is open{HEAD:#}  {DIM}concern:{DIM:#} {cs}{label}{cs:#}"
+        )?;
+    } else {
+        writeln!(w, "{HEAD}Can it be open?{HEAD:#}  no")?;
+    }
     for reason in &r.assessment.reasons {
         let text = wrap(reason, 4);
         writeln!(w, "  -{}", &text[3.min(text.len())..])?;
@@ -257,7 +275,11 @@ fn render(
         writeln!(w)?;
     }
 
-    writeln!(w, "{HEAD}How to check what is listening{HEAD:#}")?;
+    if r.assessment.listenable {
+        writeln!(w, "{HEAD}How to check what is listening{HEAD:#}")?;
+    } else {
+        writeln!(w, "{HEAD}How to see traffic sent to it{HEAD:#}")?;
+    }
     for (os, cmds) in [
         ("Linux", &r.check.linux),
         ("macOS", &r.check.macos),

@@ -813,18 +813,18 @@ impl<'a> Collector<'a> {
         if self.interrupted && self.detect_elapsed.is_none() {
             writeln!(
                 w,
-                "{WARN}Interrupted{WARN:#} after {elapsed:.2} s: {} of {} port results so far.",
+                "{WARN}Interrupted{WARN:#} after {elapsed:.2} s: {} of {} so far.",
                 group(self.total.total()),
-                group(self.expected)
+                plural(self.expected, "port result")
             )?;
         }
         let up = hosts.len();
         write!(
             w,
-            "{} scanned ({} down), {} ports each, in {elapsed:.2} s: ",
+            "{} scanned ({} down), {} each, in {elapsed:.2} s: ",
             plural(up as u64, "host"),
             group(self.hosts_down),
-            group(self.ports.len() as u64)
+            plural(self.ports.len() as u64, "port")
         )?;
         writeln!(
             w,
@@ -946,7 +946,8 @@ pub(crate) fn group(n: u64) -> String {
     out
 }
 
-fn plural(n: u64, word: &str) -> String {
+/// `1 port`, `2 ports`, `1,081 ports`.
+pub(crate) fn plural(n: u64, word: &str) -> String {
     if n == 1 {
         format!("1 {word}")
     } else {

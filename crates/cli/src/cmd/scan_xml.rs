@@ -12,7 +12,7 @@ use portent_probe::Detection;
 use portent_scan::{HostStatus, State, explain};
 use quick_xml::escape::escape;
 
-use super::scan::{Collector, group};
+use super::scan::{Collector, group, plural};
 
 fn unix(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
@@ -147,10 +147,14 @@ pub(crate) fn write(
         writeln!(w, "</host>")?;
     }
     let elapsed = end.saturating_sub(start);
+    // nmap's wording: "1 IP address (1 host up)", "2 IP addresses (0 hosts up)".
+    let addresses = match c.targets.len() {
+        1 => "1 IP address".to_owned(),
+        n => format!("{} IP addresses", group(n)),
+    };
     let summary = format!(
-        "portent done: {} IP addresses ({} hosts up) scanned in {elapsed} seconds",
-        group(c.targets.len()),
-        group(up)
+        "portent done: {addresses} ({} up) scanned in {elapsed} seconds",
+        plural(up, "host")
     );
     // nmap's `errormsg` says why the run ended early.
     let exit = match (c.interrupted, c.detect_elapsed.is_some()) {

@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use anyhow::Result;
-use portent_registry::{Hit, HitKind};
+use portent_registry::{Hit, HitKind, PortSpan};
 use serde::Serialize;
 
 use crate::Outcome;
@@ -27,6 +27,8 @@ pub fn run(args: &SearchArgs) -> Result<Outcome> {
         })?;
     } else {
         let mut w = anstream::stdout().lock();
+        let ports: Vec<String> = hits.iter().map(|h| port_list(&h.ports)).collect();
+        let width = ports.iter().map(String::len).max().unwrap_or(0).max(11);
         if hits.is_empty() {
             writeln!(
                 anstream::stderr(),
@@ -36,16 +38,11 @@ pub fn run(args: &SearchArgs) -> Result<Outcome> {
         } else {
             writeln!(
                 w,
-                "{HEAD}{:<11} {:<14} {:<22} DESCRIPTION{HEAD:#}",
+                "{HEAD}{:<width$} {:<14} {:<22} DESCRIPTION{HEAD:#}",
                 "PORT", "PROTOCOLS", "NAME"
             )?;
         }
-        for h in &hits {
-            let ports = match h.ports.as_slice() {
-                [] => "-".to_owned(),
-                [one] => one.to_string(),
-                [first, .., last] => format!("{first}..{last}"),
-            };
+        for (h, ports) in hits.iter().zip(&ports) {
             let protos = match h.kind {
                 HitKind::Note => "note".to_owned(),
                 HitKind::Service if h.protocols.len() == 4 => "all".to_owned(),
@@ -62,7 +59,7 @@ pub fn run(args: &SearchArgs) -> Result<Outcome> {
                 .collect();
             writeln!(
                 w,
-                "{ports:<11} {DIM}{protos:<14}{DIM:#} {NAME}{:<22}{NAME:#} {text}",
+                "{ports:<width$} {DIM}{protos:<14}{DIM:#} {NAME}{:<22}{NAME:#} {text}",
                 clean(h.name, false)
             )?;
         }
@@ -73,4 +70,75 @@ pub fn run(args: &SearchArgs) -> Result<Outcome> {
     } else {
         Outcome::Found
     })
+}
+
+/// The ports of a hit as a list: `6568, 7070`; a run of three or more consecutive ports as a
+/// range, `6711-6713, 6776`; `-` when there are none.
+fn port_list(spans: &[PortSpan]) -> String {
+    let mut spans = spans.to_vec();
+    spans.sort_unstable();
+    let mut runs: Vec<(u16, u16)> = Vec::new();
+    for s in spans {
+        match runs.last_mut() {
+            Some((_, last)) if u32::from(s.first) <= u32::from(*last) + 1 => {
+                *last = (*last).max(s.last);
+            }
+            _ => runs.push((s.first, s.last)),
+        }
+    }
+    if runs.is_empty() {
+        return "-".to_owned();
+    }
+    let mut parts: Vec<String> = Vec::new();
+    for (first, last) in runs {
+        match last - first {
+            0 => parts.push(first.to_string()),
+            1 => parts.extend([first.to_string(), last.to_string()]),
+            _ => parts.push(format!("{first}-{last}")),
+        }
+    }
+    parts.join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spans(v: &[(u16, u16)]) -> Vec<PortSpan> {
+        v.iter()
+            .map(|&(first, last)| PortSpan { first, last })
+            .collect()
+    }
+
+    #[test]
+    fn separate_ports_are_a_list_and_runs_a_range() {
+        assert_eq!(port_list(&[]), "-");
+        assert_eq!(port_list(&spans(&[(22, 22)])), "22");
+        assert_eq!(
+            port_list(&spans(&[(6568, 6568), (7070, 7070)])),
+            "6568, 7070"
+        );
+        assert_eq!(
+            port_list(&spans(&[(54320, 54320), (54321, 54321)])),
+            "54320, 54321"
+        );
+        assert_eq!(
+            port_list(&spans(&[
+                (6711, 6711),
+                (6712, 6712),
+                (6713, 6713),
+                (6776, 6776)
+            ])),
+            "6711-6713, 6776"
+        );
+        assert_eq!(port_list(&spans(&[(6000, 6063)])), "6000-6063");
+        assert_eq!(
+            port_list(&spans(&[(7070, 7070), (6568, 6568)])),
+            "6568, 7070"
+        );
+        assert_eq!(
+            port_list(&spans(&[(65534, 65535), (65535, 65535)])),
+            "65534, 65535"
+        );
+    }
 }
