@@ -49,6 +49,9 @@ struct NoteIn {
     registry: String,
     #[serde(default)]
     related: Vec<u32>,
+    /// How much harm the service can do when reachable from untrusted networks.
+    #[serde(default)]
+    exposure: Option<String>,
     sources: Vec<SourceIn>,
 }
 
@@ -185,9 +188,15 @@ fn emit_notes(out: &mut String, notes: &[NoteIn]) {
                     .unwrap_or_default()
             }
         };
+        let exposure = match n.exposure.as_deref() {
+            None => "None",
+            Some("medium") => "Some(Exposure::Medium)",
+            Some("high") => "Some(Exposure::High)",
+            Some(other) => panic!("{what}: exposure must be \"medium\" or \"high\", not {other:?}"),
+        };
         let _ = writeln!(
             out,
-            "Note {{ ports: &{:?}, protocols: &[{}], kind: NoteKind::{kind}, title: {:?}, summary: {:?}, detail: {:?}, registry: {:?}, related: &{:?}, sources: &[{}] }},",
+            "Note {{ ports: &{:?}, protocols: &[{}], kind: NoteKind::{kind}, title: {:?}, summary: {:?}, detail: {:?}, registry: {:?}, related: &{:?}, exposure: {exposure}, sources: &[{}] }},",
             ports.iter().map(|&p| p as u16).collect::<Vec<_>>(),
             protocols.join(", "),
             n.title.trim(),

@@ -21,7 +21,7 @@ pub mod report;
 mod search;
 pub mod snapshot;
 
-pub use notes::{Note, NoteKind, NoteSource, notes, notes_for};
+pub use notes::{Exposure, Note, NoteKind, NoteSource, notes, notes_for};
 pub use query::{QueryError, Resolved, parse_port_number};
 pub use range::PortRange;
 pub use search::{Hit, HitKind};
@@ -32,7 +32,7 @@ pub const DEFAULT_SEARCH_LIMIT: usize = 25;
 
 #[allow(clippy::unreadable_literal)]
 mod data {
-    use super::{IndexView, Note, NoteKind, NoteSource, PackedRecord, Protocol};
+    use super::{Exposure, IndexView, Note, NoteKind, NoteSource, PackedRecord, Protocol};
     include!(concat!(env!("OUT_DIR"), "/data.rs"));
 }
 

@@ -44,6 +44,15 @@ impl NoteKind {
     }
 }
 
+/// How much harm a service can do when untrusted networks can reach it: an open Docker API
+/// or etcd (high), plain-text logins or a reflection amplifier (medium).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Exposure {
+    Medium,
+    High,
+}
+
 /// A cited source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct NoteSource {
@@ -69,6 +78,9 @@ pub struct Note {
     pub registry: &'static str,
     /// Related ports.
     pub related: &'static [u16],
+    /// The harm when reachable from untrusted networks, where the note says there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exposure: Option<Exposure>,
     pub sources: &'static [NoteSource],
 }
 

@@ -8,7 +8,7 @@
 
 use serde::Serialize;
 
-use crate::{Note, NoteKind, PortRange, Protocol, Record, Registry, Status, notes_for};
+use crate::{Exposure, Note, NoteKind, PortRange, Protocol, Record, Registry, Status, notes_for};
 
 /// Facts about the host portent runs on, read by the caller (see `portent-local`).
 #[derive(Debug, Clone, Default, Serialize)]
@@ -74,7 +74,8 @@ pub enum Concern {
     Low,
     /// Worth knowing who owns it.
     Medium,
-    /// A ghost or a port tied to malware or remote access: find the owner.
+    /// A ghost in the system range, a port tied to malware, or a service that is dangerous
+    /// when other networks can reach it: find the owner, and check who can connect.
     High,
 }
 
@@ -323,12 +324,28 @@ fn assess(
             }
             _ => {}
         }
+        if let Some(e) = n.exposure {
+            concern = concern.max(match e {
+                Exposure::High => Concern::High,
+                Exposure::Medium => Concern::Medium,
+            });
+            // A security note's summary is already the reason.
+            if n.kind != NoteKind::Security {
+                reasons.push(format!(
+                    "Risky if other networks can reach it: {}",
+                    n.summary
+                ));
+            }
+        }
     }
+    // A remark on a range row may name another port of the range ("Known Unauthorized Use on
+    // port 6003" on the X11 row): it counts only for the ports it names, or for all when it
+    // names none.
     let unauthorized: Vec<&str> = registry
         .iter()
         .flat_map(|e| e.services.iter().chain(&e.other_rows))
         .map(|r| r.unauthorized_use)
-        .filter(|u| !u.is_empty())
+        .filter(|u| !u.is_empty() && mentions_port_or_none(u, port))
         .collect();
     if let Some(u) = unauthorized.first() {
         concern = concern.max(Concern::Medium);
@@ -342,6 +359,16 @@ fn assess(
         concern,
         reasons,
     }
+}
+
+/// Whether `text` names `port` among the numbers it contains, or contains no number. Only
+/// words made of digits count: "RFC4146" is a reference, not a port.
+fn mentions_port_or_none(text: &str, port: u16) -> bool {
+    let mut numbers = text
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_digit()))
+        .peekable();
+    numbers.peek().is_none() || numbers.any(|w| w.parse::<u32>() == Ok(u32::from(port)))
 }
 
 fn related(
@@ -437,6 +464,52 @@ mod tests {
             unprivileged_port_start: Some(1024),
             ephemeral_range: Some((32768, 60999)),
         }
+    }
+
+    #[test]
+    fn services_dangerous_when_reachable_raise_the_concern() {
+        let reg = Registry::embedded();
+        let concern = |port: u16| PortReport::build(&reg, port, &host()).assessment.concern;
+        // Assigned ports, but notes say they are dangerous when other networks reach them.
+        for port in [23, 445, 2375, 6379, 27017] {
+            assert_eq!(concern(port), Concern::High, "port {port}");
+        }
+        assert_eq!(concern(161), Concern::Medium);
+        // An ordinary assigned port stays low.
+        assert_eq!(concern(3306), Concern::Low);
+        let r = PortReport::build(&reg, 6379, &host());
+        assert!(
+            r.assessment
+                .reasons
+                .iter()
+                .any(|x| x.starts_with("Risky if other networks can reach it")),
+            "{:?}",
+            r.assessment.reasons
+        );
+    }
+
+    #[test]
+    fn unauthorized_use_counts_only_for_the_port_it_names() {
+        let reg = Registry::embedded();
+        let concern = |port: u16| PortReport::build(&reg, port, &host()).assessment.concern;
+        // The X11 range row's remark is about 6003, not the rest of the range.
+        assert_eq!(concern(6003), Concern::Medium);
+        assert_eq!(concern(6001), Concern::Low);
+        // "see [RFC4146]" names a document, not a port: finger's remark still counts.
+        assert_eq!(concern(79), Concern::Medium);
+        assert!(mentions_port_or_none(
+            "Known Unauthorized Use on port 6003",
+            6003
+        ));
+        assert!(!mentions_port_or_none(
+            "Known Unauthorized Use on port 6003",
+            6001
+        ));
+        assert!(mentions_port_or_none(
+            "Unauthorized Use Known on ports 5151 and 5152",
+            5152
+        ));
+        assert!(mentions_port_or_none("used without an assignment", 1109));
     }
 
     #[test]
