@@ -54,6 +54,13 @@ pub fn registry() -> Registry {
     }
 }
 
+/// Unicode's explicit direction controls (embeddings, overrides, isolates and marks): in a
+/// process name or a banner they can make a terminal show text in another order than it is
+/// ("Trojan Source", CVE-2021-42574), so they are escaped like control characters.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{061c}')
+}
+
 /// `1 socket`, `2 sockets`: a count with its noun, plural with an `s`.
 pub fn plural(n: usize, word: &str) -> String {
     if n == 1 {
@@ -67,7 +74,9 @@ pub fn plural(n: usize, word: &str) -> String {
 /// command line cannot move the cursor, recolour or retitle the terminal. Newlines and tabs
 /// are kept when `multiline` is set.
 pub fn clean(text: &str, multiline: bool) -> Cow<'_, str> {
-    let bad = |c: char| c.is_control() && !(multiline && (c == '\n' || c == '\t'));
+    let bad = |c: char| {
+        (c.is_control() && !(multiline && (c == '\n' || c == '\t'))) || is_bidi_control(c)
+    };
     if !text.chars().any(bad) {
         return Cow::Borrowed(text);
     }
@@ -122,5 +131,10 @@ mod tests {
         assert_eq!(clean("a\nb", true), "a\nb");
         assert_eq!(clean("a\nb", false), "a\\nb");
         assert_eq!(clean("\u{9b}x", true), "\\u{9b}x");
+        // A right-to-left override would show "gpj.exe" reversed as "exe.jpg".
+        assert_eq!(clean("a\u{202e}gpj.exe", false), "a\\u{202e}gpj.exe");
+        assert_eq!(clean("\u{2067}x\u{2069}", true), "\\u{2067}x\\u{2069}");
+        // Ordinary right-to-left text is left alone.
+        assert_eq!(clean("שלום", false), "שלום");
     }
 }

@@ -200,7 +200,7 @@ pub(crate) async fn detect(d: &Detector, addr: SocketAddr, expected: Option<&str
         run.tls.is_some(),
     );
     if run.error.is_none() && found.service == "unknown" && run.budget.time_left().is_zero() {
-        run.error = Some("deadline reached".to_string());
+        run.error = Some("the time limit (--detect-timeout) ran out".to_string());
     }
     Detection {
         addr,
@@ -333,7 +333,13 @@ impl Run<'_> {
                 continue;
             }
             if self.budget.exhausted() {
-                self.error.get_or_insert_with(|| "budget spent".to_string());
+                // Say which limit ended it, in the words of the options that set them.
+                let why = if self.budget.time_left().is_zero() {
+                    "the time limit (--detect-timeout) ran out before every probe was tried"
+                } else {
+                    "the byte limit ran out before every probe was tried: the service sent a lot"
+                };
+                self.error.get_or_insert_with(|| why.to_string());
                 break;
             }
             let conn = match reuse.take() {

@@ -437,14 +437,17 @@ fn checks(port: u16) -> Checks {
             format!("sudo lsof -nP -i :{port}"),
         ],
         macos: vec![
+            format!("sudo portent listening {port}"),
             format!("sudo lsof -nP -iTCP:{port} -sTCP:LISTEN"),
             format!("sudo lsof -nP -iUDP:{port}"),
             format!("netstat -anv -p tcp | grep '\\.{port} '"),
         ],
         windows: vec![
+            format!("portent listening {port}"),
             format!("Get-NetTCPConnection -LocalPort {port} -State Listen"),
             format!("Get-NetUDPEndpoint -LocalPort {port}"),
-            format!("netstat -ano | findstr :{port}"),
+            // /C: takes the text literally, space included: ":797 " and not ":7970".
+            format!("netstat -ano | findstr /C:\":{port} \""),
         ],
         remote: vec![
             format!("portent check HOST {port}"),
