@@ -81,8 +81,17 @@ pub enum Command {
         /// The shell to generate for.
         shell: clap_complete::Shell,
     },
-    /// Print the manual page (roff), generated from this command line definition.
-    Man,
+    /// Print a manual page (roff), generated from this command line definition: portent's own,
+    /// or a command's (`portent man scan`, `portent man registry update`).
+    Man {
+        /// The command whose page to print; none for portent's own page.
+        #[arg(value_name = "COMMAND")]
+        command: Vec<String>,
+        /// Write every page (portent.1, portent-scan.1, portent-registry-update.1, ...) into
+        /// this directory instead of printing one.
+        #[arg(long, value_name = "DIR", conflicts_with = "command")]
+        dir: Option<std::path::PathBuf>,
+    },
 }
 
 #[derive(Debug, Args)]

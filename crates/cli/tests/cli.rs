@@ -251,6 +251,28 @@ fn help_completions_and_man_page() {
     let man = stdout(&o);
     assert!(man.contains(".TH portent"), "{man}");
     assert!(man.contains("registry"));
+    // Every page the top page refers to can be had: one by name, or all into a directory.
+    let o = portent(&["man", "scan"]);
+    let scan = stdout(&o);
+    assert!(scan.contains(".TH portent-scan"), "{scan}");
+    assert!(scan.contains("detect\\-timeout"), "{scan}");
+    let o = portent(&["man", "registry", "update"]);
+    assert!(stdout(&o).contains(".TH portent-registry-update"));
+    let o = portent(&["man", "nosuch"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("one of port, search"));
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("man1");
+    let o = portent(&["man", "--dir", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    for page in [
+        "portent.1",
+        "portent-scan.1",
+        "portent-listening.1",
+        "portent-registry-update.1",
+    ] {
+        assert!(out.join(page).is_file(), "{page}");
+    }
     let o = portent(&["completions", "nosuchshell"]);
     assert_eq!(o.status.code(), Some(2));
 }
