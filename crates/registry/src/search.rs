@@ -1,9 +1,12 @@
 //! Ranked text search over service names, descriptions and our notes.
 //!
 //! Scoring is deliberately simple and explainable: every query word must match somewhere in a
-//! hit; each word scores by where it matched (an exact service name beats a name prefix beats
-//! a word in a description), and a number in the query matches the port itself. Registry rows
-//! that differ only by protocol are merged into one hit.
+//! hit; each word scores by where it matched (an exact service name beats a word of a note's
+//! title beats a name prefix beats a word in a description), and a number in the query
+//! matches the port itself. A note whose title is the query, or begins with it, gains a
+//! bonus, so `dns` finds the DNS note before `dnsix`, and `remote desktop` finds RDP before
+//! tools that mention remote desktop. Registry rows that differ only by protocol are merged
+//! into one hit; on equal scores the registry's hit comes first.
 
 use serde::Serialize;
 
@@ -90,7 +93,7 @@ fn score_note(n: &Note, tokens: &[String]) -> u32 {
         let s = if port_match {
             90
         } else {
-            field(&title, t, 50, 35)
+            field(&title, t, 65, 35)
                 .max(field(&summary, t, 35, 20))
                 .max(field(&rest, t, 20, 10))
         };
@@ -99,7 +102,26 @@ fn score_note(n: &Note, tokens: &[String]) -> u32 {
         }
         total += s;
     }
-    total
+    total + title_bonus(&title, &tokens.join(" "))
+}
+
+/// How well a note's title matches the query as a whole: the title itself (35, so a one-word
+/// title equals an exact service name), its start (20), or inside it (10).
+fn title_bonus(title: &str, phrase: &str) -> u32 {
+    let bare = title.split(" (").next().unwrap_or(title);
+    if bare == phrase {
+        35
+    } else if title.starts_with(phrase) && is_word_match(title, phrase) {
+        20
+    } else if tokens_more_than_one(phrase) && is_word_match(title, phrase) {
+        10
+    } else {
+        0
+    }
+}
+
+fn tokens_more_than_one(phrase: &str) -> bool {
+    phrase.contains(' ')
 }
 
 pub(crate) fn search(reg: &Registry, query: &str, limit: usize) -> Vec<Hit> {
@@ -163,6 +185,7 @@ pub(crate) fn search(reg: &Registry, query: &str, limit: usize) -> Vec<Hit> {
     hits.sort_by(|a, b| {
         b.score
             .cmp(&a.score)
+            .then_with(|| (a.kind == HitKind::Note).cmp(&(b.kind == HitKind::Note)))
             .then_with(|| a.ports.is_empty().cmp(&b.ports.is_empty()))
             .then_with(|| a.ports.first().cmp(&b.ports.first()))
             .then_with(|| a.name.cmp(b.name))
@@ -231,6 +254,28 @@ mod tests {
         assert!(hits[0].protocols.contains(&Protocol::Tcp));
         assert!(r.search("", 10).is_empty());
         assert!(r.search("zzzzqqqq", 10).is_empty());
+    }
+
+    #[test]
+    fn notes_named_by_the_query_rank_high() {
+        let r = Registry::embedded();
+        let first = |q: &str| {
+            let h = &r.search(q, 5)[0];
+            (h.kind, h.name, h.ports.first().map(|p| p.first))
+        };
+        // The DNS note before dnsix, dns2go and the other dns* names.
+        assert_eq!(first("dns"), (HitKind::Note, "DNS", Some(53)));
+        assert_eq!(
+            first("remote desktop"),
+            (HitKind::Note, "Remote Desktop Protocol (RDP)", Some(3389))
+        );
+        // An exact service name still comes first, and its note right after the registry row.
+        assert_eq!(first("telnet"), (HitKind::Service, "telnet", Some(23)));
+        let hits = r.search("telnet", 5);
+        assert_eq!((hits[1].kind, hits[1].name), (HitKind::Note, "Telnet"));
+        let ssh: Vec<_> = r.search("ssh", 5).iter().map(|h| h.kind).collect();
+        assert_eq!(&ssh[..2], [HitKind::Service, HitKind::Service]);
+        assert!(ssh[2..].contains(&HitKind::Note), "{ssh:?}");
     }
 
     #[test]
