@@ -280,6 +280,48 @@ async fn bad_ports_give_clear_error_pages() {
     assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
 }
 
+/// Start-up errors name their cause once when printed as the CLI prints them (`{:#}`, the
+/// message and then each `source()`).
+#[tokio::test]
+async fn startup_errors_name_their_cause_once() {
+    // A port already in use on 127.0.0.1.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap();
+    let os = std::net::TcpListener::bind(addr).unwrap_err().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let state = AppState::new(
+        Registry::embedded(),
+        host(),
+        fake_source(),
+        &config(dir.path()),
+    )
+    .unwrap();
+    let e = portent_web::serve(state, addr, |_| panic!("bound {addr} twice"))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, portent_web::Error::Bind { .. }), "{e:?}");
+    let text = format!("{:#}", anyhow::Error::from(e));
+    assert_eq!(text, format!("cannot listen on {addr}: {os}"));
+    assert_eq!(text.matches(&os).count(), 1, "{text}");
+
+    // A data directory that cannot be created (under a regular file).
+    let file = dir.path().join("file");
+    std::fs::write(&file, "").unwrap();
+    let os = std::fs::create_dir_all(file.join("data"))
+        .unwrap_err()
+        .to_string();
+    let e = AppState::new(
+        Registry::embedded(),
+        host(),
+        fake_source(),
+        &config(&file.join("data")),
+    )
+    .unwrap_err();
+    let text = format!("{:#}", anyhow::Error::from(e));
+    assert_eq!(text.matches(&os).count(), 1, "{text}");
+    drop(taken);
+}
+
 #[tokio::test]
 async fn names_redirect_to_their_port() {
     let dir = tempfile::tempdir().unwrap();
