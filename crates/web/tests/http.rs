@@ -280,6 +280,102 @@ async fn bad_ports_give_clear_error_pages() {
     assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
 }
 
+/// 405 is a page (or JSON under `/api/` and for `Accept: application/json`) like every other
+/// error, not axum's empty body, and keeps the `Allow` header.
+#[tokio::test]
+async fn wrong_methods_get_error_pages_with_allow() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app_with(dir.path(), fake_source());
+    let req = |method: &str, uri: &str, json: bool| {
+        let mut b = Request::builder().method(method).uri(uri);
+        if json {
+            b = b.header(header::ACCEPT, "application/json");
+        }
+        b.body(Body::empty()).unwrap()
+    };
+    // Pages: the styled error page in the asked language.
+    for (method, uri, allow, heading) in [
+        ("POST", "/ports/797", "GET,HEAD", "405 Method not allowed"),
+        ("DELETE", "/ports", "GET,HEAD", "405 Method not allowed"),
+        ("PUT", "/listening", "GET,HEAD", "405 Method not allowed"),
+        (
+            "GET",
+            "/ports/797/feedback",
+            "POST",
+            "405 Method not allowed",
+        ),
+        (
+            "POST",
+            "/ports?lang=de",
+            "GET,HEAD",
+            "405 Methode nicht erlaubt",
+        ),
+        (
+            "POST",
+            "/feedback?lang=he",
+            "GET,HEAD",
+            "405 שיטת הבקשה אינה מותרת כאן",
+        ),
+    ] {
+        let r = send(&app, req(method, uri, false)).await;
+        assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED, "{method} {uri}");
+        assert_eq!(r.headers[header::ALLOW], allow, "{method} {uri}");
+        assert!(
+            r.headers[header::CONTENT_TYPE]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html"),
+            "{method} {uri}"
+        );
+        assert!(r.headers.contains_key(header::CONTENT_SECURITY_POLICY));
+        assert!(r.body.contains("<!doctype html>"), "{method} {uri}");
+        assert!(
+            r.body.contains(&format!("<h1>{heading}</h1>")),
+            "{method} {uri}: {}",
+            r.body
+        );
+        assert!(
+            r.body.contains(&format!("does not take {method} requests")),
+            "{method} {uri}: {}",
+            r.body
+        );
+        assert!(r.body.contains("href=\"/ports"), "{method} {uri}");
+    }
+    // The API, and clients asking for JSON: `{"error": ...}`.
+    for (method, uri, json, allow) in [
+        ("DELETE", "/api/feedback", false, "GET,HEAD"),
+        ("POST", "/api/ports/797", false, "GET,HEAD"),
+        ("PATCH", "/api/listening", true, "GET,HEAD"),
+        ("GET", "/ports/797/feedback", true, "POST"),
+    ] {
+        let r = send(&app, req(method, uri, json)).await;
+        assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED, "{method} {uri}");
+        assert_eq!(r.headers[header::ALLOW], allow, "{method} {uri}");
+        assert_eq!(r.headers[header::CONTENT_TYPE], "application/json");
+        assert_eq!(
+            r.json()["error"],
+            format!("This address does not take {method} requests."),
+            "{method} {uri}"
+        );
+    }
+    // A made-up method is named, cut short.
+    let long = format!("X{}", "Y".repeat(100));
+    let r = send(&app, req(&long, "/ports", false)).await;
+    assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert!(
+        r.body
+            .contains(&format!("take X{} requests", "Y".repeat(31))),
+        "{}",
+        r.body
+    );
+    // Unknown addresses stay 404 whatever the method; the right method still works.
+    assert_eq!(
+        send(&app, req("DELETE", "/nope", false)).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(get(&app, "/ports/797").await.status, StatusCode::OK);
+}
+
 /// Start-up errors name their cause once when printed as the CLI prints them (`{:#}`, the
 /// message and then each `source()`).
 #[tokio::test]
