@@ -199,6 +199,96 @@ async fn port_page_has_every_section_and_escapes_the_live_box() {
     assert!(!b.contains(" style=\""));
 }
 
+/// Port 0 cannot be listened on (binding 0 picks a free port): its page says so as the CLI
+/// does, with no concern level, listener checks or live box, in every language.
+#[tokio::test]
+async fn port_0_page_says_nothing_can_listen() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app_with(dir.path(), fake_source());
+    let r = get(&app, "/ports/0").await;
+    assert_eq!(r.status, StatusCode::OK);
+    let b = &r.body;
+    for needle in [
+        "<h1>Port 0 <span class=\"name\">reserved</span></h1>",
+        "Nothing can listen on it",
+        "binding port 0 gets a free port from this host&#39;s ephemeral range 32768-60999",
+        "<section id=\"why\"><h2>Can it be open?</h2><p><strong>No</strong></p>",
+        "nothing can listen on it: a program that binds port 0",
+        "<h2>How to see traffic sent to it</h2>",
+        "<h3>Linux</h3><pre><code>sudo tcpdump -ni any",
+        "<h3>macOS</h3><pre><code>sudo tcpdump -n ",
+        "<section id=\"live\" class=\"live\"><h2>Listening on this machine now</h2><p>Nothing can listen on port 0: ",
+        "No, and nothing can: a socket bound to port 0 gets a free port, never 0.",
+        "The question does not arise: nothing can listen on port 0.",
+        "action=\"/ports/0/feedback\"",
+    ] {
+        assert!(b.contains(needle), "port 0 page lacks {needle:?}");
+    }
+    for absent in [
+        "Concern",
+        "concern-",
+        "ghost",
+        "Why an open one matters",
+        "How to check what listens",
+        "<h3>Windows</h3>",
+        "<h3>From another machine</h3>",
+        "data-refresh",
+        "id=\"live-table\"",
+        "Nothing listens on this port here",
+        "Nothing was listening on port 0",
+        "No. Here:",
+    ] {
+        assert!(!b.contains(absent), "port 0 page has {absent:?}");
+    }
+    // The other languages have their own words for it.
+    for (lang, needles) in [
+        (
+            "de",
+            [
+                "Kann er offen sein?</h2><p><strong>Nein</strong>",
+                "So sehen Sie Verkehr an diesen Port",
+                "Auf Port 0 kann nichts lauschen",
+            ],
+        ),
+        (
+            "he",
+            [
+                "האם הוא יכול להיות פתוח?</h2><p><strong>לא</strong>",
+                "איך לראות תעבורה שנשלחת אליו",
+                "שום תהליך לא יכול להאזין לפורט 0",
+            ],
+        ),
+    ] {
+        let r = get(&app, &format!("/ports/0?lang={lang}")).await;
+        for needle in needles {
+            assert!(r.body.contains(needle), "{lang}: lacks {needle:?}");
+        }
+        assert!(!r.body.contains("concern-"), "{lang}");
+    }
+    // Port 1 is an ordinary port again.
+    let b = get(&app, "/ports/1").await.body;
+    for needle in [
+        "<h2>Why an open one matters</h2><p>Concern: <span class=\"concern concern-",
+        "<h2>How to check what listens</h2>",
+        "<h3>Windows</h3>",
+        "<h3>From another machine</h3>",
+        "data-refresh=\"5\"",
+        "Nothing listens on this port here",
+    ] {
+        assert!(b.contains(needle), "port 1 page lacks {needle:?}");
+    }
+    assert!(!b.contains("Can it be open?"));
+    // The API is the CLI's JSON, unchanged: listenable false, tcpdump checks.
+    let v = get(&app, "/api/ports/0").await.json();
+    let report =
+        serde_json::to_value(PortReport::build(&Registry::embedded(), 0, &host())).unwrap();
+    for (k, want) in report.as_object().unwrap() {
+        assert_eq!(&v[k], want, "field {k}");
+    }
+    assert_eq!(v["assessment"]["listenable"], false);
+    assert_eq!(v["check"]["windows"].as_array().unwrap().len(), 0);
+}
+
 #[tokio::test]
 async fn bad_ports_give_clear_error_pages() {
     let dir = tempfile::tempdir().unwrap();
