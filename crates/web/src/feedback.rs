@@ -38,22 +38,24 @@ impl Answer {
     }
 }
 
+/// Why the feedback store failed. The cause is part of the message (in a field named `err`)
+/// and not chained as `source()`, so a caller printing the chain shows it once.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("cannot create the data directory {}: {source}", .path.display())]
-    Dir {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("feedback database {}: {source}", .path.display())]
-    Open {
-        path: PathBuf,
-        source: rusqlite::Error,
-    },
-    #[error("feedback database: {0}")]
-    Sql(#[from] rusqlite::Error),
+    #[error("cannot create the data directory {}: {err}", .path.display())]
+    Dir { path: PathBuf, err: std::io::Error },
+    #[error("feedback database {}: {err}", .path.display())]
+    Open { path: PathBuf, err: rusqlite::Error },
+    #[error("feedback database: {err}")]
+    Sql { err: rusqlite::Error },
     #[error("feedback database lock poisoned")]
     Poisoned,
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(err: rusqlite::Error) -> Error {
+        Error::Sql { err }
+    }
 }
 
 /// Answer counts for one port.
@@ -101,9 +103,9 @@ pub struct Store {
 impl Store {
     /// Opens (creating if needed) `dir/feedback.sqlite3`.
     pub fn open(dir: &Path) -> Result<Store, Error> {
-        std::fs::create_dir_all(dir).map_err(|source| Error::Dir {
+        std::fs::create_dir_all(dir).map_err(|err| Error::Dir {
             path: dir.to_owned(),
-            source,
+            err,
         })?;
         let path = dir.join("feedback.sqlite3");
         let open = |path: &Path| -> rusqlite::Result<Connection> {
@@ -124,9 +126,9 @@ impl Store {
             )?;
             Ok(conn)
         };
-        let conn = open(&path).map_err(|source| Error::Open {
+        let conn = open(&path).map_err(|err| Error::Open {
             path: path.clone(),
-            source,
+            err,
         })?;
         Ok(Store {
             conn: Mutex::new(conn),
@@ -224,5 +226,60 @@ mod tests {
         assert_eq!(sum.total.partly, 1);
         assert_eq!(sum.comments.len(), 1);
         assert_eq!(sum.comments[0].comment, "good <b>");
+    }
+
+    /// `e` as the CLI prints it (`{:#}`: the message, then every `source()` in the chain),
+    /// with the cause's own text, which must appear exactly once.
+    fn chain_and_cause(e: Error) -> (String, String) {
+        let cause = match &e {
+            Error::Dir { err, .. } => err.to_string(),
+            Error::Open { err, .. } | Error::Sql { err } => err.to_string(),
+            Error::Poisoned => unreachable!(),
+        };
+        assert!(std::error::Error::source(&e).is_none(), "{e:?}");
+        (format!("{:#}", anyhow::Error::from(e)), cause)
+    }
+
+    #[test]
+    fn errors_name_their_cause_once() {
+        let dir = tempfile::tempdir().unwrap();
+
+        // A data directory under a regular file cannot be created.
+        let file = dir.path().join("file");
+        std::fs::write(&file, "").unwrap();
+        let e = Store::open(&file.join("sub")).unwrap_err();
+        assert!(matches!(e, Error::Dir { .. }), "{e:?}");
+        let os = std::fs::create_dir_all(file.join("sub"))
+            .unwrap_err()
+            .to_string();
+        let (text, cause) = chain_and_cause(e);
+        assert_eq!(cause, os);
+        assert_eq!(text.matches(&os).count(), 1, "{text}");
+        assert!(
+            text.starts_with("cannot create the data directory"),
+            "{text}"
+        );
+
+        // The database file is a directory: SQLite cannot open it.
+        let db_dir = dir.path().join("db");
+        std::fs::create_dir_all(db_dir.join("feedback.sqlite3")).unwrap();
+        let e = Store::open(&db_dir).unwrap_err();
+        assert!(matches!(e, Error::Open { .. }), "{e:?}");
+        let (text, cause) = chain_and_cause(e);
+        assert!(!cause.is_empty());
+        assert_eq!(text.matches(&cause).count(), 1, "{text}");
+
+        // A statement fails: the table was dropped behind the store's back.
+        let s = Store::open(dir.path()).unwrap();
+        Connection::open(dir.path().join("feedback.sqlite3"))
+            .unwrap()
+            .execute_batch("DROP TABLE feedback")
+            .unwrap();
+        let e = s.add(797, Answer::Yes, "", "en").unwrap_err();
+        assert!(matches!(e, Error::Sql { .. }), "{e:?}");
+        let (text, cause) = chain_and_cause(e);
+        assert!(cause.contains("no such table"), "{cause}");
+        assert_eq!(text.matches(&cause).count(), 1, "{text}");
+        assert_eq!(text.matches("no such table").count(), 1, "{text}");
     }
 }

@@ -60,15 +60,17 @@ impl Config {
     }
 }
 
-/// Why the server could not start.
+/// Why the server could not start. As everywhere in the workspace, the cause is part of the
+/// message (in a field named `err`) and not chained as `source()`: the CLI prints the chain,
+/// which would show it twice.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error(transparent)]
     Feedback(#[from] feedback::Error),
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}: {err}")]
     Bind {
         addr: SocketAddr,
-        source: std::io::Error,
+        err: std::io::Error,
     },
     #[error("server error: {0}")]
     Serve(std::io::Error),
@@ -125,7 +127,7 @@ pub async fn serve(
 ) -> Result<(), Error> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
-        .map_err(|source| Error::Bind { addr, source })?;
+        .map_err(|err| Error::Bind { addr, err })?;
     let local = listener.local_addr().map_err(Error::Serve)?;
     on_ready(local);
     let app = router(state, local).into_make_service_with_connect_info::<SocketAddr>();

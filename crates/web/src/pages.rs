@@ -274,6 +274,11 @@ fn summary_sentence(r: &PortReport) -> String {
             " Neither TCP nor UDP is assigned, so a listener here is what portent calls a ghost.",
         );
     }
+    if !r.assessment.listenable {
+        s.push_str(
+            " Nothing can listen on it: binding port 0 asks the operating system for any free port.",
+        );
+    }
     s
 }
 
@@ -318,6 +323,11 @@ pub fn port_page(ctx: &Ctx, r: &PortReport, live: &LiveBox<'_>, thanks: bool) ->
         .raw("</dd>");
     h.raw("<dt>").text(t.ephemeral).raw("</dt><dd>");
     match (r.ephemeral, r.ephemeral_range) {
+        (_, Some((lo, hi))) if !r.assessment.listenable => {
+            h.text(&format!(
+                "binding port {p} gets a free port from this host's ephemeral range {lo}-{hi}"
+            ));
+        }
         (Some(inside), Some((lo, hi))) => {
             let verdict = if inside { "inside" } else { "outside" };
             h.text(&format!("{verdict} this host's ephemeral range {lo}-{hi}"));
@@ -388,16 +398,23 @@ pub fn port_page(ctx: &Ctx, r: &PortReport, live: &LiveBox<'_>, thanks: bool) ->
         h.raw("</section>");
     }
 
-    // Why it matters.
-    h.raw("<section id=\"why\"><h2>")
-        .text(t.why_matters)
-        .raw("</h2><p>")
-        .text(t.concern)
-        .raw(": <span class=\"concern concern-")
-        .raw(concern_word(r.assessment.concern))
-        .raw("\">")
-        .text(concern_word(r.assessment.concern))
-        .raw("</span></p><ul>");
+    // Why it matters; for port 0, that it cannot be open (no concern level to give).
+    h.raw("<section id=\"why\"><h2>");
+    if r.assessment.listenable {
+        h.text(t.why_matters)
+            .raw("</h2><p>")
+            .text(t.concern)
+            .raw(": <span class=\"concern concern-")
+            .raw(concern_word(r.assessment.concern))
+            .raw("\">")
+            .text(concern_word(r.assessment.concern))
+            .raw("</span></p><ul>");
+    } else {
+        h.text(t.can_be_open)
+            .raw("</h2><p><strong>")
+            .text(t.no)
+            .raw("</strong></p><ul>");
+    }
     for reason in &r.assessment.reasons {
         h.el("<li>", reason, "</li>");
     }
@@ -430,9 +447,13 @@ pub fn port_page(ctx: &Ctx, r: &PortReport, live: &LiveBox<'_>, thanks: bool) ->
     }
     h.raw("</dl></section>");
 
-    // How to check.
+    // How to check; for port 0, how to see traffic sent to it (Linux and macOS only).
     h.raw("<section id=\"check\"><h2>")
-        .text(t.how_to_check)
+        .text(if r.assessment.listenable {
+            t.how_to_check
+        } else {
+            t.how_to_see_traffic
+        })
         .raw("</h2><div class=\"checks\">");
     for (os, cmds) in [
         ("Linux", &r.check.linux),
@@ -440,6 +461,9 @@ pub fn port_page(ctx: &Ctx, r: &PortReport, live: &LiveBox<'_>, thanks: bool) ->
         ("Windows", &r.check.windows),
         (t.from_elsewhere, &r.check.remote),
     ] {
+        if cmds.is_empty() {
+            continue;
+        }
         h.raw("<div><h3>").text(os).raw("</h3>");
         for c in cmds {
             h.el("<pre><code>", c, "</code></pre>");
@@ -467,12 +491,20 @@ pub fn port_page(ctx: &Ctx, r: &PortReport, live: &LiveBox<'_>, thanks: bool) ->
         h.raw("</ul></section>");
     }
 
-    // Live box.
-    h.raw("<section id=\"live\" class=\"live\" data-refresh=\"5\"><h2>")
-        .text(t.live)
-        .raw("</h2><div id=\"live-table\">");
-    live_box(&mut h, ctx, live);
-    h.raw("</div></section>");
+    // Live box; nothing to look for (or refresh) on port 0.
+    if r.assessment.listenable {
+        h.raw("<section id=\"live\" class=\"live\" data-refresh=\"5\"><h2>")
+            .text(t.live)
+            .raw("</h2><div id=\"live-table\">");
+        live_box(&mut h, ctx, live);
+        h.raw("</div></section>");
+    } else {
+        h.raw("<section id=\"live\" class=\"live\"><h2>")
+            .text(t.live)
+            .raw("</h2>");
+        h.el("<p>", t.nothing_can_listen, "</p>");
+        h.raw("</section>");
+    }
 
     // FAQ.
     h.raw("<section id=\"faq\"><h2>")
@@ -558,22 +590,33 @@ fn faq(r: &PortReport, live: &LiveBox<'_>) -> Vec<(String, String)> {
         ),
     };
     out.push((format!("Is port {p} assigned to a service?"), answer));
+    let listenable = r.assessment.listenable;
     out.push((
         format!("Does a program need root to listen on port {p}?"),
-        format!(
-            "{} Here: {}.",
-            if r.privileged == Some(true) {
-                "Yes."
-            } else {
-                "No."
-            },
-            r.privilege_detail
-        ),
+        if listenable {
+            format!(
+                "{} Here: {}.",
+                if r.privileged == Some(true) {
+                    "Yes."
+                } else {
+                    "No."
+                },
+                r.privilege_detail
+            )
+        } else {
+            format!(
+                "The question does not arise: nothing can listen on port {p}. A program that binds port {p} asks the operating system for any free port, and its socket gets that port."
+            )
+        },
     ));
     if let Some((lo, hi)) = r.ephemeral_range {
         out.push((
             format!("Can port {p} show up as the source port of an outgoing connection?"),
-            if r.ephemeral == Some(true) {
+            if !listenable {
+                format!(
+                    "Not from this host: it never picks port {p}, but a port from its ephemeral range {lo}-{hi}. Packets from port {p} are anomalous, like those sent to it."
+                )
+            } else if r.ephemeral == Some(true) {
                 format!("Yes: it is inside this host's ephemeral range {lo}-{hi}.")
             } else {
                 format!("Not from this host's own choice: its ephemeral range is {lo}-{hi}.")
@@ -591,6 +634,9 @@ fn faq(r: &PortReport, live: &LiveBox<'_>) -> Vec<(String, String)> {
         ));
     }
     let live_answer = match live {
+        _ if !listenable => {
+            format!("No, and nothing can: a socket bound to port {p} gets a free port, never {p}.")
+        }
         LiveBox::Report(rep) if rep.sockets.is_empty() => {
             format!("Nothing was listening on port {p} when this page was made.")
         }

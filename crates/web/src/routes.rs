@@ -1,6 +1,6 @@
 //! Routes, extractors and the response plumbing: the request guard (Host and Origin, see
 //! `guard.rs`) and security headers on every response, capped bodies, and clear
-//! 400/403/404/413/421/429 pages (or JSON errors under `/api/`) instead of panics.
+//! 400/403/404/405/413/421/429 pages (or JSON errors under `/api/`) instead of panics.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -13,7 +13,7 @@ use axum::extract::{
 };
 use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use axum::http::request::Parts;
-use axum::http::{Request, StatusCode};
+use axum::http::{Method, Request, StatusCode, Uri};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -57,6 +57,8 @@ pub fn router(state: Arc<AppState>, bound: SocketAddr) -> Router {
         .route("/api/openapi.json", get(openapi))
         .route("/assets/style.css", get(css))
         .route("/assets/app.js", get(js))
+        // After every route: it is set on the routes added so far. axum still adds `Allow`.
+        .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         // Outside every route and the fallback, so nothing answers a foreign Host; inside
@@ -207,6 +209,7 @@ fn error_page(ctx: &Ctx, status: StatusCode, msg: &str) -> Response {
         StatusCode::TOO_MANY_REQUESTS => t.too_many,
         StatusCode::FORBIDDEN => t.forbidden,
         StatusCode::MISDIRECTED_REQUEST => t.misdirected,
+        StatusCode::METHOD_NOT_ALLOWED => t.method_not_allowed,
         _ => t.bad_request,
     };
     html(
@@ -221,6 +224,20 @@ async fn not_found(ctx: Ctx) -> Response {
         StatusCode::NOT_FOUND,
         "There is no page at this address.",
     )
+}
+
+/// A known address asked with a method it does not take (`POST /ports/797`, `GET` of the
+/// feedback route): a page, or JSON under `/api/` and for clients asking for it, like every
+/// other error; axum adds the `Allow` header.
+async fn method_not_allowed(ctx: Ctx, method: Method, uri: Uri, headers: HeaderMap) -> Response {
+    // Any token is a method; a made-up one is not echoed at length.
+    let method: String = method.as_str().chars().take(32).collect();
+    let msg = format!("This address does not take {method} requests.");
+    if uri.path().starts_with("/api/") || wants_json(&headers) {
+        api_error(StatusCode::METHOD_NOT_ALLOWED, msg)
+    } else {
+        error_page(&ctx, StatusCode::METHOD_NOT_ALLOWED, &msg)
+    }
 }
 
 async fn root(ctx: Ctx) -> Redirect {

@@ -199,6 +199,96 @@ async fn port_page_has_every_section_and_escapes_the_live_box() {
     assert!(!b.contains(" style=\""));
 }
 
+/// Port 0 cannot be listened on (binding 0 picks a free port): its page says so as the CLI
+/// does, with no concern level, listener checks or live box, in every language.
+#[tokio::test]
+async fn port_0_page_says_nothing_can_listen() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app_with(dir.path(), fake_source());
+    let r = get(&app, "/ports/0").await;
+    assert_eq!(r.status, StatusCode::OK);
+    let b = &r.body;
+    for needle in [
+        "<h1>Port 0 <span class=\"name\">reserved</span></h1>",
+        "Nothing can listen on it",
+        "binding port 0 gets a free port from this host&#39;s ephemeral range 32768-60999",
+        "<section id=\"why\"><h2>Can it be open?</h2><p><strong>No</strong></p>",
+        "nothing can listen on it: a program that binds port 0",
+        "<h2>How to see traffic sent to it</h2>",
+        "<h3>Linux</h3><pre><code>sudo tcpdump -ni any",
+        "<h3>macOS</h3><pre><code>sudo tcpdump -n ",
+        "<section id=\"live\" class=\"live\"><h2>Listening on this machine now</h2><p>Nothing can listen on port 0: ",
+        "No, and nothing can: a socket bound to port 0 gets a free port, never 0.",
+        "The question does not arise: nothing can listen on port 0.",
+        "action=\"/ports/0/feedback\"",
+    ] {
+        assert!(b.contains(needle), "port 0 page lacks {needle:?}");
+    }
+    for absent in [
+        "Concern",
+        "concern-",
+        "ghost",
+        "Why an open one matters",
+        "How to check what listens",
+        "<h3>Windows</h3>",
+        "<h3>From another machine</h3>",
+        "data-refresh",
+        "id=\"live-table\"",
+        "Nothing listens on this port here",
+        "Nothing was listening on port 0",
+        "No. Here:",
+    ] {
+        assert!(!b.contains(absent), "port 0 page has {absent:?}");
+    }
+    // The other languages have their own words for it.
+    for (lang, needles) in [
+        (
+            "de",
+            [
+                "Kann er offen sein?</h2><p><strong>Nein</strong>",
+                "So sehen Sie Verkehr an diesen Port",
+                "Auf Port 0 kann nichts lauschen",
+            ],
+        ),
+        (
+            "he",
+            [
+                "האם הוא יכול להיות פתוח?</h2><p><strong>לא</strong>",
+                "איך לראות תעבורה שנשלחת אליו",
+                "שום תהליך לא יכול להאזין לפורט 0",
+            ],
+        ),
+    ] {
+        let r = get(&app, &format!("/ports/0?lang={lang}")).await;
+        for needle in needles {
+            assert!(r.body.contains(needle), "{lang}: lacks {needle:?}");
+        }
+        assert!(!r.body.contains("concern-"), "{lang}");
+    }
+    // Port 1 is an ordinary port again.
+    let b = get(&app, "/ports/1").await.body;
+    for needle in [
+        "<h2>Why an open one matters</h2><p>Concern: <span class=\"concern concern-",
+        "<h2>How to check what listens</h2>",
+        "<h3>Windows</h3>",
+        "<h3>From another machine</h3>",
+        "data-refresh=\"5\"",
+        "Nothing listens on this port here",
+    ] {
+        assert!(b.contains(needle), "port 1 page lacks {needle:?}");
+    }
+    assert!(!b.contains("Can it be open?"));
+    // The API is the CLI's JSON, unchanged: listenable false, tcpdump checks.
+    let v = get(&app, "/api/ports/0").await.json();
+    let report =
+        serde_json::to_value(PortReport::build(&Registry::embedded(), 0, &host())).unwrap();
+    for (k, want) in report.as_object().unwrap() {
+        assert_eq!(&v[k], want, "field {k}");
+    }
+    assert_eq!(v["assessment"]["listenable"], false);
+    assert_eq!(v["check"]["windows"].as_array().unwrap().len(), 0);
+}
+
 #[tokio::test]
 async fn bad_ports_give_clear_error_pages() {
     let dir = tempfile::tempdir().unwrap();
@@ -278,6 +368,144 @@ async fn bad_ports_give_clear_error_pages() {
     )
     .await;
     assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
+}
+
+/// 405 is a page (or JSON under `/api/` and for `Accept: application/json`) like every other
+/// error, not axum's empty body, and keeps the `Allow` header.
+#[tokio::test]
+async fn wrong_methods_get_error_pages_with_allow() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app_with(dir.path(), fake_source());
+    let req = |method: &str, uri: &str, json: bool| {
+        let mut b = Request::builder().method(method).uri(uri);
+        if json {
+            b = b.header(header::ACCEPT, "application/json");
+        }
+        b.body(Body::empty()).unwrap()
+    };
+    // Pages: the styled error page in the asked language.
+    for (method, uri, allow, heading) in [
+        ("POST", "/ports/797", "GET,HEAD", "405 Method not allowed"),
+        ("DELETE", "/ports", "GET,HEAD", "405 Method not allowed"),
+        ("PUT", "/listening", "GET,HEAD", "405 Method not allowed"),
+        (
+            "GET",
+            "/ports/797/feedback",
+            "POST",
+            "405 Method not allowed",
+        ),
+        (
+            "POST",
+            "/ports?lang=de",
+            "GET,HEAD",
+            "405 Methode nicht erlaubt",
+        ),
+        (
+            "POST",
+            "/feedback?lang=he",
+            "GET,HEAD",
+            "405 שיטת הבקשה אינה מותרת כאן",
+        ),
+    ] {
+        let r = send(&app, req(method, uri, false)).await;
+        assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED, "{method} {uri}");
+        assert_eq!(r.headers[header::ALLOW], allow, "{method} {uri}");
+        assert!(
+            r.headers[header::CONTENT_TYPE]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html"),
+            "{method} {uri}"
+        );
+        assert!(r.headers.contains_key(header::CONTENT_SECURITY_POLICY));
+        assert!(r.body.contains("<!doctype html>"), "{method} {uri}");
+        assert!(
+            r.body.contains(&format!("<h1>{heading}</h1>")),
+            "{method} {uri}: {}",
+            r.body
+        );
+        assert!(
+            r.body.contains(&format!("does not take {method} requests")),
+            "{method} {uri}: {}",
+            r.body
+        );
+        assert!(r.body.contains("href=\"/ports"), "{method} {uri}");
+    }
+    // The API, and clients asking for JSON: `{"error": ...}`.
+    for (method, uri, json, allow) in [
+        ("DELETE", "/api/feedback", false, "GET,HEAD"),
+        ("POST", "/api/ports/797", false, "GET,HEAD"),
+        ("PATCH", "/api/listening", true, "GET,HEAD"),
+        ("GET", "/ports/797/feedback", true, "POST"),
+    ] {
+        let r = send(&app, req(method, uri, json)).await;
+        assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED, "{method} {uri}");
+        assert_eq!(r.headers[header::ALLOW], allow, "{method} {uri}");
+        assert_eq!(r.headers[header::CONTENT_TYPE], "application/json");
+        assert_eq!(
+            r.json()["error"],
+            format!("This address does not take {method} requests."),
+            "{method} {uri}"
+        );
+    }
+    // A made-up method is named, cut short.
+    let long = format!("X{}", "Y".repeat(100));
+    let r = send(&app, req(&long, "/ports", false)).await;
+    assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert!(
+        r.body
+            .contains(&format!("take X{} requests", "Y".repeat(31))),
+        "{}",
+        r.body
+    );
+    // Unknown addresses stay 404 whatever the method; the right method still works.
+    assert_eq!(
+        send(&app, req("DELETE", "/nope", false)).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(get(&app, "/ports/797").await.status, StatusCode::OK);
+}
+
+/// Start-up errors name their cause once when printed as the CLI prints them (`{:#}`, the
+/// message and then each `source()`).
+#[tokio::test]
+async fn startup_errors_name_their_cause_once() {
+    // A port already in use on 127.0.0.1.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap();
+    let os = std::net::TcpListener::bind(addr).unwrap_err().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let state = AppState::new(
+        Registry::embedded(),
+        host(),
+        fake_source(),
+        &config(dir.path()),
+    )
+    .unwrap();
+    let e = portent_web::serve(state, addr, |_| panic!("bound {addr} twice"))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, portent_web::Error::Bind { .. }), "{e:?}");
+    let text = format!("{:#}", anyhow::Error::from(e));
+    assert_eq!(text, format!("cannot listen on {addr}: {os}"));
+    assert_eq!(text.matches(&os).count(), 1, "{text}");
+
+    // A data directory that cannot be created (under a regular file).
+    let file = dir.path().join("file");
+    std::fs::write(&file, "").unwrap();
+    let os = std::fs::create_dir_all(file.join("data"))
+        .unwrap_err()
+        .to_string();
+    let e = AppState::new(
+        Registry::embedded(),
+        host(),
+        fake_source(),
+        &config(&file.join("data")),
+    )
+    .unwrap_err();
+    let text = format!("{:#}", anyhow::Error::from(e));
+    assert_eq!(text.matches(&os).count(), 1, "{text}");
+    drop(taken);
 }
 
 #[tokio::test]
