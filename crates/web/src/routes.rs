@@ -210,6 +210,8 @@ fn error_page(ctx: &Ctx, status: StatusCode, msg: &str) -> Response {
         StatusCode::FORBIDDEN => t.forbidden,
         StatusCode::MISDIRECTED_REQUEST => t.misdirected,
         StatusCode::METHOD_NOT_ALLOWED => t.method_not_allowed,
+        StatusCode::PAYLOAD_TOO_LARGE => t.too_large,
+        s if s.is_server_error() => t.server_error,
         _ => t.bad_request,
     };
     html(

@@ -820,6 +820,7 @@ async fn feedback_is_validated_limited_and_persisted() {
         )
         .await;
         assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
+        assert!(r.body.contains("413 Request too large"), "{}", r.body);
         let r = send(
             &app,
             post_form("/ports/70000/feedback", "answer=yes", [127, 0, 0, 3], false),
