@@ -52,6 +52,9 @@ struct NoteIn {
     /// How much harm the service can do when reachable from untrusted networks.
     #[serde(default)]
     exposure: Option<String>,
+    /// `ports` is [first, last] of an inclusive range, and the note is about every port in it.
+    #[serde(default)]
+    range: bool,
     sources: Vec<SourceIn>,
 }
 
@@ -174,6 +177,12 @@ fn emit_notes(out: &mut String, notes: &[NoteIn]) {
             })
             .collect();
         let ports: BTreeSet<u32> = n.ports.iter().copied().collect();
+        if n.range {
+            assert!(
+                n.ports.len() == 2 && n.ports[0] < n.ports[1],
+                "{what}: a range note lists exactly its first and last port, ascending"
+            );
+        }
         let sources: Vec<String> = n
             .sources
             .iter()
@@ -196,7 +205,7 @@ fn emit_notes(out: &mut String, notes: &[NoteIn]) {
         };
         let _ = writeln!(
             out,
-            "Note {{ ports: &{:?}, protocols: &[{}], kind: NoteKind::{kind}, title: {:?}, summary: {:?}, detail: {:?}, registry: {:?}, related: &{:?}, exposure: {exposure}, sources: &[{}] }},",
+            "Note {{ ports: &{:?}, protocols: &[{}], kind: NoteKind::{kind}, title: {:?}, summary: {:?}, detail: {:?}, registry: {:?}, related: &{:?}, exposure: {exposure}, range: {}, sources: &[{}] }},",
             ports.iter().map(|&p| p as u16).collect::<Vec<_>>(),
             protocols.join(", "),
             n.title.trim(),
@@ -204,6 +213,7 @@ fn emit_notes(out: &mut String, notes: &[NoteIn]) {
             n.detail.trim(),
             n.registry.trim(),
             n.related.iter().map(|&p| p as u16).collect::<Vec<_>>(),
+            n.range,
             sources.join(", "),
         );
     }

@@ -63,7 +63,7 @@ pub struct NoteSource {
 /// One curated note.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Note {
-    /// Ports the note is about, ascending.
+    /// Ports the note is about, ascending; for a range note, the first and the last.
     pub ports: &'static [u16],
     /// Protocols it applies to; empty means all.
     pub protocols: &'static [Protocol],
@@ -81,14 +81,39 @@ pub struct Note {
     /// The harm when reachable from untrusted networks, where the note says there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exposure: Option<Exposure>,
+    /// `ports` is an inclusive range (`[30000, 32767]`): the note is about every port in it.
+    pub range: bool,
     pub sources: &'static [NoteSource],
 }
 
 impl Note {
     /// True if the note concerns `port`, on `protocol` if one is given.
     pub fn applies(&self, port: u16, protocol: Option<Protocol>) -> bool {
-        self.ports.binary_search(&port).is_ok()
+        self.covers(port)
             && protocol.is_none_or(|p| self.protocols.is_empty() || self.protocols.contains(&p))
+    }
+
+    /// True if the note is about `port`: one of its ports, or inside its range.
+    pub fn covers(&self, port: u16) -> bool {
+        match (self.range, self.ports) {
+            (true, [first, last]) => (*first..=*last).contains(&port),
+            _ => self.ports.binary_search(&port).is_ok(),
+        }
+    }
+
+    /// The ports as spans: one span for a range note, one per port otherwise.
+    pub fn spans(&self) -> Vec<crate::PortSpan> {
+        match (self.range, self.ports) {
+            (true, [first, last]) => vec![crate::PortSpan {
+                first: *first,
+                last: *last,
+            }],
+            _ => self
+                .ports
+                .iter()
+                .map(|&p| crate::PortSpan { first: p, last: p })
+                .collect(),
+        }
     }
 }
 
@@ -100,4 +125,37 @@ pub fn notes() -> &'static [Note] {
 /// Notes about `port` (on `protocol` if given), in file order.
 pub fn notes_for(port: u16, protocol: Option<Protocol>) -> impl Iterator<Item = &'static Note> {
     NOTES.iter().filter(move |n| n.applies(port, protocol))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn range_notes_cover_every_port_between_their_ends() {
+        let nodeport = |port: u16| {
+            notes_for(port, Some(Protocol::Tcp)).any(|n| n.title.starts_with("Kubernetes NodePort"))
+        };
+        assert!(nodeport(30000) && nodeport(31000) && nodeport(32767));
+        assert!(!nodeport(29999) && !nodeport(32768));
+        let dynamic = notes()
+            .iter()
+            .find(|n| n.title.starts_with("Dynamic"))
+            .unwrap();
+        assert!(dynamic.range && dynamic.covers(50000));
+        assert_eq!(
+            dynamic.spans(),
+            [crate::PortSpan {
+                first: 49152,
+                last: 65535
+            }]
+        );
+        // A note on two separate ports covers those two only.
+        let anydesk = notes()
+            .iter()
+            .find(|n| n.title == "AnyDesk")
+            .unwrap();
+        assert!(!anydesk.range && anydesk.covers(7070) && !anydesk.covers(7000));
+        assert_eq!(anydesk.spans().len(), 2);
+    }
 }

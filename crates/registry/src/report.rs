@@ -391,7 +391,9 @@ fn related(
         }
     };
     for n in notes {
-        for &p in n.ports.iter().chain(n.related) {
+        // A range note's ends are not related ports: the note is about the whole range.
+        let own: &[u16] = if n.range { &[] } else { n.ports };
+        for &p in own.iter().chain(n.related) {
             add(p, format!("see note: {}", n.title));
         }
     }

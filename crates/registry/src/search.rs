@@ -89,7 +89,7 @@ fn score_note(n: &Note, tokens: &[String]) -> u32 {
     let rest = format!("{} {}", n.detail, n.registry).to_lowercase();
     let mut total = 0;
     for t in tokens {
-        let port_match = t.parse::<u16>().ok().is_some_and(|p| n.ports.contains(&p));
+        let port_match = t.parse::<u16>().ok().is_some_and(|p| n.covers(p));
         let s = if port_match {
             90
         } else {
@@ -172,11 +172,7 @@ pub(crate) fn search(reg: &Registry, query: &str, limit: usize) -> Vec<Hit> {
             kind: HitKind::Note,
             score,
             name: n.title,
-            ports: n
-                .ports
-                .iter()
-                .map(|&p| PortSpan { first: p, last: p })
-                .collect(),
+            ports: n.spans(),
             protocols: n.protocols.to_vec(),
             text: n.summary,
             note: Some(n),
