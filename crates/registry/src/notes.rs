@@ -151,10 +151,7 @@ mod tests {
             }]
         );
         // A note on two separate ports covers those two only.
-        let anydesk = notes()
-            .iter()
-            .find(|n| n.title == "AnyDesk")
-            .unwrap();
+        let anydesk = notes().iter().find(|n| n.title == "AnyDesk").unwrap();
         assert!(!anydesk.range && anydesk.covers(7070) && !anydesk.covers(7000));
         assert_eq!(anydesk.spans().len(), 2);
     }
