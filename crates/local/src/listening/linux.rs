@@ -231,7 +231,7 @@ fn raw_socket(r: &InetResponse, transport: Transport) -> Option<RawSocket> {
         v6only,
         ifindex: id.interface_id,
         key: u64::from(r.header.inode),
-        inode: Some(u64::from(r.header.inode)),
+        key_is_inode: true,
         uid: Some(r.header.uid),
     })
 }
@@ -301,7 +301,7 @@ fn scan_one(
                 if let Some(inode) = link.get(..n).and_then(socket_inode)
                     && wanted.binary_search(&inode).is_ok()
                 {
-                    scan.holders.push((inode, pid, Some(fd)));
+                    scan.holders.push((inode, pid, fd));
                 }
             }
             // Closed since the directory was read, or the process exited.

@@ -289,17 +289,24 @@ pub struct RawSocket {
     /// Joins the socket to [`FdScan::holders`]: the inode on Linux, a number the platform
     /// code assigns elsewhere.
     pub key: u64,
-    pub inode: Option<u64>,
+    /// Whether `key` is the socket's inode (reported) or only a join key (not reported).
+    /// A flag, not a second `Option<u64>`: 10,000 of these are held while the listing is
+    /// assembled, and the record stays 16 bytes smaller.
+    pub key_is_inode: bool,
     pub uid: Option<u32>,
 }
+
+/// The fd of a holder whose descriptor number the platform does not give.
+pub const NO_FD: u32 = u32::MAX;
 
 /// What one pass over every process's descriptors found.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FdScan {
     /// (socket key, pid, fd) for every descriptor referring to a wanted socket; the fd is
-    /// `None` where the platform does not name it. Flat, not a map of vectors: 10,000 sockets
-    /// cost one allocation.
-    pub holders: Vec<(u64, u32, Option<u32>)>,
+    /// [`NO_FD`] where the platform does not name it (a sentinel rather than an `Option`,
+    /// which would make each entry 24 bytes instead of 16). Flat, not a map of vectors:
+    /// 10,000 sockets cost one allocation.
+    pub holders: Vec<(u64, u32, u32)>,
     /// Processes whose descriptors could not be read.
     pub hidden: Vec<Hidden>,
 }
@@ -342,6 +349,7 @@ pub fn assemble(
                 .iter()
                 .take_while(|h| h.0 == s.key);
             for &(_, pid, fd) in held {
+                let fd = (fd != NO_FD).then_some(fd);
                 if let Some(o) = owners.iter_mut().find(|o| o.pid == pid) {
                     o.fds.extend(fd);
                     continue;
@@ -374,7 +382,7 @@ pub fn assemble(
                         .interface(s.ifindex)
                         .unwrap_or_else(|| format!("if{}", s.ifindex))
                 }),
-                inode: s.inode,
+                inode: s.key_is_inode.then_some(s.key),
                 uid: s.uid,
                 user: s.uid.and_then(|uid| {
                     users
@@ -431,7 +439,7 @@ mod tests {
             v6only: address.is_ipv6().then_some(false),
             ifindex: 0,
             key: inode,
-            inode: Some(inode),
+            key_is_inode: true,
             uid: Some(0),
         }
     }
@@ -450,12 +458,7 @@ mod tests {
         sockets[0].ifindex = 2;
         // A forked server: two processes, and one of them holds two descriptors.
         let mut scan = FdScan {
-            holders: vec![
-                (13, 7, Some(3)),
-                (13, 5, Some(3)),
-                (11, 3, Some(4)),
-                (13, 7, Some(9)),
-            ],
+            holders: vec![(13, 7, 3), (13, 5, 3), (11, 3, 4), (13, 7, 9)],
             ..FdScan::default()
         };
         let l = assemble(sockets, scan.clone(), &mut Fake, true, None);

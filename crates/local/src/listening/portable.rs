@@ -20,7 +20,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 
-use super::{Details, Error, FdScan, Listing, Process, Query, RawSocket, Transport};
+use super::{Details, Error, FdScan, Listing, NO_FD, Process, Query, RawSocket, Transport};
 
 pub fn listening(query: &Query) -> Result<Listing, Error> {
     if let Some(path) = &query.netns {
@@ -49,11 +49,11 @@ pub fn listening(query: &Query) -> Result<Listing, Error> {
             v6only: None,
             ifindex: 0,
             key,
-            inode: None,
+            key_is_inode: false,
             uid,
         });
         scan.holders
-            .extend(owners.into_iter().map(|(pid, _)| (key, pid, None)));
+            .extend(owners.into_iter().map(|(pid, _)| (key, pid, NO_FD)));
     }
     let root = is_root();
     let mut listing = super::assemble(raw, scan, &mut details, root, None);
