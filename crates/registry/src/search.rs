@@ -113,16 +113,13 @@ fn title_bonus(title: &str, phrase: &str) -> u32 {
         35
     } else if title.starts_with(phrase) && is_word_match(title, phrase) {
         20
-    } else if tokens_more_than_one(phrase) && is_word_match(title, phrase) {
+    } else if phrase.contains(' ') && is_word_match(title, phrase) {
         10
     } else {
         0
     }
 }
 
-fn tokens_more_than_one(phrase: &str) -> bool {
-    phrase.contains(' ')
-}
 
 pub(crate) fn search(reg: &Registry, query: &str, limit: usize) -> Vec<Hit> {
     let tokens: Vec<String> = query.split_whitespace().map(str::to_lowercase).collect();
