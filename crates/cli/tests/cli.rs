@@ -546,3 +546,46 @@ fn counts_of_one_are_singular() {
     let o = portent(&["scan", "127.0.0.1", "-p", "1-2", "-q"]);
     assert!(stdout(&o).contains("1 host scanned (0 down), 2 ports each,"));
 }
+
+/// Run as another user whose data directory sits where that user cannot look (`sudo -u`
+/// keeping root's HOME): no warning on every command. A snapshot that is there but
+/// unreadable is still reported.
+#[test]
+fn unsearchable_data_dir_is_quiet_but_an_unreadable_snapshot_is_not() {
+    use std::os::unix::fs::PermissionsExt;
+    let pub_dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(pub_dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let bin = pub_dir.path().join("portent");
+    std::fs::copy(env!("CARGO_BIN_EXE_portent"), &bin).unwrap();
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let as_nobody = |data: &Path| {
+        Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+            .arg(&bin)
+            .arg("797")
+            .env("PORTENT_DATA_DIR", data)
+            .output()
+            .unwrap()
+    };
+    // Root's private directory: nobody cannot even tell whether a snapshot is inside.
+    let private = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(private.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    let o = as_nobody(&private.path().join("portent"));
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    assert!(stdout(&o).contains("Port 797"), "{o:?}");
+    assert!(!stderr(&o).contains("warning"), "{}", stderr(&o));
+
+    // A snapshot nobody can see but not read: said once, and the built-in data is used.
+    let open = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(open.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let snap = open.path().join("registry.bin");
+    std::fs::write(&snap, b"not readable by nobody").unwrap();
+    std::fs::set_permissions(&snap, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let o = as_nobody(open.path());
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    assert!(
+        stderr(&o).contains("warning") && stderr(&o).contains("registry.bin"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -120,7 +120,6 @@ fn title_bonus(title: &str, phrase: &str) -> u32 {
     }
 }
 
-
 pub(crate) fn search(reg: &Registry, query: &str, limit: usize) -> Vec<Hit> {
     let tokens: Vec<String> = query.split_whitespace().map(str::to_lowercase).collect();
     if tokens.is_empty() {

@@ -128,6 +128,15 @@ pub fn load(dir: &Path) -> Result<Option<Registry>, SnapshotError> {
         Err(SnapshotError::Read { err, .. }) if err.kind() == std::io::ErrorKind::NotFound => {
             return Ok(None);
         }
+        // A directory this user may not search (another user's home, after `sudo -u`) hides
+        // whether a snapshot exists at all: nothing to warn about on every command. A file
+        // that is there but unreadable is still an error.
+        Err(SnapshotError::Read { err, .. })
+            if err.kind() == std::io::ErrorKind::PermissionDenied
+                && std::fs::symlink_metadata(&path).is_err() =>
+        {
+            return Ok(None);
+        }
         Err(e) => return Err(e),
     };
     let corrupt = |reason: String| SnapshotError::Corrupt {
