@@ -2,8 +2,10 @@
 //! so the binary answers lookups without parsing anything at run time.
 //!
 //! The CSV is read with the same parser `portent registry update` uses (crate `portent-iana`),
-//! and the notes file is checked here: a note without sources, with an unknown kind or a port
-//! out of range fails the build instead of shipping.
+//! and the notes (every `data/knowledge/notes/*.toml`, in file-name order) are checked here: a
+//! note without sources, with an unknown kind, a port out of range, a denied source, no primary
+//! source or an IANA link for another port (`src/source_policy.rs`, with the lists in
+//! `data/knowledge/sources.toml`) fails the build instead of shipping.
 
 // A build script reports bad data by failing the build, which is what panicking does.
 #![allow(clippy::panic, clippy::expect_used, clippy::unwrap_used)]
@@ -14,8 +16,13 @@ use std::fmt::Write as _;
 use std::fs;
 use std::path::PathBuf;
 
-use portent_iana::{Packed, ProtoIndex, Protocol, name_index, parse_and_validate};
+use portent_iana::{Packed, ProtoIndex, Protocol, Record, name_index, parse_and_validate};
 use serde::Deserialize;
+
+#[path = "src/source_policy.rs"]
+#[allow(dead_code)]
+mod source_policy;
+use source_policy::Policy;
 
 const KINDS: [&str; 8] = [
     "historical",
@@ -31,6 +38,7 @@ const KINDS: [&str; 8] = [
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct NotesFile {
+    #[serde(default)]
     note: Vec<NoteIn>,
 }
 
@@ -65,14 +73,37 @@ struct SourceIn {
     url: String,
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PolicyFile {
+    deny: DenyIn,
+    secondary: SecondaryIn,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DenyIn {
+    hosts: Vec<String>,
+    suffixes: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SecondaryIn {
+    hosts: Vec<String>,
+}
+
 fn main() {
     let root =
         PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"))
             .join("../..");
     let csv_path = root.join("data/iana/service-names-port-numbers.csv");
-    let notes_path = root.join("data/knowledge/notes.toml");
+    let notes_dir = root.join("data/knowledge/notes");
+    let policy_path = root.join("data/knowledge/sources.toml");
     println!("cargo::rerun-if-changed={}", csv_path.display());
-    println!("cargo::rerun-if-changed={}", notes_path.display());
+    println!("cargo::rerun-if-changed={}", notes_dir.display());
+    println!("cargo::rerun-if-changed={}", policy_path.display());
+    println!("cargo::rerun-if-env-changed=PORTENT_NOTES_CHECK");
 
     let bytes = fs::read(&csv_path).unwrap_or_else(|e| panic!("{}: {e}", csv_path.display()));
     let packed =
@@ -81,11 +112,47 @@ fn main() {
     let mut out = String::with_capacity(8 << 20);
     emit_registry(&mut out, &packed);
 
-    let text =
-        fs::read_to_string(&notes_path).unwrap_or_else(|e| panic!("{}: {e}", notes_path.display()));
-    let notes: NotesFile =
-        toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", notes_path.display()));
-    emit_notes(&mut out, &notes.note);
+    let text = fs::read_to_string(&policy_path)
+        .unwrap_or_else(|e| panic!("{}: {e}", policy_path.display()));
+    let policy: PolicyFile =
+        toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", policy_path.display()));
+    let policy = Policy {
+        deny_hosts: policy.deny.hosts,
+        deny_suffixes: policy.deny.suffixes,
+        secondary_hosts: policy.secondary.hosts,
+    };
+
+    let mut files: Vec<PathBuf> = fs::read_dir(&notes_dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", notes_dir.display()))
+        .map(|e| e.expect("a readable directory entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    // PORTENT_NOTES_CHECK=warn turns problems with the notes into build warnings while notes
+    // are being written; nothing sets it in CI or in scripts/test, where they fail the build.
+    let lax = env::var("PORTENT_NOTES_CHECK").is_ok_and(|v| v == "warn");
+    let mut notes = Vec::new();
+    for path in &files {
+        println!("cargo::rerun-if-changed={}", path.display());
+        let text = fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let file: NotesFile = match toml::from_str(&text) {
+            Ok(f) => f,
+            Err(e) if lax => {
+                println!("cargo::warning={}: skipped: {e}", path.display());
+                continue;
+            }
+            Err(e) => panic!("{}: {e}", path.display()),
+        };
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+        notes.extend(file.note.into_iter().enumerate().map(|(i, n)| {
+            (
+                format!("{} note {}", name.clone().unwrap_or_default(), i + 1),
+                n,
+            )
+        }));
+    }
+    let records = packed.unpack().expect("a freshly packed table unpacks");
+    emit_notes(&mut out, &notes, &policy, &records, lax);
 
     let dest = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("data.rs");
     fs::write(&dest, out).unwrap_or_else(|e| panic!("{}: {e}", dest.display()));
@@ -137,10 +204,17 @@ fn emit_registry(out: &mut String, packed: &Packed) {
     );
 }
 
-fn emit_notes(out: &mut String, notes: &[NoteIn]) {
+fn emit_notes(
+    out: &mut String,
+    notes: &[(String, NoteIn)],
+    policy: &Policy,
+    records: &[Record<'_>],
+    lax: bool,
+) {
     out.push_str("pub(crate) static NOTES: &[Note] = &[\n");
-    for (i, n) in notes.iter().enumerate() {
-        let what = format!("note {} ({:?})", i + 1, n.title);
+    let mut problems = Vec::new();
+    for (at, n) in notes {
+        let what = format!("{at} ({:?})", n.title);
         assert!(!n.ports.is_empty(), "{what}: no ports");
         for &p in n.ports.iter().chain(&n.related) {
             assert!(p <= 65535, "{what}: port {p} out of range");
@@ -183,6 +257,28 @@ fn emit_notes(out: &mut String, notes: &[NoteIn]) {
                 "{what}: a range note lists exactly its first and last port, ascending"
             );
         }
+        let covers = |port: u16| {
+            let port = u32::from(port);
+            if n.range {
+                (n.ports[0]..=n.ports[1]).contains(&port)
+            } else {
+                ports.contains(&port)
+            }
+        };
+        let names_covered = |name: &str| {
+            records.iter().any(|r| {
+                r.service.eq_ignore_ascii_case(name)
+                    && r.ports
+                        .is_some_and(|s| (s.first..=s.last).any(|p| covers(p)))
+            })
+        };
+        let urls: Vec<&str> = n.sources.iter().map(|s| s.url.as_str()).collect();
+        problems.extend(
+            policy
+                .check_sources(&urls, &covers, &names_covered)
+                .into_iter()
+                .map(|p| format!("{what}: {p}")),
+        );
         let sources: Vec<String> = n
             .sources
             .iter()
@@ -217,5 +313,17 @@ fn emit_notes(out: &mut String, notes: &[NoteIn]) {
             sources.join(", "),
         );
     }
+    if lax {
+        for p in &problems {
+            println!("cargo::warning={p}");
+        }
+        problems.clear();
+    }
+    assert!(
+        problems.is_empty(),
+        "{} problem(s) with the notes' sources (data/knowledge/README.md, sources.toml):\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
     out.push_str("];\n");
 }

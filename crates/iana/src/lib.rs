@@ -234,14 +234,20 @@ impl Packer {
     }
 }
 
-/// What a row says about the ports it covers.
+/// What a row says about the ports it covers, in the words of RFC 6335 section 6 and the
+/// registry itself. Ordered so that the strongest claim on a port wins when rows overlap.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "kebab-case")]
 pub enum Status {
     /// No row claims the port, or rows say "Unassigned", "De-registered", "Removed" and the like.
     Unassigned,
-    /// IANA holds the port back ("Reserved"), or sets it aside for any private use.
+    /// IANA holds the port back ("Reserved"): the range edges 0, 1023, 1024 and 49151, ports
+    /// freed by a de-assignment, and TCP/UDP twins of ports assigned on another protocol.
     Reserved,
+    /// One of the old standing allocations "any private mail system", "any private printer
+    /// server"... (24, 35, 57, 59, 75, 77, 87): set aside, with an assignee, for whatever
+    /// private service of that kind a site runs. Not reserved in RFC 6335's sense.
+    PrivateUse,
     /// A named service is registered on the port.
     Assigned,
 }
@@ -251,8 +257,15 @@ impl Status {
         match self {
             Status::Unassigned => "unassigned",
             Status::Reserved => "reserved",
+            Status::PrivateUse => "private-use",
             Status::Assigned => "assigned",
         }
+    }
+
+    /// True for a port someone may legitimately listen on by the registry's own terms: an
+    /// assignment, or a private-use allocation.
+    pub fn provides_for_listener(self) -> bool {
+        matches!(self, Status::Assigned | Status::PrivateUse)
     }
 }
 
@@ -264,19 +277,98 @@ impl fmt::Display for Status {
 
 impl Record<'_> {
     /// Classifies the row. A named row is an assignment whatever its description says. An
-    /// unnamed row is a status line: "Reserved..." and the old "any private ..." rows (ports set
-    /// aside for private use) reserve; everything else ("Unassigned", "De-registered",
-    /// "Removed", "Possibly used by ...") leaves the port free for assignment.
+    /// unnamed row is a status line: "Reserved..." holds the port back, the old "any private
+    /// ..." rows set it aside for private use, and everything else ("Unassigned",
+    /// "De-registered", "Removed", "Possibly used by ...") leaves it free for assignment.
     pub fn status(&self) -> Status {
         if !self.service.is_empty() {
             return Status::Assigned;
         }
         let d = self.description.trim_start().to_ascii_lowercase();
-        if d.starts_with("reserved") || d.starts_with("any private") {
+        if d.starts_with("reserved") {
             Status::Reserved
+        } else if d.starts_with("any private") {
+            Status::PrivateUse
         } else {
             Status::Unassigned
         }
+    }
+
+    /// What an unnamed row says the port used to be, in a short phrase: "was compressnet,
+    /// de-assigned 2025-02-13" (port 2), "was netstat" (15/tcp), "was NETCONF over BEEP,
+    /// released by RFC9900" (831), "removed 2017-05-18" (47). `None` for named rows and rows
+    /// without history. The registry writes this in several ways; each is read here.
+    pub fn history(&self) -> Option<String> {
+        if !self.service.is_empty() {
+            return None;
+        }
+        let text = format!("{} {}", self.description, self.notes);
+        let lower = text.to_ascii_lowercase();
+        let mut was: Option<String> = None;
+        // "Unassigned [was netstat]"
+        if let Some(i) = lower.find("[was ") {
+            let rest = &text[i + 5..];
+            was = rest.split(']').next().map(|w| w.trim().to_owned());
+        }
+        // "previously compressnet by [Bernie_Volz]"; "Previously assigned to NETCONF over BEEP
+        // but released by [RFC9900]"; "Historic usage was acms."
+        for (key, ends) in [
+            ("previously assigned to ", &[" but ", ".", ";"][..]),
+            ("previously ", &[" by ", ".", ";", ","][..]),
+            ("historic usage was ", &[".", ";", ","][..]),
+        ] {
+            if was.is_some() {
+                break;
+            }
+            if let Some(i) = lower.find(key) {
+                let rest = &text[i + key.len()..];
+                let end = ends
+                    .iter()
+                    .filter_map(|e| rest.find(e))
+                    .min()
+                    .unwrap_or(rest.len());
+                let name = rest[..end].trim().trim_matches('"');
+                // "previously removed on ...", "previously noted ...", "previously updated"
+                // are about the row, not a former service.
+                let first = name.split_whitespace().next().unwrap_or("");
+                if !name.is_empty()
+                    && !["removed", "noted", "updated", "contact", "was"]
+                        .contains(&first.to_ascii_lowercase().as_str())
+                {
+                    was = Some(name.to_owned());
+                }
+            }
+        }
+        let released = lower
+            .find("released by [")
+            .and_then(|i| text[i + 13..].split(']').next())
+            .map(|r| format!("released by {r}"));
+        let mut when: Option<String> = None;
+        for key in ["de-assigned on ", "removed on ", "removed "] {
+            if let Some(i) = lower.find(key) {
+                let date: String = text[i + key.len()..]
+                    .trim_start_matches(['(', ' '])
+                    .chars()
+                    .take_while(|c| c.is_ascii_digit() || *c == '-')
+                    .collect();
+                if date.len() >= 8 {
+                    let verb = if key.starts_with("de-") {
+                        "de-assigned"
+                    } else {
+                        "removed"
+                    };
+                    when = Some(format!("{verb} {}", date.trim_end_matches('-')));
+                    break;
+                }
+            }
+        }
+        let parts: Vec<String> = was
+            .map(|w| format!("was {w}"))
+            .into_iter()
+            .chain(released)
+            .chain(when)
+            .collect();
+        (!parts.is_empty()).then(|| parts.join(", "))
     }
 
     /// True if this row applies to `protocol` (a row without protocol applies to all).
@@ -623,9 +715,46 @@ mod tests {
             s,
             [
                 Status::Reserved,
-                Status::Reserved,
+                Status::PrivateUse,
                 Status::Unassigned,
                 Status::Unassigned
+            ]
+        );
+        assert!(Status::PrivateUse > Status::Reserved && Status::PrivateUse < Status::Assigned);
+        assert_eq!(
+            serde_json::to_string(&Status::PrivateUse).unwrap(),
+            "\"private-use\""
+        );
+    }
+
+    #[test]
+    fn history_of_unnamed_rows() {
+        let recs = parse(concat!(
+            ",2,tcp,Reserved,,,,2025-02-13,,,,\"De-assigned on 2025-02-13, previously compressnet by [Bernie_Volz]\"\n",
+            ",15,tcp,Unassigned [was netstat],,,,,,,,\n",
+            ",47,tcp,Reserved,,,,,,,,This entry has been removed on 2017-05-18.\n",
+            ",831,tcp,Reserved,,,,,,,,Previously assigned to NETCONF over BEEP but released by [RFC9900]\n",
+            ",3980,tcp,Reserved,,,,,,,,Historic usage was acms. De-Assigned on 2020-12-29\n",
+            ",3001,udp,Reserved,,,,,,,,\"port 3001 previously \"\"Removed on 2006-05-25\"\"\"\n",
+            ",2693,tcp,Unassigned,,,,,,,,(Removed 2004-2-6)\n",
+            ",788-799,,Unassigned,,,,,,,Unauthorized Use Known on port 796,\n",
+            "ssh,22,tcp,The Secure Shell (SSH) Protocol,,,,,,,,\n",
+        ))
+        .unwrap();
+        let h: Vec<Option<String>> = recs.iter().map(Record::history).collect();
+        let h: Vec<Option<&str>> = h.iter().map(Option::as_deref).collect();
+        assert_eq!(
+            h,
+            [
+                Some("was compressnet, de-assigned 2025-02-13"),
+                Some("was netstat"),
+                Some("removed 2017-05-18"),
+                Some("was NETCONF over BEEP, released by RFC9900"),
+                Some("was acms, de-assigned 2020-12-29"),
+                Some("removed 2006-05-25"),
+                Some("removed 2004-2-6"),
+                None,
+                None,
             ]
         );
     }

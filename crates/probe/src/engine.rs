@@ -1026,11 +1026,7 @@ fn verdict(
     f: &Found,
     tls: bool,
 ) -> Verdict {
-    let status = match tcp {
-        Status::Assigned => "assigned",
-        Status::Reserved => "reserved",
-        Status::Unassigned => "unassigned",
-    };
+    let status = tcp.as_str();
     let head = match (expected.first(), caller_expected) {
         (Some(e), true) => format!("{port}/tcp is expected to run {e}"),
         (Some(e), false) => format!("{port}/tcp is assigned to {e}"),
@@ -1044,7 +1040,8 @@ fn verdict(
     } else {
         Matches::False
     };
-    let ghost = tcp != Status::Assigned && udp != Status::Assigned;
+    // A private-use allocation (24, 35...) provides for a site's own service: not a ghost.
+    let ghost = !tcp.provides_for_listener() && !udp.provides_for_listener();
     let sentence = if unknown {
         let what = if tls {
             "it speaks TLS, but the service inside did not identify itself".to_string()

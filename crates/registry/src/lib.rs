@@ -20,6 +20,8 @@ mod range;
 pub mod report;
 mod search;
 pub mod snapshot;
+#[cfg(test)]
+mod source_policy;
 
 pub use notes::{Exposure, Note, NoteKind, NoteSource, notes, notes_for};
 pub use query::{QueryError, Resolved, parse_port_number};
@@ -127,6 +129,8 @@ pub struct Counts {
     /// Assigned (port, protocol) pairs per protocol, in `Protocol::ALL` order.
     pub assigned_ports: [usize; 4],
     pub reserved_ports: [usize; 4],
+    /// Ports set aside for any private use of a kind ("any private mail system").
+    pub private_use_ports: [usize; 4],
 }
 
 impl Registry {
@@ -303,6 +307,7 @@ impl Registry {
     pub fn counts(&self) -> Counts {
         let mut assigned_ports = [0usize; 4];
         let mut reserved_ports = [0usize; 4];
+        let mut private_use_ports = [0usize; 4];
         for p in Protocol::ALL {
             let idx = &self.index[p.index()];
             for seg in 0..idx.starts.len() {
@@ -317,6 +322,7 @@ impl Registry {
                 match status {
                     Status::Assigned => assigned_ports[p.index()] += width,
                     Status::Reserved => reserved_ports[p.index()] += width,
+                    Status::PrivateUse => private_use_ports[p.index()] += width,
                     Status::Unassigned => {}
                 }
             }
@@ -342,6 +348,7 @@ impl Registry {
             service_names,
             assigned_ports,
             reserved_ports,
+            private_use_ports,
         }
     }
 

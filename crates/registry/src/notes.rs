@@ -30,6 +30,15 @@ pub enum NoteKind {
 }
 
 impl NoteKind {
+    /// A kind that tells what commonly runs on the port (not its history, malware or risks):
+    /// such a note on a port the registry leaves free names what a listener most likely is.
+    pub fn is_a_use(self) -> bool {
+        matches!(
+            self,
+            NoteKind::Unofficial | NoteKind::Vendor | NoteKind::DevDefault | NoteKind::Protocol
+        )
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             NoteKind::Historical => "historical",

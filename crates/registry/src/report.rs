@@ -35,12 +35,24 @@ pub struct ServiceRow {
     pub modified: &'static str,
     pub reference: &'static str,
     pub unauthorized_use: &'static str,
+    /// IANA's assignment notes, whole.
     pub notes: &'static str,
+    /// What the port used to be, read from the row ("was compressnet, de-assigned
+    /// 2025-02-13"); absent when the row says nothing of it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub history: Option<String>,
+    /// The DNS-SD TXT record keys IANA defines for the service name ("u=<username>
+    /// p=<password>"): keys of a service-discovery record, not credentials or settings of the
+    /// port. Absent when the notes define none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dns_sd_txt_keys: Option<String>,
 }
 
 impl ServiceRow {
     fn of(r: Record) -> ServiceRow {
         ServiceRow {
+            history: r.history(),
+            dns_sd_txt_keys: txt_keys(r.notes),
             name: r.service,
             ports: r.ports.map(|s| s.to_string()).unwrap_or_default(),
             description: r.description,
@@ -55,6 +67,46 @@ impl ServiceRow {
     }
 }
 
+/// The DNS-SD TXT keys a row's notes define, from "Defined TXT keys: ..." or the older
+/// "u=<username> p=<password> ..." lines.
+fn txt_keys(notes: &str) -> Option<String> {
+    if let Some(i) = notes.find("Defined TXT keys:") {
+        let rest = notes[i + "Defined TXT keys:".len()..]
+            .lines()
+            .next()?
+            .trim();
+        return (!rest.is_empty()).then(|| rest.to_owned());
+    }
+    notes
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("u=<") || l.contains(" u=<"))
+        .map(str::to_owned)
+}
+
+/// A row's notes as a page shows them: DNS-SD TXT keys and whitespace runs taken out, cut to
+/// about `max` characters at a word boundary. The second value says whether anything was cut
+/// (the whole text is in the JSON).
+pub fn notes_for_page(row: &ServiceRow, max: usize) -> (String, bool) {
+    let mut text = row.notes.to_owned();
+    if let Some(keys) = &row.dns_sd_txt_keys {
+        text = text
+            .replacen("Defined TXT keys:", "", 1)
+            .replacen(keys.as_str(), "", 1);
+    }
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let text = text.trim_matches([' ', ';', ',']).to_owned();
+    if text.chars().count() <= max {
+        return (text, false);
+    }
+    let mut cut: String = text.chars().take(max).collect();
+    if let Some(i) = cut.rfind(' ') {
+        cut.truncate(i);
+    }
+    cut.push_str(" …");
+    (cut, true)
+}
+
 /// The registry's answer for one protocol.
 #[derive(Debug, Clone, Serialize)]
 pub struct ProtocolEntry {
@@ -67,16 +119,59 @@ pub struct ProtocolEntry {
 }
 
 /// How much an open port here deserves attention.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Concern {
-    /// An assigned, ordinary service port.
+    /// An assigned or private-use port, a dynamic port, or one with a well-known ordinary use,
+    /// and no note says the service is dangerous when reachable.
+    #[default]
     Low,
-    /// Worth knowing who owns it.
+    /// Worth knowing who owns it: a ghost in the user range, a security note, or a service a
+    /// note calls risky when reachable.
     Medium,
     /// A ghost in the system range, a port tied to malware, or a service that is dangerous
     /// when other networks can reach it: find the owner, and check who can connect.
     High,
+}
+
+impl Concern {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Concern::Low => "low",
+            Concern::Medium => "medium",
+            Concern::High => "high",
+        }
+    }
+}
+
+/// An assignment on a protocol portent does not list listeners for (SCTP, DCCP), where TCP
+/// and UDP have none: the port is taken, but a TCP or UDP listener is not that service.
+#[derive(Debug, Clone, Serialize)]
+pub struct OtherAssignment {
+    pub protocol: Protocol,
+    pub name: &'static str,
+    pub description: &'static str,
+}
+
+/// A common use our notes record for a port the registry does not give to it.
+#[derive(Debug, Clone, Serialize)]
+pub struct KnownUse {
+    /// The note's title ("Minecraft: Java Edition server").
+    pub title: &'static str,
+    pub kind: NoteKind,
+}
+
+/// Unregistered use that IANA's "Unauthorized Use Reported" column records for this port:
+/// another party used the number without an assignment. A fact about the number's history,
+/// not a sign of attack, and never by itself a reason for concern.
+#[derive(Debug, Clone, Serialize)]
+pub struct UnregisteredUse {
+    /// The column's text, as IANA wrote it.
+    pub text: &'static str,
+    /// The party named, where the text names one ("nv" in "krb524 assigned the port, nv used
+    /// it without an assignment", "Pointcast").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub party: Option<String>,
 }
 
 /// Why an open port here matters.
@@ -86,9 +181,29 @@ pub struct Assessment {
     /// into a free ephemeral port. Then `ghost` is false, `concern` low and the reasons say
     /// what port 0 means instead.
     pub listenable: bool,
-    /// A listener here would be a ghost: no registry assignment for TCP nor UDP.
+    /// A TCP or UDP listener here would be a ghost: neither protocol is assigned or set aside
+    /// for private use, the port is outside the dynamic range, and no note records a common
+    /// use of it. Ports assigned on SCTP or DCCP only are still ghosts for TCP and UDP
+    /// (`assigned_elsewhere` says so).
     pub ghost: bool,
+    /// In 49152-65535, which RFC 6335 leaves for dynamic and private use: never a ghost.
+    pub dynamic: bool,
+    /// An "any private ..." allocation (24, 35, 57...): a site's own service of that kind
+    /// belongs here.
+    pub private_use: bool,
+    /// Assignments on SCTP or DCCP when TCP and UDP have none.
+    pub assigned_elsewhere: Vec<OtherAssignment>,
+    /// A well-known use from our notes on a port the registry does not give to it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub known_use: Option<KnownUse>,
+    /// What the port used to be, where the registry records it ("was compressnet,
+    /// de-assigned 2025-02-13").
+    pub history: Vec<String>,
+    /// IANA's "Unauthorized Use Reported" remarks that concern this port.
+    pub unregistered_use: Vec<UnregisteredUse>,
     pub concern: Concern,
+    /// The fact that set `concern`, in a sentence a reader can check.
+    pub concern_reason: String,
     /// Sentences, each derived from one fact.
     pub reasons: Vec<String>,
 }
@@ -118,6 +233,11 @@ pub struct Checks {
 #[derive(Debug, Clone, Serialize)]
 pub struct PortReport {
     pub port: u16,
+    /// What the port is, in a few words, considering every protocol's registry entry, the
+    /// range, our notes and the registry's history: "ssh", "private use: any private mail
+    /// system", "unassigned; commonly Minecraft: Java Edition server", "reserved; assigned on
+    /// SCTP only: s1-control", "reserved; was compressnet, de-assigned 2025-02-13".
+    pub headline: String,
     pub range: PortRange,
     pub range_bounds: (u16, u16),
     pub range_meaning: &'static str,
@@ -164,6 +284,7 @@ impl PortReport {
         let assessment = assess(port, range, &registry, &notes, privileged, ephemeral);
         PortReport {
             port,
+            headline: headline(port, &registry, &assessment),
             range,
             range_bounds: range.bounds(),
             range_meaning: range.meaning(),
@@ -185,12 +306,110 @@ impl PortReport {
         &self.registry[protocol.index()]
     }
 
-    /// The first service name registered on TCP or UDP, the usual name of the port.
+    /// The first service name registered on TCP or UDP, the usual name of the port. An
+    /// assignment on SCTP or DCCP alone is not the port's name for a TCP or UDP listener (see
+    /// `assessment.assigned_elsewhere` and `headline`).
     pub fn primary_name(&self) -> Option<&'static str> {
-        [Protocol::Tcp, Protocol::Udp, Protocol::Sctp, Protocol::Dccp]
+        [Protocol::Tcp, Protocol::Udp]
             .iter()
             .find_map(|&p| self.entry(p).services.first().map(|s| s.name))
     }
+
+    /// The registry entries with identical answers folded together: one line for "tcp, udp,
+    /// sctp, dccp: unassigned, 788-799" instead of four. Entries are compared by their text
+    /// with runs of white space collapsed (IANA's copies of one note differ in indentation).
+    pub fn folded_registry(&self) -> Vec<(Vec<Protocol>, &ProtocolEntry)> {
+        let key = |e: &ProtocolEntry| -> String {
+            let rows: Vec<String> = e
+                .services
+                .iter()
+                .chain(&e.other_rows)
+                .map(|r| {
+                    [
+                        r.name,
+                        &r.ports,
+                        r.description,
+                        r.assignee,
+                        r.contact,
+                        r.registered,
+                        r.modified,
+                        r.reference,
+                        r.unauthorized_use,
+                        r.notes,
+                    ]
+                    .iter()
+                    .map(|t| t.split_whitespace().collect::<Vec<_>>().join(" "))
+                    .collect::<Vec<_>>()
+                    .join("\u{1f}")
+                })
+                .collect();
+            format!("{}\u{1e}{}", e.status.as_str(), rows.join("\u{1e}"))
+        };
+        let mut out: Vec<(Vec<Protocol>, &ProtocolEntry, String)> = Vec::new();
+        for e in &self.registry {
+            let k = key(e);
+            match out.iter_mut().find(|(_, _, ok)| *ok == k) {
+                Some((ps, _, _)) => ps.push(e.protocol),
+                None => out.push((vec![e.protocol], e, k)),
+            }
+        }
+        out.into_iter().map(|(ps, e, _)| (ps, e)).collect()
+    }
+}
+
+/// See [`PortReport::headline`].
+fn headline(port: u16, registry: &[ProtocolEntry], a: &Assessment) -> String {
+    let tcp = &registry[Protocol::Tcp.index()];
+    let udp = &registry[Protocol::Udp.index()];
+    if port == ANY_PORT {
+        return "reserved: nothing listens on port 0".to_owned();
+    }
+    if let Some(name) = [tcp, udp]
+        .iter()
+        .find_map(|e| e.services.first().map(|s| s.name))
+    {
+        return name.to_owned();
+    }
+    if a.private_use {
+        let what = [tcp, udp]
+            .iter()
+            .flat_map(|e| &e.other_rows)
+            .find(|r| {
+                r.description
+                    .to_ascii_lowercase()
+                    .starts_with("any private")
+            })
+            .map_or("any private service", |r| first_line(r.description));
+        return format!("private use: {what}");
+    }
+    let mut parts: Vec<String> = Vec::new();
+    parts.push(if a.dynamic {
+        "dynamic range".to_owned()
+    } else {
+        tcp.status.max(udp.status).as_str().to_owned()
+    });
+    if !a.assigned_elsewhere.is_empty() {
+        let mut by: Vec<(Protocol, Vec<&str>)> = Vec::new();
+        for o in &a.assigned_elsewhere {
+            match by.iter_mut().find(|(p, _)| *p == o.protocol) {
+                Some((_, v)) if !v.contains(&o.name) => v.push(o.name),
+                Some(_) => {}
+                None => by.push((o.protocol, vec![o.name])),
+            }
+        }
+        let list: Vec<String> = by
+            .iter()
+            .map(|(p, v)| format!("{}: {}", p.as_str().to_uppercase(), v.join(", ")))
+            .collect();
+        parts.push(format!("assigned only on {}", list.join("; ")));
+    }
+    if let Some(k) = &a.known_use {
+        parts.push(format!("commonly {}", k.title));
+    }
+    if let Some(h) = a.history.first() {
+        parts.push(h.clone());
+    }
+    parts.join("; ")
 }
 
 /// The port that cannot be listened on.
@@ -246,7 +465,14 @@ fn assess(
         return Assessment {
             listenable: false,
             ghost: false,
+            dynamic: false,
+            private_use: false,
+            assigned_elsewhere: Vec::new(),
+            known_use: None,
+            history: Vec::new(),
+            unregistered_use: Vec::new(),
             concern: Concern::Low,
+            concern_reason: "Nothing can listen on port 0, so there is no listener to worry about.".to_owned(),
             reasons: vec![
                 "Port 0 is reserved and nothing can listen on it: a program that binds port 0 asks the operating system to pick any free port from the ephemeral range, and its socket gets that port, never 0.".to_owned(),
                 "Traffic addressed to port 0 is anomalous: usually a scan or OS fingerprinting (network stacks answer it differently), or malformed or fragmented packets whose port field was misread. It can be worth noting in a firewall log; there is no service behind it to find.".to_owned(),
@@ -255,110 +481,310 @@ fn assess(
     }
     let tcp = &registry[Protocol::Tcp.index()];
     let udp = &registry[Protocol::Udp.index()];
-    let ghost = tcp.status != Status::Assigned && udp.status != Status::Assigned;
-    let mut reasons = Vec::new();
-    let mut concern = Concern::Low;
+    let dynamic = range == PortRange::Dynamic;
+    let tcp_udp_ok = tcp.status.provides_for_listener() || udp.status.provides_for_listener();
+    let private_use = !(tcp.status == Status::Assigned || udp.status == Status::Assigned)
+        && (tcp.status == Status::PrivateUse || udp.status == Status::PrivateUse);
+    let known_use = if tcp_udp_ok {
+        None
+    } else {
+        notes.iter().find(|n| n.kind.is_a_use()).map(|n| KnownUse {
+            title: n.title,
+            kind: n.kind,
+        })
+    };
+    let ghost = !tcp_udp_ok && !dynamic && known_use.is_none();
+    let assigned_elsewhere: Vec<OtherAssignment> = if tcp_udp_ok {
+        Vec::new()
+    } else {
+        [Protocol::Sctp, Protocol::Dccp]
+            .iter()
+            .flat_map(|&p| {
+                registry[p.index()]
+                    .services
+                    .iter()
+                    .map(move |s| OtherAssignment {
+                        protocol: p,
+                        name: s.name,
+                        description: s.description,
+                    })
+            })
+            .collect()
+    };
+    let mut history: Vec<String> = Vec::new();
+    for h in [tcp, udp]
+        .into_iter()
+        .flat_map(|e| e.services.iter().chain(&e.other_rows))
+        .filter_map(|r| r.history.clone())
+    {
+        if !history.contains(&h) {
+            history.push(h);
+        }
+    }
+
+    let mut a = Judgement::default();
     let names = |e: &ProtocolEntry| -> String {
         let mut v: Vec<&str> = e.services.iter().map(|s| s.name).collect();
         v.dedup();
         v.join(", ")
     };
-    if ghost {
-        let (article, what) = if tcp.status == Status::Reserved || udp.status == Status::Reserved {
-            ("a", "reserved")
-        } else {
-            ("an", "unassigned")
-        };
-        match range {
-            PortRange::System => {
-                concern = Concern::High;
-                reasons.push(format!(
-                    "Port {port} is {article} {what} system port: no standard service lives here, so a listener is a ghost. It is custom or legacy software, or something that wants to stay unnoticed; find the process that owns it."
-                ));
+    let elsewhere = assigned_elsewhere
+        .iter()
+        .map(|o| {
+            if o.description.is_empty() {
+                format!("{} on {}", o.name, o.protocol.as_str().to_uppercase())
+            } else {
+                format!(
+                    "{} ({}) on {}",
+                    o.name,
+                    first_line(o.description),
+                    o.protocol.as_str().to_uppercase()
+                )
             }
-            PortRange::User => {
-                concern = Concern::Medium;
-                reasons.push(format!(
-                    "Port {port} is {what} in the user range: programs often pick such ports for their own services. A listener is a ghost worth identifying by its owning process."
-                ));
-            }
-            PortRange::Dynamic => {
-                reasons.push(format!(
-                    "Port {port} is in the dynamic range, which IANA never assigns: operating systems use it for short-lived client sockets, and some services (RPC, media, games) listen on ports picked here at start-up."
-                ));
-            }
-        }
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let was = if history.is_empty() {
+        String::new()
     } else {
+        format!(" The registry records its past: {}.", history.join("; "))
+    };
+    if dynamic {
+        let common = known_use
+            .as_ref()
+            .map(|k| {
+                format!(
+                    " This one is very commonly {}: see the note below.",
+                    k.title
+                )
+            })
+            .unwrap_or_default();
+        a.note(
+            Concern::Low,
+            format!(
+                "Port {port} is in the dynamic range (49152-65535), which RFC 6335 sets aside for dynamic and private use and IANA never assigns: operating systems hand these ports to short-lived client sockets, and RPC, media, game and peer-to-peer programs listen on ports picked here. A listener here is not a ghost; its owning process tells what it is.{common}"
+            ),
+        );
+    } else if tcp.status == Status::Assigned || udp.status == Status::Assigned {
         let expected = if tcp.status == Status::Assigned {
             names(tcp)
         } else {
             names(udp)
         };
-        reasons.push(format!(
-            "The registry expects {expected} on port {port}; a listener that speaks something else is worth a closer look."
-        ));
+        a.note(
+            Concern::Low,
+            format!(
+                "The registry expects {expected} on port {port}; a listener that speaks something else is worth a closer look."
+            ),
+        );
+    } else if private_use {
+        let what = [tcp, udp]
+            .iter()
+            .flat_map(|e| &e.other_rows)
+            .find(|r| {
+                r.description
+                    .to_ascii_lowercase()
+                    .starts_with("any private")
+            })
+            .map_or("any private service", |r| r.description);
+        let who = [tcp, udp]
+            .iter()
+            .flat_map(|e| &e.other_rows)
+            .map(|r| r.assignee.trim_matches(['[', ']']))
+            .find(|a| !a.is_empty())
+            .map(|a| format!(" (recorded by {})", a.replace('_', " ")))
+            .unwrap_or_default();
+        a.note(
+            Concern::Low,
+            format!(
+                "The registry sets port {port} aside for {what}{who}: a site may run its own service of that kind here without a registration of its own. A listener is expected to be a local service; check that it is the one you set up."
+            ),
+        );
+    } else if let Some(k) = &known_use {
+        a.note(
+            Concern::Low,
+            format!(
+                "The registry gives port {port} to no TCP or UDP service, but it is very commonly {}: see the note below. A listener here is most likely that, and its owning process confirms it.{was}",
+                k.title
+            ),
+        );
+    } else {
+        let status = if tcp.status == Status::Reserved || udp.status == Status::Reserved {
+            "reserved (IANA holds it back and assigns it to nobody)"
+        } else {
+            "unassigned"
+        };
+        let taken = if elsewhere.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " It is assigned on another transport only, to {elsewhere}; a TCP or UDP listener here is not that service."
+            )
+        };
+        match range {
+            PortRange::System => a.raise(
+                Concern::High,
+                format!(
+                    "Port {port} is a {status} system port for TCP and UDP: no standard service lives here, so a listener is a ghost.{taken}{was} It is custom or legacy software, or something that wants to stay unnoticed; find the process that owns it."
+                ),
+            ),
+            _ => a.raise(
+                Concern::Medium,
+                format!(
+                    "Port {port} is {status} in the user range for TCP and UDP: programs often pick such ports for their own services.{taken}{was} A listener is a ghost worth identifying by its owning process."
+                ),
+            ),
+        }
     }
     if privileged == Some(true) {
-        reasons.push(
+        a.reasons.push(
             "Binding this port needs privilege here, so a listener was started by root or a process granted that right."
                 .to_owned(),
         );
     }
     if ephemeral == Some(true) {
-        reasons.push(format!(
+        a.reasons.push(format!(
             "Port {port} is inside this host's ephemeral range, so the kernel may also use it as the source port of outgoing connections."
         ));
     }
     for n in notes {
         match n.kind {
-            NoteKind::Malware => {
-                concern = Concern::High;
-                reasons.push(format!("Known from malware: {}", n.summary));
-            }
-            NoteKind::Security => {
-                concern = concern.max(Concern::Medium);
-                reasons.push(n.summary.to_owned());
-            }
+            NoteKind::Malware => a.raise(
+                Concern::High,
+                format!("Known from malware ({}): {}", n.title, n.summary),
+            ),
+            NoteKind::Security => a.raise(Concern::Medium, n.summary.to_owned()),
             NoteKind::Historical if ghost => {
-                reasons.push(format!("Historically: {}", n.summary));
+                a.reasons.push(format!("Historically: {}", n.summary));
             }
             _ => {}
         }
         if let Some(e) = n.exposure {
-            concern = concern.max(match e {
+            let level = match e {
                 Exposure::High => Concern::High,
                 Exposure::Medium => Concern::Medium,
-            });
+            };
             // A security note's summary is already the reason.
-            if n.kind != NoteKind::Security {
-                reasons.push(format!(
-                    "Risky if other networks can reach it: {}",
-                    n.summary
-                ));
+            let text = if n.kind == NoteKind::Security {
+                n.summary.to_owned()
+            } else {
+                format!(
+                    "Risky if other networks can reach it ({}): {}",
+                    n.title, n.summary
+                )
+            };
+            if n.kind == NoteKind::Security {
+                a.raise_quietly(level, text);
+            } else {
+                a.raise(level, text);
             }
         }
     }
-    // A remark on a range row may name another port of the range ("Known Unauthorized Use on
-    // port 6003" on the X11 row): it counts only for the ports it names, or for all when it
-    // names none.
-    let unauthorized: Vec<&str> = registry
+    // "Unauthorized Use Reported": someone used the number without an assignment. A remark on
+    // a range row may name another port of the range ("Known Unauthorized Use on port 6003"
+    // on the X11 row): it counts only for the ports it names, or for all when it names none.
+    let mut unregistered_use: Vec<UnregisteredUse> = Vec::new();
+    for u in registry
         .iter()
         .flat_map(|e| e.services.iter().chain(&e.other_rows))
         .map(|r| r.unauthorized_use)
         .filter(|u| !u.is_empty() && mentions_port_or_none(u, port))
-        .collect();
-    if let Some(u) = unauthorized.first() {
-        concern = concern.max(Concern::Medium);
-        reasons.push(format!(
-            "IANA records unauthorized use near this port: \"{u}\"."
+    {
+        if !unregistered_use.iter().any(|x| x.text == u) {
+            unregistered_use.push(UnregisteredUse {
+                text: u,
+                party: unauthorized_party(u),
+            });
+        }
+    }
+    if let Some(u) = unregistered_use.first() {
+        let who = match &u.party {
+            Some(p) => format!("by {p} "),
+            None => String::new(),
+        };
+        let quote = if u.text.eq_ignore_ascii_case("yes") {
+            String::new()
+        } else {
+            format!(" (\"{}\")", u.text)
+        };
+        a.reasons.push(format!(
+            "IANA's registry notes use of this port {who}without an assignment{quote}: some program has used the number without registering it. That is history of the number, not a sign of attack."
         ));
     }
     Assessment {
         listenable: true,
         ghost,
-        concern,
-        reasons,
+        dynamic,
+        private_use,
+        assigned_elsewhere,
+        known_use,
+        history,
+        unregistered_use,
+        concern: a.concern,
+        concern_reason: a.concern_reason,
+        reasons: a.reasons,
     }
+}
+
+/// Reasons gathered while assessing, with the one that set the concern remembered.
+#[derive(Default)]
+struct Judgement {
+    concern: Concern,
+    concern_reason: String,
+    reasons: Vec<String>,
+}
+
+impl Judgement {
+    /// A reason that sets the level when nothing set one yet (the base fact of the port).
+    fn note(&mut self, level: Concern, reason: String) {
+        if self.concern_reason.is_empty() || level > self.concern {
+            self.concern = self.concern.max(level);
+            self.concern_reason.clone_from(&reason);
+        }
+        self.reasons.push(reason);
+    }
+
+    /// A reason that raises the level when it is higher than the current one.
+    fn raise(&mut self, level: Concern, reason: String) {
+        if level > self.concern || self.concern_reason.is_empty() {
+            self.concern = self.concern.max(level);
+            self.concern_reason.clone_from(&reason);
+        }
+        self.reasons.push(reason);
+    }
+
+    /// As `raise`, for a reason already pushed under another heading: no duplicate sentence.
+    fn raise_quietly(&mut self, level: Concern, reason: String) {
+        if level > self.concern {
+            self.concern = level;
+            self.concern_reason = reason;
+        }
+    }
+}
+
+/// The party an "Unauthorized Use Reported" remark names, where it names one.
+fn unauthorized_party(text: &str) -> Option<String> {
+    let lower = text.to_ascii_lowercase();
+    // "krb524 assigned the port, nv used it without an assignment"
+    if let Some(i) = lower.find(" used it without") {
+        let head = &text[..i];
+        let who = head.rsplit([',', ';']).next().unwrap_or(head).trim();
+        return (!who.is_empty()).then(|| who.to_owned());
+    }
+    // "PORT 90 also being used unofficially by Pointcast"; "Unauthorized use by some mail users"
+    if let Some(i) = lower
+        .find("used unofficially by ")
+        .map(|i| i + 21)
+        .or_else(|| lower.find("unauthorized use by ").map(|i| i + 20))
+    {
+        let who = text[i..].split(['(', ',', ';']).next().unwrap_or("").trim();
+        return (!who.is_empty()).then(|| who.to_owned());
+    }
+    None
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or("").trim()
 }
 
 /// Whether `text` names `port` among the numbers it contains, or contains no number. Only

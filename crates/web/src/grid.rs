@@ -37,7 +37,9 @@ pub fn classify(reg: &Registry) -> Vec<u8> {
                 .max()
                 .unwrap_or(Status::Unassigned);
             let c = match s {
-                Status::Assigned => Cell::Assigned,
+                // A private-use allocation ("any private mail system") has an assignee and a
+                // purpose: drawn as assigned.
+                Status::Assigned | Status::PrivateUse => Cell::Assigned,
                 Status::Reserved => Cell::Reserved,
                 Status::Unassigned if port >= 49152 => Cell::Dynamic,
                 Status::Unassigned => Cell::Unassigned,

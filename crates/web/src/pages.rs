@@ -3,7 +3,7 @@
 
 use portent_local::listening::OwnerStatus;
 use portent_local::meaning::{Flag, Report, Row};
-use portent_registry::report::{Concern, PortReport, ProtocolEntry, ServiceRow};
+use portent_registry::report::{Concern, PortReport, ProtocolEntry, ServiceRow, notes_for_page};
 use portent_registry::{Hit, HitKind, PortRange, Protocol, Status};
 
 use crate::feedback::{MAX_COMMENT, Summary};
@@ -131,6 +131,7 @@ fn status_word(t: &Text, s: Status) -> &'static str {
     match s {
         Status::Assigned => t.assigned,
         Status::Reserved => t.reserved,
+        Status::PrivateUse => t.private_use,
         Status::Unassigned => t.unassigned,
     }
 }
@@ -139,6 +140,7 @@ fn status_class(s: Status) -> &'static str {
     match s {
         Status::Assigned => "st st-assigned",
         Status::Reserved => "st st-reserved",
+        Status::PrivateUse => "st st-private",
         Status::Unassigned => "st st-unassigned",
     }
 }
@@ -169,11 +171,18 @@ fn reference(h: &mut Html, text: &str) {
     h.text(rest);
 }
 
-fn service_rows(h: &mut Html, e: &ProtocolEntry, t: &Text) {
+/// One registry entry's rows; `protocols` are all those with this same answer (folded, as
+/// "tcp, udp, sctp, dccp").
+fn service_rows(h: &mut Html, protocols: &[Protocol], e: &ProtocolEntry, t: &Text) {
+    let label = protocols
+        .iter()
+        .map(|p| p.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
     let rows: Vec<&ServiceRow> = e.services.iter().chain(&e.other_rows).collect();
     if rows.is_empty() {
         h.raw("<tr><td>")
-            .text(e.protocol.as_str())
+            .text(&label)
             .raw("</td><td><span class=\"")
             .raw(status_class(e.status))
             .raw("\">")
@@ -184,7 +193,7 @@ fn service_rows(h: &mut Html, e: &ProtocolEntry, t: &Text) {
     for (i, r) in rows.iter().enumerate() {
         h.raw("<tr><td>");
         if i == 0 {
-            h.text(e.protocol.as_str());
+            h.text(&label);
         }
         h.raw("</td><td>");
         if i == 0 {
@@ -205,11 +214,43 @@ fn service_rows(h: &mut Html, e: &ProtocolEntry, t: &Text) {
             h.el("<strong>", r.name, "</strong>");
         }
         h.raw("</td><td>").text(r.description);
-        if !r.unauthorized_use.is_empty() {
-            h.el("<br><span class=\"warn\">", r.unauthorized_use, "</span>");
+        if let Some(was) = &r.history {
+            h.el("<br><span class=\"history\">", was, "</span>");
         }
-        if !r.notes.is_empty() {
-            h.el("<br><span class=\"dim\">", r.notes, "</span>");
+        if !r.unauthorized_use.is_empty() {
+            h.el(
+                "<br><span class=\"dim\">",
+                &if r.unauthorized_use.trim().eq_ignore_ascii_case("yes") {
+                    "IANA marks use of this port without an assignment (no details given)"
+                        .to_owned()
+                } else {
+                    format!(
+                        "IANA notes use without an assignment: {}",
+                        r.unauthorized_use
+                    )
+                },
+                "</span>",
+            );
+        }
+        if let Some(keys) = &r.dns_sd_txt_keys {
+            h.el(
+                "<br><span class=\"dim\">",
+                &format!("DNS-SD TXT record keys: {keys}"),
+                "</span>",
+            );
+        }
+        let (short, cut) = notes_for_page(r, 160);
+        if cut {
+            // The whole text behind a "more", which works without script.
+            h.raw("<br><details class=\"dim\"><summary>")
+                .text(&short)
+                .raw(" <span class=\"more\">")
+                .text(t.more)
+                .raw("</span></summary>")
+                .text(&r.notes.split_whitespace().collect::<Vec<_>>().join(" "))
+                .raw("</details>");
+        } else if !short.is_empty() {
+            h.el("<br><span class=\"dim\">", &short, "</span>");
         }
         h.raw("</td><td>")
             .text(r.assignee)
@@ -233,7 +274,11 @@ fn concern_word(c: Concern) -> &'static str {
 fn headline(r: &PortReport, t: &Text) -> String {
     match r.primary_name() {
         Some(n) => n.to_owned(),
-        None if r.range == PortRange::Dynamic => t.dynamic.to_owned(),
+        // The registry's own words stay English in every language: names, history, titles.
+        None if r.range == PortRange::Dynamic && r.assessment.known_use.is_none() => {
+            t.dynamic.to_owned()
+        }
+        None if r.headline.contains(';') || r.assessment.private_use => r.headline.clone(),
         None => {
             let s = r
                 .entry(Protocol::Tcp)
@@ -274,6 +319,12 @@ fn summary_sentence(r: &PortReport) -> String {
             " Neither TCP nor UDP is assigned, so a listener here is what portent calls a ghost.",
         );
     }
+    if let Some(k) = &r.assessment.known_use {
+        s.push_str(&format!(" It is commonly {}.", k.title));
+    }
+    if r.assessment.private_use {
+        s.push_str(" It is set aside for private use of the kind the registry names.");
+    }
     if !r.assessment.listenable {
         s.push_str(
             " Nothing can listen on it: binding port 0 asks the operating system for any free port.",
@@ -299,7 +350,7 @@ pub fn port_page(ctx: &Ctx, r: &PortReport, live: &LiveBox<'_>, thanks: bool) ->
         .raw(" <span class=\"name\">")
         .text(&headline(r, t))
         .raw("</span>");
-    if r.assessment.ghost && r.range != PortRange::Dynamic {
+    if r.assessment.ghost {
         h.raw(" <span class=\"flag flag-ghost\">ghost</span>");
     }
     h.raw("</h1>");
@@ -352,8 +403,8 @@ pub fn port_page(ctx: &Ctx, r: &PortReport, live: &LiveBox<'_>, thanks: bool) ->
         h.text(col).raw("</th><th>");
     }
     h.text(t.reference).raw("</th></tr></thead><tbody>");
-    for e in &r.registry {
-        service_rows(&mut h, e, t);
+    for (protocols, e) in r.folded_registry() {
+        service_rows(&mut h, &protocols, e, t);
     }
     h.raw("</tbody></table></div>");
     h.el(
@@ -408,6 +459,8 @@ pub fn port_page(ctx: &Ctx, r: &PortReport, live: &LiveBox<'_>, thanks: bool) ->
             .raw(concern_word(r.assessment.concern))
             .raw("\">")
             .text(concern_word(r.assessment.concern))
+            .raw("</span> <span class=\"dim\">")
+            .text(&r.assessment.concern_reason)
             .raw("</span></p><ul>");
     } else {
         h.text(t.can_be_open)
@@ -427,9 +480,10 @@ pub fn port_page(ctx: &Ctx, r: &PortReport, live: &LiveBox<'_>, thanks: bool) ->
     let tcp = r.entry(Protocol::Tcp).status;
     let udp = r.entry(Protocol::Udp).status;
     let here = |s: Status| tcp == s || udp == s;
-    let defs: [(&str, bool, String); 4] = [
+    let defs: [(&str, bool, String); 5] = [
         (t.assigned, here(Status::Assigned), "IANA has recorded a service under this number for the protocol; the name, the person or body responsible and a reference come with it. Other software may still use the port; the registry only says who asked for it.".to_owned()),
-        (t.reserved, here(Status::Reserved), "IANA keeps the number back (for future use, or for private use in some old rows) and will not hand it out; nothing standard should listen here.".to_owned()),
+        (t.reserved, here(Status::Reserved), "IANA keeps the number back and will not hand it out (RFC 6335 section 6): the edges of the ranges (0, 1023, 1024, 49151), numbers given back by a de-assignment, and TCP or UDP twins of numbers assigned on another transport. Nothing standard should listen here.".to_owned()),
+        (t.private_use, here(Status::PrivateUse), "One of the registry's oldest rows sets the number aside for any private service of a kind (a site's own mail system, printer server, terminal access...), with a person recorded for it. A local service of that kind belongs here without a registration of its own.".to_owned()),
         (t.unassigned, here(Status::Unassigned) && r.range != PortRange::Dynamic, "No service is registered for the protocol. The number may be handed out in future, or may have been assigned once and given back (de-registered). Anything listening here chose the number for itself.".to_owned()),
         (t.dynamic, r.range == PortRange::Dynamic, format!("Ports 49152-65535 are never assigned. Operating systems give them to outgoing connections; this host uses {} for that.", r.ephemeral_range.map_or("an unknown range".to_owned(), |(a, b)| format!("{a}-{b}")))),
     ];

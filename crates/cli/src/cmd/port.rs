@@ -5,7 +5,7 @@ use std::io::Write;
 use anyhow::Result;
 use portent_local::listening::{Listing, Query};
 use portent_local::meaning::{Filter, Report};
-use portent_registry::report::{Concern, PortReport, ProtocolEntry, ServiceRow};
+use portent_registry::report::{Concern, PortReport, ProtocolEntry, ServiceRow, notes_for_page};
 use portent_registry::{Protocol, QueryError, Status};
 use serde::Serialize;
 
@@ -132,6 +132,7 @@ fn status_style(s: Status) -> anstyle::Style {
     match s {
         Status::Assigned => GOOD,
         Status::Reserved => WARN,
+        Status::PrivateUse => GOOD,
         Status::Unassigned => DIM,
     }
 }
@@ -142,7 +143,7 @@ fn render(
     only: Option<Protocol>,
     live: &Live,
 ) -> std::io::Result<()> {
-    // Headline: port, name or status, range, ghost.
+    // Headline: port, what it is (name, or status with what is known of it), range, ghost.
     write!(w, "{HEAD}Port {}{HEAD:#}", r.port)?;
     match r.primary_name() {
         Some(n) => write!(w, "  {NAME}{}{NAME:#}", clean(n, false))?,
@@ -151,11 +152,17 @@ fn render(
                 .entry(Protocol::Tcp)
                 .status
                 .max(r.entry(Protocol::Udp).status);
-            write!(w, "  {}{s}{:#}", status_style(s), status_style(s))?;
+            write!(
+                w,
+                "  {}{}{:#}",
+                status_style(s),
+                clean(&r.headline, false),
+                status_style(s)
+            )?;
         }
     }
     write!(w, "  {DIM}{} range{DIM:#}", r.range)?;
-    if r.assessment.ghost && r.range != portent_registry::PortRange::Dynamic {
+    if r.assessment.ghost {
         write!(w, "  {BAD}ghost{BAD:#}")?;
     }
     writeln!(w)?;
@@ -202,11 +209,14 @@ fn render(
         "{HEAD}IANA registry{HEAD:#} {DIM}(data as of {}){DIM:#}",
         r.data_date
     )?;
-    for e in &r.registry {
-        if only.is_some_and(|p| p != e.protocol) {
-            continue;
+    for (protocols, e) in r.folded_registry() {
+        let protocols: Vec<Protocol> = protocols
+            .into_iter()
+            .filter(|p| only.is_none_or(|o| o == *p))
+            .collect();
+        if !protocols.is_empty() {
+            registry_entry(w, &protocols, e)?;
         }
-        registry_entry(w, e)?;
     }
     writeln!(w)?;
 
@@ -250,12 +260,19 @@ fn render(
     if r.assessment.listenable {
         writeln!(
             w,
-            "{HEAD}If it is open{HEAD:#}  {DIM}concern:{DIM:#} {cs}{label}{cs:#}"
+            "{HEAD}If it is open{HEAD:#}  {DIM}concern:{DIM:#} {cs}{label}{cs:#} {DIM}(set by the first reason){DIM:#}"
         )?;
     } else {
         writeln!(w, "{HEAD}Can it be open?{HEAD:#}  no")?;
     }
-    for reason in &r.assessment.reasons {
+    // The reason that set the concern first, then the others in their order.
+    let first = r
+        .assessment
+        .reasons
+        .iter()
+        .find(|x| **x == r.assessment.concern_reason);
+    let rest = r.assessment.reasons.iter().filter(|x| Some(*x) != first);
+    for reason in first.into_iter().chain(rest) {
         let text = wrap(reason, 4);
         writeln!(w, "  -{}", &text[3.min(text.len())..])?;
     }
@@ -294,14 +311,25 @@ fn render(
     Ok(())
 }
 
-fn registry_entry(w: &mut impl Write, e: &ProtocolEntry) -> std::io::Result<()> {
+/// One registry answer, for every protocol that has it ("tcp, udp, sctp, dccp" when the four
+/// are the same): the protocols on a line of their own when several, then the rows.
+fn registry_entry(
+    w: &mut impl Write,
+    protocols: &[Protocol],
+    e: &ProtocolEntry,
+) -> std::io::Result<()> {
     let st = status_style(e.status);
-    write!(
-        w,
-        "  {:<5} {st}{:<10}{st:#} ",
-        e.protocol.as_str(),
-        e.status.as_str()
-    )?;
+    let label = protocols
+        .iter()
+        .map(|p| p.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    if protocols.len() > 1 {
+        writeln!(w, "  {label}: {st}{}{st:#}", e.status.as_str())?;
+        write!(w, "{:18}", "")?;
+    } else {
+        write!(w, "  {label:<5} {st}{:<10}{st:#} ", e.status.as_str())?;
+    }
     if e.services.is_empty() && e.other_rows.is_empty() {
         writeln!(w, "{DIM}no entry{DIM:#}")?;
         return Ok(());
@@ -351,12 +379,39 @@ fn service_row(w: &mut impl Write, s: &ServiceRow) -> std::io::Result<()> {
     if !facts.is_empty() {
         writeln!(w, "{DIM}{}{DIM:#}", wrap(&facts.join("; "), 20))?;
     }
-    for extra in [s.unauthorized_use, s.notes] {
-        if !extra.is_empty() {
-            writeln!(w, "{WARN}{}{WARN:#}", wrap(extra, 20))?;
-        }
+    if let Some(was) = &s.history {
+        writeln!(w, "{WARN}{}{WARN:#}", wrap(&format!("history: {was}"), 20))?;
+    }
+    if !s.unauthorized_use.is_empty() {
+        writeln!(
+            w,
+            "{DIM}{}{DIM:#}",
+            wrap(&unauthorized_line(s.unauthorized_use), 20)
+        )?;
+    }
+    if let Some(keys) = &s.dns_sd_txt_keys {
+        writeln!(
+            w,
+            "{DIM}{}{DIM:#}",
+            wrap(&format!("DNS-SD TXT record keys: {keys}"), 20)
+        )?;
+    }
+    let (notes, cut) = notes_for_page(s, 160);
+    if !notes.is_empty() {
+        let more = if cut { " (whole text: --json)" } else { "" };
+        writeln!(w, "{DIM}{}{DIM:#}", wrap(&format!("{notes}{more}"), 20))?;
     }
     Ok(())
+}
+
+/// IANA's "Unauthorized Use Reported" column as a line of the page; a bare "yes" (8010) is
+/// said in words instead of shown as if quoted.
+pub(crate) fn unauthorized_line(text: &str) -> String {
+    if text.trim().eq_ignore_ascii_case("yes") {
+        "IANA marks use of this port without an assignment (no details given)".to_owned()
+    } else {
+        format!("IANA notes use without an assignment: {text}")
+    }
 }
 
 fn first_line(s: &str) -> &str {

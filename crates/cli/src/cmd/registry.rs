@@ -94,14 +94,18 @@ fn info(json: bool) -> Result<Outcome> {
         c.records, c.with_port, c.ranges, c.names_only
     )?;
     writeln!(w, "  names     {} distinct service names", c.service_names)?;
-    writeln!(w, "  {DIM}protocol  assigned ports  reserved ports{DIM:#}")?;
+    writeln!(
+        w,
+        "  {DIM}protocol  assigned ports  reserved ports  private-use ports{DIM:#}"
+    )?;
     for p in Protocol::ALL {
         writeln!(
             w,
-            "  {:<9} {:>14}  {:>14}",
+            "  {:<9} {:>14}  {:>14}  {:>17}",
             p.as_str(),
             c.assigned_ports[p.index()],
-            c.reserved_ports[p.index()]
+            c.reserved_ports[p.index()],
+            c.private_use_ports[p.index()]
         )?;
     }
     writeln!(w, "  notes     {} curated notes", info.notes)?;
