@@ -11,7 +11,8 @@ Examples:
   portent port ldap           the port page for a service name
   portent search netinfo      ranked search of names, descriptions and notes
   portent listening           what listens here, who owns it, and what the registry says
-  portent listening --ghosts  only listeners on ports the registry does not assign
+  portent listening --ghosts  only listeners on ports the registry does not provide for
+  portent listening --dynamic only listeners in the dynamic range 49152-65535
   portent registry info       which registry data is in use, and counts
   portent registry export     every port and protocol as JSON Lines
   portent scan 192.0.2.7      which of its 65,535 TCP ports are open, each explained
@@ -106,9 +107,11 @@ pub struct PortArgs {
 
 #[derive(Debug, Args)]
 #[command(after_help = "\
-Flags: ghost = the registry does not assign the port for this protocol (red in the system
+Flags: ghost = the registry neither assigns the port for this protocol nor sets it aside for
+private use, it is below 49152, and portent knows no common use of it (red in the system
 range); exposed = bound to a wildcard or non-loopback address; ephemeral = inside this host's
-ephemeral range; dual-stack = a [::] socket that also serves IPv4.
+ephemeral range; dual-stack = a [::] socket that also serves IPv4; dynamic = in 49152-65535,
+which RFC 6335 leaves for dynamic and private use (never a ghost).
 
 Without root, sockets of other users are still listed, but their owners are not readable;
 portent says so. Sockets in other network namespaces (containers) are not in view: use
@@ -127,9 +130,13 @@ pub struct ListeningArgs {
     /// Only UDP (bound, unconnected sockets).
     #[arg(long)]
     pub udp: bool,
-    /// Only ghosts: ports the registry does not assign for the protocol.
+    /// Only ghosts: ports the registry does not provide for on the protocol, below 49152,
+    /// with no common use known to portent.
     #[arg(long)]
     pub ghosts: bool,
+    /// Only sockets in the dynamic range (49152-65535).
+    #[arg(long)]
+    pub dynamic: bool,
     /// Only sockets reachable from the network (wildcard or non-loopback address).
     #[arg(long)]
     pub exposed: bool,

@@ -20,14 +20,19 @@ pub struct RegistryView {
     /// allocations.
     pub services: smallvec::SmallVec<[&'static str; 1]>,
     pub range: PortRange,
+    /// On a port the registry gives to nothing for this protocol: the title of our note on
+    /// its common use ("Minecraft: Java Edition server"), which keeps it from being a ghost.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub known_use: Option<&'static str>,
 }
 
 /// Something worth a second look about a socket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Flag {
-    /// Listening on a port the registry does not assign for this protocol. Strongest in the
-    /// system range (797): see [`Row::strong_ghost`].
+    /// Listening on a port the registry neither assigns nor sets aside for private use on
+    /// this protocol, outside the dynamic range, with no well-known use in our notes.
+    /// Strongest in the system range (797): see [`Row::strong_ghost`].
     Ghost,
     /// Bound to a wildcard or non-loopback address: reachable from the network.
     Exposed,
@@ -35,10 +40,19 @@ pub enum Flag {
     Ephemeral,
     /// A `[::]` socket that also serves IPv4.
     DualStack,
+    /// In 49152-65535, the range RFC 6335 leaves for dynamic and private use: never a ghost,
+    /// and said so, since such listeners are normal (RPC, media, peer-to-peer).
+    Dynamic,
 }
 
 impl Flag {
-    pub const ALL: [Flag; 4] = [Flag::Ghost, Flag::Exposed, Flag::Ephemeral, Flag::DualStack];
+    pub const ALL: [Flag; 5] = [
+        Flag::Ghost,
+        Flag::Exposed,
+        Flag::Ephemeral,
+        Flag::DualStack,
+        Flag::Dynamic,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -46,6 +60,7 @@ impl Flag {
             Flag::Exposed => "exposed",
             Flag::Ephemeral => "ephemeral",
             Flag::DualStack => "dual-stack",
+            Flag::Dynamic => "dynamic",
         }
     }
 }
@@ -89,15 +104,28 @@ pub struct Row<'a> {
 impl<'a> Row<'a> {
     /// Builds the row for `socket`.
     pub fn of(socket: &'a Listener, reg: &Registry, host: &HostFacts) -> Row<'a> {
-        let entry = reg.lookup(socket.port, socket.protocol.protocol());
+        let protocol = socket.protocol.protocol();
+        let entry = reg.lookup(socket.port, protocol);
+        let range = PortRange::of(socket.port);
+        let dynamic = range == PortRange::Dynamic;
+        // Only ports the registry leaves free are looked up in the notes: few, so a listing of
+        // tens of thousands of sockets stays a table walk.
+        let known_use = (!entry.status.provides_for_listener())
+            .then(|| portent_registry::known_use(socket.port, protocol))
+            .flatten()
+            .map(|n| n.title);
         let registry = RegistryView {
             status: entry.status,
             services: entry.service_names().into_iter().collect(),
-            range: PortRange::of(socket.port),
+            range,
+            known_use,
         };
         let mut flags = Flags::default();
-        if registry.status != Status::Assigned {
+        if !registry.status.provides_for_listener() && !dynamic && known_use.is_none() {
             flags.insert(Flag::Ghost);
+        }
+        if dynamic {
+            flags.insert(Flag::Dynamic);
         }
         if socket.exposed() {
             flags.insert(Flag::Exposed);
@@ -140,6 +168,8 @@ impl<'a> Row<'a> {
 pub struct Filter {
     /// Only ghosts.
     pub ghosts: bool,
+    /// Only sockets in the dynamic range (49152-65535).
+    pub dynamic: bool,
     /// Only exposed sockets.
     pub exposed: bool,
     /// Only sockets this process holds.
@@ -160,6 +190,9 @@ impl Filter {
             return false;
         }
         if self.exposed && !row.has(Flag::Exposed) {
+            return false;
+        }
+        if self.dynamic && !row.has(Flag::Dynamic) {
             return false;
         }
         if let Some(pid) = self.pid
@@ -337,9 +370,33 @@ mod tests {
                 vec![Flag::Ghost],
                 Status::Unassigned,
             ),
+            // The dynamic range is never a ghost (RFC 6335 section 6).
             (
                 listener(Transport::Udp, "::", 60000),
-                vec![Flag::Ghost, Flag::Exposed, Flag::Ephemeral, Flag::DualStack],
+                vec![
+                    Flag::Exposed,
+                    Flag::Ephemeral,
+                    Flag::DualStack,
+                    Flag::Dynamic,
+                ],
+                Status::Unassigned,
+            ),
+            // A private-use allocation ("any private mail system") is not a ghost.
+            (
+                listener(Transport::Tcp, "127.0.0.1", 24),
+                vec![],
+                Status::PrivateUse,
+            ),
+            // Assigned on SCTP only: a TCP listener is a ghost.
+            (
+                listener(Transport::Tcp, "127.0.0.1", 36412),
+                vec![Flag::Ghost, Flag::Ephemeral],
+                Status::Reserved,
+            ),
+            // Unassigned, but very commonly Minecraft: not a ghost, and the use is named.
+            (
+                listener(Transport::Tcp, "127.0.0.1", 25565),
+                vec![],
                 Status::Unassigned,
             ),
             (
@@ -354,6 +411,13 @@ mod tests {
             assert_eq!(r.flags.iter().collect::<Vec<_>>(), want, "port {port}");
             assert_eq!(r.registry.status, status, "port {port}");
         }
+        let mc = listener(Transport::Tcp, "127.0.0.1", 25565);
+        assert!(
+            Row::of(&mc, &reg, &host())
+                .registry
+                .known_use
+                .is_some_and(|t| t.contains("Minecraft")),
+        );
         let l22 = listener(Transport::Tcp, "0.0.0.0", 22);
         let r = Row::of(&l22, &reg, &host());
         assert_eq!(&r.registry.services[..], ["ssh"]);

@@ -23,7 +23,7 @@ pub mod snapshot;
 #[cfg(test)]
 mod source_policy;
 
-pub use notes::{Exposure, Note, NoteKind, NoteSource, notes, notes_for};
+pub use notes::{Exposure, Note, NoteKind, NoteSource, known_use, notes, notes_for};
 pub use query::{QueryError, Resolved, parse_port_number};
 pub use range::PortRange;
 pub use search::{Hit, HitKind};

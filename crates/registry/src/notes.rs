@@ -131,6 +131,13 @@ pub fn notes() -> &'static [Note] {
     NOTES
 }
 
+/// The first note that tells what commonly runs on `port` over `protocol` (kinds unofficial,
+/// vendor, dev-default, protocol): on a port the registry leaves free, what a listener most
+/// likely is.
+pub fn known_use(port: u16, protocol: Protocol) -> Option<&'static Note> {
+    notes_for(port, Some(protocol)).find(|n| n.kind.is_a_use())
+}
+
 /// Notes about `port` (on `protocol` if given), in file order.
 pub fn notes_for(port: u16, protocol: Option<Protocol>) -> impl Iterator<Item = &'static Note> {
     NOTES.iter().filter(move |n| n.applies(port, protocol))
@@ -160,8 +167,8 @@ mod tests {
             }]
         );
         // A note on two separate ports covers those two only.
-        let anydesk = notes().iter().find(|n| n.title == "AnyDesk").unwrap();
-        assert!(!anydesk.range && anydesk.covers(7070) && !anydesk.covers(7000));
-        assert_eq!(anydesk.spans().len(), 2);
+        let pair = notes().iter().find(|n| n.ports == [6568, 7070]).unwrap();
+        assert!(!pair.range && pair.covers(7070) && !pair.covers(7000));
+        assert_eq!(pair.spans().len(), 2);
     }
 }

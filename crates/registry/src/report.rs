@@ -362,7 +362,7 @@ fn headline(port: u16, registry: &[ProtocolEntry], a: &Assessment) -> String {
     let tcp = &registry[Protocol::Tcp.index()];
     let udp = &registry[Protocol::Udp.index()];
     if port == ANY_PORT {
-        return "reserved: nothing listens on port 0".to_owned();
+        return "reserved".to_owned();
     }
     if let Some(name) = [tcp, udp]
         .iter()
@@ -922,12 +922,17 @@ mod tests {
     #[test]
     fn unauthorized_use_counts_only_for_the_port_it_names() {
         let reg = Registry::embedded();
-        let concern = |port: u16| PortReport::build(&reg, port, &host()).assessment.concern;
+        let remarks = |port: u16| {
+            PortReport::build(&reg, port, &host())
+                .assessment
+                .unregistered_use
+                .len()
+        };
         // The X11 range row's remark is about 6003, not the rest of the range.
-        assert_eq!(concern(6003), Concern::Medium);
-        assert_eq!(concern(6001), Concern::Low);
+        assert_eq!(remarks(6003), 1);
+        assert_eq!(remarks(6001), 0);
         // "see [RFC4146]" names a document, not a port: finger's remark still counts.
-        assert_eq!(concern(79), Concern::Medium);
+        assert_eq!(remarks(79), 1);
         assert!(mentions_port_or_none(
             "Known Unauthorized Use on port 6003",
             6003
@@ -974,7 +979,8 @@ mod tests {
         let r = PortReport::build(&Registry::embedded(), 50000, &host());
         assert_eq!(r.range, PortRange::Dynamic);
         assert_eq!(r.ephemeral, Some(true));
-        assert!(r.assessment.ghost);
+        assert!(!r.assessment.ghost);
+        assert!(r.assessment.dynamic);
     }
 
     #[test]
@@ -1013,6 +1019,191 @@ mod tests {
         assert!(r.assessment.listenable);
         assert_eq!(r.privileged, Some(true));
         assert!(r.check.remote.iter().any(|c| c == "portent check HOST 1"));
+    }
+
+    fn page(port: u16) -> PortReport {
+        PortReport::build(&Registry::embedded(), port, &host())
+    }
+
+    #[test]
+    fn private_use_rows_are_not_reserved_nor_ghosts() {
+        for (port, what) in [
+            (24, "any private mail system"),
+            (35, "any private printer server"),
+            (57, "any private terminal access"),
+            (87, "any private terminal link"),
+        ] {
+            let r = page(port);
+            assert_eq!(r.entry(Protocol::Tcp).status, Status::PrivateUse, "{port}");
+            assert_eq!(r.entry(Protocol::Udp).status, Status::PrivateUse, "{port}");
+            let a = &r.assessment;
+            assert!(a.private_use && !a.ghost, "{port}");
+            assert_eq!(a.concern, Concern::Low, "{port}");
+            assert_eq!(r.headline, format!("private use: {what}"));
+            assert!(a.concern_reason.contains(what), "{}", a.concern_reason);
+            assert!(!a.concern_reason.contains("ghost"), "{}", a.concern_reason);
+        }
+        assert!(page(24).assessment.concern_reason.contains("Rick Adams"));
+    }
+
+    #[test]
+    fn reserved_range_edges_stay_reserved_ghosts() {
+        for port in [1023, 1024, 49151] {
+            let r = page(port);
+            assert_eq!(r.entry(Protocol::Tcp).status, Status::Reserved, "{port}");
+            assert!(r.assessment.ghost && !r.assessment.private_use, "{port}");
+            assert!(r.headline.starts_with("reserved"), "{}", r.headline);
+        }
+        assert_eq!(page(1023).assessment.concern, Concern::High);
+        assert_eq!(page(49151).assessment.concern, Concern::Medium);
+        assert_eq!(page(0).entry(Protocol::Udp).status, Status::Reserved);
+    }
+
+    #[test]
+    fn de_assigned_ports_carry_their_history_in_the_headline() {
+        for port in [2, 3] {
+            let r = page(port);
+            assert_eq!(
+                r.headline, "reserved; was compressnet, de-assigned 2025-02-13",
+                "{port}"
+            );
+            assert_eq!(
+                r.assessment.history,
+                ["was compressnet, de-assigned 2025-02-13"]
+            );
+            assert!(
+                r.assessment.concern_reason.contains("compressnet"),
+                "{}",
+                r.assessment.concern_reason
+            );
+        }
+        assert_eq!(page(15).headline, "unassigned; was netstat");
+    }
+
+    #[test]
+    fn a_port_assigned_only_on_sctp_says_so() {
+        let r = page(36412);
+        let a = &r.assessment;
+        assert!(a.ghost, "a TCP or UDP listener is not s1-control");
+        assert_eq!(a.assigned_elsewhere.len(), 1);
+        assert_eq!(a.assigned_elsewhere[0].protocol, Protocol::Sctp);
+        assert_eq!(a.assigned_elsewhere[0].name, "s1-control");
+        assert_eq!(r.primary_name(), None);
+        assert_eq!(r.headline, "reserved; assigned only on SCTP: s1-control");
+        assert!(
+            a.concern_reason
+                .contains("s1-control (S1-Control Plane (3GPP)) on SCTP")
+        );
+        assert!(a.concern_reason.contains("not that service"));
+        assert_eq!(a.concern, Concern::Medium);
+    }
+
+    #[test]
+    fn the_dynamic_range_is_never_a_ghost() {
+        for port in [49152, 51820, 60000, 65535] {
+            let a = page(port).assessment;
+            assert!(a.dynamic && !a.ghost, "{port}");
+            assert!(a.concern_reason.contains("RFC 6335"), "{port}");
+        }
+        let wg = page(51820);
+        assert!(wg.headline.contains("WireGuard"), "{}", wg.headline);
+        assert_eq!(wg.assessment.concern, Concern::Low);
+        let json = serde_json::to_value(&wg).unwrap();
+        assert_eq!(json["assessment"]["dynamic"], true);
+        assert_eq!(json["assessment"]["ghost"], false);
+        assert_eq!(page(60000).headline, "dynamic range");
+    }
+
+    #[test]
+    fn unauthorized_use_is_a_fact_not_a_concern() {
+        // 4444: assigned to krb524 (and nv-video), with a note that nv used it unregistered.
+        let r = page(4444);
+        let u = &r.assessment.unregistered_use;
+        assert_eq!(u.len(), 1);
+        assert_eq!(u[0].party.as_deref(), Some("nv"));
+        // 1521: ncube-lm; the remark alone would leave it low, as any assigned port.
+        let r = page(1521);
+        assert_eq!(r.assessment.unregistered_use.len(), 1);
+        assert!(
+            !r.assessment
+                .concern_reason
+                .contains("without an assignment"),
+            "{}",
+            r.assessment.concern_reason
+        );
+        // 8010: a bare "yes" is said in words, never quoted.
+        let r = page(8010);
+        assert_eq!(r.assessment.unregistered_use[0].text, "yes");
+        let said = r
+            .assessment
+            .reasons
+            .iter()
+            .find(|x| x.contains("without an assignment"))
+            .unwrap();
+        assert!(!said.contains("\"yes\""), "{said}");
+        assert_eq!(
+            r.assessment.concern,
+            Concern::Medium,
+            "a reserved user port"
+        );
+        assert!(r.assessment.concern_reason.contains("reserved"));
+        assert_eq!(
+            unauthorized_party("PORT 90 also being used unofficially by Pointcast").as_deref(),
+            Some("Pointcast")
+        );
+    }
+
+    #[test]
+    fn a_well_known_unofficial_use_is_not_a_ghost() {
+        let r = page(25565);
+        assert!(!r.assessment.ghost);
+        assert!(r.assessment.known_use.is_some());
+        assert!(
+            r.headline.starts_with("unassigned; commonly Minecraft"),
+            "{}",
+            r.headline
+        );
+        // 797 is history (NetInfo), not a common use: still a ghost.
+        assert!(page(797).assessment.ghost);
+        assert!(page(797).assessment.known_use.is_none());
+    }
+
+    #[test]
+    fn cadlock_is_assigned() {
+        let r = page(770);
+        assert_eq!(r.primary_name(), Some("cadlock"));
+        assert!(!r.assessment.ghost);
+        assert_eq!(r.headline, "cadlock");
+    }
+
+    #[test]
+    fn identical_protocol_rows_fold_and_dns_sd_keys_are_labelled() {
+        let r = page(797);
+        let folded = r.folded_registry();
+        assert_eq!(folded.len(), 1, "tcp, udp, sctp and dccp say the same");
+        assert_eq!(folded[0].0, Protocol::ALL);
+        let r = page(80);
+        let folded = r.folded_registry();
+        // tcp and udp agree (their copies of one note differ only in white space); sctp has
+        // its own row, dccp none.
+        assert_eq!(folded[0].0, [Protocol::Tcp, Protocol::Udp]);
+        assert_eq!(folded.len(), 3);
+        let http = &r.entry(Protocol::Tcp).services[0];
+        assert_eq!(
+            http.dns_sd_txt_keys.as_deref(),
+            Some("u=<username> p=<password> path=<path to document>")
+        );
+        let (short, cut) = notes_for_page(http, 160);
+        assert_eq!((short.as_str(), cut), ("", false));
+        let long = r
+            .entry(Protocol::Tcp)
+            .services
+            .iter()
+            .find(|s| s.name == "www-http")
+            .unwrap();
+        let (short, cut) = notes_for_page(long, 160);
+        assert!(cut && short.chars().count() <= 162, "{short}");
+        assert!(!short.contains("u=<username>"), "{short}");
     }
 
     #[test]

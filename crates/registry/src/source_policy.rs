@@ -266,7 +266,8 @@ mod tests {
         assert!(!host_matches("notcsdn.net", "csdn.net"));
         assert!(host_matches("b3tik.blogspot.com", "blogspot.*"));
         assert!(host_matches("x.blogspot.co.uk", "blogspot.*"));
-        assert!(!host_matches("blogspot.example.com", "example.*"));
+        assert!(!host_matches("myexample.com", "example.*"));
+        assert!(!host_matches("example", "example.*"));
         assert_eq!(
             split_url("https://user@Host.example:8443/a/b?x=1&search=797#f"),
             Some(UrlParts {

@@ -16,6 +16,7 @@ const CSV: &str = concat!(
 struct Expect {
     assigned: bool,
     reserved: bool,
+    private_use: bool,
     names: BTreeSet<String>,
 }
 
@@ -46,8 +47,10 @@ fn every_port_and_protocol_agrees_with_the_csv() {
                 if !name.is_empty() {
                     e.assigned = true;
                     e.names.insert(name.to_ascii_lowercase());
-                } else if lower.starts_with("reserved") || lower.starts_with("any private") {
+                } else if lower.starts_with("reserved") {
                     e.reserved = true;
+                } else if lower.starts_with("any private") {
+                    e.private_use = true;
                 }
             }
         }
@@ -55,12 +58,14 @@ fn every_port_and_protocol_agrees_with_the_csv() {
     assert_eq!(rows, 14_500, "the data file should be the 2026-02-25 copy");
 
     let reg = Registry::embedded();
-    let mut counts = [0usize; 3];
+    let mut counts = [0usize; 4];
     for port in 0..=65535u16 {
         for (pi, p) in Protocol::ALL.into_iter().enumerate() {
             let e = &expect[usize::from(port) * 4 + pi];
             let want = if e.assigned {
                 Status::Assigned
+            } else if e.private_use {
+                Status::PrivateUse
             } else if e.reserved {
                 Status::Reserved
             } else {
@@ -81,6 +86,8 @@ fn every_port_and_protocol_agrees_with_the_csv() {
     // Sanity on the whole: most of the space is unassigned, thousands of pairs assigned.
     assert!(counts[Status::Assigned as usize] > 10_000, "{counts:?}");
     assert!(counts[Status::Reserved as usize] > 500, "{counts:?}");
+    // 24, 35, 57, 59, 75, 77, 87 on TCP and UDP: "any private ..." rows.
+    assert_eq!(counts[Status::PrivateUse as usize], 14, "{counts:?}");
     let c = reg.counts();
     assert_eq!(c.records, 14_500);
     assert_eq!(
@@ -90,6 +97,10 @@ fn every_port_and_protocol_agrees_with_the_csv() {
     assert_eq!(
         c.reserved_ports.iter().sum::<usize>(),
         counts[Status::Reserved as usize]
+    );
+    assert_eq!(
+        c.private_use_ports.iter().sum::<usize>(),
+        counts[Status::PrivateUse as usize]
     );
     assert_eq!(reg.date(), "2026-02-25");
 }

@@ -13,7 +13,8 @@ pub struct Explanation {
     pub status: Status,
     /// `system`, `user` or `dynamic`.
     pub range: &'static str,
-    /// An unassigned system port (neither TCP nor UDP assigned, below 1024): a listener there
+    /// A system port (below 1024) that the registry neither assigns nor sets aside for
+    /// private use on TCP or UDP, and that our notes know no common use of: a listener there
     /// is custom or legacy software, or hiding.
     pub ghost: bool,
     /// The first of our notes' one-line summaries about the port; empty when we have none.
@@ -27,12 +28,14 @@ pub fn explain(reg: &Registry, port: u16) -> Explanation {
     let entry = reg.lookup(port, Protocol::Tcp);
     let service = entry.primary_name().unwrap_or(match entry.status {
         Status::Reserved => "reserved",
+        Status::PrivateUse => "private-use",
         _ => "unassigned",
     });
     let range = PortRange::of(port);
     let ghost = range == PortRange::System
-        && entry.status != Status::Assigned
-        && reg.status(port, Protocol::Udp) != Status::Assigned;
+        && !entry.status.provides_for_listener()
+        && !reg.status(port, Protocol::Udp).provides_for_listener()
+        && portent_registry::known_use(port, Protocol::Tcp).is_none();
     let note = portent_registry::notes_for(port, Some(Protocol::Tcp)).next();
     Explanation {
         service,
@@ -61,6 +64,11 @@ mod tests {
         let e = explain(&reg, 22);
         assert_eq!(e.service, "ssh");
         assert_eq!(e.range, "system");
+        // Private use (24) and a port with a well-known use (81) are not ghosts.
+        let e = explain(&reg, 24);
+        assert_eq!((e.service, e.ghost), ("private-use", false));
+        assert!(!explain(&reg, 81).ghost);
+        assert!(explain(&reg, 1023).ghost);
         let e = explain(&reg, 60000);
         assert_eq!(
             (e.service, e.ghost, e.range),

@@ -729,6 +729,7 @@ fn flag_class(row: &Row, f: Flag) -> &'static str {
         Flag::Exposed => "flag flag-exposed",
         Flag::Ephemeral => "flag flag-ephemeral",
         Flag::DualStack => "flag flag-dual",
+        Flag::Dynamic => "flag flag-dynamic",
     }
 }
 
@@ -855,6 +856,8 @@ pub fn listeners_table(h: &mut Html, ctx: &Ctx, rows: &[Row]) {
 #[derive(Debug, Clone, Default, serde::Deserialize)]
 pub struct ListeningParams {
     pub ghosts: Option<String>,
+    /// Only sockets in the dynamic range 49152-65535 (`dynamic=1`).
+    pub dynamic: Option<String>,
     pub exposed: Option<String>,
     pub process: Option<String>,
     pub pid: Option<u32>,

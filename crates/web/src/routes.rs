@@ -530,6 +530,7 @@ async fn grid_png(State(state): St) -> Response {
 fn listing_filter(params: &ListeningParams) -> Filter {
     Filter {
         ghosts: ListeningParams::on(&params.ghosts),
+        dynamic: ListeningParams::on(&params.dynamic),
         exposed: ListeningParams::on(&params.exposed),
         pid: params.pid,
         process: params

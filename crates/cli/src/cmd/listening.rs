@@ -41,6 +41,7 @@ pub fn run(args: &ListeningArgs) -> Result<Outcome> {
     };
     let filter = Filter {
         ghosts: args.ghosts,
+        dynamic: args.dynamic,
         exposed: args.exposed,
         pid: args.pid,
         process: args.process.clone(),
@@ -85,8 +86,11 @@ pub fn run(args: &ListeningArgs) -> Result<Outcome> {
             (false, true) => " over udp",
             _ => "",
         };
-        let filtered =
-            filter.ghosts || filter.exposed || filter.pid.is_some() || filter.process.is_some();
+        let filtered = filter.ghosts
+            || filter.dynamic
+            || filter.exposed
+            || filter.pid.is_some()
+            || filter.process.is_some();
         let tail = if filtered {
             " (with these filters)"
         } else {
@@ -317,7 +321,7 @@ fn flags(w: &mut impl Write, row: &Row, width: usize) -> std::io::Result<()> {
         let style = match f {
             Flag::Ghost if row.strong_ghost() => BAD,
             Flag::Ghost | Flag::Exposed => WARN,
-            Flag::Ephemeral | Flag::DualStack => DIM,
+            Flag::Ephemeral | Flag::DualStack | Flag::Dynamic => DIM,
         };
         if i > 0 {
             write!(w, ",")?;

@@ -410,7 +410,7 @@ pub(crate) fn unauthorized_line(text: &str) -> String {
     if text.trim().eq_ignore_ascii_case("yes") {
         "IANA marks use of this port without an assignment (no details given)".to_owned()
     } else {
-        format!("IANA notes use without an assignment: {text}")
+        format!("unregistered use noted: {text}")
     }
 }
 
