@@ -75,6 +75,22 @@ struct SourceIn {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+struct ConventionsFile {
+    convention: Vec<ConventionIn>,
+}
+
+/// A service commonly run on a port the registry gives to something else (or nothing).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConventionIn {
+    ports: Vec<u16>,
+    service: String,
+    why: String,
+    sources: Vec<SourceIn>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct PolicyFile {
     deny: DenyIn,
     secondary: SecondaryIn,
@@ -100,6 +116,8 @@ fn main() {
     let csv_path = root.join("data/iana/service-names-port-numbers.csv");
     let notes_dir = root.join("data/knowledge/notes");
     let policy_path = root.join("data/knowledge/sources.toml");
+    let conventions_path = root.join("data/knowledge/conventions.toml");
+    println!("cargo::rerun-if-changed={}", conventions_path.display());
     println!("cargo::rerun-if-changed={}", csv_path.display());
     println!("cargo::rerun-if-changed={}", notes_dir.display());
     println!("cargo::rerun-if-changed={}", policy_path.display());
@@ -153,6 +171,12 @@ fn main() {
     }
     let records = packed.unpack().expect("a freshly packed table unpacks");
     emit_notes(&mut out, &notes, &policy, &records, lax);
+
+    let text = fs::read_to_string(&conventions_path)
+        .unwrap_or_else(|e| panic!("{}: {e}", conventions_path.display()));
+    let conventions: ConventionsFile =
+        toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", conventions_path.display()));
+    emit_conventions(&mut out, &conventions.convention, &policy, &records);
 
     let dest = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("data.rs");
     fs::write(&dest, out).unwrap_or_else(|e| panic!("{}: {e}", dest.display()));
@@ -268,8 +292,7 @@ fn emit_notes(
         let names_covered = |name: &str| {
             records.iter().any(|r| {
                 r.service.eq_ignore_ascii_case(name)
-                    && r.ports
-                        .is_some_and(|s| (s.first..=s.last).any(|p| covers(p)))
+                    && r.ports.is_some_and(|s| (s.first..=s.last).any(&covers))
             })
         };
         let urls: Vec<&str> = n.sources.iter().map(|s| s.url.as_str()).collect();
@@ -325,5 +348,53 @@ fn emit_notes(
         problems.len(),
         problems.join("\n")
     );
+    out.push_str("];\n");
+}
+
+fn emit_conventions(
+    out: &mut String,
+    conventions: &[ConventionIn],
+    policy: &Policy,
+    records: &[Record<'_>],
+) {
+    out.push_str("pub(crate) static CONVENTIONS: &[Convention] = &[\n");
+    let mut problems = Vec::new();
+    for (i, c) in conventions.iter().enumerate() {
+        let what = format!("conventions.toml entry {} ({:?})", i + 1, c.service);
+        assert!(!c.ports.is_empty(), "{what}: no ports");
+        assert!(!c.service.trim().is_empty(), "{what}: no service");
+        assert!(!c.why.trim().is_empty(), "{what}: no why");
+        assert!(!c.sources.is_empty(), "{what}: no sources");
+        let covers = |p: u16| c.ports.contains(&p);
+        let names_covered = |name: &str| {
+            records.iter().any(|r| {
+                r.service.eq_ignore_ascii_case(name)
+                    && r.ports.is_some_and(|s| (s.first..=s.last).any(covers))
+            })
+        };
+        let urls: Vec<&str> = c.sources.iter().map(|s| s.url.as_str()).collect();
+        problems.extend(
+            policy
+                .check_sources(&urls, &covers, &names_covered)
+                .into_iter()
+                .map(|p| format!("{what}: {p}")),
+        );
+        let mut ports = c.ports.clone();
+        ports.sort_unstable();
+        ports.dedup();
+        let sources: Vec<String> = c
+            .sources
+            .iter()
+            .map(|s| format!("NoteSource {{ title: {:?}, url: {:?} }}", s.title, s.url))
+            .collect();
+        let _ = writeln!(
+            out,
+            "Convention {{ ports: &{ports:?}, service: {:?}, why: {:?}, sources: &[{}] }},",
+            c.service.trim(),
+            c.why.trim(),
+            sources.join(", ")
+        );
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
     out.push_str("];\n");
 }

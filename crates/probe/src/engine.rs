@@ -1033,10 +1033,19 @@ fn verdict(
         (None, _) => format!("{port}/tcp is {status}"),
     };
     let unknown = f.service == "unknown";
+    // A convention only answers for the registry: a caller who named what should run here
+    // gets a plain yes or no.
+    let convention = (!caller_expected)
+        .then(|| {
+            portent_registry::conventions_for(port).find(|c| equivalent(&f.service, c.service))
+        })
+        .flatten();
     let matches = if unknown {
         Matches::Unknown
     } else if expected.iter().any(|e| equivalent(&f.service, e)) {
         Matches::True
+    } else if convention.is_some() {
+        Matches::Conventional
     } else {
         Matches::False
     };
@@ -1052,8 +1061,13 @@ fn verdict(
         };
         format!("{head}; {what}")
     } else {
+        let tail = match (matches, convention) {
+            (Matches::True, _) => ", as registered".to_string(),
+            (Matches::Conventional, Some(c)) => format!(", as is common on this port: {}", c.why),
+            _ => String::new(),
+        };
         let tail = match matches {
-            Matches::True => ", as registered".to_string(),
+            Matches::True | Matches::Conventional => tail,
             _ if expected.is_empty() && ghost => ": a custom service on a ghost port".to_string(),
             _ if expected.is_empty() => {
                 ": a service the registry does not list for this port".to_string()
@@ -1153,6 +1167,64 @@ mod tests {
             v.sentence,
             "80/tcp is assigned to http; nothing we recognise answered"
         );
+    }
+
+    #[test]
+    fn documented_conventions_are_not_mismatches() {
+        // SSH on 2222 (registered to EtherNet-IP-1): Vagrant's forward, not a surprise.
+        let v = verdict(
+            2222,
+            Status::Assigned,
+            Status::Assigned,
+            &["EtherNet-IP-1".into()],
+            false,
+            &ssh(),
+            false,
+        );
+        assert_eq!(v.matches, Matches::Conventional);
+        assert!(
+            v.sentence.ends_with(
+                "it speaks SSH (OpenSSH 9.6), as is common on this port: Vagrant forwards a guest's SSH port 22 to 2222 on the host by default"
+            ),
+            "{}",
+            v.sentence
+        );
+        // The same service elsewhere is still a mismatch, and a caller's own expectation
+        // is answered plainly.
+        let v = verdict(
+            2223,
+            Status::Assigned,
+            Status::Assigned,
+            &["rockwell-csp2".into()],
+            false,
+            &ssh(),
+            false,
+        );
+        assert_eq!(v.matches, Matches::False);
+        let v = verdict(
+            2222,
+            Status::Assigned,
+            Status::Assigned,
+            &["http".into()],
+            true,
+            &ssh(),
+            false,
+        );
+        assert_eq!(v.matches, Matches::False);
+        let https = Found {
+            service: "https".into(),
+            ..Found::default()
+        };
+        let v = verdict(
+            8443,
+            Status::Assigned,
+            Status::Assigned,
+            &["pcsync-https".into()],
+            false,
+            &https,
+            true,
+        );
+        assert_eq!(v.matches, Matches::Conventional, "{}", v.sentence);
     }
 
     #[test]

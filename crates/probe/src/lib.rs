@@ -99,6 +99,9 @@ pub struct RpcProgram {
 #[serde(rename_all = "lowercase")]
 pub enum Matches {
     True,
+    /// Not the registered service, but one commonly run on this port by a documented
+    /// convention (HTTPS on 8443, SSH on 2222: `data/knowledge/conventions.toml`).
+    Conventional,
     False,
     Unknown,
 }

@@ -23,7 +23,9 @@ pub mod snapshot;
 #[cfg(test)]
 mod source_policy;
 
-pub use notes::{Exposure, Note, NoteKind, NoteSource, known_use, notes, notes_for};
+pub use notes::{
+    Convention, Exposure, Note, NoteKind, NoteSource, conventions_for, known_use, notes, notes_for,
+};
 pub use query::{QueryError, Resolved, parse_port_number};
 pub use range::PortRange;
 pub use search::{Hit, HitKind};
@@ -34,7 +36,9 @@ pub const DEFAULT_SEARCH_LIMIT: usize = 25;
 
 #[allow(clippy::unreadable_literal)]
 mod data {
-    use super::{Exposure, IndexView, Note, NoteKind, NoteSource, PackedRecord, Protocol};
+    use super::{
+        Convention, Exposure, IndexView, Note, NoteKind, NoteSource, PackedRecord, Protocol,
+    };
     include!(concat!(env!("OUT_DIR"), "/data.rs"));
 }
 

@@ -126,6 +126,27 @@ impl Note {
     }
 }
 
+/// A service commonly run on a port the registry gives to something else, or to nothing
+/// (`data/knowledge/conventions.toml`): HTTPS on 8443, SSH on 2222. Detection calls such a
+/// find "conventional" instead of a mismatch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Convention {
+    /// Ports, ascending.
+    pub ports: &'static [u16],
+    /// The service name detection reports (`https`, `http`, `ssh`).
+    pub service: &'static str,
+    /// Why it is common there, in a phrase.
+    pub why: &'static str,
+    pub sources: &'static [NoteSource],
+}
+
+/// The conventions for `port`.
+pub fn conventions_for(port: u16) -> impl Iterator<Item = &'static Convention> {
+    crate::data::CONVENTIONS
+        .iter()
+        .filter(move |c| c.ports.binary_search(&port).is_ok())
+}
+
 /// Every note, in file order.
 pub fn notes() -> &'static [Note] {
     NOTES

@@ -240,7 +240,7 @@ fn render_detection(w: &mut impl Write, d: &Detection) -> std::io::Result<()> {
         writeln!(w, "           {DIM}{}{DIM:#}", clean(e, false))?;
     }
     let st = match d.verdict.matches {
-        portent_probe::Matches::True => GOOD,
+        portent_probe::Matches::True | portent_probe::Matches::Conventional => GOOD,
         portent_probe::Matches::False => BAD,
         portent_probe::Matches::Unknown => WARN,
     };

@@ -408,9 +408,9 @@ fn service_row(w: &mut impl Write, s: &ServiceRow) -> std::io::Result<()> {
 /// said in words instead of shown as if quoted.
 pub(crate) fn unauthorized_line(text: &str) -> String {
     if text.trim().eq_ignore_ascii_case("yes") {
-        "IANA marks use of this port without an assignment (no details given)".to_owned()
+        "IANA: use without an assignment reported (no details given)".to_owned()
     } else {
-        format!("unregistered use noted: {text}")
+        format!("IANA: {text}")
     }
 }
 

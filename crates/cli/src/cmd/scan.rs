@@ -873,6 +873,7 @@ pub(crate) const CSV_DETECT_HEADER: [&str; 4] =
 fn matches_str(m: portent_probe::Matches) -> &'static str {
     match m {
         portent_probe::Matches::True => "true",
+        portent_probe::Matches::Conventional => "conventional",
         portent_probe::Matches::False => "false",
         portent_probe::Matches::Unknown => "unknown",
     }
