@@ -547,7 +547,10 @@ fn assess(
     let was = if history.is_empty() {
         String::new()
     } else {
-        format!(" The registry records its past: {}.", history.join("; "))
+        format!(
+            " The registry records its past ({}): old software of that name may still listen here.",
+            history.join("; ")
+        )
     };
     if dynamic {
         let common = known_use
@@ -604,16 +607,12 @@ fn assess(
         a.note(
             Concern::Low,
             format!(
-                "The registry gives port {port} to no TCP or UDP service, but it is very commonly {}: see the note below. A listener here is most likely that, and its owning process confirms it.{was}",
+                "The registry gives port {port} to no TCP or UDP service, but it is very commonly {} (see its note). A listener here is most likely that, and its owning process confirms it.{was}",
                 k.title
             ),
         );
     } else {
-        let status = if tcp.status == Status::Reserved || udp.status == Status::Reserved {
-            "reserved (IANA holds it back and assigns it to nobody)"
-        } else {
-            "unassigned"
-        };
+        let reserved = tcp.status == Status::Reserved || udp.status == Status::Reserved;
         let taken = if elsewhere.is_empty() {
             String::new()
         } else {
@@ -622,18 +621,32 @@ fn assess(
             )
         };
         match range {
-            PortRange::System => a.raise(
-                Concern::High,
-                format!(
-                    "Port {port} is a {status} system port for TCP and UDP: no standard service lives here, so a listener is a ghost.{taken}{was} It is custom or legacy software, or something that wants to stay unnoticed; find the process that owns it."
-                ),
-            ),
-            _ => a.raise(
-                Concern::Medium,
-                format!(
-                    "Port {port} is {status} in the user range for TCP and UDP: programs often pick such ports for their own services.{taken}{was} A listener is a ghost worth identifying by its owning process."
-                ),
-            ),
+            PortRange::System => {
+                let status = if reserved {
+                    "a system port IANA holds back (reserved) and gives to nobody"
+                } else {
+                    "an unassigned system port"
+                };
+                a.raise(
+                    Concern::High,
+                    format!(
+                        "Port {port} is {status} on TCP and UDP: no standard service lives here, so a listener is a ghost.{taken}{was} It is custom or legacy software, or something that wants to stay unnoticed; find the process that owns it."
+                    ),
+                );
+            }
+            _ => {
+                let status = if reserved {
+                    "held back (reserved) by IANA and given to nobody"
+                } else {
+                    "unassigned"
+                };
+                a.raise(
+                    Concern::Medium,
+                    format!(
+                        "Port {port} is {status} in the user range on TCP and UDP: programs often pick such ports for their own services.{taken}{was} A listener is a ghost worth identifying by its owning process."
+                    ),
+                );
+            }
         }
     }
     if privileged == Some(true) {
