@@ -151,6 +151,33 @@ fn assert_no_raw_script(body: &str) {
 }
 
 #[tokio::test]
+async fn registry_rows_fold_and_long_texts_sit_behind_more() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app_with(dir.path(), fake_source());
+    // 797: the four protocols say the same, so one row for all four.
+    let b = get(&app, "/ports/797").await.body;
+    assert_eq!(b.matches("tcp, udp, sctp, dccp").count(), 1, "{b}");
+    assert_eq!(
+        b.matches(">788-799<").count() + b.matches("ports 788-799").count(),
+        1
+    );
+    // 80: tcp and udp fold; DNS-SD keys are labelled; the long DNS-SD note is cut, whole
+    // behind a "more".
+    let b = get(&app, "/ports/80").await.body;
+    assert!(b.contains("<td>tcp, udp</td>"), "tcp and udp fold");
+    assert!(b.contains("DNS-SD TXT record keys: u=&lt;username&gt;"));
+    assert_eq!(b.matches("<details").count(), 1, "one long note");
+    assert!(b.contains("<span class=\"more\">more</span>"));
+    // 24: a private-use allocation, not reserved, not a ghost.
+    let b = get(&app, "/ports/24").await.body;
+    assert!(b.contains("private use: any private mail system"));
+    assert!(!b.contains("flag-ghost"));
+    // 36412: assigned only on SCTP, and said so.
+    let b = get(&app, "/ports/36412").await.body;
+    assert!(b.contains("assigned only on SCTP: s1-control"));
+}
+
+#[tokio::test]
 async fn port_page_has_every_section_and_escapes_the_live_box() {
     let dir = tempfile::tempdir().unwrap();
     let app = app_with(dir.path(), fake_source());
