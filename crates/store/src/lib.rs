@@ -1,0 +1,771 @@
+//! portent's memory. Ghosts are found by change: a port that was not open last week, a
+//! listener that appeared overnight, a server whose version or certificate changed. This crate
+//! keeps every scan, check and listening snapshot, per host and port, so `diff`, `history`,
+//! `show` and `watch` can say what changed.
+//!
+//! Two databases, one schema and one set of migrations (`migrations/`, applied by refinery):
+//! SQLite in the data directory by default (WAL, one transaction per batch of rows), and
+//! PostgreSQL when a team shares one store. Every statement is written once with `?`
+//! placeholders and bound parameters (`db.rs`); no SQL is built from data.
+//!
+//! The API is blocking. Callers inside an async runtime call it from `spawn_blocking` (the
+//! PostgreSQL client runs its own small runtime and must not be entered from async code).
+
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
+mod db;
+pub mod diff;
+mod model;
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use db::{Db, Kind, Value};
+pub use diff::{
+    Change, ChangeKind, PortTimeline, Side, SocketChange, TimelineEvent, diff, diff_sockets,
+    timelines,
+};
+pub use model::{
+    ExtraRow, Finish, HostRow, NewRun, PortRow, Run, RunCounts, RunData, RunKind, SocketRow,
+    ports_contain,
+};
+
+mod embedded {
+    refinery::embed_migrations!("migrations");
+}
+
+/// Why the store could not do what was asked. The message names the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open the store {location}: {reason}")]
+    Open { location: String, reason: String },
+    #[error(
+        "store location {0:?} is not understood: use sqlite:PATH, a file path, or postgres://..."
+    )]
+    BadLocation(String),
+    #[error("cannot prepare the store's tables: {0}")]
+    Migrate(String),
+    #[error("SQLite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("PostgreSQL: {0}")]
+    Postgres(#[from] postgres::Error),
+    #[error("no stored run matches {0:?}")]
+    NoSuchRun(String),
+    #[error("{reference:?} matches several runs ({}); give more of the id", .ids.join(", "))]
+    Ambiguous { reference: String, ids: Vec<String> },
+    #[error("a stored run is damaged: {0}")]
+    Damaged(String),
+}
+
+/// The file name of the default store in the data directory.
+pub const DEFAULT_FILE: &str = "store.sqlite";
+
+/// An open store.
+#[derive(Debug)]
+pub struct Store {
+    db: Db,
+    location: String,
+}
+
+/// Where a store lives, parsed from `--store` / `PORTENT_STORE`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl Location {
+    /// `sqlite:PATH`, `postgres://...` / `postgresql://...`, or a plain file path.
+    pub fn parse(spec: &str) -> Result<Location, StoreError> {
+        let s = spec.trim();
+        if s.starts_with("postgres://") || s.starts_with("postgresql://") {
+            return Ok(Location::Postgres(s.to_owned()));
+        }
+        let path = s.strip_prefix("sqlite:").unwrap_or(s);
+        if path.is_empty() || path.contains("://") {
+            return Err(StoreError::BadLocation(spec.to_owned()));
+        }
+        Ok(Location::Sqlite(PathBuf::from(path)))
+    }
+
+    /// How the location is shown to people: a PostgreSQL URL without its password.
+    pub fn display(&self) -> String {
+        match self {
+            Location::Sqlite(p) => format!("sqlite:{}", p.display()),
+            Location::Postgres(url) => redact(url),
+        }
+    }
+}
+
+/// A PostgreSQL URL with any password replaced by `***`.
+fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let (auth, host) = match rest.rsplit_once('@') {
+        Some(x) => x,
+        None => return url.to_owned(),
+    };
+    let user = auth.split(':').next().unwrap_or("");
+    if auth.contains(':') {
+        format!("{scheme}://{user}:***@{host}")
+    } else {
+        url.to_owned()
+    }
+}
+
+impl Store {
+    /// Opens (creating when needed) the store at `spec` and brings its tables up to date.
+    pub fn open(spec: &str) -> Result<Store, StoreError> {
+        Store::open_location(&Location::parse(spec)?)
+    }
+
+    /// Opens the store at `location`.
+    pub fn open_location(location: &Location) -> Result<Store, StoreError> {
+        let shown = location.display();
+        let open_err = |reason: String| StoreError::Open {
+            location: shown.clone(),
+            reason,
+        };
+        let mut db = match location {
+            Location::Sqlite(path) => Db::Sqlite(open_sqlite(path).map_err(open_err)?),
+            Location::Postgres(url) => {
+                let mut config: postgres::Config = url
+                    .parse()
+                    .map_err(|e: postgres::Error| open_err(e.to_string()))?;
+                if config.get_connect_timeout().is_none() {
+                    config.connect_timeout(Duration::from_secs(5));
+                }
+                let client = config
+                    .connect(postgres::NoTls)
+                    .map_err(|e| open_err(e.to_string()))?;
+                Db::Postgres(Box::new(client))
+            }
+        };
+        let report = match &mut db {
+            Db::Sqlite(c) => embedded::migrations::runner().run(c).map(|_| ()),
+            Db::Postgres(c) => embedded::migrations::runner().run(c.as_mut()).map(|_| ()),
+        };
+        report.map_err(|e| StoreError::Migrate(e.to_string()))?;
+        Ok(Store {
+            db,
+            location: shown,
+        })
+    }
+
+    /// Where this store is, as shown to people (no password).
+    pub fn location(&self) -> &str {
+        &self.location
+    }
+
+    /// Records the start of a run and returns its id. The run stays incomplete until
+    /// [`Store::finish`] says otherwise, so a process killed mid-run leaves a partial run.
+    pub fn begin(&mut self, run: &NewRun) -> Result<String, StoreError> {
+        let id = new_id(run.started_ms);
+        self.db.exec(
+            "INSERT INTO runs (id, kind, started_ms, finished_ms, complete, targets, ports, \
+             options, host_identifier, open_count, closed_count, filtered_count, hosts_up, \
+             document) VALUES (?, ?, ?, NULL, 0, ?, ?, ?, ?, 0, 0, 0, 0, NULL)",
+            &[
+                id.clone().into(),
+                run.kind.as_str().into(),
+                run.started_ms.into(),
+                json(&run.targets).into(),
+                run.ports.clone().into(),
+                run.options.to_string().into(),
+                run.host_identifier.clone().into(),
+            ],
+        )?;
+        Ok(id)
+    }
+
+    /// Saves the hosts a run covered (one transaction; a repeated row replaces the earlier).
+    pub fn save_hosts(&mut self, run: &str, rows: &[HostRow]) -> Result<(), StoreError> {
+        let mut tx = self.db.transaction()?;
+        for h in rows {
+            tx.exec(
+                "INSERT INTO run_hosts (run_id, host, hostname, status) VALUES (?, ?, ?, ?) \
+                 ON CONFLICT (run_id, host) DO UPDATE SET hostname = excluded.hostname, \
+                 status = excluded.status",
+                &[
+                    run.into(),
+                    h.host.clone().into(),
+                    h.hostname.clone().into(),
+                    h.status.clone().into(),
+                ],
+            )?;
+        }
+        tx.commit()
+    }
+
+    /// Saves listed port results (one transaction per call; idempotent per
+    /// (run, host, protocol, port), so a retried batch replaces its first try).
+    pub fn save_ports(&mut self, run: &str, rows: &[PortRow]) -> Result<(), StoreError> {
+        let mut tx = self.db.transaction()?;
+        for p in rows {
+            tx.exec(
+                "INSERT INTO ports (run_id, host, protocol, port, state, reason, service, \
+                 product, version, cert_sha256, cert_not_after_ms, banner_sha256) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+                 ON CONFLICT (run_id, host, protocol, port) DO UPDATE SET \
+                 state = excluded.state, reason = excluded.reason, service = excluded.service, \
+                 product = excluded.product, version = excluded.version, \
+                 cert_sha256 = excluded.cert_sha256, \
+                 cert_not_after_ms = excluded.cert_not_after_ms, \
+                 banner_sha256 = excluded.banner_sha256",
+                &[
+                    run.into(),
+                    p.host.clone().into(),
+                    p.protocol.clone().into(),
+                    i64::from(p.port).into(),
+                    p.state.clone().into(),
+                    p.reason.clone().into(),
+                    p.service.clone().into(),
+                    p.product.clone().into(),
+                    p.version.clone().into(),
+                    p.cert_sha256.clone().into(),
+                    p.cert_not_after_ms.into(),
+                    p.banner_sha256.clone().into(),
+                ],
+            )?;
+        }
+        tx.commit()
+    }
+
+    /// Saves the counts of ports not listed (closed and filtered ones of a wide scan).
+    pub fn save_extra(&mut self, run: &str, rows: &[ExtraRow]) -> Result<(), StoreError> {
+        let mut tx = self.db.transaction()?;
+        for e in rows {
+            tx.exec(
+                "INSERT INTO extraports (run_id, host, protocol, state, reason, count) \
+                 VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, host, protocol, state, reason) \
+                 DO UPDATE SET count = excluded.count",
+                &[
+                    run.into(),
+                    e.host.clone().into(),
+                    e.protocol.clone().into(),
+                    e.state.clone().into(),
+                    e.reason.clone().into(),
+                    count(e.count).into(),
+                ],
+            )?;
+        }
+        tx.commit()
+    }
+
+    /// Saves the sockets of a listening snapshot.
+    pub fn save_sockets(&mut self, run: &str, rows: &[SocketRow]) -> Result<(), StoreError> {
+        let mut tx = self.db.transaction()?;
+        for s in rows {
+            tx.exec(
+                "INSERT INTO sockets (run_id, protocol, address, port, executable, user_name, \
+                 pid, process) VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
+                 ON CONFLICT (run_id, protocol, address, port, executable, user_name) \
+                 DO NOTHING",
+                &[
+                    run.into(),
+                    s.protocol.clone().into(),
+                    s.address.clone().into(),
+                    i64::from(s.port).into(),
+                    s.executable.clone().into(),
+                    s.user.clone().into(),
+                    s.pid.map(i64::from).into(),
+                    s.process.clone().into(),
+                ],
+            )?;
+        }
+        tx.commit()
+    }
+
+    /// Marks a run finished, complete or not, with its totals and document.
+    pub fn finish(&mut self, run: &str, fin: &Finish) -> Result<(), StoreError> {
+        self.db.exec(
+            "UPDATE runs SET finished_ms = ?, complete = ?, open_count = ?, closed_count = ?, \
+             filtered_count = ?, hosts_up = ?, document = ? WHERE id = ?",
+            &[
+                fin.finished_ms.into(),
+                i64::from(fin.complete).into(),
+                count(fin.counts.open).into(),
+                count(fin.counts.closed).into(),
+                count(fin.counts.filtered).into(),
+                count(fin.counts.hosts_up).into(),
+                fin.document.clone().into(),
+                run.into(),
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Runs, newest first: of one kind when given, at most `limit`.
+    pub fn runs(&mut self, kind: Option<RunKind>, limit: usize) -> Result<Vec<Run>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = match kind {
+            Some(k) => self.db.query(
+                &format!("{RUN_SELECT} WHERE kind = ? ORDER BY started_ms DESC, id DESC LIMIT ?"),
+                &[k.as_str().into(), limit.into()],
+                RUN_KINDS,
+            )?,
+            None => self.db.query(
+                &format!("{RUN_SELECT} ORDER BY started_ms DESC, id DESC LIMIT ?"),
+                &[limit.into()],
+                RUN_KINDS,
+            )?,
+        };
+        rows.iter().map(|r| run_of(r)).collect()
+    }
+
+    /// The run a reference names: a whole id, a unique prefix of one, `last` (the newest run)
+    /// or `last~N` (the N-th before it).
+    pub fn resolve(&mut self, reference: &str) -> Result<Run, StoreError> {
+        let r = reference.trim();
+        if let Some(rest) = r.strip_prefix("last") {
+            let back: usize = match rest.strip_prefix('~') {
+                Some(n) => n
+                    .parse()
+                    .map_err(|_| StoreError::NoSuchRun(reference.to_owned()))?,
+                None if rest.is_empty() => 0,
+                None => return Err(StoreError::NoSuchRun(reference.to_owned())),
+            };
+            return self
+                .runs(None, back + 1)?
+                .into_iter()
+                .nth(back)
+                .ok_or_else(|| StoreError::NoSuchRun(reference.to_owned()));
+        }
+        if r.is_empty() {
+            return Err(StoreError::NoSuchRun(reference.to_owned()));
+        }
+        // A prefix match on the primary key: `id >= prefix AND id < prefix + U+10FFFF`,
+        // which both databases answer from the index, with no LIKE pattern built from input.
+        let upper = format!("{r}\u{10FFFF}");
+        let rows = self.db.query(
+            &format!("{RUN_SELECT} WHERE id >= ? AND id < ? ORDER BY id LIMIT 6"),
+            &[r.into(), upper.into()],
+            RUN_KINDS,
+        )?;
+        let mut runs: Vec<Run> = rows.iter().map(|x| run_of(x)).collect::<Result<_, _>>()?;
+        if let Some(i) = runs.iter().position(|x| x.id == r) {
+            return Ok(runs.swap_remove(i));
+        }
+        match runs.len() {
+            0 => Err(StoreError::NoSuchRun(reference.to_owned())),
+            1 => Ok(runs.remove(0)),
+            _ => Err(StoreError::Ambiguous {
+                reference: reference.to_owned(),
+                ids: runs.into_iter().map(|x| x.id).collect(),
+            }),
+        }
+    }
+
+    /// Everything stored about a run.
+    pub fn data(&mut self, run: Run) -> Result<RunData, StoreError> {
+        let id = run.id.clone();
+        let hosts = self
+            .db
+            .query(
+                "SELECT host, hostname, status FROM run_hosts WHERE run_id = ? ORDER BY host",
+                &[id.clone().into()],
+                &[Kind::Text, Kind::Text, Kind::Text],
+            )?
+            .into_iter()
+            .map(|r| HostRow {
+                host: r[0].text().unwrap_or_default(),
+                hostname: r[1].text(),
+                status: r[2].text().unwrap_or_default(),
+            })
+            .collect();
+        let ports = self.ports(&id)?;
+        let extra = self
+            .db
+            .query(
+                "SELECT host, protocol, state, reason, count FROM extraports WHERE run_id = ? \
+                 ORDER BY host, protocol, state, reason",
+                &[id.clone().into()],
+                &[Kind::Text, Kind::Text, Kind::Text, Kind::Text, Kind::Int],
+            )?
+            .into_iter()
+            .map(|r| ExtraRow {
+                host: r[0].text().unwrap_or_default(),
+                protocol: r[1].text().unwrap_or_default(),
+                state: r[2].text().unwrap_or_default(),
+                reason: r[3].text().unwrap_or_default(),
+                count: u64::try_from(r[4].int().unwrap_or(0)).unwrap_or(0),
+            })
+            .collect();
+        let sockets = self
+            .db
+            .query(
+                "SELECT protocol, address, port, executable, user_name, pid, process \
+                 FROM sockets WHERE run_id = ? ORDER BY port, protocol, address",
+                &[id.into()],
+                &[
+                    Kind::Text,
+                    Kind::Text,
+                    Kind::Int,
+                    Kind::Text,
+                    Kind::Text,
+                    Kind::Int,
+                    Kind::Text,
+                ],
+            )?
+            .into_iter()
+            .map(|r| SocketRow {
+                protocol: r[0].text().unwrap_or_default(),
+                address: r[1].text().unwrap_or_default(),
+                port: port_of(&r[2]),
+                executable: r[3].text().unwrap_or_default(),
+                user: r[4].text().unwrap_or_default(),
+                pid: r[5].int().and_then(|p| u32::try_from(p).ok()),
+                process: r[6].text(),
+            })
+            .collect();
+        Ok(RunData {
+            run,
+            hosts,
+            ports,
+            extra,
+            sockets,
+        })
+    }
+
+    /// The stored `--json` document of a run, when it has one.
+    pub fn document(&mut self, run: &str) -> Result<Option<String>, StoreError> {
+        let rows = self.db.query(
+            "SELECT document FROM runs WHERE id = ?",
+            &[run.into()],
+            &[Kind::Text],
+        )?;
+        Ok(rows.into_iter().next().and_then(|r| r[0].text()))
+    }
+
+    /// The last two complete runs of `kind` over the same targets and ports, older first.
+    pub fn last_pair(&mut self, kind: RunKind) -> Result<Option<(Run, Run)>, StoreError> {
+        let runs: Vec<Run> = self
+            .runs(Some(kind), 500)?
+            .into_iter()
+            .filter(|r| r.complete)
+            .collect();
+        let Some(newest) = runs.first() else {
+            return Ok(None);
+        };
+        let older = runs
+            .iter()
+            .skip(1)
+            .find(|r| r.targets == newest.targets && r.ports == newest.ports);
+        Ok(older.map(|o| (o.clone(), newest.clone())))
+    }
+
+    /// The (host, protocol, port) keys among `candidates` seen open in some run that started
+    /// before `before_ms`.
+    pub fn open_before(
+        &mut self,
+        before_ms: i64,
+        hosts: &[String],
+    ) -> Result<HashSet<(String, String, u16)>, StoreError> {
+        let mut out = HashSet::new();
+        for host in hosts {
+            let rows = self.db.query(
+                "SELECT p.host, p.protocol, p.port FROM ports p JOIN runs r ON r.id = p.run_id \
+                 WHERE p.host = ? AND p.state = 'open' AND r.started_ms < ?",
+                &[host.clone().into(), before_ms.into()],
+                &[Kind::Text, Kind::Text, Kind::Int],
+            )?;
+            for r in rows {
+                out.insert((
+                    r[0].text().unwrap_or_default(),
+                    r[1].text().unwrap_or_default(),
+                    port_of(&r[2]),
+                ));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The runs that covered `host`, oldest first, with the host's status in each.
+    pub fn runs_of_host(&mut self, host: &str) -> Result<Vec<(Run, String)>, StoreError> {
+        let rows = self.db.query(
+            "SELECT r.id, r.kind, r.started_ms, r.finished_ms, r.complete, r.targets, r.ports, \
+             r.options, r.host_identifier, r.open_count, r.closed_count, r.filtered_count, \
+             r.hosts_up, h.status FROM runs r JOIN run_hosts h ON h.run_id = r.id \
+             WHERE h.host = ? ORDER BY r.started_ms, r.id",
+            &[host.into()],
+            &[RUN_KINDS, &[Kind::Text]].concat(),
+        )?;
+        rows.iter()
+            .map(|r| Ok((run_of(r)?, r[13].text().unwrap_or_default())))
+            .collect()
+    }
+
+    /// The life of each port seen open on `host` (only `port` when given), from every stored
+    /// run that covered the host.
+    pub fn timeline(
+        &mut self,
+        host: &str,
+        port: Option<u16>,
+    ) -> Result<Vec<PortTimeline>, StoreError> {
+        let runs = self.runs_of_host(host)?;
+        let rows = match port {
+            Some(p) => {
+                self.ports_where("host = ? AND port = ?", &[host.into(), i64::from(p).into()])?
+            }
+            None => self.ports_where("host = ?", &[host.into()])?,
+        };
+        let mut by_run: HashMap<String, Vec<PortRow>> = HashMap::new();
+        for (run, row) in rows {
+            by_run.entry(run).or_default().push(row);
+        }
+        Ok(timelines(&runs, &by_run))
+    }
+
+    /// Hosts seen in any scan or check, with the newest run that covered each.
+    pub fn hosts(&mut self) -> Result<Vec<(String, Run)>, StoreError> {
+        let rows = self.db.query(
+            "SELECT h.host, r.id, r.kind, r.started_ms, r.finished_ms, r.complete, r.targets, \
+             r.ports, r.options, r.host_identifier, r.open_count, r.closed_count, \
+             r.filtered_count, r.hosts_up FROM run_hosts h JOIN runs r ON r.id = h.run_id \
+             ORDER BY h.host, r.started_ms DESC",
+            &[],
+            &[&[Kind::Text], RUN_KINDS].concat(),
+        )?;
+        let mut out: Vec<(String, Run)> = Vec::new();
+        for r in rows {
+            let host = r[0].text().unwrap_or_default();
+            if out.last().is_some_and(|(h, _)| *h == host) {
+                continue;
+            }
+            out.push((host, run_of(&r[1..])?));
+        }
+        Ok(out)
+    }
+
+    fn ports_where(
+        &mut self,
+        filter: &'static str,
+        values: &[Value],
+    ) -> Result<Vec<(String, PortRow)>, StoreError> {
+        let rows = self.db.query(
+            &format!(
+                "SELECT run_id, host, protocol, port, state, reason, service, product, version, \
+                 cert_sha256, cert_not_after_ms, banner_sha256 FROM ports WHERE {filter} \
+                 ORDER BY host, protocol, port"
+            ),
+            values,
+            &[
+                Kind::Text,
+                Kind::Text,
+                Kind::Text,
+                Kind::Int,
+                Kind::Text,
+                Kind::Text,
+                Kind::Text,
+                Kind::Text,
+                Kind::Text,
+                Kind::Text,
+                Kind::Int,
+                Kind::Text,
+            ],
+        )?;
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                (
+                    r[0].text().unwrap_or_default(),
+                    PortRow {
+                        host: r[1].text().unwrap_or_default(),
+                        protocol: r[2].text().unwrap_or_default(),
+                        port: port_of(&r[3]),
+                        state: r[4].text().unwrap_or_default(),
+                        reason: r[5].text().unwrap_or_default(),
+                        service: r[6].text(),
+                        product: r[7].text(),
+                        version: r[8].text(),
+                        cert_sha256: r[9].text(),
+                        cert_not_after_ms: r[10].int(),
+                        banner_sha256: r[11].text(),
+                    },
+                )
+            })
+            .collect())
+    }
+}
+
+impl Store {
+    /// Rows of one run's ports (a convenience over [`Store::data`]).
+    pub fn ports(&mut self, run: &str) -> Result<Vec<PortRow>, StoreError> {
+        Ok(self
+            .ports_where("run_id = ?", &[run.into()])?
+            .into_iter()
+            .map(|(_, p)| p)
+            .collect())
+    }
+}
+
+const RUN_SELECT: &str = "SELECT id, kind, started_ms, finished_ms, complete, targets, ports, \
+                          options, host_identifier, open_count, closed_count, filtered_count, \
+                          hosts_up FROM runs";
+
+const RUN_KINDS: &[Kind] = &[
+    Kind::Text,
+    Kind::Text,
+    Kind::Int,
+    Kind::Int,
+    Kind::Int,
+    Kind::Text,
+    Kind::Text,
+    Kind::Text,
+    Kind::Text,
+    Kind::Int,
+    Kind::Int,
+    Kind::Int,
+    Kind::Int,
+];
+
+fn run_of(r: &[Value]) -> Result<Run, StoreError> {
+    let id = r[0].text().unwrap_or_default();
+    let damaged = |what: &str| StoreError::Damaged(format!("run {id}: {what}"));
+    let n = |v: &Value| u64::try_from(v.int().unwrap_or(0)).unwrap_or(0);
+    Ok(Run {
+        kind: r[1]
+            .text()
+            .as_deref()
+            .and_then(RunKind::parse)
+            .ok_or_else(|| damaged("unknown kind"))?,
+        started_ms: r[2].int().ok_or_else(|| damaged("no start time"))?,
+        finished_ms: r[3].int(),
+        complete: r[4].int() == Some(1),
+        targets: serde_json::from_str(&r[5].text().unwrap_or_default())
+            .map_err(|_| damaged("targets are not a JSON list"))?,
+        ports: r[6].text().unwrap_or_default(),
+        options: serde_json::from_str(&r[7].text().unwrap_or_default())
+            .unwrap_or(serde_json::Value::Null),
+        host_identifier: r[8].text().unwrap_or_default(),
+        counts: RunCounts {
+            open: n(&r[9]),
+            closed: n(&r[10]),
+            filtered: n(&r[11]),
+            hosts_up: n(&r[12]),
+        },
+        id,
+    })
+}
+
+fn port_of(v: &Value) -> u16 {
+    v.int().and_then(|p| u16::try_from(p).ok()).unwrap_or(0)
+}
+
+fn count(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+fn json(v: &[String]) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| "[]".to_owned())
+}
+
+fn open_sqlite(path: &Path) -> Result<rusqlite::Connection, String> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    let c = rusqlite::Connection::open(path).map_err(|e| e.to_string())?;
+    // WAL: readers (history, the web server) never block a saving scan; NORMAL sync is safe
+    // with WAL (a crash can lose the last transaction, never corrupt the file).
+    c.pragma_update(None, "journal_mode", "WAL")
+        .and_then(|()| c.pragma_update(None, "synchronous", "NORMAL"))
+        .and_then(|()| c.busy_timeout(Duration::from_secs(5)))
+        .map_err(|e| e.to_string())?;
+    Ok(c)
+}
+
+/// Milliseconds since the Unix epoch, now.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// A run id: its UTC start time to the second, then four hex digits so that runs started in
+/// the same second differ: `20261204-181512-3f2a`. Sorted ids are runs in start order, and a
+/// short prefix ("20261204-18") finds a run by when it ran.
+fn new_id(started_ms: i64) -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_i64(started_ms);
+    h.write_u128(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    let tag = h.finish() & 0xffff;
+    format!("{}-{tag:04x}", utc_compact(started_ms))
+}
+
+/// `20261204-181512` for a Unix time in milliseconds (UTC).
+pub fn utc_compact(ms: i64) -> String {
+    let (y, mo, d, h, mi, s) = civil(ms);
+    format!("{y:04}{mo:02}{d:02}-{h:02}{mi:02}{s:02}")
+}
+
+/// `2026-12-04 18:15:12Z` for a Unix time in milliseconds (UTC).
+pub fn utc_readable(ms: i64) -> String {
+    let (y, mo, d, h, mi, s) = civil(ms);
+    format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}Z")
+}
+
+/// Calendar date and time (UTC) of a Unix time in milliseconds: Howard Hinnant's
+/// days-to-civil algorithm, written out so the store needs no date crate for two formats.
+fn civil(ms: i64) -> (i64, i64, i64, i64, i64, i64) {
+    let secs = ms.div_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if m <= 2 { y + 1 } else { y };
+    (y, m, d, rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locations() {
+        assert_eq!(
+            Location::parse("sqlite:/tmp/x.db").unwrap(),
+            Location::Sqlite("/tmp/x.db".into())
+        );
+        assert_eq!(
+            Location::parse("/tmp/x.db").unwrap(),
+            Location::Sqlite("/tmp/x.db".into())
+        );
+        assert!(matches!(
+            Location::parse("postgres://u:secret@h/db").unwrap(),
+            Location::Postgres(_)
+        ));
+        assert_eq!(
+            Location::parse("postgres://u:secret@h/db")
+                .unwrap()
+                .display(),
+            "postgres://u:***@h/db"
+        );
+        assert!(Location::parse("mysql://x").is_err());
+        assert!(Location::parse("").is_err());
+    }
+
+    #[test]
+    fn times() {
+        assert_eq!(utc_compact(0), "19700101-000000");
+        // 2026-12-04 18:15:12 UTC
+        assert_eq!(utc_readable(1_796_408_112_000), "2026-12-04 18:15:12Z");
+        assert_eq!(utc_compact(951_782_400_000), "20000229-000000");
+        let id = new_id(1_796_408_112_000);
+        assert!(id.starts_with("20261204-181512-") && id.len() == 20, "{id}");
+    }
+}

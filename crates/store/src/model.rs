@@ -1,0 +1,181 @@
+//! What the store keeps, as plain data: runs, the hosts and ports they saw, listening
+//! sockets. The scan and listening crates do not depend on this one; callers map their own
+//! results into these rows.
+
+use serde::{Deserialize, Serialize};
+
+/// What produced a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunKind {
+    Scan,
+    Check,
+    Listening,
+}
+
+impl RunKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunKind::Scan => "scan",
+            RunKind::Check => "check",
+            RunKind::Listening => "listening",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<RunKind> {
+        match text {
+            "scan" => Some(RunKind::Scan),
+            "check" => Some(RunKind::Check),
+            "listening" => Some(RunKind::Listening),
+            _ => None,
+        }
+    }
+}
+
+/// A run as it starts.
+#[derive(Debug, Clone, Serialize)]
+pub struct NewRun {
+    pub kind: RunKind,
+    pub started_ms: i64,
+    /// Targets as asked (host names, addresses, networks); for listening, the namespace.
+    pub targets: Vec<String>,
+    /// Ports as asked, as a range list ("1-65535", "22,80,443"); empty for listening.
+    pub ports: String,
+    /// The options that shaped the run (timing, detection...), as the caller names them.
+    pub options: serde_json::Value,
+    /// The machine that ran it.
+    pub host_identifier: String,
+}
+
+/// Totals of a run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunCounts {
+    pub open: u64,
+    pub closed: u64,
+    pub filtered: u64,
+    pub hosts_up: u64,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Finish {
+    pub finished_ms: i64,
+    /// Every probe asked for was made. False for an interrupted run.
+    pub complete: bool,
+    pub counts: RunCounts,
+    /// The command's `--json` document, to show the run again.
+    pub document: Option<String>,
+}
+
+/// A stored run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Run {
+    pub id: String,
+    pub kind: RunKind,
+    pub started_ms: i64,
+    /// `None` while running, or when the process died before finishing.
+    pub finished_ms: Option<i64>,
+    pub complete: bool,
+    pub targets: Vec<String>,
+    pub ports: String,
+    pub options: serde_json::Value,
+    pub host_identifier: String,
+    pub counts: RunCounts,
+}
+
+/// A host a run covered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HostRow {
+    pub host: String,
+    pub hostname: Option<String>,
+    /// `up` (answered discovery), `assumed` (not probed), `down`.
+    pub status: String,
+}
+
+/// One listed port result.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PortRow {
+    pub host: String,
+    pub protocol: String,
+    pub port: u16,
+    pub state: String,
+    pub reason: String,
+    pub service: Option<String>,
+    pub product: Option<String>,
+    pub version: Option<String>,
+    pub cert_sha256: Option<String>,
+    pub cert_not_after_ms: Option<i64>,
+    pub banner_sha256: Option<String>,
+}
+
+/// Ports not listed, counted by state and reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExtraRow {
+    pub host: String,
+    pub protocol: String,
+    pub state: String,
+    pub reason: String,
+    pub count: u64,
+}
+
+/// A listening socket in a snapshot. Its identity is (protocol, address, port, executable,
+/// user); pid and process are kept for display only.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct SocketRow {
+    pub protocol: String,
+    pub address: String,
+    pub port: u16,
+    pub executable: String,
+    pub user: String,
+    pub pid: Option<u32>,
+    pub process: Option<String>,
+}
+
+impl SocketRow {
+    /// What makes two sockets of two snapshots the same socket.
+    pub fn identity(&self) -> (&str, &str, u16, &str, &str) {
+        (
+            &self.protocol,
+            &self.address,
+            self.port,
+            &self.executable,
+            &self.user,
+        )
+    }
+}
+
+/// Everything stored about one run.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunData {
+    pub run: Run,
+    pub hosts: Vec<HostRow>,
+    pub ports: Vec<PortRow>,
+    pub extra: Vec<ExtraRow>,
+    pub sockets: Vec<SocketRow>,
+}
+
+/// Whether `port` is in a range list such as "1-1024,8080" (the form runs store).
+pub fn ports_contain(list: &str, port: u16) -> bool {
+    list.split(',').map(str::trim).any(|part| {
+        let (a, b) = part.split_once('-').unwrap_or((part, part));
+        match (a.trim().parse::<u16>(), b.trim().parse::<u16>()) {
+            (Ok(a), Ok(b)) => (a..=b).contains(&port),
+            _ => false,
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn range_lists() {
+        assert!(ports_contain("1-1024,8080", 22));
+        assert!(ports_contain("1-1024,8080", 8080));
+        assert!(!ports_contain("1-1024,8080", 8081));
+        assert!(ports_contain("1-65535", 65535));
+        assert!(!ports_contain("", 1));
+        assert!(!ports_contain("x-y", 1));
+    }
+}
