@@ -77,6 +77,16 @@ pub enum Command {
     /// Can this machine reach HOST on PORT? Resolved addresses, the source address and
     /// interface used, and the TCP result with RTT (exit 0 when open).
     Check(CheckArgs),
+    /// Stored runs, newest first (`portent history`), or the life of each port seen open on a
+    /// host (`portent history HOST [PORT]`): first and last seen open, closed, reopened,
+    /// changed.
+    History(HistoryArgs),
+    /// What changed between two stored runs: new, closed, changed and reopened ports (with no
+    /// runs given, the last two complete scans over the same targets); `--listening` compares
+    /// listening snapshots. Exit 0 no changes, 1 changes, 2 error (as ndiff).
+    Diff(DiffArgs),
+    /// A stored run again: `--json` prints the document the original command printed.
+    Show(ShowArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
         /// The shell to generate for.
@@ -156,6 +166,8 @@ pub struct ListeningArgs {
     /// Print JSON (schema: docs/json.md).
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub save: SaveArgs,
 }
 
 #[derive(Debug, Args)]
@@ -337,4 +349,79 @@ pub struct CheckArgs {
     pub no_detect: bool,
     #[command(flatten)]
     pub detection: DetectArgs,
+}
+
+/// Where runs are remembered.
+#[derive(Debug, Clone, Args)]
+pub struct StoreArgs {
+    /// The store: sqlite:PATH, a file path, or postgres://USER@HOST/DB. Default: PORTENT_STORE,
+    /// else store.sqlite in the data directory (PORTENT_DATA_DIR).
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
+}
+
+/// Saving a run (scan, check, listening).
+#[derive(Debug, Clone, Args)]
+pub struct SaveArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Do not remember this run (by default every run is saved to the store, after its output;
+    /// a store that cannot be written is a warning, never a failed run).
+    #[arg(long)]
+    pub no_save: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+RUN references: a run id (20261204-181512-3f2a), a unique prefix of one (20261204-18), last
+(the newest run) or last~N (the N-th before it).")]
+pub struct HistoryArgs {
+    /// A host (address) whose ports to follow across runs.
+    pub host: Option<String>,
+    /// Only this port of HOST.
+    #[arg(requires = "host")]
+    pub port: Option<u16>,
+    /// Only runs of this kind: scan, check or listening.
+    #[arg(long, value_name = "KIND")]
+    pub kind: Option<String>,
+    /// At most this many runs.
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+    /// Print JSON (schema: docs/json.md).
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+RUN references: a run id, a unique prefix of one, last or last~N. A port is only called
+closed when the later run was complete and asked for it: an interrupted run never turns
+ports it may not have probed into closures.")]
+pub struct DiffArgs {
+    /// Two runs, older first; none for the last two complete runs over the same targets.
+    #[arg(value_name = "RUN")]
+    pub runs: Vec<String>,
+    /// Compare listening snapshots: a socket is (protocol, address, port, executable, user),
+    /// so a daemon restarted with a new PID is no change.
+    #[arg(long)]
+    pub listening: bool,
+    /// Print JSON: {"from", "to", "changes": [...]} (docs/json.md).
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The run: an id, a unique prefix, last or last~N.
+    #[arg(value_name = "RUN")]
+    pub run: String,
+    /// Print the run's JSON document, as the original command printed it.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub store: StoreArgs,
 }

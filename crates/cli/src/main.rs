@@ -22,12 +22,14 @@ pub enum Outcome {
     Nothing,
     /// 130: stopped by Ctrl-C (what was found so far has been printed).
     Interrupted,
+    /// 1 for `diff`: changes were found (ndiff's convention; 0 is no changes).
+    Differences,
 }
 
 fn main() -> ExitCode {
     match run() {
         Ok(Outcome::Found) => ExitCode::SUCCESS,
-        Ok(Outcome::Nothing) => ExitCode::from(1),
+        Ok(Outcome::Nothing | Outcome::Differences) => ExitCode::from(1),
         Ok(Outcome::Interrupted) => ExitCode::from(130),
         Err(err) => {
             // A closed pipe (`portent registry export | head`) is the reader's choice, not an
@@ -111,6 +113,9 @@ fn run() -> Result<Outcome> {
         Command::Registry(c) => cmd::registry::run(c),
         Command::Scan(a) => cmd::scan::run(&a),
         Command::Check(a) => cmd::check::run(&a),
+        Command::History(a) => cmd::memory::history(&a),
+        Command::Diff(a) => cmd::memory::diff(&a),
+        Command::Show(a) => cmd::memory::show(&a),
         Command::Completions { shell } => {
             // clap_complete panics when a write fails: generate in memory, then write here,
             // where a closed pipe is an error `main` treats as success.

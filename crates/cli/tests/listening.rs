@@ -380,3 +380,112 @@ fn unprivileged_user_sees_every_socket_and_is_told_why_owners_are_missing() {
         "{t}"
     );
 }
+
+/// Runs portent with a given data directory (the store lives there).
+fn run_in(data: &std::path::Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_portent"))
+        .args(args)
+        .env("PORTENT_DATA_DIR", data)
+        .env_remove("PORTENT_STORE")
+        .env_remove("NO_COLOR")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn snapshots_are_remembered_and_diffed_by_socket_identity() {
+    let ns = Netns::new();
+    let data = tempfile::tempdir().unwrap();
+    let snap = |data: &std::path::Path| {
+        let o = run_in(data, &["listening", "--netns", &ns.name, "--json"]);
+        assert!(o.status.success(), "{o:?}");
+        // Saving leaves stdout exactly the listing, and says nothing on stderr.
+        assert!(json(&o)["sockets"].is_array());
+        assert!(
+            o.stderr.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    };
+    let h = Holder::start(Some(&ns), &["tcp4/0.0.0.0/797"]);
+    let first_pid = h.pid;
+    snap(data.path());
+    // The same program restarted: a new pid, the same socket identity.
+    drop(h);
+    let h = Holder::start(Some(&ns), &["tcp4/0.0.0.0/797"]);
+    assert_ne!(h.pid, first_pid);
+    snap(data.path());
+    let o = run_in(data.path(), &["diff", "--listening", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "no changes: {}", text(&o));
+    assert_eq!(json(&o)["changes"], serde_json::json!([]));
+
+    // A new listener on 770 appears: one change, exit status 1 as ndiff.
+    let h2 = Holder::start(Some(&ns), &["tcp4/0.0.0.0/770"]);
+    snap(data.path());
+    let o = run_in(data.path(), &["diff", "--listening", "--json"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let v = json(&o);
+    let changes = v["changes"].as_array().unwrap();
+    assert_eq!(changes.len(), 1, "{v:#}");
+    assert_eq!(changes[0]["action"], "added");
+    assert_eq!(changes[0]["socket"]["port"], 770);
+    assert_eq!(changes[0]["socket"]["pid"], h2.pid);
+    let o = run_in(data.path(), &["diff", "--listening"]);
+    assert!(text(&o).contains("+ added"), "{}", text(&o));
+
+    // --no-save leaves no trace; history lists the three snapshots, newest first.
+    let o = run_in(
+        data.path(),
+        &["listening", "--netns", &ns.name, "--no-save", "--json"],
+    );
+    assert!(o.status.success());
+    let o = run_in(data.path(), &["history", "--json"]);
+    assert!(o.status.success(), "{o:?}");
+    let runs = json(&o)["runs"].as_array().unwrap().clone();
+    assert_eq!(runs.len(), 3);
+    assert!(
+        runs.iter()
+            .all(|r| r["kind"] == "listening" && r["complete"] == true)
+    );
+    assert_eq!(runs[0]["counts"]["open"], 2);
+    // show: the newest snapshot's sockets.
+    let o = run_in(data.path(), &["show", "last"]);
+    assert!(o.status.success(), "{o:?}");
+    let t = text(&o);
+    assert!(t.contains(" 770 ") && t.contains(" 797 "), "{t}");
+    let o = run_in(data.path(), &["show", "nope"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no stored run matches \"nope\""));
+    drop(h);
+    drop(h2);
+}
+
+#[test]
+fn a_store_that_cannot_be_written_is_a_warning_not_a_failure() {
+    let ns = Netns::new();
+    let data = tempfile::tempdir().unwrap();
+    let _h = Holder::start(Some(&ns), &["tcp4/0.0.0.0/797"]);
+    let ok = run_in(
+        data.path(),
+        &["listening", "--netns", &ns.name, "--no-save"],
+    );
+    // A store where a directory cannot be created (below a file).
+    let blocker = data.path().join("file");
+    std::fs::write(&blocker, b"x").unwrap();
+    let bad = format!("sqlite:{}/sub/store.sqlite", blocker.display());
+    let o = run_in(
+        data.path(),
+        &["listening", "--netns", &ns.name, "--store", &bad],
+    );
+    assert!(o.status.success(), "{o:?}");
+    assert_eq!(
+        text(&o),
+        text(&ok),
+        "stdout is the same with a broken store"
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("warning: this snapshot was not saved: cannot open the store sqlite:"),
+        "{err}"
+    );
+}

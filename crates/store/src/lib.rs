@@ -143,11 +143,15 @@ impl Store {
                 Db::Postgres(Box::new(client))
             }
         };
-        let report = match &mut db {
-            Db::Sqlite(c) => embedded::migrations::runner().run(c).map(|_| ()),
-            Db::Postgres(c) => embedded::migrations::runner().run(c.as_mut()).map(|_| ()),
-        };
-        report.map_err(|e| StoreError::Migrate(e.to_string()))?;
+        // Most opens find the schema current: one read instead of the migration runner's
+        // write transaction (a listening snapshot is saved on every run).
+        if !schema_current(&mut db) {
+            let report = match &mut db {
+                Db::Sqlite(c) => embedded::migrations::runner().run(c).map(|_| ()),
+                Db::Postgres(c) => embedded::migrations::runner().run(c.as_mut()).map(|_| ()),
+            };
+            report.map_err(|e| StoreError::Migrate(e.to_string()))?;
+        }
         Ok(Store {
             db,
             location: shown,
@@ -662,6 +666,24 @@ fn json(v: &[String]) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "[]".to_owned())
 }
 
+/// Whether the database already has every embedded migration applied.
+fn schema_current(db: &mut Db) -> bool {
+    let latest = embedded::migrations::runner()
+        .get_migrations()
+        .iter()
+        .map(|m| i64::from(m.version()))
+        .max()
+        .unwrap_or(0);
+    db.query(
+        "SELECT MAX(version) FROM refinery_schema_history",
+        &[],
+        &[Kind::Int],
+    )
+    .ok()
+    .and_then(|rows| rows.first().and_then(|r| r[0].int()))
+    .is_some_and(|v| v >= latest)
+}
+
 fn open_sqlite(path: &Path) -> Result<rusqlite::Connection, String> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)
@@ -674,6 +696,13 @@ fn open_sqlite(path: &Path) -> Result<rusqlite::Connection, String> {
         .and_then(|()| c.pragma_update(None, "synchronous", "NORMAL"))
         .and_then(|()| c.busy_timeout(Duration::from_secs(5)))
         .map_err(|e| e.to_string())?;
+    // No checkpoint (and its fsyncs) each time a short-lived command closes the store: the
+    // WAL is folded in by SQLite's automatic checkpoints as it grows, and survives a crash.
+    c.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
+        true,
+    )
+    .map_err(|e| e.to_string())?;
     Ok(c)
 }
 

@@ -51,6 +51,7 @@ pub fn run(args: &ListeningArgs) -> Result<Outcome> {
             Vec::new()
         },
     };
+    let started_ms = portent_store::now_ms();
     let listing =
         portent_local::listening::listening(&query).context("cannot list listening sockets")?;
     // Inside another namespace, its own ephemeral range decides the flag.
@@ -66,6 +67,7 @@ pub fn run(args: &ListeningArgs) -> Result<Outcome> {
     };
     if args.json {
         out::json(&report)?;
+        super::memory::save_listening(&args.save, &listing, &query, started_ms);
         return Ok(outcome);
     }
     let mut w = out::buffered_stdout();
@@ -109,6 +111,7 @@ pub fn run(args: &ListeningArgs) -> Result<Outcome> {
     }
     notes(&mut w, &report)?;
     w.flush()?;
+    super::memory::save_listening(&args.save, &listing, &query, started_ms);
     Ok(outcome)
 }
 

@@ -3,6 +3,7 @@
 pub mod check;
 pub mod detect;
 pub mod listening;
+pub mod memory;
 pub mod port;
 pub mod registry;
 pub mod scan;

@@ -1,0 +1,508 @@
+//! portent's memory on the command line: saving runs into the store after their output is
+//! written, and `history`, `diff` and `show` over what was saved.
+//!
+//! Saving never changes what a command prints on stdout and never fails it: a store that
+//! cannot be opened or written is one warning on stderr (the run's output is already out).
+
+use std::collections::HashSet;
+use std::io::Write;
+
+use anyhow::{Context, Result};
+use portent_local::listening::{Listing, Query};
+use portent_store::{
+    Change, ChangeKind, Finish, HostRow, Location, NewRun, PortTimeline, Run, RunCounts, RunKind,
+    SocketChange, SocketRow, Store, utc_readable,
+};
+use serde::Serialize;
+
+use crate::Outcome;
+use crate::args::{DiffArgs, HistoryArgs, SaveArgs, ShowArgs, StoreArgs};
+use crate::out::{self, BAD, DIM, GOOD, HEAD, NAME, WARN, clean};
+
+/// Where the store is: `--store`, else `PORTENT_STORE`, else `store.sqlite` in the data
+/// directory.
+fn location(args: &StoreArgs) -> Result<Location> {
+    if let Some(s) = args
+        .store
+        .clone()
+        .or_else(|| std::env::var("PORTENT_STORE").ok())
+        .filter(|s| !s.trim().is_empty())
+    {
+        return Ok(Location::parse(&s)?);
+    }
+    Ok(Location::Sqlite(
+        out::data_dir()?.join(portent_store::DEFAULT_FILE),
+    ))
+}
+
+/// Opens the store for reading commands (history, diff, show): failures are errors.
+fn open(args: &StoreArgs) -> Result<Store> {
+    Ok(Store::open_location(&location(args)?)?)
+}
+
+fn warn(what: &str, err: &dyn std::fmt::Display) {
+    let _ = writeln!(
+        anstream::stderr(),
+        "{WARN}warning:{WARN:#} {what}: {err:#} (the output above is complete; --no-save skips saving)"
+    );
+}
+
+/// The machine's name, recorded with each run: the kernel's host name on Linux, the usual
+/// environment variables elsewhere.
+pub fn host_identifier() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .or_else(|| std::env::var("COMPUTERNAME").ok())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+/// Saves a listening snapshot (the sockets listed, before display filters). `started_ms` is
+/// when the listing began.
+pub fn save_listening(args: &SaveArgs, listing: &Listing, query: &Query, started_ms: i64) {
+    if args.no_save {
+        return;
+    }
+    let result = (|| -> Result<()> {
+        let mut store = Store::open_location(&location(&args.store)?)?;
+        let target = match &query.netns {
+            Some(ns) => format!("netns:{}", ns.display()),
+            None => "local".to_owned(),
+        };
+        let ports = query.port.map(|p| p.to_string()).unwrap_or_default();
+        let id = store.begin(&NewRun {
+            kind: RunKind::Listening,
+            started_ms,
+            targets: vec![target],
+            ports,
+            options: serde_json::json!({ "tcp": query.tcp, "udp": query.udp }),
+            host_identifier: host_identifier(),
+        })?;
+        let rows: Vec<SocketRow> = listing
+            .listeners
+            .iter()
+            .map(|l| {
+                let first = l.owners.first();
+                let process = first.and_then(|o| o.process.as_ref());
+                SocketRow {
+                    protocol: l.protocol.as_str().to_owned(),
+                    address: l.address.to_string(),
+                    port: l.port,
+                    executable: process
+                        .and_then(|p| p.exe.clone())
+                        .or_else(|| process.map(|p| p.name.to_string()))
+                        .unwrap_or_default(),
+                    user: l.user_label(),
+                    pid: first.map(|o| o.pid),
+                    process: process.map(|p| p.name.to_string()),
+                }
+            })
+            .collect();
+        store.save_sockets(&id, &rows)?;
+        store.finish(
+            &id,
+            &Finish {
+                finished_ms: portent_store::now_ms(),
+                // Owners hidden from us are still sockets; the snapshot of sockets is whole.
+                complete: true,
+                counts: RunCounts {
+                    open: rows.len() as u64,
+                    ..RunCounts::default()
+                },
+                document: None,
+            },
+        )?;
+        Ok(())
+    })();
+    if let Err(e) = result {
+        warn("this snapshot was not saved", &e);
+    }
+}
+
+/// A run as `history` and `--json` show it.
+#[derive(Serialize)]
+struct RunOut<'a> {
+    #[serde(flatten)]
+    run: &'a Run,
+    started: String,
+}
+
+pub fn history(args: &HistoryArgs) -> Result<Outcome> {
+    let mut store = open(&args.store)?;
+    match &args.host {
+        None => {
+            let kind = args.kind.as_deref().map(parse_kind).transpose()?;
+            let runs = store.runs(kind, args.limit)?;
+            if args.json {
+                let list: Vec<RunOut> = runs
+                    .iter()
+                    .map(|r| RunOut {
+                        run: r,
+                        started: utc_readable(r.started_ms),
+                    })
+                    .collect();
+                out::json(&serde_json::json!({ "store": store.location(), "runs": list }))?;
+            } else {
+                runs_table(&runs)?;
+            }
+            Ok(if runs.is_empty() {
+                Outcome::Nothing
+            } else {
+                Outcome::Found
+            })
+        }
+        Some(host) => {
+            let lines = store.timeline(host, args.port)?;
+            if args.json {
+                out::json(&serde_json::json!({ "host": host, "ports": lines }))?;
+            } else {
+                timeline_text(host, &lines)?;
+            }
+            Ok(if lines.is_empty() {
+                Outcome::Nothing
+            } else {
+                Outcome::Found
+            })
+        }
+    }
+}
+
+fn parse_kind(k: &str) -> Result<RunKind> {
+    RunKind::parse(k).with_context(|| format!("unknown kind {k:?}: use scan, check or listening"))
+}
+
+fn runs_table(runs: &[Run]) -> Result<()> {
+    let mut w = out::buffered_stdout();
+    if runs.is_empty() {
+        writeln!(w, "no runs stored yet")?;
+        return Ok(w.flush()?);
+    }
+    writeln!(
+        w,
+        "{HEAD}{:<20} {:<20} {:<9} {:>5} {:>6} {:>8}  {:<8} TARGETS{HEAD:#}",
+        "RUN", "STARTED", "KIND", "OPEN", "CLOSED", "FILTERED", "COMPLETE"
+    )?;
+    for r in runs {
+        let (cs, done) = if r.complete {
+            (GOOD, "yes")
+        } else if r.finished_ms.is_some() {
+            (WARN, "partial")
+        } else {
+            (BAD, "no")
+        };
+        let mut targets = r.targets.join(" ");
+        if !r.ports.is_empty() && r.kind != RunKind::Listening {
+            targets.push_str(&format!(" -p {}", r.ports));
+        }
+        writeln!(
+            w,
+            "{NAME}{:<20}{NAME:#} {:<20} {:<9} {:>5} {:>6} {:>8}  {cs}{:<8}{cs:#} {}",
+            r.id,
+            utc_readable(r.started_ms),
+            r.kind.as_str(),
+            r.counts.open,
+            r.counts.closed,
+            r.counts.filtered,
+            done,
+            clean(&targets, false)
+        )?;
+    }
+    Ok(w.flush()?)
+}
+
+fn timeline_text(host: &str, lines: &[PortTimeline]) -> Result<()> {
+    let mut w = out::buffered_stdout();
+    if lines.is_empty() {
+        writeln!(w, "no open port of {} is stored", clean(host, false))?;
+        return Ok(w.flush()?);
+    }
+    writeln!(w, "{HEAD}{}{HEAD:#}", clean(host, false))?;
+    for t in lines {
+        let (st, now) = if t.open_now {
+            (GOOD, "open")
+        } else {
+            (DIM, "closed")
+        };
+        writeln!(
+            w,
+            "  {NAME}{}/{}{NAME:#}  {st}{now}{st:#}  {DIM}first seen open {}, last {}{DIM:#}",
+            t.port,
+            t.protocol,
+            utc_readable(t.first_seen_open_ms),
+            utc_readable(t.last_seen_open_ms)
+        )?;
+        for e in &t.events {
+            let detail = e
+                .detail
+                .as_deref()
+                .map(|d| format!(": {}", clean(d, false)))
+                .unwrap_or_default();
+            writeln!(
+                w,
+                "    {} {:<8} {DIM}run {}{DIM:#}{detail}",
+                utc_readable(e.at_ms),
+                e.event,
+                e.run
+            )?;
+        }
+    }
+    Ok(w.flush()?)
+}
+
+/// `portent diff --json`.
+#[derive(Serialize)]
+struct DiffOut<'a, C: Serialize> {
+    from: &'a str,
+    to: &'a str,
+    changes: &'a [C],
+}
+
+pub fn diff(args: &DiffArgs) -> Result<Outcome> {
+    let mut store = open(&args.store)?;
+    let kind = if args.listening {
+        RunKind::Listening
+    } else {
+        RunKind::Scan
+    };
+    let (a, b) = match &args.runs[..] {
+        [] => store.last_pair(kind)?.with_context(|| {
+            format!(
+                "no two complete {} runs over the same targets are stored yet",
+                kind.as_str()
+            )
+        })?,
+        [a, b] => (store.resolve(a)?, store.resolve(b)?),
+        _ => anyhow::bail!("give two runs to compare, or none for the last two"),
+    };
+    if args.listening || a.kind == RunKind::Listening {
+        let (da, db) = (store.data(a)?, store.data(b)?);
+        let changes = portent_store::diff_sockets(&da.sockets, &db.sockets);
+        if args.json {
+            out::json(&DiffOut {
+                from: &da.run.id,
+                to: &db.run.id,
+                changes: &changes,
+            })?;
+        } else {
+            socket_changes_text(&da.run, &db.run, &changes)?;
+        }
+        return Ok(if changes.is_empty() {
+            Outcome::Found
+        } else {
+            Outcome::Differences
+        });
+    }
+    let hosts: Vec<String> = {
+        let mut h: HashSet<String> = HashSet::new();
+        for r in [&a, &b] {
+            let d = store.data(r.clone())?;
+            h.extend(d.hosts.into_iter().map(|x| x.host));
+        }
+        h.into_iter().collect()
+    };
+    let earlier = store.open_before(a.started_ms, &hosts)?;
+    let (da, db) = (store.data(a)?, store.data(b)?);
+    let changes = portent_store::diff(&da, &db, &earlier);
+    if args.json {
+        out::json(&DiffOut {
+            from: &da.run.id,
+            to: &db.run.id,
+            changes: &changes,
+        })?;
+    } else {
+        changes_text(&da.run, &db.run, &changes)?;
+    }
+    Ok(if changes.is_empty() {
+        Outcome::Found
+    } else {
+        Outcome::Differences
+    })
+}
+
+fn diff_header(w: &mut impl Write, a: &Run, b: &Run) -> std::io::Result<()> {
+    writeln!(
+        w,
+        "{DIM}from {} ({}) to {} ({}){DIM:#}",
+        a.id,
+        utc_readable(a.started_ms),
+        b.id,
+        utc_readable(b.started_ms)
+    )
+}
+
+fn changes_text(a: &Run, b: &Run, changes: &[Change]) -> Result<()> {
+    let mut w = out::buffered_stdout();
+    diff_header(&mut w, a, b)?;
+    if !b.complete {
+        writeln!(
+            w,
+            "{WARN}note:{WARN:#} {} was interrupted: ports it may not have probed are not called closed",
+            b.id
+        )?;
+    }
+    if changes.is_empty() {
+        writeln!(w, "no changes")?;
+    }
+    for c in changes {
+        let (mark, st) = match c.change {
+            ChangeKind::New => ("+", BAD),
+            ChangeKind::Reopened => ("+", WARN),
+            ChangeKind::Closed => ("-", GOOD),
+            ChangeKind::Changed => ("~", WARN),
+        };
+        let what = match c.change {
+            ChangeKind::Changed => c.what.join("; "),
+            ChangeKind::Closed => c.after.as_ref().map_or(String::new(), |s| s.state.clone()),
+            _ => c
+                .after
+                .as_ref()
+                .map(|s| {
+                    [&s.service, &s.product, &s.version]
+                        .into_iter()
+                        .filter_map(|x| x.as_deref())
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
+                .unwrap_or_default(),
+        };
+        writeln!(
+            w,
+            "{st}{mark} {:<8}{st:#} {}:{}/{} {}",
+            c.change.as_str(),
+            clean(&c.host, false),
+            c.port,
+            c.protocol,
+            clean(&what, false)
+        )?;
+    }
+    Ok(w.flush()?)
+}
+
+fn socket_changes_text(a: &Run, b: &Run, changes: &[SocketChange]) -> Result<()> {
+    let mut w = out::buffered_stdout();
+    diff_header(&mut w, a, b)?;
+    if changes.is_empty() {
+        writeln!(w, "no changes")?;
+    }
+    for c in changes {
+        let (mark, st) = if c.action == "added" {
+            ("+", BAD)
+        } else {
+            ("-", GOOD)
+        };
+        let s = &c.socket;
+        writeln!(
+            w,
+            "{st}{mark} {:<7}{st:#} {} {}:{} {} {DIM}({}){DIM:#}",
+            c.action,
+            s.protocol,
+            s.address,
+            s.port,
+            clean(&s.executable, false),
+            clean(&s.user, false)
+        )?;
+    }
+    Ok(w.flush()?)
+}
+
+pub fn show(args: &ShowArgs) -> Result<Outcome> {
+    let mut store = open(&args.store)?;
+    let run = store.resolve(&args.run)?;
+    if args.json {
+        match store.document(&run.id)? {
+            // The document the original command printed, as it printed it.
+            Some(doc) => {
+                let mut w = out::buffered_stdout();
+                writeln!(w, "{doc}")?;
+                w.flush()?;
+            }
+            None => {
+                let data = store.data(run)?;
+                out::json(&data)?;
+            }
+        }
+        return Ok(Outcome::Found);
+    }
+    let data = store.data(run)?;
+    let mut w = out::buffered_stdout();
+    let r = &data.run;
+    let done = if r.complete { "complete" } else { "partial" };
+    writeln!(
+        w,
+        "{HEAD}{} run {}{HEAD:#}  {}  {done}  {DIM}on {}{DIM:#}",
+        r.kind.as_str(),
+        r.id,
+        utc_readable(r.started_ms),
+        clean(&r.host_identifier, false)
+    )?;
+    writeln!(w, "  targets {}", clean(&r.targets.join(" "), false))?;
+    if !r.ports.is_empty() {
+        writeln!(w, "  ports   {}", clean(&r.ports, false))?;
+    }
+    for h in &data.hosts {
+        let name = h
+            .hostname
+            .as_deref()
+            .map(|n| format!(" ({})", clean(n, false)))
+            .unwrap_or_default();
+        writeln!(
+            w,
+            "{HEAD}{}{name}{HEAD:#}  {DIM}{}{DIM:#}",
+            h.host, h.status
+        )?;
+        for p in data.ports.iter().filter(|p| p.host == h.host) {
+            let what = [&p.service, &p.product, &p.version]
+                .into_iter()
+                .filter_map(|x| x.as_deref())
+                .collect::<Vec<_>>()
+                .join(" ");
+            writeln!(
+                w,
+                "  {:>5}/{:<4} {:<9} {:<12} {}",
+                p.port,
+                p.protocol,
+                p.state,
+                p.reason,
+                clean(&what, false)
+            )?;
+        }
+        for e in data.extra.iter().filter(|e| e.host == h.host) {
+            writeln!(
+                w,
+                "  {DIM}not shown: {} {} ports ({}){DIM:#}",
+                e.count, e.state, e.reason
+            )?;
+        }
+    }
+    if !data.sockets.is_empty() {
+        writeln!(
+            w,
+            "{HEAD}PROTO ADDRESS          PORT  USER     EXECUTABLE{HEAD:#}"
+        )?;
+        for s in &data.sockets {
+            writeln!(
+                w,
+                "{:<5} {:<16} {:>5}  {:<8} {}",
+                s.protocol,
+                s.address,
+                s.port,
+                clean(&s.user, false),
+                clean(&s.executable, false)
+            )?;
+        }
+    }
+    w.flush()?;
+    Ok(Outcome::Found)
+}
+
+/// The hosts a scan covered, for `HostRow`s.
+#[allow(dead_code)]
+pub fn host_row(host: &str, hostname: Option<&str>, status: &str) -> HostRow {
+    HostRow {
+        host: host.to_owned(),
+        hostname: hostname.map(str::to_owned),
+        status: status.to_owned(),
+    }
+}
