@@ -24,6 +24,11 @@ pub struct TlsInfo {
     /// Validity bounds, RFC 2822 style ("Thu, 1 Jan 2026 00:00:00 +0000").
     pub not_before: Option<String>,
     pub not_after: Option<String>,
+    /// `not_after` as Unix seconds, for comparing runs (an expiry crossing 30 days).
+    pub not_after_unix: Option<i64>,
+    /// SHA-256 of the leaf certificate (DER), lowercase hex: a changed certificate is a
+    /// changed fingerprint.
+    pub sha256: Option<String>,
     /// Whether the subject equals the issuer.
     pub self_signed: bool,
 }
@@ -99,7 +104,14 @@ pub(crate) fn info(conn: &rustls::ClientConnection) -> TlsInfo {
 }
 
 fn cert_details(der: &[u8], out: &mut TlsInfo) {
+    use std::fmt::Write as _;
     use x509_parser::prelude::*;
+    let digest = ring::digest::digest(&ring::digest::SHA256, der);
+    let mut hex = String::with_capacity(64);
+    for b in digest.as_ref() {
+        let _ = write!(hex, "{b:02x}");
+    }
+    out.sha256 = Some(hex);
     let Ok((_, cert)) = X509Certificate::from_der(der) else {
         return;
     };
@@ -109,6 +121,7 @@ fn cert_details(der: &[u8], out: &mut TlsInfo) {
     out.self_signed = cert.subject() == cert.issuer();
     out.not_before = cert.validity().not_before.to_rfc2822().ok().map(clean);
     out.not_after = cert.validity().not_after.to_rfc2822().ok().map(clean);
+    out.not_after_unix = Some(cert.validity().not_after.timestamp());
     if let Ok(Some(san)) = cert.subject_alternative_name() {
         for name in san.value.general_names.iter().take(32) {
             match name {
