@@ -87,6 +87,9 @@ pub enum Command {
     Diff(DiffArgs),
     /// A stored run again: `--json` prints the document the original command printed.
     Show(ShowArgs),
+    /// Take a listening snapshot again and again, save each, and print each change the moment
+    /// it is seen (`--jsonl`: osquery's differential-log lines). Ctrl-C ends it.
+    Watch(WatchArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
         /// The shell to generate for.
@@ -424,4 +427,39 @@ pub struct ShowArgs {
     pub json: bool,
     #[command(flatten)]
     pub store: StoreArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  portent watch --listening --every 30s          print listeners that start or stop
+  portent watch --listening --jsonl --count 10   ten rounds of osquery-style change lines
+
+Each round is saved to the store (--no-save skips it); the first round compares with the
+newest stored snapshot of the same namespace, when there is one.")]
+pub struct WatchArgs {
+    /// Watch this machine's listening sockets (the only kind of watch so far; scans follow).
+    #[arg(long, required = true)]
+    pub listening: bool,
+    /// Time between rounds: 30s (the default), 10m, 500ms.
+    #[arg(long, value_name = "DURATION")]
+    pub every: Option<String>,
+    /// Stop after this many rounds.
+    #[arg(long, value_name = "N")]
+    pub count: Option<u64>,
+    /// One JSON object per change, as osquery's differential log: name, hostIdentifier,
+    /// unixTime, action (added | removed), columns.
+    #[arg(long)]
+    pub jsonl: bool,
+    /// Only TCP.
+    #[arg(long, conflicts_with = "udp")]
+    pub tcp: bool,
+    /// Only UDP.
+    #[arg(long)]
+    pub udp: bool,
+    /// Inside this network namespace (a name under /run/netns, or a path).
+    #[arg(long, value_name = "NAME|PATH")]
+    pub netns: Option<String>,
+    #[command(flatten)]
+    pub save: SaveArgs,
 }

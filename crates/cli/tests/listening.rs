@@ -489,3 +489,60 @@ fn a_store_that_cannot_be_written_is_a_warning_not_a_failure() {
         "{err}"
     );
 }
+
+#[test]
+fn watch_prints_exactly_the_changes_between_rounds() {
+    let ns = Netns::new();
+    let data = tempfile::tempdir().unwrap();
+    let h797 = Holder::start(Some(&ns), &["tcp4/0.0.0.0/797"]);
+    // Rounds at about 0 s, 2 s and 4 s; the namespace changes at 1 s and 3 s.
+    let child = Command::new(env!("CARGO_BIN_EXE_portent"))
+        .args([
+            "watch",
+            "--listening",
+            "--netns",
+            &ns.name,
+            "--every",
+            "2s",
+            "--count",
+            "3",
+            "--jsonl",
+        ])
+        .env("PORTENT_DATA_DIR", data.path())
+        .env_remove("PORTENT_STORE")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1000));
+    let h770 = Holder::start(Some(&ns), &["tcp4/0.0.0.0/770"]);
+    std::thread::sleep(std::time::Duration::from_millis(2000));
+    drop(h797);
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{o:?}");
+    let lines: Vec<Value> = String::from_utf8(o.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let got: Vec<(String, u64)> = lines
+        .iter()
+        .map(|l| {
+            assert_eq!(l["name"], "listening");
+            assert!(l["hostIdentifier"].is_string() && l["unixTime"].is_i64());
+            (
+                l["action"].as_str().unwrap().to_owned(),
+                l["columns"]["port"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [("added".to_owned(), 770), ("removed".to_owned(), 797)],
+        "{lines:#?}"
+    );
+    assert_eq!(lines[0]["columns"]["pid"], h770.pid);
+    // Every round was saved.
+    let o = run_in(data.path(), &["history", "--json", "--kind", "listening"]);
+    assert_eq!(json(&o)["runs"].as_array().unwrap().len(), 3);
+}

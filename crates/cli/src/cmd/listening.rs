@@ -137,7 +137,7 @@ fn ports_of(reg: &portent_registry::Registry, text: &str) -> Result<Wanted> {
 }
 
 /// `ip netns` names live in /run/netns; anything with a slash is a path.
-fn netns_path(s: &str) -> PathBuf {
+pub(crate) fn netns_path(s: &str) -> PathBuf {
     if s.contains('/') {
         PathBuf::from(s)
     } else {

@@ -67,10 +67,7 @@ pub fn save_listening(args: &SaveArgs, listing: &Listing, query: &Query, started
     }
     let result = (|| -> Result<()> {
         let mut store = Store::open_location(&location(&args.store)?)?;
-        let target = match &query.netns {
-            Some(ns) => format!("netns:{}", ns.display()),
-            None => "local".to_owned(),
-        };
+        let target = listing_target(query);
         let ports = query.port.map(|p| p.to_string()).unwrap_or_default();
         let id = store.begin(&NewRun {
             kind: RunKind::Listening,
@@ -80,26 +77,7 @@ pub fn save_listening(args: &SaveArgs, listing: &Listing, query: &Query, started
             options: serde_json::json!({ "tcp": query.tcp, "udp": query.udp }),
             host_identifier: host_identifier(),
         })?;
-        let rows: Vec<SocketRow> = listing
-            .listeners
-            .iter()
-            .map(|l| {
-                let first = l.owners.first();
-                let process = first.and_then(|o| o.process.as_ref());
-                SocketRow {
-                    protocol: l.protocol.as_str().to_owned(),
-                    address: l.address.to_string(),
-                    port: l.port,
-                    executable: process
-                        .and_then(|p| p.exe.clone())
-                        .or_else(|| process.map(|p| p.name.to_string()))
-                        .unwrap_or_default(),
-                    user: l.user_label(),
-                    pid: first.map(|o| o.pid),
-                    process: process.map(|p| p.name.to_string()),
-                }
-            })
-            .collect();
+        let rows = socket_rows(listing);
         store.save_sockets(&id, &rows)?;
         store.finish(
             &id,
@@ -118,6 +96,166 @@ pub fn save_listening(args: &SaveArgs, listing: &Listing, query: &Query, started
     })();
     if let Err(e) = result {
         warn("this snapshot was not saved", &e);
+    }
+}
+
+/// A listing as the store keeps it: one row per socket, named by its first owner.
+pub fn socket_rows(listing: &Listing) -> Vec<SocketRow> {
+    listing
+        .listeners
+        .iter()
+        .map(|l| {
+            let first = l.owners.first();
+            let process = first.and_then(|o| o.process.as_ref());
+            SocketRow {
+                protocol: l.protocol.as_str().to_owned(),
+                address: l.address.to_string(),
+                port: l.port,
+                executable: process
+                    .and_then(|p| p.exe.clone())
+                    .or_else(|| process.map(|p| p.name.to_string()))
+                    .unwrap_or_default(),
+                user: l.user_label(),
+                pid: first.map(|o| o.pid),
+                process: process.map(|p| p.name.to_string()),
+            }
+        })
+        .collect()
+}
+
+/// The store's `targets` for a listing query.
+fn listing_target(query: &Query) -> String {
+    match &query.netns {
+        Some(ns) => format!("netns:{}", ns.display()),
+        None => "local".to_owned(),
+    }
+}
+
+/// One change as osquery's differential log writes it, so a fleet pipeline that ingests
+/// osquery results takes these unchanged.
+#[derive(Serialize)]
+struct DifferentialLine<'a> {
+    name: &'static str,
+    #[serde(rename = "hostIdentifier")]
+    host_identifier: &'a str,
+    #[serde(rename = "unixTime")]
+    unix_time: i64,
+    action: &'static str,
+    columns: &'a SocketRow,
+}
+
+/// `portent watch --listening`: snapshot, save, print what changed since the previous
+/// snapshot (the newest stored one over the same namespace when there is one), sleep, again.
+pub fn watch_listening(args: &crate::args::WatchArgs) -> Result<Outcome> {
+    let every = match args.every.as_deref() {
+        Some(t) => portent_scan::parse_duration(t)?,
+        None => std::time::Duration::from_secs(30),
+    };
+    anyhow::ensure!(
+        every >= std::time::Duration::from_millis(100),
+        "--every must be at least 100ms"
+    );
+    let query = Query {
+        tcp: !args.udp,
+        udp: !args.tcp,
+        port: None,
+        netns: args.netns.as_deref().map(super::listening::netns_path),
+    };
+    let target = listing_target(&query);
+    let me = host_identifier();
+    // Continue from the newest stored snapshot of the same namespace, when the store has one.
+    let mut prev: Option<Vec<SocketRow>> = if args.save.no_save {
+        None
+    } else {
+        (|| -> Result<Option<Vec<SocketRow>>> {
+            let mut store = Store::open_location(&location(&args.save.store)?)?;
+            let last = store
+                .runs(Some(RunKind::Listening), 50)?
+                .into_iter()
+                .find(|r| r.complete && r.targets == [target.clone()] && r.ports.is_empty());
+            Ok(match last {
+                Some(r) => Some(store.data(r)?.sockets),
+                None => None,
+            })
+        })()
+        .unwrap_or_else(|e| {
+            warn("the last stored snapshot could not be read", &e);
+            None
+        })
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let mut round = 0u64;
+    loop {
+        round += 1;
+        let started_ms = portent_store::now_ms();
+        let listing =
+            portent_local::listening::listening(&query).context("cannot list listening sockets")?;
+        let rows = socket_rows(&listing);
+        let mut w = out::buffered_stdout();
+        match &prev {
+            Some(p) => {
+                for c in portent_store::diff_sockets(p, &rows) {
+                    if args.jsonl {
+                        serde_json::to_writer(
+                            &mut w,
+                            &DifferentialLine {
+                                name: "listening",
+                                host_identifier: &me,
+                                unix_time: started_ms / 1000,
+                                action: c.action,
+                                columns: &c.socket,
+                            },
+                        )?;
+                        writeln!(w)?;
+                    } else {
+                        let (mark, st) = if c.action == "added" {
+                            ("+", BAD)
+                        } else {
+                            ("-", GOOD)
+                        };
+                        let s = &c.socket;
+                        let pid = s.pid.map(|p| format!(" pid {p}")).unwrap_or_default();
+                        writeln!(
+                            w,
+                            "{} {st}{mark} {:<7}{st:#} {} {}:{} {} {DIM}({}){pid}{DIM:#}",
+                            utc_readable(started_ms),
+                            c.action,
+                            s.protocol,
+                            s.address,
+                            s.port,
+                            clean(&s.executable, false),
+                            clean(&s.user, false)
+                        )?;
+                    }
+                }
+            }
+            None if !args.jsonl => {
+                let _ = writeln!(
+                    anstream::stderr(),
+                    "{DIM}watching {} sockets; changes are printed as they are seen{DIM:#}",
+                    rows.len()
+                );
+            }
+            None => {}
+        }
+        w.flush()?;
+        save_listening(&args.save, &listing, &query, started_ms);
+        prev = Some(rows);
+        if args.count.is_some_and(|n| round >= n) {
+            return Ok(Outcome::Found);
+        }
+        let stop = rt.block_on(async {
+            tokio::select! {
+                () = tokio::time::sleep(every) => false,
+                _ = tokio::signal::ctrl_c() => true,
+            }
+        });
+        if stop {
+            return Ok(Outcome::Found);
+        }
     }
 }
 
