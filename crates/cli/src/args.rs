@@ -413,6 +413,10 @@ pub struct DiffArgs {
     /// Print JSON: {"from", "to", "changes": [...]} (docs/json.md).
     #[arg(long)]
     pub json: bool,
+    /// An allow-list (TOML, docs/json.md): open ports or sockets outside it are reported as
+    /// unexpected, even when they were there last time.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
     #[command(flatten)]
     pub store: StoreArgs,
 }
@@ -460,6 +464,10 @@ pub struct WatchArgs {
     /// Inside this network namespace (a name under /run/netns, or a path).
     #[arg(long, value_name = "NAME|PATH")]
     pub netns: Option<String>,
+    /// An allow-list (TOML, docs/json.md; host "local" or "*"): sockets outside it are
+    /// reported as unexpected in the first round and whenever they appear.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
     #[command(flatten)]
     pub save: SaveArgs,
 }

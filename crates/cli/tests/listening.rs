@@ -432,6 +432,49 @@ fn snapshots_are_remembered_and_diffed_by_socket_identity() {
     assert_eq!(changes[0]["socket"]["pid"], h2.pid);
     let o = run_in(data.path(), &["diff", "--listening"]);
     assert!(text(&o).contains("+ added"), "{}", text(&o));
+    // A baseline that expects only 797: nothing more to say. One that expects nothing: 797,
+    // unchanged since last time, is reported as unexpected too.
+    let only797 = data.path().join("only797.toml");
+    std::fs::write(&only797, "[hosts.local]\nports = [\"797/tcp\"]\n").unwrap();
+    let none = data.path().join("none.toml");
+    std::fs::write(&none, "[hosts.\"*\"]\nports = []\n").unwrap();
+    let actions = |file: &std::path::Path| -> Vec<(String, u64)> {
+        let o = run_in(
+            data.path(),
+            &[
+                "diff",
+                "--listening",
+                "--json",
+                "--baseline",
+                &file.to_string_lossy(),
+            ],
+        );
+        assert_eq!(o.status.code(), Some(1), "{o:?}");
+        json(&o)["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (
+                    c["action"].as_str().unwrap().to_owned(),
+                    c["socket"]["port"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(actions(&only797), [("added".to_owned(), 770)]);
+    assert_eq!(
+        actions(&none),
+        [("added".to_owned(), 770), ("unexpected".to_owned(), 797)]
+    );
+    let bad = data.path().join("bad.toml");
+    std::fs::write(&bad, "[hosts.local]\nports = [\"99999\"]\n").unwrap();
+    let o = run_in(
+        data.path(),
+        &["diff", "--listening", "--baseline", &bad.to_string_lossy()],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("\"99999\" is not a port"));
 
     // --no-save leaves no trace; history lists the three snapshots, newest first.
     let o = run_in(

@@ -27,6 +27,8 @@ pub enum ChangeKind {
     /// Open in both, but what answers changed: service, product, version, certificate, or
     /// the certificate's expiry crossed 30 days.
     Changed,
+    /// Open, unchanged since the earlier run, but outside the baseline (`--baseline`).
+    Unexpected,
 }
 
 impl ChangeKind {
@@ -36,6 +38,7 @@ impl ChangeKind {
             ChangeKind::Reopened => "reopened",
             ChangeKind::Closed => "closed",
             ChangeKind::Changed => "changed",
+            ChangeKind::Unexpected => "unexpected",
         }
     }
 }
@@ -212,6 +215,30 @@ fn differences(a: &PortRow, b: &PortRow, now_ms: i64) -> Vec<String> {
         }
     }
     what
+}
+
+/// Open ports of `b` outside `baseline` that `changes` does not already report: they were
+/// there before and still should not be.
+pub fn unexpected(b: &RunData, changes: &[Change], baseline: &crate::Baseline) -> Vec<Change> {
+    let reported: HashSet<(&str, &str, u16)> = changes
+        .iter()
+        .map(|c| (c.host.as_str(), c.protocol.as_str(), c.port))
+        .collect();
+    b.ports
+        .iter()
+        .filter(|p| p.state == "open")
+        .filter(|p| !reported.contains(&(p.host.as_str(), p.protocol.as_str(), p.port)))
+        .filter(|p| !baseline.allows(&p.host, &p.protocol, p.port, p.service.as_deref()))
+        .map(|p| Change {
+            host: p.host.clone(),
+            port: p.port,
+            protocol: p.protocol.clone(),
+            change: ChangeKind::Unexpected,
+            before: Some(Side::of(p)),
+            after: Some(Side::of(p)),
+            what: vec!["outside the baseline".to_owned()],
+        })
+        .collect()
 }
 
 /// A listening socket that appeared or went away.

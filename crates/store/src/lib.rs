@@ -13,6 +13,7 @@
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod baseline;
 mod db;
 pub mod diff;
 mod model;
@@ -21,6 +22,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+pub use baseline::{Baseline, BaselineError};
 use db::{Db, Kind, Value};
 pub use diff::{
     Change, ChangeKind, PortTimeline, Side, SocketChange, TimelineEvent, diff, diff_sockets,

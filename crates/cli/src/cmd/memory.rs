@@ -163,6 +163,7 @@ pub fn watch_listening(args: &crate::args::WatchArgs) -> Result<Outcome> {
     };
     let target = listing_target(&query);
     let me = host_identifier();
+    let baseline = args.baseline.as_deref().map(read_baseline).transpose()?;
     // Continue from the newest stored snapshot of the same namespace, when the store has one.
     let mut prev: Option<Vec<SocketRow>> = if args.save.no_save {
         None
@@ -195,51 +196,58 @@ pub fn watch_listening(args: &crate::args::WatchArgs) -> Result<Outcome> {
             portent_local::listening::listening(&query).context("cannot list listening sockets")?;
         let rows = socket_rows(&listing);
         let mut w = out::buffered_stdout();
-        match &prev {
-            Some(p) => {
-                for c in portent_store::diff_sockets(p, &rows) {
-                    if args.jsonl {
-                        serde_json::to_writer(
-                            &mut w,
-                            &DifferentialLine {
-                                name: "listening",
-                                host_identifier: &me,
-                                unix_time: started_ms / 1000,
-                                action: c.action,
-                                columns: &c.socket,
-                            },
-                        )?;
-                        writeln!(w)?;
-                    } else {
-                        let (mark, st) = if c.action == "added" {
-                            ("+", BAD)
-                        } else {
-                            ("-", GOOD)
-                        };
-                        let s = &c.socket;
-                        let pid = s.pid.map(|p| format!(" pid {p}")).unwrap_or_default();
-                        writeln!(
-                            w,
-                            "{} {st}{mark} {:<7}{st:#} {} {}:{} {} {DIM}({}){pid}{DIM:#}",
-                            utc_readable(started_ms),
-                            c.action,
-                            s.protocol,
-                            s.address,
-                            s.port,
-                            clean(&s.executable, false),
-                            clean(&s.user, false)
-                        )?;
-                    }
-                }
+        let mut changes = prev
+            .as_ref()
+            .map(|p| portent_store::diff_sockets(p, &rows))
+            .unwrap_or_default();
+        // Outside the baseline: reported in the first round (a socket that appears later is
+        // reported as added anyway).
+        if round == 1
+            && let Some(b) = &baseline
+        {
+            let extra = unexpected_sockets(&rows, &changes, b);
+            changes.extend(extra);
+        }
+        if prev.is_none() && !args.jsonl {
+            let _ = writeln!(
+                anstream::stderr(),
+                "{DIM}watching {} sockets; changes are printed as they are seen{DIM:#}",
+                rows.len()
+            );
+        }
+        for c in changes {
+            if args.jsonl {
+                serde_json::to_writer(
+                    &mut w,
+                    &DifferentialLine {
+                        name: "listening",
+                        host_identifier: &me,
+                        unix_time: started_ms / 1000,
+                        action: c.action,
+                        columns: &c.socket,
+                    },
+                )?;
+                writeln!(w)?;
+            } else {
+                let (mark, st) = match c.action {
+                    "added" => ("+", BAD),
+                    "unexpected" => ("!", BAD),
+                    _ => ("-", GOOD),
+                };
+                let s = &c.socket;
+                let pid = s.pid.map(|p| format!(" pid {p}")).unwrap_or_default();
+                writeln!(
+                    w,
+                    "{} {st}{mark} {:<10}{st:#} {} {}:{} {} {DIM}({}){pid}{DIM:#}",
+                    utc_readable(started_ms),
+                    c.action,
+                    s.protocol,
+                    s.address,
+                    s.port,
+                    clean(&s.executable, false),
+                    clean(&s.user, false)
+                )?;
             }
-            None if !args.jsonl => {
-                let _ = writeln!(
-                    anstream::stderr(),
-                    "{DIM}watching {} sockets; changes are printed as they are seen{DIM:#}",
-                    rows.len()
-                );
-            }
-            None => {}
         }
         w.flush()?;
         save_listening(&args.save, &listing, &query, started_ms);
@@ -389,6 +397,41 @@ fn timeline_text(host: &str, lines: &[PortTimeline]) -> Result<()> {
     Ok(w.flush()?)
 }
 
+/// Reads a `--baseline` file: a regular file of at most 1 MiB (a FIFO or /dev/zero is
+/// refused, not waited on or read forever).
+fn read_baseline(path: &std::path::Path) -> Result<portent_store::Baseline> {
+    use std::io::Read;
+    let shown = path.display();
+    let meta =
+        std::fs::metadata(path).with_context(|| format!("cannot read the baseline {shown}"))?;
+    anyhow::ensure!(meta.is_file(), "the baseline {shown} is not a regular file");
+    let mut text = String::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(1 << 20 | 1).read_to_string(&mut text))
+        .with_context(|| format!("cannot read the baseline {shown}"))?;
+    anyhow::ensure!(
+        text.len() <= 1 << 20,
+        "the baseline {shown} is larger than 1 MiB"
+    );
+    portent_store::Baseline::parse(&text).with_context(|| format!("in {shown}"))
+}
+
+/// Sockets of a snapshot outside the baseline (host `local`), as `unexpected` changes.
+fn unexpected_sockets(
+    rows: &[SocketRow],
+    already: &[SocketChange],
+    baseline: &portent_store::Baseline,
+) -> Vec<SocketChange> {
+    rows.iter()
+        .filter(|s| !already.iter().any(|c| c.socket.identity() == s.identity()))
+        .filter(|s| !baseline.allows("local", &s.protocol, s.port, None))
+        .map(|s| SocketChange {
+            action: "unexpected",
+            socket: s.clone(),
+        })
+        .collect()
+}
+
 /// `portent diff --json`.
 #[derive(Serialize)]
 struct DiffOut<'a, C: Serialize> {
@@ -416,7 +459,11 @@ pub fn diff(args: &DiffArgs) -> Result<Outcome> {
     };
     if args.listening || a.kind == RunKind::Listening {
         let (da, db) = (store.data(a)?, store.data(b)?);
-        let changes = portent_store::diff_sockets(&da.sockets, &db.sockets);
+        let mut changes = portent_store::diff_sockets(&da.sockets, &db.sockets);
+        if let Some(path) = &args.baseline {
+            let extra = unexpected_sockets(&db.sockets, &changes, &read_baseline(path)?);
+            changes.extend(extra);
+        }
         if args.json {
             out::json(&DiffOut {
                 from: &da.run.id,
@@ -442,7 +489,11 @@ pub fn diff(args: &DiffArgs) -> Result<Outcome> {
     };
     let earlier = store.open_before(a.started_ms, &hosts)?;
     let (da, db) = (store.data(a)?, store.data(b)?);
-    let changes = portent_store::diff(&da, &db, &earlier);
+    let mut changes = portent_store::diff(&da, &db, &earlier);
+    if let Some(path) = &args.baseline {
+        let extra = portent_store::diff::unexpected(&db, &changes, &read_baseline(path)?);
+        changes.extend(extra);
+    }
     if args.json {
         out::json(&DiffOut {
             from: &da.run.id,
@@ -489,9 +540,10 @@ fn changes_text(a: &Run, b: &Run, changes: &[Change]) -> Result<()> {
             ChangeKind::Reopened => ("+", WARN),
             ChangeKind::Closed => ("-", GOOD),
             ChangeKind::Changed => ("~", WARN),
+            ChangeKind::Unexpected => ("!", BAD),
         };
         let what = match c.change {
-            ChangeKind::Changed => c.what.join("; "),
+            ChangeKind::Changed | ChangeKind::Unexpected => c.what.join("; "),
             ChangeKind::Closed => c.after.as_ref().map_or(String::new(), |s| s.state.clone()),
             _ => c
                 .after
@@ -525,15 +577,15 @@ fn socket_changes_text(a: &Run, b: &Run, changes: &[SocketChange]) -> Result<()>
         writeln!(w, "no changes")?;
     }
     for c in changes {
-        let (mark, st) = if c.action == "added" {
-            ("+", BAD)
-        } else {
-            ("-", GOOD)
+        let (mark, st) = match c.action {
+            "added" => ("+", BAD),
+            "unexpected" => ("!", BAD),
+            _ => ("-", GOOD),
         };
         let s = &c.socket;
         writeln!(
             w,
-            "{st}{mark} {:<7}{st:#} {} {}:{} {} {DIM}({}){DIM:#}",
+            "{st}{mark} {:<10}{st:#} {} {}:{} {} {DIM}({}){DIM:#}",
             c.action,
             s.protocol,
             s.address,
