@@ -188,6 +188,9 @@ pub struct ServeArgs {
     /// keeps other web sites from reading the pages through DNS rebinding.
     #[arg(long = "allow-host", value_name = "NAME")]
     pub allow_host: Vec<portent_web::AllowedHost>,
+    /// The store the /hosts pages read (as for scan and listening).
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 #[derive(Debug, Args)]

@@ -597,6 +597,24 @@ impl Store {
 }
 
 impl Store {
+    /// Hosts whose newest covering run found `port` open, with that run.
+    pub fn open_now_on(&mut self, port: u16) -> Result<Vec<(String, Run)>, StoreError> {
+        let newest: HashMap<String, Run> = self.hosts()?.into_iter().collect();
+        let rows = self.ports_where("port = ? AND state = 'open'", &[i64::from(port).into()])?;
+        let mut out: Vec<(String, Run)> = rows
+            .into_iter()
+            .filter_map(|(run, p)| {
+                newest
+                    .get(&p.host)
+                    .filter(|r| r.id == run)
+                    .map(|r| (p.host.clone(), r.clone()))
+            })
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out.dedup_by(|a, b| a.0 == b.0);
+        Ok(out)
+    }
+
     /// Rows of one run's ports (a convenience over [`Store::data`]).
     pub fn ports(&mut self, run: &str) -> Result<Vec<PortRow>, StoreError> {
         Ok(self

@@ -27,6 +27,7 @@ pub mod html;
 pub mod i18n;
 pub mod limit;
 pub mod live;
+mod memory;
 mod pages;
 mod routes;
 
@@ -46,16 +47,20 @@ pub struct Config {
     /// Names (or addresses) besides the server's own that a request's `Host` may carry
     /// (`--allow-host`); see [`guard`].
     pub allowed_hosts: Vec<AllowedHost>,
+    /// The store of remembered runs the `/hosts` pages read (the CLI's `--store`); by
+    /// default `store.sqlite` in the data directory.
+    pub store: portent_store::Location,
 }
 
 impl Config {
     pub fn new(data_dir: PathBuf) -> Config {
         Config {
-            data_dir,
             live_ttl: Duration::from_secs(2),
             feedback_per_window: 10,
             feedback_window: Duration::from_secs(60),
             allowed_hosts: Vec::new(),
+            store: portent_store::Location::Sqlite(data_dir.join(portent_store::DEFAULT_FILE)),
+            data_dir,
         }
     }
 }
@@ -84,6 +89,7 @@ pub struct AppState {
     pub(crate) feedback: feedback::Store,
     pub(crate) limit: limit::RateLimit,
     pub(crate) allowed_hosts: Vec<AllowedHost>,
+    pub(crate) store: portent_store::Location,
     /// Status class of every port, for the grid.
     pub(crate) cells: Vec<u8>,
     /// The grid PNG for one live snapshot generation.
@@ -113,6 +119,7 @@ impl AppState {
             feedback,
             limit: limit::RateLimit::new(config.feedback_per_window, config.feedback_window),
             allowed_hosts: config.allowed_hosts.clone(),
+            store: config.store.clone(),
             grid_png: Mutex::new(None),
         }))
     }

@@ -69,6 +69,8 @@ pub fn layout_with(
         .raw(" ")
         .link(&ctx.href("/listening"), t.listening)
         .raw(" ")
+        .link(&ctx.href("/hosts"), t.hosts)
+        .raw(" ")
         .link(&ctx.href("/feedback"), t.feedback)
         .raw("</nav>");
     search_form(&mut h, ctx, "search", None);
@@ -339,7 +341,13 @@ pub enum LiveBox<'a> {
     Error(&'a str),
 }
 
-pub fn port_page(ctx: &Ctx, r: &PortReport, live: &LiveBox<'_>, thanks: bool) -> String {
+pub fn port_page(
+    ctx: &Ctx,
+    r: &PortReport,
+    live: &LiveBox<'_>,
+    thanks: bool,
+    seen: &[(String, String)],
+) -> String {
     let t = ctx.t();
     let p = r.port;
     let mut h = Html::with_capacity(24_000);
@@ -447,6 +455,21 @@ pub fn port_page(ctx: &Ctx, r: &PortReport, live: &LiveBox<'_>, thanks: bool) ->
             h.raw("</div>");
         }
         h.raw("</section>");
+    }
+
+    // Where the store last saw it open.
+    if !seen.is_empty() {
+        h.raw("<section id=\"seen\"><h2>")
+            .text(t.seen_open_on)
+            .raw("</h2><ul>");
+        for (host, when) in seen {
+            h.raw("<li>")
+                .link(&ctx.href(&format!("/hosts/{host}")), host)
+                .raw(" <span class=\"dim\">")
+                .text(when)
+                .raw("</span></li>");
+        }
+        h.raw("</ul></section>");
     }
 
     // Why it matters; for port 0, that it cannot be open (no concern level to give).
@@ -948,6 +971,134 @@ pub fn listening_page(
     h.raw("</div></section>");
     let crumbs = [(t.listening.to_owned(), None)];
     layout_with(ctx, t.listening, &crumbs, &h.finish(), true)
+}
+
+/// `/hosts`: every host the store remembers, with its newest run.
+pub fn hosts_page(
+    ctx: &Ctx,
+    reg: &portent_registry::Registry,
+    hosts: Result<Option<&[crate::memory::HostSummary]>, &str>,
+) -> String {
+    let t = ctx.t();
+    let mut h = Html::with_capacity(8_000);
+    h.el("<h1>", t.hosts, "</h1>");
+    match hosts {
+        Err(e) => {
+            h.el(
+                "<p class=\"warn\">",
+                &format!("cannot read the store: {e}"),
+                "</p>",
+            );
+        }
+        Ok(None) => {
+            h.el("<p>", t.nothing_stored, "</p>");
+        }
+        Ok(Some([])) => {
+            h.el("<p>", t.nothing_stored, "</p>");
+        }
+        Ok(Some(list)) => {
+            h.raw("<div class=\"scroll\"><table class=\"hosts\"><thead><tr><th>")
+                .text(t.host)
+                .raw("</th><th>")
+                .text(t.last_run)
+                .raw("</th><th>")
+                .text(t.open_ports)
+                .raw("</th><th>ghosts</th></tr></thead><tbody>");
+            for s in list {
+                let ghosts = s
+                    .open
+                    .iter()
+                    .filter(|p| p.protocol == "tcp" && crate::memory::ghost(reg, p.port))
+                    .count();
+                h.raw("<tr><td>")
+                    .link(&ctx.href(&format!("/hosts/{}", s.host)), &s.host)
+                    .raw("</td><td>")
+                    .text(&format!(
+                        "{} ({}{})",
+                        portent_store::utc_readable(s.run.started_ms),
+                        s.run.id,
+                        if s.run.complete { "" } else { ", partial" }
+                    ))
+                    .raw("</td><td>");
+                for (i, p) in s.open.iter().enumerate() {
+                    if i > 0 {
+                        h.raw(" ");
+                    }
+                    h.link(
+                        &ctx.href(&format!("/ports/{}", p.port)),
+                        &p.port.to_string(),
+                    );
+                }
+                h.raw("</td><td>")
+                    .num(u16::try_from(ghosts).unwrap_or(u16::MAX))
+                    .raw("</td></tr>");
+            }
+            h.raw("</tbody></table></div>");
+        }
+    }
+    let crumbs = [(t.hosts.to_owned(), None)];
+    layout(ctx, t.hosts, &crumbs, &h.finish())
+}
+
+/// `/hosts/{addr}`: the life of each port seen open on one host.
+pub fn host_page(
+    ctx: &Ctx,
+    host: &str,
+    lines: Result<Option<&[portent_store::PortTimeline]>, &str>,
+) -> String {
+    let t = ctx.t();
+    let mut h = Html::with_capacity(8_000);
+    h.el("<h1>", host, "</h1>");
+    match lines {
+        Err(e) => {
+            h.el(
+                "<p class=\"warn\">",
+                &format!("cannot read the store: {e}"),
+                "</p>",
+            );
+        }
+        Ok(None) | Ok(Some([])) => {
+            h.el("<p>", t.nothing_stored, "</p>");
+        }
+        Ok(Some(lines)) => {
+            for l in lines {
+                h.raw("<section class=\"timeline\"><h2>")
+                    .link(
+                        &ctx.href(&format!("/ports/{}", l.port)),
+                        &format!("{}/{}", l.port, l.protocol),
+                    )
+                    .raw(if l.open_now {
+                        " <span class=\"st st-assigned\">open</span>"
+                    } else {
+                        " <span class=\"st st-unassigned\">closed</span>"
+                    })
+                    .raw("</h2><ul>");
+                for e in &l.events {
+                    let detail = e
+                        .detail
+                        .as_deref()
+                        .map(|d| format!(": {d}"))
+                        .unwrap_or_default();
+                    h.el(
+                        "<li>",
+                        &format!(
+                            "{} {} (run {}){detail}",
+                            portent_store::utc_readable(e.at_ms),
+                            e.event,
+                            e.run
+                        ),
+                        "</li>",
+                    );
+                }
+                h.raw("</ul></section>");
+            }
+        }
+    }
+    let crumbs = [
+        (t.hosts.to_owned(), Some(ctx.href("/hosts"))),
+        (host.to_owned(), None),
+    ];
+    layout(ctx, host, &crumbs, &h.finish())
 }
 
 /// The index: search results (when `q` is given), the grid, this machine's listeners.

@@ -49,6 +49,10 @@ pub fn router(state: Arc<AppState>, bound: SocketAddr) -> Router {
         .route("/ports/{port}", get(port_page))
         .route("/ports/{port}/feedback", post(post_feedback))
         .route("/listening", get(listening_page))
+        .route("/hosts", get(hosts_page))
+        .route("/hosts/{addr}", get(host_page))
+        .route("/api/hosts", get(api_hosts))
+        .route("/api/hosts/{addr}", get(api_host))
         .route("/feedback", get(feedback_page))
         .route("/api/ports/{port}", get(api_port))
         .route("/api/search", get(api_search))
@@ -342,10 +346,86 @@ async fn port_page(
         LiveJson::Report(r) => LiveBox::Report(r),
         LiveJson::Error { error } => LiveBox::Error(error),
     };
+    // A store that cannot be read only leaves the list out: the port page does not depend
+    // on it.
+    let seen: Vec<(String, String)> =
+        crate::memory::read(&state.store, move |s| s.open_now_on(port))
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or_default()
+            .into_iter()
+            .take(50)
+            .map(|(host, run)| (host, portent_store::utc_readable(run.started_ms)))
+            .collect();
     html(
         StatusCode::OK,
-        pages::port_page(&ctx, &report, &live_box, thanks),
+        pages::port_page(&ctx, &report, &live_box, thanks, &seen),
     )
+}
+
+/// How many hosts `/hosts` lists.
+const HOSTS_LIMIT: usize = 1000;
+
+async fn hosts_page(State(state): St, ctx: Ctx) -> Response {
+    let r = crate::memory::read(&state.store, |s| crate::memory::summaries(s, HOSTS_LIMIT)).await;
+    let page = match &r {
+        Ok(v) => pages::hosts_page(&ctx, &state.reg, Ok(v.as_deref())),
+        Err(e) => pages::hosts_page(&ctx, &state.reg, Err(e)),
+    };
+    html(StatusCode::OK, page)
+}
+
+/// A host as the store names it: an IP address (anything else cannot be stored).
+fn host_arg(text: &str) -> Option<String> {
+    text.parse::<std::net::IpAddr>().ok().map(|a| a.to_string())
+}
+
+async fn host_page(State(state): St, ctx: Ctx, Path(text): Path<String>) -> Response {
+    let Some(host) = host_arg(&text) else {
+        return error_page(
+            &ctx,
+            StatusCode::NOT_FOUND,
+            "A host is an IP address, as scans store it.",
+        );
+    };
+    let h = host.clone();
+    let r = crate::memory::read(&state.store, move |s| s.timeline(&h, None)).await;
+    let page = match &r {
+        Ok(v) => pages::host_page(&ctx, &host, Ok(v.as_deref())),
+        Err(e) => pages::host_page(&ctx, &host, Err(e)),
+    };
+    html(StatusCode::OK, page)
+}
+
+async fn api_hosts(State(state): St) -> Response {
+    match crate::memory::read(&state.store, |s| crate::memory::summaries(s, HOSTS_LIMIT)).await {
+        Ok(v) => json(
+            StatusCode::OK,
+            &serde_json::json!({ "hosts": v.unwrap_or_default() }),
+        ),
+        Err(e) => api_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("cannot read the store: {e}"),
+        ),
+    }
+}
+
+async fn api_host(State(state): St, Path(text): Path<String>) -> Response {
+    let Some(host) = host_arg(&text) else {
+        return api_error(StatusCode::NOT_FOUND, "a host is an IP address");
+    };
+    let h = host.clone();
+    match crate::memory::read(&state.store, move |s| s.timeline(&h, None)).await {
+        Ok(v) => json(
+            StatusCode::OK,
+            &serde_json::json!({ "host": host, "ports": v.unwrap_or_default() }),
+        ),
+        Err(e) => api_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("cannot read the store: {e}"),
+        ),
+    }
 }
 
 /// `portent port PORT --json`: the report flattened, plus `listening`.

@@ -1241,3 +1241,83 @@ async fn real_listener_with_hostile_command_line_is_escaped() {
         "<script>alert('xss')</script>"
     );
 }
+
+#[tokio::test]
+async fn hosts_pages_show_what_the_store_remembers() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app_with(dir.path(), fake_source());
+    // Nothing stored yet: said so, and the page view creates no store.
+    let b = get(&app, "/hosts").await.body;
+    assert!(b.contains("Nothing is stored yet"), "{b}");
+    assert!(!dir.path().join("store.sqlite").exists());
+
+    let mut s =
+        portent_store::Store::open(&dir.path().join("store.sqlite").to_string_lossy()).unwrap();
+    let id = s
+        .begin(&portent_store::NewRun {
+            kind: portent_store::RunKind::Scan,
+            started_ms: 1_796_400_000_000,
+            targets: vec!["198.18.0.2".into()],
+            ports: "1-1024".into(),
+            options: serde_json::json!({}),
+            host_identifier: "t".into(),
+        })
+        .unwrap();
+    s.save_hosts(
+        &id,
+        &[portent_store::HostRow {
+            host: "198.18.0.2".into(),
+            hostname: None,
+            status: "up".into(),
+        }],
+    )
+    .unwrap();
+    let open = |port: u16| portent_store::PortRow {
+        host: "198.18.0.2".into(),
+        protocol: "tcp".into(),
+        port,
+        state: "open".into(),
+        reason: "syn-ack".into(),
+        ..portent_store::PortRow::default()
+    };
+    s.save_ports(&id, &[open(22), open(797)]).unwrap();
+    s.finish(
+        &id,
+        &portent_store::Finish {
+            finished_ms: 1_796_400_001_000,
+            complete: true,
+            ..portent_store::Finish::default()
+        },
+    )
+    .unwrap();
+    drop(s);
+
+    let b = get(&app, "/hosts").await.body;
+    assert!(b.contains("href=\"/hosts/198.18.0.2\""), "{b}");
+    assert!(b.contains("href=\"/ports/797\""));
+    // One ghost (797); 22 is ssh.
+    assert!(b.contains("<td>1</td></tr>"), "{b}");
+    let b = get(&app, "/hosts/198.18.0.2").await.body;
+    assert!(b.contains("797/tcp") && b.contains("opened"), "{b}");
+    let b = get(&app, "/ports/797").await.body;
+    assert!(b.contains("Seen open on stored hosts"));
+    assert!(b.contains("href=\"/hosts/198.18.0.2\""));
+    let b = get(&app, "/ports/798").await.body;
+    assert!(!b.contains("Seen open on stored hosts"));
+    let r = get(&app, "/api/hosts").await;
+    assert_eq!(r.status, StatusCode::OK);
+    let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    assert_eq!(v["hosts"][0]["host"], "198.18.0.2");
+    assert_eq!(v["hosts"][0]["open"].as_array().unwrap().len(), 2);
+    let r = get(&app, "/api/hosts/198.18.0.2").await;
+    let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    assert_eq!(v["ports"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        get(&app, "/hosts/%3Cscript%3E").await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        get(&app, "/api/hosts/x").await.status,
+        StatusCode::NOT_FOUND
+    );
+}

@@ -33,6 +33,15 @@ pub fn run(args: &ServeArgs) -> Result<Outcome> {
     let dir = out::data_dir()?;
     let mut config = portent_web::Config::new(dir);
     config.allowed_hosts.clone_from(&args.allow_host);
+    if let Some(spec) = args
+        .store
+        .store
+        .clone()
+        .or_else(|| std::env::var("PORTENT_STORE").ok())
+        .filter(|s| !s.trim().is_empty())
+    {
+        config.store = portent_store::Location::parse(&spec)?;
+    }
     let state = portent_web::AppState::new(
         out::registry(),
         portent_local::host::facts(),
