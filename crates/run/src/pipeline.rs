@@ -14,7 +14,11 @@
 //! - **Stopping.** The stop future is polled first on every turn (so its listener, a Ctrl-C
 //!   handler for instance, is in place before the first packet). When it fires, the scan
 //!   future is dropped (its attempts are aborted), detections already finished are kept,
-//!   the rest are aborted and their ports marked `detection_interrupted`.
+//!   the rest are aborted and their ports marked `detection_interrupted`. A stop that comes
+//!   after the last port result, while the engine only closes its books (final counts, round
+//!   trips, threads joining), waits for that: the scan is complete and the stop lands in
+//!   detection. With overlap a fast detection can end before the scan's closing events, and a
+//!   run whose every port answered should not be reported as an incomplete scan.
 
 use std::collections::{BTreeMap, HashSet};
 use std::future::Future;
@@ -57,18 +61,7 @@ pub async fn run_on<N: Network, S: Sink + ?Sized>(
     sink: &mut S,
     stop: impl Future<Output = ()>,
 ) -> Result<RunRecord, RunError> {
-    let o = config.scan;
-    let mut builder = ScannerBuilder::new(config.targets.clone(), config.ports.clone())
-        .network(network)
-        .timeout(o.timeout)
-        .retries(o.retries)
-        .rate(o.rate)
-        .threads(o.threads)
-        .discovery(o.discovery);
-    if let Some(seed) = o.seed {
-        builder = builder.seed(seed);
-    }
-    let scanner = builder.build()?;
+    let scanner = scanner_builder(&config).network(network).build()?;
 
     let mut p = Pipeline::new(&config);
     let mut tasks: JoinSet<(SocketAddr, Detection)> = JoinSet::new();
@@ -81,15 +74,30 @@ pub async fn run_on<N: Network, S: Sink + ?Sized>(
         tokio::pin!(scan);
         tokio::pin!(stop);
         let mut scanning = true;
+        // Stopped after the last port result but before the engine's closing events.
+        let mut stopping = false;
         loop {
+            if stopping && !scanning {
+                break End::Interrupted;
+            }
             if !scanning && tasks.is_empty() {
                 break End::Done;
             }
             let flow = tokio::select! {
                 biased;
-                () = &mut stop => break End::Interrupted,
+                () = &mut stop, if !stopping => {
+                    // Every port has its result: what is left of the scan is bookkeeping (the
+                    // hosts' final counts and round trips, threads joining), which sends
+                    // nothing. Let it finish so the stop lands in detection, not in the scan.
+                    if scanning && p.expected > 0 && p.totals.total() >= p.expected {
+                        stopping = true;
+                        ControlFlow::Continue(())
+                    } else {
+                        break End::Interrupted;
+                    }
+                }
                 Some(e) = rx.recv(), if scanning => p.on_scan_event(e, sink, Some(&mut tasks)),
-                Some(res) = tasks.join_next(), if !tasks.is_empty() => match res {
+                Some(res) = tasks.join_next(), if !tasks.is_empty() && !stopping => match res {
                     Ok((addr, d)) => p.on_detection(addr, d, sink),
                     // A detection that panicked stays pending: reported as not identified.
                     Err(_) => ControlFlow::Continue(()),
@@ -117,16 +125,40 @@ pub async fn run_on<N: Network, S: Sink + ?Sized>(
     while let Ok(e) = rx.try_recv() {
         let _ = p.on_scan_event(e, sink, None);
     }
-    // Detections that completed just before the stop are kept; the rest are aborted.
-    while let Some(res) = tasks.try_join_next() {
+    // Detections that complete before the abort takes effect are kept (a task in the middle of
+    // a poll on another runtime finishes that poll first); the rest end as cancelled.
+    tasks.abort_all();
+    while let Some(res) = tasks.join_next().await {
         if let Ok((addr, d)) = res {
             let _ = p.on_detection(addr, d, sink);
         }
     }
-    tasks.abort_all();
     let interrupted = matches!(end, End::Interrupted);
     let _ = sink.event(&RunEvent::Finished { interrupted });
     Ok(p.finish(end, ended))
+}
+
+impl RunConfig {
+    /// Checks the scan options (timeout, retries, rate) as [`run`] will, so a caller can
+    /// refuse bad input before printing anything.
+    pub fn validate(&self) -> Result<(), RunError> {
+        scanner_builder(self).build()?;
+        Ok(())
+    }
+}
+
+fn scanner_builder(config: &RunConfig) -> ScannerBuilder<SystemNetwork> {
+    let o = config.scan;
+    let builder = ScannerBuilder::new(config.targets.clone(), config.ports.clone())
+        .timeout(o.timeout)
+        .retries(o.retries)
+        .rate(o.rate)
+        .threads(o.threads)
+        .discovery(o.discovery);
+    match o.seed {
+        Some(seed) => builder.seed(seed),
+        None => builder,
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
