@@ -29,8 +29,9 @@ pub enum RunEvent<'a> {
     Port {
         result: PortResult,
         hostname: Option<&'a str>,
-        /// What the registry and our notes say about the port.
-        explanation: &'a Explanation,
+        /// What the registry and our notes say about the port, for listed ports (a port only
+        /// counted is not looked up: on a full-range scan that would be most of the work).
+        explanation: Option<&'a Explanation>,
         /// Listed (open, or every state when listing all), not only counted.
         listed: bool,
         /// Open with detection on: a [`RunEvent::Detected`] for it follows (or the record marks

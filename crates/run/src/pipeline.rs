@@ -300,11 +300,11 @@ impl<'c> Pipeline<'c> {
                         );
                     }
                 }
-                let explanation = explain(&self.cfg.registry, r.port);
+                let explanation = listed.then(|| explain(&self.cfg.registry, r.port));
                 sink.event(&RunEvent::Port {
                     result: r,
                     hostname: self.cfg.targets.name_of(r.addr),
-                    explanation: &explanation,
+                    explanation: explanation.as_ref(),
                     listed,
                     detecting,
                 })?;

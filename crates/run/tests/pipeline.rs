@@ -164,8 +164,19 @@ async fn detection_finishes_before_the_scan_does() {
     ]));
     let log = Mutex::new(Vec::new());
     let mut sink = |e: &RunEvent<'_>| {
-        if let RunEvent::Detected { .. } = e {
-            gate.notify_one();
+        match e {
+            RunEvent::Detected { .. } => gate.notify_one(),
+            // Open ports are listed, and explained; the rest only counted.
+            RunEvent::Port {
+                result,
+                listed,
+                explanation,
+                ..
+            } => {
+                let open = result.state == State::Open;
+                assert_eq!((*listed, explanation.is_some()), (open, open));
+            }
+            _ => {}
         }
         trace(&log, e);
         ControlFlow::Continue(())

@@ -487,11 +487,11 @@ impl portent_run::Sink for Stream {
                 detecting,
             } => {
                 // With --detect an open port's row waits for its detection (`stream_detected`).
-                if *listed && !*detecting {
+                if let (true, false, Some(e)) = (*listed, *detecting, explanation) {
                     self.stream_now(&PortView {
                         r: result,
                         hostname: *hostname,
-                        e: (*explanation).clone(),
+                        e: (*e).clone(),
                         detection: None,
                         detection_interrupted: false,
                     });
