@@ -326,3 +326,47 @@ async fn a_sink_can_stop_the_run() {
     assert!(record.stopped && !record.interrupted && !record.scan_complete);
     assert!(record.totals.total() >= 1);
 }
+
+/// At most `concurrency` detections run at once: with three tarpits and a bound of two, only
+/// two are ever contacted; the third waits for a slot and is reported interrupted with them.
+#[tokio::test]
+async fn detection_concurrency_is_bounded() {
+    let contacted = Arc::new(Mutex::new(std::collections::HashSet::new()));
+    let two = Arc::new(Notify::new());
+    let mut pits = Vec::new();
+    for _ in 0..3 {
+        let (contacted, two) = (Arc::clone(&contacted), Arc::clone(&two));
+        let l = tokio::net::TcpListener::bind((LO, 0)).await.unwrap();
+        let port = l.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((s, _)) = l.accept().await {
+                let mut c = contacted.lock().unwrap();
+                c.insert(port);
+                if c.len() == 2 {
+                    two.notify_one();
+                }
+                held.push(s);
+            }
+        });
+        pits.push(port);
+    }
+    let net = FakeNet(pits.iter().map(|&p| (p, Answer::Open)).collect());
+    let mut sink = |_: &RunEvent<'_>| ControlFlow::Continue(());
+    let stop = async move {
+        two.notified().await;
+        // Time for a third detection to start, if the bound did not hold.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    let record = portent_run::run_on(
+        config(&pits, Duration::from_secs(30), 2),
+        net,
+        &mut sink,
+        stop,
+    )
+    .await
+    .unwrap();
+    assert_eq!(contacted.lock().unwrap().len(), 2);
+    assert!(record.interrupted_in_detection());
+    assert_eq!(record.detections_interrupted(), 3);
+}
