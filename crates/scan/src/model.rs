@@ -116,7 +116,7 @@ impl std::fmt::Display for Reason {
 }
 
 /// The final word on one port of one host.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct PortResult {
     pub addr: IpAddr,
     pub port: u16,

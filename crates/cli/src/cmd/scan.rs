@@ -1,23 +1,24 @@
-//! `portent scan`: flags to a validated plan, the engine's events to a table, JSON, JSON Lines,
-//! CSV or nmap XML, with a progress bar on stderr. All input is validated (targets resolved,
-//! ports parsed, the XML file created) before the first packet.
+//! `portent scan`: flags to a validated [`RunConfig`], the run's events and record to a table,
+//! JSON, JSON Lines, CSV or nmap XML, with a progress bar on stderr. All input is validated
+//! (targets resolved, ports parsed, the XML file created) before the first packet. The scan and
+//! detection themselves are `portent-run`'s: this module only wires flags in and renders out.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ffi::OsString;
 use std::fs::File;
 use std::io::{self, IsTerminal, Write};
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
+use std::ops::ControlFlow;
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use portent_probe::{Detection, Detector};
+use portent_probe::Detection;
 use portent_registry::Registry;
+use portent_run::{DetectionConfig, HostRecord, RunConfig, RunEvent, RunRecord, ScanOptions};
 use portent_scan::{
-    Counts, Discovery, Event, HostStatus, PortResult, PortSet, Reason, Scanner, State, Stats,
-    SystemResolver, Targets, TargetsBuilder, explain,
+    Counts, Discovery, Explanation, HostStatus, PortResult, State, Stats, SystemResolver,
+    TargetsBuilder, explain,
 };
 use serde::Serialize;
 
@@ -66,16 +67,12 @@ enum Format {
 
 /// The validated command: everything checked, nothing sent yet.
 struct Plan {
-    targets: Targets,
-    ports: PortSet,
+    config: RunConfig,
     format: Format,
     xml: Option<(PathBuf, File)>,
-    list_all: bool,
     progress: bool,
     quiet: bool,
     args_line: String,
-    /// Service detection on open ports (`--detect`), with its concurrency.
-    detect: Option<(Detector, usize)>,
 }
 
 fn plan(args: &ScanArgs, reg: &Registry) -> Result<Plan> {
@@ -117,8 +114,8 @@ fn plan(args: &ScanArgs, reg: &Registry) -> Result<Plan> {
         )),
         None => None,
     };
-    let detect = if args.detect {
-        Some((
+    let detection = if args.detect {
+        Some(DetectionConfig::new(
             super::detect::detector(&args.detection, reg)?,
             args.detect_concurrency.max(1),
         ))
@@ -129,47 +126,56 @@ fn plan(args: &ScanArgs, reg: &Registry) -> Result<Plan> {
         .chain(std::env::args().skip(1))
         .collect::<Vec<_>>()
         .join(" ");
-    Ok(Plan {
-        list_all: args.all || ports.len() <= LIST_ALL_UP_TO,
-        targets,
-        ports,
-        format,
-        xml,
-        progress: !args.quiet && io::stderr().is_terminal(),
-        quiet: args.quiet,
-        args_line,
-        detect,
-    })
-}
-
-pub fn run(args: &ScanArgs) -> Result<Outcome> {
-    let reg = out::registry();
-    let plan = plan(args, &reg)?;
     let timeout = args
         .timeout
         .as_deref()
         .map(portent_scan::parse_duration)
         .transpose()?;
-    let mut builder =
-        Scanner::builder(plan.targets.clone(), plan.ports.clone())
-            .timeout(timeout)
-            .retries(args.retries)
-            .rate(args.rate)
-            .threads(args.threads.unwrap_or_else(|| {
-                std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
-            }))
-            .discovery(if args.no_ping {
-                Discovery::Off
-            } else {
-                Discovery::Auto
-            });
-    if let Some(seed) = args.seed {
-        builder = builder.seed(seed);
-    }
-    let scanner = builder.build()?;
+    let scan = ScanOptions {
+        timeout,
+        retries: args.retries,
+        rate: args.rate,
+        threads: args.threads.unwrap_or_else(|| {
+            // A thread and a runtime per driver pay off only with enough attempts to share;
+            // a small scan runs on this thread, and its results all arrive at once, before
+            // the first detection has had time to finish.
+            let results = targets.len().saturating_mul(ports.len() as u64);
+            let per_1024 = usize::try_from(results.div_ceil(1024)).unwrap_or(usize::MAX);
+            std::thread::available_parallelism()
+                .map_or(1, |n| n.get().min(4))
+                .min(per_1024.max(1))
+        }),
+        discovery: if args.no_ping {
+            Discovery::Off
+        } else {
+            Discovery::Auto
+        },
+        seed: args.seed,
+    };
+    let list_all = args.all || ports.len() <= LIST_ALL_UP_TO;
+    let mut config = RunConfig::new(targets, ports, reg.clone());
+    config.scan = scan;
+    config.list_all = list_all;
+    // The streamed formats need no per-port memory unless something renders at the end.
+    config.keep_listed = !matches!(format, Format::Jsonl | Format::Csv) || xml.is_some();
+    config.detection = detection;
+    config.validate()?;
+    Ok(Plan {
+        config,
+        format,
+        xml,
+        progress: !args.quiet && io::stderr().is_terminal(),
+        quiet: args.quiet,
+        args_line,
+    })
+}
+
+pub fn run(args: &ScanArgs) -> Result<Outcome> {
+    let reg = out::registry();
+    let mut plan = plan(args, &reg)?;
 
     if !plan.quiet && plan.format == Format::Table {
-        for r in plan.targets.resolutions() {
+        for r in plan.config.targets.resolutions() {
             let list: Vec<String> = r.addresses.iter().map(IpAddr::to_string).collect();
             let _ = writeln!(
                 anstream::stderr(),
@@ -186,101 +192,57 @@ pub fn run(args: &ScanArgs) -> Result<Outcome> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let start_wall = SystemTime::now();
-    let mut c = Collector::new(&reg, &plan);
-    let stop = Arc::new(tokio::sync::Notify::new());
-    c.stop = Some(Arc::clone(&stop));
-    let interrupted = rt.block_on(async {
-        tokio::select! {
-            _ = scanner.run(|e| c.on_event(e)) => false,
-            _ = tokio::signal::ctrl_c() => true,
-            () = stop.notified() => false,
+    // Detection waits on peers, not on the CPU: a small multi-threaded runtime of its own lets
+    // TLS handshakes and parsing of many ports overlap, without taking the scan's thread.
+    let detect_rt = match &mut plan.config.detection {
+        Some(d) => {
+            let drt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .context("cannot start the async runtime")?;
+            d.runtime = Some(drt.handle().clone());
+            Some(drt)
         }
-    });
-    // Attempts still in flight are aborted with the runtime.
+        None => None,
+    };
+    let mut stream = Stream::new(&plan);
+    let record = rt.block_on(portent_run::run(plan.config.clone(), &mut stream, async {
+        // Polled first by the run, so the Ctrl-C listener is set before anything is sent.
+        let _ = tokio::signal::ctrl_c().await;
+    }))?;
+    // Attempts and detections still in flight are aborted with the runtimes.
     drop(rt);
-    if let Some(pb) = &c.pb {
-        pb.finish_and_clear();
-    }
-    if let Some(e) = c.error.take() {
+    drop(detect_rt);
+    stream.clear_progress();
+    if let Some(e) = stream.error.take() {
         return Err(e.into());
     }
-    c.interrupted = interrupted;
-    if let (Some((detector, concurrency)), false) = (&plan.detect, interrupted) {
-        c.interrupted = c.detect(detector, *concurrency)?;
-        c.stream_detected();
-        if let Some(e) = c.error.take() {
+    if record.detection {
+        stream.stream_detected(&record, &reg);
+        if let Some(e) = stream.error.take() {
             return Err(e.into());
         }
     }
-    let interrupted = c.interrupted;
-    let end_wall = SystemTime::now();
     if let Some((path, file)) = &plan.xml {
         let mut w = io::BufWriter::new(file);
-        super::scan_xml::write(&mut w, &c, &plan.args_line, start_wall, end_wall)
+        super::scan_xml::write(&mut w, &record, &reg, &plan.args_line)
             .and_then(|()| w.flush())
             .with_context(|| format!("cannot write the XML file {}", path.display()))?;
     }
     match plan.format {
-        Format::Table => c.render_table()?,
-        Format::Json => out::json(&c.document())?,
-        Format::Jsonl => c.finish_jsonl()?,
-        Format::Csv => c.out.flush()?,
+        Format::Table => render_table(&record, &reg)?,
+        Format::Json => out::json(&document(&record, &reg))?,
+        Format::Jsonl => stream.finish_jsonl(&record, &reg)?,
+        Format::Csv => stream.out.flush()?,
     }
-    Ok(if interrupted {
+    Ok(if record.interrupted {
         Outcome::Interrupted
-    } else if c.total.open > 0 {
+    } else if record.totals.open > 0 {
         Outcome::Found
     } else {
         Outcome::Nothing
     })
-}
-
-/// What the renderers know about one host.
-#[derive(Debug)]
-pub(crate) struct HostOut {
-    pub addr: IpAddr,
-    pub status: HostStatus,
-    pub counts: Counts,
-    pub srtt: Option<Duration>,
-    /// Port results to list (open ones, or all when listing all), in arrival order.
-    pub listed: Vec<PortResult>,
-    /// Counts by (state, reason), for "not shown" lines and XML `extrareasons`.
-    pub reasons: BTreeMap<(State, Reason), u64>,
-    pub done: bool,
-}
-
-/// Turns events into output as they come, keeping what the final renderers need.
-pub(crate) struct Collector<'a> {
-    pub reg: &'a Registry,
-    pub targets: &'a Targets,
-    pub ports: &'a PortSet,
-    pub list_all: bool,
-    format: Format,
-    out: io::BufWriter<io::Stdout>,
-    pb: Option<ProgressBar>,
-    pub hosts: BTreeMap<IpAddr, HostOut>,
-    pub hosts_down: u64,
-    pub total: Counts,
-    pub elapsed: Option<Duration>,
-    pub stats: Stats,
-    pub expected: u64,
-    pub interrupted: bool,
-    started: std::time::Instant,
-    csv_header: bool,
-    /// Keep listed results for a final renderer (not needed when only streaming).
-    keep_listed: bool,
-    error: Option<io::Error>,
-    stop: Option<Arc<tokio::sync::Notify>>,
-    /// Whether open ports are detected: their streamed rows wait for the detection.
-    pub detecting: bool,
-    pub detections: HashMap<SocketAddr, Detection>,
-    /// Open ports whose detection Ctrl-C cut short (or kept from starting): not identified
-    /// because interrupted, unlike a detection that found nothing (`unknown`).
-    pub cut_short: HashSet<SocketAddr>,
-    /// Wall time of the detection phase.
-    pub detect_elapsed: Option<Duration>,
-    progress: bool,
 }
 
 /// One port result as JSON, JSON Lines and CSV give it (docs/json.md).
@@ -293,7 +255,7 @@ pub(crate) struct PortOut<'a> {
     pub port: u16,
     pub protocol: &'static str,
     pub state: State,
-    pub reason: Reason,
+    pub reason: portent_scan::Reason,
     pub rtt_ms: Option<f64>,
     pub attempts: u8,
     pub service: &'static str,
@@ -309,12 +271,71 @@ pub(crate) struct PortOut<'a> {
     pub detection_interrupted: bool,
 }
 
+/// A port result with what is known about it, for the row and line renderers.
+struct PortView<'a> {
+    r: &'a PortResult,
+    hostname: Option<&'a str>,
+    e: Explanation,
+    detection: Option<&'a Detection>,
+    detection_interrupted: bool,
+}
+
+impl<'a> PortView<'a> {
+    fn in_host(h: &'a HostRecord, r: &'a PortResult, e: Explanation) -> PortView<'a> {
+        PortView {
+            r,
+            hostname: h.hostname.as_deref(),
+            e,
+            detection: h.detections.get(&r.port),
+            detection_interrupted: h.detection_interrupted.contains(&r.port),
+        }
+    }
+
+    fn out(&self, kind: Option<&'static str>) -> PortOut<'a> {
+        let (r, e) = (self.r, &self.e);
+        PortOut {
+            kind,
+            address: r.addr,
+            hostname: self.hostname,
+            port: r.port,
+            protocol: "tcp",
+            state: r.state,
+            reason: r.reason,
+            rtt_ms: r.rtt.map(ms),
+            attempts: r.attempts,
+            service: e.service,
+            registry_status: e.status.as_str(),
+            range: e.range,
+            ghost: e.ghost,
+            note: e.note,
+            detection: self.detection,
+            detection_interrupted: self.detection_interrupted,
+        }
+    }
+}
+
 fn ms(d: Duration) -> f64 {
     (d.as_secs_f64() * 1e6).round() / 1e3
 }
 
-impl<'a> Collector<'a> {
-    fn new(reg: &'a Registry, plan: &'a Plan) -> Collector<'a> {
+/// The run's sink: streams JSON Lines and CSV rows as results arrive and draws the progress
+/// bar; the documents rendered at the end come from the run's record.
+struct Stream {
+    format: Format,
+    out: io::BufWriter<io::Stdout>,
+    pb: Option<ProgressBar>,
+    detect_pb: Option<ProgressBar>,
+    progress: bool,
+    csv_header: bool,
+    /// Whether open ports are detected: their streamed rows wait for the detection.
+    detecting: bool,
+    started: std::time::Instant,
+    last_open: u64,
+    error: Option<io::Error>,
+}
+
+impl Stream {
+    fn new(plan: &Plan) -> Stream {
         let pb = plan.progress.then(|| {
             let pb = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
             pb.set_style(
@@ -327,247 +348,62 @@ impl<'a> Collector<'a> {
             pb.set_message("0 open");
             pb
         });
-        Collector {
-            reg,
-            targets: &plan.targets,
-            ports: &plan.ports,
-            list_all: plan.list_all,
+        Stream {
             format: plan.format,
             out: io::BufWriter::with_capacity(64 * 1024, io::stdout()),
             pb,
-            hosts: BTreeMap::new(),
-            hosts_down: 0,
-            total: Counts::default(),
-            elapsed: None,
-            stats: Stats::default(),
-            expected: 0,
-            interrupted: false,
-            started: std::time::Instant::now(),
-            csv_header: false,
-            keep_listed: !matches!(plan.format, Format::Jsonl | Format::Csv)
-                || plan.xml.is_some()
-                || plan.detect.is_some(),
-            error: None,
-            stop: None,
-            detecting: plan.detect.is_some(),
-            detections: HashMap::new(),
-            cut_short: HashSet::new(),
-            detect_elapsed: None,
+            detect_pb: None,
             progress: plan.progress,
+            csv_header: false,
+            detecting: plan.config.detection.is_some(),
+            started: std::time::Instant::now(),
+            last_open: 0,
+            error: None,
         }
     }
 
-    fn host(&mut self, addr: IpAddr) -> &mut HostOut {
-        self.hosts.entry(addr).or_insert_with(|| HostOut {
-            addr,
-            status: HostStatus::Assumed,
-            counts: Counts::default(),
-            srtt: None,
-            listed: Vec::new(),
-            reasons: BTreeMap::new(),
-            done: false,
-        })
-    }
-
-    pub(crate) fn port_out<'s>(&'s self, r: &PortResult, kind: Option<&'static str>) -> PortOut<'s>
-    where
-        'a: 's,
-    {
-        let e = explain(self.reg, r.port);
-        PortOut {
-            kind,
-            address: r.addr,
-            hostname: self.targets.name_of(r.addr),
-            port: r.port,
-            protocol: "tcp",
-            state: r.state,
-            reason: r.reason,
-            rtt_ms: r.rtt.map(ms),
-            attempts: r.attempts,
-            service: e.service,
-            registry_status: e.status.as_str(),
-            range: e.range,
-            ghost: e.ghost,
-            note: e.note,
-            detection: self.detections.get(&SocketAddr::new(r.addr, r.port)),
-            detection_interrupted: self.cut_short.contains(&SocketAddr::new(r.addr, r.port)),
-        }
-    }
-
-    /// Detects every open port listed, at most `concurrency` at a time, with one shared
-    /// detector. Returns whether the user interrupted it: the detections completed by then are
-    /// kept, and the ports still being detected go to `cut_short`.
-    fn detect(&mut self, detector: &Detector, concurrency: usize) -> Result<bool> {
-        let mut targets: Vec<(SocketAddr, Option<String>)> = self
-            .hosts
-            .values()
-            .flat_map(|h| h.listed.iter())
-            .filter(|r| r.state == State::Open)
-            .map(|r| (SocketAddr::new(r.addr, r.port), None))
-            .collect();
-        targets.sort();
-        if targets.is_empty() {
-            return Ok(false);
-        }
-        let pb = self.progress.then(|| {
-            let pb = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-            pb.set_style(
-                ProgressStyle::with_template("{spinner} {elapsed} detecting {msg}")
-                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-            );
-            pb.set_message(plural(targets.len() as u64, "open port"));
-            pb.enable_steady_tick(Duration::from_millis(120));
-            pb
-        });
-        // Detection waits on peers, not on the CPU: a small multi-threaded runtime lets TLS
-        // handshakes and parsing of many ports overlap.
-        let t0 = std::time::Instant::now();
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .context("cannot start the async runtime")?;
-        // Each detection is sent as it completes, so Ctrl-C keeps the ones done by then.
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-        let interrupted = rt.block_on(async {
-            tokio::select! {
-                // Polled first, so the Ctrl-C listener is set before any detection starts.
-                biased;
-                _ = tokio::signal::ctrl_c() => true,
-                () = detector.detect_each(&targets, concurrency, tx) => false,
-            }
-        });
-        // Detections still running are aborted with the runtime.
-        drop(rt);
-        self.detect_elapsed = Some(t0.elapsed());
-        if let Some(pb) = pb {
+    fn clear_progress(&mut self) {
+        for pb in [self.pb.take(), self.detect_pb.take()]
+            .into_iter()
+            .flatten()
+        {
             pb.finish_and_clear();
         }
-        while let Ok((_, d)) = rx.try_recv() {
-            self.detections.insert(d.addr, d);
-        }
-        self.cut_short = targets
-            .into_iter()
-            .map(|(a, _)| a)
-            .filter(|a| !self.detections.contains_key(a))
-            .collect();
-        Ok(interrupted)
     }
 
     /// JSON Lines and CSV: the open ports held back for detection, by address and port.
-    fn stream_detected(&mut self) {
+    fn stream_detected(&mut self, record: &RunRecord, reg: &Registry) {
         if !matches!(self.format, Format::Jsonl | Format::Csv) {
             return;
         }
-        let mut open: Vec<PortResult> = self
-            .hosts
-            .values()
-            .flat_map(|h| h.listed.iter())
-            .filter(|r| r.state == State::Open)
-            .copied()
-            .collect();
-        open.sort_by_key(|r| (r.addr, r.port));
-        for r in &open {
-            self.stream_now(r);
-        }
-    }
-
-    fn on_event(&mut self, e: Event) {
-        match e {
-            Event::Started { total, .. } => {
-                self.expected = total;
-                self.started = std::time::Instant::now();
-                if let Some(pb) = &self.pb {
-                    pb.set_length(total);
+        for h in &record.hosts {
+            for r in h.listed_by_port() {
+                if r.state != State::Open {
+                    continue;
                 }
-            }
-            Event::Host { addr, status } => {
-                if status == HostStatus::Down {
-                    self.expected = self.expected.saturating_sub(self.ports.len() as u64);
-                    if let Some(pb) = &self.pb {
-                        pb.set_length(self.expected);
-                    }
-                } else {
-                    self.host(addr).status = status;
-                }
-            }
-            Event::Port(r) => {
-                self.total.add(r.state);
-                let listed = r.state == State::Open || self.list_all;
-                let keep = listed && self.keep_listed;
-                {
-                    let h = self.host(r.addr);
-                    h.counts.add(r.state);
-                    *h.reasons.entry((r.state, r.reason)).or_default() += 1;
-                    if keep {
-                        h.listed.push(r);
-                    }
-                }
-                if listed {
-                    self.stream(&r);
-                }
-                if let Some(pb) = &self.pb {
-                    pb.inc(1);
-                    let done = self.total.total();
-                    if r.state == State::Open || done.is_multiple_of(1024) {
-                        let secs = self.started.elapsed().as_secs_f64().max(1e-3);
-                        pb.set_message(format!(
-                            "{} open  {}/s",
-                            self.total.open,
-                            group((done as f64 / secs) as u64)
-                        ));
-                    }
-                }
-            }
-            Event::HostDone {
-                addr,
-                status,
-                counts,
-                srtt,
-            } => {
-                if status == HostStatus::Down {
-                    self.hosts_down += 1;
-                    self.hosts.remove(&addr);
-                } else {
-                    let h = self.host(addr);
-                    h.status = status;
-                    h.counts = counts;
-                    h.srtt = srtt;
-                    h.done = true;
-                }
-            }
-            Event::Finished { elapsed, stats } => {
-                self.elapsed = Some(elapsed);
-                self.stats = stats;
+                let e = explain(reg, r.port);
+                self.stream_now(&PortView::in_host(h, r, e));
             }
         }
     }
 
-    fn stream(&mut self, r: &PortResult) {
-        // With --detect an open port's row waits for its detection (`stream_detected`).
-        if self.detecting && r.state == State::Open {
-            return;
-        }
-        self.stream_now(r);
-    }
-
-    fn stream_now(&mut self, r: &PortResult) {
+    fn stream_now(&mut self, v: &PortView<'_>) {
         if self.error.is_some() {
             return;
         }
         let res = match self.format {
             Format::Jsonl => {
-                let line = serde_json::to_vec(&self.port_out(r, Some("port")));
+                let line = serde_json::to_vec(&v.out(Some("port")));
                 line.map_err(io::Error::from).and_then(|l| {
                     self.out.write_all(&l)?;
                     writeln!(self.out)
                 })
             }
-            Format::Csv => self.csv_row(r),
+            Format::Csv => self.csv_row(v),
             _ => return,
         };
         let res = res.and_then(|()| {
-            if r.state == State::Open {
+            if v.r.state == State::Open {
                 match &self.pb {
                     Some(pb) => pb.suspend(|| self.out.flush()),
                     None => self.out.flush(),
@@ -578,47 +414,11 @@ impl<'a> Collector<'a> {
         });
         if let Err(e) = res {
             self.error = Some(e);
-            if let Some(s) = &self.stop {
-                s.notify_one();
-            }
         }
     }
 
-    fn csv_record(&self, r: &PortResult) -> Vec<String> {
-        let o = self.port_out(r, None);
-        let mut row = vec![
-            o.address.to_string(),
-            o.hostname.unwrap_or("").to_owned(),
-            o.port.to_string(),
-            o.protocol.to_owned(),
-            o.state.as_str().to_owned(),
-            o.reason.as_str().to_owned(),
-            o.rtt_ms.map(|v| v.to_string()).unwrap_or_default(),
-            o.attempts.to_string(),
-            o.service.to_owned(),
-            o.registry_status.to_owned(),
-            o.range.to_owned(),
-            o.ghost.to_string(),
-            o.note.to_owned(),
-        ];
-        if self.detecting {
-            let d = o.detection;
-            row.extend([
-                d.map(|d| d.service.clone()).unwrap_or_default(),
-                d.and_then(|d| d.product.clone()).unwrap_or_default(),
-                d.and_then(|d| d.version.clone()).unwrap_or_default(),
-                match d {
-                    Some(d) => matches_str(d.verdict.matches).to_owned(),
-                    None if o.detection_interrupted => "interrupted".to_owned(),
-                    None => String::new(),
-                },
-            ]);
-        }
-        row
-    }
-
-    fn csv_row(&mut self, r: &PortResult) -> io::Result<()> {
-        let row = self.csv_record(r);
+    fn csv_row(&mut self, v: &PortView<'_>) -> io::Result<()> {
+        let row = csv_record(v, self.detecting);
         let mut w = csv::WriterBuilder::new()
             .has_headers(false)
             .from_writer(Vec::with_capacity(128));
@@ -637,56 +437,8 @@ impl<'a> Collector<'a> {
         self.out.write_all(&bytes)
     }
 
-    /// Hosts to report: up or assumed, ascending by address.
-    pub(crate) fn live_hosts(&self) -> impl Iterator<Item = &HostOut> {
-        self.hosts.values()
-    }
-
-    fn elapsed(&self) -> Duration {
-        self.elapsed.unwrap_or_else(|| self.started.elapsed())
-    }
-
-    fn document(&self) -> ScanDocument<'_> {
-        let hosts = self
-            .live_hosts()
-            .map(|h| {
-                let mut ports: Vec<&PortResult> = h.listed.iter().collect();
-                ports.sort_by_key(|r| r.port);
-                HostDoc {
-                    address: h.addr,
-                    hostname: self.targets.name_of(h.addr),
-                    status: h.status,
-                    srtt_ms: h.srtt.map(ms),
-                    counts: h.counts,
-                    complete: h.done,
-                    ports: ports.into_iter().map(|r| self.port_out(r, None)).collect(),
-                }
-            })
-            .collect();
-        ScanDocument {
-            scanner: "portent",
-            version: env!("CARGO_PKG_VERSION"),
-            interrupted: self.interrupted,
-            elapsed_ms: ms(self.elapsed()),
-            detect_ms: self.detect_elapsed.map(ms),
-            targets: TargetsDoc {
-                addresses: self.targets.len(),
-                resolved: self.targets.resolutions(),
-            },
-            ports: PortsDoc {
-                count: self.ports.len(),
-                list: self.ports.summary(),
-            },
-            listing: if self.list_all { "all" } else { "open" },
-            hosts_down: self.hosts_down,
-            totals: self.total,
-            stats: self.stats,
-            hosts,
-        }
-    }
-
-    fn finish_jsonl(&mut self) -> Result<()> {
-        let doc = self.document();
+    fn finish_jsonl(&mut self, record: &RunRecord, reg: &Registry) -> Result<()> {
+        let doc = document(record, reg);
         let mut lines: Vec<String> = Vec::new();
         for h in &doc.hosts {
             lines.push(serde_json::to_string(&HostLine {
@@ -716,154 +468,299 @@ impl<'a> Collector<'a> {
         self.out.flush()?;
         Ok(())
     }
+}
 
-    fn render_table(&mut self) -> Result<()> {
-        let mut w = anstream::stdout().lock();
-        let hosts: Vec<&HostOut> = self.live_hosts().collect();
-        for h in &hosts {
-            write!(w, "{HEAD}{}{HEAD:#}", h.addr)?;
-            if let Some(n) = self.targets.name_of(h.addr) {
-                write!(w, " ({})", clean(n, false))?;
+impl portent_run::Sink for Stream {
+    fn event(&mut self, e: &RunEvent<'_>) -> ControlFlow<()> {
+        match e {
+            RunEvent::Started { expected, .. } => {
+                self.started = std::time::Instant::now();
+                if let Some(pb) = &self.pb {
+                    pb.set_length(*expected);
+                }
             }
-            let status = match h.status {
-                HostStatus::Up => "up",
-                HostStatus::Assumed => "scanned",
-                HostStatus::Down => "down",
+            RunEvent::Port {
+                result,
+                hostname,
+                explanation,
+                listed,
+                detecting,
+            } => {
+                // With --detect an open port's row waits for its detection (`stream_detected`).
+                if let (true, false, Some(e)) = (*listed, *detecting, explanation) {
+                    self.stream_now(&PortView {
+                        r: result,
+                        hostname: *hostname,
+                        e: (*e).clone(),
+                        detection: None,
+                        detection_interrupted: false,
+                    });
+                }
+            }
+            RunEvent::Progress(p) => {
+                if let Some(pb) = &self.pb {
+                    if pb.length() != Some(p.expected) {
+                        pb.set_length(p.expected);
+                    }
+                    pb.set_position(p.scanned);
+                    if p.open != self.last_open || p.scanned.is_multiple_of(1024) {
+                        self.last_open = p.open;
+                        let secs = self.started.elapsed().as_secs_f64().max(1e-3);
+                        pb.set_message(format!(
+                            "{} open  {}/s",
+                            p.open,
+                            group((p.scanned as f64 / secs) as u64)
+                        ));
+                    }
+                }
+            }
+            RunEvent::ScanFinished {
+                detections_pending, ..
+            } => {
+                if let Some(pb) = self.pb.take() {
+                    pb.finish_and_clear();
+                }
+                if self.progress && *detections_pending > 0 {
+                    let pb = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+                    pb.set_style(
+                        ProgressStyle::with_template("{spinner} {elapsed} detecting {msg}")
+                            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+                    );
+                    pb.set_message(plural(*detections_pending as u64, "open port"));
+                    pb.enable_steady_tick(Duration::from_millis(120));
+                    self.detect_pb = Some(pb);
+                }
+            }
+            RunEvent::HostStarted { .. }
+            | RunEvent::Detected { .. }
+            | RunEvent::HostDone { .. }
+            | RunEvent::Finished { .. } => {}
+        }
+        if self.error.is_some() {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    }
+}
+
+fn csv_record(v: &PortView<'_>, detecting: bool) -> Vec<String> {
+    let o = v.out(None);
+    let mut row = vec![
+        o.address.to_string(),
+        o.hostname.unwrap_or("").to_owned(),
+        o.port.to_string(),
+        o.protocol.to_owned(),
+        o.state.as_str().to_owned(),
+        o.reason.as_str().to_owned(),
+        o.rtt_ms.map(|v| v.to_string()).unwrap_or_default(),
+        o.attempts.to_string(),
+        o.service.to_owned(),
+        o.registry_status.to_owned(),
+        o.range.to_owned(),
+        o.ghost.to_string(),
+        o.note.to_owned(),
+    ];
+    if detecting {
+        let d = o.detection;
+        row.extend([
+            d.map(|d| d.service.clone()).unwrap_or_default(),
+            d.and_then(|d| d.product.clone()).unwrap_or_default(),
+            d.and_then(|d| d.version.clone()).unwrap_or_default(),
+            match d {
+                Some(d) => matches_str(d.verdict.matches).to_owned(),
+                None if o.detection_interrupted => "interrupted".to_owned(),
+                None => String::new(),
+            },
+        ]);
+    }
+    row
+}
+
+fn document<'r>(record: &'r RunRecord, reg: &Registry) -> ScanDocument<'r> {
+    let hosts = record
+        .hosts
+        .iter()
+        .map(|h| HostDoc {
+            address: h.addr,
+            hostname: h.hostname.as_deref(),
+            status: h.status,
+            srtt_ms: h.srtt.map(ms),
+            counts: h.counts,
+            complete: h.complete,
+            ports: h
+                .listed_by_port()
+                .into_iter()
+                .map(|r| PortView::in_host(h, r, explain(reg, r.port)).out(None))
+                .collect(),
+        })
+        .collect();
+    ScanDocument {
+        scanner: "portent",
+        version: env!("CARGO_PKG_VERSION"),
+        interrupted: record.interrupted,
+        elapsed_ms: ms(record.scan_elapsed),
+        detect_ms: record.detect_elapsed.map(ms),
+        targets: TargetsDoc {
+            addresses: record.addresses,
+            resolved: &record.resolutions,
+        },
+        ports: PortsDoc {
+            count: record.port_count,
+            list: record.port_list.clone(),
+        },
+        listing: if record.list_all { "all" } else { "open" },
+        hosts_down: record.hosts_down,
+        totals: record.totals,
+        stats: record.stats,
+        hosts,
+    }
+}
+
+fn render_table(record: &RunRecord, reg: &Registry) -> Result<()> {
+    let mut w = anstream::stdout().lock();
+    for h in &record.hosts {
+        write!(w, "{HEAD}{}{HEAD:#}", h.addr)?;
+        if let Some(n) = &h.hostname {
+            write!(w, " ({})", clean(n, false))?;
+        }
+        let status = match h.status {
+            HostStatus::Up => "up",
+            HostStatus::Assumed => "scanned",
+            HostStatus::Down => "down",
+        };
+        write!(w, "  {DIM}{status}")?;
+        if let Some(s) = h.srtt {
+            write!(w, ", srtt {}", fmt_ms(s))?;
+        }
+        if !h.complete {
+            write!(w, ", incomplete")?;
+        }
+        writeln!(w, "{DIM:#}")?;
+        let listed = h.listed_by_port();
+        if !listed.is_empty() {
+            writeln!(
+                w,
+                "  {HEAD}{:<11} {:<9} {:<22} {:>9}  {:<16} NOTE{HEAD:#}",
+                "PORT", "STATE", "REASON", "RTT", "SERVICE"
+            )?;
+        }
+        for r in &listed {
+            let e = explain(reg, r.port);
+            let st = match r.state {
+                State::Open => GOOD,
+                State::Closed => DIM,
+                State::Filtered => WARN,
             };
-            write!(w, "  {DIM}{status}")?;
-            if let Some(s) = h.srtt {
-                write!(w, ", srtt {}", fmt_ms(s))?;
+            let rtt = r.rtt.map(fmt_ms).unwrap_or_else(|| "-".into());
+            let port = format!("{}/tcp", r.port);
+            let state = r.state.as_str();
+            let reason = r.reason.as_str();
+            write!(
+                w,
+                "  {port:<11} {st}{state:<9}{st:#} {reason:<22} {rtt:>9}  "
+            )?;
+            let svc = clean(e.service, false);
+            if e.status == portent_registry::Status::Assigned {
+                write!(w, "{NAME}{svc:<16}{NAME:#}")?;
+            } else {
+                write!(w, "{DIM}{svc:<16}{DIM:#}")?;
             }
-            if !h.done {
-                write!(w, ", incomplete")?;
+            if e.ghost {
+                write!(w, " {BAD}ghost{BAD:#}")?;
             }
-            writeln!(w, "{DIM:#}")?;
-            let mut listed: Vec<&PortResult> = h.listed.iter().collect();
-            listed.sort_by_key(|r| r.port);
-            if !listed.is_empty() {
-                writeln!(
-                    w,
-                    "  {HEAD}{:<11} {:<9} {:<22} {:>9}  {:<16} NOTE{HEAD:#}",
-                    "PORT", "STATE", "REASON", "RTT", "SERVICE"
-                )?;
-            }
-            for r in &listed {
-                let e = explain(self.reg, r.port);
-                let st = match r.state {
-                    State::Open => GOOD,
-                    State::Closed => DIM,
-                    State::Filtered => WARN,
-                };
-                let rtt = r.rtt.map(fmt_ms).unwrap_or_else(|| "-".into());
-                let port = format!("{}/tcp", r.port);
-                let state = r.state.as_str();
-                let reason = r.reason.as_str();
-                write!(
-                    w,
-                    "  {port:<11} {st}{state:<9}{st:#} {reason:<22} {rtt:>9}  "
-                )?;
-                let svc = clean(e.service, false);
-                if e.status == portent_registry::Status::Assigned {
-                    write!(w, "{NAME}{svc:<16}{NAME:#}")?;
-                } else {
-                    write!(w, "{DIM}{svc:<16}{DIM:#}")?;
-                }
-                if e.ghost {
-                    write!(w, " {BAD}ghost{BAD:#}")?;
-                }
-                if !e.note.is_empty() {
-                    write!(w, " {}", clean(e.note, false))?;
-                }
-                writeln!(w)?;
-                let addr = SocketAddr::new(r.addr, r.port);
-                if let Some(d) = self.detections.get(&addr) {
-                    render_detection(&mut w, d)?;
-                } else if self.cut_short.contains(&addr) {
-                    writeln!(
-                        w,
-                        "{}{WARN}speaks: ? (detection interrupted){WARN:#}",
-                        " ".repeat(14)
-                    )?;
-                }
-            }
-            let mut hidden: Vec<String> = Vec::new();
-            for s in [State::Closed, State::Filtered] {
-                let shown = listed.iter().filter(|r| r.state == s).count() as u64;
-                let n = h.counts.get(s).saturating_sub(shown);
-                if n > 0 {
-                    let why: Vec<String> = h
-                        .reasons
-                        .iter()
-                        .filter(|((st, _), _)| *st == s)
-                        .map(|((_, r), c)| format!("{r} {}", group(*c)))
-                        .collect();
-                    hidden.push(format!("{} {s} ({})", group(n), why.join(", ")));
-                }
-            }
-            if listed.is_empty() && h.counts.open == 0 {
-                writeln!(w, "  no open ports")?;
-            }
-            if !hidden.is_empty() {
-                writeln!(w, "  {DIM}not shown: {}{DIM:#}", hidden.join(", "))?;
+            if !e.note.is_empty() {
+                write!(w, " {}", clean(e.note, false))?;
             }
             writeln!(w)?;
-        }
-        let elapsed = self.elapsed().as_secs_f64();
-        // Interrupted during detection, the scan itself was complete (said below).
-        if self.interrupted && self.detect_elapsed.is_none() {
-            writeln!(
-                w,
-                "{WARN}Interrupted{WARN:#} after {elapsed:.2} s: {} of {} so far.",
-                group(self.total.total()),
-                plural(self.expected, "port result")
-            )?;
-        }
-        let up = hosts.len();
-        write!(
-            w,
-            "{} scanned ({} down), {} each, in {elapsed:.2} s: ",
-            plural(up as u64, "host"),
-            group(self.hosts_down),
-            plural(self.ports.len() as u64, "port")
-        )?;
-        writeln!(
-            w,
-            "{GOOD}{} open{GOOD:#}, {} closed, {} filtered.",
-            group(self.total.open),
-            group(self.total.closed),
-            group(self.total.filtered)
-        )?;
-        if let Some(d) = self.detect_elapsed {
-            if self.interrupted {
+            if let Some(d) = h.detections.get(&r.port) {
+                render_detection(&mut w, d)?;
+            } else if h.detection_interrupted.contains(&r.port) {
                 writeln!(
                     w,
-                    "{WARN}Interrupted{WARN:#} during detection after {:.2} s: detected {} of {}.",
-                    d.as_secs_f64(),
-                    group(self.detections.len() as u64),
-                    plural(
-                        (self.detections.len() + self.cut_short.len()) as u64,
-                        "open port"
-                    )
-                )?;
-            } else {
-                writeln!(
-                    w,
-                    "Detected {} in {:.2} s.",
-                    plural(self.detections.len() as u64, "open port"),
-                    d.as_secs_f64()
+                    "{}{WARN}speaks: ? (detection interrupted){WARN:#}",
+                    " ".repeat(14)
                 )?;
             }
         }
-        if self.hosts_down > 0 && up == 0 {
+        let mut hidden: Vec<String> = Vec::new();
+        for s in [State::Closed, State::Filtered] {
+            let shown = listed.iter().filter(|r| r.state == s).count() as u64;
+            let n = h.counts.get(s).saturating_sub(shown);
+            if n > 0 {
+                let why: Vec<String> = h
+                    .reasons
+                    .iter()
+                    .filter(|((st, _), _)| *st == s)
+                    .map(|((_, r), c)| format!("{r} {}", group(*c)))
+                    .collect();
+                hidden.push(format!("{} {s} ({})", group(n), why.join(", ")));
+            }
+        }
+        if listed.is_empty() && h.counts.open == 0 {
+            writeln!(w, "  no open ports")?;
+        }
+        if !hidden.is_empty() {
+            writeln!(w, "  {DIM}not shown: {}{DIM:#}", hidden.join(", "))?;
+        }
+        writeln!(w)?;
+    }
+    let elapsed = record.scan_elapsed.as_secs_f64();
+    // Interrupted during detection, the scan itself was complete (said below).
+    if record.interrupted && record.detect_elapsed.is_none() {
+        writeln!(
+            w,
+            "{WARN}Interrupted{WARN:#} after {elapsed:.2} s: {} of {} so far.",
+            group(record.totals.total()),
+            plural(record.expected, "port result")
+        )?;
+    }
+    let up = record.hosts.len();
+    write!(
+        w,
+        "{} scanned ({} down), {} each, in {elapsed:.2} s: ",
+        plural(up as u64, "host"),
+        group(record.hosts_down),
+        plural(record.port_count as u64, "port")
+    )?;
+    writeln!(
+        w,
+        "{GOOD}{} open{GOOD:#}, {} closed, {} filtered.",
+        group(record.totals.open),
+        group(record.totals.closed),
+        group(record.totals.filtered)
+    )?;
+    if let Some(d) = record.detect_elapsed {
+        let detected = record.detected();
+        if record.interrupted {
             writeln!(
                 w,
-                "{DIM}No host answered discovery on ports {:?}; --no-ping scans them anyway.{DIM:#}",
-                portent_scan::DISCOVERY_PORTS
+                "{WARN}Interrupted{WARN:#} during detection after {:.2} s: detected {} of {}.",
+                d.as_secs_f64(),
+                group(detected as u64),
+                plural(
+                    (detected + record.detections_interrupted()) as u64,
+                    "open port"
+                )
+            )?;
+        } else {
+            writeln!(
+                w,
+                "Detected {} in {:.2} s.",
+                plural(detected as u64, "open port"),
+                d.as_secs_f64()
             )?;
         }
-        w.flush()?;
-        Ok(())
     }
+    if record.hosts_down > 0 && up == 0 {
+        writeln!(
+            w,
+            "{DIM}No host answered discovery on ports {:?}; --no-ping scans them anyway.{DIM:#}",
+            portent_scan::DISCOVERY_PORTS
+        )?;
+    }
+    w.flush()?;
+    Ok(())
 }
 
 /// Columns added with `--detect` (empty for ports not open).

@@ -6,13 +6,13 @@
 use std::io::{self, Write};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use std::net::SocketAddr;
-
 use portent_probe::Detection;
+use portent_registry::Registry;
+use portent_run::RunRecord;
 use portent_scan::{HostStatus, State, explain};
 use quick_xml::escape::escape;
 
-use super::scan::{Collector, group, plural};
+use super::scan::{group, plural};
 
 fn unix(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
@@ -46,14 +46,14 @@ fn service(w: &mut impl Write, d: &Detection) -> io::Result<()> {
     }
 }
 
+/// The whole document for a finished (or interrupted) run; `args` is the command line.
 pub(crate) fn write(
     w: &mut impl Write,
-    c: &Collector<'_>,
+    c: &RunRecord,
+    reg: &Registry,
     args: &str,
-    start: SystemTime,
-    end: SystemTime,
 ) -> io::Result<()> {
-    let (start, end) = (unix(start), unix(end));
+    let (start, end) = (unix(c.started_at), unix(c.ended_at));
     writeln!(w, r#"<?xml version="1.0" encoding="UTF-8"?>"#)?;
     writeln!(w, "<!DOCTYPE nmaprun>")?;
     writeln!(
@@ -65,13 +65,12 @@ pub(crate) fn write(
     writeln!(
         w,
         r#"<scaninfo type="connect" protocol="tcp" numservices="{}" services="{}"/>"#,
-        c.ports.len(),
-        c.ports.summary()
+        c.port_count, c.port_list
     )?;
     writeln!(w, r#"<verbose level="0"/>"#)?;
     writeln!(w, r#"<debugging level="0"/>"#)?;
     let mut up = 0u64;
-    for h in c.live_hosts() {
+    for h in &c.hosts {
         up += 1;
         let reason = match h.status {
             HostStatus::Up => "syn-ack",
@@ -84,7 +83,7 @@ pub(crate) fn write(
         )?;
         let kind = if h.addr.is_ipv4() { "ipv4" } else { "ipv6" };
         writeln!(w, r#"<address addr="{}" addrtype="{kind}"/>"#, h.addr)?;
-        match c.targets.name_of(h.addr) {
+        match &h.hostname {
             Some(n) => writeln!(
                 w,
                 r#"<hostnames><hostname name="{}" type="user"/></hostnames>"#,
@@ -93,8 +92,7 @@ pub(crate) fn write(
             None => writeln!(w, "<hostnames/>")?,
         }
         writeln!(w, "<ports>")?;
-        let mut listed: Vec<_> = h.listed.iter().collect();
-        listed.sort_by_key(|r| r.port);
+        let listed = h.listed_by_port();
         for s in [State::Closed, State::Filtered] {
             let shown = listed.iter().filter(|r| r.state == s).count() as u64;
             let n = h.counts.get(s).saturating_sub(shown);
@@ -114,7 +112,7 @@ pub(crate) fn write(
             writeln!(w, "</extraports>")?;
         }
         for r in listed {
-            let e = explain(c.reg, r.port);
+            let e = explain(reg, r.port);
             write!(
                 w,
                 r#"<port protocol="tcp" portid="{}"><state state="{}" reason="{}" reason_ttl="0"/>"#,
@@ -122,11 +120,10 @@ pub(crate) fn write(
                 r.state,
                 r.reason.nmap_name(),
             )?;
-            let addr = SocketAddr::new(r.addr, r.port);
-            match c.detections.get(&addr) {
+            match h.detections.get(&r.port) {
                 Some(d) if d.service != "unknown" => service(w, d)?,
                 // The registry's name, marked: Ctrl-C stopped detection before it finished.
-                None if c.cut_short.contains(&addr) => write!(
+                None if h.detection_interrupted.contains(&r.port) => write!(
                     w,
                     r#"<service name="{}" extrainfo="detection interrupted" method="table" conf="3"/>"#,
                     escape(e.service)
@@ -148,7 +145,7 @@ pub(crate) fn write(
     }
     let elapsed = end.saturating_sub(start);
     // nmap's wording: "1 IP address (1 host up)", "2 IP addresses (0 hosts up)".
-    let addresses = match c.targets.len() {
+    let addresses = match c.addresses {
         1 => "1 IP address".to_owned(),
         n => format!("{} IP addresses", group(n)),
     };

@@ -1,0 +1,93 @@
+//! What a run is asked to do, as plain library types. The CLI builds a [`RunConfig`] from its
+//! flags (and a future config file or the web server from theirs); nothing here knows clap.
+
+use std::time::Duration;
+
+use portent_probe::Detector;
+use portent_registry::Registry;
+use portent_scan::{Discovery, PortSet, Targets};
+
+/// Everything a run needs, validated by whoever built it (targets resolved, ports parsed).
+#[derive(Debug, Clone)]
+pub struct RunConfig {
+    pub targets: Targets,
+    pub ports: PortSet,
+    pub scan: ScanOptions,
+    /// Service detection on open ports; `None` scans only.
+    pub detection: Option<DetectionConfig>,
+    /// List every port result (closed and filtered too), not only open ones.
+    pub list_all: bool,
+    /// Keep listed port results in the [`RunRecord`](crate::RunRecord). A consumer that only
+    /// streams events can turn this off so a large `list_all` run keeps no per-port memory;
+    /// open ports are kept anyway while detection is on (their detections hang off them).
+    pub keep_listed: bool,
+    /// For explanations (`portent_scan::explain`) of port results.
+    pub registry: Registry,
+}
+
+impl RunConfig {
+    /// A scan of `ports` on `targets` with default timing, no detection, open ports listed.
+    pub fn new(targets: Targets, ports: PortSet, registry: Registry) -> RunConfig {
+        RunConfig {
+            targets,
+            ports,
+            scan: ScanOptions::default(),
+            detection: None,
+            list_all: false,
+            keep_listed: true,
+            registry,
+        }
+    }
+}
+
+/// The scan engine's options (see `portent_scan::ScannerBuilder`).
+#[derive(Debug, Clone, Copy)]
+pub struct ScanOptions {
+    /// A fixed timeout per attempt instead of one derived from round trips.
+    pub timeout: Option<Duration>,
+    /// Attempts after the first for a silent port.
+    pub retries: u8,
+    /// At most this many attempts per second.
+    pub rate: Option<u32>,
+    /// Threads driving attempts; 1 runs the scan on the caller's runtime.
+    pub threads: usize,
+    pub discovery: Discovery,
+    /// A fixed order (reproducible runs); random when `None`.
+    pub seed: Option<u64>,
+}
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        ScanOptions {
+            timeout: None,
+            retries: 1,
+            rate: None,
+            threads: 1,
+            discovery: Discovery::Auto,
+            seed: None,
+        }
+    }
+}
+
+/// Service detection on each open port, overlapped with the scan.
+#[derive(Debug, Clone)]
+pub struct DetectionConfig {
+    /// One detector shared by every port.
+    pub detector: Detector,
+    /// At most this many detections at once (at least 1).
+    pub concurrency: usize,
+    /// Where detection tasks run; the caller's runtime when `None`. Detection waits on peers
+    /// and parses TLS, so a caller whose scan runs on a current-thread runtime may hand a small
+    /// multi-threaded one here and keep the scan's thread free.
+    pub runtime: Option<tokio::runtime::Handle>,
+}
+
+impl DetectionConfig {
+    pub fn new(detector: Detector, concurrency: usize) -> DetectionConfig {
+        DetectionConfig {
+            detector,
+            concurrency: concurrency.max(1),
+            runtime: None,
+        }
+    }
+}

@@ -1,0 +1,89 @@
+//! What a run tells its consumer while it goes. Events are borrowed views, handed to a
+//! [`Sink`] one at a time and in order; the [`RunRecord`](crate::RunRecord) returned at the end
+//! holds the same facts, so a consumer may stream, wait for the end, or both.
+
+use std::net::{IpAddr, SocketAddr};
+use std::ops::ControlFlow;
+use std::time::Duration;
+
+use portent_probe::Detection;
+use portent_scan::{Counts, Explanation, HostStatus, PortResult, Stats};
+
+/// One step of a run.
+#[derive(Debug)]
+pub enum RunEvent<'a> {
+    /// The scan is about to start.
+    Started {
+        hosts: u64,
+        ports: usize,
+        /// Port results to come if every host is up.
+        expected: u64,
+        /// Connection attempts allowed in flight at once.
+        max_in_flight: usize,
+        /// The open-file limit after raising it, when the network has one.
+        fd_limit: Option<u64>,
+    },
+    /// Host discovery decided about a host (only when discovery runs).
+    HostStarted { addr: IpAddr, status: HostStatus },
+    /// One port's final scan result, in arrival order.
+    Port {
+        result: PortResult,
+        hostname: Option<&'a str>,
+        /// What the registry and our notes say about the port, for listed ports (a port only
+        /// counted is not looked up: on a full-range scan that would be most of the work).
+        explanation: Option<&'a Explanation>,
+        /// Listed (open, or every state when listing all), not only counted.
+        listed: bool,
+        /// Open with detection on: a [`RunEvent::Detected`] for it follows (or the record marks
+        /// it interrupted).
+        detecting: bool,
+    },
+    /// Detection finished for an open port.
+    Detected {
+        addr: SocketAddr,
+        detection: &'a Detection,
+    },
+    /// A host is finished (`Down`: it answered nothing during discovery and was skipped).
+    HostDone {
+        addr: IpAddr,
+        status: HostStatus,
+        counts: Counts,
+        srtt: Option<Duration>,
+    },
+    /// Counts so far, after each port result, host skipped and detection.
+    Progress(Progress),
+    /// The scan is complete; detections may still be running.
+    ScanFinished {
+        elapsed: Duration,
+        stats: Stats,
+        /// Detections not finished yet.
+        detections_pending: usize,
+    },
+    /// The run is over (the record is returned next).
+    Finished { interrupted: bool },
+}
+
+/// How far a run has got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub struct Progress {
+    /// Port results so far.
+    pub scanned: u64,
+    /// Port results expected (shrinks as hosts are found down).
+    pub expected: u64,
+    pub open: u64,
+    /// Detections finished, and started or waiting for a slot.
+    pub detected: usize,
+    pub detecting: usize,
+}
+
+/// Where events go. `ControlFlow::Break` stops the run (for example when the consumer's output
+/// is gone); the record then says `stopped`.
+pub trait Sink {
+    fn event(&mut self, event: &RunEvent<'_>) -> ControlFlow<()>;
+}
+
+impl<F: FnMut(&RunEvent<'_>) -> ControlFlow<()>> Sink for F {
+    fn event(&mut self, event: &RunEvent<'_>) -> ControlFlow<()> {
+        self(event)
+    }
+}

@@ -1,0 +1,396 @@
+//! The run itself: the scan engine's events in, detection started per open port, events out
+//! to a sink, a record at the end.
+//!
+//! Why it is shaped this way:
+//!
+//! - **Overlap.** Detection of an open port needs only that port, so waiting for the whole
+//!   scan (minutes for a large one) before the first banner is read wastes that time. Each open
+//!   port becomes a task in a `JoinSet` the moment the engine reports it; a semaphore bounds
+//!   how many detect at once, so tasks beyond the bound wait for a slot, cheaply.
+//! - **One loop, one owner.** The engine calls back synchronously from inside its future, so
+//!   its events go through a channel into one `select!` loop that also joins finished
+//!   detections and watches the stop future. Only that loop touches the run's state and the
+//!   sink: no locks, and events reach the sink in a single order.
+//! - **Stopping.** The stop future is polled first on every turn (so its listener, a Ctrl-C
+//!   handler for instance, is in place before the first packet). When it fires, the scan
+//!   future is dropped (its attempts are aborted), detections already finished are kept,
+//!   the rest are aborted and their ports marked `detection_interrupted`. A stop that comes
+//!   after the last port result, while the engine only closes its books (final counts, round
+//!   trips, threads joining), waits for that: the scan is complete and the stop lands in
+//!   detection. With overlap a fast detection can end before the scan's closing events, and a
+//!   run whose every port answered should not be reported as an incomplete scan.
+
+use std::collections::{BTreeMap, HashSet};
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
+use std::ops::ControlFlow;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use portent_probe::{Detection, Detector};
+use portent_scan::{
+    Counts, Event, HostStatus, Network, ScannerBuilder, State, Stats, SystemNetwork, explain,
+};
+use tokio::sync::{Semaphore, mpsc};
+use tokio::task::JoinSet;
+
+use crate::RunError;
+use crate::config::RunConfig;
+use crate::event::{Progress, RunEvent, Sink};
+use crate::record::{HostRecord, RunRecord};
+
+/// Runs `config` on real sockets. See [`run_on`].
+pub async fn run<S: Sink + ?Sized>(
+    config: RunConfig,
+    sink: &mut S,
+    stop: impl Future<Output = ()>,
+) -> Result<RunRecord, RunError> {
+    run_on(config, SystemNetwork::default(), sink, stop).await
+}
+
+/// Runs `config` over `network` (a simulated one in tests): scans, detects each open port as
+/// soon as it is found (when detection is configured), hands every step to `sink`, and returns
+/// the finished run. Must be called within a tokio runtime (the scan runs on it; detection on
+/// it too unless [`DetectionConfig::runtime`](crate::DetectionConfig::runtime) names another).
+///
+/// `stop` ends the run early when it completes (Ctrl-C): the record is returned with
+/// `interrupted` set. A sink that returns `Break` ends it too, with `stopped` set.
+pub async fn run_on<N: Network, S: Sink + ?Sized>(
+    config: RunConfig,
+    network: N,
+    sink: &mut S,
+    stop: impl Future<Output = ()>,
+) -> Result<RunRecord, RunError> {
+    let scanner = scanner_builder(&config).network(network).build()?;
+
+    let mut p = Pipeline::new(&config);
+    let mut tasks: JoinSet<(SocketAddr, Detection)> = JoinSet::new();
+    let (tx, mut rx) = mpsc::unbounded_channel::<Event>();
+    let end = {
+        let scan = scanner.run(move |e| {
+            // The receiver lives as long as this future: a send cannot fail here.
+            let _ = tx.send(e);
+        });
+        tokio::pin!(scan);
+        tokio::pin!(stop);
+        let mut scanning = true;
+        // Stopped after the last port result but before the engine's closing events.
+        let mut stopping = false;
+        loop {
+            if stopping && !scanning {
+                break End::Interrupted;
+            }
+            if !scanning && tasks.is_empty() {
+                break End::Done;
+            }
+            let flow = tokio::select! {
+                biased;
+                () = &mut stop, if !stopping => {
+                    // Every port has its result: what is left of the scan is bookkeeping (the
+                    // hosts' final counts and round trips, threads joining), which sends
+                    // nothing. Let it finish so the stop lands in detection, not in the scan.
+                    if scanning && p.expected > 0 && p.totals.total() >= p.expected {
+                        stopping = true;
+                        ControlFlow::Continue(())
+                    } else {
+                        break End::Interrupted;
+                    }
+                }
+                Some(e) = rx.recv(), if scanning => p.on_scan_event(e, sink, Some(&mut tasks)),
+                Some(res) = tasks.join_next(), if !tasks.is_empty() && !stopping => match res {
+                    Ok((addr, d)) => p.on_detection(addr, d, sink),
+                    // A detection that panicked stays pending: reported as not identified.
+                    Err(_) => ControlFlow::Continue(()),
+                },
+                _ = &mut scan, if scanning => {
+                    scanning = false;
+                    let mut flow = ControlFlow::Continue(());
+                    while let Ok(e) = rx.try_recv() {
+                        flow = p.on_scan_event(e, sink, Some(&mut tasks));
+                        if flow.is_break() {
+                            break;
+                        }
+                    }
+                    flow
+                }
+            };
+            if flow.is_break() {
+                break End::Stopped;
+            }
+        }
+        // The scan future is dropped here: attempts still in flight are aborted.
+    };
+    let ended = Instant::now();
+    // Results the engine delivered before the stop stand; their open ports get no detection.
+    while let Ok(e) = rx.try_recv() {
+        let _ = p.on_scan_event(e, sink, None);
+    }
+    // Detections that complete before the abort takes effect are kept (a task in the middle of
+    // a poll on another runtime finishes that poll first); the rest end as cancelled.
+    tasks.abort_all();
+    while let Some(res) = tasks.join_next().await {
+        if let Ok((addr, d)) = res {
+            let _ = p.on_detection(addr, d, sink);
+        }
+    }
+    let interrupted = matches!(end, End::Interrupted);
+    let _ = sink.event(&RunEvent::Finished { interrupted });
+    Ok(p.finish(end, ended))
+}
+
+impl RunConfig {
+    /// Checks the scan options (timeout, retries, rate) as [`run`] will, so a caller can
+    /// refuse bad input before printing anything.
+    pub fn validate(&self) -> Result<(), RunError> {
+        scanner_builder(self).build()?;
+        Ok(())
+    }
+}
+
+fn scanner_builder(config: &RunConfig) -> ScannerBuilder<SystemNetwork> {
+    let o = config.scan;
+    let builder = ScannerBuilder::new(config.targets.clone(), config.ports.clone())
+        .timeout(o.timeout)
+        .retries(o.retries)
+        .rate(o.rate)
+        .threads(o.threads)
+        .discovery(o.discovery);
+    match o.seed {
+        Some(seed) => builder.seed(seed),
+        None => builder,
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum End {
+    Done,
+    Interrupted,
+    Stopped,
+}
+
+/// The run's state while it goes.
+struct Pipeline<'c> {
+    cfg: &'c RunConfig,
+    detector: Option<(Arc<Detector>, Arc<Semaphore>, tokio::runtime::Handle)>,
+    hosts: BTreeMap<IpAddr, HostRecord>,
+    hosts_down: u64,
+    totals: Counts,
+    expected: u64,
+    stats: Stats,
+    started: Instant,
+    started_at: SystemTime,
+    scan_elapsed: Option<std::time::Duration>,
+    /// When the first open port was handed to detection.
+    first_detection: Option<Instant>,
+    /// Open ports handed to detection (or held back from it by the stop), not finished.
+    pending: HashSet<SocketAddr>,
+    detected: usize,
+}
+
+impl<'c> Pipeline<'c> {
+    fn new(cfg: &'c RunConfig) -> Pipeline<'c> {
+        let detector = cfg.detection.as_ref().map(|d| {
+            (
+                Arc::new(d.detector.clone()),
+                Arc::new(Semaphore::new(d.concurrency.max(1))),
+                d.runtime
+                    .clone()
+                    .unwrap_or_else(tokio::runtime::Handle::current),
+            )
+        });
+        Pipeline {
+            cfg,
+            detector,
+            hosts: BTreeMap::new(),
+            hosts_down: 0,
+            totals: Counts::default(),
+            expected: 0,
+            stats: Stats::default(),
+            started: Instant::now(),
+            started_at: SystemTime::now(),
+            scan_elapsed: None,
+            first_detection: None,
+            pending: HashSet::new(),
+            detected: 0,
+        }
+    }
+
+    fn host(&mut self, addr: IpAddr) -> &mut HostRecord {
+        let targets = &self.cfg.targets;
+        self.hosts
+            .entry(addr)
+            .or_insert_with(|| HostRecord::new(addr, targets.name_of(addr).map(str::to_owned)))
+    }
+
+    fn progress(&self) -> RunEvent<'static> {
+        RunEvent::Progress(Progress {
+            scanned: self.totals.total(),
+            expected: self.expected,
+            open: self.totals.open,
+            detected: self.detected,
+            detecting: self.pending.len(),
+        })
+    }
+
+    /// One engine event. `tasks` is where detections start; `None` after a stop (the port is
+    /// then marked as not detected because interrupted).
+    fn on_scan_event<S: Sink + ?Sized>(
+        &mut self,
+        e: Event,
+        sink: &mut S,
+        tasks: Option<&mut JoinSet<(SocketAddr, Detection)>>,
+    ) -> ControlFlow<()> {
+        match e {
+            Event::Started {
+                hosts,
+                ports,
+                total,
+                max_in_flight,
+                fd_limit,
+            } => {
+                self.expected = total;
+                self.started = Instant::now();
+                sink.event(&RunEvent::Started {
+                    hosts,
+                    ports,
+                    expected: total,
+                    max_in_flight,
+                    fd_limit,
+                })
+            }
+            Event::Host { addr, status } => {
+                if status == HostStatus::Down {
+                    self.expected = self.expected.saturating_sub(self.cfg.ports.len() as u64);
+                } else {
+                    self.host(addr).status = status;
+                }
+                sink.event(&RunEvent::HostStarted { addr, status })?;
+                if status == HostStatus::Down {
+                    sink.event(&self.progress())?;
+                }
+                ControlFlow::Continue(())
+            }
+            Event::Port(r) => {
+                self.totals.add(r.state);
+                let open = r.state == State::Open;
+                let listed = open || self.cfg.list_all;
+                let detecting = open && self.detector.is_some();
+                let keep = listed && (self.cfg.keep_listed || detecting);
+                {
+                    let h = self.host(r.addr);
+                    h.counts.add(r.state);
+                    *h.reasons.entry((r.state, r.reason)).or_default() += 1;
+                    if keep {
+                        h.listed.push(r);
+                    }
+                }
+                if detecting {
+                    let addr = SocketAddr::new(r.addr, r.port);
+                    self.pending.insert(addr);
+                    if let (Some((det, permits, rt)), Some(tasks)) = (&self.detector, tasks) {
+                        self.first_detection.get_or_insert_with(Instant::now);
+                        let (det, permits) = (Arc::clone(det), Arc::clone(permits));
+                        tasks.spawn_on(
+                            async move {
+                                // The semaphore is never closed: a permit always comes.
+                                let _permit = permits.acquire_owned().await;
+                                (addr, det.detect(addr, None).await)
+                            },
+                            rt,
+                        );
+                    }
+                }
+                let explanation = listed.then(|| explain(&self.cfg.registry, r.port));
+                sink.event(&RunEvent::Port {
+                    result: r,
+                    hostname: self.cfg.targets.name_of(r.addr),
+                    explanation: explanation.as_ref(),
+                    listed,
+                    detecting,
+                })?;
+                sink.event(&self.progress())
+            }
+            Event::HostDone {
+                addr,
+                status,
+                counts,
+                srtt,
+            } => {
+                if status == HostStatus::Down {
+                    self.hosts_down += 1;
+                    self.hosts.remove(&addr);
+                } else {
+                    let h = self.host(addr);
+                    h.status = status;
+                    h.counts = counts;
+                    h.srtt = srtt;
+                    h.complete = true;
+                }
+                sink.event(&RunEvent::HostDone {
+                    addr,
+                    status,
+                    counts,
+                    srtt,
+                })
+            }
+            Event::Finished { elapsed, stats } => {
+                self.scan_elapsed = Some(elapsed);
+                self.stats = stats;
+                sink.event(&RunEvent::ScanFinished {
+                    elapsed,
+                    stats,
+                    detections_pending: self.pending.len(),
+                })
+            }
+        }
+    }
+
+    fn on_detection<S: Sink + ?Sized>(
+        &mut self,
+        addr: SocketAddr,
+        d: Detection,
+        sink: &mut S,
+    ) -> ControlFlow<()> {
+        self.pending.remove(&addr);
+        self.detected += 1;
+        let h = self.host(addr.ip());
+        h.detections.insert(addr.port(), d);
+        if let Some(detection) = h.detections.get(&addr.port()) {
+            sink.event(&RunEvent::Detected { addr, detection })?;
+        }
+        sink.event(&self.progress())
+    }
+
+    fn finish(mut self, end: End, ended: Instant) -> RunRecord {
+        for a in std::mem::take(&mut self.pending) {
+            self.host(a.ip()).detection_interrupted.insert(a.port());
+        }
+        let scan_complete = self.scan_elapsed.is_some();
+        let cfg = self.cfg;
+        RunRecord {
+            addresses: cfg.targets.len(),
+            resolutions: cfg.targets.resolutions().to_vec(),
+            port_count: cfg.ports.len(),
+            port_list: cfg.ports.summary(),
+            list_all: cfg.list_all,
+            detection: cfg.detection.is_some(),
+            hosts: self.hosts.into_values().collect(),
+            hosts_down: self.hosts_down,
+            totals: self.totals,
+            expected: self.expected,
+            stats: self.stats,
+            scan_elapsed: self
+                .scan_elapsed
+                .unwrap_or_else(|| ended.duration_since(self.started)),
+            scan_complete,
+            detect_elapsed: self
+                .first_detection
+                .filter(|_| scan_complete)
+                .map(|t| ended.duration_since(t)),
+            interrupted: matches!(end, End::Interrupted),
+            stopped: matches!(end, End::Stopped),
+            started_at: self.started_at,
+            ended_at: SystemTime::now(),
+        }
+    }
+}

@@ -1,0 +1,146 @@
+//! The finished run as data: what renderers (table, JSON, CSV, nmap XML) and a store need,
+//! per host and in total. Built by the pipeline from the same events a sink sees.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, SystemTime};
+
+use portent_probe::Detection;
+use portent_scan::{Counts, HostStatus, PortResult, Reason, Resolution, State, Stats};
+use serde::Serialize;
+
+/// A finished (or interrupted) run.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunRecord {
+    /// Addresses in the target set, and the names resolved to build it.
+    pub addresses: u64,
+    pub resolutions: Vec<Resolution>,
+    /// Ports asked for per host, and the list in short form (`22,80,8000-8100`).
+    pub port_count: usize,
+    pub port_list: String,
+    pub list_all: bool,
+    /// Detection was on.
+    pub detection: bool,
+    /// Hosts up or assumed, ascending by address (hosts found down are only counted).
+    pub hosts: Vec<HostRecord>,
+    pub hosts_down: u64,
+    pub totals: Counts,
+    /// Port results expected when the run ended (every port of every host not down).
+    pub expected: u64,
+    pub stats: Stats,
+    /// Wall time of the scan (to the stop when it was interrupted).
+    pub scan_elapsed: Duration,
+    /// The scan went to its end.
+    pub scan_complete: bool,
+    /// Wall time of detection, from the first open port handed to it to the last detection
+    /// (or the stop). `None` unless the scan completed and some port was open: a run stopped
+    /// during the scan counts as interrupted in the scan.
+    pub detect_elapsed: Option<Duration>,
+    /// The stop future ended the run.
+    pub interrupted: bool,
+    /// The sink asked to stop.
+    pub stopped: bool,
+    pub started_at: SystemTime,
+    pub ended_at: SystemTime,
+}
+
+/// One host of a run.
+#[derive(Debug, Clone, Serialize)]
+pub struct HostRecord {
+    pub addr: IpAddr,
+    pub hostname: Option<String>,
+    pub status: HostStatus,
+    pub counts: Counts,
+    /// Smoothed round-trip time at the host's end.
+    pub srtt: Option<Duration>,
+    /// Listed port results (open, or all when listing all), in arrival order.
+    pub listed: Vec<PortResult>,
+    /// Counts by (state, reason), for "not shown" lines and nmap's `extrareasons`.
+    #[serde(serialize_with = "reasons_list")]
+    pub reasons: BTreeMap<(State, Reason), u64>,
+    /// The host's scan finished (false when the run stopped first).
+    pub complete: bool,
+    /// Finished detections, by port.
+    pub detections: BTreeMap<u16, Detection>,
+    /// Open ports whose detection the stop cut short or kept from starting: not identified
+    /// because interrupted, unlike a detection that found nothing (`unknown`).
+    pub detection_interrupted: BTreeSet<u16>,
+}
+
+impl HostRecord {
+    pub(crate) fn new(addr: IpAddr, hostname: Option<String>) -> HostRecord {
+        HostRecord {
+            addr,
+            hostname,
+            status: HostStatus::Assumed,
+            counts: Counts::default(),
+            srtt: None,
+            listed: Vec::new(),
+            reasons: BTreeMap::new(),
+            complete: false,
+            detections: BTreeMap::new(),
+            detection_interrupted: BTreeSet::new(),
+        }
+    }
+
+    /// Listed results ordered by port.
+    pub fn listed_by_port(&self) -> Vec<&PortResult> {
+        let mut v: Vec<&PortResult> = self.listed.iter().collect();
+        v.sort_by_key(|r| r.port);
+        v
+    }
+}
+
+impl RunRecord {
+    pub fn host(&self, addr: IpAddr) -> Option<&HostRecord> {
+        self.hosts
+            .binary_search_by_key(&addr, |h| h.addr)
+            .ok()
+            .and_then(|i| self.hosts.get(i))
+    }
+
+    pub fn detection(&self, addr: SocketAddr) -> Option<&Detection> {
+        self.host(addr.ip())?.detections.get(&addr.port())
+    }
+
+    pub fn detection_interrupted(&self, addr: SocketAddr) -> bool {
+        self.host(addr.ip())
+            .is_some_and(|h| h.detection_interrupted.contains(&addr.port()))
+    }
+
+    /// Detections finished, over all hosts.
+    pub fn detected(&self) -> usize {
+        self.hosts.iter().map(|h| h.detections.len()).sum()
+    }
+
+    /// Open ports whose detection was cut short, over all hosts.
+    pub fn detections_interrupted(&self) -> usize {
+        self.hosts
+            .iter()
+            .map(|h| h.detection_interrupted.len())
+            .sum()
+    }
+
+    /// Stopped while detections were still running, after a complete scan.
+    pub fn interrupted_in_detection(&self) -> bool {
+        self.interrupted && self.detect_elapsed.is_some()
+    }
+}
+
+#[derive(Serialize)]
+struct ReasonCount {
+    state: State,
+    reason: Reason,
+    count: u64,
+}
+
+fn reasons_list<S: serde::Serializer>(
+    m: &BTreeMap<(State, Reason), u64>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.collect_seq(m.iter().map(|(&(state, reason), &count)| ReasonCount {
+        state,
+        reason,
+        count,
+    }))
+}
