@@ -321,6 +321,8 @@ pub struct ScanArgs {
     /// Ports detected at the same time.
     #[arg(long = "detect-concurrency", value_name = "N", default_value_t = 64)]
     pub detect_concurrency: usize,
+    #[command(flatten)]
+    pub save: SaveArgs,
 }
 
 /// Service detection settings shared by `scan --detect` and `check`.
@@ -356,6 +358,8 @@ pub struct CheckArgs {
     pub no_detect: bool,
     #[command(flatten)]
     pub detection: DetectArgs,
+    #[command(flatten)]
+    pub save: SaveArgs,
 }
 
 /// Where runs are remembered.

@@ -77,9 +77,12 @@ impl Netns {
     }
 
     fn exec(&self, args: &[&str]) -> Output {
+        // Runs remembered by these scans go to a store of their own, not the user's.
+        let data = tempfile::tempdir().unwrap();
         Command::new("ip")
             .args(["netns", "exec", &self.name])
             .args(args)
+            .env("PORTENT_DATA_DIR", data.path())
             .output()
             .unwrap()
     }
@@ -494,7 +497,9 @@ fn check_reports_source_interface_and_exit_status() {
 fn ctrl_c_prints_the_results_so_far() {
     let lab = lab();
     // Dropped ports with a long timeout keep the scan going; the open ones answer at once.
+    let data = tempfile::tempdir().unwrap();
     let child = Command::new("ip")
+        .env("PORTENT_DATA_DIR", data.path())
         .args([
             "netns",
             "exec",

@@ -128,6 +128,9 @@ fn scan(w: &Wan, args: &[&str]) -> (Output, serde_json::Value) {
             "scan",
         ])
         .args(args)
+        // These tests are about scanning: nothing is remembered (crates/cli/tests/memory.rs
+        // tests saving).
+        .arg("--no-save")
         .output()
         .unwrap();
     assert_ne!(

@@ -13,7 +13,9 @@ use portent_store::{Finish, HostRow, NewRun, PortRow, RunCounts, RunKind, Store}
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let spec = args.get(1).expect("usage: store_bench STORE [HOSTS PORTS OPEN RUNS]");
+    let spec = args
+        .get(1)
+        .expect("usage: store_bench STORE [HOSTS PORTS OPEN RUNS]");
     let num = |i: usize, d: usize| args.get(i).map_or(d, |s| s.parse().unwrap());
     let (hosts, ports, open, runs) = (num(2, 4096), num(3, 1000), num(4, 20), num(5, 1000));
     let mut s = Store::open(spec).unwrap();
@@ -43,7 +45,11 @@ fn main() {
         for h in 0..hosts {
             for k in 0..open {
                 // The second run moves one port per host and changes one version.
-                let port = if round == 1 && k == 0 { ports } else { 1 + k * (ports / open.max(1)) };
+                let port = if round == 1 && k == 0 {
+                    ports
+                } else {
+                    1 + k * (ports / open.max(1))
+                };
                 rows.push(PortRow {
                     host: host(h),
                     protocol: "tcp".into(),

@@ -48,6 +48,7 @@ pub fn run(args: &CheckArgs) -> Result<Outcome> {
         Some(super::detect::detector(&args.detection, &reg)?)
     };
     let addresses = resolve_one(&args.host, &SystemResolver)?;
+    let started_ms = portent_store::now_ms();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -80,17 +81,18 @@ pub fn run(args: &CheckArgs) -> Result<Outcome> {
         _ => None,
     };
     let interrupted = detector.is_some() && first_open.is_some() && detection.is_none();
+    let doc = CheckDoc {
+        report: &report,
+        port,
+        service: e.service,
+        ghost: e.ghost,
+        note: e.note,
+        open,
+        detection: detection.as_ref(),
+        detection_interrupted: interrupted,
+    };
     if args.json {
-        out::json(&CheckDoc {
-            report: &report,
-            port,
-            service: e.service,
-            ghost: e.ghost,
-            note: e.note,
-            open,
-            detection: detection.as_ref(),
-            detection_interrupted: interrupted,
-        })?;
+        out::json(&doc)?;
     } else {
         let mut w = anstream::stdout().lock();
         let addrs: Vec<String> = report.addresses.iter().map(ToString::to_string).collect();
@@ -165,6 +167,15 @@ pub fn run(args: &CheckArgs) -> Result<Outcome> {
             writeln!(w, "{BAD}TCP test failed{BAD:#}")?;
         }
         w.flush()?;
+    }
+    if !args.save.no_save {
+        super::memory::save_check(
+            &args.save,
+            &report,
+            started_ms,
+            detection.as_ref(),
+            serde_json::to_string_pretty(&doc).ok(),
+        );
     }
     Ok(if interrupted {
         Outcome::Interrupted

@@ -267,6 +267,202 @@ pub fn watch_listening(args: &crate::args::WatchArgs) -> Result<Outcome> {
     }
 }
 
+fn ms_of(t: std::time::SystemTime) -> i64 {
+    t.duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// Saves a finished scan (or check): its hosts, listed ports with what was detected, and the
+/// counts of the rest. A run is complete when its scan was; an interrupted one is kept as
+/// partial, and `diff` never reads closures into it.
+pub fn save_scan(
+    args: &SaveArgs,
+    kind: RunKind,
+    record: &portent_run::RunRecord,
+    targets: &[String],
+    options: serde_json::Value,
+    document: Option<String>,
+) {
+    use portent_scan::HostStatus;
+    let run = NewRun {
+        kind,
+        started_ms: ms_of(record.started_at),
+        targets: targets.to_vec(),
+        ports: record.port_list.clone(),
+        options,
+        host_identifier: host_identifier(),
+    };
+    let hosts: Vec<HostRow> = record
+        .hosts
+        .iter()
+        .map(|h| HostRow {
+            host: h.addr.to_string(),
+            hostname: h.hostname.clone(),
+            status: match h.status {
+                HostStatus::Up => "up",
+                HostStatus::Assumed => "assumed",
+                HostStatus::Down => "down",
+            }
+            .to_owned(),
+        })
+        .collect();
+    let mut ports = Vec::new();
+    let mut extra = Vec::new();
+    for h in &record.hosts {
+        let mut listed: std::collections::BTreeMap<(&str, &str), u64> = Default::default();
+        for r in &h.listed {
+            *listed
+                .entry((r.state.as_str(), r.reason.as_str()))
+                .or_default() += 1;
+            ports.push(port_row(
+                h.addr,
+                r.port,
+                r.state,
+                r.reason,
+                h.detections.get(&r.port),
+            ));
+        }
+        for ((state, reason), n) in &h.reasons {
+            let shown = listed
+                .get(&(state.as_str(), reason.as_str()))
+                .copied()
+                .unwrap_or(0);
+            if *n > shown {
+                extra.push(portent_store::ExtraRow {
+                    host: h.addr.to_string(),
+                    protocol: "tcp".to_owned(),
+                    state: state.as_str().to_owned(),
+                    reason: reason.as_str().to_owned(),
+                    count: n - shown,
+                });
+            }
+        }
+    }
+    let up = record
+        .hosts
+        .iter()
+        .filter(|h| h.status != HostStatus::Down)
+        .count() as u64;
+    let fin = Finish {
+        finished_ms: ms_of(record.ended_at),
+        complete: record.scan_complete && !record.stopped,
+        counts: RunCounts {
+            open: record.totals.open,
+            closed: record.totals.closed,
+            filtered: record.totals.filtered,
+            hosts_up: up,
+        },
+        document,
+    };
+    save_run(args, &run, &hosts, &ports, &extra, &fin);
+}
+
+/// A port result as the store keeps it, with what was detected there.
+fn port_row(
+    addr: std::net::IpAddr,
+    port: u16,
+    state: portent_scan::State,
+    reason: portent_scan::Reason,
+    d: Option<&portent_probe::Detection>,
+) -> portent_store::PortRow {
+    let tls = d.and_then(|d| d.tls.as_ref());
+    portent_store::PortRow {
+        host: addr.to_string(),
+        protocol: "tcp".to_owned(),
+        port,
+        state: state.as_str().to_owned(),
+        reason: reason.as_str().to_owned(),
+        service: d.map(|d| d.service.clone()),
+        product: d.and_then(|d| d.product.clone()),
+        version: d.and_then(|d| d.version.clone()),
+        cert_sha256: tls.and_then(|t| t.sha256.clone()),
+        cert_not_after_ms: tls
+            .and_then(|t| t.not_after_unix)
+            .map(|s| s.saturating_mul(1000)),
+        banner_sha256: None,
+    }
+}
+
+/// Saves a `check`: every address tested, with the detection of the first open one.
+pub fn save_check(
+    args: &SaveArgs,
+    report: &portent_scan::check::CheckReport,
+    started_ms: i64,
+    detection: Option<&portent_probe::Detection>,
+    document: Option<String>,
+) {
+    let port = report.results.first().map_or(0, |r| r.port);
+    let run = NewRun {
+        kind: RunKind::Check,
+        started_ms,
+        targets: vec![report.host.clone()],
+        ports: port.to_string(),
+        options: serde_json::json!({}),
+        host_identifier: host_identifier(),
+    };
+    let hosts: Vec<HostRow> = report
+        .addresses
+        .iter()
+        .map(|a| HostRow {
+            host: a.to_string(),
+            hostname: (report.host != a.to_string()).then(|| report.host.clone()),
+            status: "assumed".to_owned(),
+        })
+        .collect();
+    let ports: Vec<portent_store::PortRow> = report
+        .results
+        .iter()
+        .map(|r| {
+            let d = detection.filter(|d| d.addr.ip() == r.address);
+            port_row(r.address, r.port, r.state, r.reason, d)
+        })
+        .collect();
+    let mut counts = RunCounts {
+        hosts_up: hosts.len() as u64,
+        ..RunCounts::default()
+    };
+    for r in &report.results {
+        match r.state {
+            portent_scan::State::Open => counts.open += 1,
+            portent_scan::State::Closed => counts.closed += 1,
+            portent_scan::State::Filtered => counts.filtered += 1,
+        }
+    }
+    let fin = Finish {
+        finished_ms: portent_store::now_ms(),
+        complete: true,
+        counts,
+        document,
+    };
+    save_run(args, &run, &hosts, &ports, &[], &fin);
+}
+
+/// Writes one run; a failure is a warning.
+fn save_run(
+    args: &SaveArgs,
+    run: &NewRun,
+    hosts: &[HostRow],
+    ports: &[portent_store::PortRow],
+    extra: &[portent_store::ExtraRow],
+    fin: &Finish,
+) {
+    let result = (|| -> Result<()> {
+        let mut store = Store::open_location(&location(&args.store)?)?;
+        let id = store.begin(run)?;
+        store.save_hosts(&id, hosts)?;
+        // Batches of a few thousand rows: one transaction each.
+        for chunk in ports.chunks(4096) {
+            store.save_ports(&id, chunk)?;
+        }
+        store.save_extra(&id, extra)?;
+        store.finish(&id, fin)?;
+        Ok(())
+    })();
+    if let Err(e) = result {
+        warn("this run was not saved", &e);
+    }
+}
+
 /// A run as `history` and `--json` show it.
 #[derive(Serialize)]
 struct RunOut<'a> {
@@ -685,14 +881,4 @@ pub fn show(args: &ShowArgs) -> Result<Outcome> {
     }
     w.flush()?;
     Ok(Outcome::Found)
-}
-
-/// The hosts a scan covered, for `HostRow`s.
-#[allow(dead_code)]
-pub fn host_row(host: &str, hostname: Option<&str>, status: &str) -> HostRow {
-    HostRow {
-        host: host.to_owned(),
-        hostname: hostname.map(str::to_owned),
-        status: status.to_owned(),
-    }
 }

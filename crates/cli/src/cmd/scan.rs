@@ -157,7 +157,9 @@ fn plan(args: &ScanArgs, reg: &Registry) -> Result<Plan> {
     config.scan = scan;
     config.list_all = list_all;
     // The streamed formats need no per-port memory unless something renders at the end.
-    config.keep_listed = !matches!(format, Format::Jsonl | Format::Csv) || xml.is_some();
+    // The store needs the listed results too, when the run is saved.
+    config.keep_listed =
+        !matches!(format, Format::Jsonl | Format::Csv) || xml.is_some() || !args.save.no_save;
     config.detection = detection;
     config.validate()?;
     Ok(Plan {
@@ -235,6 +237,18 @@ pub fn run(args: &ScanArgs) -> Result<Outcome> {
         Format::Json => out::json(&document(&record, &reg))?,
         Format::Jsonl => stream.finish_jsonl(&record, &reg)?,
         Format::Csv => stream.out.flush()?,
+    }
+    // After the output: saving never changes or fails what was printed.
+    if !args.save.no_save {
+        let doc = serde_json::to_string_pretty(&document(&record, &reg)).ok();
+        super::memory::save_scan(
+            &args.save,
+            portent_store::RunKind::Scan,
+            &record,
+            &scan_targets(args),
+            scan_options(args),
+            doc,
+        );
     }
     Ok(if record.interrupted {
         Outcome::Interrupted
@@ -575,6 +589,27 @@ fn csv_record(v: &PortView<'_>, detecting: bool) -> Vec<String> {
         ]);
     }
     row
+}
+
+/// The targets as the command line gave them, for the store.
+fn scan_targets(args: &ScanArgs) -> Vec<String> {
+    let mut t = args.targets.clone();
+    for f in &args.input_list {
+        t.push(format!("-iL {}", f.display()));
+    }
+    t
+}
+
+/// The options that shape a scan's results, for the store.
+fn scan_options(args: &ScanArgs) -> serde_json::Value {
+    serde_json::json!({
+        "timeout": args.timeout,
+        "retries": args.retries,
+        "rate": args.rate,
+        "detect": args.detect,
+        "no_ping": args.no_ping,
+        "all": args.all,
+    })
 }
 
 fn document<'r>(record: &'r RunRecord, reg: &Registry) -> ScanDocument<'r> {

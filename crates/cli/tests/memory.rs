@@ -1,0 +1,293 @@
+//! End-to-end tests of portent's memory with scans: real listeners in a network namespace
+//! (its own empty loopback) that change between runs, scanned by the real binary, then
+//! `diff`, `history` and `show` read back. Needs root (ip netns) and python3.
+#![cfg(target_os = "linux")]
+#![allow(clippy::unwrap_used, clippy::panic, clippy::expect_used)]
+
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use serde_json::Value;
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+struct Netns {
+    name: String,
+}
+
+impl Netns {
+    fn new() -> Netns {
+        let out = Command::new("id").arg("-u").output().unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            "0",
+            "these tests need root for ip netns (CI runs as root)"
+        );
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let name = format!("ptm-{}-{n}", std::process::id());
+        assert!(
+            Command::new("ip")
+                .args(["netns", "add", &name])
+                .status()
+                .unwrap()
+                .success()
+        );
+        let ns = Netns { name };
+        assert!(
+            Command::new("ip")
+                .args(["-n", &ns.name, "link", "set", "lo", "up"])
+                .status()
+                .unwrap()
+                .success()
+        );
+        ns
+    }
+
+    /// A TCP server on 127.0.0.1:`port` in the namespace that sends `banner` to each client
+    /// and closes. Killed when dropped.
+    fn serve(&self, port: u16, banner: &str) -> Server {
+        let script = format!(
+            "import socket,sys\n\
+             s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n\
+             s.bind(('127.0.0.1', {port})); s.listen(64)\n\
+             print('ready', flush=True)\n\
+             while True:\n\
+             \x20   c,_=s.accept()\n\
+             \x20   try: c.sendall({banner:?}.encode())\n\
+             \x20   except OSError: pass\n\
+             \x20   c.close()\n"
+        );
+        let mut child = Command::new("ip")
+            .args(["netns", "exec", &self.name, "python3", "-c", &script])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3");
+        let mut line = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(child.stdout.as_mut().unwrap()),
+            &mut line,
+        )
+        .unwrap();
+        assert_eq!(line.trim(), "ready");
+        Server(child)
+    }
+
+    fn portent(&self, data: &std::path::Path, args: &[&str]) -> Output {
+        Command::new("ip")
+            .args(["netns", "exec", &self.name, env!("CARGO_BIN_EXE_portent")])
+            .args(args)
+            .env("PORTENT_DATA_DIR", data)
+            .env_remove("PORTENT_STORE")
+            .output()
+            .unwrap()
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .output();
+    }
+}
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn json(o: &Output) -> Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    })
+}
+
+const PORTS: &str = "20-30,790-800";
+
+fn changes(ns: &Netns, data: &std::path::Path, args: &[&str]) -> (i32, Vec<(u64, String, Value)>) {
+    let mut a = vec!["diff", "--json"];
+    a.extend_from_slice(args);
+    let o = ns.portent(data, &a);
+    let code = o.status.code().unwrap();
+    let v = json(&o);
+    let list = v["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["port"].as_u64().unwrap(),
+                c["change"].as_str().unwrap().to_owned(),
+                c["what"].clone(),
+            )
+        })
+        .collect();
+    (code, list)
+}
+
+#[test]
+fn scans_are_remembered_and_diffs_and_timelines_are_exact() {
+    let ns = Netns::new();
+    let data = tempfile::tempdir().unwrap();
+    let scan = |ns: &Netns| {
+        let o = ns.portent(
+            data.path(),
+            &["scan", "127.0.0.1", "-p", PORTS, "--detect", "--json"],
+        );
+        assert_eq!(o.status.code(), Some(0), "{o:?}");
+        assert!(
+            o.stderr.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        o
+    };
+
+    let ssh = ns.serve(22, "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n");
+    let ghost = ns.serve(797, "hello\r\n");
+    scan(&ns);
+    // The SSH server is upgraded, 797 goes away, 795 appears.
+    drop(ssh);
+    drop(ghost);
+    let _ssh = ns.serve(22, "SSH-2.0-OpenSSH_9.6p1 Debian-3\r\n");
+    let s795 = ns.serve(795, "hi\r\n");
+    scan(&ns);
+    let (code, got) = changes(&ns, data.path(), &[]);
+    assert_eq!(code, 1);
+    let kinds: Vec<(u64, &str)> = got.iter().map(|(p, c, _)| (*p, c.as_str())).collect();
+    assert_eq!(
+        kinds,
+        [(22, "changed"), (795, "new"), (797, "closed")],
+        "{got:?}"
+    );
+    let what = got[0].2.as_array().unwrap();
+    assert!(
+        what.iter()
+            .any(|w| w.as_str().unwrap().starts_with("version 9.2p1")),
+        "{what:?}"
+    );
+
+    // 797 comes back: reopened. The scan's JSON is kept as printed.
+    drop(s795);
+    let _ghost = ns.serve(797, "hello again\r\n");
+    let last = scan(&ns);
+    let (_, got) = changes(&ns, data.path(), &[]);
+    let kinds: Vec<(u64, &str)> = got.iter().map(|(p, c, _)| (*p, c.as_str())).collect();
+    assert_eq!(kinds, [(795, "closed"), (797, "reopened")], "{got:?}");
+    let shown = ns.portent(data.path(), &["show", "last", "--json"]);
+    assert!(shown.status.success());
+    assert_eq!(
+        String::from_utf8(shown.stdout).unwrap(),
+        String::from_utf8(last.stdout).unwrap(),
+        "show --json is the scan's own document"
+    );
+
+    // The timeline of 797: opened, closed, reopened.
+    let o = ns.portent(data.path(), &["history", "127.0.0.1", "797", "--json"]);
+    let v = json(&o);
+    let events: Vec<&str> = v["ports"][0]["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(events, ["opened", "closed", "reopened"]);
+    assert_eq!(v["ports"][0]["open_now"], true);
+
+    // Explicit runs, oldest first: the first and the last differ only in 22's version.
+    let o = ns.portent(data.path(), &["history", "--json"]);
+    let runs = json(&o)["runs"].as_array().unwrap().clone();
+    assert_eq!(runs.len(), 3);
+    assert!(
+        runs.iter()
+            .all(|r| r["kind"] == "scan" && r["complete"] == true)
+    );
+    assert_eq!(runs[0]["ports"], PORTS);
+    let (first, newest) = (
+        runs[2]["id"].as_str().unwrap().to_owned(),
+        runs[0]["id"].as_str().unwrap().to_owned(),
+    );
+    let (_, got) = changes(&ns, data.path(), &[&first, &newest]);
+    let kinds: Vec<(u64, &str)> = got.iter().map(|(p, c, _)| (*p, c.as_str())).collect();
+    assert_eq!(kinds, [(22, "changed")], "{got:?}");
+    // --no-save leaves no run behind.
+    let o = ns.portent(
+        data.path(),
+        &["scan", "127.0.0.1", "-p", PORTS, "--no-save"],
+    );
+    assert!(o.status.success());
+    let o = ns.portent(data.path(), &["history", "--json"]);
+    assert_eq!(json(&o)["runs"].as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn killed_saves_leave_a_sound_store_and_no_false_changes() {
+    let ns = Netns::new();
+    let data = tempfile::tempdir().unwrap();
+    let _a = ns.serve(22, "SSH-2.0-OpenSSH_9.6p1\r\n");
+    let _b = ns.serve(797, "x\r\n");
+    // A reference run, then scans of the whole range killed at staggered moments: before,
+    // during or after their save.
+    let o = ns.portent(
+        data.path(),
+        &["scan", "127.0.0.1", "-p", "1-65535", "--json"],
+    );
+    assert!(o.status.success(), "{o:?}");
+    for i in 0..8u64 {
+        let mut child = Command::new("ip")
+            .args(["netns", "exec", &ns.name, env!("CARGO_BIN_EXE_portent")])
+            .args(["scan", "127.0.0.1", "-p", "1-65535", "--json"])
+            .env("PORTENT_DATA_DIR", data.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(150 + 60 * i));
+        // SIGKILL to the process tree: ip netns exec execs portent, so the pid is portent's.
+        let _ = Command::new("kill")
+            .args(["-9", &child.id().to_string()])
+            .status();
+        let _ = child.wait();
+    }
+    let store = data.path().join("store.sqlite");
+    let c = integrity_check(&store);
+    assert_eq!(c, "ok", "integrity_check");
+    // Every stored run is complete or marked incomplete; the diff of the last two complete
+    // runs reports nothing, since nothing changed.
+    let o = ns.portent(data.path(), &["history", "--json", "--limit", "100"]);
+    let runs = json(&o)["runs"].as_array().unwrap().clone();
+    assert!(!runs.is_empty());
+    let complete = runs.iter().filter(|r| r["complete"] == true).count();
+    if complete >= 2 {
+        let (code, got) = changes(&ns, data.path(), &[]);
+        assert_eq!((code, got.len()), (0, 0), "{got:?}");
+    }
+    // A diff from the reference to any partial run calls nothing closed.
+    for r in runs.iter().filter(|r| r["complete"] == false) {
+        let oldest = runs.last().unwrap()["id"].as_str().unwrap().to_owned();
+        let (_, got) = changes(&ns, data.path(), &[&oldest, r["id"].as_str().unwrap()]);
+        assert!(got.iter().all(|(_, c, _)| c != "closed"), "{got:?}");
+    }
+}
+
+/// SQLite's `pragma integrity_check` on the store, through python3's sqlite3 module (the
+/// CLI's tests do not link a SQLite of their own).
+fn integrity_check(path: &std::path::Path) -> String {
+    let o = Command::new("python3")
+        .args([
+            "-c",
+            "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('pragma integrity_check').fetchone()[0])",
+        ])
+        .arg(path)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&o.stdout).trim().to_owned()
+}
