@@ -83,13 +83,15 @@ fn main() {
     let a = s.resolve(&ids[0]).unwrap();
     let b = s.resolve(&ids[1]).unwrap();
     let (da, db) = (s.data(a).unwrap(), s.data(b).unwrap());
+    let load = t1.elapsed();
     let changes = portent_store::diff(&da, &db, &HashSet::new());
     let diff = t1.elapsed();
     println!(
-        "save 2 runs x {hosts} hosts x {open} open of {ports}: {:.2} s; diff: {} changes in {:.3} s",
+        "save 2 runs x {hosts} hosts x {open} open of {ports}: {:.2} s; diff: {} changes in {:.3} s ({:.3} s reading the runs)",
         save.as_secs_f64(),
         changes.len(),
-        diff.as_secs_f64()
+        diff.as_secs_f64(),
+        load.as_secs_f64()
     );
 
     // history HOST with RUNS runs of one host.

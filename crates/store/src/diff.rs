@@ -5,7 +5,7 @@
 //! ports it may not have probed into closures (nmap's ndiff, given an interrupted XML file,
 //! reports every open port as gone).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 
@@ -103,44 +103,45 @@ pub struct Change {
 
 type Key = (String, String, u16);
 
-fn key(p: &PortRow) -> Key {
-    (p.host.clone(), p.protocol.clone(), p.port)
-}
+/// A key borrowed from a row: building the maps of two large runs copies no strings.
+type Ref<'a> = (&'a str, &'a str, u16);
 
-/// Whether run `r` probed `port` of `host`: the host was covered (not down), the port was
-/// asked, and the run completed.
-fn probed(r: &RunData, host: &str, port: u16) -> bool {
-    r.run.complete
-        && ports_contain(&r.run.ports, port)
-        && r.hosts.iter().any(|h| h.host == host && h.status != "down")
+fn key_ref(p: &PortRow) -> Ref<'_> {
+    (p.host.as_str(), p.protocol.as_str(), p.port)
 }
 
 /// The changes from run `a` to run `b`. `earlier_open` holds the (host, protocol, port) keys
 /// seen open in some run before `a`, which turn `new` into `reopened`.
 pub fn diff(a: &RunData, b: &RunData, earlier_open: &HashSet<Key>) -> Vec<Change> {
-    let open_a: BTreeMap<Key, &PortRow> = a
+    let open_a: HashMap<Ref<'_>, &PortRow> = a
         .ports
         .iter()
         .filter(|p| p.state == "open")
-        .map(|p| (key(p), p))
+        .map(|p| (key_ref(p), p))
         .collect();
-    let listed_b: HashMap<Key, &PortRow> = b.ports.iter().map(|p| (key(p), p)).collect();
-    let open_b: BTreeMap<Key, &PortRow> = b
-        .ports
-        .iter()
-        .filter(|p| p.state == "open")
-        .map(|p| (key(p), p))
-        .collect();
+    let listed_b: HashMap<Ref<'_>, &PortRow> = b.ports.iter().map(|p| (key_ref(p), p)).collect();
+    // Hosts `b` probed: covered (not down) by a complete run.
+    let covered_b: HashSet<&str> = if b.run.complete {
+        b.hosts
+            .iter()
+            .filter(|h| h.status != "down")
+            .map(|h| h.host.as_str())
+            .collect()
+    } else {
+        HashSet::new()
+    };
+    let probed =
+        |host: &str, port: u16| covered_b.contains(host) && ports_contain(&b.run.ports, port);
     let mut out = Vec::new();
     for (k, pa) in &open_a {
-        match open_b.get(k) {
+        match listed_b.get(k).filter(|p| p.state == "open") {
             Some(pb) => {
                 let what = differences(pa, pb, b.run.started_ms);
                 if !what.is_empty() {
                     out.push(Change {
-                        host: k.0.clone(),
+                        host: k.0.to_owned(),
                         port: k.2,
-                        protocol: k.1.clone(),
+                        protocol: k.1.to_owned(),
                         change: ChangeKind::Changed,
                         before: Some(Side::of(pa)),
                         after: Some(Side::of(pb)),
@@ -148,14 +149,14 @@ pub fn diff(a: &RunData, b: &RunData, earlier_open: &HashSet<Key>) -> Vec<Change
                     });
                 }
             }
-            None if probed(b, &k.0, k.2) => {
+            None if probed(k.0, k.2) => {
                 let after = listed_b
                     .get(k)
                     .map_or_else(|| Side::not_listed("closed"), |p| Side::of(p));
                 out.push(Change {
-                    host: k.0.clone(),
+                    host: k.0.to_owned(),
                     port: k.2,
-                    protocol: k.1.clone(),
+                    protocol: k.1.to_owned(),
                     change: ChangeKind::Closed,
                     before: Some(Side::of(pa)),
                     after: Some(after),
@@ -165,19 +166,21 @@ pub fn diff(a: &RunData, b: &RunData, earlier_open: &HashSet<Key>) -> Vec<Change
             None => {}
         }
     }
-    for (k, pb) in &open_b {
-        if open_a.contains_key(k) {
+    for pb in b.ports.iter().filter(|p| p.state == "open") {
+        let k = key_ref(pb);
+        if open_a.contains_key(&k) {
             continue;
         }
-        let change = if earlier_open.contains(k) {
+        let owned: Key = (k.0.to_owned(), k.1.to_owned(), k.2);
+        let change = if earlier_open.contains(&owned) {
             ChangeKind::Reopened
         } else {
             ChangeKind::New
         };
         out.push(Change {
-            host: k.0.clone(),
+            host: owned.0,
             port: k.2,
-            protocol: k.1.clone(),
+            protocol: owned.1,
             change,
             before: None,
             after: Some(Side::of(pb)),
