@@ -87,8 +87,9 @@ pub enum Command {
     Diff(DiffArgs),
     /// A stored run again: `--json` prints the document the original command printed.
     Show(ShowArgs),
-    /// Take a listening snapshot again and again, save each, and print each change the moment
-    /// it is seen (`--jsonl`: osquery's differential-log lines). Ctrl-C ends it.
+    /// Scan targets (or take a listening snapshot) again and again, save each round, and print
+    /// each change the moment it is seen (`--jsonl`: osquery's differential-log lines).
+    /// Ctrl-C ends it.
     Watch(WatchArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
@@ -444,38 +445,37 @@ pub struct ShowArgs {
 #[derive(Debug, Args)]
 #[command(after_help = "\
 Examples:
+  portent watch 192.0.2.7 -p 1-1024 --every 10m  print ports that open, close or change
   portent watch --listening --every 30s          print listeners that start or stop
   portent watch --listening --jsonl --count 10   ten rounds of osquery-style change lines
 
 Each round is saved to the store (--no-save skips it); the first round compares with the
-newest stored snapshot of the same namespace, when there is one.")]
+newest stored complete run over the same targets (or namespace), when there is one.")]
 pub struct WatchArgs {
-    /// Watch this machine's listening sockets (the only kind of watch so far; scans follow).
-    #[arg(long, required = true)]
+    /// Watch this machine's listening sockets instead of scanning targets.
+    #[arg(long, conflicts_with = "targets")]
     pub listening: bool,
-    /// Time between rounds: 30s (the default), 10m, 500ms.
+    /// Time between rounds: 10m for scans and 30s for --listening by default; 500ms, 2s...
     #[arg(long, value_name = "DURATION")]
     pub every: Option<String>,
     /// Stop after this many rounds.
     #[arg(long, value_name = "N")]
     pub count: Option<u64>,
-    /// One JSON object per change, as osquery's differential log: name, hostIdentifier,
-    /// unixTime, action (added | removed), columns.
-    #[arg(long)]
-    pub jsonl: bool,
-    /// Only TCP.
-    #[arg(long, conflicts_with = "udp")]
+    /// With --listening: only TCP.
+    #[arg(long, conflicts_with = "udp", requires = "listening")]
     pub tcp: bool,
-    /// Only UDP.
-    #[arg(long)]
+    /// With --listening: only UDP.
+    #[arg(long, requires = "listening")]
     pub udp: bool,
-    /// Inside this network namespace (a name under /run/netns, or a path).
-    #[arg(long, value_name = "NAME|PATH")]
+    /// With --listening: inside this network namespace (a name under /run/netns, or a path).
+    #[arg(long, value_name = "NAME|PATH", requires = "listening")]
     pub netns: Option<String>,
-    /// An allow-list (TOML, docs/json.md; host "local" or "*"): sockets outside it are
-    /// reported as unexpected in the first round and whenever they appear.
+    /// An allow-list (TOML, docs/json.md; for --listening the host is "local"): what is open
+    /// outside it is reported as unexpected in the first round.
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
+    /// The scan to repeat: the targets and options of `portent scan` (--jsonl prints one
+    /// JSON object per change, --no-save and --store as for scan).
     #[command(flatten)]
-    pub save: SaveArgs,
+    pub scan: ScanArgs,
 }

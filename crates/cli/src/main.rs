@@ -116,7 +116,8 @@ fn run() -> Result<Outcome> {
         Command::History(a) => cmd::memory::history(&a),
         Command::Diff(a) => cmd::memory::diff(&a),
         Command::Show(a) => cmd::memory::show(&a),
-        Command::Watch(a) => cmd::memory::watch_listening(&a),
+        Command::Watch(a) if a.listening => cmd::memory::watch_listening(&a),
+        Command::Watch(a) => cmd::memory::watch_scan(&a),
         Command::Completions { shell } => {
             // clap_complete panics when a write fails: generate in memory, then write here,
             // where a closed pipe is an error `main` treats as success.

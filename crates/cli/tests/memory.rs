@@ -291,3 +291,67 @@ fn integrity_check(path: &std::path::Path) -> String {
         .unwrap();
     String::from_utf8_lossy(&o.stdout).trim().to_owned()
 }
+
+#[test]
+fn watch_prints_exactly_the_changes_between_scan_rounds() {
+    let ns = Netns::new();
+    let data = tempfile::tempdir().unwrap();
+    let ssh = ns.serve(22, "SSH-2.0-OpenSSH_9.6p1\r\n");
+    // Rounds at about 0 s, 2 s and 4 s; 797 opens at 1 s and 22 closes at 3 s.
+    let child = Command::new("ip")
+        .args(["netns", "exec", &ns.name, env!("CARGO_BIN_EXE_portent")])
+        .args([
+            "watch",
+            "127.0.0.1",
+            "-p",
+            PORTS,
+            "--every",
+            "2s",
+            "--count",
+            "3",
+            "--jsonl",
+        ])
+        .env("PORTENT_DATA_DIR", data.path())
+        .env_remove("PORTENT_STORE")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1000));
+    let ghost = ns.serve(797, "x\r\n");
+    std::thread::sleep(std::time::Duration::from_millis(2000));
+    drop(ssh);
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{o:?}");
+    let lines: Vec<Value> = String::from_utf8(o.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let got: Vec<(&str, u64)> = lines
+        .iter()
+        .map(|l| {
+            assert_eq!(l["name"], "scan");
+            (
+                l["action"].as_str().unwrap(),
+                l["columns"]["port"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(got, [("added", 797), ("removed", 22)], "{lines:#?}");
+    assert_eq!(lines[1]["columns"]["state"], "closed");
+    // Each round was saved, and a later watch continues from the stored scan: nothing new.
+    let o = ns.portent(data.path(), &["history", "--json"]);
+    assert_eq!(json(&o)["runs"].as_array().unwrap().len(), 3);
+    let o = ns.portent(
+        data.path(),
+        &["watch", "127.0.0.1", "-p", PORTS, "--count", "1", "--jsonl"],
+    );
+    assert!(o.status.success(), "{o:?}");
+    assert!(
+        o.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    drop(ghost);
+}

@@ -151,6 +151,7 @@ pub fn watch_listening(args: &crate::args::WatchArgs) -> Result<Outcome> {
         Some(t) => portent_scan::parse_duration(t)?,
         None => std::time::Duration::from_secs(30),
     };
+    let args_save = &args.scan.save;
     anyhow::ensure!(
         every >= std::time::Duration::from_millis(100),
         "--every must be at least 100ms"
@@ -165,11 +166,11 @@ pub fn watch_listening(args: &crate::args::WatchArgs) -> Result<Outcome> {
     let me = host_identifier();
     let baseline = args.baseline.as_deref().map(read_baseline).transpose()?;
     // Continue from the newest stored snapshot of the same namespace, when the store has one.
-    let mut prev: Option<Vec<SocketRow>> = if args.save.no_save {
+    let mut prev: Option<Vec<SocketRow>> = if args_save.no_save {
         None
     } else {
         (|| -> Result<Option<Vec<SocketRow>>> {
-            let mut store = Store::open_location(&location(&args.save.store)?)?;
+            let mut store = Store::open_location(&location(&args_save.store)?)?;
             let last = store
                 .runs(Some(RunKind::Listening), 50)?
                 .into_iter()
@@ -208,7 +209,7 @@ pub fn watch_listening(args: &crate::args::WatchArgs) -> Result<Outcome> {
             let extra = unexpected_sockets(&rows, &changes, b);
             changes.extend(extra);
         }
-        if prev.is_none() && !args.jsonl {
+        if prev.is_none() && !args.scan.jsonl {
             let _ = writeln!(
                 anstream::stderr(),
                 "{DIM}watching {} sockets; changes are printed as they are seen{DIM:#}",
@@ -216,7 +217,7 @@ pub fn watch_listening(args: &crate::args::WatchArgs) -> Result<Outcome> {
             );
         }
         for c in changes {
-            if args.jsonl {
+            if args.scan.jsonl {
                 serde_json::to_writer(
                     &mut w,
                     &DifferentialLine {
@@ -250,7 +251,7 @@ pub fn watch_listening(args: &crate::args::WatchArgs) -> Result<Outcome> {
             }
         }
         w.flush()?;
-        save_listening(&args.save, &listing, &query, started_ms);
+        save_listening(args_save, &listing, &query, started_ms);
         prev = Some(rows);
         if args.count.is_some_and(|n| round >= n) {
             return Ok(Outcome::Found);
@@ -283,7 +284,6 @@ pub fn save_scan(
     options: serde_json::Value,
     document: Option<String>,
 ) {
-    use portent_scan::HostStatus;
     let run = NewRun {
         kind,
         started_ms: ms_of(record.started_at),
@@ -292,6 +292,21 @@ pub fn save_scan(
         options,
         host_identifier: host_identifier(),
     };
+    let (hosts, ports, extra, fin) = scan_parts(record, document);
+    save_run(args, &run, &hosts, &ports, &extra, &fin);
+}
+
+/// A finished scan as store rows.
+fn scan_parts(
+    record: &portent_run::RunRecord,
+    document: Option<String>,
+) -> (
+    Vec<HostRow>,
+    Vec<portent_store::PortRow>,
+    Vec<portent_store::ExtraRow>,
+    Finish,
+) {
+    use portent_scan::HostStatus;
     let hosts: Vec<HostRow> = record
         .hosts
         .iter()
@@ -354,7 +369,217 @@ pub fn save_scan(
         },
         document,
     };
-    save_run(args, &run, &hosts, &ports, &extra, &fin);
+    (hosts, ports, extra, fin)
+}
+
+/// A finished scan as the store would return it, for comparing rounds in memory.
+fn scan_data(
+    record: &portent_run::RunRecord,
+    targets: &[String],
+    options: &serde_json::Value,
+) -> portent_store::RunData {
+    let (hosts, ports, extra, fin) = scan_parts(record, None);
+    portent_store::RunData {
+        run: Run {
+            id: portent_store::utc_compact(ms_of(record.started_at)),
+            kind: RunKind::Scan,
+            started_ms: ms_of(record.started_at),
+            finished_ms: Some(fin.finished_ms),
+            complete: fin.complete,
+            targets: targets.to_vec(),
+            ports: record.port_list.clone(),
+            options: options.clone(),
+            host_identifier: host_identifier(),
+            counts: fin.counts,
+        },
+        hosts,
+        ports,
+        extra,
+        sockets: Vec::new(),
+    }
+}
+
+/// A scan change as a differential-log row.
+#[derive(Serialize)]
+struct ScanColumns<'a> {
+    host: &'a str,
+    port: u16,
+    protocol: &'a str,
+    state: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    service: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    product: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    version: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct ScanLine<'a> {
+    name: &'static str,
+    #[serde(rename = "hostIdentifier")]
+    host_identifier: &'a str,
+    #[serde(rename = "unixTime")]
+    unix_time: i64,
+    action: &'static str,
+    columns: ScanColumns<'a>,
+}
+
+/// `portent watch TARGET...`: scan, save, print what changed since the previous round (the
+/// newest stored complete scan over the same targets and ports, for the first), sleep, again.
+pub fn watch_scan(args: &crate::args::WatchArgs) -> Result<Outcome> {
+    anyhow::ensure!(
+        !args.scan.targets.is_empty() || !args.scan.input_list.is_empty(),
+        "give the targets to watch (as for scan), or --listening"
+    );
+    let every = match args.every.as_deref() {
+        Some(t) => portent_scan::parse_duration(t)?,
+        None => std::time::Duration::from_secs(600),
+    };
+    anyhow::ensure!(
+        every >= std::time::Duration::from_millis(100),
+        "--every must be at least 100ms"
+    );
+    let reg = out::registry();
+    let baseline = args.baseline.as_deref().map(read_baseline).transpose()?;
+    let me = host_identifier();
+    let save = &args.scan.save;
+    let mut prev: Option<portent_store::RunData> = None;
+    let mut earlier: HashSet<(String, String, u16)> = HashSet::new();
+    let sleeper = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let mut round = 0u64;
+    loop {
+        round += 1;
+        let (record, doc, targets, options) = super::scan::run_quiet(&args.scan, &reg)?;
+        let cur = scan_data(&record, &targets, &options);
+        if round == 1 && !save.no_save {
+            let stored = (|| -> Result<Option<(portent_store::RunData, HashSet<_>)>> {
+                let mut store = Store::open_location(&location(&save.store)?)?;
+                let last = store.runs(Some(RunKind::Scan), 50)?.into_iter().find(|r| {
+                    r.complete && r.targets == cur.run.targets && r.ports == cur.run.ports
+                });
+                Ok(match last {
+                    Some(r) => {
+                        let data = store.data(r)?;
+                        let hosts: Vec<String> =
+                            data.hosts.iter().map(|h| h.host.clone()).collect();
+                        let before = store.open_before(data.run.started_ms, &hosts)?;
+                        Some((data, before))
+                    }
+                    None => None,
+                })
+            })();
+            match stored {
+                Ok(Some((data, before))) => {
+                    earlier = before;
+                    prev = Some(data);
+                }
+                Ok(None) => {}
+                Err(e) => warn("the last stored scan could not be read", &e),
+            }
+        }
+        let mut changes = match &prev {
+            Some(p) => portent_store::diff(p, &cur, &earlier),
+            None => Vec::new(),
+        };
+        if round == 1
+            && let Some(b) = &baseline
+        {
+            let extra = portent_store::diff::unexpected(&cur, &changes, b);
+            changes.extend(extra);
+        }
+        if prev.is_none() && !args.scan.jsonl {
+            let _ = writeln!(
+                anstream::stderr(),
+                "{DIM}watching {} open ports; changes are printed as they are seen{DIM:#}",
+                record.totals.open
+            );
+        }
+        print_scan_changes(&changes, &me, ms_of(record.started_at), args.scan.jsonl)?;
+        if !save.no_save {
+            save_scan(save, RunKind::Scan, &record, &targets, options, doc);
+        }
+        if record.interrupted {
+            return Ok(Outcome::Found);
+        }
+        // An incomplete round (stopped) is not a baseline for the next.
+        if cur.run.complete {
+            if let Some(p) = &prev {
+                earlier.extend(
+                    p.ports
+                        .iter()
+                        .filter(|x| x.state == "open")
+                        .map(|x| (x.host.clone(), x.protocol.clone(), x.port)),
+                );
+            }
+            prev = Some(cur);
+        }
+        if args.count.is_some_and(|n| round >= n) {
+            return Ok(Outcome::Found);
+        }
+        let stop = sleeper.block_on(async {
+            tokio::select! {
+                () = tokio::time::sleep(every) => false,
+                _ = tokio::signal::ctrl_c() => true,
+            }
+        });
+        if stop {
+            return Ok(Outcome::Found);
+        }
+    }
+}
+
+fn print_scan_changes(changes: &[Change], me: &str, at_ms: i64, jsonl: bool) -> Result<()> {
+    let mut w = out::buffered_stdout();
+    for c in changes {
+        if jsonl {
+            // osquery's words: a row that changed is the old row removed and the new added.
+            let mut rows: Vec<(&'static str, &portent_store::Side)> = Vec::new();
+            match c.change {
+                ChangeKind::New | ChangeKind::Reopened => {
+                    rows.extend(c.after.iter().map(|s| ("added", s)))
+                }
+                ChangeKind::Closed => rows.extend(c.before.iter().map(|s| ("removed", s))),
+                ChangeKind::Changed => {
+                    rows.extend(c.before.iter().map(|s| ("removed", s)));
+                    rows.extend(c.after.iter().map(|s| ("added", s)));
+                }
+                ChangeKind::Unexpected => rows.extend(c.after.iter().map(|s| ("unexpected", s))),
+            }
+            for (action, side) in rows {
+                serde_json::to_writer(
+                    &mut w,
+                    &ScanLine {
+                        name: "scan",
+                        host_identifier: me,
+                        unix_time: at_ms / 1000,
+                        action,
+                        columns: ScanColumns {
+                            host: &c.host,
+                            port: c.port,
+                            protocol: &c.protocol,
+                            state: if action == "removed" && c.change == ChangeKind::Closed {
+                                c.after.as_ref().map_or("closed", |a| a.state.as_str())
+                            } else {
+                                side.state.as_str()
+                            },
+                            service: side.service.as_deref(),
+                            product: side.product.as_deref(),
+                            version: side.version.as_deref(),
+                        },
+                    },
+                )?;
+                writeln!(w)?;
+            }
+        } else {
+            write!(w, "{} ", utc_readable(at_ms))?;
+            change_line(&mut w, c)?;
+        }
+    }
+    Ok(w.flush()?)
 }
 
 /// A port result as the store keeps it, with what was detected there.
@@ -731,6 +956,14 @@ fn changes_text(a: &Run, b: &Run, changes: &[Change]) -> Result<()> {
         writeln!(w, "no changes")?;
     }
     for c in changes {
+        change_line(&mut w, c)?;
+    }
+    Ok(w.flush()?)
+}
+
+/// One change as a line of text.
+fn change_line(w: &mut impl Write, c: &Change) -> std::io::Result<()> {
+    {
         let (mark, st) = match c.change {
             ChangeKind::New => ("+", BAD),
             ChangeKind::Reopened => ("+", WARN),
@@ -763,7 +996,7 @@ fn changes_text(a: &Run, b: &Run, changes: &[Change]) -> Result<()> {
             clean(&what, false)
         )?;
     }
-    Ok(w.flush()?)
+    Ok(())
 }
 
 fn socket_changes_text(a: &Run, b: &Run, changes: &[SocketChange]) -> Result<()> {

@@ -591,6 +591,41 @@ fn csv_record(v: &PortView<'_>, detecting: bool) -> Vec<String> {
     row
 }
 
+/// One scan for `portent watch`: the same pipeline and runtimes as `scan`, nothing printed.
+/// Returns the record (interrupted when Ctrl-C stopped it), its JSON document, the targets
+/// and options as the store keeps them.
+pub(crate) fn run_quiet(
+    args: &ScanArgs,
+    reg: &Registry,
+) -> Result<(RunRecord, Option<String>, Vec<String>, serde_json::Value)> {
+    let mut plan = plan(args, reg)?;
+    plan.config.keep_listed = true;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let detect_rt = match &mut plan.config.detection {
+        Some(d) => {
+            let drt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .context("cannot start the async runtime")?;
+            d.runtime = Some(drt.handle().clone());
+            Some(drt)
+        }
+        None => None,
+    };
+    let mut ignore = |_: &portent_run::RunEvent<'_>| std::ops::ControlFlow::Continue(());
+    let record = rt.block_on(portent_run::run(plan.config.clone(), &mut ignore, async {
+        let _ = tokio::signal::ctrl_c().await;
+    }))?;
+    drop(rt);
+    drop(detect_rt);
+    let doc = serde_json::to_string_pretty(&document(&record, reg)).ok();
+    Ok((record, doc, scan_targets(args), scan_options(args)))
+}
+
 /// The targets as the command line gave them, for the store.
 fn scan_targets(args: &ScanArgs) -> Vec<String> {
     let mut t = args.targets.clone();
