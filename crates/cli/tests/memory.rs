@@ -9,6 +9,9 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use serde_json::Value;
 
+#[path = "../../store/tests/common/pg.rs"]
+mod pg;
+
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
 struct Netns {
@@ -73,13 +76,20 @@ impl Netns {
     }
 
     fn portent(&self, data: &std::path::Path, args: &[&str]) -> Output {
-        Command::new("ip")
-            .args(["netns", "exec", &self.name, env!("CARGO_BIN_EXE_portent")])
+        self.portent_with(data, None, args)
+    }
+
+    /// As `portent`, with the store at `store` (`PORTENT_STORE`) when given.
+    fn portent_with(&self, data: &std::path::Path, store: Option<&str>, args: &[&str]) -> Output {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &self.name, env!("CARGO_BIN_EXE_portent")])
             .args(args)
-            .env("PORTENT_DATA_DIR", data)
-            .env_remove("PORTENT_STORE")
-            .output()
-            .unwrap()
+            .env("PORTENT_DATA_DIR", data);
+        match store {
+            Some(s) => c.env("PORTENT_STORE", s),
+            None => c.env_remove("PORTENT_STORE"),
+        };
+        c.output().unwrap()
     }
 }
 
@@ -113,9 +123,18 @@ fn json(o: &Output) -> Value {
 const PORTS: &str = "20-30,790-800";
 
 fn changes(ns: &Netns, data: &std::path::Path, args: &[&str]) -> (i32, Vec<(u64, String, Value)>) {
+    changes_in(ns, data, None, args)
+}
+
+fn changes_in(
+    ns: &Netns,
+    data: &std::path::Path,
+    store: Option<&str>,
+    args: &[&str],
+) -> (i32, Vec<(u64, String, Value)>) {
     let mut a = vec!["diff", "--json"];
     a.extend_from_slice(args);
-    let o = ns.portent(data, &a);
+    let o = ns.portent_with(data, store, &a);
     let code = o.status.code().unwrap();
     let v = json(&o);
     let list = v["changes"]
@@ -135,11 +154,20 @@ fn changes(ns: &Netns, data: &std::path::Path, args: &[&str]) -> (i32, Vec<(u64,
 
 #[test]
 fn scans_are_remembered_and_diffs_and_timelines_are_exact() {
+    // The same scenario on the default SQLite store and on a real PostgreSQL server.
+    scans_scenario(None);
+    let server = pg::TestPg::start();
+    let url = server.database("portent_cli");
+    scans_scenario(Some(&url));
+}
+
+fn scans_scenario(store: Option<&str>) {
     let ns = Netns::new();
     let data = tempfile::tempdir().unwrap();
     let scan = |ns: &Netns| {
-        let o = ns.portent(
+        let o = ns.portent_with(
             data.path(),
+            store,
             &["scan", "127.0.0.1", "-p", PORTS, "--detect", "--json"],
         );
         assert_eq!(o.status.code(), Some(0), "{o:?}");
@@ -160,7 +188,7 @@ fn scans_are_remembered_and_diffs_and_timelines_are_exact() {
     let _ssh = ns.serve(22, "SSH-2.0-OpenSSH_9.6p1 Debian-3\r\n");
     let s795 = ns.serve(795, "hi\r\n");
     scan(&ns);
-    let (code, got) = changes(&ns, data.path(), &[]);
+    let (code, got) = changes_in(&ns, data.path(), store, &[]);
     assert_eq!(code, 1);
     let kinds: Vec<(u64, &str)> = got.iter().map(|(p, c, _)| (*p, c.as_str())).collect();
     assert_eq!(
@@ -179,10 +207,10 @@ fn scans_are_remembered_and_diffs_and_timelines_are_exact() {
     drop(s795);
     let _ghost = ns.serve(797, "hello again\r\n");
     let last = scan(&ns);
-    let (_, got) = changes(&ns, data.path(), &[]);
+    let (_, got) = changes_in(&ns, data.path(), store, &[]);
     let kinds: Vec<(u64, &str)> = got.iter().map(|(p, c, _)| (*p, c.as_str())).collect();
     assert_eq!(kinds, [(795, "closed"), (797, "reopened")], "{got:?}");
-    let shown = ns.portent(data.path(), &["show", "last", "--json"]);
+    let shown = ns.portent_with(data.path(), store, &["show", "last", "--json"]);
     assert!(shown.status.success());
     assert_eq!(
         String::from_utf8(shown.stdout).unwrap(),
@@ -191,7 +219,11 @@ fn scans_are_remembered_and_diffs_and_timelines_are_exact() {
     );
 
     // The timeline of 797: opened, closed, reopened.
-    let o = ns.portent(data.path(), &["history", "127.0.0.1", "797", "--json"]);
+    let o = ns.portent_with(
+        data.path(),
+        store,
+        &["history", "127.0.0.1", "797", "--json"],
+    );
     let v = json(&o);
     let events: Vec<&str> = v["ports"][0]["events"]
         .as_array()
@@ -203,7 +235,7 @@ fn scans_are_remembered_and_diffs_and_timelines_are_exact() {
     assert_eq!(v["ports"][0]["open_now"], true);
 
     // Explicit runs, oldest first: the first and the last differ only in 22's version.
-    let o = ns.portent(data.path(), &["history", "--json"]);
+    let o = ns.portent_with(data.path(), store, &["history", "--json"]);
     let runs = json(&o)["runs"].as_array().unwrap().clone();
     assert_eq!(runs.len(), 3);
     assert!(
@@ -215,17 +247,28 @@ fn scans_are_remembered_and_diffs_and_timelines_are_exact() {
         runs[2]["id"].as_str().unwrap().to_owned(),
         runs[0]["id"].as_str().unwrap().to_owned(),
     );
-    let (_, got) = changes(&ns, data.path(), &[&first, &newest]);
+    let (_, got) = changes_in(&ns, data.path(), store, &[&first, &newest]);
     let kinds: Vec<(u64, &str)> = got.iter().map(|(p, c, _)| (*p, c.as_str())).collect();
     assert_eq!(kinds, [(22, "changed")], "{got:?}");
     // --no-save leaves no run behind.
-    let o = ns.portent(
+    let o = ns.portent_with(
         data.path(),
+        store,
         &["scan", "127.0.0.1", "-p", PORTS, "--no-save"],
     );
     assert!(o.status.success());
-    let o = ns.portent(data.path(), &["history", "--json"]);
-    assert_eq!(json(&o)["runs"].as_array().unwrap().len(), 3);
+    let o = ns.portent_with(data.path(), store, &["history", "--json"]);
+    let v = json(&o);
+    assert_eq!(v["runs"].as_array().unwrap().len(), 3);
+    // The runs went where they were sent.
+    let local = data.path().join("store.sqlite").exists();
+    match store {
+        Some(url) => {
+            assert!(!local, "PORTENT_STORE is used, not the data directory");
+            assert!(v["store"].as_str().unwrap().starts_with(&url[..12]), "{v}");
+        }
+        None => assert!(local),
+    }
 }
 
 #[test]
