@@ -9,7 +9,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${1:-10}
-cargo build --release --locked -q -p portent -p portent-store --example store_bench
+cargo build --release --locked -q -p portent
+cargo build --release --locked -q -p portent-store --example store_bench
 BIN=$PWD/target/release/portent
 NS="portent-store-bench-$$"
 DATA=$(mktemp -d)
