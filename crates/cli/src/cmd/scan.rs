@@ -194,20 +194,7 @@ pub fn run(args: &ScanArgs) -> Result<Outcome> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    // Detection waits on peers, not on the CPU: a small multi-threaded runtime of its own lets
-    // TLS handshakes and parsing of many ports overlap, without taking the scan's thread.
-    let detect_rt = match &mut plan.config.detection {
-        Some(d) => {
-            let drt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .context("cannot start the async runtime")?;
-            d.runtime = Some(drt.handle().clone());
-            Some(drt)
-        }
-        None => None,
-    };
+    let detect_rt = detection_runtime(&mut plan)?;
     let mut stream = Stream::new(&plan);
     let record = rt.block_on(portent_run::run(plan.config.clone(), &mut stream, async {
         // Polled first by the run, so the Ctrl-C listener is set before anything is sent.
@@ -591,6 +578,22 @@ fn csv_record(v: &PortView<'_>, detecting: bool) -> Vec<String> {
     row
 }
 
+/// Detection waits on peers, not on the CPU: a small multi-threaded runtime of its own lets
+/// TLS handshakes and parsing of many ports overlap, without taking the scan's thread. `None`
+/// without detection.
+fn detection_runtime(plan: &mut Plan) -> Result<Option<tokio::runtime::Runtime>> {
+    let Some(d) = &mut plan.config.detection else {
+        return Ok(None);
+    };
+    let drt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    d.runtime = Some(drt.handle().clone());
+    Ok(Some(drt))
+}
+
 /// One scan for `portent watch`: the same pipeline and runtimes as `scan`, nothing printed.
 /// Returns the record (interrupted when Ctrl-C stopped it), its JSON document, the targets
 /// and options as the store keeps them.
@@ -604,18 +607,7 @@ pub(crate) fn run_quiet(
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let detect_rt = match &mut plan.config.detection {
-        Some(d) => {
-            let drt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .context("cannot start the async runtime")?;
-            d.runtime = Some(drt.handle().clone());
-            Some(drt)
-        }
-        None => None,
-    };
+    let detect_rt = detection_runtime(&mut plan)?;
     let mut ignore = |_: &portent_run::RunEvent<'_>| std::ops::ControlFlow::Continue(());
     let record = rt.block_on(portent_run::run(plan.config.clone(), &mut ignore, async {
         let _ = tokio::signal::ctrl_c().await;

@@ -39,19 +39,25 @@ fn is_root() -> bool {
         .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }
 
+/// A command for a server binary: as the `postgres` user when we are root (PostgreSQL
+/// refuses to run as root).
+fn as_server_user(exe: &Path) -> Command {
+    if is_root() {
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid=postgres", "--regid=postgres", "--init-groups"])
+            .arg(exe);
+        c
+    } else {
+        Command::new(exe)
+    }
+}
+
 impl TestPg {
     /// Runs a server binary, as the `postgres` user when we are root (PostgreSQL refuses to
     /// run as root).
     fn run(&self, prog: &str, args: &[&str]) {
         let exe = self.bin.join(prog);
-        let mut cmd = if is_root() {
-            let mut c = Command::new("setpriv");
-            c.args(["--reuid=postgres", "--regid=postgres", "--init-groups"])
-                .arg(&exe);
-            c
-        } else {
-            Command::new(&exe)
-        };
+        let mut cmd = as_server_user(&exe);
         let out = cmd
             .args(args)
             .output()
@@ -134,14 +140,7 @@ impl Drop for TestPg {
     fn drop(&mut self) {
         let data = self.path().join("data").to_string_lossy().into_owned();
         let exe = self.bin.join("pg_ctl");
-        let mut cmd = if is_root() {
-            let mut c = Command::new("setpriv");
-            c.args(["--reuid=postgres", "--regid=postgres", "--init-groups"])
-                .arg(&exe);
-            c
-        } else {
-            Command::new(&exe)
-        };
+        let mut cmd = as_server_user(&exe);
         let _ = cmd
             .args(["-D", &data, "-m", "immediate", "-w", "stop"])
             .output();
