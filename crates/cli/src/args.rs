@@ -431,13 +431,31 @@ pub struct DiffArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  portent show last                 the newest run, as its command printed it
+  portent show last~1 --json        the run before it, as its --json document
+  portent show 20261204 --csv       a scan by a unique prefix of its id, as CSV
+  portent show last -oX last.xml    a scan as nmap XML (ndiff reads it)
+
+Scans and checks are shown in their command's forms; listening snapshots and runs that never
+finished (killed) are shown as the store keeps them.")]
 pub struct ShowArgs {
     /// The run: an id, a unique prefix, last or last~N.
     #[arg(value_name = "RUN")]
     pub run: String,
     /// Print the run's JSON document, as the original command printed it.
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["jsonl", "csv"])]
     pub json: bool,
+    /// Print a scan as JSON Lines, as `scan --jsonl` does (schema: docs/json.md).
+    #[arg(long, conflicts_with = "csv")]
+    pub jsonl: bool,
+    /// Print a scan as CSV, as `scan --csv` does.
+    #[arg(long)]
+    pub csv: bool,
+    /// Write a scan as nmap XML to FILE (`-` for stdout, alone), as `scan -oX` does. Also -oX.
+    #[arg(long, value_name = "FILE")]
+    pub xml_out: Option<PathBuf>,
     #[command(flatten)]
     pub store: StoreArgs,
 }

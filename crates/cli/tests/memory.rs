@@ -269,6 +269,31 @@ fn scans_scenario(store: Option<&str>) {
         }
         None => assert!(local),
     }
+    // Every other form of a scan, rendered again from the store, is what scan printed.
+    let xml = data.path().join("scan.xml");
+    let xml_arg = xml.to_str().unwrap();
+    for form in [&["--csv"][..], &["--jsonl"], &["-oX", "-"]] {
+        let mut args = vec!["scan", "127.0.0.1", "-p", PORTS, "--detect"];
+        if form[0] == "-oX" {
+            args.extend(["-oX", xml_arg]);
+        } else {
+            args.extend(form);
+        }
+        let o = ns.portent_with(data.path(), store, &args);
+        assert_eq!(o.status.code(), Some(0), "{o:?}");
+        let printed = if form[0] == "-oX" {
+            std::fs::read_to_string(&xml).unwrap()
+        } else {
+            String::from_utf8(o.stdout).unwrap()
+        };
+        let mut show = vec!["show", "last"];
+        show.extend(form);
+        let shown = ns.portent_with(data.path(), store, &show);
+        assert!(shown.status.success(), "{shown:?}");
+        let shown = String::from_utf8(shown.stdout).unwrap();
+        assert!(shown.contains("797"), "{shown}");
+        assert_eq!(shown, printed, "show {form:?}");
+    }
 }
 
 #[test]
@@ -300,24 +325,50 @@ fn killed_saves_leave_a_sound_store_and_no_false_changes() {
             .status();
         let _ = child.wait();
     }
+    // A second reference run after the kills.
+    let o = ns.portent(
+        data.path(),
+        &["scan", "127.0.0.1", "-p", "1-65535", "--json"],
+    );
+    assert!(o.status.success(), "{o:?}");
     let store = data.path().join("store.sqlite");
     let c = integrity_check(&store);
     assert_eq!(c, "ok", "integrity_check");
-    // Every stored run is complete or marked incomplete; the diff of the last two complete
-    // runs reports nothing, since nothing changed.
+    // A scan is saved as it runs, so a killed one is a run marked unfinished (incomplete, no
+    // end time), never a silent gap. The kills land mid-scan (a full range takes over a
+    // second here), so there are some.
     let o = ns.portent(data.path(), &["history", "--json", "--limit", "100"]);
     let runs = json(&o)["runs"].as_array().unwrap().clone();
-    assert!(!runs.is_empty());
-    let complete = runs.iter().filter(|r| r["complete"] == true).count();
-    if complete >= 2 {
-        let (code, got) = changes(&ns, data.path(), &[]);
-        assert_eq!((code, got.len()), (0, 0), "{got:?}");
-    }
-    // A diff from the reference to any partial run calls nothing closed.
-    for r in runs.iter().filter(|r| r["complete"] == false) {
-        let oldest = runs.last().unwrap()["id"].as_str().unwrap().to_owned();
-        let (_, got) = changes(&ns, data.path(), &[&oldest, r["id"].as_str().unwrap()]);
+    let complete: Vec<&Value> = runs.iter().filter(|r| r["complete"] == true).collect();
+    let unfinished: Vec<&Value> = runs
+        .iter()
+        .filter(|r| r["complete"] == false && r["finished_ms"].is_null())
+        .collect();
+    assert_eq!(complete.len(), 2, "{runs:?}");
+    assert!(!unfinished.is_empty(), "{runs:?}");
+    assert_eq!(complete.len() + unfinished.len(), runs.len(), "{runs:?}");
+    // The diff of the last two complete runs reports nothing, since nothing changed.
+    let (code, got) = changes(&ns, data.path(), &[]);
+    assert_eq!((code, got.len()), (0, 0), "{got:?}");
+    // A diff from the first reference to any unfinished run calls nothing closed.
+    let oldest = runs.last().unwrap()["id"].as_str().unwrap().to_owned();
+    for r in &unfinished {
+        let id = r["id"].as_str().unwrap();
+        let (_, got) = changes(&ns, data.path(), &[&oldest, id]);
         assert!(got.iter().all(|(_, c, _)| c != "closed"), "{got:?}");
+        // `show` says what it is, and refuses the forms only a finished scan has.
+        let o = ns.portent(data.path(), &["show", id]);
+        assert!(o.status.success(), "{o:?}");
+        assert!(
+            String::from_utf8_lossy(&o.stdout).contains("unfinished"),
+            "{o:?}"
+        );
+        let o = ns.portent(data.path(), &["show", id, "--csv"]);
+        assert_eq!(o.status.code(), Some(2), "{o:?}");
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains("never finished"),
+            "{o:?}"
+        );
     }
 }
 

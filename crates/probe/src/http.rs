@@ -1,12 +1,12 @@
 //! HTTP/1.x response parsing (RFC 9112): status line, headers, `<title>`, redirects. Bounded:
 //! at most 100 headers, each value escaped and capped.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::escape::{escape_bytes, escape_text};
 
 /// What an HTTP response showed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct HttpInfo {
     /// "HTTP/1.1", "HTTP/1.0".
     pub version: String,

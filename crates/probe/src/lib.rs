@@ -33,7 +33,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use portent_registry::Registry;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use http::HttpInfo;
 pub use rpc::{Mapping, NetInfoDomain};
@@ -41,7 +41,7 @@ pub use signatures::{SignatureError, SignatureSet};
 pub use tls::TlsInfo;
 
 /// The result of detecting one port.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Detection {
     pub addr: SocketAddr,
     /// Lowercase IANA-style service name (`ssh`, `http`, `https`, `smtp`, `redis`, `netinfo`,
@@ -74,7 +74,7 @@ pub struct Detection {
 }
 
 /// What ONC RPC revealed.
-#[derive(Debug, Clone, Serialize, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq, Eq)]
 pub struct RpcInfo {
     /// Programs answering on this port, with their supported version ranges.
     pub programs: Vec<RpcProgram>,
@@ -85,7 +85,7 @@ pub struct RpcInfo {
 }
 
 /// One RPC program found on the port.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct RpcProgram {
     pub program: u32,
     /// Our name for it, when we know it.
@@ -95,7 +95,7 @@ pub struct RpcProgram {
 }
 
 /// Whether the service found is what the registry expects.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Matches {
     True,
@@ -107,7 +107,7 @@ pub enum Matches {
 }
 
 /// The identification against the registry.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Verdict {
     /// The registry's service for this port on TCP (or the caller's expectation).
     pub expected: Option<String>,

@@ -2,7 +2,7 @@
 //! parsing, the portmapper DUMP (RFC 1833), version discovery by deliberately wrong versions,
 //! and NetInfo's nibindd LISTREG. Our own program table, from the programs' public definitions.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::xdr::{XdrReader, XdrWriter};
 
@@ -227,7 +227,7 @@ pub fn parse_reply(body: &[u8], xid: u32) -> Option<Reply> {
 }
 
 /// One portmapper mapping.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Mapping {
     pub program: u32,
     pub version: u32,
@@ -269,7 +269,7 @@ fn program_name(n: u32) -> Option<String> {
 }
 
 /// A domain nibindd serves: its tag and netinfod's ports.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NetInfoDomain {
     pub tag: String,
     pub tcp_port: u32,

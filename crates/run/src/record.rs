@@ -1,5 +1,7 @@
 //! The finished run as data: what renderers (table, JSON, CSV, nmap XML) and a store need,
-//! per host and in total. Built by the pipeline from the same events a sink sees.
+//! per host and in total. Built by the pipeline from the same events a sink sees. It
+//! serializes and reads back whole, so a stored run renders again in every form its command
+//! has (`portent show`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, SocketAddr};
@@ -7,10 +9,10 @@ use std::time::{Duration, SystemTime};
 
 use portent_probe::Detection;
 use portent_scan::{Counts, HostStatus, PortResult, Reason, Resolution, State, Stats};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A finished (or interrupted) run.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunRecord {
     /// Addresses in the target set, and the names resolved to build it.
     pub addresses: u64,
@@ -45,7 +47,7 @@ pub struct RunRecord {
 }
 
 /// One host of a run.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct HostRecord {
     pub addr: IpAddr,
     pub hostname: Option<String>,
@@ -56,7 +58,7 @@ pub struct HostRecord {
     /// Listed port results (open, or all when listing all), in arrival order.
     pub listed: Vec<PortResult>,
     /// Counts by (state, reason), for "not shown" lines and nmap's `extrareasons`.
-    #[serde(serialize_with = "reasons_list")]
+    #[serde(serialize_with = "reasons_list", deserialize_with = "reasons_map")]
     pub reasons: BTreeMap<(State, Reason), u64>,
     /// The host's scan finished (false when the run stopped first).
     pub complete: bool,
@@ -127,7 +129,7 @@ impl RunRecord {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Deserialize)]
 struct ReasonCount {
     state: State,
     reason: Reason,
@@ -143,4 +145,14 @@ fn reasons_list<S: serde::Serializer>(
         reason,
         count,
     }))
+}
+
+fn reasons_map<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<BTreeMap<(State, Reason), u64>, D::Error> {
+    let list = Vec::<ReasonCount>::deserialize(d)?;
+    Ok(list
+        .into_iter()
+        .map(|c| ((c.state, c.reason), c.count))
+        .collect())
 }

@@ -5,7 +5,7 @@
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::TargetError;
 use crate::model::{Reason, State};
@@ -13,7 +13,7 @@ use crate::net::{Attempt, Network};
 use crate::targets::{Resolver, Spec, parse_spec};
 
 /// The result for one address.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AddressCheck {
     pub address: IpAddr,
     pub port: u16,
@@ -31,7 +31,7 @@ pub struct AddressCheck {
 }
 
 /// The whole answer.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CheckReport {
     pub host: String,
     /// Every address the host resolved to (the address itself for a literal).

@@ -4,10 +4,10 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// What a port answered, in nmap's words.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum State {
     /// A connection was accepted (SYN-ACK).
@@ -41,7 +41,7 @@ impl std::fmt::Display for State {
 /// administratively prohibited" (types 3/1, 3/10, 3/13) both arrive as EHOSTUNREACH and are
 /// reported as `icmp-host-unreachable`; on IPv6 "administratively prohibited" (1/1) arrives as
 /// EACCES and is reported as `icmp-admin-prohibited`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Reason {
     /// The handshake completed.
@@ -116,7 +116,7 @@ impl std::fmt::Display for Reason {
 }
 
 /// The final word on one port of one host.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PortResult {
     pub addr: IpAddr,
     pub port: u16,
@@ -129,7 +129,7 @@ pub struct PortResult {
 }
 
 /// Why a host was or was not scanned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum HostStatus {
     /// Answered discovery (a SYN-ACK or reset on a common port).
@@ -141,7 +141,7 @@ pub enum HostStatus {
 }
 
 /// Counts for one host, at its end.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Counts {
     pub open: u64,
     pub closed: u64,
@@ -171,7 +171,7 @@ impl Counts {
 }
 
 /// Engine statistics, for the summary line and the benchmark.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Stats {
     /// `connect()` attempts started.
     pub attempts: u64,

@@ -369,7 +369,7 @@ impl RangeSet {
 }
 
 /// A host name and the addresses it resolved to.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Resolution {
     pub name: String,
     pub addresses: Vec<IpAddr>,

@@ -73,6 +73,7 @@ fn main() {
                 complete: true,
                 counts: RunCounts::default(),
                 document: None,
+                record: None,
             },
         )
         .unwrap();

@@ -284,11 +284,28 @@ impl Store {
         tx.commit()
     }
 
+    /// Records the counts of a run still going, so an unfinished (killed) run shows what it had
+    /// found.
+    pub fn set_counts(&mut self, run: &str, counts: &RunCounts) -> Result<(), StoreError> {
+        self.db.exec(
+            "UPDATE runs SET open_count = ?, closed_count = ?, filtered_count = ?, hosts_up = ? \
+             WHERE id = ?",
+            &[
+                count(counts.open).into(),
+                count(counts.closed).into(),
+                count(counts.filtered).into(),
+                count(counts.hosts_up).into(),
+                run.into(),
+            ],
+        )?;
+        Ok(())
+    }
+
     /// Marks a run finished, complete or not, with its totals and document.
     pub fn finish(&mut self, run: &str, fin: &Finish) -> Result<(), StoreError> {
         self.db.exec(
             "UPDATE runs SET finished_ms = ?, complete = ?, open_count = ?, closed_count = ?, \
-             filtered_count = ?, hosts_up = ?, document = ? WHERE id = ?",
+             filtered_count = ?, hosts_up = ?, document = ?, record = ? WHERE id = ?",
             &[
                 fin.finished_ms.into(),
                 i64::from(fin.complete).into(),
@@ -297,6 +314,7 @@ impl Store {
                 count(fin.counts.filtered).into(),
                 count(fin.counts.hosts_up).into(),
                 fin.document.clone().into(),
+                fin.record.clone().into(),
                 run.into(),
             ],
         )?;
@@ -439,6 +457,16 @@ impl Store {
     pub fn document(&mut self, run: &str) -> Result<Option<String>, StoreError> {
         let rows = self.db.query(
             "SELECT document FROM runs WHERE id = ?",
+            &[run.into()],
+            &[Kind::Text],
+        )?;
+        Ok(rows.into_iter().next().and_then(|r| r[0].text()))
+    }
+
+    /// The stored pipeline record of a run (JSON), when it has one.
+    pub fn record(&mut self, run: &str) -> Result<Option<String>, StoreError> {
+        let rows = self.db.query(
+            "SELECT record FROM runs WHERE id = ?",
             &[run.into()],
             &[Kind::Text],
         )?;

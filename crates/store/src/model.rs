@@ -65,6 +65,9 @@ pub struct Finish {
     pub counts: RunCounts,
     /// The command's `--json` document, to show the run again.
     pub document: Option<String>,
+    /// The run as its pipeline recorded it (JSON, the command's own shape), to render it
+    /// again in the command's other forms.
+    pub record: Option<String>,
 }
 
 /// A stored run.

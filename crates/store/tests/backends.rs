@@ -66,6 +66,7 @@ fn scan(s: &mut Store, at: i64, rows: &[PortRow], complete: bool) -> String {
                 hosts_up: 1,
             },
             document: Some(format!("{{\"run\":\"{at}\"}}")),
+            record: Some(format!("{{\"record\":{at}}}")),
         },
     )
     .unwrap();
@@ -158,6 +159,11 @@ fn scenario_runs_and_diffs(s: &mut Store) {
         s.document(&r1).unwrap().as_deref(),
         Some(format!("{{\"run\":\"{t0}\"}}").as_str())
     );
+    assert_eq!(
+        s.record(&r1).unwrap().as_deref(),
+        Some(format!("{{\"record\":{t0}}}").as_str())
+    );
+    assert_eq!(s.record("no-such-run").unwrap(), None);
     // The last two complete runs over the same targets: r2 and r4 (r3 was interrupted).
     let (a, b) = s.last_pair(RunKind::Scan).unwrap().unwrap();
     assert_eq!((a.id, b.id), (r2.clone(), r4.clone()));

@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use portent_probe::Detection;
 use portent_scan::check::{CheckReport, check, resolve_one};
 use portent_scan::{State, SystemNetwork, SystemResolver, explain};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::Outcome;
 use crate::args::CheckArgs;
@@ -81,102 +81,39 @@ pub fn run(args: &CheckArgs) -> Result<Outcome> {
         _ => None,
     };
     let interrupted = detector.is_some() && first_open.is_some() && detection.is_none();
+    let stored = StoredCheck {
+        port,
+        port_arg: args.port.clone(),
+        ports_count: ports.len(),
+        report,
+        detection,
+        interrupted,
+    };
     let doc = CheckDoc {
-        report: &report,
+        report: &stored.report,
         port,
         service: e.service,
         ghost: e.ghost,
         note: e.note,
         open,
-        detection: detection.as_ref(),
+        detection: stored.detection.as_ref(),
         detection_interrupted: interrupted,
     };
-    if args.json {
-        out::json(&doc)?;
+    let shown = if args.json {
+        out::json(&doc)
     } else {
-        let mut w = anstream::stdout().lock();
-        let addrs: Vec<String> = report.addresses.iter().map(ToString::to_string).collect();
-        writeln!(w, "{HEAD}Host{HEAD:#}       {}", clean(&report.host, false))?;
-        writeln!(w, "{HEAD}Addresses{HEAD:#}  {}", addrs.join(", "))?;
-        write!(
-            w,
-            "{HEAD}Port{HEAD:#}       {port}/tcp  {NAME}{}{NAME:#}",
-            e.service
-        )?;
-        if e.ghost {
-            write!(w, "  {BAD}ghost{BAD:#}")?;
-        }
-        writeln!(w)?;
-        if ports.len() > 1 {
-            writeln!(
-                w,
-                "           {DIM}{} names {} ports; checked the first{DIM:#}",
-                clean(&args.port, false),
-                ports.len()
-            )?;
-        }
-        if !e.note.is_empty() {
-            writeln!(w, "           {DIM}{}{DIM:#}", clean(e.note, false))?;
-        }
-        writeln!(w)?;
-        for r in &report.results {
-            let st = match r.state {
-                State::Open => GOOD,
-                State::Closed => BAD,
-                State::Filtered => WARN,
-            };
-            let dest = std::net::SocketAddr::new(r.address, r.port);
-            write!(
-                w,
-                "  {dest:<24} {st}{:<9}{st:#} {:<22}",
-                r.state.as_str(),
-                r.reason.as_str()
-            )?;
-            if let Some(ms) = r.rtt_ms {
-                write!(w, " {ms:.2} ms")?;
-            }
-            writeln!(w)?;
-            let via = match (&r.source, &r.interface) {
-                (Some(s), Some(i)) => format!("from {s} via {}", clean(i, false)),
-                (Some(s), None) => format!("from {s}"),
-                _ => "no route from this host".to_owned(),
-            };
-            write!(w, "  {DIM}{:<24} {via}, {} attempt", "", r.attempts)?;
-            if r.attempts != 1 {
-                write!(w, "s")?;
-            }
-            writeln!(w, "{DIM:#}")?;
-            if let Some(err) = &r.error {
-                writeln!(w, "  {:<24} {BAD}{}{BAD:#}", "", clean(err, false))?;
-            }
-        }
-        writeln!(w)?;
-        if let Some(d) = &detection {
-            render_detection(&mut w, d)?;
-            writeln!(w)?;
-        } else if interrupted {
-            writeln!(
-                w,
-                "{HEAD}Service{HEAD:#}    {WARN}? (detection interrupted){WARN:#}"
-            )?;
-            writeln!(w)?;
-        }
-        if open {
-            writeln!(w, "{GOOD}TCP test succeeded{GOOD:#}")?;
-        } else {
-            writeln!(w, "{BAD}TCP test failed{BAD:#}")?;
-        }
-        w.flush()?;
-    }
+        render_table(&stored, &reg)
+    };
+    // Saved after the output, whether it worked or not (a closed pipe loses nothing).
     if !args.save.no_save {
-        super::memory::save_check(
+        super::save::save_check(
             &args.save,
-            &report,
+            &stored,
             started_ms,
-            detection.as_ref(),
             serde_json::to_string_pretty(&doc).ok(),
         );
     }
+    shown?;
     Ok(if interrupted {
         Outcome::Interrupted
     } else if open {
@@ -184,6 +121,100 @@ pub fn run(args: &CheckArgs) -> Result<Outcome> {
     } else {
         Outcome::Nothing
     })
+}
+
+/// A check as the store keeps it, so `portent show` prints it again.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct StoredCheck {
+    pub port: u16,
+    /// The port as typed (a name may stand for several ports; the first was checked).
+    pub port_arg: String,
+    pub ports_count: usize,
+    pub report: CheckReport,
+    pub detection: Option<Detection>,
+    pub interrupted: bool,
+}
+
+/// The `Test-NetConnection`-style answer.
+pub(crate) fn render_table(c: &StoredCheck, reg: &portent_registry::Registry) -> Result<()> {
+    let (report, detection, interrupted) = (&c.report, &c.detection, c.interrupted);
+    let port = c.port;
+    let e = explain(reg, port);
+    let open = report.open();
+    let mut w = anstream::stdout().lock();
+    let addrs: Vec<String> = report.addresses.iter().map(ToString::to_string).collect();
+    writeln!(w, "{HEAD}Host{HEAD:#}       {}", clean(&report.host, false))?;
+    writeln!(w, "{HEAD}Addresses{HEAD:#}  {}", addrs.join(", "))?;
+    write!(
+        w,
+        "{HEAD}Port{HEAD:#}       {port}/tcp  {NAME}{}{NAME:#}",
+        e.service
+    )?;
+    if e.ghost {
+        write!(w, "  {BAD}ghost{BAD:#}")?;
+    }
+    writeln!(w)?;
+    if c.ports_count > 1 {
+        writeln!(
+            w,
+            "           {DIM}{} names {} ports; checked the first{DIM:#}",
+            clean(&c.port_arg, false),
+            c.ports_count
+        )?;
+    }
+    if !e.note.is_empty() {
+        writeln!(w, "           {DIM}{}{DIM:#}", clean(e.note, false))?;
+    }
+    writeln!(w)?;
+    for r in &report.results {
+        let st = match r.state {
+            State::Open => GOOD,
+            State::Closed => BAD,
+            State::Filtered => WARN,
+        };
+        let dest = std::net::SocketAddr::new(r.address, r.port);
+        write!(
+            w,
+            "  {dest:<24} {st}{:<9}{st:#} {:<22}",
+            r.state.as_str(),
+            r.reason.as_str()
+        )?;
+        if let Some(ms) = r.rtt_ms {
+            write!(w, " {ms:.2} ms")?;
+        }
+        writeln!(w)?;
+        let via = match (&r.source, &r.interface) {
+            (Some(s), Some(i)) => format!("from {s} via {}", clean(i, false)),
+            (Some(s), None) => format!("from {s}"),
+            _ => "no route from this host".to_owned(),
+        };
+        write!(w, "  {DIM}{:<24} {via}, {} attempt", "", r.attempts)?;
+        if r.attempts != 1 {
+            write!(w, "s")?;
+        }
+        writeln!(w, "{DIM:#}")?;
+        if let Some(err) = &r.error {
+            writeln!(w, "  {:<24} {BAD}{}{BAD:#}", "", clean(err, false))?;
+        }
+    }
+    writeln!(w)?;
+    if let Some(d) = &detection {
+        render_detection(&mut w, d)?;
+        writeln!(w)?;
+    } else if interrupted {
+        writeln!(
+            w,
+            "{HEAD}Service{HEAD:#}    {WARN}? (detection interrupted){WARN:#}"
+        )?;
+        writeln!(w)?;
+    }
+    if open {
+        writeln!(w, "{GOOD}TCP test succeeded{GOOD:#}")?;
+    } else {
+        writeln!(w, "{BAD}TCP test failed{BAD:#}")?;
+    }
+    w.flush()?;
+    Ok(())
 }
 
 /// The detection block: what speaks there, TLS, HTTP, RPC programs and the verdict.

@@ -67,7 +67,7 @@ pub fn run(args: &ListeningArgs) -> Result<Outcome> {
     };
     if args.json {
         out::json(&report)?;
-        super::memory::save_listening(&args.save, &listing, &query, started_ms);
+        super::save::save_listening(&args.save, &listing, &query, started_ms);
         return Ok(outcome);
     }
     let mut w = out::buffered_stdout();
@@ -111,7 +111,7 @@ pub fn run(args: &ListeningArgs) -> Result<Outcome> {
     }
     notes(&mut w, &report)?;
     w.flush()?;
-    super::memory::save_listening(&args.save, &listing, &query, started_ms);
+    super::save::save_listening(&args.save, &listing, &query, started_ms);
     Ok(outcome)
 }
 

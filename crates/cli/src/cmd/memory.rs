@@ -1,27 +1,27 @@
-//! portent's memory on the command line: saving runs into the store after their output is
-//! written, and `history`, `diff` and `show` over what was saved.
-//!
-//! Saving never changes what a command prints on stdout and never fails it: a store that
-//! cannot be opened or written is one warning on stderr (the run's output is already out).
+//! portent's memory on the command line: `history`, `diff`, `show` and `watch` over what was
+//! saved (saving itself is in `save`).
 
 use std::collections::HashSet;
 use std::io::Write;
 
 use anyhow::{Context, Result};
-use portent_local::listening::{Listing, Query};
+use portent_local::listening::Query;
 use portent_store::{
-    Change, ChangeKind, Finish, HostRow, Location, NewRun, PortTimeline, Run, RunCounts, RunKind,
-    SocketChange, SocketRow, Store, utc_readable,
+    Change, ChangeKind, Location, PortTimeline, Run, RunKind, SocketChange, SocketRow, Store,
+    utc_readable,
 };
 use serde::Serialize;
 
+use super::save::{
+    host_identifier, listing_target, ms_of, save_listening, save_scan, scan_data, socket_rows, warn,
+};
 use crate::Outcome;
-use crate::args::{DiffArgs, HistoryArgs, SaveArgs, ShowArgs, StoreArgs};
+use crate::args::{DiffArgs, HistoryArgs, ShowArgs, StoreArgs};
 use crate::out::{self, BAD, DIM, GOOD, HEAD, NAME, WARN, clean};
 
 /// Where the store is: `--store`, else `PORTENT_STORE`, else `store.sqlite` in the data
 /// directory.
-fn location(args: &StoreArgs) -> Result<Location> {
+pub(crate) fn location(args: &StoreArgs) -> Result<Location> {
     if let Some(s) = args
         .store
         .clone()
@@ -38,97 +38,6 @@ fn location(args: &StoreArgs) -> Result<Location> {
 /// Opens the store for reading commands (history, diff, show): failures are errors.
 fn open(args: &StoreArgs) -> Result<Store> {
     Ok(Store::open_location(&location(args)?)?)
-}
-
-fn warn(what: &str, err: &dyn std::fmt::Display) {
-    let _ = writeln!(
-        anstream::stderr(),
-        "{WARN}warning:{WARN:#} {what}: {err:#} (the output above is complete; --no-save skips saving)"
-    );
-}
-
-/// The machine's name, recorded with each run: the kernel's host name on Linux, the usual
-/// environment variables elsewhere.
-pub fn host_identifier() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .map(|s| s.trim().to_owned())
-        .filter(|s| !s.is_empty())
-        .or_else(|| std::env::var("COMPUTERNAME").ok())
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .unwrap_or_else(|| "unknown".to_owned())
-}
-
-/// Saves a listening snapshot (the sockets listed, before display filters). `started_ms` is
-/// when the listing began.
-pub fn save_listening(args: &SaveArgs, listing: &Listing, query: &Query, started_ms: i64) {
-    if args.no_save {
-        return;
-    }
-    let result = (|| -> Result<()> {
-        let mut store = Store::open_location(&location(&args.store)?)?;
-        let target = listing_target(query);
-        let ports = query.port.map(|p| p.to_string()).unwrap_or_default();
-        let id = store.begin(&NewRun {
-            kind: RunKind::Listening,
-            started_ms,
-            targets: vec![target],
-            ports,
-            options: serde_json::json!({ "tcp": query.tcp, "udp": query.udp }),
-            host_identifier: host_identifier(),
-        })?;
-        let rows = socket_rows(listing);
-        store.save_sockets(&id, &rows)?;
-        store.finish(
-            &id,
-            &Finish {
-                finished_ms: portent_store::now_ms(),
-                // Owners hidden from us are still sockets; the snapshot of sockets is whole.
-                complete: true,
-                counts: RunCounts {
-                    open: rows.len() as u64,
-                    ..RunCounts::default()
-                },
-                document: None,
-            },
-        )?;
-        Ok(())
-    })();
-    if let Err(e) = result {
-        warn("this snapshot was not saved", &e);
-    }
-}
-
-/// A listing as the store keeps it: one row per socket, named by its first owner.
-pub fn socket_rows(listing: &Listing) -> Vec<SocketRow> {
-    listing
-        .listeners
-        .iter()
-        .map(|l| {
-            let first = l.owners.first();
-            let process = first.and_then(|o| o.process.as_ref());
-            SocketRow {
-                protocol: l.protocol.as_str().to_owned(),
-                address: l.address.to_string(),
-                port: l.port,
-                executable: process
-                    .and_then(|p| p.exe.clone())
-                    .or_else(|| process.map(|p| p.name.to_string()))
-                    .unwrap_or_default(),
-                user: l.user_label(),
-                pid: first.map(|o| o.pid),
-                process: process.map(|p| p.name.to_string()),
-            }
-        })
-        .collect()
-}
-
-/// The store's `targets` for a listing query.
-fn listing_target(query: &Query) -> String {
-    match &query.netns {
-        Some(ns) => format!("netns:{}", ns.display()),
-        None => "local".to_owned(),
-    }
 }
 
 /// One change as osquery's differential log writes it, so a fleet pipeline that ingests
@@ -268,137 +177,6 @@ pub fn watch_listening(args: &crate::args::WatchArgs) -> Result<Outcome> {
     }
 }
 
-fn ms_of(t: std::time::SystemTime) -> i64 {
-    t.duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
-
-/// Saves a finished scan (or check): its hosts, listed ports with what was detected, and the
-/// counts of the rest. A run is complete when its scan was; an interrupted one is kept as
-/// partial, and `diff` never reads closures into it.
-pub fn save_scan(
-    args: &SaveArgs,
-    kind: RunKind,
-    record: &portent_run::RunRecord,
-    targets: &[String],
-    options: serde_json::Value,
-    document: Option<String>,
-) {
-    let run = NewRun {
-        kind,
-        started_ms: ms_of(record.started_at),
-        targets: targets.to_vec(),
-        ports: record.port_list.clone(),
-        options,
-        host_identifier: host_identifier(),
-    };
-    let (hosts, ports, extra, fin) = scan_parts(record, document);
-    save_run(args, &run, &hosts, &ports, &extra, &fin);
-}
-
-/// A finished scan as store rows.
-fn scan_parts(
-    record: &portent_run::RunRecord,
-    document: Option<String>,
-) -> (
-    Vec<HostRow>,
-    Vec<portent_store::PortRow>,
-    Vec<portent_store::ExtraRow>,
-    Finish,
-) {
-    use portent_scan::HostStatus;
-    let hosts: Vec<HostRow> = record
-        .hosts
-        .iter()
-        .map(|h| HostRow {
-            host: h.addr.to_string(),
-            hostname: h.hostname.clone(),
-            status: match h.status {
-                HostStatus::Up => "up",
-                HostStatus::Assumed => "assumed",
-                HostStatus::Down => "down",
-            }
-            .to_owned(),
-        })
-        .collect();
-    let mut ports = Vec::new();
-    let mut extra = Vec::new();
-    for h in &record.hosts {
-        let mut listed: std::collections::BTreeMap<(&str, &str), u64> = Default::default();
-        for r in &h.listed {
-            *listed
-                .entry((r.state.as_str(), r.reason.as_str()))
-                .or_default() += 1;
-            ports.push(port_row(
-                h.addr,
-                r.port,
-                r.state,
-                r.reason,
-                h.detections.get(&r.port),
-            ));
-        }
-        for ((state, reason), n) in &h.reasons {
-            let shown = listed
-                .get(&(state.as_str(), reason.as_str()))
-                .copied()
-                .unwrap_or(0);
-            if *n > shown {
-                extra.push(portent_store::ExtraRow {
-                    host: h.addr.to_string(),
-                    protocol: "tcp".to_owned(),
-                    state: state.as_str().to_owned(),
-                    reason: reason.as_str().to_owned(),
-                    count: n - shown,
-                });
-            }
-        }
-    }
-    let up = record
-        .hosts
-        .iter()
-        .filter(|h| h.status != HostStatus::Down)
-        .count() as u64;
-    let fin = Finish {
-        finished_ms: ms_of(record.ended_at),
-        complete: record.scan_complete && !record.stopped,
-        counts: RunCounts {
-            open: record.totals.open,
-            closed: record.totals.closed,
-            filtered: record.totals.filtered,
-            hosts_up: up,
-        },
-        document,
-    };
-    (hosts, ports, extra, fin)
-}
-
-/// A finished scan as the store would return it, for comparing rounds in memory.
-fn scan_data(
-    record: &portent_run::RunRecord,
-    targets: &[String],
-    options: &serde_json::Value,
-) -> portent_store::RunData {
-    let (hosts, ports, extra, fin) = scan_parts(record, None);
-    portent_store::RunData {
-        run: Run {
-            id: portent_store::utc_compact(ms_of(record.started_at)),
-            kind: RunKind::Scan,
-            started_ms: ms_of(record.started_at),
-            finished_ms: Some(fin.finished_ms),
-            complete: fin.complete,
-            targets: targets.to_vec(),
-            ports: record.port_list.clone(),
-            options: options.clone(),
-            host_identifier: host_identifier(),
-            counts: fin.counts,
-        },
-        hosts,
-        ports,
-        extra,
-        sockets: Vec::new(),
-    }
-}
-
 /// A scan change as a differential-log row.
 #[derive(Serialize)]
 struct ScanColumns<'a> {
@@ -453,7 +231,13 @@ pub fn watch_scan(args: &crate::args::WatchArgs) -> Result<Outcome> {
     let mut round = 0u64;
     loop {
         round += 1;
-        let (record, doc, targets, options) = super::scan::run_quiet(&args.scan, &reg)?;
+        let super::scan::QuietRun {
+            record,
+            document: doc,
+            targets,
+            options,
+            args_line,
+        } = super::scan::run_quiet(&args.scan, &reg)?;
         let cur = scan_data(&record, &targets, &options);
         if round == 1 && !save.no_save {
             let stored = (|| -> Result<Option<(portent_store::RunData, HashSet<_>)>> {
@@ -500,7 +284,7 @@ pub fn watch_scan(args: &crate::args::WatchArgs) -> Result<Outcome> {
         }
         print_scan_changes(&changes, &me, ms_of(record.started_at), args.scan.jsonl)?;
         if !save.no_save {
-            save_scan(save, RunKind::Scan, &record, &targets, options, doc);
+            save_scan(save, &record, &targets, options, doc, &args_line);
         }
         if record.interrupted {
             return Ok(Outcome::Found);
@@ -580,112 +364,6 @@ fn print_scan_changes(changes: &[Change], me: &str, at_ms: i64, jsonl: bool) -> 
         }
     }
     Ok(w.flush()?)
-}
-
-/// A port result as the store keeps it, with what was detected there.
-fn port_row(
-    addr: std::net::IpAddr,
-    port: u16,
-    state: portent_scan::State,
-    reason: portent_scan::Reason,
-    d: Option<&portent_probe::Detection>,
-) -> portent_store::PortRow {
-    let tls = d.and_then(|d| d.tls.as_ref());
-    portent_store::PortRow {
-        host: addr.to_string(),
-        protocol: "tcp".to_owned(),
-        port,
-        state: state.as_str().to_owned(),
-        reason: reason.as_str().to_owned(),
-        service: d.map(|d| d.service.clone()),
-        product: d.and_then(|d| d.product.clone()),
-        version: d.and_then(|d| d.version.clone()),
-        cert_sha256: tls.and_then(|t| t.sha256.clone()),
-        cert_not_after_ms: tls
-            .and_then(|t| t.not_after_unix)
-            .map(|s| s.saturating_mul(1000)),
-        banner_sha256: None,
-    }
-}
-
-/// Saves a `check`: every address tested, with the detection of the first open one.
-pub fn save_check(
-    args: &SaveArgs,
-    report: &portent_scan::check::CheckReport,
-    started_ms: i64,
-    detection: Option<&portent_probe::Detection>,
-    document: Option<String>,
-) {
-    let port = report.results.first().map_or(0, |r| r.port);
-    let run = NewRun {
-        kind: RunKind::Check,
-        started_ms,
-        targets: vec![report.host.clone()],
-        ports: port.to_string(),
-        options: serde_json::json!({}),
-        host_identifier: host_identifier(),
-    };
-    let hosts: Vec<HostRow> = report
-        .addresses
-        .iter()
-        .map(|a| HostRow {
-            host: a.to_string(),
-            hostname: (report.host != a.to_string()).then(|| report.host.clone()),
-            status: "assumed".to_owned(),
-        })
-        .collect();
-    let ports: Vec<portent_store::PortRow> = report
-        .results
-        .iter()
-        .map(|r| {
-            let d = detection.filter(|d| d.addr.ip() == r.address);
-            port_row(r.address, r.port, r.state, r.reason, d)
-        })
-        .collect();
-    let mut counts = RunCounts {
-        hosts_up: hosts.len() as u64,
-        ..RunCounts::default()
-    };
-    for r in &report.results {
-        match r.state {
-            portent_scan::State::Open => counts.open += 1,
-            portent_scan::State::Closed => counts.closed += 1,
-            portent_scan::State::Filtered => counts.filtered += 1,
-        }
-    }
-    let fin = Finish {
-        finished_ms: portent_store::now_ms(),
-        complete: true,
-        counts,
-        document,
-    };
-    save_run(args, &run, &hosts, &ports, &[], &fin);
-}
-
-/// Writes one run; a failure is a warning.
-fn save_run(
-    args: &SaveArgs,
-    run: &NewRun,
-    hosts: &[HostRow],
-    ports: &[portent_store::PortRow],
-    extra: &[portent_store::ExtraRow],
-    fin: &Finish,
-) {
-    let result = (|| -> Result<()> {
-        let mut store = Store::open_location(&location(&args.store)?)?;
-        let id = store.begin(run)?;
-        store.save_hosts(&id, hosts)?;
-        // Batches of a few thousand rows: one transaction each.
-        for chunk in ports.chunks(4096) {
-            store.save_ports(&id, chunk)?;
-        }
-        store.save_extra(&id, extra)?;
-        store.finish(&id, fin)?;
-        Ok(())
-    })();
-    if let Err(e) = result {
-        warn("this run was not saved", &e);
-    }
 }
 
 /// A run as `history` and `--json` show it.
@@ -1026,7 +704,31 @@ fn socket_changes_text(a: &Run, b: &Run, changes: &[SocketChange]) -> Result<()>
     Ok(w.flush()?)
 }
 
+/// One line naming a run: kind, id, start, how it ended, the machine.
+fn run_line(r: &Run) -> String {
+    let done = match (r.complete, r.finished_ms) {
+        (true, _) => "complete",
+        (false, Some(_)) => "partial",
+        (false, None) => "unfinished (killed, or still running)",
+    };
+    format!(
+        "{HEAD}{} run {}{HEAD:#}  {}  {done}  {DIM}on {}{DIM:#}",
+        r.kind.as_str(),
+        r.id,
+        utc_readable(r.started_ms),
+        clean(&r.host_identifier, false)
+    )
+}
+
+/// Before a run shown in its command's own form: which run it is, on stderr, so stdout is
+/// what the command printed.
+fn show_header(r: &Run) -> Result<()> {
+    writeln!(anstream::stderr(), "{}", run_line(r))?;
+    Ok(())
+}
+
 pub fn show(args: &ShowArgs) -> Result<Outcome> {
+    use super::scan::StoredForm;
     let mut store = open(&args.store)?;
     let run = store.resolve(&args.run)?;
     if args.json {
@@ -1044,18 +746,53 @@ pub fn show(args: &ShowArgs) -> Result<Outcome> {
         }
         return Ok(Outcome::Found);
     }
+    anyhow::ensure!(
+        args.xml_out.as_deref() != Some(std::path::Path::new("-")) || !(args.jsonl || args.csv),
+        "-oX - writes XML to stdout: it cannot share stdout with --jsonl or --csv"
+    );
+    let form = if args.jsonl {
+        StoredForm::Jsonl
+    } else if args.csv {
+        StoredForm::Csv
+    } else if args.xml_out.as_deref() == Some(std::path::Path::new("-")) {
+        StoredForm::XmlOnly
+    } else {
+        StoredForm::Table
+    };
+    let record = store.record(&run.id)?;
+    let unreadable = || format!("the stored record of run {} cannot be read", run.id);
+    match (run.kind, record) {
+        (RunKind::Scan, Some(r)) => {
+            let s: super::save::StoredScan = serde_json::from_str(&r).with_context(unreadable)?;
+            if form == StoredForm::Table {
+                show_header(&run)?;
+            }
+            super::scan::render_stored(&s.record, form, args.xml_out.as_deref(), &s.args)?;
+            return Ok(Outcome::Found);
+        }
+        (RunKind::Check, Some(r)) if form == StoredForm::Table && args.xml_out.is_none() => {
+            let c: super::check::StoredCheck = serde_json::from_str(&r).with_context(unreadable)?;
+            show_header(&run)?;
+            super::check::render_table(&c, &out::registry())?;
+            return Ok(Outcome::Found);
+        }
+        _ if form != StoredForm::Table || args.xml_out.is_some() => anyhow::bail!(
+            "run {} is {}: it is shown as a table or with --json only (JSON Lines, CSV and \
+             nmap XML are the forms of a finished scan)",
+            run.id,
+            match (run.kind, run.finished_ms) {
+                (RunKind::Listening, _) => "a listening snapshot",
+                (RunKind::Check, _) => "a check",
+                (_, None) => "a scan that never finished (killed)",
+                _ => "a scan saved without its record",
+            }
+        ),
+        _ => {}
+    }
     let data = store.data(run)?;
     let mut w = out::buffered_stdout();
     let r = &data.run;
-    let done = if r.complete { "complete" } else { "partial" };
-    writeln!(
-        w,
-        "{HEAD}{} run {}{HEAD:#}  {}  {done}  {DIM}on {}{DIM:#}",
-        r.kind.as_str(),
-        r.id,
-        utc_readable(r.started_ms),
-        clean(&r.host_identifier, false)
-    )?;
+    writeln!(w, "{}", run_line(r))?;
     writeln!(w, "  targets {}", clean(&r.targets.join(" "), false))?;
     if !r.ports.is_empty() {
         writeln!(w, "  ports   {}", clean(&r.ports, false))?;

@@ -6,6 +6,7 @@ pub mod listening;
 pub mod memory;
 pub mod port;
 pub mod registry;
+pub mod save;
 pub mod scan;
 mod scan_xml;
 pub mod search;

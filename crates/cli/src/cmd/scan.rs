@@ -37,7 +37,8 @@ pub fn nmap_spellings(argv: Vec<OsString>) -> Vec<OsString> {
     argv.into_iter()
         .map(|a| {
             if !in_scan {
-                in_scan = a == "scan";
+                // `show` writes nmap XML too, and `watch` takes scan's options.
+                in_scan = a == "scan" || a == "show" || a == "watch";
                 return a;
             }
             match a.to_str() {
@@ -196,7 +197,18 @@ pub fn run(args: &ScanArgs) -> Result<Outcome> {
         .context("cannot start the async runtime")?;
     let detect_rt = detection_runtime(&mut plan)?;
     let mut stream = Stream::new(&plan);
-    let record = rt.block_on(portent_run::run(plan.config.clone(), &mut stream, async {
+    // Saved as it runs: a scan killed outright still leaves a partial run with what it found.
+    let mut saver = super::save::ScanSaver::start(
+        &args.save,
+        scan_targets(args),
+        plan.config.ports.summary(),
+        scan_options(args),
+    );
+    let mut sink = |e: &RunEvent<'_>| {
+        saver.event(e);
+        portent_run::Sink::event(&mut stream, e)
+    };
+    let record = rt.block_on(portent_run::run(plan.config.clone(), &mut sink, async {
         // Polled first by the run, so the Ctrl-C listener is set before anything is sent.
         let _ = tokio::signal::ctrl_c().await;
     }))?;
@@ -204,39 +216,18 @@ pub fn run(args: &ScanArgs) -> Result<Outcome> {
     drop(rt);
     drop(detect_rt);
     stream.clear_progress();
-    if let Some(e) = stream.error.take() {
-        return Err(e.into());
-    }
-    if record.detection {
-        stream.stream_detected(&record, &reg);
-        if let Some(e) = stream.error.take() {
-            return Err(e.into());
-        }
-    }
-    if let Some((path, file)) = &plan.xml {
-        let mut w = io::BufWriter::new(file);
-        super::scan_xml::write(&mut w, &record, &reg, &plan.args_line)
-            .and_then(|()| w.flush())
-            .with_context(|| format!("cannot write the XML file {}", path.display()))?;
-    }
-    match plan.format {
-        Format::Table => render_table(&record, &reg)?,
-        Format::Json => out::json(&document(&record, &reg))?,
-        Format::Jsonl => stream.finish_jsonl(&record, &reg)?,
-        Format::Csv => stream.out.flush()?,
-    }
-    // After the output: saving never changes or fails what was printed.
-    if !args.save.no_save {
-        let doc = serde_json::to_string_pretty(&document(&record, &reg)).ok();
-        super::memory::save_scan(
-            &args.save,
-            portent_store::RunKind::Scan,
-            &record,
-            &scan_targets(args),
-            scan_options(args),
-            doc,
-        );
-    }
+    let shown = show_record(
+        &record,
+        &reg,
+        &mut stream,
+        plan.xml.as_ref(),
+        &plan.args_line,
+    );
+    // After the output, whether it worked or not: saving never changes or fails what was
+    // printed, and output that failed (a closed pipe) is no reason to lose the run.
+    let doc = serde_json::to_string_pretty(&document(&record, &reg)).ok();
+    saver.finish(&record, doc, &plan.args_line);
+    shown?;
     Ok(if record.interrupted {
         Outcome::Interrupted
     } else if record.totals.open > 0 {
@@ -244,6 +235,97 @@ pub fn run(args: &ScanArgs) -> Result<Outcome> {
     } else {
         Outcome::Nothing
     })
+}
+
+/// Everything printed at the end of a run: the held-back rows of detected ports, the XML
+/// file, and the document of the chosen format.
+fn show_record(
+    record: &RunRecord,
+    reg: &Registry,
+    stream: &mut Stream,
+    xml: Option<&(PathBuf, File)>,
+    args_line: &str,
+) -> Result<()> {
+    if let Some(e) = stream.error.take() {
+        return Err(e.into());
+    }
+    if record.detection {
+        stream.stream_detected(record, reg);
+        if let Some(e) = stream.error.take() {
+            return Err(e.into());
+        }
+    }
+    if let Some((path, file)) = xml {
+        let mut w = io::BufWriter::new(file);
+        super::scan_xml::write(&mut w, record, reg, args_line)
+            .and_then(|()| w.flush())
+            .with_context(|| format!("cannot write the XML file {}", path.display()))?;
+    }
+    match stream.format {
+        Format::Table => render_table(record, reg)?,
+        Format::Json => out::json(&document(record, reg))?,
+        Format::Jsonl => stream.finish_jsonl(record, reg)?,
+        Format::Csv => stream.out.flush()?,
+    }
+    Ok(())
+}
+
+/// How `portent show` renders a stored scan: the forms `scan` has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StoredForm {
+    Table,
+    Jsonl,
+    Csv,
+    /// nmap XML only (to a file or stdout).
+    XmlOnly,
+}
+
+/// Renders a stored scan again: the table, JSON Lines or CSV and, when asked, the nmap XML file, as `scan` printed them. The registry's words are
+/// today's (a port's note may have improved since the scan).
+pub(crate) fn render_stored(
+    record: &RunRecord,
+    form: StoredForm,
+    xml: Option<&std::path::Path>,
+    args_line: &str,
+) -> Result<()> {
+    let reg = out::registry();
+    if let Some(path) = xml {
+        if path.as_os_str() == "-" {
+            let mut w = io::BufWriter::new(io::stdout().lock());
+            super::scan_xml::write(&mut w, record, &reg, args_line).and_then(|()| w.flush())?;
+        } else {
+            let file = File::create(path)
+                .with_context(|| format!("cannot create the XML file {}", path.display()))?;
+            let mut w = io::BufWriter::new(file);
+            super::scan_xml::write(&mut w, record, &reg, args_line)
+                .and_then(|()| w.flush())
+                .with_context(|| format!("cannot write the XML file {}", path.display()))?;
+        }
+    }
+    let format = match form {
+        StoredForm::XmlOnly => return Ok(()),
+        StoredForm::Table => return render_table(record, &reg),
+        StoredForm::Jsonl => Format::Jsonl,
+        StoredForm::Csv => Format::Csv,
+    };
+    // The order `scan` streamed in: listed results as they arrived (host by host: the
+    // interleaving of hosts is not kept), then the open ports held back for detection.
+    let mut stream = Stream::plain(format, record.detection);
+    for h in &record.hosts {
+        for r in &h.listed {
+            if !(record.detection && r.state == State::Open) {
+                stream.stream_now(&PortView::in_host(h, r, explain(&reg, r.port)));
+            }
+        }
+    }
+    stream.stream_detected(record, &reg);
+    if let Some(e) = stream.error.take() {
+        return Err(e.into());
+    }
+    match format {
+        Format::Jsonl => stream.finish_jsonl(record, &reg),
+        _ => Ok(stream.out.flush()?),
+    }
 }
 
 /// One port result as JSON, JSON Lines and CSV give it (docs/json.md).
@@ -357,6 +439,22 @@ impl Stream {
             progress: plan.progress,
             csv_header: false,
             detecting: plan.config.detection.is_some(),
+            started: std::time::Instant::now(),
+            last_open: 0,
+            error: None,
+        }
+    }
+
+    /// A sink with no progress display, for rendering a stored run.
+    fn plain(format: Format, detecting: bool) -> Stream {
+        Stream {
+            format,
+            out: io::BufWriter::with_capacity(64 * 1024, io::stdout()),
+            pb: None,
+            detect_pb: None,
+            progress: false,
+            csv_header: false,
+            detecting,
             started: std::time::Instant::now(),
             last_open: 0,
             error: None,
@@ -594,13 +692,19 @@ fn detection_runtime(plan: &mut Plan) -> Result<Option<tokio::runtime::Runtime>>
     Ok(Some(drt))
 }
 
+/// A scan run by `portent watch`, with what the store keeps of it.
+pub(crate) struct QuietRun {
+    /// Interrupted when Ctrl-C stopped it.
+    pub record: RunRecord,
+    /// The `--json` document.
+    pub document: Option<String>,
+    pub targets: Vec<String>,
+    pub options: serde_json::Value,
+    pub args_line: String,
+}
+
 /// One scan for `portent watch`: the same pipeline and runtimes as `scan`, nothing printed.
-/// Returns the record (interrupted when Ctrl-C stopped it), its JSON document, the targets
-/// and options as the store keeps them.
-pub(crate) fn run_quiet(
-    args: &ScanArgs,
-    reg: &Registry,
-) -> Result<(RunRecord, Option<String>, Vec<String>, serde_json::Value)> {
+pub(crate) fn run_quiet(args: &ScanArgs, reg: &Registry) -> Result<QuietRun> {
     let mut plan = plan(args, reg)?;
     plan.config.keep_listed = true;
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -615,7 +719,13 @@ pub(crate) fn run_quiet(
     drop(rt);
     drop(detect_rt);
     let doc = serde_json::to_string_pretty(&document(&record, reg)).ok();
-    Ok((record, doc, scan_targets(args), scan_options(args)))
+    Ok(QuietRun {
+        record,
+        document: doc,
+        targets: scan_targets(args),
+        options: scan_options(args),
+        args_line: plan.args_line,
+    })
 }
 
 /// The targets as the command line gave them, for the store.

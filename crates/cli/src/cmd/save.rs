@@ -1,0 +1,560 @@
+//! Saving runs into the store. Saving never changes what a command prints on stdout and never
+//! fails it: a store that cannot be opened or written is one warning on stderr, after the
+//! output (the run's output is complete without it).
+//!
+//! A scan is saved while it runs ([`ScanSaver`]): its run row is written before the first
+//! probe and its listed ports in batches as they arrive, on a thread of its own so a slow store
+//! never slows the scan. A scan killed outright (kill -9, power loss) therefore leaves a run
+//! marked incomplete, with the ports it had found, never a silent gap; `diff` reads no
+//! closures into an incomplete run.
+
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use portent_local::listening::{Listing, Query};
+use portent_run::{RunEvent, RunRecord};
+use portent_store::{Finish, HostRow, NewRun, RunCounts, RunKind, SocketRow, Store};
+use std::io::Write;
+
+use crate::args::SaveArgs;
+use crate::out::WARN;
+
+pub(crate) fn warn(what: &str, err: &dyn std::fmt::Display) {
+    let _ = writeln!(
+        anstream::stderr(),
+        "{WARN}warning:{WARN:#} {what}: {err:#} (the output above is complete; --no-save skips saving)"
+    );
+}
+
+/// The machine's name, recorded with each run: the kernel's host name on Linux, the usual
+/// environment variables elsewhere.
+pub fn host_identifier() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .or_else(|| std::env::var("COMPUTERNAME").ok())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+/// Saves a listening snapshot (the sockets listed, before display filters). `started_ms` is
+/// when the listing began.
+pub fn save_listening(args: &SaveArgs, listing: &Listing, query: &Query, started_ms: i64) {
+    if args.no_save {
+        return;
+    }
+    let result = (|| -> Result<()> {
+        let mut store = Store::open_location(&super::memory::location(&args.store)?)?;
+        let target = listing_target(query);
+        let ports = query.port.map(|p| p.to_string()).unwrap_or_default();
+        let id = store.begin(&NewRun {
+            kind: RunKind::Listening,
+            started_ms,
+            targets: vec![target],
+            ports,
+            options: serde_json::json!({ "tcp": query.tcp, "udp": query.udp }),
+            host_identifier: host_identifier(),
+        })?;
+        let rows = socket_rows(listing);
+        store.save_sockets(&id, &rows)?;
+        store.finish(
+            &id,
+            &Finish {
+                finished_ms: portent_store::now_ms(),
+                // Owners hidden from us are still sockets; the snapshot of sockets is whole.
+                complete: true,
+                counts: RunCounts {
+                    open: rows.len() as u64,
+                    ..RunCounts::default()
+                },
+                document: None,
+                record: None,
+            },
+        )?;
+        Ok(())
+    })();
+    if let Err(e) = result {
+        warn("this snapshot was not saved", &e);
+    }
+}
+
+/// A listing as the store keeps it: one row per socket, named by its first owner.
+pub fn socket_rows(listing: &Listing) -> Vec<SocketRow> {
+    listing
+        .listeners
+        .iter()
+        .map(|l| {
+            let first = l.owners.first();
+            let process = first.and_then(|o| o.process.as_ref());
+            SocketRow {
+                protocol: l.protocol.as_str().to_owned(),
+                address: l.address.to_string(),
+                port: l.port,
+                executable: process
+                    .and_then(|p| p.exe.clone())
+                    .or_else(|| process.map(|p| p.name.to_string()))
+                    .unwrap_or_default(),
+                user: l.user_label(),
+                pid: first.map(|o| o.pid),
+                process: process.map(|p| p.name.to_string()),
+            }
+        })
+        .collect()
+}
+
+/// The store's `targets` for a listing query.
+pub(crate) fn listing_target(query: &Query) -> String {
+    match &query.netns {
+        Some(ns) => format!("netns:{}", ns.display()),
+        None => "local".to_owned(),
+    }
+}
+
+pub(crate) fn ms_of(t: std::time::SystemTime) -> i64 {
+    t.duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// Saves a finished scan in one go (for `watch`, which compares rounds before saving): its
+/// hosts, listed ports with what was detected, the counts of the rest, its JSON document and
+/// its record. A run is complete when its scan was; an interrupted one is kept as partial.
+pub fn save_scan(
+    args: &SaveArgs,
+    record: &RunRecord,
+    targets: &[String],
+    options: serde_json::Value,
+    document: Option<String>,
+    args_line: &str,
+) {
+    let run = NewRun {
+        kind: RunKind::Scan,
+        started_ms: ms_of(record.started_at),
+        targets: targets.to_vec(),
+        ports: record.port_list.clone(),
+        options,
+        host_identifier: host_identifier(),
+    };
+    let (hosts, ports, extra, mut fin) = scan_parts(record);
+    fin.document = document;
+    fin.record = stored_record(record, args_line);
+    save_run(args, &run, &hosts, &ports, &extra, &fin);
+}
+
+/// A scan as the store keeps it for `portent show`: the pipeline's record and the command line
+/// that ran it (nmap XML names it in `args`).
+#[derive(serde::Deserialize)]
+pub(crate) struct StoredScan {
+    pub args: String,
+    pub record: RunRecord,
+}
+
+fn stored_record(record: &RunRecord, args_line: &str) -> Option<String> {
+    serde_json::to_string(&serde_json::json!({ "args": args_line, "record": record })).ok()
+}
+
+/// What the saving thread is told, in order.
+enum Save {
+    Hosts(Vec<HostRow>),
+    Port(portent_store::PortRow),
+    /// Open ports so far, written with the next batch.
+    Open(u64),
+    /// The end: the rows only the record has (hosts, counts of unlisted ports) and totals.
+    End {
+        hosts: Vec<HostRow>,
+        extra: Vec<portent_store::ExtraRow>,
+        fin: Box<Finish>,
+    },
+}
+
+/// Saves a scan while it runs: a [`portent_run::Sink`] (tee it with the command's own) that
+/// hands rows to a thread owning the store. The thread writes the run row first, then the
+/// ports in batches (one transaction per batch: at most [`ScanSaver::BATCH`] rows or
+/// [`ScanSaver::FLUSH`] apart), and the totals at [`ScanSaver::finish`]. The scan never waits
+/// on the store: the channel is unbounded, and a scan lists few rows (open ports, or at most
+/// every port of a small scan).
+pub struct ScanSaver {
+    /// Open ports counted so far.
+    open: u64,
+    tx: Option<mpsc::Sender<Save>>,
+    thread: Option<std::thread::JoinHandle<Result<()>>>,
+}
+
+impl ScanSaver {
+    const BATCH: usize = 4096;
+    const FLUSH: Duration = Duration::from_millis(500);
+
+    fn off() -> ScanSaver {
+        ScanSaver {
+            open: 0,
+            tx: None,
+            thread: None,
+        }
+    }
+
+    /// Starts saving a scan run (nothing when `--no-save`).
+    pub fn start(
+        args: &SaveArgs,
+        targets: Vec<String>,
+        ports: String,
+        options: serde_json::Value,
+    ) -> ScanSaver {
+        if args.no_save {
+            return ScanSaver::off();
+        }
+        let location = super::memory::location(&args.store);
+        let run = NewRun {
+            kind: RunKind::Scan,
+            started_ms: portent_store::now_ms(),
+            targets,
+            ports,
+            options,
+            host_identifier: host_identifier(),
+        };
+        let (tx, rx) = mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("portent-save".to_owned())
+            .spawn(move || -> Result<()> {
+                let mut store = Store::open_location(&location?)?;
+                let id = store.begin(&run)?;
+                Self::write(&mut store, &id, &rx)
+            });
+        match thread {
+            Ok(thread) => ScanSaver {
+                open: 0,
+                tx: Some(tx),
+                thread: Some(thread),
+            },
+            Err(e) => {
+                warn("this run was not saved", &e);
+                ScanSaver::off()
+            }
+        }
+    }
+
+    /// The saving thread's loop: batches of ports until the end arrives. A scan that ends
+    /// without [`ScanSaver::finish`] (an error) leaves its run incomplete.
+    fn write(store: &mut Store, id: &str, rx: &mpsc::Receiver<Save>) -> Result<()> {
+        let mut ports: Vec<portent_store::PortRow> = Vec::new();
+        let mut open = None;
+        let mut flushed = Instant::now();
+        loop {
+            let msg = rx.recv_timeout(Self::FLUSH.saturating_sub(flushed.elapsed()));
+            match msg {
+                Ok(Save::Port(p)) => ports.push(p),
+                Ok(Save::Open(n)) => open = Some(n),
+                Ok(Save::Hosts(h)) => store.save_hosts(id, &h)?,
+                Ok(Save::End { hosts, extra, fin }) => {
+                    store.save_ports(id, &ports)?;
+                    store.save_hosts(id, &hosts)?;
+                    store.save_extra(id, &extra)?;
+                    store.finish(id, &fin)?;
+                    return Ok(());
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    store.save_ports(id, &ports)?;
+                    return Ok(());
+                }
+            }
+            if ports.len() >= Self::BATCH || flushed.elapsed() >= Self::FLUSH {
+                if !ports.is_empty() {
+                    store.save_ports(id, &ports)?;
+                    ports.clear();
+                }
+                if let Some(n) = open.take() {
+                    let counts = RunCounts {
+                        open: n,
+                        ..RunCounts::default()
+                    };
+                    store.set_counts(id, &counts)?;
+                }
+                flushed = Instant::now();
+            }
+        }
+    }
+
+    fn send(&mut self, msg: Save) {
+        // A send fails only when the thread has ended on an error, which finish() reports.
+        if let Some(tx) = &self.tx
+            && tx.send(msg).is_err()
+        {
+            self.tx = None;
+        }
+    }
+
+    /// Sees one event of the run (call it from the command's sink).
+    pub fn event(&mut self, e: &RunEvent<'_>) {
+        if self.tx.is_none() {
+            return;
+        }
+        match e {
+            RunEvent::Port {
+                result,
+                listed: true,
+                ..
+            } => self.send(Save::Port(port_row(
+                result.addr,
+                result.port,
+                result.state,
+                result.reason,
+                None,
+            ))),
+            // Only open ports are detected, and a connect scan's open is a completed handshake.
+            RunEvent::Detected { addr, detection } => self.send(Save::Port(port_row(
+                addr.ip(),
+                addr.port(),
+                portent_scan::State::Open,
+                portent_scan::Reason::SynAck,
+                Some(detection),
+            ))),
+            RunEvent::HostStarted { addr, status } => self.send(Save::Hosts(vec![HostRow {
+                host: addr.to_string(),
+                hostname: None,
+                status: host_status(*status).to_owned(),
+            }])),
+            RunEvent::Progress(p) if p.open != self.open => {
+                self.open = p.open;
+                self.send(Save::Open(p.open));
+            }
+            _ => {}
+        }
+    }
+
+    /// Ends the run: totals, the JSON document and the record, then waits for the thread. A
+    /// failure is a warning on stderr.
+    pub fn finish(mut self, record: &RunRecord, document: Option<String>, args_line: &str) {
+        let (hosts, _, extra, mut fin) = scan_parts(record);
+        fin.document = document;
+        fin.record = stored_record(record, args_line);
+        self.send(Save::End {
+            hosts,
+            extra,
+            fin: Box::new(fin),
+        });
+        self.tx = None;
+        if let Some(thread) = self.thread.take() {
+            match thread.join() {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => warn("this run was not saved", &e),
+                Err(_) => warn("this run was not saved", &"the saving thread failed"),
+            }
+        }
+    }
+}
+
+fn host_status(s: portent_scan::HostStatus) -> &'static str {
+    match s {
+        portent_scan::HostStatus::Up => "up",
+        portent_scan::HostStatus::Assumed => "assumed",
+        portent_scan::HostStatus::Down => "down",
+    }
+}
+
+/// A finished scan as store rows.
+pub(crate) fn scan_parts(
+    record: &RunRecord,
+) -> (
+    Vec<HostRow>,
+    Vec<portent_store::PortRow>,
+    Vec<portent_store::ExtraRow>,
+    Finish,
+) {
+    use portent_scan::HostStatus;
+    let hosts: Vec<HostRow> = record
+        .hosts
+        .iter()
+        .map(|h| HostRow {
+            host: h.addr.to_string(),
+            hostname: h.hostname.clone(),
+            status: host_status(h.status).to_owned(),
+        })
+        .collect();
+    let mut ports = Vec::new();
+    let mut extra = Vec::new();
+    for h in &record.hosts {
+        let mut listed: std::collections::BTreeMap<(&str, &str), u64> = Default::default();
+        for r in &h.listed {
+            *listed
+                .entry((r.state.as_str(), r.reason.as_str()))
+                .or_default() += 1;
+            ports.push(port_row(
+                h.addr,
+                r.port,
+                r.state,
+                r.reason,
+                h.detections.get(&r.port),
+            ));
+        }
+        for ((state, reason), n) in &h.reasons {
+            let shown = listed
+                .get(&(state.as_str(), reason.as_str()))
+                .copied()
+                .unwrap_or(0);
+            if *n > shown {
+                extra.push(portent_store::ExtraRow {
+                    host: h.addr.to_string(),
+                    protocol: "tcp".to_owned(),
+                    state: state.as_str().to_owned(),
+                    reason: reason.as_str().to_owned(),
+                    count: n - shown,
+                });
+            }
+        }
+    }
+    let up = record
+        .hosts
+        .iter()
+        .filter(|h| h.status != HostStatus::Down)
+        .count() as u64;
+    let fin = Finish {
+        finished_ms: ms_of(record.ended_at),
+        complete: record.scan_complete && !record.stopped,
+        counts: RunCounts {
+            open: record.totals.open,
+            closed: record.totals.closed,
+            filtered: record.totals.filtered,
+            hosts_up: up,
+        },
+        document: None,
+        record: None,
+    };
+    (hosts, ports, extra, fin)
+}
+
+/// A finished scan as the store would return it, for comparing rounds in memory.
+pub(crate) fn scan_data(
+    record: &portent_run::RunRecord,
+    targets: &[String],
+    options: &serde_json::Value,
+) -> portent_store::RunData {
+    let (hosts, ports, extra, fin) = scan_parts(record);
+    portent_store::RunData {
+        run: portent_store::Run {
+            id: portent_store::utc_compact(ms_of(record.started_at)),
+            kind: RunKind::Scan,
+            started_ms: ms_of(record.started_at),
+            finished_ms: Some(fin.finished_ms),
+            complete: fin.complete,
+            targets: targets.to_vec(),
+            ports: record.port_list.clone(),
+            options: options.clone(),
+            host_identifier: host_identifier(),
+            counts: fin.counts,
+        },
+        hosts,
+        ports,
+        extra,
+        sockets: Vec::new(),
+    }
+}
+
+/// A port result as the store keeps it, with what was detected there.
+pub(crate) fn port_row(
+    addr: std::net::IpAddr,
+    port: u16,
+    state: portent_scan::State,
+    reason: portent_scan::Reason,
+    d: Option<&portent_probe::Detection>,
+) -> portent_store::PortRow {
+    let tls = d.and_then(|d| d.tls.as_ref());
+    portent_store::PortRow {
+        host: addr.to_string(),
+        protocol: "tcp".to_owned(),
+        port,
+        state: state.as_str().to_owned(),
+        reason: reason.as_str().to_owned(),
+        service: d.map(|d| d.service.clone()),
+        product: d.and_then(|d| d.product.clone()),
+        version: d.and_then(|d| d.version.clone()),
+        cert_sha256: tls.and_then(|t| t.sha256.clone()),
+        cert_not_after_ms: tls
+            .and_then(|t| t.not_after_unix)
+            .map(|s| s.saturating_mul(1000)),
+        banner_sha256: None,
+    }
+}
+
+/// Saves a `check`: every address tested, with the detection of the first open one.
+pub(crate) fn save_check(
+    args: &SaveArgs,
+    check: &super::check::StoredCheck,
+    started_ms: i64,
+    document: Option<String>,
+) {
+    let report = &check.report;
+    let run = NewRun {
+        kind: RunKind::Check,
+        started_ms,
+        targets: vec![report.host.clone()],
+        ports: check.port.to_string(),
+        options: serde_json::json!({}),
+        host_identifier: host_identifier(),
+    };
+    let hosts: Vec<HostRow> = report
+        .addresses
+        .iter()
+        .map(|a| HostRow {
+            host: a.to_string(),
+            hostname: (report.host != a.to_string()).then(|| report.host.clone()),
+            status: "assumed".to_owned(),
+        })
+        .collect();
+    let ports: Vec<portent_store::PortRow> = report
+        .results
+        .iter()
+        .map(|r| {
+            let d = check
+                .detection
+                .as_ref()
+                .filter(|d| d.addr.ip() == r.address);
+            port_row(r.address, r.port, r.state, r.reason, d)
+        })
+        .collect();
+    let mut counts = RunCounts {
+        hosts_up: hosts.len() as u64,
+        ..RunCounts::default()
+    };
+    for r in &report.results {
+        match r.state {
+            portent_scan::State::Open => counts.open += 1,
+            portent_scan::State::Closed => counts.closed += 1,
+            portent_scan::State::Filtered => counts.filtered += 1,
+        }
+    }
+    let fin = Finish {
+        finished_ms: portent_store::now_ms(),
+        complete: true,
+        counts,
+        document,
+        record: serde_json::to_string(check).ok(),
+    };
+    save_run(args, &run, &hosts, &ports, &[], &fin);
+}
+
+/// Writes one run; a failure is a warning.
+pub(crate) fn save_run(
+    args: &SaveArgs,
+    run: &NewRun,
+    hosts: &[HostRow],
+    ports: &[portent_store::PortRow],
+    extra: &[portent_store::ExtraRow],
+    fin: &Finish,
+) {
+    let result = (|| -> Result<()> {
+        let mut store = Store::open_location(&super::memory::location(&args.store)?)?;
+        let id = store.begin(run)?;
+        store.save_hosts(&id, hosts)?;
+        // Batches of a few thousand rows: one transaction each.
+        for chunk in ports.chunks(4096) {
+            store.save_ports(&id, chunk)?;
+        }
+        store.save_extra(&id, extra)?;
+        store.finish(&id, fin)?;
+        Ok(())
+    })();
+    if let Err(e) = result {
+        warn("this run was not saved", &e);
+    }
+}
