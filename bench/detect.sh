@@ -4,7 +4,9 @@
 # services can use their usual ports and nothing else on this machine is touched).
 #
 #   bench/detect.sh [RUNS]        # default 5 timed runs per tool (hyperfine), then one
-#                                 # identification run each, then the hostile set
+#                                 # identification run each, the overlap measurement, then
+#                                 # the hostile set
+#   ONLY=overlap bench/detect.sh [RUNS]   # only the overlap measurement
 #
 # Well-behaved set (14): OpenSSH sshd 22, redis-server 6379, memcached 11211 (Debian
 # packages), python3 http.server 8000, and bench/detect_fixtures.py: HTTPS (python http.server
@@ -81,6 +83,40 @@ if [ "${NMAP_PER_PORT:-0}" = 1 ]; then
     done
 fi
 
+# --- overlap: detection of 14 services against the slowest one alone ------------------------
+# Detection starts on each port as the scan finds it open (portent-run), concurrently. The
+# whole --detect run should end within 10% of the slowest single detection: for each run,
+# each port alone (its detection's elapsed_ms), then all 14 together (detect_ms: from the
+# first open port handed to detection to the last detection; the 14-port scan itself takes
+# about a millisecond here). ONLY=overlap runs just this part.
+overlap() {
+    echo; echo "overlap: $PORTENT scan 127.0.0.1 -p PORT --detect --json --no-save (each port),"
+    echo "         $PORTENT scan 127.0.0.1 -p $WELL --detect --json --no-save (all 14)"
+    for i in $(seq "$RUNS"); do
+        for p in ${WELL//,/ }; do
+            in_ns "$PORTENT" scan 127.0.0.1 -p "$p" --detect --json --no-save >"$OUT/alone-$i-$p.json"
+        done
+        in_ns "$PORTENT" scan 127.0.0.1 -p "$WELL" --detect --json --no-save >"$OUT/together-$i.json"
+    done
+    python3 - "$OUT" "$RUNS" "$WELL" <<'PY'
+import json, statistics, sys
+out, runs, ports = sys.argv[1], int(sys.argv[2]), [int(p) for p in sys.argv[3].split(",")]
+def det(doc):
+    return {p["port"]: p["detection"]["elapsed_ms"] for p in doc["hosts"][0]["ports"] if p.get("detection")}
+print("\n| run | slowest alone (port, ms) | all 14: detect_ms | all 14: scan ms | ratio |\n|---|---|---|---|---|")
+ratios = []
+for i in range(1, runs + 1):
+    alone = {p: det(json.load(open(f"{out}/alone-{i}-{p}.json")))[p] for p in ports}
+    slow = max(alone, key=alone.get)
+    t = json.load(open(f"{out}/together-{i}.json"))
+    ratio = t["detect_ms"] / alone[slow]
+    ratios.append(ratio)
+    print(f"| {i} | {slow}, {alone[slow]} | {t['detect_ms']:.1f} | {t['elapsed_ms']:.1f} | {ratio:.3f} |")
+print(f"\nmedian ratio (all 14 detect_ms / slowest single detection): {statistics.median(ratios):.3f}")
+PY
+}
+if [ "${ONLY:-}" = overlap ]; then overlap; exit 0; fi
+
 # --- well-behaved: time ----------------------------------------------------------------------
 # Twice: all 14 ports, and the 13 without 9200 (where nmap's soft "wap-wsp" match makes it run
 # every probe it has, ~100 s, so the first set measures that one port).
@@ -103,6 +139,7 @@ PY
 }
 time_set all "$WELL"
 time_set no9200 "${WELL/,9200/}"
+overlap
 
 # --- well-behaved: identifications (from the last timed run's XML) ---------------------------
 python3 - "$OUT/nmap-all.xml" "$OUT/portent-all.xml" <<'PY'
