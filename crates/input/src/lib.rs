@@ -230,6 +230,26 @@ pub fn open(path: &Path, what: &'static str) -> Result<File, InputError> {
     open_checked(path, what, false)
 }
 
+/// Checks that `path` is a regular file (or a link to one) without opening it: for files
+/// another library opens (a SQLite store). A missing file is an [`InputError::Io`] with
+/// [`io::ErrorKind::NotFound`].
+pub fn check(path: &Path, what: &'static str) -> Result<(), InputError> {
+    let meta = fs::metadata(path).map_err(|err| InputError::Io {
+        what,
+        from: Source::File(path.to_owned()),
+        err,
+    })?;
+    match kind_of(&meta) {
+        None => Ok(()),
+        Some(kind) => Err(InputError::NotAFile {
+            what,
+            path: path.to_owned(),
+            kind,
+            stdin_ok: false,
+        }),
+    }
+}
+
 fn open_checked(path: &Path, what: &'static str, stdin_ok: bool) -> Result<File, InputError> {
     let io_err = |err| InputError::Io {
         what,
@@ -473,6 +493,24 @@ mod tests {
             SMALL.read_from(Source::Stdin, &b"short"[..], 5).unwrap(),
             b"short"
         );
+    }
+
+    #[test]
+    fn check_tells_missing_from_wrong_kind() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = check(&dir.path().join("none"), "store").unwrap_err();
+        assert_eq!(e.io_kind(), Some(io::ErrorKind::NotFound));
+        let e = check(dir.path(), "store").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "the store {} is a directory, not a regular file: portent reads regular files only",
+                dir.path().display()
+            )
+        );
+        let f = dir.path().join("f");
+        fs::write(&f, "").unwrap();
+        check(&f, "store").unwrap();
     }
 
     #[test]
