@@ -993,11 +993,10 @@ impl<S> Peek<S> {
     /// A handshake record (22) of TLS 1.x starting with a ServerHello (2), or an alert
     /// record (21) of TLS 1.x of the alert's two bytes.
     fn spoke_tls(&self) -> bool {
-        match self.head.get(..self.len) {
-            Some([0x16, 0x03, 0..=0x04, _, _, 0x02]) => true,
-            Some([0x15, 0x03, 0..=0x04, 0x00, 0x02, ..]) => true,
-            _ => false,
-        }
+        matches!(
+            self.head.get(..self.len),
+            Some([0x16, 0x03, 0..=0x04, _, _, 0x02] | [0x15, 0x03, 0..=0x04, 0x00, 0x02, ..])
+        )
     }
 }
 
