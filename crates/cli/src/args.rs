@@ -284,8 +284,8 @@ pub struct ScanArgs {
     /// Attempts after the first for a port that stays silent.
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub retries: u8,
-    /// Threads driving connection attempts, 1-64 (default: one per CPU, at most 4, and no more than
-    /// one per 1,024 port results).
+    /// Threads driving connection attempts, 1-64 (default: one per CPU, at most 4, and no more
+    /// than one per 1,024 port results).
     #[arg(long, value_name = "N", value_parser = at_least_one)]
     pub threads: Option<usize>,
     /// Scan every address, without first checking which hosts answer.
