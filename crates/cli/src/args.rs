@@ -284,9 +284,9 @@ pub struct ScanArgs {
     /// Attempts after the first for a port that stays silent.
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub retries: u8,
-    /// Threads driving connection attempts (default: one per CPU, at most 4, and no more than
-    /// one per 1,024 port results).
-    #[arg(long, value_name = "N")]
+    /// Threads driving connection attempts, 1-64 (default: one per CPU, at most 4, and no more
+    /// than one per 1,024 port results).
+    #[arg(long, value_name = "N", value_parser = at_least_one)]
     pub threads: Option<usize>,
     /// Scan every address, without first checking which hosts answer.
     #[arg(long = "no-ping", visible_alias = "Pn")]
@@ -320,7 +320,12 @@ pub struct ScanArgs {
     #[command(flatten)]
     pub detection: DetectArgs,
     /// Ports detected at the same time.
-    #[arg(long = "detect-concurrency", value_name = "N", default_value_t = 64)]
+    #[arg(
+        long = "detect-concurrency",
+        value_name = "N",
+        default_value_t = 64,
+        value_parser = at_least_one
+    )]
     pub detect_concurrency: usize,
     #[command(flatten)]
     pub save: SaveArgs,
@@ -496,4 +501,14 @@ pub struct WatchArgs {
     /// JSON object per change, --no-save and --store as for scan).
     #[command(flatten)]
     pub scan: ScanArgs,
+}
+
+/// A count that must be at least 1 (`--threads`, `--detect-concurrency`): 0 is refused with
+/// a reason rather than quietly raised to 1.
+fn at_least_one(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("must be at least 1 (0 would do no work at all)".to_string()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
 }

@@ -1,5 +1,11 @@
 //! The `portent` binary: parse the command line, call the library crates, render what they
 //! return. Exit codes and broken pipes are handled here, in one place.
+//!
+//! Errors are escaped here, where they are printed, not where they are made: a message may
+//! quote a target token, a file name, a registry field or an OS error, from any crate, and
+//! libraries keep the text as it is (the JSON and the web server escape it their own way).
+//! So the whole chain goes through `out::clean`, as clap's own errors do when they quote an
+//! argument: no input can move the cursor, retitle or recolour the terminal.
 
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -47,7 +53,8 @@ fn main() -> ExitCode {
             let red = anstyle::Style::new()
                 .bold()
                 .fg_color(Some(anstyle::AnsiColor::Red.into()));
-            let _ = writeln!(stderr, "{red}error:{red:#} {err:#}");
+            let message = format!("{err:#}");
+            let _ = writeln!(stderr, "{red}error:{red:#} {}", out::clean(&message, false));
             ExitCode::from(2)
         }
     }
@@ -98,8 +105,10 @@ fn is_number(s: &str) -> bool {
 
 fn run() -> Result<Outcome> {
     let argv = cmd::scan::nmap_spellings(with_implied_port(std::env::args_os().collect()));
-    let matches = Cli::command().get_matches_from(argv);
-    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let matches = Cli::command()
+        .try_get_matches_from(&argv)
+        .unwrap_or_else(|e| clap_exit(&e, &argv));
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| clap_exit(&e, &argv));
     match cli.color {
         ColorWhen::Always => anstream::ColorChoice::Always.write_global(),
         ColorWhen::Never => anstream::ColorChoice::Never.write_global(),
@@ -127,6 +136,31 @@ fn run() -> Result<Outcome> {
         }
         Command::Man { command, dir } => man(&command, dir.as_deref()),
     }
+}
+
+/// Prints a clap error (or help) and exits as clap would. clap quotes the offending argument
+/// as given, and strips escape sequences only when stderr is not a terminal; so when any
+/// argument holds a control or direction character, the error is made again from the
+/// arguments escaped by `out::clean`, and that one is printed (still in clap's words and
+/// colours).
+fn clap_exit(e: &clap::Error, argv: &[std::ffi::OsString]) -> ! {
+    let escaped: Vec<String> = argv
+        .iter()
+        .map(|a| out::clean(&a.to_string_lossy(), false).into_owned())
+        .collect();
+    if escaped.iter().zip(argv).any(|(x, a)| a.to_str() != Some(x)) {
+        let again = Cli::command()
+            .try_get_matches_from(&escaped)
+            .and_then(|m| Cli::from_arg_matches(&m));
+        if let Err(e2) = again {
+            e2.exit()
+        }
+        // Escaping made it parse (it was not UTF-8, say): clap's plain text, escaped.
+        let plain = e.render().to_string();
+        let _ = anstream::stderr().write_all(out::clean(&plain, true).as_bytes());
+        std::process::exit(e.exit_code());
+    }
+    e.exit()
 }
 
 /// `portent man [COMMAND...] [--dir DIR]`: one page to stdout, or every page into DIR.

@@ -47,7 +47,8 @@ pub fn registry() -> Registry {
         Err(e) => {
             let _ = writeln!(
                 anstream::stderr(),
-                "{WARN}warning:{WARN:#} {e}; using the registry built into portent"
+                "{WARN}warning:{WARN:#} {}; using the registry built into portent",
+                clean(&e.to_string(), false)
             );
             Registry::embedded()
         }

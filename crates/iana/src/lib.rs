@@ -11,6 +11,11 @@
 //! protocol, meaning every protocol; service names with no port (registered for service
 //! discovery only); aliases and historic names; quoted fields spanning lines; free-text
 //! statuses in the description of unnamed rows ("Unassigned [was netstat]", "De-registered").
+//!
+//! What a file may not do, since a user may hand us any file: a field longer than
+//! [`MAX_FIELD_BYTES`] (a service name longer than [`MAX_SERVICE_NAME_BYTES`]), a row that
+//! repeats an earlier one, or a second row assigning the same service name to the same ports
+//! and protocol. IANA's file has none of these (its longest field is a 1,532-byte note).
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -128,7 +133,7 @@ pub struct Record<'a> {
 /// A record as plain numbers: its ten text columns as (offset, length) into one shared string,
 /// then ports and protocol. Tables of these hold no pointers, so the compiled-in registry
 /// needs no relocations at start-up and untouched rows are never paged in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct PackedRecord {
     /// (offset, length) of service, description, assignee, contact, registered, modified,
     /// reference, service code, unauthorized use, notes.
@@ -408,6 +413,17 @@ pub enum ParseError {
     Protocol { line: u64, text: String },
     #[error("line {line}: a row with neither a service name nor a port number")]
     NoNameNoPort { line: u64 },
+    #[error("line {line}: the {column} is {len} bytes long; at most {max} are accepted")]
+    FieldTooLong {
+        line: u64,
+        column: &'static str,
+        len: usize,
+        max: usize,
+    },
+    #[error("line {line} repeats line {first} exactly")]
+    DuplicateRow { line: u64, first: u64 },
+    #[error("line {line} assigns {what} again (first on line {first})")]
+    DuplicateAssignment { line: u64, first: u64, what: String },
     #[error(
         "the file holds only {found} port assignments; IANA's registry has thousands, so this is not it"
     )]
@@ -419,6 +435,14 @@ pub enum ParseError {
         protocol: &'static str,
     },
 }
+
+/// The longest text field accepted, in bytes: IANA's longest is a 1,532-byte assignment note,
+/// so this leaves room to grow while a 10 MB "description" is refused, not printed and served.
+pub const MAX_FIELD_BYTES: usize = 4096;
+
+/// The longest service name accepted: a DNS label (service names become `_name._tcp`; RFC
+/// 6335 allows 15 characters, and IANA's longest is 15).
+pub const MAX_SERVICE_NAME_BYTES: usize = 63;
 
 /// A port column that is not empty, `N` or `N-M` with `N <= M <= 65535`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -476,6 +500,10 @@ pub fn parse_csv(bytes: &[u8]) -> Result<Packed, ParseError> {
         });
     }
     let mut out = Packer::default();
+    // Line of the first row with each content, and of each (name, ports, protocol).
+    let mut rows: std::collections::HashMap<PackedRecord, u64> = std::collections::HashMap::new();
+    let mut assignments: std::collections::HashMap<(String, u16, u16, u8), u64> =
+        std::collections::HashMap::new();
     for row in reader.records() {
         let row = row.map_err(csv_err)?;
         let line = row.position().map_or(0, |p| p.line());
@@ -507,6 +535,22 @@ pub fn parse_csv(bytes: &[u8]) -> Result<Packed, ParseError> {
         if service.is_empty() && ports.is_none() {
             return Err(ParseError::NoNameNoPort { line });
         }
+        for (i, column) in HEADER.iter().enumerate() {
+            let max = if i == 0 {
+                MAX_SERVICE_NAME_BYTES
+            } else {
+                MAX_FIELD_BYTES
+            };
+            let len = field(i).len();
+            if len > max {
+                return Err(ParseError::FieldTooLong {
+                    line,
+                    column,
+                    len,
+                    max,
+                });
+            }
+        }
         out.push(
             [
                 service,
@@ -523,6 +567,30 @@ pub fn parse_csv(bytes: &[u8]) -> Result<Packed, ParseError> {
             ports,
             protocol,
         );
+        // The packer stores each distinct text once, so equal rows are equal packed records.
+        if let Some(&rec) = out.packed.records.last() {
+            if let Some(&first) = rows.get(&rec) {
+                return Err(ParseError::DuplicateRow { line, first });
+            }
+            rows.insert(rec, line);
+        }
+        if let Some(span) = ports.filter(|_| !service.is_empty()) {
+            let key = (
+                service.to_ascii_lowercase(),
+                span.first,
+                span.last,
+                protocol.map_or(0, |p| p as u8 + 1),
+            );
+            if let Some(&first) = assignments.get(&key) {
+                let proto = protocol.map_or("every protocol", Protocol::as_str);
+                return Err(ParseError::DuplicateAssignment {
+                    line,
+                    first,
+                    what: format!("{service} {span}/{proto}"),
+                });
+            }
+            assignments.insert(key, line);
+        }
     }
     Ok(out.packed)
 }
@@ -795,6 +863,61 @@ mod tests {
         assert_eq!(
             parse_and_validate(format!("{HEAD}ssh,22,tcp,,,,,,,,,\n").as_bytes()),
             Err(ParseError::TooSmall { found: 1 })
+        );
+    }
+
+    /// Finding 7 of issue 13: a 10 MB description was accepted (and printed whole).
+    #[test]
+    fn finding_7_overlong_fields_are_refused() {
+        let long = "d".repeat(MAX_FIELD_BYTES + 1);
+        assert_eq!(
+            parse(&format!("x,1,tcp,{long},,,,,,,,\n")),
+            Err(ParseError::FieldTooLong {
+                line: 2,
+                column: "Description",
+                len: MAX_FIELD_BYTES + 1,
+                max: MAX_FIELD_BYTES
+            })
+        );
+        let at_cap = "d".repeat(MAX_FIELD_BYTES);
+        assert!(parse(&format!("x,1,tcp,{at_cap},,,,,,,,\n")).is_ok());
+        let name = "n".repeat(MAX_SERVICE_NAME_BYTES + 1);
+        let e = parse(&format!("{name},1,tcp,,,,,,,,,\n")).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "line 2: the Service Name is 64 bytes long; at most 63 are accepted"
+        );
+        // Notes, the longest column in IANA's file, are capped too.
+        let e = parse(&format!("x,1,tcp,,,,,,,,,\"{}\"\n", "n".repeat(10 << 20))).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                ParseError::FieldTooLong {
+                    column: "Assignment Notes",
+                    ..
+                }
+            ),
+            "{e}"
+        );
+    }
+
+    /// Finding 7 of issue 13: duplicate rows were accepted silently.
+    #[test]
+    fn finding_7_duplicate_rows_are_reported() {
+        assert_eq!(
+            parse(",5,tcp,Unassigned,,,,,,,,\nssh,22,tcp,SSH,,,,,,,,\n,5,tcp,Unassigned,,,,,,,,\n"),
+            Err(ParseError::DuplicateRow { line: 4, first: 2 })
+        );
+        let e = parse("ssh,22,tcp,SSH,,,,,,,,\nSSH,22,tcp,Another SSH,,,,,,,,\n").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "line 3 assigns SSH 22/tcp again (first on line 2)"
+        );
+        // The same name on another protocol or port, and a name-only row registered twice
+        // with different text (IANA's file has "rdp" so), are not duplicates.
+        assert!(
+            parse("ssh,22,tcp,SSH,,,,,,,,\nssh,22,udp,SSH,,,,,,,,\nssh,23,tcp,x,,,,,,,,\nrdp,,,A,,,,,,,,\nrdp,,,B,,,,,,,,\n")
+                .is_ok()
         );
     }
 

@@ -236,3 +236,32 @@ fn a_missing_namespace_is_a_typed_error() {
     assert!(matches!(err, Error::Netns { .. }), "{err:?}");
     assert!(err.to_string().contains("/nonexistent/portent-netns"));
 }
+
+/// Finding 1 of issue 13: a FIFO named as the namespace blocked forever in open(2).
+#[test]
+fn finding_1_a_fifo_or_device_as_namespace_is_refused_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("ns");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo (coreutils) is needed");
+    assert!(made.success());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for p in [fifo.clone(), "/dev/zero".into()] {
+            let r = listening(&Query {
+                netns: Some(p),
+                ..Query::default()
+            });
+            let _ = tx.send(r.map(|_| ()).unwrap_err());
+        }
+    });
+    for kind in ["a FIFO (named pipe)", "a character device"] {
+        let err = rx
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .expect("listening --netns on a FIFO hung");
+        assert!(matches!(err, Error::NetnsFile(_)), "{err:?}");
+        assert!(err.to_string().contains(kind), "{err}");
+    }
+}

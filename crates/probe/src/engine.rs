@@ -130,6 +130,8 @@ struct Found {
     evidence: Vec<u8>,
     http: Option<HttpInfo>,
     rpc: Option<RpcInfo>,
+    /// The peer answered our ClientHello in TLS, but the handshake failed: why (escaped).
+    tls_failed: Option<String>,
 }
 
 impl Found {
@@ -871,15 +873,48 @@ impl Run<'_> {
         let connector = tokio_rustls::TlsConnector::from(self.d.tls.clone());
         let name = rustls::pki_types::ServerName::IpAddress(self.addr.ip().into());
         let until = self.budget.until(self.probe_wait() * 2);
-        let mut tls = match tokio::time::timeout_at(until, connector.connect(name, s)).await {
+        // The first bytes the server sends tell whether it speaks TLS even when the handshake
+        // cannot finish (a certificate chain over the byte cap, an alert).
+        let mut peek = Peek::new(s);
+        let handshake = tokio::time::timeout_at(until, connector.connect(name, &mut peek)).await;
+        let mut tls = match handshake {
             Ok(Ok(t)) => t,
-            Ok(Err(e)) => {
-                if self.first_seen.is_empty() {
-                    self.first_seen = format!("TLS handshake failed: {e}").into_bytes();
+            failed => {
+                let error = match failed {
+                    Ok(Err(e)) => Some(e),
+                    _ => None,
+                };
+                let why = if self.budget.bytes_left() == 0 {
+                    format!(
+                        "the server sent more than the byte limit ({} bytes) before the handshake \
+                         finished (a large certificate chain?)",
+                        self.budget.max_bytes
+                    )
+                } else {
+                    match &error {
+                        Some(e) if handshake_too_large(e) => "a handshake message is larger \
+                            than the 64 KiB a TLS client accepts (a large certificate chain?)"
+                            .to_string(),
+                        Some(e) => crate::escape::escape_text(&e.to_string(), 200),
+                        None => "it did not finish in time".to_string(),
+                    }
+                };
+                if peek.spoke_tls() {
+                    self.error
+                        .get_or_insert_with(|| format!("TLS handshake failed: {why}"));
+                    return Some(Found {
+                        service: "unknown".to_string(),
+                        extra: Some(format!("TLS; the handshake failed: {why}")),
+                        confidence: 0.5,
+                        tls_failed: Some(why),
+                        ..Found::default()
+                    });
+                }
+                if error.is_some() && self.first_seen.is_empty() {
+                    self.first_seen = format!("TLS handshake failed: {why}").into_bytes();
                 }
                 return None;
             }
-            Err(_) => return None,
         };
         let info = crate::tls::info(tls.get_ref().1);
         let alpn_h2 = info.alpn.as_deref() == Some("h2");
@@ -922,6 +957,88 @@ impl Run<'_> {
         });
         found.service = tls_name(&found.service).to_string();
         Some(found)
+    }
+}
+
+/// rustls refuses a handshake message over 64 KiB (RFC 8446 allows 16 MiB; every client caps
+/// it): the usual cause is a certificate chain padded or grown past that.
+fn handshake_too_large(e: &std::io::Error) -> bool {
+    e.get_ref()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        .is_some_and(|r| {
+            matches!(
+                r,
+                rustls::Error::InvalidMessage(rustls::InvalidMessage::HandshakePayloadTooLarge)
+            )
+        })
+}
+
+/// A stream that keeps the first bytes read through it: enough of a TLS record header and the
+/// first handshake message's type to know a TLS server answered.
+struct Peek<S> {
+    inner: S,
+    head: [u8; 6],
+    len: usize,
+}
+
+impl<S> Peek<S> {
+    fn new(inner: S) -> Peek<S> {
+        Peek {
+            inner,
+            head: [0; 6],
+            len: 0,
+        }
+    }
+
+    /// A handshake record (22) of TLS 1.x starting with a ServerHello (2), or an alert
+    /// record (21) of TLS 1.x of the alert's two bytes.
+    fn spoke_tls(&self) -> bool {
+        matches!(
+            self.head.get(..self.len),
+            Some([0x16, 0x03, 0..=0x04, _, _, 0x02] | [0x15, 0x03, 0..=0x04, 0x00, 0x02, ..])
+        )
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Peek<S> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = std::pin::Pin::new(&mut self.inner).poll_read(cx, buf);
+        let me = &mut *self;
+        for &b in buf.filled().get(before..).unwrap_or_default() {
+            if me.len == me.head.len() {
+                break;
+            }
+            me.head[me.len] = b;
+            me.len += 1;
+        }
+        polled
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Peek<S> {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+    }
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }
 
@@ -1052,7 +1169,9 @@ fn verdict(
     // A private-use allocation (24, 35...) provides for a site's own service: not a ghost.
     let ghost = !tcp.provides_for_listener() && !udp.provides_for_listener();
     let sentence = if unknown {
-        let what = if tls {
+        let what = if let Some(why) = &f.tls_failed {
+            format!("it speaks TLS, but the handshake failed: {why}")
+        } else if tls {
             "it speaks TLS, but the service inside did not identify itself".to_string()
         } else if f.evidence.is_empty() {
             "nothing we recognise answered".to_string()

@@ -2,8 +2,14 @@
 //! `reply`), a regular expression over the raw bytes, and templates for product, version,
 //! extra and CPE that may use `$1`..`$9`. The built-in set is `data/signatures/core.toml`;
 //! users may load more files of the same format, which are tried first.
+//!
+//! A user's file is bounded three ways, so a wrong path or a hostile file costs little: it is
+//! read through the shared bounded reader (`portent-input`: a regular file of at most
+//! [`MAX_FILE_BYTES`]; FIFOs and devices refused), it holds at most [`MAX_SIGNATURES`]
+//! signatures, and each pattern compiles to at most [`PATTERN_SIZE_LIMIT`] bytes (a thousand
+//! patterns such as `(?s).{1000}x` at regex's 1 MiB default took 2.3 GB and 19 s to compile).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use regex::bytes::Regex;
 use serde::Deserialize;
@@ -14,8 +20,10 @@ use crate::escape::escape_bytes;
 /// `source()`, so a printer of the chain shows it once.
 #[derive(Debug, thiserror::Error)]
 pub enum SignatureError {
-    #[error("reading signature file {path}: {err}")]
-    Read { path: PathBuf, err: std::io::Error },
+    #[error("{0}")]
+    Read(portent_input::InputError),
+    #[error("{origin} holds more than {max} signatures")]
+    TooMany { origin: String, max: usize },
     #[error("parsing signature file {origin}: {err}")]
     Parse {
         origin: String,
@@ -94,6 +102,18 @@ pub struct SignatureSet {
     sigs: Vec<Signature>,
 }
 
+/// The largest signature file read (the built-in set is about 6 KB).
+pub const MAX_FILE_BYTES: u64 = 4 << 20;
+
+/// The most signatures one file or text may hold (the built-in set has about 30).
+pub const MAX_SIGNATURES: usize = 500;
+
+/// The most memory one compiled pattern may take (regex's `size_limit`).
+pub const PATTERN_SIZE_LIMIT: usize = 256 << 10;
+
+const SIGNATURE_FILE: portent_input::Input =
+    portent_input::Input::new("signature file", MAX_FILE_BYTES);
+
 /// The built-in signatures, shipped in the repository.
 pub const CORE: &str = include_str!("../../../data/signatures/core.toml");
 
@@ -109,6 +129,12 @@ impl SignatureSet {
             origin: origin.to_string(),
             err,
         })?;
+        if file.signature.len() > MAX_SIGNATURES {
+            return Err(SignatureError::TooMany {
+                origin: origin.to_string(),
+                max: MAX_SIGNATURES,
+            });
+        }
         let mut sigs = Vec::with_capacity(file.signature.len());
         for (index, raw) in file.signature.into_iter().enumerate() {
             let invalid = |reason: String| SignatureError::Invalid {
@@ -141,7 +167,8 @@ impl SignatureSet {
                 return Err(invalid("confidence must be within 0..1".to_string()));
             }
             let pattern = regex::bytes::RegexBuilder::new(&raw.pattern)
-                .size_limit(1 << 20)
+                .size_limit(PATTERN_SIZE_LIMIT)
+                .dfa_size_limit(PATTERN_SIZE_LIMIT)
                 .build()
                 .map_err(|err| SignatureError::Pattern {
                     origin: origin.to_string(),
@@ -163,12 +190,11 @@ impl SignatureSet {
         Ok(SignatureSet { sigs })
     }
 
-    /// Reads and parses a file.
+    /// Reads (a regular file of at most [`MAX_FILE_BYTES`]) and parses a file.
     pub fn load(path: &Path) -> Result<SignatureSet, SignatureError> {
-        let text = std::fs::read_to_string(path).map_err(|err| SignatureError::Read {
-            path: path.to_path_buf(),
-            err,
-        })?;
+        let text = SIGNATURE_FILE
+            .read_text(path)
+            .map_err(SignatureError::Read)?;
         SignatureSet::parse(&text, &path.display().to_string())
     }
 
@@ -249,5 +275,32 @@ mod tests {
             SignatureSet::parse("[[signature]]\nservice='x'\non='nope'\npattern='a'\n", "t")
                 .is_err()
         );
+    }
+
+    #[test]
+    fn hostile_files_are_bounded() {
+        // A pattern that compiles to a huge automaton is refused, not built.
+        let e = SignatureSet::parse("[[signature]]\nservice='x'\npattern='(?s).{1000}x'\n", "t")
+            .unwrap_err();
+        assert!(matches!(e, SignatureError::Pattern { .. }), "{e}");
+        // More signatures than the cap: refused before any is compiled.
+        let many = "[[signature]]\nservice='x'\npattern='a'\n".repeat(MAX_SIGNATURES + 1);
+        let e = SignatureSet::parse(&many, "many.toml").unwrap_err();
+        assert_eq!(e.to_string(), "many.toml holds more than 500 signatures");
+        let at_cap = "[[signature]]\nservice='x'\npattern='a'\n".repeat(MAX_SIGNATURES);
+        assert_eq!(
+            SignatureSet::parse(&at_cap, "t").unwrap().len(),
+            MAX_SIGNATURES
+        );
+        // Devices are refused by the bounded reader, not read.
+        #[cfg(unix)]
+        {
+            let e = SignatureSet::load(Path::new("/dev/zero")).unwrap_err();
+            assert!(
+                e.to_string()
+                    .starts_with("the signature file /dev/zero is a character device"),
+                "{e}"
+            );
+        }
     }
 }

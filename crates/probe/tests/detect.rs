@@ -123,6 +123,88 @@ async fn https_reports_certificate_and_inner_http() {
     assert_eq!(d.probes, ["banner", "http", "tls", "tls-inner"]);
 }
 
+/// Finding 7 of issue 13: a server whose certificate chain is larger than the byte cap (64 KiB
+/// by default) was reported as "answered in a way we do not recognise". It speaks TLS; the
+/// handshake could not finish, and the result says both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn finding_7_tls_chain_over_the_byte_cap_is_reported_as_tls() {
+    // About 400 bytes per filler certificate: 200 of them make an 80 KB chain.
+    let acceptor = tls_acceptor_with_chain(200);
+    let addr = serve(move |s| {
+        let acceptor = acceptor.clone();
+        async move {
+            let _ = acceptor.accept(s).await;
+        }
+    })
+    .await;
+    let d = detector().detect(addr, None).await;
+    show(&d);
+    assert_eq!(d.service, "unknown");
+    assert!(d.probes.contains(&"tls".to_string()), "{:?}", d.probes);
+    let extra = d.extra.as_deref().unwrap_or_default();
+    assert!(extra.starts_with("TLS; the handshake failed: "), "{extra}");
+    // rustls refuses the 80 KB Certificate message (its limit is 64 KiB), or our byte cap
+    // ends it first: either way the sentence names TLS and the likely cause.
+    assert!(
+        d.verdict
+            .sentence
+            .contains("it speaks TLS, but the handshake failed: "),
+        "{}",
+        d.verdict.sentence
+    );
+    assert!(
+        d.verdict.sentence.ends_with("(a large certificate chain?)"),
+        "{}",
+        d.verdict.sentence
+    );
+    assert!(
+        !d.verdict.sentence.contains("do not recognise"),
+        "{}",
+        d.verdict.sentence
+    );
+    assert!(
+        d.error
+            .as_deref()
+            .unwrap_or_default()
+            .starts_with("TLS handshake failed"),
+        "{:?}",
+        d.error
+    );
+    assert!(d.bytes_read <= 64 * 1024, "read {}", d.bytes_read);
+}
+
+/// A TLS server that refuses our ClientHello with an alert speaks TLS too: the alert is the
+/// handshake error, not an unknown answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_alert_to_client_hello_is_reported_as_tls() {
+    let addr = serve(|mut s| async move {
+        let mut buf = [0u8; 4096];
+        // Whatever arrives (a plaintext probe or a ClientHello): a fatal handshake_failure
+        // alert, as a TLS server with no cipher in common sends.
+        while let Ok(n) = s.read(&mut buf).await {
+            if n == 0 || s.write_all(b"\x15\x03\x03\x00\x02\x02\x28").await.is_err() {
+                return;
+            }
+        }
+    })
+    .await;
+    let d = detector().detect(addr, None).await;
+    show(&d);
+    assert_eq!(d.service, "unknown");
+    assert!(
+        d.verdict
+            .sentence
+            .contains("it speaks TLS, but the handshake failed: "),
+        "{}",
+        d.verdict.sentence
+    );
+    assert!(
+        d.verdict.sentence.contains("alert"),
+        "{}",
+        d.verdict.sentence
+    );
+}
+
 /// NetInfo on port 797, where the port pages say it lived. Root (CI) can bind it; failing to
 /// bind fails the test rather than skipping it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -7,14 +7,20 @@
 //! written to a temporary file and renamed over the old one, so a failed update leaves the
 //! current data in place.
 //!
-//! Both files are read through a size cap ([`MAX_CSV_BYTES`], [`MAX_SNAPSHOT_BYTES`]), so a
-//! wrong path (`/dev/zero`, a FIFO, a disk image) is refused instead of filling memory.
+//! Both files are read through the shared bounded reader (`portent-input`) with a size cap
+//! ([`MAX_CSV_BYTES`], [`MAX_SNAPSHOT_BYTES`]), so a wrong path (`/dev/zero`, a FIFO, a disk
+//! image) is refused instead of filling memory or waiting for a writer.
+//!
+//! An update killed between writing its temporary file and the rename leaves
+//! `.registry.bin.PID.tmp` behind; the next `install` or `remove` deletes such files whose
+//! process is gone or that are older than [`STALE_TEMP_AGE`] (a live update's own file is
+//! left alone).
 //!
 //! Errors carry their cause in their own message and do not chain it as `source()`, so a
 //! caller printing the chain (`anyhow`'s `{:#}`) shows each cause once.
 
 use std::fs;
-use std::io::{Read as _, Write as _};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use portent_iana::Packed;
@@ -30,19 +36,22 @@ pub const MAX_CSV_BYTES: u64 = 16 << 20;
 /// The largest snapshot `load` reads (a snapshot is smaller than the CSV it came from).
 pub const MAX_SNAPSHOT_BYTES: u64 = 64 << 20;
 
+/// A temporary snapshot this old is left over whatever its process id says (ids are reused).
+pub const STALE_TEMP_AGE: std::time::Duration = std::time::Duration::from_secs(3600);
+
+const CSV_FILE: portent_input::Input = portent_input::Input::new("registry file", MAX_CSV_BYTES);
+const SNAPSHOT_FILE: portent_input::Input =
+    portent_input::Input::new("registry snapshot", MAX_SNAPSHOT_BYTES);
+
 const MAGIC: &[u8; 8] = b"PORTREG\0";
 const VERSION: u32 = 1;
 
 /// Errors reading, writing or validating a registry snapshot.
 #[derive(Debug, thiserror::Error)]
 pub enum SnapshotError {
-    #[error("cannot read {path}: {err}")]
-    Read { path: PathBuf, err: std::io::Error },
-    #[error(
-        "{path} is larger than {} MiB, the most portent reads from it (IANA's registry CSV is about 1.1 MB); is it the right file?",
-        .limit >> 20
-    )]
-    TooLarge { path: PathBuf, limit: u64 },
+    /// The file cannot be read: missing, not a regular file, or over its cap.
+    #[error("{0}")]
+    Read(portent_input::InputError),
     #[error("cannot write {path}: {err}")]
     Write { path: PathBuf, err: std::io::Error },
     #[error(
@@ -54,37 +63,6 @@ pub enum SnapshotError {
         path: PathBuf,
         err: portent_iana::ParseError,
     },
-}
-
-/// Reads at most `limit` bytes of `path`: reading goes through `take(limit + 1)`, so a device
-/// or a FIFO that never ends is refused as well as a large regular file.
-fn read_capped(path: &Path, limit: u64) -> Result<Vec<u8>, SnapshotError> {
-    let read_err = |err| SnapshotError::Read {
-        path: path.to_owned(),
-        err,
-    };
-    let too_large = || SnapshotError::TooLarge {
-        path: path.to_owned(),
-        limit,
-    };
-    let file = fs::File::open(path).map_err(read_err)?;
-    let known = file
-        .metadata()
-        .ok()
-        .filter(|m| m.is_file())
-        .map(|m| m.len());
-    if known.is_some_and(|len| len > limit) {
-        return Err(too_large());
-    }
-    let hint = known.unwrap_or(0).min(limit);
-    let mut bytes = Vec::with_capacity(usize::try_from(hint).unwrap_or(0));
-    file.take(limit + 1)
-        .read_to_end(&mut bytes)
-        .map_err(read_err)?;
-    if bytes.len() as u64 > limit {
-        return Err(too_large());
-    }
-    Ok(bytes)
 }
 
 /// Encodes a packed registry as a snapshot.
@@ -123,21 +101,21 @@ pub fn decode(bytes: &[u8]) -> Result<Packed, String> {
 /// Loads the snapshot in `dir`, if there is one.
 pub fn load(dir: &Path) -> Result<Option<Registry>, SnapshotError> {
     let path = dir.join(FILE_NAME);
-    let bytes = match read_capped(&path, MAX_SNAPSHOT_BYTES) {
+    let bytes = match SNAPSHOT_FILE.read(&path) {
         Ok(b) => b,
-        Err(SnapshotError::Read { err, .. }) if err.kind() == std::io::ErrorKind::NotFound => {
+        Err(e) if e.io_kind() == Some(std::io::ErrorKind::NotFound) => {
             return Ok(None);
         }
         // A directory this user may not search (another user's home, after `sudo -u`) hides
         // whether a snapshot exists at all: nothing to warn about on every command. A file
         // that is there but unreadable is still an error.
-        Err(SnapshotError::Read { err, .. })
-            if err.kind() == std::io::ErrorKind::PermissionDenied
+        Err(e)
+            if e.io_kind() == Some(std::io::ErrorKind::PermissionDenied)
                 && std::fs::symlink_metadata(&path).is_err() =>
         {
             return Ok(None);
         }
-        Err(e) => return Err(e),
+        Err(e) => return Err(SnapshotError::Read(e)),
     };
     let corrupt = |reason: String| SnapshotError::Corrupt {
         path: path.clone(),
@@ -159,9 +137,9 @@ pub struct Installed {
 
 /// Validates a registry CSV and installs it as the snapshot in `dir`. On any error the
 /// existing snapshot (or the compiled-in data) stays in use. Files larger than
-/// [`MAX_CSV_BYTES`] are refused.
+/// [`MAX_CSV_BYTES`] are refused. Temporary files of killed updates are removed first.
 pub fn install(csv_path: &Path, dir: &Path) -> Result<Installed, SnapshotError> {
-    let bytes = read_capped(csv_path, MAX_CSV_BYTES)?;
+    let bytes = CSV_FILE.read(csv_path).map_err(SnapshotError::Read)?;
     let packed =
         portent_iana::parse_and_validate(&bytes).map_err(|err| SnapshotError::Invalid {
             path: csv_path.to_owned(),
@@ -174,6 +152,7 @@ pub fn install(csv_path: &Path, dir: &Path) -> Result<Installed, SnapshotError> 
         err,
     };
     fs::create_dir_all(dir).map_err(werr)?;
+    remove_stale_temps(dir);
     let tmp = dir.join(format!(".{FILE_NAME}.{}.tmp", std::process::id()));
     let result = fs::File::create(&tmp)
         .and_then(|mut f| {
@@ -193,8 +172,68 @@ pub fn install(csv_path: &Path, dir: &Path) -> Result<Installed, SnapshotError> 
     })
 }
 
+/// Deletes `.registry.bin.PID.tmp` files in `dir` left by updates that were killed before
+/// their rename: those whose process no longer runs, and any older than [`STALE_TEMP_AGE`].
+/// Returns how many were removed. Best effort: a file that cannot be removed stays, and the
+/// update goes on (its own temporary file has its own name).
+pub fn remove_stale_temps(dir: &Path) -> usize {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return 0;
+    };
+    let me = std::process::id();
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(&format!(".{FILE_NAME}.")))
+            .and_then(|n| n.strip_suffix(".tmp"))
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid == me {
+            continue;
+        }
+        // A DirEntry's metadata does not follow links: a link named like a temporary file is
+        // judged (and removed) as itself.
+        let old = entry
+            .metadata()
+            .ok()
+            .and_then(|m| m.modified().ok())
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > STALE_TEMP_AGE);
+        if (old || !process_alive(pid)) && fs::remove_file(entry.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
+}
+
+/// Whether a process with this id exists (one we may not signal still exists).
+#[cfg(unix)]
+fn process_alive(pid: u32) -> bool {
+    let Some(pid) = i32::try_from(pid)
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+    else {
+        return false;
+    };
+    match rustix::process::test_kill_process(pid) {
+        Ok(()) => true,
+        Err(e) => e != rustix::io::Errno::SRCH,
+    }
+}
+
+/// Without a way to ask, every process is taken to be alive: only age removes files.
+#[cfg(not(unix))]
+fn process_alive(_pid: u32) -> bool {
+    true
+}
+
 /// Removes the snapshot in `dir`, returning whether there was one.
 pub fn remove(dir: &Path) -> Result<bool, SnapshotError> {
+    remove_stale_temps(dir);
     let path = dir.join(FILE_NAME);
     match fs::remove_file(&path) {
         Ok(()) => Ok(true),
@@ -295,20 +334,32 @@ mod tests {
             .unwrap();
         let e = install(&big, &data).unwrap_err();
         assert!(
-            matches!(e, SnapshotError::TooLarge { limit, .. } if limit == MAX_CSV_BYTES),
+            matches!(e, SnapshotError::Read(portent_input::InputError::TooLarge { limit, .. }) if limit == MAX_CSV_BYTES),
             "{e}"
         );
         assert!(e.to_string().contains("larger than 16 MiB"), "{e}");
 
-        // A device that never ends: bounded by the cap, not by memory.
+        // A device that never ends is refused before it is read; a FIFO with no writer is
+        // refused without waiting for one.
         #[cfg(unix)]
         {
             let e = install(Path::new("/dev/zero"), &data).unwrap_err();
-            assert!(matches!(e, SnapshotError::TooLarge { .. }), "{e}");
             assert!(
-                chain(&e).starts_with("/dev/zero is larger than 16 MiB"),
+                chain(&e).starts_with(
+                    "the registry file /dev/zero is a character device, not a regular file"
+                ),
                 "{e}"
             );
+            let fifo = dir.path().join("fifo.csv");
+            assert!(
+                std::process::Command::new("mkfifo")
+                    .arg(&fifo)
+                    .status()
+                    .unwrap()
+                    .success()
+            );
+            let e = install(&fifo, &data).unwrap_err();
+            assert!(chain(&e).contains("is a FIFO (named pipe)"), "{e}");
         }
         assert_eq!(fs::read(data.join(FILE_NAME)).unwrap(), before);
 
@@ -330,7 +381,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let e = install(&dir.path().join("missing.csv"), dir.path()).unwrap_err();
         let text = chain(&e);
-        assert!(text.starts_with("cannot read "), "{text}");
+        assert!(text.starts_with("cannot read the registry file "), "{text}");
         assert_eq!(text.matches("os error").count(), 1, "{text}");
 
         let bad = dir.path().join("bad.csv");
@@ -338,5 +389,60 @@ mod tests {
         let e = install(&bad, dir.path()).unwrap_err();
         let text = chain(&e);
         assert_eq!(text.matches("header does not match").count(), 1, "{text}");
+    }
+
+    /// Finding 7 of issue 13: temporary snapshots of killed updates were left behind.
+    #[cfg(unix)]
+    #[test]
+    fn finding_7_stale_temp_files_are_removed_on_the_next_update() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        fs::create_dir_all(&data).unwrap();
+        // A process that has exited: its id is free (until reused, which the age rule covers).
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        let tmp = |pid: u32| data.join(format!(".{FILE_NAME}.{pid}.tmp"));
+        fs::write(tmp(dead), b"half a snapshot").unwrap();
+        // A live process (this test's parent, which outlives it) whose file is fresh: an
+        // update in progress elsewhere, left alone.
+        let live = std::os::unix::process::parent_id();
+        fs::write(tmp(live), b"in progress").unwrap();
+        // A live id, but the file is two hours old: the id was reused; removed.
+        let reused = 1;
+        fs::write(tmp(reused), b"old").unwrap();
+        let two_hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+        fs::File::options()
+            .write(true)
+            .open(tmp(reused))
+            .unwrap()
+            .set_modified(two_hours_ago)
+            .unwrap();
+        // Files that only look similar are not ours to remove.
+        fs::write(data.join(".registry.bin.x.tmp"), b"").unwrap();
+        fs::write(data.join("notes.tmp"), b"").unwrap();
+
+        let good = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../data/iana/service-names-port-numbers.csv"
+        );
+        install(Path::new(good), &data).unwrap();
+        let mut left: Vec<String> = fs::read_dir(&data)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        let mut want = vec![
+            ".registry.bin.x.tmp".to_string(),
+            format!(".registry.bin.{live}.tmp"),
+            FILE_NAME.to_string(),
+            "notes.tmp".to_string(),
+        ];
+        want.sort();
+        assert_eq!(left, want);
+        // `reset` cleans too.
+        fs::write(tmp(dead), b"again").unwrap();
+        assert!(remove(&data).unwrap());
+        assert!(!tmp(dead).exists());
     }
 }

@@ -74,7 +74,7 @@ impl Default for ScanOptions {
 pub struct DetectionConfig {
     /// One detector shared by every port.
     pub detector: Detector,
-    /// At most this many detections at once (at least 1).
+    /// At most this many detections at once (at least 1: `RunConfig::validate` refuses 0).
     pub concurrency: usize,
     /// Where detection tasks run; the caller's runtime when `None`. Detection waits on peers
     /// and parses TLS, so a caller whose scan runs on a current-thread runtime may hand a small
@@ -86,7 +86,7 @@ impl DetectionConfig {
     pub fn new(detector: Detector, concurrency: usize) -> DetectionConfig {
         DetectionConfig {
             detector,
-            concurrency: concurrency.max(1),
+            concurrency,
             runtime: None,
         }
     }

@@ -143,6 +143,16 @@ impl RunConfig {
     /// refuse bad input before printing anything.
     pub fn validate(&self) -> Result<(), RunError> {
         scanner_builder(self).build()?;
+        if let Some(d) = &self.detection
+            && d.concurrency == 0
+        {
+            return Err(portent_scan::ConfigError::OutOfBounds {
+                what: "detection concurrency",
+                limit: "at least 1",
+                value: "0".into(),
+            }
+            .into());
+        }
         Ok(())
     }
 }

@@ -44,6 +44,9 @@ pub enum Discovery {
     Off,
 }
 
+/// The most threads a scan drives attempts from (`ScannerBuilder::threads`).
+pub const MAX_THREADS: usize = 64;
+
 /// Timing options; `None` means derived from measurements.
 #[derive(Debug, Clone, Copy)]
 pub struct Timing {
@@ -148,9 +151,9 @@ impl<N: Network> ScannerBuilder<N> {
     }
 
     /// Threads driving attempts (each with its own single-threaded runtime and a share of the
-    /// window); 1 runs on the caller's runtime.
+    /// window); 1 runs on the caller's runtime. 1 to [`MAX_THREADS`]; `build` refuses others.
     pub fn threads(mut self, n: usize) -> Self {
-        self.timing.threads = n.max(1);
+        self.timing.threads = n;
         self
     }
 
@@ -193,6 +196,13 @@ impl<N: Network> ScannerBuilder<N> {
                 what: "retries",
                 limit: "at most 10",
                 value: t.retries.to_string(),
+            });
+        }
+        if !(1..=MAX_THREADS).contains(&t.threads) {
+            return Err(ConfigError::OutOfBounds {
+                what: "threads",
+                limit: "between 1 and 64",
+                value: t.threads.to_string(),
             });
         }
         if t.rate == Some(0) {
@@ -639,7 +649,7 @@ impl<N: Network> Scanner<N> {
             max_in_flight: max_window,
             fd_limit,
         });
-        let threads = self.timing.threads.clamp(1, 64);
+        let threads = self.timing.threads.clamp(1, MAX_THREADS);
         let stop = Arc::new(AtomicBool::new(false));
         let _guard = StopOnDrop(Arc::clone(&stop));
         let mut drivers: Vec<Driver<N>> = (0..threads)

@@ -47,8 +47,10 @@ pub enum TargetError {
         line: usize,
         err: Box<TargetError>,
     },
-    #[error("cannot read the target list {path}: {err}")]
-    File { path: PathBuf, err: std::io::Error },
+    /// A target or exclusion file that cannot be read (missing, not a regular file, larger
+    /// than [`MAX_LIST_BYTES`](crate::targets::MAX_LIST_BYTES), not UTF-8).
+    #[error("{0}")]
+    Input(portent_input::InputError),
     #[error("every target address is excluded: nothing to scan")]
     AllExcluded,
     #[error(

@@ -293,17 +293,21 @@ pub fn split_tokens(text: &str) -> impl Iterator<Item = &str> {
         .filter(|t| !t.is_empty())
 }
 
+/// The most bytes read from one target or exclusion file (or standard input): a list of
+/// millions of addresses fits; `/dev/zero` on standard input stops here instead of filling
+/// memory. Larger sets are better written as ranges and CIDR blocks.
+pub const MAX_LIST_BYTES: u64 = 64 << 20;
+
+/// Target files (`-iL`, `--exclude-file`): read through the shared bounded reader.
+const TARGET_LIST: portent_input::Input = portent_input::Input::new("target list", MAX_LIST_BYTES);
+
 /// Tokens of a target file (`-iL`), each with its line number. `-` reads standard input.
+/// The file must be a regular file of at most [`MAX_LIST_BYTES`] (FIFOs, devices and
+/// directories are refused without being opened for a blocking read).
 pub fn read_target_file(path: &Path) -> Result<Vec<(usize, String)>, TargetError> {
-    let text = if path == Path::new("-") {
-        std::io::read_to_string(std::io::stdin())
-    } else {
-        std::fs::read_to_string(path)
-    }
-    .map_err(|err| TargetError::File {
-        path: path.to_owned(),
-        err,
-    })?;
+    let text = TARGET_LIST
+        .read_arg_text(path)
+        .map_err(TargetError::Input)?;
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
         for t in split_tokens(line) {
@@ -311,6 +315,83 @@ pub fn read_target_file(path: &Path) -> Result<Vec<(usize, String)>, TargetError
         }
     }
     Ok(out)
+}
+
+/// Where a token came from: the command line, or a line of a file (an index into
+/// [`Tokens::files`]).
+#[derive(Debug, Clone, Copy)]
+struct Tok {
+    start: usize,
+    len: u32,
+    /// 0: the command line; n: `files[n - 1]`.
+    file: u32,
+    line: u32,
+}
+
+/// Tokens stored compactly: their text back to back in one string and 24 bytes each, so a
+/// 64 MiB list of single addresses costs a few hundred MB at most, not a `String` and a
+/// `PathBuf` per line.
+#[derive(Debug, Default)]
+struct Tokens {
+    text: String,
+    toks: Vec<Tok>,
+    files: Vec<PathBuf>,
+}
+
+impl Tokens {
+    fn push(&mut self, token: &str, file: u32, line: usize) {
+        let start = self.text.len();
+        self.text.push_str(token);
+        self.toks.push(Tok {
+            start,
+            len: u32::try_from(token.len()).unwrap_or(u32::MAX),
+            file,
+            line: u32::try_from(line).unwrap_or(u32::MAX),
+        });
+    }
+
+    fn words(&mut self, word: &str) {
+        for t in split_tokens(word) {
+            self.push(t, 0, 0);
+        }
+    }
+
+    fn file(&mut self, path: &Path) -> Result<(), TargetError> {
+        let text = TARGET_LIST
+            .read_arg_text(path)
+            .map_err(TargetError::Input)?;
+        self.files.push(path.to_owned());
+        let file = u32::try_from(self.files.len()).unwrap_or(u32::MAX);
+        for (i, line) in text.lines().enumerate() {
+            for t in split_tokens(line) {
+                self.push(t, file, i + 1);
+            }
+        }
+        Ok(())
+    }
+
+    fn is_empty(&self) -> bool {
+        self.toks.is_empty()
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&str, Tok)> + '_ {
+        self.toks.iter().map(|t| {
+            let end = t.start + t.len as usize;
+            (self.text.get(t.start..end).unwrap_or(""), *t)
+        })
+    }
+
+    /// `e` located in its file, if the token came from one.
+    fn locate(&self, e: TargetError, at: Tok) -> TargetError {
+        match self.files.get((at.file as usize).wrapping_sub(1)) {
+            Some(path) => TargetError::InFile {
+                path: path.clone(),
+                line: at.line as usize,
+                err: Box::new(e),
+            },
+            None => e,
+        }
+    }
 }
 
 /// Merged, sorted inclusive ranges of one family, as integers.
@@ -378,8 +459,8 @@ pub struct Resolution {
 /// Collects target and exclusion tokens; [`build`](Self::build) validates everything.
 #[derive(Debug, Default)]
 pub struct TargetsBuilder {
-    include: Vec<(String, Option<(PathBuf, usize)>)>,
-    exclude: Vec<(String, Option<(PathBuf, usize)>)>,
+    include: Tokens,
+    exclude: Tokens,
     confirmed: bool,
 }
 
@@ -390,33 +471,26 @@ impl TargetsBuilder {
 
     /// Adds targets from a command-line word (`10.0.0.1,10.0.0.5-9`).
     pub fn target(&mut self, word: &str) -> &mut Self {
-        for t in split_tokens(word) {
-            self.include.push((t.to_owned(), None));
-        }
+        self.include.words(word);
         self
     }
 
-    /// Adds every target in a file (`-iL`; `-` is standard input).
+    /// Adds every target in a file (`-iL`; `-` is standard input), read through the bounded
+    /// reader ([`MAX_LIST_BYTES`]).
     pub fn target_file(&mut self, path: &Path) -> Result<&mut Self, TargetError> {
-        for (line, t) in read_target_file(path)? {
-            self.include.push((t, Some((path.to_owned(), line))));
-        }
+        self.include.file(path)?;
         Ok(self)
     }
 
     /// Adds exclusions (`--exclude 10.0.0.7,10.0.0.16/28`).
     pub fn exclude(&mut self, word: &str) -> &mut Self {
-        for t in split_tokens(word) {
-            self.exclude.push((t.to_owned(), None));
-        }
+        self.exclude.words(word);
         self
     }
 
-    /// Adds exclusions from a file.
+    /// Adds exclusions from a file (the same rules as [`target_file`](Self::target_file)).
     pub fn exclude_file(&mut self, path: &Path) -> Result<&mut Self, TargetError> {
-        for (line, t) in read_target_file(path)? {
-            self.exclude.push((t, Some((path.to_owned(), line))));
-        }
+        self.exclude.file(path)?;
         Ok(self)
     }
 
@@ -470,75 +544,75 @@ impl TargetsBuilder {
 
 type Collected = (Vec<(u128, u128)>, Vec<(u128, u128)>, Vec<Resolution>);
 
-fn collect(
-    tokens: &[(String, Option<(PathBuf, usize)>)],
-    resolver: &dyn Resolver,
-) -> Result<Collected, TargetError> {
-    let mut v4 = Vec::new();
-    let mut v6 = Vec::new();
-    let mut resolutions: Vec<Resolution> = Vec::new();
-    let in_file = |e: TargetError, at: &Option<(PathBuf, usize)>| match at {
-        Some((path, line)) => TargetError::InFile {
-            path: path.clone(),
-            line: *line,
-            err: Box::new(e),
-        },
-        None => e,
+/// Ranges pushed one token at a time, merged whenever the list has doubled since the last
+/// merge: a list that repeats or enumerates addresses stays small while it is read.
+#[derive(Debug, Default)]
+struct Growing {
+    v: Vec<(u128, u128)>,
+    merged_len: usize,
+}
+
+impl Growing {
+    fn push(&mut self, r: (u128, u128)) {
+        self.v.push(r);
+        if self.v.len() >= 1 << 16 && self.v.len() >= 2 * self.merged_len {
+            self.v = RangeSet::from_ranges(std::mem::take(&mut self.v)).0;
+            self.merged_len = self.v.len();
+        }
+    }
+}
+
+fn collect(tokens: &Tokens, resolver: &dyn Resolver) -> Result<Collected, TargetError> {
+    let mut v4 = Growing::default();
+    let mut v6 = Growing::default();
+    let mut push = |(v, six): (u128, bool), last: u128| {
+        if six {
+            v6.push((v, last))
+        } else {
+            v4.push((v, last))
+        }
     };
     // Syntax first, for every token: a typo on the last line is reported before any lookup.
-    let mut specs = Vec::with_capacity(tokens.len());
-    for (t, at) in tokens {
-        specs.push((parse_spec(t).map_err(|e| in_file(e, at))?, t, at));
-    }
-    for (spec, token, at) in specs {
-        match spec {
-            Spec::Range { first, last } => {
-                let (a, six) = to_u128(first);
-                let (b, _) = to_u128(last);
-                if six {
-                    v6.push((a, b))
-                } else {
-                    v4.push((a, b))
-                }
-            }
+    // Host names wait (once each, in order) until every token has parsed.
+    let mut hosts: Vec<(String, &str, Tok)> = Vec::new();
+    let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
+    for (token, at) in tokens.iter() {
+        match parse_spec(token).map_err(|e| tokens.locate(e, at))? {
+            Spec::Range { first, last } => push(to_u128(first), to_u128(last).0),
             Spec::Host(name) => {
-                if resolutions.iter().any(|r| r.name == name) {
-                    continue;
+                if seen.insert(name.clone()) {
+                    hosts.push((name, token, at));
                 }
-                let addrs = resolver.resolve(&name).map_err(|e| {
-                    in_file(
-                        TargetError::Unresolved {
-                            token: token.clone(),
-                            detail: e.to_string(),
-                        },
-                        at,
-                    )
-                })?;
-                if addrs.is_empty() {
-                    return Err(in_file(
-                        TargetError::Unresolved {
-                            token: token.clone(),
-                            detail: "no addresses".into(),
-                        },
-                        at,
-                    ));
-                }
-                for a in &addrs {
-                    let (v, six) = to_u128(*a);
-                    if six {
-                        v6.push((v, v))
-                    } else {
-                        v4.push((v, v))
-                    }
-                }
-                resolutions.push(Resolution {
-                    name,
-                    addresses: addrs,
-                });
             }
         }
     }
-    Ok((v4, v6, resolutions))
+    let mut resolutions: Vec<Resolution> = Vec::with_capacity(hosts.len());
+    for (name, token, at) in hosts {
+        let unresolved = |detail: String| {
+            tokens.locate(
+                TargetError::Unresolved {
+                    token: token.to_owned(),
+                    detail,
+                },
+                at,
+            )
+        };
+        let addrs = resolver
+            .resolve(&name)
+            .map_err(|e| unresolved(e.to_string()))?;
+        if addrs.is_empty() {
+            return Err(unresolved("no addresses".into()));
+        }
+        for a in &addrs {
+            let (v, six) = to_u128(*a);
+            push((v, six), v);
+        }
+        resolutions.push(Resolution {
+            name,
+            addresses: addrs,
+        });
+    }
+    Ok((v4.v, v6.v, resolutions))
 }
 
 /// A validated set of addresses to scan: IPv4 first, then IPv6, each ascending.

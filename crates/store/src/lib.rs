@@ -733,6 +733,12 @@ fn schema_current(db: &mut Db) -> bool {
 }
 
 fn open_sqlite(path: &Path) -> Result<rusqlite::Connection, String> {
+    // A FIFO, a device or a directory is no database: say so instead of SQLite's "disk I/O
+    // error". A missing file is created below.
+    match portent_input::check(path, "store") {
+        Err(e) if e.io_kind() != Some(std::io::ErrorKind::NotFound) => return Err(e.to_string()),
+        _ => {}
+    }
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;

@@ -496,23 +496,14 @@ fn timeline_text(host: &str, lines: &[PortTimeline]) -> Result<()> {
     Ok(w.flush()?)
 }
 
-/// Reads a `--baseline` file: a regular file of at most 1 MiB (a FIFO or /dev/zero is
-/// refused, not waited on or read forever).
+/// The largest `--baseline` file read.
+const BASELINE: portent_input::Input = portent_input::Input::new("baseline", 1 << 20);
+
+/// Reads a `--baseline` file through the shared bounded reader: a regular file of at most
+/// 1 MiB (a FIFO or /dev/zero is refused, not waited on or read forever).
 fn read_baseline(path: &std::path::Path) -> Result<portent_store::Baseline> {
-    use std::io::Read;
-    let shown = path.display();
-    let meta =
-        std::fs::metadata(path).with_context(|| format!("cannot read the baseline {shown}"))?;
-    anyhow::ensure!(meta.is_file(), "the baseline {shown} is not a regular file");
-    let mut text = String::new();
-    std::fs::File::open(path)
-        .and_then(|f| f.take(1 << 20 | 1).read_to_string(&mut text))
-        .with_context(|| format!("cannot read the baseline {shown}"))?;
-    anyhow::ensure!(
-        text.len() <= 1 << 20,
-        "the baseline {shown} is larger than 1 MiB"
-    );
-    portent_store::Baseline::parse(&text).with_context(|| format!("in {shown}"))
+    let text = BASELINE.read_text(path)?;
+    portent_store::Baseline::parse(&text).with_context(|| format!("in {}", path.display()))
 }
 
 /// Sockets of a snapshot outside the baseline (host `local`), as `unexpected` changes.
@@ -540,6 +531,8 @@ struct DiffOut<'a, C: Serialize> {
 }
 
 pub fn diff(args: &DiffArgs) -> Result<Outcome> {
+    // Input first: a bad baseline is reported before the store is opened.
+    let baseline = args.baseline.as_deref().map(read_baseline).transpose()?;
     let mut store = open(&args.store)?;
     let kind = if args.listening {
         RunKind::Listening
@@ -559,8 +552,8 @@ pub fn diff(args: &DiffArgs) -> Result<Outcome> {
     if args.listening || a.kind == RunKind::Listening {
         let (da, db) = (store.data(a)?, store.data(b)?);
         let mut changes = portent_store::diff_sockets(&da.sockets, &db.sockets);
-        if let Some(path) = &args.baseline {
-            let extra = unexpected_sockets(&db.sockets, &changes, &read_baseline(path)?);
+        if let Some(b) = &baseline {
+            let extra = unexpected_sockets(&db.sockets, &changes, b);
             changes.extend(extra);
         }
         if args.json {
@@ -589,8 +582,8 @@ pub fn diff(args: &DiffArgs) -> Result<Outcome> {
     let earlier = store.open_before(a.started_ms, &hosts)?;
     let (da, db) = (store.data(a)?, store.data(b)?);
     let mut changes = portent_store::diff(&da, &db, &earlier);
-    if let Some(path) = &args.baseline {
-        let extra = portent_store::diff::unexpected(&db, &changes, &read_baseline(path)?);
+    if let Some(b) = &baseline {
+        let extra = portent_store::diff::unexpected(&db, &changes, b);
         changes.extend(extra);
     }
     if args.json {

@@ -20,7 +20,7 @@ pub fn run(args: &PortArgs) -> Result<Outcome> {
         // A real registry name that has no port (on the protocol asked for): an answer, but no
         // port page to show.
         Err(e @ (QueryError::NameWithoutPort { .. } | QueryError::NotOnProtocol { .. })) => {
-            writeln!(anstream::stderr(), "{e}")?;
+            writeln!(anstream::stderr(), "{}", clean(&e.to_string(), false))?;
             return Ok(Outcome::Nothing);
         }
         Err(e) => return Err(e.into()),

@@ -21,9 +21,11 @@ use crate::args::SaveArgs;
 use crate::out::WARN;
 
 pub(crate) fn warn(what: &str, err: &dyn std::fmt::Display) {
+    let message = format!("{what}: {err:#}");
     let _ = writeln!(
         anstream::stderr(),
-        "{WARN}warning:{WARN:#} {what}: {err:#} (the output above is complete; --no-save skips saving)"
+        "{WARN}warning:{WARN:#} {} (the output above is complete; --no-save skips saving)",
+        crate::out::clean(&message, false)
     );
 }
 

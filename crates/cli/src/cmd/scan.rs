@@ -118,7 +118,7 @@ fn plan(args: &ScanArgs, reg: &Registry) -> Result<Plan> {
     let detection = if args.detect {
         Some(DetectionConfig::new(
             super::detect::detector(&args.detection, reg)?,
-            args.detect_concurrency.max(1),
+            args.detect_concurrency,
         ))
     } else {
         None

@@ -65,7 +65,12 @@ fn in_netns<T: Send>(path: &Path, f: impl FnOnce() -> Result<T, Error> + Send) -
         path: path.to_owned(),
         err,
     };
-    let file = std::fs::File::open(path).map_err(err)?;
+    // Through the shared checks: a FIFO or device named as a namespace is refused instead of
+    // blocking in open(2); namespace files (nsfs) are regular empty files and pass.
+    let file = portent_input::open(path, "network namespace").map_err(|e| match e {
+        portent_input::InputError::Io { err: io, .. } => err(io),
+        other => Error::NetnsFile(other),
+    })?;
     std::thread::scope(|s| {
         s.spawn(|| {
             rustix::thread::move_into_link_name_space(

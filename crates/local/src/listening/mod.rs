@@ -268,6 +268,10 @@ pub enum Error {
     Proc(std::io::Error),
     #[error("cannot enter network namespace {path}: {err}")]
     Netns { path: PathBuf, err: std::io::Error },
+    /// The namespace path is not a regular file (a FIFO, a device, a directory): refused
+    /// before it is opened for setns.
+    #[error("{0}")]
+    NetnsFile(portent_input::InputError),
     #[error("cannot list sockets on {os}: {detail}")]
     Platform { os: &'static str, detail: String },
 }

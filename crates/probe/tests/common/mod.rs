@@ -297,6 +297,27 @@ pub fn tls_acceptor(names: &[&str]) -> tokio_rustls::TlsAcceptor {
     tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(cfg))
 }
 
+/// A TLS acceptor whose certificate chain is the leaf and `extra` copies of a filler
+/// certificate: a chain of any size (rustls sends it as given).
+pub fn tls_acceptor_with_chain(extra: usize) -> tokio_rustls::TlsAcceptor {
+    let ck = rcgen::generate_simple_self_signed(vec!["big-chain.test".to_string()]).unwrap();
+    let filler = rcgen::generate_simple_self_signed(vec!["filler.test".to_string()]).unwrap();
+    let mut chain = vec![ck.cert.der().clone()];
+    chain.extend(std::iter::repeat_n(filler.cert.der().clone(), extra));
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(rustls::pki_types::PrivatePkcs8KeyDer::from(
+        ck.key_pair.serialize_der(),
+    ));
+    let cfg = rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(chain, key)
+    .unwrap();
+    tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(cfg))
+}
+
 /// Reads one line (up to 4 KiB) byte by byte, so nothing after it is consumed.
 pub async fn read_line(s: &mut TcpStream) -> Option<Vec<u8>> {
     let mut line = Vec::new();
