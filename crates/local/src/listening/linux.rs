@@ -241,41 +241,62 @@ fn dump_one(
                 Err(e) => return Err(dump_err(e)),
             }
         };
-        let Some(mut chunk) = buf.get(..n) else {
+        let Some(chunk) = buf.get(..n) else {
             return Err(malformed(what, "reply longer than the buffer"));
         };
-        if chunk.is_empty() {
-            return Err(malformed(what, "empty reply"));
-        }
-        while !chunk.is_empty() {
-            let msg = NetlinkMessage::<SockDiagMessage>::deserialize(chunk)
-                .map_err(|e| malformed(what, &e.to_string()))?;
-            let len = msg.header.length as usize;
-            if len < 16 || len > chunk.len() {
-                return Err(malformed(what, "bad message length"));
-            }
-            if msg.header.sequence_number != seq {
-                // A stale reply to an earlier request: skip it.
-                chunk = chunk.get(align4(len)..).unwrap_or_default();
-                continue;
-            }
-            match msg.payload {
-                NetlinkPayload::InnerMessage(SockDiagMessage::InetResponse(r)) => {
-                    if let Some(s) = raw_socket(&r, transport)
-                        && port.is_none_or(|p| p == s.port)
-                    {
-                        out.push(s);
-                    }
-                }
-                NetlinkPayload::Done(_) => return Ok(()),
-                NetlinkPayload::Error(e) if e.code.is_some() => {
-                    return Err(dump_err(e.to_io()));
-                }
-                _ => {}
-            }
-            chunk = chunk.get(align4(len)..).unwrap_or_default();
+        if parse_datagram(chunk, seq, transport, what, port, out)? {
+            return Ok(());
         }
     }
+}
+
+/// Parses one datagram of a sock_diag dump reply to request `seq`, adding the sockets on
+/// `port` (every port when `None`) to `out`. `Ok(true)` when the datagram ends the dump.
+/// The bytes come from the kernel, but are parsed as untrusted: a malformed reply is an
+/// error, never a panic (`fuzz/` feeds this arbitrary bytes).
+pub(crate) fn parse_datagram(
+    mut chunk: &[u8],
+    seq: u32,
+    transport: Transport,
+    what: &'static str,
+    port: Option<u16>,
+    out: &mut Vec<RawSocket>,
+) -> Result<bool, Error> {
+    if chunk.is_empty() {
+        return Err(malformed(what, "empty reply"));
+    }
+    while !chunk.is_empty() {
+        let msg = NetlinkMessage::<SockDiagMessage>::deserialize(chunk)
+            .map_err(|e| malformed(what, &e.to_string()))?;
+        let len = msg.header.length as usize;
+        if len < 16 || len > chunk.len() {
+            return Err(malformed(what, "bad message length"));
+        }
+        if msg.header.sequence_number != seq {
+            // A stale reply to an earlier request: skip it.
+            chunk = chunk.get(align4(len)..).unwrap_or_default();
+            continue;
+        }
+        match msg.payload {
+            NetlinkPayload::InnerMessage(SockDiagMessage::InetResponse(r)) => {
+                if let Some(s) = raw_socket(&r, transport)
+                    && port.is_none_or(|p| p == s.port)
+                {
+                    out.push(s);
+                }
+            }
+            NetlinkPayload::Done(_) => return Ok(true),
+            NetlinkPayload::Error(e) if e.code.is_some() => {
+                return Err(Error::Dump {
+                    what,
+                    err: e.to_io(),
+                });
+            }
+            _ => {}
+        }
+        chunk = chunk.get(align4(len)..).unwrap_or_default();
+    }
+    Ok(false)
 }
 
 fn align4(n: usize) -> usize {
@@ -463,7 +484,7 @@ impl Details for ProcDetails {
 }
 
 /// The effective uid from `/proc/PID/status` (`Uid: real effective saved fs`).
-fn effective_uid(status: &str) -> Option<u32> {
+pub(crate) fn effective_uid(status: &str) -> Option<u32> {
     status
         .lines()
         .find_map(|l| l.strip_prefix("Uid:"))

@@ -24,7 +24,7 @@ pub mod cgroup;
 pub mod names;
 
 #[cfg(target_os = "linux")]
-mod linux;
+pub(crate) mod linux;
 #[cfg(target_os = "linux")]
 use linux as sys;
 
