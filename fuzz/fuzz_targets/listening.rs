@@ -96,7 +96,7 @@ fuzz_target!(|input: &[u8]| {
         unprivileged_port_start: portent_local::host::parse_port(&range),
         ephemeral_range: portent_local::host::parse_range(&range),
     };
-    let root = input.len() % 2 == 0;
+    let root = input.len().is_multiple_of(2);
     let n = raw.len();
     let listing = assemble(
         raw,

@@ -21,7 +21,7 @@ impl Resolver for Table {
             .bytes()
             .fold(0u8, |a, b| a.wrapping_mul(31).wrapping_add(b));
         let mut out = vec![IpAddr::V4(Ipv4Addr::new(192, 0, 2, h))];
-        if h % 2 == 0 {
+        if h.is_multiple_of(2) {
             out.push(IpAddr::V6(std::net::Ipv6Addr::new(
                 0x2001,
                 0xdb8,
@@ -56,7 +56,7 @@ fuzz_target!(|data: &[u8]| {
             }
         }
     }
-    b.confirmed(text.len() % 2 == 0);
+    b.confirmed(text.len().is_multiple_of(2));
     if let Ok(t) = b.build(&Table) {
         assert!(!t.is_empty());
         assert!(t.len() <= targets::MAX_ADDRESSES);
