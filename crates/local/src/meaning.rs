@@ -225,7 +225,7 @@ pub struct Report<'a> {
     /// Rows whose owner could not be read (`owner_status` "hidden").
     pub hidden_owners: usize,
     /// Whether every owner could be looked for: no process was hidden, and the platform
-    /// reported no limit on what it shows.
+    /// reported no limit on what it shows (on Linux: `/proc` shows every process).
     pub complete: bool,
     pub root: bool,
     pub netns: Option<&'a str>,
@@ -257,15 +257,15 @@ impl<'a> Report<'a> {
             .filter(|r| r.socket.owner_status == OwnerStatus::Hidden)
             .count();
         let mut notes = Vec::new();
+        let sockets_part = match hidden_owners {
+            0 => String::new(),
+            1 => "the owner of 1 socket is unknown; ".to_owned(),
+            k => format!("the owners of {k} sockets are unknown; "),
+        };
         if !listing.hidden.is_empty() {
             let n = listing.hidden.len();
             let procs = if n == 1 { "process" } else { "processes" };
             let reasons = summarize_reasons(&listing.hidden);
-            let sockets_part = match hidden_owners {
-                0 => String::new(),
-                1 => "the owner of 1 socket is unknown; ".to_owned(),
-                k => format!("the owners of {k} sockets are unknown; "),
-            };
             if listing.root {
                 let mut pids: Vec<String> = listing
                     .hidden
@@ -287,8 +287,27 @@ impl<'a> Report<'a> {
                      see owners of other users' sockets"
                 ));
             }
+            notes.extend(listing.limits.iter().cloned());
+        } else {
+            // Nothing unreadable: what hid the owners (processes out of view) is a limit;
+            // the count goes with the first one.
+            let mut limits = listing.limits.iter();
+            if let Some(first) = limits.next() {
+                notes.push(format!("{sockets_part}{first}"));
+            }
+            notes.extend(limits.cloned());
         }
-        notes.extend(listing.limits.iter().cloned());
+        let exited = sockets
+            .iter()
+            .filter(|r| r.socket.owner_status == OwnerStatus::Exited)
+            .count();
+        match exited {
+            0 => {}
+            1 => notes.push("1 socket closed while it was being listed: its owner exited".into()),
+            k => notes.push(format!(
+                "{k} sockets closed while they were being listed: their owners exited"
+            )),
+        }
         Report {
             complete: listing.hidden.is_empty() && listing.limits.is_empty(),
             sockets,

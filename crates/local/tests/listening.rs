@@ -8,7 +8,9 @@ mod common;
 use std::net::IpAddr;
 
 use common::{Holder, LONG_NAME, Netns};
-use portent_local::listening::{Error, Listener, OwnerStatus, Query, Transport, listening};
+use portent_local::listening::{
+    Error, Listener, OwnerStatus, Query, Transport, listening, listening_with_pause,
+};
 use portent_local::meaning::{Filter, Flag, Report};
 use portent_registry::{Registry, Status};
 
@@ -264,4 +266,48 @@ fn finding_1_a_fifo_or_device_as_namespace_is_refused_at_once() {
         assert!(matches!(err, Error::NetnsFile(_)), "{err:?}");
         assert!(err.to_string().contains(kind), "{err}");
     }
+}
+
+/// Issue 13, finding 6: an owner that exited between the socket dump and the `/proc` pass
+/// was shown as hidden, with a note blaming whatever process could not be read (pid 1 in a
+/// sandbox). It is shown as exited, and counted apart from hidden owners.
+#[test]
+fn finding_6_hidepid_just_exited_owner_is_shown_as_exited() {
+    let ns = Netns::new();
+    let stays = Holder::start(Some(&ns), &["tcp4/127.0.0.1/0"]);
+    let leaves = Holder::start(Some(&ns), &["tcp4/127.0.0.1/0", "udp6/::1/0"]);
+    let gone: Vec<(u64, u16)> = leaves.socks.iter().map(|s| (s.inode, s.port)).collect();
+    let listing = listening_with_pause(&query(&ns), move || drop(leaves)).unwrap();
+    let ls = &listing.listeners;
+    assert_eq!(ls.len(), 3, "dumped before the exit, so listed: {ls:#?}");
+    for (inode, port) in gone {
+        let l = ls.iter().find(|l| l.inode == Some(inode)).unwrap();
+        assert_eq!(l.port, port);
+        assert_eq!(l.owner_status, OwnerStatus::Exited, "{l:#?}");
+        assert!(l.owners.is_empty());
+    }
+    let kept = find(ls, Transport::Tcp, "127.0.0.1", stays.socks[0].port);
+    assert_eq!(kept.owner_status, OwnerStatus::Found);
+    assert_eq!(kept.owners[0].pid, stays.pid);
+
+    let report = Report::build(
+        &listing,
+        &Registry::embedded(),
+        &portent_local::host::facts(),
+        &Filter::default(),
+    );
+    assert_eq!(report.hidden_owners, 0, "{:?}", report.notes);
+    assert!(
+        report
+            .notes
+            .iter()
+            .any(|n| n == "2 sockets closed while they were being listed: their owners exited"),
+        "{:?}",
+        report.notes
+    );
+    assert!(
+        !report.notes.iter().any(|n| n.contains("unknown")),
+        "no owner is called unknown: {:?}",
+        report.notes
+    );
 }

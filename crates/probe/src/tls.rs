@@ -103,6 +103,16 @@ pub(crate) fn info(conn: &rustls::ClientConnection) -> TlsInfo {
     out
 }
 
+/// The certificate details a handshake reports for a leaf certificate `der`. An entry point
+/// for the fuzz targets in `fuzz/` (the handshake is the only other caller); not part of the
+/// API.
+#[doc(hidden)]
+pub fn cert_info(der: &[u8]) -> TlsInfo {
+    let mut out = TlsInfo::default();
+    cert_details(der, &mut out);
+    out
+}
+
 fn cert_details(der: &[u8], out: &mut TlsInfo) {
     use std::fmt::Write as _;
     use x509_parser::prelude::*;

@@ -183,7 +183,8 @@ fn owner_cells(row: &Row, wide: bool, cache: &mut HashMap<u32, Cells>) -> Vec<Ce
     if l.owners.is_empty() {
         let what = match l.owner_status {
             OwnerStatus::Hidden => "(hidden)",
-            _ => "(none)",
+            OwnerStatus::Exited => "(exited)",
+            OwnerStatus::Found | OwnerStatus::None => "(none)",
         };
         return vec![Rc::new([
             "-".into(),

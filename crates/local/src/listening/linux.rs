@@ -10,6 +10,10 @@
 //!   `readlinkat` per descriptor relative to that directory into a stack buffer: no path is
 //!   built and nothing is allocated per descriptor. Details (`cmdline`, `exe`, `cgroup`,
 //!   `status`) are read only for the processes that own a listed socket.
+//! - Sockets no process holds are dumped once more after the pass (only then, and only the
+//!   protocols concerned), to tell a socket whose owner exited meanwhile from one whose owner
+//!   is out of view. Not as root, `/proc/self/mountinfo` is read for the `hidepid=` option
+//!   that keeps other users' processes out of view.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -31,22 +35,29 @@ use rustix::fs::{AtFlags, CWD, Mode, OFlags, RawDir};
 use rustix::io::Errno;
 
 use super::names::{parse_passwd, program_name, socket_inode, split_cmdline};
-use super::{Details, Error, FdScan, Hidden, Listing, Process, Query, RawSocket, Transport};
+use super::{
+    Details, Error, FdScan, Hidden, Listing, ProcHiding, Process, Query, RawSocket, Transport,
+    proc_mount_hidepid,
+};
 
-pub fn listening(query: &Query) -> Result<Listing, Error> {
+pub fn listening(query: &Query, after_dump: impl FnOnce()) -> Result<Listing, Error> {
     // The namespace's port settings are read there too: /proc/sys/net shows the values of
     // the reading thread's namespace.
     let (raw, netns_facts) = match &query.netns {
         None => (dump(query)?, None),
         Some(path) => in_netns(path, || Ok((dump(query)?, Some(crate::host::facts()))))?,
     };
+    after_dump();
     let root = rustix::process::geteuid().is_root();
     let scan = if raw.is_empty() {
         FdScan::default()
     } else {
         let mut wanted: Vec<u64> = raw.iter().map(|s| s.key).collect();
         wanted.sort_unstable();
-        scan_fds(&wanted)?
+        let mut scan = scan_fds(&wanted)?;
+        scan.closed = closed_since(query, &raw, &scan)?;
+        scan.hiding = hiding(&raw, &scan, root);
+        scan
     };
     let netns = query
         .netns
@@ -55,6 +66,72 @@ pub fn listening(query: &Query) -> Result<Listing, Error> {
     let mut listing = super::assemble(raw, scan, &mut ProcDetails::default(), root, netns);
     listing.netns_facts = netns_facts;
     Ok(listing)
+}
+
+/// The sockets no process held that are gone from a second dump made after the `/proc`
+/// pass: their owner exited (or closed them) in between. A socket still there was open the
+/// whole time, so its holder was alive during the pass and is only out of view. The second
+/// dump is made only when some socket has no owner, and only for the protocols concerned.
+fn closed_since(query: &Query, raw: &[RawSocket], scan: &FdScan) -> Result<Vec<u64>, Error> {
+    let mut held: Vec<u64> = scan.holders.iter().map(|h| h.0).collect();
+    held.sort_unstable();
+    let unowned: Vec<&RawSocket> = raw
+        .iter()
+        .filter(|s| held.binary_search(&s.key).is_err())
+        .collect();
+    if unowned.is_empty() {
+        return Ok(Vec::new());
+    }
+    let again = Query {
+        tcp: unowned.iter().any(|s| s.protocol == Transport::Tcp),
+        udp: unowned.iter().any(|s| s.protocol == Transport::Udp),
+        port: query.port,
+        netns: None,
+    };
+    let present = match &query.netns {
+        None => dump(&again)?,
+        Some(path) => in_netns(path, || dump(&again))?,
+    };
+    let mut present: Vec<u64> = present.iter().map(|s| s.key).collect();
+    present.sort_unstable();
+    Ok(unowned
+        .iter()
+        .filter(|s| present.binary_search(&s.key).is_err())
+        .map(|s| s.key)
+        .collect())
+}
+
+/// Whether `/proc` keeps processes out of portent's view: its mount options (`hidepid=`,
+/// unless portent is in the exempt group), else what the pass saw
+/// ([`super::others_out_of_view`]). Root sees every process, whatever the options.
+fn hiding(raw: &[RawSocket], scan: &FdScan, root: bool) -> Option<ProcHiding> {
+    if root {
+        return None;
+    }
+    if let Some((mode, gid)) = read_mountinfo().as_deref().and_then(proc_mount_hidepid) {
+        let exempt = gid.is_some_and(|g| {
+            let g = rustix::process::Gid::from_raw(g);
+            rustix::process::getegid() == g
+                || rustix::process::getgroups().is_ok_and(|groups| groups.contains(&g))
+        });
+        if !exempt {
+            return Some(ProcHiding::Mount(mode));
+        }
+    }
+    let euid = rustix::process::geteuid().as_raw();
+    super::others_out_of_view(raw, scan, euid, root).then_some(ProcHiding::Inferred)
+}
+
+/// `/proc/self/mountinfo`, at most 16 MiB of it (a host with 100,000 mounts), or `None`.
+fn read_mountinfo() -> Option<String> {
+    use std::io::Read as _;
+    let mut text = String::new();
+    std::fs::File::open("/proc/self/mountinfo")
+        .ok()?
+        .take(16 << 20)
+        .read_to_string(&mut text)
+        .ok()?;
+    Some(text)
 }
 
 /// Runs `f` on a thread that has entered the network namespace at `path`. The namespace is
@@ -169,41 +246,62 @@ fn dump_one(
                 Err(e) => return Err(dump_err(e)),
             }
         };
-        let Some(mut chunk) = buf.get(..n) else {
+        let Some(chunk) = buf.get(..n) else {
             return Err(malformed(what, "reply longer than the buffer"));
         };
-        if chunk.is_empty() {
-            return Err(malformed(what, "empty reply"));
-        }
-        while !chunk.is_empty() {
-            let msg = NetlinkMessage::<SockDiagMessage>::deserialize(chunk)
-                .map_err(|e| malformed(what, &e.to_string()))?;
-            let len = msg.header.length as usize;
-            if len < 16 || len > chunk.len() {
-                return Err(malformed(what, "bad message length"));
-            }
-            if msg.header.sequence_number != seq {
-                // A stale reply to an earlier request: skip it.
-                chunk = chunk.get(align4(len)..).unwrap_or_default();
-                continue;
-            }
-            match msg.payload {
-                NetlinkPayload::InnerMessage(SockDiagMessage::InetResponse(r)) => {
-                    if let Some(s) = raw_socket(&r, transport)
-                        && port.is_none_or(|p| p == s.port)
-                    {
-                        out.push(s);
-                    }
-                }
-                NetlinkPayload::Done(_) => return Ok(()),
-                NetlinkPayload::Error(e) if e.code.is_some() => {
-                    return Err(dump_err(e.to_io()));
-                }
-                _ => {}
-            }
-            chunk = chunk.get(align4(len)..).unwrap_or_default();
+        if parse_datagram(chunk, seq, transport, what, port, out)? {
+            return Ok(());
         }
     }
+}
+
+/// Parses one datagram of a sock_diag dump reply to request `seq`, adding the sockets on
+/// `port` (every port when `None`) to `out`. `Ok(true)` when the datagram ends the dump.
+/// The bytes come from the kernel, but are parsed as untrusted: a malformed reply is an
+/// error, never a panic (`fuzz/` feeds this arbitrary bytes).
+pub(crate) fn parse_datagram(
+    mut chunk: &[u8],
+    seq: u32,
+    transport: Transport,
+    what: &'static str,
+    port: Option<u16>,
+    out: &mut Vec<RawSocket>,
+) -> Result<bool, Error> {
+    if chunk.is_empty() {
+        return Err(malformed(what, "empty reply"));
+    }
+    while !chunk.is_empty() {
+        let msg = NetlinkMessage::<SockDiagMessage>::deserialize(chunk)
+            .map_err(|e| malformed(what, &e.to_string()))?;
+        let len = msg.header.length as usize;
+        if len < 16 || len > chunk.len() {
+            return Err(malformed(what, "bad message length"));
+        }
+        if msg.header.sequence_number != seq {
+            // A stale reply to an earlier request: skip it.
+            chunk = chunk.get(align4(len)..).unwrap_or_default();
+            continue;
+        }
+        match msg.payload {
+            NetlinkPayload::InnerMessage(SockDiagMessage::InetResponse(r)) => {
+                if let Some(s) = raw_socket(&r, transport)
+                    && port.is_none_or(|p| p == s.port)
+                {
+                    out.push(s);
+                }
+            }
+            NetlinkPayload::Done(_) => return Ok(true),
+            NetlinkPayload::Error(e) if e.code.is_some() => {
+                return Err(Error::Dump {
+                    what,
+                    err: e.to_io(),
+                });
+            }
+            _ => {}
+        }
+        chunk = chunk.get(align4(len)..).unwrap_or_default();
+    }
+    Ok(false)
 }
 
 fn align4(n: usize) -> usize {
@@ -391,7 +489,7 @@ impl Details for ProcDetails {
 }
 
 /// The effective uid from `/proc/PID/status` (`Uid: real effective saved fs`).
-fn effective_uid(status: &str) -> Option<u32> {
+pub(crate) fn effective_uid(status: &str) -> Option<u32> {
     status
         .lines()
         .find_map(|l| l.strip_prefix("Uid:"))

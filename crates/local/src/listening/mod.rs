@@ -7,7 +7,10 @@
 //!
 //! Unlike `ss`/`netstat`, nothing is dropped silently: a socket whose owner could not be read
 //! is kept with its uid and a reason ([`OwnerStatus`]), and every process whose file
-//! descriptors could not be read is listed in [`Listing::hidden`].
+//! descriptors could not be read is listed in [`Listing::hidden`]. Processes that `/proc` does
+//! not show at all (mounted with `hidepid=`, or seen missing: see [`ProcHiding`]) cannot be
+//! listed one by one; the listing then says so in [`Listing::limits`]. A socket that closed
+//! while it was being listed (its owner exited) is kept too, as [`OwnerStatus::Exited`].
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -21,7 +24,7 @@ pub mod cgroup;
 pub mod names;
 
 #[cfg(target_os = "linux")]
-mod linux;
+pub(crate) mod linux;
 #[cfg(target_os = "linux")]
 use linux as sys;
 
@@ -106,8 +109,9 @@ pub struct Listing {
     /// The network namespace looked into, when not portent's own.
     pub netns: Option<String>,
     /// What this platform cannot show, as plain sentences (e.g. other users' sockets on macOS
-    /// without root); the report adds them to its notes. Empty on Linux, where what is missing
-    /// is listed per process in `hidden` instead.
+    /// without root); the report adds them to its notes and is not complete when there is
+    /// one. On Linux what is missing is listed per process in `hidden`, and this holds only
+    /// what cannot be listed that way: processes `/proc` does not show ([`ProcHiding`]).
     pub limits: Vec<String>,
     /// The port settings (ephemeral range, unprivileged start) of the namespace looked into,
     /// read there: they are per namespace. `None` for portent's own; use [`crate::host::facts`].
@@ -182,9 +186,12 @@ pub enum OwnerStatus {
     /// probably among them (another user's process when not root; hidepid or a container
     /// even as root).
     Hidden,
-    /// Every process in view was read and none holds the socket: a kernel socket (NFS, ...),
-    /// a process in another PID namespace, or one that closed it a moment ago.
+    /// Every process in view was read and none holds the socket: a kernel socket (NFS, ...)
+    /// or a process in another PID namespace.
     None,
+    /// No process held the socket, and it was gone by the end of the listing: its owner
+    /// exited (or closed it) while portent looked. Linux only.
+    Exited,
 }
 
 /// A process holding a socket.
@@ -278,7 +285,135 @@ pub enum Error {
 
 /// Lists listening sockets and their owners as `query` asks.
 pub fn listening(query: &Query) -> Result<Listing, Error> {
-    sys::listening(query)
+    sys::listening(query, || {})
+}
+
+/// [`listening`], with `after_dump` run between reading the socket table and looking for the
+/// owners: the tests use it to make an owner exit at exactly that moment.
+#[doc(hidden)]
+pub fn listening_with_pause(query: &Query, after_dump: impl FnOnce()) -> Result<Listing, Error> {
+    sys::listening(query, after_dump)
+}
+
+/// A `/proc` that does not show every process to portent, so that an unowned socket may be
+/// held by a process it cannot see. Never set for root, which `hidepid=` does not restrict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProcHiding {
+    /// `/proc` is mounted with this `hidepid=` mode, and portent is neither root nor in the
+    /// mount's exempt group (`gid=`).
+    Mount(HidePid),
+    /// The mount options do not say so, but no process of another user is in view while a
+    /// socket of another user has no owner (a `/proc` of another PID namespace, or hidepid
+    /// on a mount portent cannot see the options of).
+    Inferred,
+}
+
+/// The non-default `hidepid=` modes of a `/proc` mount (proc(5)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HidePid {
+    /// `hidepid=1`: other users' `/proc/PID` directories are listed but cannot be read.
+    NoAccess,
+    /// `hidepid=2`: other users' processes are not listed at all.
+    Invisible,
+    /// `hidepid=4`: only processes portent could trace are listed.
+    Ptraceable,
+}
+
+impl HidePid {
+    /// Parses the value of a `hidepid=` mount option: the kernel shows the name since
+    /// Linux 5.8 and the number before. `None` for `0`/`off` and for values it does not know.
+    pub fn parse(value: &str) -> Option<HidePid> {
+        match value {
+            "1" | "noaccess" => Some(HidePid::NoAccess),
+            "2" | "invisible" => Some(HidePid::Invisible),
+            "4" | "ptraceable" => Some(HidePid::Ptraceable),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HidePid::NoAccess => "noaccess",
+            HidePid::Invisible => "invisible",
+            HidePid::Ptraceable => "ptraceable",
+        }
+    }
+}
+
+impl ProcHiding {
+    /// The sentence for [`Listing::limits`].
+    pub fn sentence(self) -> String {
+        let run_as_root = "run as root to see owners of other users' sockets";
+        match self {
+            ProcHiding::Mount(HidePid::NoAccess) => format!(
+                "/proc is mounted with hidepid=noaccess, so other users' processes cannot be \
+                 read by a non-root user: {run_as_root}"
+            ),
+            ProcHiding::Mount(HidePid::Invisible) => format!(
+                "/proc is mounted with hidepid=invisible, which hides other users' processes \
+                 from a non-root user: {run_as_root}"
+            ),
+            ProcHiding::Mount(HidePid::Ptraceable) => format!(
+                "/proc is mounted with hidepid=ptraceable, which hides every process portent \
+                 may not trace: {run_as_root}"
+            ),
+            ProcHiding::Inferred => format!(
+                "no process of another user is visible in /proc (hidepid, or a /proc of another \
+                 PID namespace), yet other users' sockets have no owner: {run_as_root}"
+            ),
+        }
+    }
+}
+
+/// The `hidepid=` mode and exempt group (`gid=`) of the `/proc` mount, from the text of
+/// `/proc/self/mountinfo` (proc(5)). When several mounts sit on `/proc`, the last one listed
+/// is the one on top, the one a path under `/proc` reaches.
+pub fn proc_mount_hidepid(mountinfo: &str) -> Option<(HidePid, Option<u32>)> {
+    let mut found = None;
+    for line in mountinfo.lines() {
+        // ID PARENT MAJ:MIN ROOT MOUNT-POINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPER-OPTIONS
+        let Some((mount, fs)) = line.split_once(" - ") else {
+            continue;
+        };
+        if mount.split(' ').nth(4) != Some("/proc") {
+            continue;
+        }
+        let mut fs = fs.split(' ');
+        if fs.next() != Some("proc") {
+            found = None; // something else mounted over /proc
+            continue;
+        }
+        let options = fs.nth(1).unwrap_or_default();
+        let mut hidepid = None;
+        let mut gid = None;
+        for option in options.split(',') {
+            if let Some(v) = option.strip_prefix("hidepid=") {
+                hidepid = HidePid::parse(v);
+            } else if let Some(v) = option.strip_prefix("gid=") {
+                gid = v.parse().ok();
+            }
+        }
+        found = hidepid.map(|h| (h, gid));
+    }
+    found
+}
+
+/// Whether processes out of view may hold the unowned sockets, when the mount options did not
+/// say so: portent is not root, every process it saw was readable, and a socket created by
+/// another uid has no owner and was still open at the end. On an ordinary system a non-root
+/// reader sees other users' processes (and cannot read them, so they are in
+/// [`FdScan::hidden`]); seeing none means they are hidden from it.
+pub fn others_out_of_view(raw: &[RawSocket], scan: &FdScan, euid: u32, root: bool) -> bool {
+    if root || !scan.hidden.is_empty() {
+        return false;
+    }
+    let mut held: Vec<u64> = scan.holders.iter().map(|h| h.0).collect();
+    held.sort_unstable();
+    raw.iter().any(|s| {
+        s.uid.is_some_and(|u| u != euid)
+            && held.binary_search(&s.key).is_err()
+            && !scan.closed.contains(&s.key)
+    })
 }
 
 /// A socket as the kernel's socket table gives it, before owners are known.
@@ -313,6 +448,12 @@ pub struct FdScan {
     pub holders: Vec<(u64, u32, u32)>,
     /// Processes whose descriptors could not be read.
     pub hidden: Vec<Hidden>,
+    /// Keys of the sockets no process held that were gone when checked again after the pass:
+    /// closed while portent looked, their owner exited ([`OwnerStatus::Exited`]).
+    pub closed: Vec<u64>,
+    /// Set when `/proc` may not show every process: then a socket without an owner is
+    /// [`OwnerStatus::Hidden`] even when no process was unreadable.
+    pub hiding: Option<ProcHiding>,
 }
 
 /// Details looked up once the owners are known. The Linux implementation reads `/proc` and
@@ -340,6 +481,9 @@ pub fn assemble(
     });
     let mut holders = scan.holders;
     holders.sort_unstable();
+    let mut closed = scan.closed;
+    closed.sort_unstable();
+    let out_of_view = !scan.hidden.is_empty() || scan.hiding.is_some();
     let mut processes: HashMap<u32, Option<Arc<Process>>> = HashMap::new();
     let mut users: HashMap<u32, Option<Arc<str>>> = HashMap::new();
     let listeners: Vec<Listener> = raw
@@ -371,10 +515,12 @@ pub fn assemble(
             owners.sort_by_key(|o| o.pid);
             let owner_status = if !owners.is_empty() {
                 OwnerStatus::Found
-            } else if scan.hidden.is_empty() {
-                OwnerStatus::None
-            } else {
+            } else if closed.binary_search(&s.key).is_ok() {
+                OwnerStatus::Exited
+            } else if out_of_view {
                 OwnerStatus::Hidden
+            } else {
+                OwnerStatus::None
             };
             Listener {
                 protocol: s.protocol,
@@ -406,7 +552,7 @@ pub fn assemble(
         hidden,
         root,
         netns,
-        limits: Vec::new(),
+        limits: scan.hiding.map(ProcHiding::sentence).into_iter().collect(),
         netns_facts: None,
     }
 }
@@ -509,6 +655,152 @@ mod tests {
         );
         assert_eq!(l.listeners[0].owner_status, OwnerStatus::Hidden);
         assert_eq!(l.hidden.len(), 1);
+    }
+
+    #[test]
+    fn finding_6_hidepid_mount_options_are_read_from_mountinfo() {
+        let plain = "22 27 0:21 / /proc rw,relatime - proc proc rw\n\
+                     27 1 8:1 / / rw - ext4 /dev/sda1 rw\n";
+        assert_eq!(proc_mount_hidepid(plain), None);
+        // A private namespace with a second proc mounted over the first: the last one counts.
+        let stacked =
+            format!("{plain}134 22 0:41 / /proc rw,relatime - proc proc rw,hidepid=invisible\n");
+        assert_eq!(
+            proc_mount_hidepid(&stacked),
+            Some((HidePid::Invisible, None))
+        );
+        // Kernels before 5.8 show numbers; gid= names the group that sees everything.
+        let old = "5 1 0:4 / /proc rw,nosuid shared:12 - proc proc rw,gid=27,hidepid=2\n";
+        assert_eq!(
+            proc_mount_hidepid(old),
+            Some((HidePid::Invisible, Some(27)))
+        );
+        let noaccess = "5 1 0:4 / /proc rw - proc proc rw,hidepid=1\n";
+        assert_eq!(
+            proc_mount_hidepid(noaccess),
+            Some((HidePid::NoAccess, None))
+        );
+        let ptraceable = "5 1 0:4 / /proc rw - proc none rw,hidepid=ptraceable,subset=pid\n";
+        assert_eq!(
+            proc_mount_hidepid(ptraceable),
+            Some((HidePid::Ptraceable, None))
+        );
+        // hidepid under another path (a container's /proc seen from outside) is not ours,
+        // and hidepid=off or a later plain mount on top means nothing is hidden.
+        assert_eq!(
+            proc_mount_hidepid("9 1 0:5 / /srv/c/proc rw - proc proc rw,hidepid=2\n"),
+            None
+        );
+        let off = format!("{stacked}140 134 0:50 / /proc rw - proc proc rw,hidepid=off\n");
+        assert_eq!(proc_mount_hidepid(&off), None);
+        let tmpfs = format!("{stacked}141 134 0:51 / /proc rw - tmpfs none rw\n");
+        assert_eq!(proc_mount_hidepid(&tmpfs), None);
+        assert_eq!(proc_mount_hidepid(""), None);
+        assert_eq!(proc_mount_hidepid("garbage - \n - - -\n/proc"), None);
+    }
+
+    #[test]
+    fn finding_6_hidepid_unowned_sockets_of_other_users_mean_processes_out_of_view() {
+        let any4 = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
+        let mut mine = raw(Transport::Tcp, any4, 8080, 1);
+        mine.uid = Some(1000);
+        let roots = raw(Transport::Tcp, any4, 22, 2);
+        let scan = FdScan {
+            holders: vec![(1, 10, 3)],
+            ..FdScan::default()
+        };
+        // Not root, nothing unreadable, root's socket without an owner: out of view.
+        assert!(others_out_of_view(
+            &[mine.clone(), roots.clone()],
+            &scan,
+            1000,
+            false
+        ));
+        // Root sees every process; a reader that met unreadable processes lists them.
+        assert!(!others_out_of_view(
+            &[mine.clone(), roots.clone()],
+            &scan,
+            1000,
+            true
+        ));
+        let mut unreadable = scan.clone();
+        unreadable.hidden.push(Hidden {
+            pid: 1,
+            uid: Some(0),
+            reason: "permission denied".into(),
+        });
+        assert!(!others_out_of_view(
+            &[mine.clone(), roots.clone()],
+            &unreadable,
+            1000,
+            false
+        ));
+        // Only our own sockets, or another user's that closed meanwhile: nothing to infer.
+        assert!(!others_out_of_view(&[mine.clone()], &scan, 1000, false));
+        let mut closed = scan.clone();
+        closed.closed.push(2);
+        assert!(!others_out_of_view(&[mine, roots], &closed, 1000, false));
+    }
+
+    #[test]
+    fn finding_6_hidepid_and_exited_owners_in_the_assembled_listing() {
+        let any4 = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
+        let sockets = || {
+            vec![
+                raw(Transport::Tcp, any4, 22, 1),
+                raw(Transport::Tcp, any4, 80, 2),
+                raw(Transport::Tcp, any4, 443, 3),
+            ]
+        };
+        // 22 has no owner in view, 80's owner exited before the pass, 443 is held.
+        let scan = FdScan {
+            holders: vec![(3, 5, 4)],
+            closed: vec![2],
+            ..FdScan::default()
+        };
+        let l = assemble(sockets(), scan.clone(), &mut Fake, false, None);
+        let status: Vec<_> = l.listeners.iter().map(|s| s.owner_status).collect();
+        assert_eq!(
+            status,
+            [OwnerStatus::None, OwnerStatus::Exited, OwnerStatus::Found]
+        );
+        assert!(l.limits.is_empty());
+
+        // The same with /proc hiding other users' processes: 22 is hidden, and why is said.
+        let hidden = FdScan {
+            hiding: Some(ProcHiding::Mount(HidePid::Invisible)),
+            ..scan
+        };
+        let l = assemble(sockets(), hidden, &mut Fake, false, None);
+        let status: Vec<_> = l.listeners.iter().map(|s| s.owner_status).collect();
+        assert_eq!(
+            status,
+            [OwnerStatus::Hidden, OwnerStatus::Exited, OwnerStatus::Found]
+        );
+        assert_eq!(
+            l.limits,
+            [
+                "/proc is mounted with hidepid=invisible, which hides other users' processes \
+              from a non-root user: run as root to see owners of other users' sockets"
+            ]
+        );
+        let r = crate::meaning::Report::build(
+            &l,
+            &portent_registry::Registry::embedded(),
+            &portent_registry::report::HostFacts::default(),
+            &crate::meaning::Filter::default(),
+        );
+        assert!(!r.complete);
+        assert_eq!(r.hidden_owners, 1);
+        assert_eq!(
+            r.notes,
+            [
+                "the owner of 1 socket is unknown; /proc is mounted with hidepid=invisible, \
+                 which hides other users' processes from a non-root user: run as root to see \
+                 owners of other users' sockets",
+                "1 socket closed while it was being listed: its owner exited"
+            ]
+        );
     }
 
     #[test]

@@ -22,7 +22,7 @@ use std::net::SocketAddr;
 
 use super::{Details, Error, FdScan, Listing, NO_FD, Process, Query, RawSocket, Transport};
 
-pub fn listening(query: &Query) -> Result<Listing, Error> {
+pub fn listening(query: &Query, after_dump: impl FnOnce()) -> Result<Listing, Error> {
     if let Some(path) = &query.netns {
         return Err(Error::Netns {
             path: path.clone(),
@@ -36,6 +36,7 @@ pub fn listening(query: &Query) -> Result<Listing, Error> {
         os: os_name(),
         detail: e.to_string(),
     })?;
+    after_dump();
     let sockets = group(found, query);
     let mut details = SysDetails::new(sockets.values().flatten());
     let mut raw = Vec::with_capacity(sockets.len());
@@ -276,7 +277,7 @@ mod tests {
         let gone = closed.local_addr().unwrap().port();
         drop(closed);
 
-        let l = listening(&only(Transport::Tcp, tport)).unwrap();
+        let l = listening(&only(Transport::Tcp, tport), || {}).unwrap();
         assert_eq!(l.listeners.len(), 1, "{l:#?}");
         let s = &l.listeners[0];
         assert_eq!(
@@ -305,26 +306,26 @@ mod tests {
 
         // The connected client socket is not a listener, not even on its own port.
         assert!(
-            listening(&only(Transport::Tcp, cport))
+            listening(&only(Transport::Tcp, cport), || {})
                 .unwrap()
                 .listeners
                 .is_empty()
         );
         // A closed listener is gone.
         assert!(
-            listening(&only(Transport::Tcp, gone))
+            listening(&only(Transport::Tcp, gone), || {})
                 .unwrap()
                 .listeners
                 .is_empty()
         );
 
-        let l = listening(&only(Transport::Udp, uport)).unwrap();
+        let l = listening(&only(Transport::Udp, uport), || {}).unwrap();
         assert_eq!(l.listeners.len(), 1, "{l:#?}");
         assert_eq!(l.listeners[0].protocol, Transport::Udp);
         assert_eq!(l.listeners[0].owners[0].pid, me);
         // UDP was asked for only: the TCP listener is not there.
         assert!(
-            listening(&only(Transport::Udp, tport))
+            listening(&only(Transport::Udp, tport), || {})
                 .unwrap()
                 .listeners
                 .is_empty()
@@ -397,7 +398,7 @@ mod tests {
             netns: Some("/run/netns/x".into()),
             ..Query::default()
         };
-        let err = listening(&q).unwrap_err();
+        let err = listening(&q, || {}).unwrap_err();
         assert!(err.to_string().contains("Linux feature"), "{err}");
     }
 
