@@ -151,6 +151,13 @@ impl AppState {
     }
 }
 
+impl AppState {
+    /// How many client addresses and networks the feedback rate limit remembers.
+    pub fn feedback_clients_tracked(&self) -> (usize, usize) {
+        self.limit.tracked()
+    }
+}
+
 /// Searches and listing reports computed at once (each on a blocking thread).
 const HEAVY_AT_ONCE: usize = 4;
 

@@ -116,10 +116,14 @@ async fn check_request(
     // The timeout and body limit layers answer with a bare status: give it the same body
     // as every other error.
     let status = res.status();
-    let bare = !res.headers().contains_key(header::CONTENT_TYPE);
+    let bare = !res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json") || v.starts_with("text/html"));
     let msg = match status {
         StatusCode::REQUEST_TIMEOUT if bare => format!(
-            "The request was not sent and answered within {} seconds.",
+            "The request was not sent and answered in time (the limit is {} s).",
             front.request_timeout.as_secs_f32()
         ),
         StatusCode::PAYLOAD_TOO_LARGE if bare => {
