@@ -566,11 +566,11 @@ pub const MAX_WORDS: usize = 10;
 /// Most hits `/api/search` returns at once.
 const MAX_LIMIT: usize = 200;
 
-/// Whitespace between search words, as the OpenAPI document's `\s` means it (Python's, which
-/// schemathesis uses): Unicode whitespace plus the information separators U+001C-U+001F. It
-/// takes in all that the registry's search splits on, so it never counts fewer words.
+/// White space between search words: Unicode's, as the registry's search splits words (so
+/// the words counted are the words searched). The OpenAPI document's pattern for `q` lists
+/// the same characters (not `\s`, which Python and its test generators read differently).
 fn is_space(c: char) -> bool {
-    c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
+    c.is_whitespace()
 }
 
 /// The search text, trimmed, or why it is refused: empty, longer than [`MAX_QUERY`]
@@ -748,6 +748,9 @@ async fn grid_png(State(state): St) -> Response {
 /// default); the rest are on the next pages.
 pub const MAX_PAGE: usize = 1000;
 
+/// Largest `offset` (as the OpenAPI document says; more sockets than that cannot be).
+const MAX_OFFSET: usize = u32::MAX as usize;
+
 /// A checkbox filter (`ghosts`, `dynamic`, `exposed`): on, off, or refused.
 fn flag(name: &str, value: Option<&str>) -> Result<bool, String> {
     match value {
@@ -825,7 +828,7 @@ fn listing_ask(params: &ListeningParams) -> Result<ListingAsk, String> {
         },
         protocol,
         page: pages::Page {
-            offset: count_param("offset", params.offset.as_deref(), 0, usize::MAX)?,
+            offset: count_param("offset", params.offset.as_deref(), 0, MAX_OFFSET)?,
             limit,
         },
     })
@@ -1053,13 +1056,14 @@ async fn post_feedback(
         );
     };
     let comment = form.comment.unwrap_or_default();
-    let comment = comment.trim();
+    // Counted before trimming, as the OpenAPI document's maxLength counts.
     if comment.chars().count() > MAX_COMMENT {
         return fail(
             StatusCode::BAD_REQUEST,
             &format!("The comment is longer than {MAX_COMMENT} characters."),
         );
     }
+    let comment = comment.trim();
     let lang = match form.lang.as_deref() {
         None => ctx.lang,
         Some(code) => match Lang::from_code(code) {

@@ -667,4 +667,36 @@ fn finding_7_origins_filters_and_json_errors() {
     assert_eq!(a.header("content-type"), Some("application/json"));
     assert_eq!(get(s.addr, "/api/search?q=%20%09").status, 400);
     assert_eq!(get(s.addr, "/api/search?q=").status, 400);
+
+    // The document's rule for q is the server's: taken exactly when the pattern matches.
+    let doc: Value = serde_json::from_str(include_str!("../assets/openapi.json")).unwrap();
+    let q = &doc["paths"]["/api/search"]["get"]["parameters"][0]["schema"];
+    assert_eq!(
+        (q["minLength"].as_u64(), q["maxLength"].as_u64()),
+        (Some(1), Some(200))
+    );
+    let pattern = regex::Regex::new(q["pattern"].as_str().unwrap()).unwrap();
+    let ten = vec!["w"; 10].join(" ");
+    let eleven = vec!["w"; 11].join("\u{3000}");
+    for text in [
+        "ssh",
+        " ssh ",
+        "\u{3000}",
+        "\t\n",
+        "a\u{1e}b",
+        "a\u{85}b",
+        &ten,
+        &eleven,
+        "x\u{a0}y\u{2028}",
+    ] {
+        let encoded: String = text.bytes().map(|b| format!("%{b:02X}")).collect();
+        let a = get(s.addr, &format!("/api/search?q={encoded}"));
+        assert_eq!(
+            a.status == 200,
+            pattern.is_match(text),
+            "{text:?}: {} {}",
+            a.status,
+            a.body
+        );
+    }
 }
