@@ -7,8 +7,9 @@
 //! - **Connection limit**: at most [`Limits::max_connections`] connections are served at
 //!   once. Past it, a new connection is answered `503 Service Unavailable` with
 //!   `Retry-After` (a page, or JSON under `/api/`) by a few short-lived "busy" connections
-//!   with tight timeouts, and closed; when even those are all taken it is closed at once.
-//!   Connections already accepted are served as before.
+//!   with tight timeouts, and closed. When even those are all taken, a bare 503 is written
+//!   at once, without reading the request, and the connection closed. Connections already
+//!   accepted are served as before.
 //! - **Header timeout** (hyper's `header_read_timeout`): a request head must arrive whole
 //!   within [`Limits::header_timeout`]; the same clock runs while a kept-alive connection
 //!   waits for its next request, so it is also the keep-alive idle timeout.
@@ -73,6 +74,11 @@ pub const BUSY_SLOTS: usize = 32;
 
 /// How long a "busy" connection may take to send its request head.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The answer when even the busy connections are all taken.
+const OVERLOADED: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 5\r\n\
+    Content-Type: text/plain; charset=utf-8\r\nContent-Length: 61\r\nConnection: close\r\n\r\n\
+    The server is serving as many connections as it can; retry.\r\n";
 
 /// How long a shutdown waits for connections to finish their requests.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -150,8 +156,14 @@ pub(crate) async fn run(
                 let _ = tokio::time::timeout(BUSY_TIMEOUT * 2, answered).await;
                 drop(permit);
             });
+        } else {
+            // Nothing more can be afforded for it: a bare 503 into the empty send buffer,
+            // what has arrived of the request read off (so the close is not a reset that
+            // could discard the answer), and closed.
+            let _ = stream.try_write(OVERLOADED);
+            let mut sink = [0u8; 4096];
+            let _ = stream.try_read(&mut sink);
         }
-        // else: dropped, closing it; nothing more can be afforded for it.
     }
     let _ = stop_tx.send(true);
     let _ = tokio::time::timeout(
@@ -198,6 +210,13 @@ async fn serve_one(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn overloaded_answer_is_whole() {
+        let text = std::str::from_utf8(OVERLOADED).unwrap_or("");
+        let (head, body) = text.split_once("\r\n\r\n").unwrap_or(("", ""));
+        assert!(head.contains(&format!("Content-Length: {}", body.len())));
+    }
 
     #[test]
     fn budget_leaves_a_reserve() {

@@ -337,7 +337,13 @@ fn finding_2_idle_sockets_do_not_take_the_server_offline() {
         t.elapsed()
     );
 
-    // Once the busy slots' own short timeout has passed, a new client is told to come back.
+    // A new client is told to come back: at once with a bare 503 while the busy slots are
+    // taken by idle connections too, ...
+    let early = get(f.addr, "/api/feedback");
+    assert_eq!(early.status, 503, "{early:?}");
+    assert_eq!(early.header("retry-after"), Some("5"));
+
+    // ... and with the usual JSON or page once the busy slots' own short timeout has passed.
     std::thread::sleep(Duration::from_millis(2500).saturating_sub(started.elapsed()));
     while Instant::now() < trickle_until {
         for s in &mut slow {
