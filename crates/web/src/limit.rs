@@ -112,11 +112,11 @@ impl<K: Copy + Eq + Hash> Table<K> {
     fn record(&mut self, key: K, now: Instant, window: Duration) {
         // Ended windows go first; stale order entries are dropped with them.
         self.drop_oldest(|start, _| now.duration_since(start) >= window);
-        if let Some((start, n)) = self.windows.get_mut(&key) {
-            if now.duration_since(*start) < window {
-                *n += 1;
-                return;
-            }
+        if let Some((start, n)) = self.windows.get_mut(&key)
+            && now.duration_since(*start) < window
+        {
+            *n += 1;
+            return;
         }
         if !self.windows.contains_key(&key) && self.windows.len() >= self.cap {
             let cap = self.cap;

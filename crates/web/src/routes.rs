@@ -488,7 +488,7 @@ async fn api_hosts(State(state): St) -> Response {
 async fn api_host(State(state): St, text: Result<Path<String>, PathRejection>) -> Response {
     let text = match path_text(text) {
         Ok(t) => t,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let Some(host) = host_arg(&text) else {
         return api_error(StatusCode::NOT_FOUND, "a host is an IP address");
@@ -515,15 +515,15 @@ struct PortJson<'a> {
 }
 
 /// A path segment that is not UTF-8 once decoded: a JSON 400 like the other API errors.
-fn path_text(p: Result<Path<String>, PathRejection>) -> Result<String, Response> {
+fn path_text(p: Result<Path<String>, PathRejection>) -> Result<String, Box<Response>> {
     p.map(|Path(t)| t)
-        .map_err(|e| api_error(StatusCode::BAD_REQUEST, e.body_text()))
+        .map_err(|e| Box::new(api_error(StatusCode::BAD_REQUEST, e.body_text())))
 }
 
 async fn api_port(State(state): St, text: Result<Path<String>, PathRejection>) -> Response {
     let text = match path_text(text) {
         Ok(t) => t,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let port = match port_arg(&state, &text) {
         PortArg::Port(p) | PortArg::Name(p) => p,

@@ -543,7 +543,7 @@ async fn post_through(app: &axum::Router, bound: SocketAddr, from: IpAddr) -> u1
 #[test]
 fn finding_4_long_queries_are_refused_and_listings_paged() {
     let s = start(|_| {}, 2500);
-    let words = vec!["a"; 100].join("+");
+    let words = ["a"; 100].join("+");
     let a = get(s.addr, &format!("/api/search?q={words}"));
     assert_eq!(a.status, 400);
     assert!(
@@ -561,7 +561,7 @@ fn finding_4_long_queries_are_refused_and_listings_paged() {
     assert_eq!(a.status, 400);
     assert!(a.body.contains("longer than 200 characters"));
     // Ten words are searched.
-    let ten = vec!["remote"; 10].join("+");
+    let ten = ["remote"; 10].join("+");
     let a = get(s.addr, &format!("/api/search?q={ten}&limit=3"));
     assert_eq!(a.status, 200, "{}", a.body);
     assert!(a.json()["hits"].as_array().unwrap().len() <= 3);
@@ -689,8 +689,8 @@ fn finding_7_origins_filters_and_json_errors() {
         (Some(1), Some(200))
     );
     let pattern = regex::Regex::new(q["pattern"].as_str().unwrap()).unwrap();
-    let ten = vec!["w"; 10].join(" ");
-    let eleven = vec!["w"; 11].join("\u{3000}");
+    let ten = ["w"; 10].join(" ");
+    let eleven = ["w"; 11].join("\u{3000}");
     for text in [
         "ssh",
         " ssh ",
