@@ -23,6 +23,19 @@ fn fail(msg: &str) -> ! {
     std::process::exit(2)
 }
 
+/// Lowers the descriptor limit, soft and hard, to `n`.
+#[cfg(unix)]
+fn set_nofile(n: u64) {
+    if let Err(e) = rlimit::setrlimit(rlimit::Resource::NOFILE, n, n) {
+        fail(&format!("cannot set the descriptor limit to {n}: {e}"));
+    }
+}
+
+#[cfg(not(unix))]
+fn set_nofile(_: u64) {
+    fail("--nofile needs a Unix system")
+}
+
 fn main() {
     let mut args = std::env::args().skip(1);
     let dir = PathBuf::from(args.next().unwrap_or_else(|| fail("give a data directory")));
@@ -50,10 +63,8 @@ fn main() {
             other => fail(&format!("unknown option {other}")),
         }
     }
-    if let Some(n) = nofile
-        && let Err(e) = rlimit::setrlimit(rlimit::Resource::NOFILE, n, n)
-    {
-        fail(&format!("cannot set the descriptor limit to {n}: {e}"));
+    if let Some(n) = nofile {
+        set_nofile(n);
     }
     let source: portent_web::live::Source = Arc::new(|| {
         Ok(Listing {
