@@ -10,7 +10,11 @@
 //! - Cross-site changes: any page can submit a form to us (a "simple" POST needs no CORS).
 //!   Browsers say where a request comes from (`Origin`, `Sec-Fetch-Site`), so a request
 //!   that changes something is refused (403) when they name another origin or site. A
-//!   request without them (curl, scripts) does not come from a web page and passes.
+//!   request without them (curl, scripts) does not come from a web page and passes. Two
+//!   `Origin` headers are refused (400), as two `Host` headers are. Behind a TLS reverse
+//!   proxy the browser's origin is `https://NAME`: it is ours when NAME is the request's
+//!   host and was allowed with `--allow-host` (the server itself speaks plain HTTP, so an
+//!   https origin under any other name is another site).
 //!
 //! Only the decision lives here; `routes.rs` turns a [`Refusal`] into a page or JSON error.
 
@@ -182,8 +186,15 @@ impl Guard {
     /// Every check, in order: the Host, then where a state-changing request comes from.
     pub fn check(&self, parts: &Parts) -> Result<(), Refusal> {
         let host = self.check_host(parts)?;
+        let mut origins = parts.headers.get_all(ORIGIN).iter();
+        if origins.next().is_some() && origins.next().is_some() {
+            return Err(Refusal {
+                status: StatusCode::BAD_REQUEST,
+                message: "The request has more than one Origin header.".to_owned(),
+            });
+        }
         if !parts.method.is_safe() {
-            check_origin(parts, host)?;
+            self.check_origin(parts, host)?;
         }
         Ok(())
     }
@@ -242,66 +253,83 @@ impl Guard {
     }
 }
 
-/// A request that changes something must come from one of our own pages when a browser says
-/// where it comes from.
-fn check_origin(parts: &Parts, host: Option<&str>) -> Result<(), Refusal> {
-    let refuse = |why: String| Refusal {
-        status: StatusCode::FORBIDDEN,
-        message: format!(
-            "This server accepts changes only from its own pages, and {why}. Open the page on \
+impl Guard {
+    /// A request that changes something must come from one of our own pages when a browser says
+    /// where it comes from.
+    fn check_origin(&self, parts: &Parts, host: Option<&str>) -> Result<(), Refusal> {
+        let refuse = |why: String| Refusal {
+            status: StatusCode::FORBIDDEN,
+            message: format!(
+                "This server accepts changes only from its own pages, and {why}. Open the page on \
              this server and send the form from there."
-        ),
-    };
-    // Browsers set Sec-Fetch-Site themselves (pages cannot), from the whole redirect chain.
-    let site = parts
-        .headers
-        .get(SEC_FETCH_SITE)
-        .map(|v| v.to_str().unwrap_or(""));
-    if let Some(site) = site
-        && (site.eq_ignore_ascii_case("cross-site") || site.eq_ignore_ascii_case("same-site"))
-    {
-        return Err(refuse(format!(
-            "the browser says this request comes from another site (Sec-Fetch-Site: {})",
-            shown(site)
-        )));
+            ),
+        };
+        // Browsers set Sec-Fetch-Site themselves (pages cannot), from the whole redirect chain.
+        let site = parts
+            .headers
+            .get(SEC_FETCH_SITE)
+            .map(|v| v.to_str().unwrap_or(""));
+        if let Some(site) = site
+            && (site.eq_ignore_ascii_case("cross-site") || site.eq_ignore_ascii_case("same-site"))
+        {
+            return Err(refuse(format!(
+                "the browser says this request comes from another site (Sec-Fetch-Site: {})",
+                shown(site)
+            )));
+        }
+        let Some(origin) = parts.headers.get(ORIGIN) else {
+            return Ok(());
+        };
+        let origin = origin.to_str().unwrap_or("");
+        // `Origin: null` is also what a browser sends for our own form when the user's settings
+        // withhold referrers; then only Sec-Fetch-Site can say it is ours.
+        let ours_without_origin =
+            origin == "null" && site.is_some_and(|s| s.eq_ignore_ascii_case("same-origin"));
+        if ours_without_origin || self.same_origin(origin, host) {
+            Ok(())
+        } else {
+            Err(refuse(format!(
+                "this request comes from {} (its Origin), not from {}",
+                shown(origin),
+                host.map_or_else(
+                    || "this server".to_owned(),
+                    |h| format!("http://{}", shown(h))
+                )
+            )))
+        }
     }
-    let Some(origin) = parts.headers.get(ORIGIN) else {
-        return Ok(());
-    };
-    let origin = origin.to_str().unwrap_or("");
-    // `Origin: null` is also what a browser sends for our own form when the user's settings
-    // withhold referrers; then only Sec-Fetch-Site can say it is ours.
-    let ours_without_origin =
-        origin == "null" && site.is_some_and(|s| s.eq_ignore_ascii_case("same-origin"));
-    if ours_without_origin || same_origin(origin, host) {
-        Ok(())
-    } else {
-        Err(refuse(format!(
-            "this request comes from {} (its Origin), not from {}",
-            shown(origin),
-            host.map_or_else(
-                || "this server".to_owned(),
-                |h| format!("http://{}", shown(h))
-            )
-        )))
-    }
-}
 
-/// Whether the serialized origin `origin` (`http://host[:port]`) is this server as reached
-/// through `host`: the server speaks plain HTTP, so the scheme is `http`, and the host and
-/// port are the same (a missing port is 80 on both sides).
-fn same_origin(origin: &str, host: Option<&str>) -> bool {
-    let Some((host, host_port)) = host.and_then(|h| split_authority(h.trim())) else {
-        return false;
-    };
-    let lower = origin.to_ascii_lowercase();
-    // Anything else ("null", https, other schemes) is not this server.
-    let Some(authority) = lower.strip_prefix("http://") else {
-        return false;
-    };
-    match split_authority(authority) {
-        Some((h, p)) => h == host && p.unwrap_or(80) == host_port.unwrap_or(80),
-        None => false,
+    /// Whether the serialized origin `origin` (`http://host[:port]`) is this server as reached
+    /// through `host`: the server speaks plain HTTP, so the scheme is `http`, and the host and
+    /// port are the same (a missing port is 80 on both sides). An `https` origin is a TLS
+    /// reverse proxy's, accepted for a host allowed with `--allow-host` only (a missing port is
+    /// 443 on both sides).
+    fn same_origin(&self, origin: &str, host: Option<&str>) -> bool {
+        let Some((host, host_port)) = host.and_then(|h| split_authority(h.trim())) else {
+            return false;
+        };
+        let lower = origin.to_ascii_lowercase();
+        let (authority, default_port) = if let Some(a) = lower.strip_prefix("http://") {
+            (a, 80)
+        } else if let Some(a) = lower.strip_prefix("https://") {
+            let allowed = match &host {
+                HostPart::Name(n) => self.allowed.contains(&AllowedHost::Name(n.clone())),
+                HostPart::Addr(a) => self.allowed.contains(&AllowedHost::Addr(*a)),
+            };
+            if !allowed {
+                return false;
+            }
+            (a, 443)
+        } else {
+            // Anything else ("null", other schemes) is not this server.
+            return false;
+        };
+        match split_authority(authority) {
+            Some((h, p)) => {
+                h == host && p.unwrap_or(default_port) == host_port.unwrap_or(default_port)
+            }
+            None => false,
+        }
     }
 }
 
@@ -386,6 +414,7 @@ mod tests {
 
     #[test]
     fn origins() {
+        let same_origin = |o: &str, h: Option<&str>| guard("127.0.0.1:7970", &[]).same_origin(o, h);
         let h = Some("127.0.0.1:7970");
         assert!(same_origin("http://127.0.0.1:7970", h));
         assert!(same_origin("HTTP://127.0.0.1:7970", h));
@@ -400,5 +429,23 @@ mod tests {
         assert!(!same_origin("https://box.lan", Some("box.lan")));
         assert!(!same_origin("https://127.0.0.1:7970", h));
         assert!(!same_origin("http://127.0.0.1:7970/", h));
+    }
+
+    #[test]
+    fn https_origins_of_allowed_hosts() {
+        // Behind a TLS proxy on 443 that passes the browser's Host on.
+        let g = guard("127.0.0.1:7970", &["portent.example", "192.0.2.7"]);
+        let ok = |o: &str, h: &str| g.same_origin(o, Some(h));
+        assert!(ok("https://portent.example", "portent.example"));
+        assert!(ok("https://PORTENT.example:443", "portent.example"));
+        assert!(!ok("https://portent.example", "portent.example:7970"));
+        assert!(ok("https://192.0.2.7", "192.0.2.7"));
+        assert!(ok("http://portent.example", "portent.example"));
+        // Not an allowed name, or another allowed name than the Host: another site.
+        assert!(!ok("https://127.0.0.1:7970", "127.0.0.1:7970"));
+        assert!(!ok("https://localhost", "localhost"));
+        assert!(!ok("https://evil.example", "portent.example"));
+        assert!(!ok("https://portent.example:8443", "portent.example"));
+        assert!(!ok("wss://portent.example", "portent.example"));
     }
 }

@@ -11,6 +11,11 @@
 //! to it by one of its own names, and takes changes only from its own pages ([`guard`]):
 //! the pages show every process's command line, so another web site must not read them
 //! through DNS rebinding or post feedback through a visitor's browser.
+//!
+//! A few idle or hostile clients cannot take it offline ([`server`]: a connection limit,
+//! header, request and idle timeouts, an early 413), feedback is rate limited per address,
+//! per network and in all ([`limit`]), and every answer is bounded: search queries in length
+//! and words, run off the async threads; `/api/listening` in pages.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -30,9 +35,11 @@ pub mod live;
 mod memory;
 mod pages;
 mod routes;
+pub mod server;
 
 pub use guard::AllowedHost;
 pub use routes::router;
+pub use server::Limits;
 
 /// How to run the server. Build with [`Config::new`] and adjust the fields.
 #[derive(Debug, Clone)]
@@ -43,7 +50,13 @@ pub struct Config {
     pub live_ttl: Duration,
     /// Feedback posts allowed per client address per `feedback_window`.
     pub feedback_per_window: u32,
+    /// Feedback posts allowed per network (/24, /64, or loopback) per `feedback_window`.
+    pub feedback_per_network: u32,
+    /// Feedback posts the whole server takes per `feedback_window`.
+    pub feedback_global: u32,
     pub feedback_window: Duration,
+    /// Timeouts and the connection limit ([`server`]).
+    pub limits: Limits,
     /// Names (or addresses) besides the server's own that a request's `Host` may carry
     /// (`--allow-host`); see [`guard`].
     pub allowed_hosts: Vec<AllowedHost>,
@@ -57,7 +70,10 @@ impl Config {
         Config {
             live_ttl: Duration::from_secs(2),
             feedback_per_window: 10,
+            feedback_per_network: 30,
+            feedback_global: 300,
             feedback_window: Duration::from_secs(60),
+            limits: Limits::default(),
             allowed_hosts: Vec::new(),
             store: portent_store::Location::Sqlite(data_dir.join(portent_store::DEFAULT_FILE)),
             data_dir,
@@ -88,6 +104,9 @@ pub struct AppState {
     pub(crate) live: Arc<live::Live>,
     pub(crate) feedback: feedback::Store,
     pub(crate) limit: limit::RateLimit,
+    pub(crate) limits: Limits,
+    /// Searches and listing reports running at once on the blocking threads; more wait.
+    pub(crate) heavy: tokio::sync::Semaphore,
     pub(crate) allowed_hosts: Vec<AllowedHost>,
     pub(crate) store: portent_store::Location,
     /// Status class of every port, for the grid.
@@ -117,13 +136,30 @@ impl AppState {
             host,
             live: Arc::new(live::Live::new(source, config.live_ttl)),
             feedback,
-            limit: limit::RateLimit::new(config.feedback_per_window, config.feedback_window),
+            limit: limit::RateLimit::new(limit::Budget {
+                per_address: config.feedback_per_window,
+                per_network: config.feedback_per_network,
+                global: config.feedback_global,
+                window: config.feedback_window,
+            }),
+            limits: config.limits,
+            heavy: tokio::sync::Semaphore::new(HEAVY_AT_ONCE),
             allowed_hosts: config.allowed_hosts.clone(),
             store: config.store.clone(),
             grid_png: Mutex::new(None),
         }))
     }
 }
+
+impl AppState {
+    /// How many client addresses and networks the feedback rate limit remembers.
+    pub fn feedback_clients_tracked(&self) -> (usize, usize) {
+        self.limit.tracked()
+    }
+}
+
+/// Searches and listing reports computed at once (each on a blocking thread).
+const HEAVY_AT_ONCE: usize = 4;
 
 /// Binds `addr` and serves until Ctrl-C. `on_ready` is called with the bound address (the
 /// real port when `addr` asked for port 0).
@@ -132,16 +168,29 @@ pub async fn serve(
     addr: SocketAddr,
     on_ready: impl FnOnce(SocketAddr),
 ) -> Result<(), Error> {
+    serve_until(state, addr, on_ready, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
+}
+
+/// As [`serve`], until `shutdown` resolves. Raises the soft descriptor limit to the hard one
+/// and keeps the connection limit within it ([`server::connection_budget`]).
+pub async fn serve_until(
+    state: Arc<AppState>,
+    addr: SocketAddr,
+    on_ready: impl FnOnce(SocketAddr),
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<(), Error> {
+    let nofile = server::raise_nofile();
+    let mut limits = state.limits;
+    limits.max_connections = server::connection_budget(nofile, limits.max_connections);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|err| Error::Bind { addr, err })?;
     let local = listener.local_addr().map_err(Error::Serve)?;
     on_ready(local);
-    let app = router(state, local).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
-        .map_err(Error::Serve)
+    let app = router(state, local);
+    server::run(listener, app, routes::busy_router(), limits, shutdown).await;
+    Ok(())
 }

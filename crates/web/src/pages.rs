@@ -885,6 +885,24 @@ pub struct ListeningParams {
     pub process: Option<String>,
     pub pid: Option<u32>,
     pub protocol: Option<String>,
+    /// The page of the table: rows from `offset`, at most `limit` of them.
+    pub offset: Option<String>,
+    pub limit: Option<String>,
+}
+
+/// Which rows of a listing one answer shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    pub offset: usize,
+    pub limit: usize,
+}
+
+impl Page {
+    /// The rows of `total` this page shows.
+    pub fn range(&self, total: usize) -> std::ops::Range<usize> {
+        let start = self.offset.min(total);
+        start..start.saturating_add(self.limit).min(total)
+    }
 }
 
 impl ListeningParams {
@@ -894,10 +912,14 @@ impl ListeningParams {
     }
 }
 
+/// `rep` holds every matching row; the table shows those of `page`, and `next` links to the
+/// following page when there is one.
 pub fn listening_page(
     ctx: &Ctx,
     rep: Result<&Report<'_>, &str>,
     params: &ListeningParams,
+    page: Page,
+    next: Option<&str>,
 ) -> String {
     let t = ctx.t();
     let mut h = Html::with_capacity(16_000);
@@ -951,10 +973,30 @@ pub fn listening_page(
                 ),
                 "</p>",
             );
+            let shown = page.range(rep.sockets.len());
             if rep.sockets.is_empty() {
                 h.el("<p>", t.no_results, "</p>");
             } else {
-                listeners_table(&mut h, ctx, &rep.sockets);
+                listeners_table(&mut h, ctx, &rep.sockets[shown.clone()]);
+            }
+            if shown.len() < rep.sockets.len() {
+                h.el(
+                    "<p class=\"dim\">",
+                    &format!(
+                        "rows {} to {} of {}",
+                        (shown.start + 1).min(shown.end),
+                        shown.end,
+                        rep.sockets.len()
+                    ),
+                    "</p>",
+                );
+            }
+            if let Some(next) = next {
+                h.raw("<p><a rel=\"next\" href=\"")
+                    .text(&ctx.href(next))
+                    .raw("\">")
+                    .text("next rows")
+                    .raw("</a></p>");
             }
             for n in &rep.notes {
                 h.el("<p class=\"warn\">", n, "</p>");

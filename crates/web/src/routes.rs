@@ -1,13 +1,16 @@
 //! Routes, extractors and the response plumbing: the request guard (Host and Origin, see
-//! `guard.rs`) and security headers on every response, capped bodies, and clear
-//! 400/403/404/405/413/421/429 pages (or JSON errors under `/api/`) instead of panics.
+//! `guard.rs`) and security headers on every response, capped bodies (413 from
+//! `Content-Length` before any of the body is read), a request timeout (408), and clear
+//! 400/403/404/405/408/413/421/429/503 pages (or JSON errors under `/api/`) instead of panics.
+//! Searches and listing reports run on the blocking threads, a few at a time
+//! (`AppState::heavy`), and are bounded: queries in length and words, listings in pages.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::rejection::{FormRejection, QueryRejection};
+use axum::extract::rejection::{FormRejection, PathRejection, QueryRejection};
 use axum::extract::{
     ConnectInfo, DefaultBodyLimit, FromRequestParts, Path, Query, RawQuery, State,
 };
@@ -22,6 +25,8 @@ use portent_local::meaning::{Filter, Report};
 use portent_registry::report::PortReport;
 use portent_registry::{Hit, QueryError, parse_port_number};
 use serde::{Deserialize, Serialize};
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
 
 use crate::AppState;
 use crate::feedback::{Answer, MAX_COMMENT};
@@ -40,7 +45,11 @@ const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-
 /// Every route, for a server whose listener is bound to `bound` (with its real port, not 0):
 /// requests whose `Host` does not name that server are refused (see `guard.rs`).
 pub fn router(state: Arc<AppState>, bound: SocketAddr) -> Router {
-    let guard = Arc::new(Guard::new(bound, &state.allowed_hosts));
+    let request_timeout = state.limits.request_timeout;
+    let front = Arc::new(Front {
+        guard: Guard::new(bound, &state.allowed_hosts),
+        request_timeout,
+    });
     Router::new()
         .route("/", get(root))
         .route("/ports", get(index))
@@ -65,30 +74,68 @@ pub fn router(state: Arc<AppState>, bound: SocketAddr) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        // A body announced over the limit is refused before any of it is read; one sent
+        // without a length stops at the limit (the form extractor then says 413).
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        // Reading the body and answering, all in all (the body is read in the handler).
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            request_timeout,
+        ))
         // Outside every route and the fallback, so nothing answers a foreign Host; inside
         // the headers layer, so refusals carry the CSP too.
-        .layer(middleware::from_fn_with_state(guard, check_request))
+        .layer(middleware::from_fn_with_state(front, check_request))
         .layer(middleware::from_fn(security_headers))
         .with_state(state)
 }
 
 /// Refuses requests the guard turns away, as a page or, for the API and clients asking for
 /// JSON, as a JSON error.
+/// What the outermost middleware needs.
+struct Front {
+    guard: Guard,
+    request_timeout: std::time::Duration,
+}
+
 async fn check_request(
-    State(guard): State<Arc<Guard>>,
+    State(front): State<Arc<Front>>,
     ctx: Ctx,
     req: Request<Body>,
     next: Next,
 ) -> Response {
     let (parts, body) = req.into_parts();
-    if let Err(refusal) = guard.check(&parts) {
-        return if parts.uri.path().starts_with("/api/") || wants_json(&parts.headers) {
+    let as_json = parts.uri.path().starts_with("/api/") || wants_json(&parts.headers);
+    if let Err(refusal) = front.guard.check(&parts) {
+        return if as_json {
             api_error(refusal.status, refusal.message)
         } else {
             error_page(&ctx, refusal.status, &refusal.message)
         };
     }
-    next.run(Request::from_parts(parts, body)).await
+    let res = next.run(Request::from_parts(parts, body)).await;
+    // The timeout and body limit layers answer with a bare status: give it the same body
+    // as every other error.
+    let status = res.status();
+    let bare = !res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json") || v.starts_with("text/html"));
+    let msg = match status {
+        StatusCode::REQUEST_TIMEOUT if bare => format!(
+            "The request was not sent and answered in time (the limit is {} s).",
+            front.request_timeout.as_secs_f32()
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE if bare => {
+            format!("The request body is larger than {} KiB.", BODY_LIMIT / 1024)
+        }
+        _ => return res,
+    };
+    if as_json {
+        api_error(status, msg)
+    } else {
+        error_page(&ctx, status, &msg)
+    }
 }
 
 async fn security_headers(req: Request<Body>, next: Next) -> Response {
@@ -224,12 +271,39 @@ fn error_page(ctx: &Ctx, status: StatusCode, msg: &str) -> Response {
     )
 }
 
-async fn not_found(ctx: Ctx) -> Response {
-    error_page(
-        &ctx,
-        StatusCode::NOT_FOUND,
-        "There is no page at this address.",
-    )
+async fn not_found(ctx: Ctx, uri: Uri, headers: HeaderMap) -> Response {
+    let msg = "There is no page at this address.";
+    if uri.path().starts_with("/api/") || wants_json(&headers) {
+        api_error(StatusCode::NOT_FOUND, msg)
+    } else {
+        error_page(&ctx, StatusCode::NOT_FOUND, msg)
+    }
+}
+
+/// Seconds a client told the server is busy should wait (`Retry-After`).
+pub const RETRY_AFTER_SECS: u32 = 5;
+
+/// What a connection past the connection limit is answered (see `server.rs`): 503 with
+/// `Retry-After` to every request, a page or JSON like the other errors.
+pub(crate) fn busy_router() -> Router {
+    Router::new()
+        .fallback(busy)
+        .layer(middleware::from_fn(security_headers))
+}
+
+async fn busy(ctx: Ctx, uri: Uri, headers: HeaderMap) -> Response {
+    let msg = format!(
+        "The server is serving as many connections as it can; try again in {RETRY_AFTER_SECS} \
+         seconds."
+    );
+    let mut res = if uri.path().starts_with("/api/") || wants_json(&headers) {
+        api_error(StatusCode::SERVICE_UNAVAILABLE, msg)
+    } else {
+        error_page(&ctx, StatusCode::SERVICE_UNAVAILABLE, &msg)
+    };
+    res.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
+    res
 }
 
 /// A known address asked with a method it does not take (`POST /ports/797`, `GET` of the
@@ -411,7 +485,11 @@ async fn api_hosts(State(state): St) -> Response {
     }
 }
 
-async fn api_host(State(state): St, Path(text): Path<String>) -> Response {
+async fn api_host(State(state): St, text: Result<Path<String>, PathRejection>) -> Response {
+    let text = match path_text(text) {
+        Ok(t) => t,
+        Err(r) => return *r,
+    };
     let Some(host) = host_arg(&text) else {
         return api_error(StatusCode::NOT_FOUND, "a host is an IP address");
     };
@@ -436,7 +514,17 @@ struct PortJson<'a> {
     listening: &'a LiveJson<'a>,
 }
 
-async fn api_port(State(state): St, Path(text): Path<String>) -> Response {
+/// A path segment that is not UTF-8 once decoded: a JSON 400 like the other API errors.
+fn path_text(p: Result<Path<String>, PathRejection>) -> Result<String, Box<Response>> {
+    p.map(|Path(t)| t)
+        .map_err(|e| Box::new(api_error(StatusCode::BAD_REQUEST, e.body_text())))
+}
+
+async fn api_port(State(state): St, text: Result<Path<String>, PathRejection>) -> Response {
+    let text = match path_text(text) {
+        Ok(t) => t,
+        Err(r) => return *r,
+    };
     let port = match port_arg(&state, &text) {
         PortArg::Port(p) | PortArg::Name(p) => p,
         PortArg::Bad(status, msg) => return api_error(status, msg),
@@ -468,10 +556,41 @@ struct SearchJson<'a> {
     hits: &'a [Hit],
 }
 
-const MAX_QUERY: usize = 200;
+/// Longest search text, in characters.
+pub const MAX_QUERY: usize = 200;
+
+/// Most words in a search: every word is matched against every registry row and note, so
+/// a search costs in proportion to its words (100 one-letter words took 70 ms, `ssh` 2 ms).
+pub const MAX_WORDS: usize = 10;
 
 /// Most hits `/api/search` returns at once.
 const MAX_LIMIT: usize = 200;
+
+/// White space between search words: Unicode's, as the registry's search splits words (so
+/// the words counted are the words searched). The OpenAPI document's pattern for `q` lists
+/// the same characters (not `\s`, which Python and its test generators read differently).
+fn is_space(c: char) -> bool {
+    c.is_whitespace()
+}
+
+/// The search text, trimmed, or why it is refused: empty, longer than [`MAX_QUERY`]
+/// characters, or more than [`MAX_WORDS`] words.
+fn check_query(q: &str) -> Result<&str, String> {
+    // Counted before trimming, as the OpenAPI document's maxLength counts.
+    if q.chars().count() > MAX_QUERY {
+        return Err(format!("q is longer than {MAX_QUERY} characters"));
+    }
+    let q = q.trim_matches(is_space);
+    if q.is_empty() {
+        return Err("missing q: the text to search for".to_owned());
+    }
+    if q.split(is_space).filter(|w| !w.is_empty()).count() > MAX_WORDS {
+        return Err(format!(
+            "q has more than {MAX_WORDS} words: search for fewer, more telling words"
+        ));
+    }
+    Ok(q)
+}
 
 /// `limit` of `/api/search`: absent means the CLI's default; anything but 1 to
 /// [`MAX_LIMIT`] is refused rather than quietly changed.
@@ -479,14 +598,20 @@ fn search_limit(text: Option<&str>) -> Result<usize, String> {
     let Some(text) = text else {
         return Ok(portent_registry::DEFAULT_SEARCH_LIMIT);
     };
-    match text.trim().parse::<usize>() {
-        Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+    match text.parse::<usize>() {
+        Ok(n) if text.bytes().all(|b| b.is_ascii_digit()) && (1..=MAX_LIMIT).contains(&n) => Ok(n),
         _ => Err(format!(
             "limit must be a whole number from 1 to {MAX_LIMIT} (default {}), not \"{}\"",
             portent_registry::DEFAULT_SEARCH_LIMIT,
-            text.chars().take(20).collect::<String>()
+            shown(text)
         )),
     }
+}
+
+/// The registry's search, on a blocking thread ([`heavy`]).
+async fn search(state: &Arc<AppState>, q: &str, limit: usize) -> Result<Vec<Hit>, String> {
+    let q = q.to_owned();
+    heavy(state, move |st| st.reg.search(&q, limit)).await
 }
 
 async fn api_search(
@@ -496,29 +621,25 @@ async fn api_search(
     let Ok(Query(params)) = params else {
         return api_error(StatusCode::BAD_REQUEST, "bad query string");
     };
-    let q = params.q.unwrap_or_default();
-    let q = q.trim();
-    if q.is_empty() {
-        return api_error(StatusCode::BAD_REQUEST, "missing q: the text to search for");
-    }
-    if q.chars().count() > MAX_QUERY {
-        return api_error(
-            StatusCode::BAD_REQUEST,
-            format!("q is longer than {MAX_QUERY} characters"),
-        );
-    }
+    let text = params.q.unwrap_or_default();
+    let q = match check_query(&text) {
+        Ok(q) => q,
+        Err(msg) => return api_error(StatusCode::BAD_REQUEST, msg),
+    };
     let limit = match search_limit(params.limit.as_deref()) {
         Ok(n) => n,
         Err(msg) => return api_error(StatusCode::BAD_REQUEST, msg),
     };
-    let hits = state.reg.search(q, limit);
-    json(
-        StatusCode::OK,
-        &SearchJson {
-            query: q,
-            hits: &hits,
-        },
-    )
+    match search(&state, q, limit).await {
+        Ok(hits) => json(
+            StatusCode::OK,
+            &SearchJson {
+                query: q,
+                hits: &hits,
+            },
+        ),
+        Err(e) => api_error(StatusCode::INTERNAL_SERVER_ERROR, e),
+    }
 }
 
 async fn index(
@@ -533,16 +654,32 @@ async fn index(
             "The query string could not be read.",
         );
     };
-    let q = params.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
-    if q.is_some_and(|q| q.chars().count() > MAX_QUERY) {
-        return error_page(
-            &ctx,
-            StatusCode::BAD_REQUEST,
-            &format!("The search text is longer than {MAX_QUERY} characters."),
-        );
-    }
+    // An empty search box is the plain index.
+    let q = match params.q.as_deref().map(check_query) {
+        None => None,
+        Some(Ok(q)) => Some(q),
+        Some(Err(_))
+            if params
+                .q
+                .as_deref()
+                .is_some_and(|q| q.trim_matches(is_space).is_empty()) =>
+        {
+            None
+        }
+        Some(Err(msg)) => {
+            let mut msg = msg.replacen("q ", "The search text ", 1);
+            msg.push('.');
+            return error_page(&ctx, StatusCode::BAD_REQUEST, &msg);
+        }
+    };
     let direct = q.and_then(|q| parse_port_number(q).ok());
-    let hits = q.map(|q| state.reg.search(q, 50)).unwrap_or_default();
+    let hits = match q {
+        Some(q) => match search(&state, q, 50).await {
+            Ok(h) => h,
+            Err(e) => return error_page(&ctx, StatusCode::INTERNAL_SERVER_ERROR, &e),
+        },
+        None => Vec::new(),
+    };
     let snap = state.live.get().await;
     let mut ports: Vec<u16> = match &snap.listing {
         Ok(l) => l.listeners.iter().map(|s| s.port).collect(),
@@ -607,94 +744,258 @@ async fn grid_png(State(state): St) -> Response {
         .into_response()
 }
 
-fn listing_filter(params: &ListeningParams) -> Filter {
-    Filter {
-        ghosts: ListeningParams::on(&params.ghosts),
-        dynamic: ListeningParams::on(&params.dynamic),
-        exposed: ListeningParams::on(&params.exposed),
-        pid: params.pid,
-        process: params
-            .process
-            .as_deref()
-            .map(str::trim)
-            .filter(|p| !p.is_empty())
-            .map(|p| p.chars().take(MAX_QUERY).collect()),
-        ports: Vec::new(),
+/// Most rows one answer of `/api/listening` or `/listening` holds (`limit`'s maximum and
+/// default); the rest are on the next pages.
+pub const MAX_PAGE: usize = 1000;
+
+/// Largest `offset` (as the OpenAPI document says; more sockets than that cannot be).
+const MAX_OFFSET: usize = u32::MAX as usize;
+
+/// A checkbox filter (`ghosts`, `dynamic`, `exposed`): on, off, or refused.
+fn flag(name: &str, value: Option<&str>) -> Result<bool, String> {
+    match value {
+        None | Some("" | "0" | "off" | "false" | "no") => Ok(false),
+        Some("1" | "on" | "true" | "yes") => Ok(true),
+        Some(other) => Err(format!(
+            "{name} must be 1, on, true or yes (or 0, off, false, no to leave it off), not \"{}\"",
+            shown(other)
+        )),
     }
 }
 
-/// The shared listing narrowed to the requested protocol (the other filters apply when the
-/// report is built).
-fn filtered_listing(listing: &Listing, params: &ListeningParams) -> Result<Listing, String> {
-    let only = match params.protocol.as_deref().unwrap_or("") {
+/// A whole number in plain digits (no sign, no spaces), at most `max`.
+fn count_param(
+    name: &str,
+    value: Option<&str>,
+    default: usize,
+    max: usize,
+) -> Result<usize, String> {
+    let Some(text) = value else {
+        return Ok(default);
+    };
+    match text.parse::<usize>() {
+        Ok(n) if text.bytes().all(|b| b.is_ascii_digit()) && n <= max => Ok(n),
+        _ => Err(format!(
+            "{name} must be a whole number from 0 to {max}, not \"{}\"",
+            shown(text)
+        )),
+    }
+}
+
+/// What a query string value is shown as in a message.
+fn shown(text: &str) -> String {
+    text.chars().take(20).collect()
+}
+
+/// The listing request, checked: the report filter, the protocol, the page.
+struct ListingAsk {
+    filter: Filter,
+    protocol: Option<Transport>,
+    page: pages::Page,
+}
+
+fn listing_ask(params: &ListeningParams) -> Result<ListingAsk, String> {
+    let protocol = match params.protocol.as_deref().unwrap_or("") {
         "" => None,
         "tcp" => Some(Transport::Tcp),
         "udp" => Some(Transport::Udp),
         other => {
             return Err(format!(
-                "\"{other}\" is not a protocol: expected tcp or udp"
+                "\"{}\" is not a protocol: expected tcp or udp",
+                shown(other)
             ));
         }
     };
-    let mut l = listing.clone();
-    if let Some(p) = only {
-        l.listeners.retain(|s| s.protocol == p);
+    let limit = count_param("limit", params.limit.as_deref(), MAX_PAGE, MAX_PAGE)?;
+    if limit == 0 {
+        return Err(format!(
+            "limit must be a whole number from 1 to {MAX_PAGE}, not 0"
+        ));
     }
-    Ok(l)
+    Ok(ListingAsk {
+        filter: Filter {
+            ghosts: flag("ghosts", params.ghosts.as_deref())?,
+            dynamic: flag("dynamic", params.dynamic.as_deref())?,
+            exposed: flag("exposed", params.exposed.as_deref())?,
+            pid: params.pid,
+            process: params
+                .process
+                .as_deref()
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(|p| p.chars().take(MAX_QUERY).collect()),
+            ports: Vec::new(),
+        },
+        protocol,
+        page: pages::Page {
+            offset: count_param("offset", params.offset.as_deref(), 0, MAX_OFFSET)?,
+            limit,
+        },
+    })
+}
+
+/// The shared listing narrowed to one protocol (the other filters apply when the report is
+/// built); borrowed when there is none.
+fn with_protocol(listing: &Listing, only: Option<Transport>) -> std::borrow::Cow<'_, Listing> {
+    let Some(p) = only else {
+        return std::borrow::Cow::Borrowed(listing);
+    };
+    std::borrow::Cow::Owned(Listing {
+        listeners: listing
+            .listeners
+            .iter()
+            .filter(|s| s.protocol == p)
+            .cloned()
+            .collect(),
+        hidden: listing.hidden.clone(),
+        root: listing.root,
+        netns: listing.netns.clone(),
+        limits: listing.limits.clone(),
+        netns_facts: listing.netns_facts.clone(),
+    })
+}
+
+/// `path` asked again for the rows after `page` when `total` has more: the query string
+/// kept but for `offset` and `limit`.
+fn next_page(path: &str, query: Option<&str>, page: pages::Page, total: usize) -> Option<String> {
+    let end = page.range(total).end;
+    if end >= total {
+        return None;
+    }
+    let mut q: Vec<&str> = query
+        .unwrap_or("")
+        .split('&')
+        .filter(|kv| !kv.is_empty() && !kv.starts_with("offset=") && !kv.starts_with("limit="))
+        .filter(|kv| *kv != "offset" && *kv != "limit")
+        .collect();
+    let tail = format!("offset={end}&limit={}", page.limit);
+    q.push(&tail);
+    Some(format!("{path}?{}", q.join("&")))
+}
+
+/// Runs `f` on a blocking thread, at most [`crate::HEAVY_AT_ONCE`] at a time: searches and
+/// listing reports, whose cost grows with the input, stay off the async threads.
+async fn heavy<T: Send + 'static>(
+    state: &Arc<AppState>,
+    f: impl FnOnce(&AppState) -> T + Send + 'static,
+) -> Result<T, String> {
+    let _slot = state
+        .heavy
+        .acquire()
+        .await
+        .map_err(|e| format!("the server is stopping: {e}"))?;
+    let st = state.clone();
+    tokio::task::spawn_blocking(move || f(&st))
+        .await
+        .map_err(|e| format!("the task failed: {e}"))
 }
 
 async fn listening_page(
     State(state): St,
     ctx: Ctx,
+    uri: Uri,
     params: Result<Query<ListeningParams>, QueryRejection>,
 ) -> Response {
     let Ok(Query(params)) = params else {
         return error_page(
             &ctx,
             StatusCode::BAD_REQUEST,
-            "The filters could not be read (pid must be a number).",
+            "The filters could not be read (pid must be a whole number from 0 to 4294967295).",
         );
     };
+    let ask = match listing_ask(&params) {
+        Ok(a) => a,
+        Err(msg) => return error_page(&ctx, StatusCode::BAD_REQUEST, &msg),
+    };
     let snap = state.live.get().await;
-    match &snap.listing {
-        Ok(l) => match filtered_listing(l, &params) {
-            Ok(l) => {
-                let rep = Report::build(&l, &state.reg, &state.host, &listing_filter(&params));
-                html(
-                    StatusCode::OK,
-                    pages::listening_page(&ctx, Ok(&rep), &params),
-                )
+    let path = uri.path().to_owned();
+    let query = uri.query().map(str::to_owned);
+    let c = ctx.clone();
+    let r = heavy(&state, move |st| {
+        let ctx = c;
+        let l = match &snap.listing {
+            Ok(l) => with_protocol(l, ask.protocol),
+            Err(e) => {
+                return pages::listening_page(&ctx, Err(e), &params, ask.page, None);
             }
-            Err(msg) => error_page(&ctx, StatusCode::BAD_REQUEST, &msg),
-        },
-        Err(e) => html(StatusCode::OK, pages::listening_page(&ctx, Err(e), &params)),
+        };
+        let rep = Report::build(&l, &st.reg, &st.host, &ask.filter);
+        let next = next_page(&path, query.as_deref(), ask.page, rep.sockets.len());
+        pages::listening_page(&ctx, Ok(&rep), &params, ask.page, next.as_deref())
+    })
+    .await;
+    match r {
+        Ok(page) => html(StatusCode::OK, page),
+        Err(e) => error_page(&ctx, StatusCode::INTERNAL_SERVER_ERROR, &e),
     }
+}
+
+/// `portent listening --json`, one page of its sockets: the report's fields with `sockets`
+/// cut to the page, plus where the page is and how to get the next one.
+#[derive(Serialize)]
+struct ListingPage<'a> {
+    #[serde(flatten)]
+    report: &'a Report<'a>,
+    /// Sockets matching the filters, over all pages.
+    total: usize,
+    /// Index of this page's first socket among them.
+    offset: usize,
+    /// The request for the next page; null on the last.
+    next: Option<String>,
 }
 
 async fn api_listening(
     State(state): St,
+    uri: Uri,
     params: Result<Query<ListeningParams>, QueryRejection>,
 ) -> Response {
     let Ok(Query(params)) = params else {
         return api_error(
             StatusCode::BAD_REQUEST,
-            "bad query string (pid must be a number)",
+            "bad query string (pid must be a whole number from 0 to 4294967295)",
         );
     };
+    let ask = match listing_ask(&params) {
+        Ok(a) => a,
+        Err(msg) => return api_error(StatusCode::BAD_REQUEST, msg),
+    };
     let snap = state.live.get().await;
-    match &snap.listing {
-        Ok(l) => match filtered_listing(l, &params) {
-            Ok(l) => json(
-                StatusCode::OK,
-                &Report::build(&l, &state.reg, &state.host, &listing_filter(&params)),
-            ),
-            Err(msg) => api_error(StatusCode::BAD_REQUEST, msg),
-        },
-        Err(e) => api_error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("cannot list sockets: {e}"),
-        ),
-    }
+    let path = uri.path().to_owned();
+    let query = uri.query().map(str::to_owned);
+    let r = heavy(&state, move |st| {
+        let l = match &snap.listing {
+            Ok(l) => with_protocol(l, ask.protocol),
+            Err(e) => {
+                return api_error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    format!("cannot list sockets: {e}"),
+                );
+            }
+        };
+        let mut rep = Report::build(&l, &st.reg, &st.host, &ask.filter);
+        let total = rep.sockets.len();
+        let range = ask.page.range(total);
+        let next = next_page(&path, query.as_deref(), ask.page, total);
+        rep.sockets.truncate(range.end);
+        rep.sockets.drain(..range.start);
+        let mut res = json(
+            StatusCode::OK,
+            &ListingPage {
+                report: &rep,
+                total,
+                offset: range.start,
+                next: next.clone(),
+            },
+        );
+        if let Some(link) =
+            next.and_then(|n| HeaderValue::from_str(&format!("<{n}>; rel=\"next\"")).ok())
+        {
+            res.headers_mut().insert(header::LINK, link);
+        }
+        res
+    })
+    .await;
+    r.unwrap_or_else(|e| api_error(StatusCode::INTERNAL_SERVER_ERROR, e))
 }
 
 #[derive(Deserialize)]
@@ -755,24 +1056,29 @@ async fn post_feedback(
         );
     };
     let comment = form.comment.unwrap_or_default();
-    let comment = comment.trim();
+    // Counted before trimming, as the OpenAPI document's maxLength counts.
     if comment.chars().count() > MAX_COMMENT {
         return fail(
             StatusCode::BAD_REQUEST,
             &format!("The comment is longer than {MAX_COMMENT} characters."),
         );
     }
-    if !state.limit.allow(ip) {
-        return fail(
-            StatusCode::TOO_MANY_REQUESTS,
-            "Too many answers from this address; try again in a minute.",
-        );
+    let comment = comment.trim();
+    let lang = match form.lang.as_deref() {
+        None => ctx.lang,
+        Some(code) => match Lang::from_code(code) {
+            Some(l) => l,
+            None => {
+                return fail(
+                    StatusCode::BAD_REQUEST,
+                    "The language must be en, de or he.",
+                );
+            }
+        },
+    };
+    if let Err(refused) = state.limit.check(ip) {
+        return fail(StatusCode::TOO_MANY_REQUESTS, refused.message());
     }
-    let lang = form
-        .lang
-        .as_deref()
-        .and_then(Lang::from_code)
-        .unwrap_or(ctx.lang);
     let comment = comment.to_owned();
     let st = state.clone();
     let saved =
