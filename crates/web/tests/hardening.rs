@@ -298,9 +298,9 @@ fn finding_2_idle_sockets_do_not_take_the_server_offline() {
         "--nofile",
         "1024",
         "--header-ms",
-        "10000",
+        "20000",
         "--idle-ms",
-        "10000",
+        "20000",
     ]);
     let mut served = Client::new(f.addr);
     assert_eq!(served.get("/api/feedback").unwrap().status, 200);
@@ -325,10 +325,12 @@ fn finding_2_idle_sockets_do_not_take_the_server_offline() {
         "only {} idle connections were made",
         idle.len()
     );
-    // The checks below need the first connections still held: they are closed 10 s after
-    // they were made.
+    // The checks below need the first connections still held: they are closed 20 s after
+    // they were made. (On a loaded 2-core machine making them took up to 5.1 s: the
+    // accept queue fills while the server answers the ones past its limit, and the kernel
+    // retries those SYNs after a second.)
     assert!(
-        started.elapsed() < Duration::from_secs(5),
+        started.elapsed() < Duration::from_secs(12),
         "making the connections took {:?}",
         started.elapsed()
     );
@@ -374,11 +376,11 @@ fn finding_2_idle_sockets_do_not_take_the_server_offline() {
     // The kept-alive client again.
     assert_eq!(served.get("/api/feedback").unwrap().status, 200);
 
-    assert!(started.elapsed() < Duration::from_secs(9));
-    // The header timeout (10 s here) closes the idle and the trickling connections ...
+    assert!(started.elapsed() < Duration::from_secs(18));
+    // The header timeout (20 s here) closes the idle and the trickling connections ...
     for s in slow.iter_mut().chain(idle.iter_mut().step_by(50)) {
         assert!(
-            closed_by_server(s, Duration::from_secs(13)),
+            closed_by_server(s, Duration::from_secs(23)),
             "a connection was still open {:?} after it was made",
             started.elapsed()
         );
