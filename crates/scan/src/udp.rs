@@ -1068,6 +1068,7 @@ async fn exchange(
         }
     }
     drain(&sock, port, payloads, seen, start);
+    let mut spins = 0u32;
     loop {
         if let Some(o) = verdict(seen, false) {
             return o;
@@ -1093,15 +1094,28 @@ async fn exchange(
         let wake = deadline.min(now + Duration::from_millis(100));
         tokio::select! {
             r = sock.ready(Interest::READABLE | Interest::ERROR) => {
-                if r.is_err() {
-                    return Outcome::Failed;
+                let Ok(r) = r else { return Outcome::Failed };
+                // Read inside try_io, one interest at a time, so that readiness is cleared
+                // only if nothing new came in meanwhile (tokio's try_io does not call the
+                // closure for a combined interest).
+                if r.is_readable() {
+                    let _ = sock.try_io(Interest::READABLE, || {
+                        drain(&sock, port, payloads, seen, start);
+                        Err::<(), _>(io::ErrorKind::WouldBlock.into())
+                    });
                 }
-                // Read inside try_io so that readiness is cleared only if nothing new came in
-                // meanwhile.
-                let _ = sock.try_io(Interest::READABLE | Interest::ERROR, || {
+                if r.is_error() {
                     drain(&sock, port, payloads, seen, start);
-                    Err::<(), _>(io::ErrorKind::WouldBlock.into())
-                });
+                    let _ = sock.try_io(Interest::ERROR, || {
+                        drain(&sock, port, payloads, seen, start);
+                        Err::<(), _>(io::ErrorKind::WouldBlock.into())
+                    });
+                }
+                spins += 1;
+                if spins > 64 {
+                    // Readiness that does not clear: fall back to looking every 10 ms.
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
             }
             () = tokio::time::sleep_until(tokio::time::Instant::from_std(wake)) => {
                 drain(&sock, port, payloads, seen, start);
