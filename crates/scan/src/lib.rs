@@ -24,10 +24,10 @@ pub use engine::{DISCOVERY_PORTS, Discovery, Scanner, ScannerBuilder, Timing};
 pub use error::{ConfigError, PortError, ScanError, TargetError};
 pub use explain::{Explanation, explain};
 pub use model::{Counts, Event, HostStatus, PortResult, Protocol, Reason, State, Stats};
-pub use udp::{IcmpBudget, UdpPayloads, UdpProbe, UdpScanner, UdpScannerBuilder};
 pub use net::{Attempt, Network, SystemNetwork};
 pub use ports::{PortClass, PortSet};
 pub use targets::{Resolution, Resolver, SystemResolver, Targets, TargetsBuilder};
+pub use udp::{IcmpBudget, UdpPayloads, UdpProbe, UdpScanner, UdpScannerBuilder};
 
 use std::time::Duration;
 

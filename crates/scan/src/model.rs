@@ -20,6 +20,10 @@ pub enum Protocol {
 }
 
 impl Protocol {
+    pub fn is_tcp(&self) -> bool {
+        *self == Protocol::Tcp
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Protocol::Tcp => "tcp",
@@ -171,8 +175,9 @@ impl std::fmt::Display for Reason {
 pub struct PortResult {
     pub addr: IpAddr,
     pub port: u16,
-    /// TCP unless the UDP engine produced it (absent in results saved before UDP existed).
-    #[serde(default)]
+    /// TCP unless the UDP engine produced it. Not written for TCP, so TCP documents are as
+    /// they were before UDP (and read back as TCP).
+    #[serde(default, skip_serializing_if = "Protocol::is_tcp")]
     pub protocol: Protocol,
     pub state: State,
     pub reason: Reason,
@@ -194,14 +199,18 @@ pub enum HostStatus {
     Down,
 }
 
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
 /// Counts for one host, at its end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Counts {
     pub open: u64,
     pub closed: u64,
     pub filtered: u64,
-    /// UDP ports that stayed silent.
-    #[serde(default)]
+    /// UDP ports that stayed silent (not written when 0: TCP documents are as before).
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub open_filtered: u64,
 }
 
@@ -247,16 +256,16 @@ pub struct Stats {
     /// The largest number of attempts in flight at once.
     pub peak_in_flight: u64,
     /// UDP: ICMP errors received (port unreachable and the others).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub icmp_errors: u64,
     /// UDP: replies from the target's port that no payload's parser accepted (ignored).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub unmatched_replies: u64,
     /// UDP: repeated replies to a probe already answered (folded).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub duplicate_replies: u64,
     /// UDP: ports left without a result because the scan's deadline passed.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub cut_by_deadline: u64,
 }
 
@@ -302,4 +311,74 @@ pub enum Event {
     },
     /// The scan is finished.
     Finished { elapsed: Duration, stats: Stats },
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn udp_words_are_nmaps() {
+        assert_eq!(State::OpenFiltered.as_str(), "open|filtered");
+        assert_eq!(
+            serde_json::to_string(&State::OpenFiltered).unwrap(),
+            r#""open|filtered""#
+        );
+        assert_eq!(
+            serde_json::from_str::<State>(r#""open|filtered""#).unwrap(),
+            State::OpenFiltered
+        );
+        for (r, word, nmap) in [
+            (Reason::UdpResponse, "udp-response", "udp-response"),
+            (Reason::PortUnreach, "port-unreach", "port-unreach"),
+            (Reason::NoResponse, "no-response", "no-response"),
+            (
+                Reason::IcmpAdminProhibited,
+                "icmp-admin-prohibited",
+                "admin-prohibited",
+            ),
+            (
+                Reason::IcmpHostUnreachable,
+                "icmp-host-unreachable",
+                "host-unreach",
+            ),
+        ] {
+            assert_eq!(r.as_str(), word);
+            assert_eq!(r.nmap_name(), nmap);
+            assert_eq!(serde_json::to_string(&r).unwrap(), format!("\"{word}\""));
+        }
+        let mut c = Counts::default();
+        c.add(State::OpenFiltered);
+        assert_eq!((c.get(State::OpenFiltered), c.total()), (1, 1));
+    }
+
+    #[test]
+    fn tcp_documents_are_unchanged_and_read_back() {
+        let r = PortResult {
+            addr: "192.0.2.1".parse().unwrap(),
+            port: 22,
+            protocol: Protocol::Tcp,
+            state: State::Open,
+            reason: Reason::SynAck,
+            rtt: None,
+            attempts: 1,
+        };
+        let json = serde_json::to_string(&r).unwrap();
+        assert!(!json.contains("protocol"), "{json}");
+        assert_eq!(serde_json::from_str::<PortResult>(&json).unwrap(), r);
+        let u = PortResult {
+            protocol: Protocol::Udp,
+            ..r
+        };
+        let json = serde_json::to_string(&u).unwrap();
+        assert!(json.contains(r#""protocol":"udp""#), "{json}");
+        assert_eq!(serde_json::from_str::<PortResult>(&json).unwrap(), u);
+        let counts = serde_json::to_string(&Counts::default()).unwrap();
+        assert_eq!(counts, r#"{"open":0,"closed":0,"filtered":0}"#);
+        assert_eq!(
+            serde_json::from_str::<Counts>(&counts).unwrap(),
+            Counts::default()
+        );
+    }
 }

@@ -363,7 +363,10 @@ enum Outcome {
     /// Validated replies, one per answered probe.
     Answered(Vec<Reply>),
     /// An ICMP error (or its error number).
-    Icmp { reason: Reason, rtt: Duration },
+    Icmp {
+        reason: Reason,
+        rtt: Duration,
+    },
     Silent,
     /// This machine would not send (no route, local firewall): final.
     Local(Reason),
@@ -732,8 +735,7 @@ impl<F: FnMut(Event)> Run<'_, F> {
                         wake = Some(wake.map_or(at, |w| w.min(at)));
                         break;
                     }
-                    let probe = if let Some(pos) = retry.iter().position(|p| p.host as usize == i)
-                    {
+                    let probe = if let Some(pos) = retry.iter().position(|p| p.host as usize == i) {
                         retry.remove(pos)
                     } else {
                         h.silent.pop_front().map(|(port, attempt)| Probe {
@@ -958,7 +960,8 @@ impl Seen {
 
     fn reply(&mut self, port: u16, payloads: &dyn UdpPayloads, data: &[u8], start: Instant) {
         let fits = |p: &UdpProbe| p.id == EMPTY_PROBE || payloads.accepts(port, p, data);
-        let fresh = (0..self.probes.len()).find(|&i| self.replies[i].is_none() && fits(&self.probes[i]));
+        let fresh =
+            (0..self.probes.len()).find(|&i| self.replies[i].is_none() && fits(&self.probes[i]));
         match fresh {
             Some(i) => {
                 let now = Instant::now();
@@ -1022,9 +1025,7 @@ fn from_attempt(a: Attempt) -> Outcome {
             reason: Reason::PortUnreach,
             rtt,
         },
-        Attempt::Open { .. } | Attempt::SelfConnect | Attempt::Timeout => {
-            Outcome::Failed
-        }
+        Attempt::Open { .. } | Attempt::SelfConnect | Attempt::Timeout => Outcome::Failed,
     }
 }
 

@@ -120,9 +120,8 @@ impl Netns {
             let mut socks = Vec::new();
             for p in ports {
                 socks.push(UdpSocket::bind(("0.0.0.0", p)).unwrap());
-                let v6 =
-                    socket2::Socket::new(socket2::Domain::IPV6, socket2::Type::DGRAM, None)
-                        .unwrap();
+                let v6 = socket2::Socket::new(socket2::Domain::IPV6, socket2::Type::DGRAM, None)
+                    .unwrap();
                 v6.set_only_v6(true).unwrap();
                 v6.bind(&SocketAddr::from(([0u16; 8], p)).into()).unwrap();
                 socks.push(v6.into());
@@ -291,9 +290,7 @@ fn scan_in(
     ns: Option<&Netns>,
     target: &str,
     ports: &[u16],
-    configure: impl FnOnce(
-        portent_scan::udp::UdpScannerBuilder,
-    ) -> portent_scan::udp::UdpScannerBuilder
+    configure: impl FnOnce(portent_scan::udp::UdpScannerBuilder) -> portent_scan::udp::UdpScannerBuilder
     + Send
     + 'static,
 ) -> Outcome {
@@ -371,10 +368,16 @@ fn results(o: &Outcome) -> BTreeMap<u16, (State, Reason, u8)> {
             _ => {}
         }
     }
-    assert!(replies.is_empty(), "replies for ports not open: {replies:?}");
+    assert!(
+        replies.is_empty(),
+        "replies for ports not open: {replies:?}"
+    );
     if let Some(Event::HostDone { counts, .. }) = ev.iter().rev().nth(1) {
         assert_eq!(counts.total(), m.len() as u64);
-        assert_eq!(counts.open_filtered, m.values().filter(|v| v.0 == State::OpenFiltered).count() as u64);
+        assert_eq!(
+            counts.open_filtered,
+            m.values().filter(|v| v.0 == State::OpenFiltered).count() as u64
+        );
     }
     m
 }
@@ -397,7 +400,10 @@ fn assert_exact(o: &Outcome, retries: u8) {
             assert!(*rounds > retries, "port {port}: silence is retried");
         }
     }
-    assert!(o.stats.unmatched_replies >= 1, "the garbling responder was heard");
+    assert!(
+        o.stats.unmatched_replies >= 1,
+        "the garbling responder was heard"
+    );
     assert!(o.stats.icmp_errors >= (ADMIN.len() + CLOSED.len()) as u64);
 }
 
@@ -408,7 +414,11 @@ fn icmp_ratelimit_off_every_port_exact_v4_and_v6() {
         let o = scan_in(Some(&lab.scanner), target, &all_ports(), |b| b);
         assert_exact(&o, 1);
         // Nothing waits for the ICMP budget: a few timeouts (the dropped ports), no more.
-        assert!(o.elapsed < Duration::from_secs(5), "{target}: {:?}", o.elapsed);
+        assert!(
+            o.elapsed < Duration::from_secs(5),
+            "{target}: {:?}",
+            o.elapsed
+        );
     }
 }
 
@@ -442,7 +452,11 @@ fn default_icmp_ratelimit_fast_mode_is_honest() {
             assert_eq!((*state, *reason), (State::Open, Reason::UdpResponse));
             continue;
         }
-        assert_ne!(*state, State::Open, "port {port}: only validated replies are open");
+        assert_ne!(
+            *state,
+            State::Open,
+            "port {port}: only validated replies are open"
+        );
         if DROP.contains(port) || GARBLE.contains(port) {
             assert_eq!((*state, *reason), (State::OpenFiltered, Reason::NoResponse));
         } else if *state != State::OpenFiltered {
@@ -458,7 +472,10 @@ fn default_icmp_ratelimit_fast_mode_is_honest() {
     // Linux's burst for a new destination is 6 errors, then one a second: the first pass
     // gets the burst, and not all 14 in the time it takes.
     let icmp_ports = ADMIN.len() + CLOSED.len();
-    assert!((6..icmp_ports).contains(&told), "{told} of {icmp_ports}: {r:?}");
+    assert!(
+        (6..icmp_ports).contains(&told),
+        "{told} of {icmp_ports}: {r:?}"
+    );
     assert!(o.elapsed < Duration::from_secs(4), "{:?}", o.elapsed);
 }
 
