@@ -10,6 +10,8 @@
 //! outside loopback and the namespaces these tests create.
 
 #![allow(clippy::unwrap_used, clippy::panic, clippy::expect_used)]
+// The lab's constants and helpers are used by the Linux-only namespace tests.
+#![cfg_attr(not(target_os = "linux"), allow(dead_code, unused_imports))]
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -64,268 +66,11 @@ impl UdpPayloads for Echo {
     }
 }
 
-fn sh(cmd: &[&str]) {
-    let o = Command::new(cmd[0]).args(&cmd[1..]).output().unwrap_or_else(|e| {
-        panic!(
-            "cannot run {:?}: {e}. These tests need iproute2 and nftables (scripts/test installs them)",
-            cmd[0]
-        )
-    });
-    assert!(
-        o.status.success(),
-        "{cmd:?} failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-}
-
-/// A network namespace, deleted on drop.
-struct Netns {
-    name: String,
-}
-
-impl Netns {
-    fn new(tag: &str) -> Netns {
-        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-        let name = format!("ptu-{}-{n}-{tag}", std::process::id());
-        sh(&["ip", "netns", "add", &name]);
-        let ns = Netns { name };
-        ns.ip(&["link", "set", "lo", "up"]);
-        ns
-    }
-
-    fn ip(&self, args: &[&str]) {
-        let mut v = vec!["ip", "-n", &self.name];
-        v.extend_from_slice(args);
-        sh(&v);
-    }
-
-    fn exec(&self, args: &[&str]) {
-        let mut v = vec!["ip", "netns", "exec", &self.name];
-        v.extend_from_slice(args);
-        sh(&v);
-    }
-
-    fn file(&self) -> File {
-        File::open(format!("/run/netns/{}", self.name)).unwrap()
-    }
-
-    /// UDP responders in the namespace on IPv4 and IPv6, on threads that live as long as
-    /// the test process: `echo` sends back what came in, otherwise a fixed wrong answer.
-    fn respond(&self, ports: &[u16], echo: bool) {
-        let file = self.file();
-        let ports = ports.to_vec();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            nix::sched::setns(&file, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
-            let mut socks = Vec::new();
-            for p in ports {
-                socks.push(UdpSocket::bind(("0.0.0.0", p)).unwrap());
-                let v6 = socket2::Socket::new(socket2::Domain::IPV6, socket2::Type::DGRAM, None)
-                    .unwrap();
-                v6.set_only_v6(true).unwrap();
-                v6.bind(&SocketAddr::from(([0u16; 8], p)).into()).unwrap();
-                socks.push(v6.into());
-            }
-            tx.send(()).unwrap();
-            for s in socks {
-                std::thread::spawn(move || {
-                    let mut buf = [0u8; 2048];
-                    while let Ok((n, from)) = s.recv_from(&mut buf) {
-                        let answer: &[u8] = if echo { &buf[..n] } else { b"not an echo" };
-                        let _ = s.send_to(answer, from);
-                    }
-                });
-            }
-        });
-        rx.recv().unwrap();
-    }
-
-    fn nft(&self, rules: &str) {
-        use std::io::Write;
-        let mut child = Command::new("ip")
-            .args(["netns", "exec", &self.name, "nft", "-f", "-"])
-            .stdin(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("run nft (Debian package nftables; scripts/test installs it)");
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(rules.as_bytes())
-            .unwrap();
-        let o = child.wait_with_output().unwrap();
-        assert!(
-            o.status.success(),
-            "nft failed: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip")
-            .args(["netns", "del", &self.name])
-            .output();
-    }
-}
-
-fn list(ports: &[u16]) -> String {
-    ports
-        .iter()
-        .map(u16::to_string)
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-struct Lab {
-    scanner: Netns,
-    _target: Netns,
-}
-
-/// `icmp_ratelimit_off`: the target's per-destination ICMP rate limit set to 0 (IPv4 and
-/// IPv6); otherwise left at the namespace's default, which is checked.
-fn lab(icmp_ratelimit_off: bool) -> Lab {
-    assert!(
-        nix::unistd::geteuid().is_root(),
-        "the network namespace tests need root (CI runs as root); they fail rather than skip"
-    );
-    let scanner = Netns::new("s");
-    let target = Netns::new("t");
-    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-    let (a, b) = (
-        format!("pus{}x{n}", std::process::id() % 100_000),
-        format!("put{}x{n}", std::process::id() % 100_000),
-    );
-    scanner.ip(&[
-        "link",
-        "add",
-        &a,
-        "type",
-        "veth",
-        "peer",
-        "name",
-        &b,
-        "netns",
-        &target.name,
-    ]);
-    scanner.ip(&["addr", "add", &format!("{SCAN_V4}/24"), "dev", &a]);
-    scanner.ip(&["addr", "add", &format!("{SCAN_V6}/64"), "dev", &a, "nodad"]);
-    scanner.ip(&["link", "set", &a, "up"]);
-    target.ip(&["addr", "add", &format!("{TARGET_V4}/24"), "dev", &b]);
-    target.ip(&[
-        "addr",
-        "add",
-        &format!("{TARGET_V6}/64"),
-        "dev",
-        &b,
-        "nodad",
-    ]);
-    target.ip(&["link", "set", &b, "up"]);
-    if icmp_ratelimit_off {
-        target.exec(&["sysctl", "-qw", "net.ipv4.icmp_ratelimit=0"]);
-        target.exec(&["sysctl", "-qw", "net.ipv6.icmp.ratelimit=0"]);
-    } else {
-        let v = std::fs::read_to_string("/proc/sys/net/ipv4/icmp_ratelimit").ok();
-        let o = Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                &target.name,
-                "sysctl",
-                "-n",
-                "net.ipv4.icmp_ratelimit",
-            ])
-            .output()
-            .unwrap();
-        assert_eq!(
-            String::from_utf8_lossy(&o.stdout).trim(),
-            "1000",
-            "a new namespace starts with the kernel default (host: {v:?})"
-        );
-    }
-    target.respond(&OPEN, true);
-    target.respond(&GARBLE, false);
-    target.nft(&format!(
-        "table inet portent_udp_test {{
-           chain input {{
-             type filter hook input priority 0;
-             udp dport {{ {} }} drop
-             udp dport {{ {} }} reject with icmpx type admin-prohibited
-           }}
-         }}",
-        list(&DROP),
-        list(&ADMIN)
-    ));
-    Lab {
-        scanner,
-        _target: target,
-    }
-}
-
-fn all_ports() -> Vec<u16> {
-    let mut v: Vec<u16> = OPEN
-        .iter()
-        .chain(&GARBLE)
-        .chain(&DROP)
-        .chain(&ADMIN)
-        .chain(&CLOSED)
-        .copied()
-        .collect();
-    v.sort_unstable();
-    v
-}
-
 struct Outcome {
     events: Vec<Event>,
     stats: Stats,
     elapsed: Duration,
     estimate: Duration,
-}
-
-/// Runs a UDP scan from inside namespace `ns` (a thread that joins it and runs its own
-/// runtime; the sockets are created there).
-fn scan_in(
-    ns: Option<&Netns>,
-    target: &str,
-    ports: &[u16],
-    configure: impl FnOnce(portent_scan::udp::UdpScannerBuilder) -> portent_scan::udp::UdpScannerBuilder
-    + Send
-    + 'static,
-) -> Outcome {
-    let file = ns.map(Netns::file);
-    let addr: IpAddr = target.parse().unwrap();
-    let ports = ports.to_vec();
-    std::thread::spawn(move || {
-        if let Some(f) = file {
-            nix::sched::setns(&f, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
-        }
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let scanner = configure(UdpScanner::builder(
-            Targets::from_addrs([addr]),
-            PortSet::from_ports(ports),
-            Arc::new(Echo::default()),
-        ))
-        .seed(11)
-        .build()
-        .unwrap();
-        let estimate = scanner.closed_wait_estimate();
-        let mut events = Vec::new();
-        let t0 = Instant::now();
-        let stats = rt.block_on(scanner.run(|e| events.push(e)));
-        Outcome {
-            events,
-            stats,
-            elapsed: t0.elapsed(),
-            estimate,
-        }
-    })
-    .join()
-    .unwrap()
 }
 
 /// port -> (state, reason, rounds), each port once; checks the event order on the way.
@@ -382,138 +127,404 @@ fn results(o: &Outcome) -> BTreeMap<u16, (State, Reason, u8)> {
     m
 }
 
-fn assert_exact(o: &Outcome, retries: u8) {
-    let r = results(o);
-    assert_eq!(r.keys().copied().collect::<Vec<_>>(), all_ports());
-    for (port, (state, reason, rounds)) in &r {
-        let want = if OPEN.contains(port) {
-            (State::Open, Reason::UdpResponse)
-        } else if DROP.contains(port) || GARBLE.contains(port) {
-            (State::OpenFiltered, Reason::NoResponse)
-        } else if ADMIN.contains(port) {
-            (State::Filtered, Reason::IcmpAdminProhibited)
-        } else {
-            (State::Closed, Reason::PortUnreach)
-        };
-        assert_eq!((*state, *reason), want, "port {port}: {r:?}");
-        if DROP.contains(port) {
-            assert!(*rounds > retries, "port {port}: silence is retried");
-        }
-    }
-    assert!(
-        o.stats.unmatched_replies >= 1,
-        "the garbling responder was heard"
-    );
-    assert!(o.stats.icmp_errors >= (ADMIN.len() + CLOSED.len()) as u64);
-}
+/// The namespace tests (Linux only: network namespaces and veth pairs).
+#[cfg(target_os = "linux")]
+mod netns {
+    use super::*;
 
-#[test]
-fn icmp_ratelimit_off_every_port_exact_v4_and_v6() {
-    let lab = lab(true);
-    for target in [TARGET_V4, TARGET_V6] {
-        let o = scan_in(Some(&lab.scanner), target, &all_ports(), |b| b);
-        assert_exact(&o, 1);
-        // Nothing waits for the ICMP budget: a few timeouts (the dropped ports), no more.
+    fn sh(cmd: &[&str]) {
+        let o = Command::new(cmd[0]).args(&cmd[1..]).output().unwrap_or_else(|e| {
+            panic!(
+                "cannot run {:?}: {e}. These tests need iproute2 and nftables (scripts/test installs them)",
+                cmd[0]
+            )
+        });
         assert!(
-            o.elapsed < Duration::from_secs(5),
-            "{target}: {:?}",
-            o.elapsed
+            o.status.success(),
+            "{cmd:?} failed: {}",
+            String::from_utf8_lossy(&o.stderr)
         );
     }
-}
 
-#[test]
-fn default_icmp_ratelimit_closed_wait_is_exact_and_within_its_estimate() {
-    let lab = lab(false);
-    for target in [TARGET_V4, TARGET_V6] {
-        let o = scan_in(Some(&lab.scanner), target, &all_ports(), |b| {
+    /// A network namespace, deleted on drop.
+    struct Netns {
+        name: String,
+    }
+
+    impl Netns {
+        fn new(tag: &str) -> Netns {
+            let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+            let name = format!("ptu-{}-{n}-{tag}", std::process::id());
+            sh(&["ip", "netns", "add", &name]);
+            let ns = Netns { name };
+            ns.ip(&["link", "set", "lo", "up"]);
+            ns
+        }
+
+        fn ip(&self, args: &[&str]) {
+            let mut v = vec!["ip", "-n", &self.name];
+            v.extend_from_slice(args);
+            sh(&v);
+        }
+
+        fn exec(&self, args: &[&str]) {
+            let mut v = vec!["ip", "netns", "exec", &self.name];
+            v.extend_from_slice(args);
+            sh(&v);
+        }
+
+        fn file(&self) -> File {
+            File::open(format!("/run/netns/{}", self.name)).unwrap()
+        }
+
+        /// UDP responders in the namespace on IPv4 and IPv6, on threads that live as long as
+        /// the test process: `echo` sends back what came in, otherwise a fixed wrong answer.
+        fn respond(&self, ports: &[u16], echo: bool) {
+            let file = self.file();
+            let ports = ports.to_vec();
+            let (tx, rx) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
+                nix::sched::setns(&file, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
+                let mut socks = Vec::new();
+                for p in ports {
+                    socks.push(UdpSocket::bind(("0.0.0.0", p)).unwrap());
+                    let v6 =
+                        socket2::Socket::new(socket2::Domain::IPV6, socket2::Type::DGRAM, None)
+                            .unwrap();
+                    v6.set_only_v6(true).unwrap();
+                    v6.bind(&SocketAddr::from(([0u16; 8], p)).into()).unwrap();
+                    socks.push(v6.into());
+                }
+                tx.send(()).unwrap();
+                for s in socks {
+                    std::thread::spawn(move || {
+                        let mut buf = [0u8; 2048];
+                        while let Ok((n, from)) = s.recv_from(&mut buf) {
+                            let answer: &[u8] = if echo { &buf[..n] } else { b"not an echo" };
+                            let _ = s.send_to(answer, from);
+                        }
+                    });
+                }
+            });
+            rx.recv().unwrap();
+        }
+
+        fn nft(&self, rules: &str) {
+            use std::io::Write;
+            let mut child = Command::new("ip")
+                .args(["netns", "exec", &self.name, "nft", "-f", "-"])
+                .stdin(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("run nft (Debian package nftables; scripts/test installs it)");
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(rules.as_bytes())
+                .unwrap();
+            let o = child.wait_with_output().unwrap();
+            assert!(
+                o.status.success(),
+                "nft failed: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+        }
+    }
+
+    impl Drop for Netns {
+        fn drop(&mut self) {
+            let _ = Command::new("ip")
+                .args(["netns", "del", &self.name])
+                .output();
+        }
+    }
+
+    fn list(ports: &[u16]) -> String {
+        ports
+            .iter()
+            .map(u16::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    struct Lab {
+        scanner: Netns,
+        _target: Netns,
+    }
+
+    /// `icmp_ratelimit_off`: the target's per-destination ICMP rate limit set to 0 (IPv4 and
+    /// IPv6); otherwise left at the namespace's default, which is checked.
+    fn lab(icmp_ratelimit_off: bool) -> Lab {
+        assert!(
+            nix::unistd::geteuid().is_root(),
+            "the network namespace tests need root (CI runs as root); they fail rather than skip"
+        );
+        let scanner = Netns::new("s");
+        let target = Netns::new("t");
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let (a, b) = (
+            format!("pus{}x{n}", std::process::id() % 100_000),
+            format!("put{}x{n}", std::process::id() % 100_000),
+        );
+        scanner.ip(&[
+            "link",
+            "add",
+            &a,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            &b,
+            "netns",
+            &target.name,
+        ]);
+        scanner.ip(&["addr", "add", &format!("{SCAN_V4}/24"), "dev", &a]);
+        scanner.ip(&["addr", "add", &format!("{SCAN_V6}/64"), "dev", &a, "nodad"]);
+        scanner.ip(&["link", "set", &a, "up"]);
+        target.ip(&["addr", "add", &format!("{TARGET_V4}/24"), "dev", &b]);
+        target.ip(&[
+            "addr",
+            "add",
+            &format!("{TARGET_V6}/64"),
+            "dev",
+            &b,
+            "nodad",
+        ]);
+        target.ip(&["link", "set", &b, "up"]);
+        if icmp_ratelimit_off {
+            target.exec(&["sysctl", "-qw", "net.ipv4.icmp_ratelimit=0"]);
+            target.exec(&["sysctl", "-qw", "net.ipv6.icmp.ratelimit=0"]);
+        } else {
+            let v = std::fs::read_to_string("/proc/sys/net/ipv4/icmp_ratelimit").ok();
+            let o = Command::new("ip")
+                .args([
+                    "netns",
+                    "exec",
+                    &target.name,
+                    "sysctl",
+                    "-n",
+                    "net.ipv4.icmp_ratelimit",
+                ])
+                .output()
+                .unwrap();
+            assert_eq!(
+                String::from_utf8_lossy(&o.stdout).trim(),
+                "1000",
+                "a new namespace starts with the kernel default (host: {v:?})"
+            );
+        }
+        target.respond(&OPEN, true);
+        target.respond(&GARBLE, false);
+        target.nft(&format!(
+            "table inet portent_udp_test {{
+               chain input {{
+                 type filter hook input priority 0;
+                 udp dport {{ {} }} drop
+                 udp dport {{ {} }} reject with icmpx type admin-prohibited
+               }}
+             }}",
+            list(&DROP),
+            list(&ADMIN)
+        ));
+        Lab {
+            scanner,
+            _target: target,
+        }
+    }
+
+    fn all_ports() -> Vec<u16> {
+        let mut v: Vec<u16> = OPEN
+            .iter()
+            .chain(&GARBLE)
+            .chain(&DROP)
+            .chain(&ADMIN)
+            .chain(&CLOSED)
+            .copied()
+            .collect();
+        v.sort_unstable();
+        v
+    }
+
+    /// Runs a UDP scan from inside namespace `ns` (a thread that joins it and runs its own
+    /// runtime; the sockets are created there).
+    fn scan_in(
+        ns: Option<&Netns>,
+        target: &str,
+        ports: &[u16],
+        configure: impl FnOnce(
+            portent_scan::udp::UdpScannerBuilder,
+        ) -> portent_scan::udp::UdpScannerBuilder
+        + Send
+        + 'static,
+    ) -> Outcome {
+        let file = ns.map(Netns::file);
+        let addr: IpAddr = target.parse().unwrap();
+        let ports = ports.to_vec();
+        std::thread::spawn(move || {
+            if let Some(f) = file {
+                nix::sched::setns(&f, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
+            }
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            let scanner = configure(UdpScanner::builder(
+                Targets::from_addrs([addr]),
+                PortSet::from_ports(ports),
+                Arc::new(Echo::default()),
+            ))
+            .seed(11)
+            .build()
+            .unwrap();
+            let estimate = scanner.closed_wait_estimate();
+            let mut events = Vec::new();
+            let t0 = Instant::now();
+            let stats = rt.block_on(scanner.run(|e| events.push(e)));
+            Outcome {
+                events,
+                stats,
+                elapsed: t0.elapsed(),
+                estimate,
+            }
+        })
+        .join()
+        .unwrap()
+    }
+
+    fn assert_exact(o: &Outcome, retries: u8) {
+        let r = results(o);
+        assert_eq!(r.keys().copied().collect::<Vec<_>>(), all_ports());
+        for (port, (state, reason, rounds)) in &r {
+            let want = if OPEN.contains(port) {
+                (State::Open, Reason::UdpResponse)
+            } else if DROP.contains(port) || GARBLE.contains(port) {
+                (State::OpenFiltered, Reason::NoResponse)
+            } else if ADMIN.contains(port) {
+                (State::Filtered, Reason::IcmpAdminProhibited)
+            } else {
+                (State::Closed, Reason::PortUnreach)
+            };
+            assert_eq!((*state, *reason), want, "port {port}: {r:?}");
+            if DROP.contains(port) {
+                assert!(*rounds > retries, "port {port}: silence is retried");
+            }
+        }
+        assert!(
+            o.stats.unmatched_replies >= 1,
+            "the garbling responder was heard"
+        );
+        assert!(o.stats.icmp_errors >= (ADMIN.len() + CLOSED.len()) as u64);
+    }
+
+    #[test]
+    fn icmp_ratelimit_off_every_port_exact_v4_and_v6() {
+        let lab = lab(true);
+        for target in [TARGET_V4, TARGET_V6] {
+            let o = scan_in(Some(&lab.scanner), target, &all_ports(), |b| b);
+            assert_exact(&o, 1);
+            // Nothing waits for the ICMP budget: a few timeouts (the dropped ports), no more.
+            assert!(
+                o.elapsed < Duration::from_secs(5),
+                "{target}: {:?}",
+                o.elapsed
+            );
+        }
+    }
+
+    #[test]
+    fn default_icmp_ratelimit_closed_wait_is_exact_and_within_its_estimate() {
+        let lab = lab(false);
+        for target in [TARGET_V4, TARGET_V6] {
+            let o = scan_in(Some(&lab.scanner), target, &all_ports(), |b| {
+                b.closed_wait(true)
+            });
+            assert_exact(&o, 1);
+            // Worst case: every port an ICMP error at the assumed rate; plus the first pass.
+            assert!(
+                o.elapsed < o.estimate + Duration::from_secs(5),
+                "{target}: {:?} > {:?}",
+                o.elapsed,
+                o.estimate
+            );
+        }
+    }
+
+    #[test]
+    fn default_icmp_ratelimit_fast_mode_is_honest() {
+        let lab = lab(false);
+        let o = scan_in(Some(&lab.scanner), TARGET_V4, &all_ports(), |b| b);
+        let r = results(&o);
+        assert_eq!(r.keys().copied().collect::<Vec<_>>(), all_ports());
+        let mut told = 0;
+        for (port, (state, reason, _)) in &r {
+            if OPEN.contains(port) {
+                assert_eq!((*state, *reason), (State::Open, Reason::UdpResponse));
+                continue;
+            }
+            assert_ne!(
+                *state,
+                State::Open,
+                "port {port}: only validated replies are open"
+            );
+            if DROP.contains(port) || GARBLE.contains(port) {
+                assert_eq!((*state, *reason), (State::OpenFiltered, Reason::NoResponse));
+            } else if *state != State::OpenFiltered {
+                told += 1;
+                let want = if ADMIN.contains(port) {
+                    Reason::IcmpAdminProhibited
+                } else {
+                    Reason::PortUnreach
+                };
+                assert_eq!(*reason, want, "port {port}");
+            }
+        }
+        // Linux's burst for a new destination is 6 errors, then one a second: the first pass
+        // gets the burst, and not all 14 in the time it takes.
+        let icmp_ports = ADMIN.len() + CLOSED.len();
+        assert!(
+            (6..icmp_ports).contains(&told),
+            "{told} of {icmp_ports}: {r:?}"
+        );
+        assert!(o.elapsed < Duration::from_secs(4), "{:?}", o.elapsed);
+    }
+
+    #[test]
+    fn deadline_stops_closed_wait_and_leaves_only_honest_results() {
+        let lab = lab(false);
+        let o = scan_in(Some(&lab.scanner), TARGET_V4, &all_ports(), |b| {
             b.closed_wait(true)
+                .deadline(Some(Duration::from_millis(2500)))
+        });
+        assert!(o.elapsed < Duration::from_millis(3500), "{:?}", o.elapsed);
+        let r = results(&o);
+        assert_eq!(
+            r.len() as u64 + o.stats.cut_by_deadline,
+            all_ports().len() as u64
+        );
+        for (port, (state, _, _)) in &r {
+            assert_eq!(*state == State::Open, OPEN.contains(port), "port {port}");
+        }
+        // Not enough time for every closed port at one ICMP error a second.
+        let closed = r.values().filter(|v| v.0 == State::Closed).count();
+        assert!(closed < CLOSED.len(), "{r:?}");
+    }
+
+    #[test]
+    fn closed_wait_with_an_assumed_budget_of_the_real_rate() {
+        // A caller who knows the target's rate (here: off, so anything works) can say so; the
+        // estimate follows it.
+        let lab = lab(true);
+        let budget = IcmpBudget {
+            burst: 6,
+            interval: Duration::from_millis(20),
+        };
+        let o = scan_in(Some(&lab.scanner), TARGET_V4, &all_ports(), move |b| {
+            b.closed_wait(true).icmp_budget(Some(budget))
         });
         assert_exact(&o, 1);
-        // Worst case: every port an ICMP error at the assumed rate; plus the first pass.
-        assert!(
-            o.elapsed < o.estimate + Duration::from_secs(5),
-            "{target}: {:?} > {:?}",
-            o.elapsed,
-            o.estimate
-        );
+        assert!(o.estimate < Duration::from_secs(1), "{:?}", o.estimate);
     }
-}
-
-#[test]
-fn default_icmp_ratelimit_fast_mode_is_honest() {
-    let lab = lab(false);
-    let o = scan_in(Some(&lab.scanner), TARGET_V4, &all_ports(), |b| b);
-    let r = results(&o);
-    assert_eq!(r.keys().copied().collect::<Vec<_>>(), all_ports());
-    let mut told = 0;
-    for (port, (state, reason, _)) in &r {
-        if OPEN.contains(port) {
-            assert_eq!((*state, *reason), (State::Open, Reason::UdpResponse));
-            continue;
-        }
-        assert_ne!(
-            *state,
-            State::Open,
-            "port {port}: only validated replies are open"
-        );
-        if DROP.contains(port) || GARBLE.contains(port) {
-            assert_eq!((*state, *reason), (State::OpenFiltered, Reason::NoResponse));
-        } else if *state != State::OpenFiltered {
-            told += 1;
-            let want = if ADMIN.contains(port) {
-                Reason::IcmpAdminProhibited
-            } else {
-                Reason::PortUnreach
-            };
-            assert_eq!(*reason, want, "port {port}");
-        }
-    }
-    // Linux's burst for a new destination is 6 errors, then one a second: the first pass
-    // gets the burst, and not all 14 in the time it takes.
-    let icmp_ports = ADMIN.len() + CLOSED.len();
-    assert!(
-        (6..icmp_ports).contains(&told),
-        "{told} of {icmp_ports}: {r:?}"
-    );
-    assert!(o.elapsed < Duration::from_secs(4), "{:?}", o.elapsed);
-}
-
-#[test]
-fn deadline_stops_closed_wait_and_leaves_only_honest_results() {
-    let lab = lab(false);
-    let o = scan_in(Some(&lab.scanner), TARGET_V4, &all_ports(), |b| {
-        b.closed_wait(true)
-            .deadline(Some(Duration::from_millis(2500)))
-    });
-    assert!(o.elapsed < Duration::from_millis(3500), "{:?}", o.elapsed);
-    let r = results(&o);
-    assert_eq!(
-        r.len() as u64 + o.stats.cut_by_deadline,
-        all_ports().len() as u64
-    );
-    for (port, (state, _, _)) in &r {
-        assert_eq!(*state == State::Open, OPEN.contains(port), "port {port}");
-    }
-    // Not enough time for every closed port at one ICMP error a second.
-    let closed = r.values().filter(|v| v.0 == State::Closed).count();
-    assert!(closed < CLOSED.len(), "{r:?}");
-}
-
-#[test]
-fn closed_wait_with_an_assumed_budget_of_the_real_rate() {
-    // A caller who knows the target's rate (here: off, so anything works) can say so; the
-    // estimate follows it.
-    let lab = lab(true);
-    let budget = IcmpBudget {
-        burst: 6,
-        interval: Duration::from_millis(20),
-    };
-    let o = scan_in(Some(&lab.scanner), TARGET_V4, &all_ports(), move |b| {
-        b.closed_wait(true).icmp_budget(Some(budget))
-    });
-    assert_exact(&o, 1);
-    assert!(o.estimate < Duration::from_secs(1), "{:?}", o.estimate);
 }
 
 async fn loopback(ip: &str) {
