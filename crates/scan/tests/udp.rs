@@ -79,6 +79,19 @@ fn results(o: &Outcome) -> BTreeMap<u16, (State, Reason, u8)> {
     assert!(matches!(ev.first(), Some(Event::Started { .. })), "{ev:?}");
     assert!(matches!(ev.last(), Some(Event::Finished { .. })));
     assert!(matches!(ev[ev.len() - 2], Event::HostDone { .. }));
+    let m = port_map(ev);
+    if let Some(Event::HostDone { counts, .. }) = ev.iter().rev().nth(1) {
+        assert_eq!(counts.total(), m.len() as u64);
+        assert_eq!(
+            counts.open_filtered,
+            m.values().filter(|v| v.0 == State::OpenFiltered).count() as u64
+        );
+    }
+    m
+}
+
+/// The results in `ev` (of one host), checking that each open port's replies come before it.
+fn port_map(ev: &[Event]) -> BTreeMap<u16, (State, Reason, u8)> {
     let mut m = BTreeMap::new();
     let mut replies: BTreeMap<u16, Vec<usize>> = BTreeMap::new();
     for e in ev {
@@ -117,13 +130,6 @@ fn results(o: &Outcome) -> BTreeMap<u16, (State, Reason, u8)> {
         replies.is_empty(),
         "replies for ports not open: {replies:?}"
     );
-    if let Some(Event::HostDone { counts, .. }) = ev.iter().rev().nth(1) {
-        assert_eq!(counts.total(), m.len() as u64);
-        assert_eq!(
-            counts.open_filtered,
-            m.values().filter(|v| v.0 == State::OpenFiltered).count() as u64
-        );
-    }
     m
 }
 
@@ -358,8 +364,21 @@ mod netns {
         + Send
         + 'static,
     ) -> Outcome {
+        scan_many(ns, &[target], ports, configure)
+    }
+
+    fn scan_many(
+        ns: Option<&Netns>,
+        targets: &[&str],
+        ports: &[u16],
+        configure: impl FnOnce(
+            portent_scan::udp::UdpScannerBuilder,
+        ) -> portent_scan::udp::UdpScannerBuilder
+        + Send
+        + 'static,
+    ) -> Outcome {
         let file = ns.map(Netns::file);
-        let addr: IpAddr = target.parse().unwrap();
+        let addrs: Vec<IpAddr> = targets.iter().map(|t| t.parse().unwrap()).collect();
         let ports = ports.to_vec();
         std::thread::spawn(move || {
             if let Some(f) = file {
@@ -370,7 +389,7 @@ mod netns {
                 .build()
                 .unwrap();
             let scanner = configure(UdpScanner::builder(
-                Targets::from_addrs([addr]),
+                Targets::from_addrs(addrs),
                 PortSet::from_ports(ports),
                 Arc::new(Echo::default()),
             ))
@@ -393,9 +412,17 @@ mod netns {
     }
 
     fn assert_exact(o: &Outcome, retries: u8) {
-        let r = results(o);
+        assert_exact_map(&results(o), retries);
+        assert!(
+            o.stats.unmatched_replies >= 1,
+            "the garbling responder was heard"
+        );
+        assert!(o.stats.icmp_errors >= (ADMIN.len() + CLOSED.len()) as u64);
+    }
+
+    fn assert_exact_map(r: &BTreeMap<u16, (State, Reason, u8)>, retries: u8) {
         assert_eq!(r.keys().copied().collect::<Vec<_>>(), all_ports());
-        for (port, (state, reason, rounds)) in &r {
+        for (port, (state, reason, rounds)) in r {
             let want = if OPEN.contains(port) {
                 (State::Open, Reason::UdpResponse)
             } else if DROP.contains(port) || GARBLE.contains(port) {
@@ -410,11 +437,6 @@ mod netns {
                 assert!(*rounds > retries, "port {port}: silence is retried");
             }
         }
-        assert!(
-            o.stats.unmatched_replies >= 1,
-            "the garbling responder was heard"
-        );
-        assert!(o.stats.icmp_errors >= (ADMIN.len() + CLOSED.len()) as u64);
     }
 
     #[test]
@@ -430,6 +452,44 @@ mod netns {
                 o.elapsed
             );
         }
+    }
+
+    #[test]
+    fn two_hosts_in_one_scan_interleaved_each_exact() {
+        let lab = lab(true);
+        let o = scan_many(
+            Some(&lab.scanner),
+            &[TARGET_V4, TARGET_V6],
+            &all_ports(),
+            |b| b,
+        );
+        let mut per_host: BTreeMap<IpAddr, Vec<Event>> = BTreeMap::new();
+        let mut done = Vec::new();
+        for e in &o.events {
+            match e {
+                Event::Port(r) => per_host.entry(r.addr).or_default().push(Event::Port(*r)),
+                Event::UdpReply { addr, .. } => per_host.entry(*addr).or_default().push(e.clone()),
+                Event::HostDone { addr, counts, .. } => {
+                    assert_eq!(counts.total(), all_ports().len() as u64);
+                    done.push(*addr);
+                }
+                _ => {}
+            }
+        }
+        done.sort();
+        assert_eq!(
+            done,
+            vec![
+                TARGET_V4.parse::<IpAddr>().unwrap(),
+                TARGET_V6.parse().unwrap()
+            ]
+        );
+        assert_eq!(per_host.len(), 2);
+        for events in per_host.values() {
+            assert_exact_map(&port_map(events), 1);
+        }
+        // Scanned side by side, not one after the other.
+        assert!(o.elapsed < Duration::from_secs(5), "{:?}", o.elapsed);
     }
 
     #[test]
