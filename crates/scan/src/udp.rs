@@ -826,6 +826,9 @@ impl<F: FnMut(Event)> Run<'_, F> {
         self.stats.duplicate_replies += d.duplicates;
         self.stats.icmp_errors += d.icmp_seen;
         let rounds = p.attempt.saturating_add(1);
+        if matches!(d.outcome, Outcome::Silent) {
+            self.window.on_quiet();
+        }
         let host = &mut self.hosts[p.host as usize];
         match d.outcome {
             Outcome::Answered(replies) => {
