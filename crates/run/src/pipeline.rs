@@ -280,6 +280,8 @@ impl<'c> Pipeline<'c> {
                 }
                 ControlFlow::Continue(())
             }
+            // The UDP engine's replies: the pipeline runs TCP scans only so far.
+            Event::UdpReply { .. } => ControlFlow::Continue(()),
             Event::Port(r) => {
                 self.totals.add(r.state);
                 let open = r.state == State::Open;

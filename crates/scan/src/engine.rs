@@ -282,14 +282,21 @@ impl HostTiming {
     /// loss rate p per attempt and n ports, k attempts leave about n * p^k ports wrongly
     /// silent; k is chosen so that this is below 1 in 10,000.
     fn retries(&self, configured: u8, ports: usize) -> u8 {
-        if self.losses == 0 {
-            return configured;
-        }
-        let p = ((self.losses + 1) as f64 / (self.answers + 2) as f64).clamp(1e-6, 0.9);
-        let k = ((1e-4 / ports.max(1) as f64).ln() / p.ln()).ceil();
-        let retries = (k as i64 - 1).clamp(0, i64::from(MAX_RETRIES)) as u8;
-        retries.max(configured)
+        retries_for_loss(self.losses, self.answers, configured, ports)
     }
+}
+
+/// [`HostTiming::retries`]' rule, shared with the UDP engine: with `losses` answers that came
+/// only on a retry out of `answers`, enough retries that fewer than 1 in 10,000 of `ports`
+/// ports stay wrongly silent.
+pub(crate) fn retries_for_loss(losses: u64, answers: u64, configured: u8, ports: usize) -> u8 {
+    if losses == 0 {
+        return configured;
+    }
+    let p = ((losses + 1) as f64 / (answers + 2) as f64).clamp(1e-6, 0.9);
+    let k = ((1e-4 / ports.max(1) as f64).ln() / p.ln()).ceil();
+    let retries = (k as i64 - 1).clamp(0, i64::from(MAX_RETRIES)) as u8;
+    retries.max(configured)
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -597,6 +604,7 @@ impl<N: Network> Driver<N> {
             PortResult {
                 addr: host.addr,
                 port: p.port,
+                protocol: crate::model::Protocol::Tcp,
                 state,
                 reason,
                 rtt,

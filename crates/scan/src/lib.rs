@@ -4,7 +4,8 @@
 //! The flow: [`TargetsBuilder`] and [`ports::select`] turn user input into a [`Targets`] and a
 //! [`PortSet`] (or a typed error naming the bad token, before anything is sent);
 //! [`Scanner::builder`] takes them with timing options; [`Scanner::run`] drives the attempts
-//! and calls back with events; [`explain`] joins an open port to the registry.
+//! and calls back with events; [`explain`] joins an open port to the registry. UDP has its own
+//! engine, [`udp::UdpScanner`], with the same events.
 
 pub mod check;
 pub mod engine;
@@ -17,14 +18,16 @@ pub mod order;
 pub mod ports;
 pub mod targets;
 pub mod timing;
+pub mod udp;
 
 pub use engine::{DISCOVERY_PORTS, Discovery, Scanner, ScannerBuilder, Timing};
 pub use error::{ConfigError, PortError, ScanError, TargetError};
 pub use explain::{Explanation, explain};
-pub use model::{Counts, Event, HostStatus, PortResult, Reason, State, Stats};
+pub use model::{Counts, Event, HostStatus, PortResult, Protocol, Reason, State, Stats};
 pub use net::{Attempt, Network, SystemNetwork};
 pub use ports::{PortClass, PortSet};
 pub use targets::{Resolution, Resolver, SystemResolver, Targets, TargetsBuilder};
+pub use udp::{IcmpBudget, UdpPayloads, UdpProbe, UdpScanner, UdpScannerBuilder};
 
 use std::time::Duration;
 

@@ -1,10 +1,42 @@
 //! The scan's vocabulary: port states, the reasons behind them, and the events the engine
 //! emits. Renderers (table, JSON, CSV, XML) and the store read these; nothing here prints.
+//! TCP and UDP share it: UDP adds `open|filtered` (silence, which on UDP can mean either) and
+//! the reasons a datagram scan sees (`udp-response`, `port-unreach`, `no-response`).
 
 use std::net::IpAddr;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+
+/// The transport a port was scanned over.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    #[default]
+    Tcp,
+    Udp,
+}
+
+impl Protocol {
+    pub fn is_tcp(&self) -> bool {
+        *self == Protocol::Tcp
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Tcp => "tcp",
+            Protocol::Udp => "udp",
+        }
+    }
+}
+
+impl std::fmt::Display for Protocol {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// What a port answered, in nmap's words.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -16,6 +48,10 @@ pub enum State {
     Closed,
     /// No answer, or an ICMP error: something in the way, or nobody there.
     Filtered,
+    /// UDP only: no answer after the retries. A service that ignores what it was sent and a
+    /// firewall that drops it look the same, so nothing more can be said.
+    #[serde(rename = "open|filtered")]
+    OpenFiltered,
 }
 
 impl State {
@@ -24,10 +60,16 @@ impl State {
             State::Open => "open",
             State::Closed => "closed",
             State::Filtered => "filtered",
+            State::OpenFiltered => "open|filtered",
         }
     }
 
-    pub const ALL: [State; 3] = [State::Open, State::Closed, State::Filtered];
+    pub const ALL: [State; 4] = [
+        State::Open,
+        State::Closed,
+        State::Filtered,
+        State::OpenFiltered,
+    ];
 }
 
 impl std::fmt::Display for State {
@@ -40,7 +82,8 @@ impl std::fmt::Display for State {
 /// the ICMP reasons are the kernel's grouping: on IPv4, "host unreachable" and "communication
 /// administratively prohibited" (types 3/1, 3/10, 3/13) both arrive as EHOSTUNREACH and are
 /// reported as `icmp-host-unreachable`; on IPv6 "administratively prohibited" (1/1) arrives as
-/// EACCES and is reported as `icmp-admin-prohibited`.
+/// EACCES and is reported as `icmp-admin-prohibited`. The UDP engine on Linux reads the ICMP
+/// type and code themselves (`IP_RECVERR`), so there admin-prohibited is told apart on IPv4 too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Reason {
@@ -66,14 +109,21 @@ pub enum Reason {
     SelfConnect,
     /// A local error that says nothing about the port.
     Error,
+    /// UDP: the port sent back a reply that the payload's parser accepted.
+    UdpResponse,
+    /// UDP: ICMP port unreachable (ECONNREFUSED on the connected socket).
+    PortUnreach,
+    /// UDP: silence after every retry.
+    NoResponse,
 }
 
 impl Reason {
     /// The state this reason implies.
     pub fn state(self) -> State {
         match self {
-            Reason::SynAck => State::Open,
-            Reason::Reset | Reason::SelfConnect => State::Closed,
+            Reason::SynAck | Reason::UdpResponse => State::Open,
+            Reason::Reset | Reason::SelfConnect | Reason::PortUnreach => State::Closed,
+            Reason::NoResponse => State::OpenFiltered,
             _ => State::Filtered,
         }
     }
@@ -91,6 +141,9 @@ impl Reason {
             Reason::LocalDenied => "local-denied",
             Reason::SelfConnect => "self-connect",
             Reason::Error => "error",
+            Reason::UdpResponse => "udp-response",
+            Reason::PortUnreach => "port-unreach",
+            Reason::NoResponse => "no-response",
         }
     }
 
@@ -99,7 +152,9 @@ impl Reason {
         match self {
             Reason::SynAck => "syn-ack",
             Reason::Reset | Reason::SelfConnect => "conn-refused",
-            Reason::Timeout => "no-response",
+            Reason::Timeout | Reason::NoResponse => "no-response",
+            Reason::UdpResponse => "udp-response",
+            Reason::PortUnreach => "port-unreach",
             Reason::IcmpHostUnreachable => "host-unreach",
             Reason::IcmpNetUnreachable | Reason::NoRoute => "net-unreach",
             Reason::IcmpAdminProhibited => "admin-prohibited",
@@ -120,11 +175,15 @@ impl std::fmt::Display for Reason {
 pub struct PortResult {
     pub addr: IpAddr,
     pub port: u16,
+    /// TCP unless the UDP engine produced it. Not written for TCP, so TCP documents are as
+    /// they were before UDP (and read back as TCP).
+    #[serde(default, skip_serializing_if = "Protocol::is_tcp")]
+    pub protocol: Protocol,
     pub state: State,
     pub reason: Reason,
-    /// Time from `connect()` to the answer, for answers.
+    /// Time from `connect()` (UDP: from sending) to the answer, for answers.
     pub rtt: Option<Duration>,
-    /// Connection attempts made (retries for silence included).
+    /// Connection attempts made (UDP: rounds of datagrams sent; retries for silence included).
     pub attempts: u8,
 }
 
@@ -140,12 +199,19 @@ pub enum HostStatus {
     Down,
 }
 
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
 /// Counts for one host, at its end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Counts {
     pub open: u64,
     pub closed: u64,
     pub filtered: u64,
+    /// UDP ports that stayed silent (not written when 0: TCP documents are as before).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub open_filtered: u64,
 }
 
 impl Counts {
@@ -154,6 +220,7 @@ impl Counts {
             State::Open => self.open += 1,
             State::Closed => self.closed += 1,
             State::Filtered => self.filtered += 1,
+            State::OpenFiltered => self.open_filtered += 1,
         }
     }
 
@@ -162,11 +229,12 @@ impl Counts {
             State::Open => self.open,
             State::Closed => self.closed,
             State::Filtered => self.filtered,
+            State::OpenFiltered => self.open_filtered,
         }
     }
 
     pub fn total(&self) -> u64 {
-        self.open + self.closed + self.filtered
+        self.open + self.closed + self.filtered + self.open_filtered
     }
 }
 
@@ -187,6 +255,18 @@ pub struct Stats {
     pub self_connects: u64,
     /// The largest number of attempts in flight at once.
     pub peak_in_flight: u64,
+    /// UDP: ICMP errors received (port unreachable and the others).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub icmp_errors: u64,
+    /// UDP: replies from the target's port that no payload's parser accepted (ignored).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub unmatched_replies: u64,
+    /// UDP: repeated replies to a probe already answered (folded).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub duplicate_replies: u64,
+    /// UDP: ports left without a result because the scan's deadline passed.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub cut_by_deadline: u64,
 }
 
 /// What the engine tells its caller, in order.
@@ -205,6 +285,20 @@ pub enum Event {
     },
     /// Host discovery finished for one host.
     Host { addr: IpAddr, status: HostStatus },
+    /// A UDP reply that a payload's parser accepted, for identification by the caller (who
+    /// need not send again). Comes before the port's [`Event::Port`]; one per payload that
+    /// was answered (repeats folded).
+    UdpReply {
+        addr: IpAddr,
+        port: u16,
+        /// The caller's payload index ([`UdpProbe::id`](crate::udp::UdpProbe::id)).
+        probe_id: usize,
+        /// The exact bytes sent.
+        sent: Vec<u8>,
+        /// The reply, at most [`MAX_REPLY`](crate::udp::MAX_REPLY) bytes.
+        reply: Vec<u8>,
+        rtt: Duration,
+    },
     /// One port's final result.
     Port(PortResult),
     /// A host is finished.
@@ -217,4 +311,74 @@ pub enum Event {
     },
     /// The scan is finished.
     Finished { elapsed: Duration, stats: Stats },
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn udp_words_are_nmaps() {
+        assert_eq!(State::OpenFiltered.as_str(), "open|filtered");
+        assert_eq!(
+            serde_json::to_string(&State::OpenFiltered).unwrap(),
+            r#""open|filtered""#
+        );
+        assert_eq!(
+            serde_json::from_str::<State>(r#""open|filtered""#).unwrap(),
+            State::OpenFiltered
+        );
+        for (r, word, nmap) in [
+            (Reason::UdpResponse, "udp-response", "udp-response"),
+            (Reason::PortUnreach, "port-unreach", "port-unreach"),
+            (Reason::NoResponse, "no-response", "no-response"),
+            (
+                Reason::IcmpAdminProhibited,
+                "icmp-admin-prohibited",
+                "admin-prohibited",
+            ),
+            (
+                Reason::IcmpHostUnreachable,
+                "icmp-host-unreachable",
+                "host-unreach",
+            ),
+        ] {
+            assert_eq!(r.as_str(), word);
+            assert_eq!(r.nmap_name(), nmap);
+            assert_eq!(serde_json::to_string(&r).unwrap(), format!("\"{word}\""));
+        }
+        let mut c = Counts::default();
+        c.add(State::OpenFiltered);
+        assert_eq!((c.get(State::OpenFiltered), c.total()), (1, 1));
+    }
+
+    #[test]
+    fn tcp_documents_are_unchanged_and_read_back() {
+        let r = PortResult {
+            addr: "192.0.2.1".parse().unwrap(),
+            port: 22,
+            protocol: Protocol::Tcp,
+            state: State::Open,
+            reason: Reason::SynAck,
+            rtt: None,
+            attempts: 1,
+        };
+        let json = serde_json::to_string(&r).unwrap();
+        assert!(!json.contains("protocol"), "{json}");
+        assert_eq!(serde_json::from_str::<PortResult>(&json).unwrap(), r);
+        let u = PortResult {
+            protocol: Protocol::Udp,
+            ..r
+        };
+        let json = serde_json::to_string(&u).unwrap();
+        assert!(json.contains(r#""protocol":"udp""#), "{json}");
+        assert_eq!(serde_json::from_str::<PortResult>(&json).unwrap(), u);
+        let counts = serde_json::to_string(&Counts::default()).unwrap();
+        assert_eq!(counts, r#"{"open":0,"closed":0,"filtered":0}"#);
+        assert_eq!(
+            serde_json::from_str::<Counts>(&counts).unwrap(),
+            Counts::default()
+        );
+    }
 }

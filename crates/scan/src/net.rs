@@ -205,14 +205,14 @@ fn connected(sock: &Socket, start: Instant) -> Attempt {
     Attempt::Open { rtt }
 }
 
-fn errno(e: &io::Error) -> i32 {
+pub(crate) fn errno(e: &io::Error) -> i32 {
     e.raw_os_error().unwrap_or(0)
 }
 
 /// The operating system's error numbers the classification below needs, by meaning: `errno`
 /// values on Unix, Winsock codes on Windows. A number a system does not have is `NONE`, which
 /// no error carries.
-mod code {
+pub(crate) mod code {
     pub const NONE: i32 = i32::MIN;
 
     #[cfg(unix)]
@@ -222,11 +222,12 @@ mod code {
         pub use libc::ENONET as NO_NETWORK;
         pub use libc::{
             EACCES as ACCESS, EADDRNOTAVAIL as ADDR_NOT_AVAILABLE, EAGAIN as AGAIN,
-            ECONNREFUSED as REFUSED, EHOSTDOWN as HOST_DOWN, EHOSTUNREACH as HOST_UNREACHABLE,
-            EINPROGRESS as IN_PROGRESS, EMFILE as PROCESS_FILES, ENETUNREACH as NET_UNREACHABLE,
-            ENFILE as SYSTEM_FILES, ENOBUFS as NO_BUFFERS, ENOMEM as NO_MEMORY,
-            ENOPROTOOPT as NO_PROTOCOL_OPTION, ENOTCONN as NOT_CONNECTED, EPERM as NOT_PERMITTED,
-            EPROTO as PROTOCOL, ETIMEDOUT as TIMED_OUT,
+            ECONNREFUSED as REFUSED, ECONNRESET as CONN_RESET, EHOSTDOWN as HOST_DOWN,
+            EHOSTUNREACH as HOST_UNREACHABLE, EINPROGRESS as IN_PROGRESS, EINTR as INTERRUPTED,
+            EMFILE as PROCESS_FILES, ENETUNREACH as NET_UNREACHABLE, ENFILE as SYSTEM_FILES,
+            ENOBUFS as NO_BUFFERS, ENOMEM as NO_MEMORY, ENOPROTOOPT as NO_PROTOCOL_OPTION,
+            ENOTCONN as NOT_CONNECTED, EPERM as NOT_PERMITTED, EPROTO as PROTOCOL,
+            ETIMEDOUT as TIMED_OUT,
         };
         #[cfg(not(any(target_os = "linux", target_os = "android")))]
         pub const NO_NETWORK: i32 = super::NONE;
@@ -255,13 +256,16 @@ mod code {
         pub const PROTOCOL: i32 = NONE;
         pub const TIMED_OUT: i32 = ws::WSAETIMEDOUT;
         pub const NO_NETWORK: i32 = NONE;
+        /// On a UDP socket, Windows reports ICMP port unreachable as a reset.
+        pub const CONN_RESET: i32 = ws::WSAECONNRESET;
+        pub const INTERRUPTED: i32 = ws::WSAEINTR;
     }
 
     pub use sys::*;
 }
 
 /// An error reported after the SYN left: the answer from the network.
-fn async_error(e: io::Error, start: Instant) -> Attempt {
+pub(crate) fn async_error(e: io::Error, start: Instant) -> Attempt {
     use code::*;
     let rtt = start.elapsed();
     let reason = match errno(&e) {
@@ -279,7 +283,7 @@ fn async_error(e: io::Error, start: Instant) -> Attempt {
 }
 
 /// An error from `connect()` itself: the SYN may not have left.
-fn sync_error(e: io::Error, start: Instant) -> Attempt {
+pub(crate) fn sync_error(e: io::Error, start: Instant) -> Attempt {
     use code::*;
     let rtt = start.elapsed();
     let reason = match errno(&e) {
@@ -292,7 +296,7 @@ fn sync_error(e: io::Error, start: Instant) -> Attempt {
     Attempt::Unreachable { reason, rtt }
 }
 
-fn local_error(e: io::Error) -> Attempt {
+pub(crate) fn local_error(e: io::Error) -> Attempt {
     use code::*;
     let n = errno(&e);
     let busy = [

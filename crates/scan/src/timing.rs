@@ -124,6 +124,18 @@ impl Window {
         self.cwnd = self.cwnd.min(self.max);
     }
 
+    /// A UDP round ended in silence. Silence is what most UDP ports give, so it is not a
+    /// congestion signal (loss shows as a reply that came only on a retry): grow as for an
+    /// answer, without a round-trip sample.
+    pub fn on_quiet(&mut self) {
+        if self.cwnd < self.ssthresh {
+            self.cwnd += 1.0;
+        } else {
+            self.cwnd += CA_GAIN / self.cwnd;
+        }
+        self.cwnd = self.cwnd.min(self.max);
+    }
+
     /// A loss was detected: halve, at most once per `srtt` (one loss episode, one cut).
     /// Returns true if the window was cut.
     pub fn on_loss(&mut self, now: Instant, srtt: Duration) -> bool {
@@ -255,6 +267,20 @@ mod tests {
         w.on_shortage(20);
         assert_eq!(w.allowed(), 18);
         assert_eq!(w.max(), 18);
+    }
+
+    #[test]
+    fn quiet_rounds_grow_the_window_without_a_pacing_sample() {
+        let mut w = Window::new(512, 8, 8192);
+        for _ in 0..10_000 {
+            w.on_quiet();
+        }
+        assert_eq!(w.allowed(), 8192);
+        assert_eq!(
+            w.pacing_interval(),
+            None,
+            "silence says nothing about the round trip"
+        );
     }
 
     #[test]

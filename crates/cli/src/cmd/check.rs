@@ -170,7 +170,7 @@ pub(crate) fn render_table(c: &StoredCheck, reg: &portent_registry::Registry) ->
         let st = match r.state {
             State::Open => GOOD,
             State::Closed => BAD,
-            State::Filtered => WARN,
+            State::Filtered | State::OpenFiltered => WARN,
         };
         let dest = std::net::SocketAddr::new(r.address, r.port);
         write!(

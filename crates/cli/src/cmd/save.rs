@@ -522,7 +522,10 @@ pub(crate) fn save_check(
         match r.state {
             portent_scan::State::Open => counts.open += 1,
             portent_scan::State::Closed => counts.closed += 1,
-            portent_scan::State::Filtered => counts.filtered += 1,
+            // `check` is TCP only so far; the store has no open|filtered column yet.
+            portent_scan::State::Filtered | portent_scan::State::OpenFiltered => {
+                counts.filtered += 1
+            }
         }
     }
     let fin = Finish {

@@ -822,7 +822,7 @@ fn render_table(record: &RunRecord, reg: &Registry) -> Result<()> {
             let st = match r.state {
                 State::Open => GOOD,
                 State::Closed => DIM,
-                State::Filtered => WARN,
+                State::Filtered | State::OpenFiltered => WARN,
             };
             let rtt = r.rtt.map(fmt_ms).unwrap_or_else(|| "-".into());
             let port = format!("{}/tcp", r.port);
