@@ -26,6 +26,7 @@ pub mod http;
 pub mod rpc;
 pub mod signatures;
 pub mod tls;
+pub mod udp;
 pub mod xdr;
 
 use std::net::SocketAddr;
@@ -109,9 +110,11 @@ pub enum Matches {
 /// The identification against the registry.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Verdict {
-    /// The registry's service for this port on TCP (or the caller's expectation).
+    /// The registry's service for this port on TCP (UDP for a UDP detection), or the
+    /// caller's expectation.
     pub expected: Option<String>,
-    /// The registry's status for this port on TCP: assigned, reserved or unassigned.
+    /// The registry's status for this port on TCP (UDP for a UDP detection): assigned,
+    /// reserved or unassigned.
     pub registry_status: String,
     pub matches: Matches,
     /// One sentence: "797/tcp is unassigned; it speaks SSH (OpenSSH 9.6p1): a custom service

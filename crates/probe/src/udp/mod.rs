@@ -32,11 +32,23 @@ mod tftp;
 
 /// The catalogue files, embedded. One per protocol family; add a line to add a file.
 const FILES: &[(&str, &str)] = &[
-    ("basic.toml", include_str!("../../../../data/udp/basic.toml")),
+    (
+        "basic.toml",
+        include_str!("../../../../data/udp/basic.toml"),
+    ),
     ("dns.toml", include_str!("../../../../data/udp/dns.toml")),
-    ("generic.toml", include_str!("../../../../data/udp/generic.toml")),
-    ("memcached.toml", include_str!("../../../../data/udp/memcached.toml")),
-    ("netbios.toml", include_str!("../../../../data/udp/netbios.toml")),
+    (
+        "generic.toml",
+        include_str!("../../../../data/udp/generic.toml"),
+    ),
+    (
+        "memcached.toml",
+        include_str!("../../../../data/udp/memcached.toml"),
+    ),
+    (
+        "netbios.toml",
+        include_str!("../../../../data/udp/netbios.toml"),
+    ),
     ("ntp.toml", include_str!("../../../../data/udp/ntp.toml")),
     ("rpc.toml", include_str!("../../../../data/udp/rpc.toml")),
     ("snmp.toml", include_str!("../../../../data/udp/snmp.toml")),
@@ -118,7 +130,10 @@ pub struct Catalogue {
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogueError {
     #[error("{origin}: {err}")]
-    Parse { origin: String, err: toml::de::Error },
+    Parse {
+        origin: String,
+        err: toml::de::Error,
+    },
     #[error("{origin}: payload {name:?}: {reason}")]
     Invalid {
         origin: String,
@@ -162,9 +177,13 @@ pub(crate) fn decode_hex(text: &str) -> Option<Vec<u8>> {
     let digits: Vec<u8> = text
         .bytes()
         .filter(|b| !b.is_ascii_whitespace())
-        .map(|b| char::from(b).to_digit(16).and_then(|d| u8::try_from(d).ok()))
+        .map(|b| {
+            char::from(b)
+                .to_digit(16)
+                .and_then(|d| u8::try_from(d).ok())
+        })
         .collect::<Option<_>>()?;
-    if digits.len() % 2 != 0 {
+    if !digits.len().is_multiple_of(2) {
         return None;
     }
     Some(digits.chunks(2).map(|p| p[0] << 4 | p[1]).collect())
@@ -222,7 +241,9 @@ impl Catalogue {
             }
             let bytes = decode_hex(&raw.hex).ok_or_else(|| invalid("hex does not parse"))?;
             if bytes.is_empty() || bytes.len() > MAX_PAYLOAD {
-                return Err(invalid(&format!("the datagram must be 1..={MAX_PAYLOAD} bytes")));
+                return Err(invalid(&format!(
+                    "the datagram must be 1..={MAX_PAYLOAD} bytes"
+                )));
             }
             let ids: Vec<(usize, usize)> = raw.ids.iter().map(|i| (i.offset, i.len)).collect();
             if ids
@@ -574,7 +595,10 @@ note = "n"
             ("https://www", "http://www"),
             ("ports = [53]", "ports = []"),
             ("name = \"x\"", "name = \"X y\""),
-            ("note = \"n\"", "note = \"n\"\nids = [{ offset = 1, len = 2 }]"),
+            (
+                "note = \"n\"",
+                "note = \"n\"\nids = [{ offset = 1, len = 2 }]",
+            ),
             ("note = \"n\"", "note = \"n\"\nbogus = 1"),
         ] {
             let bad = ok.replace(from, to);
@@ -597,8 +621,19 @@ note = "n"
             &Registry::embedded(),
             3,
         );
-        assert_eq!(d.verdict.matches, crate::Matches::True, "{}", d.verdict.sentence);
-        assert!(d.verdict.sentence.starts_with("53/udp is assigned to domain"), "{}", d.verdict.sentence);
+        assert_eq!(
+            d.verdict.matches,
+            crate::Matches::True,
+            "{}",
+            d.verdict.sentence
+        );
+        assert!(
+            d.verdict
+                .sentence
+                .starts_with("53/udp is assigned to domain"),
+            "{}",
+            d.verdict.sentence
+        );
         assert_eq!(d.probes, vec!["udp:dns-version-bind".to_string()]);
         assert!(!d.evidence.is_empty());
     }
