@@ -391,6 +391,35 @@ mod tests {
         assert_eq!(i.extra.as_deref(), Some("services: _ssh._tcp"));
     }
 
+    /// Captured from Debian 12's dnsmasq 2.90-4~deb12u2 (in a network namespace) answering
+    /// our payloads as built by the test rng.
+    #[test]
+    fn captured_dnsmasq() {
+        let (_, q) = sent("dns-version-bind");
+        let r = hex(
+            "a1c8848000010001000000000776657273696f6e0462696e640000100003c00c0010000300000000000d0c646e736d6173712d322e3930",
+        );
+        let i = answer("dns-version-bind", &q, &r);
+        assert_eq!(
+            (i.product.as_deref(), i.version.as_deref()),
+            (Some("dnsmasq"), Some("2.90"))
+        );
+        assert_eq!(
+            i.extra.as_deref(),
+            Some("version.bind: dnsmasq-2.90; NOERROR; recursion available")
+        );
+        let (_, q) = sent("dns-root-ns");
+        let i = answer(
+            "dns-root-ns",
+            &q,
+            &hex("a1c8808500010000000000000000020001"),
+        );
+        assert_eq!(
+            i.extra.as_deref(),
+            Some("REFUSED; recursion available; 0 answers")
+        );
+    }
+
     #[test]
     fn garbage_never_panics() {
         let (_, q) = sent("dns-version-bind");

@@ -62,6 +62,15 @@ mod tests {
         );
     }
 
+    /// Captured from Debian 12's memcached 1.6.18-1 run with `-U 11211`.
+    #[test]
+    fn captured_memcached() {
+        let (_, q) = sent("memcached-version");
+        let r = super::super::tests::hex("a1c800000001000056455253494f4e20312e362e31380d0a");
+        let i = answer("memcached-version", &q, &r);
+        assert_eq!(i.version.as_deref(), Some("1.6.18"));
+    }
+
     #[test]
     fn garbage_never_panics() {
         let (_, q) = sent("memcached-version");

@@ -236,6 +236,21 @@ mod tests {
         assert_eq!(super::super::identify(&p, &q, &r), Reply::NotOurs);
     }
 
+    /// Captured from Debian 12's chrony 4.3 (`local stratum 8`, in a network namespace).
+    /// chrony does not answer mode 6 at all.
+    #[test]
+    fn captured_chrony() {
+        let (_, q) = sent("ntp-client");
+        let r = super::super::tests::hex(
+            "240800e600000000000000007f7f0101eebe2a51c6017bbca1c8cfb67d24ab12eebe2a52e9a32825eebe2a52e9a64294",
+        );
+        let i = answer("ntp-client", &q, &r);
+        assert_eq!(
+            i.extra.as_deref(),
+            Some("NTPv4, stratum 8, refid 127.127.1.1")
+        );
+    }
+
     #[test]
     fn garbage_never_panics() {
         let (_, q) = sent("ntp-client");

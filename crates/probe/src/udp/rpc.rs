@@ -184,6 +184,32 @@ mod tests {
         assert_eq!(super::super::identify(&p, &q, &hex("00")), Reply::NotOurs);
     }
 
+    /// Captured from Debian 12's rpcbind 1.2.6-6+b1 (`rpcbind -f -w`, in a network
+    /// namespace): DUMP, GETPORT, and a NULL call for NFS, which rpcbind does not have.
+    #[test]
+    fn captured_rpcbind() {
+        let (_, q) = sent("rpc-portmap-dump");
+        let r = hex(
+            "a1c8cfb6000000010000000000000000000000000000000000000001000186a000000004000000060000006f00000001000186a000000003000000060000006f00000001000186a000000002000000060000006f00000001000186a000000004000000110000006f00000001000186a000000003000000110000006f00000001000186a000000002000000110000006f00000000",
+        );
+        let i = answer("rpc-portmap-dump", &q, &r);
+        assert_eq!(i.rpc.expect("rpc").mappings.len(), 6);
+        let (_, q) = sent("rpc-portmap-getport");
+        let r = hex("a1c8cfb600000001000000000000000000000000000000000000006f");
+        let i = answer("rpc-portmap-getport", &q, &r);
+        assert_eq!(
+            i.extra.as_deref(),
+            Some("GETPORT: the portmapper is on udp/111")
+        );
+        let (_, q) = sent("rpc-null-nfs");
+        let r = hex("a1c8cfb60000000100000000000000000000000000000001");
+        let i = answer("rpc-null-nfs", &q, &r);
+        assert_eq!(
+            (i.service.as_str(), i.extra.as_deref()),
+            ("rpc", Some("program 100003 unavailable here"))
+        );
+    }
+
     #[test]
     fn garbage_never_panics() {
         let (_, q) = sent("rpc-portmap-dump");

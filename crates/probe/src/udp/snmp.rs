@@ -339,6 +339,33 @@ mod tests {
         assert!(b.next().is_none(), "length past the end");
     }
 
+    /// Captured from Debian 12's snmpd 5.9.3+dfsg-2+deb12u1 (`rocommunity public`, in a
+    /// network namespace).
+    #[test]
+    fn captured_net_snmp() {
+        let (_, q) = sent("snmp-v2c-sysdescr");
+        let r = hex(
+            "306302010104067075626c6963a256020412a1c8cf0201000201003048304606082b06010201010100043a4c696e757820766d20362e31382e34342d66632d763132353220233120534d5020505245454d50545f44594e414d4943204030207838365f3634",
+        );
+        let i = answer("snmp-v2c-sysdescr", &q, &r);
+        assert_eq!(
+            i.extra.as_deref(),
+            Some(
+                "SNMPv2c community public; sysDescr: Linux vm 6.18.44-fc-v1252 #1 SMP PREEMPT_DYNAMIC @0 x86_64"
+            )
+        );
+        let (_, q) = sent("snmp-v3-discovery");
+        let r = hex(
+            "30710201033011020412a1c8cf020300ffe30401000201030421301f041180001f88802ab5a712b0ab136b000000000201010201240400040004003036041180001f88802ab5a712b0ab136b000000000400a81f020412b67d240201000201003011300f060a2b060106030f01010400410101",
+        );
+        let i = answer("snmp-v3-discovery", &q, &r);
+        assert_eq!(i.product.as_deref(), Some("Net-SNMP"));
+        assert_eq!(
+            i.extra.as_deref(),
+            Some("SNMPv3, engine id 80001f88802ab5a712b0ab136b00000000, boots 1, engine time 36 s")
+        );
+    }
+
     #[test]
     fn garbage_never_panics() {
         let (_, q) = sent("snmp-v1-sysdescr");

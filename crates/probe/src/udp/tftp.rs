@@ -83,6 +83,19 @@ mod tests {
         }
     }
 
+    /// Captured from Debian 12's tftpd-hpa 5.2+20150808-1.4: the ERROR came from port
+    /// 42973, not 69.
+    #[test]
+    fn captured_tftpd_hpa() {
+        let (_, q) = sent("tftp-rrq");
+        let r = super::super::tests::hex("0005000146696c65206e6f7420666f756e6400");
+        let i = answer("tftp-rrq", &q, &r);
+        assert_eq!(
+            i.extra.as_deref(),
+            Some("ERROR 1 (file not found): File not found")
+        );
+    }
+
     #[test]
     fn garbage_never_panics() {
         let (_, q) = sent("tftp-rrq");
