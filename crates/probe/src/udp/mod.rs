@@ -638,3 +638,39 @@ note = "n"
         assert!(!d.evidence.is_empty());
     }
 }
+
+#[cfg(test)]
+mod fuzz_seeds {
+    use super::*;
+
+    /// The fuzz target's seeds (fuzz/make_seeds.py) must reach past the id checks: each is
+    /// an answer to the payload its first byte picks, built with zero ids.
+    #[test]
+    fn seeds_are_answers() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/seeds/udp");
+        let mut payloads: Vec<&Payload> = Catalogue::embedded().payloads().iter().collect();
+        payloads.sort_by(|a, b| a.name.cmp(&b.name));
+        let mut n = 0;
+        for entry in std::fs::read_dir(&dir).expect("fuzz/seeds/udp") {
+            let path = entry.expect("entry").path();
+            let data = std::fs::read(&path).expect("seed");
+            let (&pick, reply) = data.split_first().expect("not empty");
+            let payload = payloads[usize::from(pick) % payloads.len()];
+            let name = path
+                .file_name()
+                .and_then(|f| f.to_str())
+                .unwrap_or_default();
+            assert_eq!(
+                payload.name, name,
+                "seed {name} picks another payload: rerun make_seeds.py"
+            );
+            let sent = payload.build(&mut || 0);
+            assert!(
+                matches!(identify(payload, &sent, reply), Reply::Answer(_)),
+                "seed {name} is not an answer"
+            );
+            n += 1;
+        }
+        assert!(n >= 6, "{n} seeds");
+    }
+}
