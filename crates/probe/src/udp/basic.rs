@@ -123,6 +123,30 @@ mod tests {
         assert!(i.confidence < 0.9);
     }
 
+    /// Captured from Debian 12's inetutils-inetd 2.4-2+deb12u3 internal services (in a network
+    /// namespace): echo, daytime and chargen over UDP.
+    #[test]
+    fn captured_inetd() {
+        let hex = super::super::tests::hex;
+        let (_, q) = sent("echo");
+        assert_eq!(q, hex("706f7274656e74206563686f20a1c8cfb67d24ab12"));
+        assert_eq!(answer("echo", &q, &q).confidence, 0.95);
+        let (_, q) = sent("daytime");
+        let i = answer(
+            "daytime",
+            &q,
+            &hex("536174204465632020352030363a31393a323120323032360d0a"),
+        );
+        assert_eq!(i.extra.as_deref(), Some("Sat Dec  5 06:19:21 2026"));
+        let (_, q) = sent("chargen");
+        let r = hex(
+            "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f60616263646566670d0a",
+        );
+        let i = answer("chargen", &q, &r);
+        assert_eq!(i.confidence, 0.95);
+        assert!(i.extra.unwrap_or_default().starts_with("74 characters: "));
+    }
+
     #[test]
     fn garbage_never_panics() {
         for name in ["echo", "daytime", "qotd", "chargen"] {

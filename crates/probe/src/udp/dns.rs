@@ -420,6 +420,19 @@ mod tests {
         );
     }
 
+    /// Captured from Debian 12's avahi-daemon 0.8 (`publish-workstation=yes`, in a network
+    /// namespace) answering from 5353 by legacy unicast, with our id.
+    #[test]
+    fn captured_avahi() {
+        let (_, q) = sent("mdns-services");
+        let r = hex(
+            "a1c884000001000100000000095f7365727669636573075f646e732d7364045f756470056c6f63616c00000c8001c00c000c00010000000a00140c5f776f726b73746174696f6e045f746370c023",
+        );
+        let i = answer("mdns-services", &q, &r);
+        assert_eq!((i.service.as_str(), i.confidence), ("mdns", 0.9));
+        assert_eq!(i.extra.as_deref(), Some("services: _workstation._tcp"));
+    }
+
     #[test]
     fn garbage_never_panics() {
         let (_, q) = sent("dns-version-bind");

@@ -251,6 +251,44 @@ mod tests {
         );
     }
 
+    /// Captured from Debian 12's ntpsec 1.2.2+dfsg1-1+deb12u1 (no servers configured, so
+    /// unsynchronised; in a network namespace, without the right to set the clock).
+    #[test]
+    fn captured_ntpsec() {
+        let (_, q) = sent("ntp-readvar");
+        let r = super::super::tests::hex(concat!(
+            "d682a1c8c01600000000015a6c6561703d332c207374726174756d3d31362c20707265636973696f6e3d",
+            "2d32342c20726f6f7464656c61793d302e3030302c20726f6f74646973703d302e3034352c0d0a726566",
+            "69643d494e49542c2072656674696d653d307830303030303030302e30303030303030302c2074633d30",
+            "2c20706565723d302c206f66667365743d302e3030303030302c0d0a6672657175656e63793d302e3030",
+            "303030302c207379735f6a69747465723d302e3030303030302c20636c6b5f6a69747465723d302e3030",
+            "303036302c0d0a636c6f636b3d307865656265326235362e63346137656664652c2070726f636573736f",
+            "723d227838365f3634222c0d0a73797374656d3d224c696e75782f362e31382e34342d66632d76313235",
+            "32222c2076657273696f6e3d226e747064206e74707365632d312e322e32222c0d0a636c6b5f77616e64",
+            "65723d302e3030303030302c206d696e74633d300d0a0000",
+        ));
+        let i = answer("ntp-readvar", &q, &r);
+        assert_eq!(
+            (i.product.as_deref(), i.version.as_deref()),
+            (Some("ntpsec"), Some("1.2.2"))
+        );
+        assert_eq!(
+            i.extra.as_deref(),
+            Some(
+                "version=\"ntpd ntpsec-1.2.2\", system=Linux/6.18.44-fc-v1252, processor=x86_64, stratum=16"
+            )
+        );
+        let (_, q) = sent("ntp-client");
+        let r = super::super::tests::hex(
+            "e40000e80000000000000002494e49540000000000000000a1c8cfb67d24ab12eebe2b56c4aee3a1eebe2b56c4affa7e",
+        );
+        let i = answer("ntp-client", &q, &r);
+        assert_eq!(
+            i.extra.as_deref(),
+            Some("NTPv4, stratum 0, kiss code INIT, unsynchronised")
+        );
+    }
+
     #[test]
     fn garbage_never_panics() {
         let (_, q) = sent("ntp-client");
