@@ -6,6 +6,10 @@
 //! memcached, PostgreSQL, MongoDB, LDAP, DNS, RDP, SMB, MQTT. Every port's work is bounded by a total deadline and a byte cap shared by all of
 //! its connections. Peer bytes only ever leave this crate escaped.
 //!
+//! UDP has no connection to probe over: [`udp`] holds the payload catalogue (`data/udp/`) and
+//! the reply parsers, with no I/O of its own; the scan engine sends and receives, and
+//! [`udp::detection`] turns an identified reply into the same [`Detection`].
+//!
 //! ```no_run
 //! # async fn demo() -> Result<(), portent_probe::BuildError> {
 //! use std::time::Duration;
