@@ -213,6 +213,29 @@ def targets():
     put("targets", "bad", "192.0.2.1:22\n10.0.0.0/7\nxunknown.test\n")
 
 
+def udp():
+    # Replies captured from Debian's servers (crates/probe/src/udp/*.rs tests), ids zeroed to
+    # match the fuzz target's payloads; the first byte picks the payload by sorted name.
+    import glob
+    import tomllib
+    names = sorted(p["name"] for f in glob.glob(os.path.join(ROOT, "data", "udp", "*.toml"))
+                   for p in tomllib.load(open(f, "rb"))["payload"])
+    seeds = {
+        "dns-version-bind": "0000848000010001000000000776657273696f6e0462696e640000100003"
+                            "c00c0010000300000000000d0c646e736d6173712d322e3930",
+        "ntp-client": "240800e600000000000000007f7f0101eebe2a51c6017bbc0000000000000000"
+                      "eebe2a52e9a32825eebe2a52e9a64294",
+        "snmp-v2c-sysdescr": "302902010104067075626c6963a21c0204120000000201000201003"
+                             "00e300c06082b060102010101000400",
+        "rpc-portmap-dump": "00000000000000010000000000000000000000000000000000000001000186a0"
+                            "00000002000000110000006f00000000",
+        "tftp-rrq": "0005000146696c65206e6f7420666f756e6400",
+        "memcached-version": "000000000001000056455253494f4e20312e362e31380d0a",
+    }
+    for name, reply in seeds.items():
+        put("udp", name, bytes([names.index(name)]) + bytes.fromhex(reply))
+
+
 def ports():
     put("ports", "list", "22,80,443,1-1023,ssh,-100,65000-\n")
     put("ports", "classes", "1-2000\nunassigned,system\n25,http\n")
@@ -220,5 +243,6 @@ def ports():
 
 
 if __name__ == "__main__":
-    for f in [banner, http, rpc, binary, tls_cert, signatures, iana_csv, listening, targets, ports]:
+    for f in [banner, http, rpc, binary, tls_cert, signatures, iana_csv, listening, targets, ports,
+              udp]:
         f()

@@ -120,18 +120,18 @@ const DEFAULT_ORDER: &[Probe] = &[
 
 /// What the engine settled on.
 #[derive(Debug, Default)]
-struct Found {
-    service: String,
-    product: Option<String>,
-    version: Option<String>,
-    extra: Option<String>,
-    cpe: Option<String>,
-    confidence: f32,
-    evidence: Vec<u8>,
-    http: Option<HttpInfo>,
-    rpc: Option<RpcInfo>,
+pub(crate) struct Found {
+    pub(crate) service: String,
+    pub(crate) product: Option<String>,
+    pub(crate) version: Option<String>,
+    pub(crate) extra: Option<String>,
+    pub(crate) cpe: Option<String>,
+    pub(crate) confidence: f32,
+    pub(crate) evidence: Vec<u8>,
+    pub(crate) http: Option<HttpInfo>,
+    pub(crate) rpc: Option<RpcInfo>,
     /// The peer answered our ClientHello in TLS, but the handshake failed: why (escaped).
-    tls_failed: Option<String>,
+    pub(crate) tls_failed: Option<String>,
 }
 
 impl Found {
@@ -1143,11 +1143,40 @@ fn verdict(
     f: &Found,
     tls: bool,
 ) -> Verdict {
-    let status = tcp.as_str();
+    verdict_on(
+        Protocol::Tcp,
+        port,
+        tcp,
+        udp,
+        expected,
+        caller_expected,
+        f,
+        tls,
+    )
+}
+
+/// The verdict for a service found on `port` over `proto`: `own` is the registry's status
+/// for that protocol (what the sentence names), `other` the other protocol's (a port is a
+/// ghost only when neither provides for a listener). UDP detection (`crate::udp`) uses it
+/// with `Protocol::Udp`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn verdict_on(
+    proto: Protocol,
+    port: u16,
+    own: Status,
+    other: Status,
+    expected: &[String],
+    caller_expected: bool,
+    f: &Found,
+    tls: bool,
+) -> Verdict {
+    let (tcp, udp) = (own, other);
+    let status = own.as_str();
+    let label = proto.as_str();
     let head = match (expected.first(), caller_expected) {
-        (Some(e), true) => format!("{port}/tcp is expected to run {e}"),
-        (Some(e), false) => format!("{port}/tcp is assigned to {e}"),
-        (None, _) => format!("{port}/tcp is {status}"),
+        (Some(e), true) => format!("{port}/{label} is expected to run {e}"),
+        (Some(e), false) => format!("{port}/{label} is assigned to {e}"),
+        (None, _) => format!("{port}/{label} is {status}"),
     };
     let unknown = f.service == "unknown";
     // A convention only answers for the registry: a caller who named what should run here

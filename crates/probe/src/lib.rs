@@ -6,6 +6,10 @@
 //! memcached, PostgreSQL, MongoDB, LDAP, DNS, RDP, SMB, MQTT. Every port's work is bounded by a total deadline and a byte cap shared by all of
 //! its connections. Peer bytes only ever leave this crate escaped.
 //!
+//! UDP has no connection to probe over: [`udp`] holds the payload catalogue (`data/udp/`) and
+//! the reply parsers, with no I/O of its own; the scan engine sends and receives, and
+//! [`udp::detection`] turns an identified reply into the same [`Detection`].
+//!
 //! ```no_run
 //! # async fn demo() -> Result<(), portent_probe::BuildError> {
 //! use std::time::Duration;
@@ -26,6 +30,7 @@ pub mod http;
 pub mod rpc;
 pub mod signatures;
 pub mod tls;
+pub mod udp;
 pub mod xdr;
 
 use std::net::SocketAddr;
@@ -109,9 +114,11 @@ pub enum Matches {
 /// The identification against the registry.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Verdict {
-    /// The registry's service for this port on TCP (or the caller's expectation).
+    /// The registry's service for this port on TCP (UDP for a UDP detection), or the
+    /// caller's expectation.
     pub expected: Option<String>,
-    /// The registry's status for this port on TCP: assigned, reserved or unassigned.
+    /// The registry's status for this port on TCP (UDP for a UDP detection): assigned,
+    /// reserved or unassigned.
     pub registry_status: String,
     pub matches: Matches,
     /// One sentence: "797/tcp is unassigned; it speaks SSH (OpenSSH 9.6p1): a custom service
