@@ -26,6 +26,7 @@ pub mod http;
 pub mod rpc;
 pub mod signatures;
 pub mod tls;
+pub mod udp;
 pub mod xdr;
 
 use std::net::SocketAddr;
