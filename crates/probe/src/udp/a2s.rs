@@ -8,7 +8,7 @@
 //! servers may answer in their obsolete `m` (0x6d) form, which starts with the address.
 //! The request carries no id, so the check is the reply's shape.
 
-use super::{text, Identity, Reply};
+use super::{Identity, Reply, text};
 
 const SIMPLE: [u8; 4] = [0xff; 4];
 
@@ -32,7 +32,11 @@ pub(super) fn identify(_sent: &[u8], reply: &[u8]) -> Reply {
 
 /// The strings of an info reply: `[address,] name, map, folder, game`.
 fn info(body: &[u8], goldsrc: bool) -> Reply {
-    let body = if goldsrc { body } else { body.get(1..).unwrap_or_default() };
+    let body = if goldsrc {
+        body
+    } else {
+        body.get(1..).unwrap_or_default()
+    };
     let mut fields = body.split(|&b| b == 0);
     if goldsrc {
         fields.next();
@@ -85,15 +89,25 @@ mod tests {
         r.extend([0xda, 0x02, 3, 24, 0, b'd', b'l', 0, 1]);
         r.extend_from_slice(b"1.38.7.9\0");
         let id = answer("a2s-info", &s, &r);
-        assert_eq!(id.product.as_deref(), Some("Counter-Strike: Global Offensive"));
-        assert_eq!(id.extra.as_deref(), Some("name My Server; map de_dust2; folder csgo"));
+        assert_eq!(
+            id.product.as_deref(),
+            Some("Counter-Strike: Global Offensive")
+        );
+        assert_eq!(
+            id.extra.as_deref(),
+            Some("name My Server; map de_dust2; folder csgo")
+        );
         never_panics("a2s-info", &s, &r);
     }
 
     #[test]
     fn others_are_not_ours() {
         let (p, s) = sent("a2s-info");
-        assert_eq!(super::super::identify(&p, &s, &s), Reply::NotOurs, "our request echoed");
+        assert_eq!(
+            super::super::identify(&p, &s, &s),
+            Reply::NotOurs,
+            "our request echoed"
+        );
         let short = [0xff, 0xff, 0xff, 0xff, b'A', 1];
         assert_eq!(super::super::identify(&p, &s, &short), Reply::NotOurs);
         assert_eq!(super::super::identify(&p, &s, b"hello"), Reply::NotOurs);

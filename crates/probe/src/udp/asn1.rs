@@ -27,7 +27,9 @@ pub(super) fn read(d: &[u8]) -> Option<(Tlv<'_>, &[u8])> {
             return None; // indefinite or absurd lengths
         }
         let bytes = rest.get(..n)?;
-        let len = bytes.iter().fold(0usize, |acc, &b| acc << 8 | usize::from(b));
+        let len = bytes
+            .iter()
+            .fold(0usize, |acc, &b| acc << 8 | usize::from(b));
         (len, rest.get(n..)?)
     };
     let body = rest.get(..len)?;
@@ -105,6 +107,9 @@ mod tests {
         assert_eq!(uint(&[]), None);
         assert_eq!(uint(&[1; 9]), None);
         assert_eq!(ctx_uint(&[0xa1, 0x03, 0x02, 0x01, 0x05], 0xa1), Some(5));
-        assert_eq!(children(&[0x02, 0x01, 0x01, 0x02, 0x01, 0x02], 1).count(), 1);
+        assert_eq!(
+            children(&[0x02, 0x01, 0x01, 0x02, 0x01, 0x02], 1).count(),
+            1
+        );
     }
 }

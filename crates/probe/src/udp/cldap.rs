@@ -10,7 +10,7 @@
 //! a `user` DN between the id and the operation; it is skipped when present.
 
 use super::asn1::{children, expect, read, uint};
-use super::{text, Identity, Reply};
+use super::{Identity, Reply, text};
 
 const SEARCH_REQUEST: u8 = 0x63;
 const SEARCH_ENTRY: u8 = 0x64;
@@ -63,7 +63,9 @@ pub(super) fn identify(sent: &[u8], reply: &[u8]) -> Reply {
             match lower.as_slice() {
                 b"vendorname" => product = product.or_else(|| text(value)),
                 b"vendorversion" => version = version.or_else(|| text(value)),
-                b"dnshostname" | b"defaultnamingcontext" | b"supportedldapversion"
+                b"dnshostname"
+                | b"defaultnamingcontext"
+                | b"supportedldapversion"
                 | b"domaincontrollerfunctionality" => {
                     if let (Some(n), Some(v)) = (text(name), text(value)) {
                         extra.push(format!("{n} {v}"));
@@ -72,7 +74,10 @@ pub(super) fn identify(sent: &[u8], reply: &[u8]) -> Reply {
                 _ => {}
             }
         }
-    } else if let Some(code) = done.and_then(|d| expect(d, 0x0a)).and_then(|(c, _)| uint(c)) {
+    } else if let Some(code) = done
+        .and_then(|d| expect(d, 0x0a))
+        .and_then(|(c, _)| uint(c))
+    {
         extra.push(format!("search done, result code {code}"));
     }
     if extra.len() > 8 {
@@ -130,7 +135,14 @@ mod tests {
     }
 
     fn attr(name: &str, value: &str) -> Vec<u8> {
-        tlv(0x30, &[tlv(0x04, name.as_bytes()), tlv(0x31, &tlv(0x04, value.as_bytes()))].concat())
+        tlv(
+            0x30,
+            &[
+                tlv(0x04, name.as_bytes()),
+                tlv(0x31, &tlv(0x04, value.as_bytes())),
+            ]
+            .concat(),
+        )
     }
 
     /// SearchResultEntry + SearchResultDone (RFC 4511 §4.5.2) in one datagram, with the
@@ -145,8 +157,15 @@ mod tests {
         ]
         .concat();
         let entry = tlv(0x64, &[tlv(0x04, b""), tlv(0x30, &attrs)].concat());
-        let done = tlv(0x65, &[tlv(0x0a, &[0]), tlv(0x04, b""), tlv(0x04, b"")].concat());
-        [tlv(0x30, &[id, &entry].concat()), tlv(0x30, &[id, &done].concat())].concat()
+        let done = tlv(
+            0x65,
+            &[tlv(0x0a, &[0]), tlv(0x04, b""), tlv(0x04, b"")].concat(),
+        );
+        [
+            tlv(0x30, &[id, &entry].concat()),
+            tlv(0x30, &[id, &done].concat()),
+        ]
+        .concat()
     }
 
     #[test]
@@ -167,7 +186,11 @@ mod tests {
     #[test]
     fn echo_and_wrong_id_are_not_ours() {
         let (p, s) = sent("cldap-rootdse");
-        assert_eq!(super::super::identify(&p, &s, &s), Reply::NotOurs, "reflected request");
+        assert_eq!(
+            super::super::identify(&p, &s, &s),
+            Reply::NotOurs,
+            "reflected request"
+        );
         let mut r = reply(&s);
         r[8] ^= 1;
         assert_eq!(super::super::identify(&p, &s, &r), Reply::NotOurs);

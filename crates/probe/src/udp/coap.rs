@@ -5,7 +5,7 @@
 //! ours), a Reset echoing the message id, or a separate response carrying our token. The
 //! link-format body of a `2.05 Content` answer lists the resources, which go into `extra`.
 
-use super::{be16, text, Identity, Reply};
+use super::{Identity, Reply, be16, text};
 
 pub(super) fn identify(sent: &[u8], reply: &[u8]) -> Reply {
     let (Some(&b0), Some(&code)) = (reply.first(), reply.get(1)) else {
@@ -35,7 +35,9 @@ pub(super) fn identify(sent: &[u8], reply: &[u8]) -> Reply {
         return Reply::Answer(Identity::new("coap", 0.7).extra(Some("reset".into())));
     }
     if code == 0 {
-        return Reply::Answer(Identity::new("coap", 0.8).extra(Some("empty acknowledgement".into())));
+        return Reply::Answer(
+            Identity::new("coap", 0.8).extra(Some("empty acknowledgement".into())),
+        );
     }
     let status = format!("{}.{:02}", class, code & 0x1f);
     let body = payload(reply.get(4 + tkl..).unwrap_or_default());
@@ -76,6 +78,15 @@ mod tests {
     use super::super::tests::{answer, never_panics, sent};
     use super::*;
 
+    /// Captured from Debian's libcoap 4.3.1 `coap-server-openssl -A 127.0.0.1` answering
+    /// `sent("coap-well-known-core")` (a piggybacked 2.05 with its resource list).
+    const LIBCOAP: &str = "\
+    6445a1c8cfb67d24c128ff3c2f3e3b7469746c653d2247656e6572616c20496e666f223b63743d30\
+    2c3c2f74696d653e3b69663d22636c6f636b223b72743d227469636b73223b7469746c653d22496e\
+    7465726e616c20436c6f636b223b63743d303b6f62732c3c2f6173796e633e3b63743d302c3c2f65\
+    78616d706c655f646174613e3b7469746c653d224578616d706c652044617461223b63743d303b6f\
+    6273";
+
     /// ACK with piggybacked 2.05 Content, Content-Format 40 (link format), per RFC 7252 §3
     /// and RFC 6690 §5.
     fn reply(sent: &[u8]) -> Vec<u8> {
@@ -99,7 +110,10 @@ mod tests {
     fn reset_and_empty_ack() {
         let (_, s) = sent("coap-well-known-core");
         let rst = [0x70, 0x00, s[2], s[3]];
-        assert_eq!(answer("coap-well-known-core", &s, &rst).extra.as_deref(), Some("reset"));
+        assert_eq!(
+            answer("coap-well-known-core", &s, &rst).extra.as_deref(),
+            Some("reset")
+        );
         let ack = [0x60, 0x00, s[2], s[3]];
         assert!(answer("coap-well-known-core", &s, &ack).confidence < 0.9);
     }
@@ -116,5 +130,19 @@ mod tests {
         // The request itself (type CON, code GET) is not a response.
         assert_eq!(super::super::identify(&p, &s, &s), Reply::NotOurs);
         never_panics("coap-well-known-core", &s, &reply(&s));
+    }
+
+    #[test]
+    fn libcoap_capture() {
+        use super::super::tests::hex;
+        let (_, s) = sent("coap-well-known-core");
+        let id = answer("coap-well-known-core", &s, &hex(LIBCOAP));
+        let extra = id.extra.unwrap_or_default();
+        assert!(
+            extra.starts_with("2.05; </>;title=\"General Info\""),
+            "{extra}"
+        );
+        assert!(id.confidence > 0.9);
+        never_panics("coap-well-known-core", &s, &hex(LIBCOAP));
     }
 }

@@ -8,7 +8,7 @@
 //! a DTLS record (version 0xFEFF or 0xFEFD, epoch, 48-bit sequence number, length). None of
 //! them echoes a field of ours except the suite, so the check is the record's shape.
 
-use super::{be16, Identity, Reply};
+use super::{Identity, Reply, be16};
 
 const HANDSHAKE: u8 = 22;
 const ALERT: u8 = 21;
@@ -113,7 +113,10 @@ fn offered(sent: &[u8], suite: u16) -> bool {
         return false;
     };
     sent.get(at + 2..at + 2 + usize::from(n))
-        .is_some_and(|list| list.chunks_exact(2).any(|c| u16::from_be_bytes([c[0], c[1]]) == suite))
+        .is_some_and(|list| {
+            list.chunks_exact(2)
+                .any(|c| u16::from_be_bytes([c[0], c[1]]) == suite)
+        })
 }
 
 fn version_name(v: u16) -> &'static str {
@@ -129,6 +132,10 @@ fn version_name(v: u16) -> &'static str {
 mod tests {
     use super::super::tests::{answer, hex, never_panics, sent};
     use super::*;
+
+    /// Captured from Debian's OpenSSL 3.0 (`openssl s_server -dtls -accept 44330`, an EC
+    /// self-signed certificate) answering `sent("dtls-client-hello")`: a HelloVerifyRequest.
+    const OPENSSL_DTLS: &str = "16feff00000000000000000023030000170000000000000017feff146c9fee45fff5540d919d627793d396194f1358a7";
 
     /// A HelloVerifyRequest as RFC 6347 §4.2.1 describes it (record version 1.0).
     const HVR: &str = "16 feff 0000 000000000000 0023 03 000017 0000 000000 000017 feff 14 \
@@ -152,13 +159,29 @@ mod tests {
         let mut body = hex("fefd");
         body.extend([7u8; 32]);
         body.extend(hex("00 c02b 00"));
-        let mut f = vec![2, 0, 0, body.len() as u8, 0, 0, 0, 0, 0, 0, 0, body.len() as u8];
+        let mut f = vec![
+            2,
+            0,
+            0,
+            body.len() as u8,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            body.len() as u8,
+        ];
         f.extend(&body);
         let mut r = hex("16 fefd 0000 000000000000");
         r.extend([0, f.len() as u8]);
         r.extend(&f);
         let id = answer("dtls-client-hello", &s, &r);
-        assert_eq!(id.extra.as_deref(), Some("ServerHello (DTLS 1.2, cipher suite 0xc02b)"));
+        assert_eq!(
+            id.extra.as_deref(),
+            Some("ServerHello (DTLS 1.2, cipher suite 0xc02b)")
+        );
         let at = r.len() - 3;
         r[at..at + 2].copy_from_slice(&[0x13, 0x01]); // a TLS 1.3 suite we did not offer
         assert_eq!(super::super::identify(&p, &s, &r), Reply::NotOurs);
@@ -173,7 +196,20 @@ mod tests {
             Some("alert handshake_failure(40)")
         );
         // A TLS (not DTLS) alert, and our own ClientHello reflected.
-        assert_eq!(super::super::identify(&p, &s, &hex("15 0303 0002 0228")), Reply::NotOurs);
+        assert_eq!(
+            super::super::identify(&p, &s, &hex("15 0303 0002 0228")),
+            Reply::NotOurs
+        );
         assert_eq!(super::super::identify(&p, &s, &s), Reply::NotOurs);
+    }
+
+    #[test]
+    fn openssl_capture() {
+        let (_, s) = sent("dtls-client-hello");
+        let id = answer("dtls-client-hello", &s, &hex(OPENSSL_DTLS));
+        assert_eq!(
+            id.extra.as_deref(),
+            Some("HelloVerifyRequest (DTLS 1.0, cookie 20 bytes)")
+        );
     }
 }

@@ -14,20 +14,79 @@
 //! payload chain is walked (at most 32 payloads, within the message) for notify types and
 //! vendor ids, which name some implementations.
 
-use super::{be16, be32, echoes, Identity, Reply};
+use super::{Identity, Reply, be16, be32, echoes};
 
 /// Vendor ids we can name, from strongSwan's tables (`isakmp_vendor.c`, `ike_vendor.c`)
 /// and RFC 3947 §3.1; `prefix` ones carry a version in their last bytes.
 const VENDOR_IDS: &[(&str, &[u8], bool)] = &[
-    ("strongSwan", &[0x88, 0x2f, 0xe5, 0x6d, 0x6f, 0xd2, 0x0d, 0xbc, 0x22, 0x51, 0x61, 0x3b, 0x2e, 0xbe, 0x5b, 0xeb], false),
-    ("NAT-T (RFC 3947)", &[0x4a, 0x13, 0x1c, 0x81, 0x07, 0x03, 0x58, 0x45, 0x5c, 0x57, 0x28, 0xf2, 0x0e, 0x95, 0x45, 0x2f], false),
-    ("XAuth", &[0x09, 0x00, 0x26, 0x89, 0xdf, 0xd6, 0xb7, 0x12], false),
-    ("DPD (RFC 3706)", &[0xaf, 0xca, 0xd7, 0x13, 0x68, 0xa1, 0xf1, 0xc9, 0x6b, 0x86, 0x96, 0xfc, 0x77, 0x57, 0x01, 0x00], false),
-    ("Cisco Unity", &[0x12, 0xf5, 0xf2, 0x8c, 0x45, 0x71, 0x68, 0xa9, 0x70, 0x2d, 0x9f, 0xe2, 0x74, 0xcc], true),
-    ("FRAGMENTATION", &[0x40, 0x48, 0xb7, 0xd5, 0x6e, 0xbc, 0xe8, 0x85, 0x25, 0xe7, 0xde, 0x7f, 0x00, 0xd6, 0xc2, 0xd3], true),
-    ("MS NT5 ISAKMPOAKLEY", &[0x1e, 0x2b, 0x51, 0x69, 0x05, 0x99, 0x1c, 0x7d, 0x7c, 0x96, 0xfc, 0xbf, 0xb5, 0x87, 0xe4, 0x61], true),
-    ("draft-ietf-ipsec-nat-t-ike-02\\n", &[0x90, 0xcb, 0x80, 0x91, 0x3e, 0xbb, 0x69, 0x6e, 0x08, 0x63, 0x81, 0xb5, 0xec, 0x42, 0x7b, 0x1f], false),
-    ("draft-ietf-ipsec-nat-t-ike-03", &[0x7d, 0x94, 0x19, 0xa6, 0x53, 0x10, 0xca, 0x6f, 0x2c, 0x17, 0x9d, 0x92, 0x15, 0x52, 0x9d, 0x56], false),
+    (
+        "strongSwan",
+        &[
+            0x88, 0x2f, 0xe5, 0x6d, 0x6f, 0xd2, 0x0d, 0xbc, 0x22, 0x51, 0x61, 0x3b, 0x2e, 0xbe,
+            0x5b, 0xeb,
+        ],
+        false,
+    ),
+    (
+        "NAT-T (RFC 3947)",
+        &[
+            0x4a, 0x13, 0x1c, 0x81, 0x07, 0x03, 0x58, 0x45, 0x5c, 0x57, 0x28, 0xf2, 0x0e, 0x95,
+            0x45, 0x2f,
+        ],
+        false,
+    ),
+    (
+        "XAuth",
+        &[0x09, 0x00, 0x26, 0x89, 0xdf, 0xd6, 0xb7, 0x12],
+        false,
+    ),
+    (
+        "DPD (RFC 3706)",
+        &[
+            0xaf, 0xca, 0xd7, 0x13, 0x68, 0xa1, 0xf1, 0xc9, 0x6b, 0x86, 0x96, 0xfc, 0x77, 0x57,
+            0x01, 0x00,
+        ],
+        false,
+    ),
+    (
+        "Cisco Unity",
+        &[
+            0x12, 0xf5, 0xf2, 0x8c, 0x45, 0x71, 0x68, 0xa9, 0x70, 0x2d, 0x9f, 0xe2, 0x74, 0xcc,
+        ],
+        true,
+    ),
+    (
+        "FRAGMENTATION",
+        &[
+            0x40, 0x48, 0xb7, 0xd5, 0x6e, 0xbc, 0xe8, 0x85, 0x25, 0xe7, 0xde, 0x7f, 0x00, 0xd6,
+            0xc2, 0xd3,
+        ],
+        true,
+    ),
+    (
+        "MS NT5 ISAKMPOAKLEY",
+        &[
+            0x1e, 0x2b, 0x51, 0x69, 0x05, 0x99, 0x1c, 0x7d, 0x7c, 0x96, 0xfc, 0xbf, 0xb5, 0x87,
+            0xe4, 0x61,
+        ],
+        true,
+    ),
+    (
+        "draft-ietf-ipsec-nat-t-ike-02\\n",
+        &[
+            0x90, 0xcb, 0x80, 0x91, 0x3e, 0xbb, 0x69, 0x6e, 0x08, 0x63, 0x81, 0xb5, 0xec, 0x42,
+            0x7b, 0x1f,
+        ],
+        false,
+    ),
+    (
+        "draft-ietf-ipsec-nat-t-ike-03",
+        &[
+            0x7d, 0x94, 0x19, 0xa6, 0x53, 0x10, 0xca, 0x6f, 0x2c, 0x17, 0x9d, 0x92, 0x15, 0x52,
+            0x9d, 0x56,
+        ],
+        false,
+    ),
     ("Cisco FlexVPN", b"FLEXVPN-SUPPORTED", false),
     ("Cisco Delete Reason", b"CISCO-DELETE-REASON", false),
 ];
@@ -75,10 +134,7 @@ pub(super) fn identify(sent: &[u8], reply: &[u8]) -> Reply {
     }
     let end = usize::try_from(length).map_or(reply.len(), |l| l.min(reply.len()));
     let walk = walk(reply.get(28..end).unwrap_or_default(), next, major);
-    let mut extra = vec![format!(
-        "IKEv{major} {}",
-        exchange_name(major, exchange)
-    )];
+    let mut extra = vec![format!("IKEv{major} {}", exchange_name(major, exchange))];
     if sent_major != major {
         extra.push(format!("answered our IKEv{sent_major} request"));
     }
@@ -87,7 +143,11 @@ pub(super) fn identify(sent: &[u8], reply: &[u8]) -> Reply {
         extra.push(format!("responder SPI {hex}"));
     }
     if !walk.notifies.is_empty() {
-        let names: Vec<String> = walk.notifies.iter().map(|&n| notify_name(major, n)).collect();
+        let names: Vec<String> = walk
+            .notifies
+            .iter()
+            .map(|&n| notify_name(major, n))
+            .collect();
         extra.push(format!("notify {}", names.join(", ")));
     }
     if !walk.vendors.is_empty() {
@@ -239,7 +299,9 @@ mod tests {
         let id = answer("ike-v1-main-mode", &s, &r);
         assert_eq!(
             id.extra.as_deref(),
-            Some("IKEv1 Main Mode; responder SPI 1122334455667788; vendor ids NAT-T (RFC 3947), DPD (RFC 3706)")
+            Some(
+                "IKEv1 Main Mode; responder SPI 1122334455667788; vendor ids NAT-T (RFC 3947), DPD (RFC 3706)"
+            )
         );
         never_panics("ike-v1-main-mode", &s, &r);
     }
@@ -260,7 +322,11 @@ mod tests {
     fn payloads_are_well_formed() {
         for name in ["ike-v1-main-mode", "ike-v2-sa-init", "ike-v2-nat-t"] {
             let (_, s) = sent(name);
-            let m = if name.ends_with("nat-t") { &s[4..] } else { &s[..] };
+            let m = if name.ends_with("nat-t") {
+                &s[4..]
+            } else {
+                &s[..]
+            };
             assert_eq!(be32(m, 24), Some(m.len() as u32), "{name}");
             let major = m[17] >> 4;
             let w = walk(&m[28..], m[16], major);

@@ -15,8 +15,8 @@ use std::sync::OnceLock;
 
 use serde::Deserialize;
 
-use crate::escape::escape_bytes;
 use crate::RpcInfo;
+use crate::escape::escape_bytes;
 
 mod a2s;
 mod asn1;
@@ -35,12 +35,21 @@ mod stun;
 /// The catalogue files, embedded. One per protocol family; add a line to add a file.
 const FILES: &[(&str, &str)] = &[
     ("a2s.toml", include_str!("../../../../data/udp/a2s.toml")),
-    ("cldap.toml", include_str!("../../../../data/udp/cldap.toml")),
+    (
+        "cldap.toml",
+        include_str!("../../../../data/udp/cldap.toml"),
+    ),
     ("coap.toml", include_str!("../../../../data/udp/coap.toml")),
     ("dtls.toml", include_str!("../../../../data/udp/dtls.toml")),
     ("ike.toml", include_str!("../../../../data/udp/ike.toml")),
-    ("kerberos.toml", include_str!("../../../../data/udp/kerberos.toml")),
-    ("openvpn.toml", include_str!("../../../../data/udp/openvpn.toml")),
+    (
+        "kerberos.toml",
+        include_str!("../../../../data/udp/kerberos.toml"),
+    ),
+    (
+        "openvpn.toml",
+        include_str!("../../../../data/udp/openvpn.toml"),
+    ),
     ("quic.toml", include_str!("../../../../data/udp/quic.toml")),
     ("sip.toml", include_str!("../../../../data/udp/sip.toml")),
     ("ssdp.toml", include_str!("../../../../data/udp/ssdp.toml")),
@@ -70,7 +79,6 @@ pub const MAX_PAYLOAD: usize = 1200;
 
 /// Longest peer string kept in product, version or extra, in characters after escaping.
 pub(crate) const FIELD_CHARS: usize = 200;
-
 
 /// One payload of the catalogue.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -128,7 +136,10 @@ pub struct Catalogue {
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogueError {
     #[error("{origin}: {err}")]
-    Parse { origin: String, err: toml::de::Error },
+    Parse {
+        origin: String,
+        err: toml::de::Error,
+    },
     #[error("{origin}: payload {name:?}: {reason}")]
     Invalid {
         origin: String,
@@ -174,9 +185,13 @@ pub(crate) fn decode_hex(text: &str) -> Option<Vec<u8>> {
     let digits: Vec<u8> = text
         .bytes()
         .filter(|b| !b.is_ascii_whitespace())
-        .map(|b| char::from(b).to_digit(16).and_then(|d| u8::try_from(d).ok()))
+        .map(|b| {
+            char::from(b)
+                .to_digit(16)
+                .and_then(|d| u8::try_from(d).ok())
+        })
         .collect::<Option<_>>()?;
-    if digits.len() % 2 != 0 {
+    if !digits.len().is_multiple_of(2) {
         return None;
     }
     Some(digits.chunks(2).map(|p| p[0] << 4 | p[1]).collect())
@@ -234,7 +249,9 @@ impl Catalogue {
             }
             let bytes = decode_hex(&raw.hex).ok_or_else(|| invalid("hex does not parse"))?;
             if bytes.is_empty() || bytes.len() > MAX_PAYLOAD {
-                return Err(invalid(&format!("the datagram must be 1..={MAX_PAYLOAD} bytes")));
+                return Err(invalid(&format!(
+                    "the datagram must be 1..={MAX_PAYLOAD} bytes"
+                )));
             }
             let ids: Vec<(usize, usize)> = raw.ids.iter().map(|i| (i.offset, i.len)).collect();
             let text_ids: Vec<(usize, usize)> =
@@ -496,7 +513,9 @@ pub(crate) mod tests {
     fn ports_of_this_group() {
         let c = Catalogue::embedded();
         let ports = c.ports();
-        for p in [88, 389, 443, 500, 1194, 1900, 3478, 4500, 5060, 5683, 5684, 27015] {
+        for p in [
+            88, 389, 443, 500, 1194, 1900, 3478, 4500, 5060, 5683, 5684, 27015,
+        ] {
             assert!(ports.contains(&p), "{p}");
         }
         let https: Vec<&str> = c.for_port(443).iter().map(|p| p.name.as_str()).collect();
@@ -518,7 +537,11 @@ pub(crate) mod tests {
         assert_eq!(sent.len(), p.bytes.len());
         assert!(!p.text_ids.is_empty());
         for &(o, l) in &p.text_ids {
-            assert!(sent[o..o + l].iter().all(u8::is_ascii_hexdigit), "{:?}", &sent[o..o + l]);
+            assert!(
+                sent[o..o + l].iter().all(u8::is_ascii_hexdigit),
+                "{:?}",
+                &sent[o..o + l]
+            );
             assert_ne!(sent[o..o + l], p.bytes[o..o + l]);
         }
         let outside: Vec<u8> = sent
@@ -547,9 +570,15 @@ note = "n"
             ("protocol = \"stun\"", "protocol = \"nope\""),
             ("https://", "http://"),
             ("ports = [3478]", "ports = []"),
-            ("note = \"n\"", "note = \"n\"\ntext_ids = [{ offset = 2, len = 1 }]"),
+            (
+                "note = \"n\"",
+                "note = \"n\"\ntext_ids = [{ offset = 2, len = 1 }]",
+            ),
             ("name = \"x\"", "name = \"X y\""),
-            ("note = \"n\"", "note = \"n\"\nids = [{ offset = 1, len = 2 }]"),
+            (
+                "note = \"n\"",
+                "note = \"n\"\nids = [{ offset = 1, len = 2 }]",
+            ),
             ("note = \"n\"", "note = \"n\"\nbogus = 1"),
         ] {
             let bad = ok.replace(from, to);

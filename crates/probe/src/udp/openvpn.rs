@@ -46,6 +46,11 @@ mod tests {
     use super::super::tests::{answer, never_panics, sent};
     use super::*;
 
+    /// Captured from Debian's OpenVPN 2.6.14 (`--tls-server --dev null`, no tls-auth) on
+    /// 127.0.0.1 answering `sent("openvpn-hard-reset")`.
+    const OPENVPN_2_6: &str = "\
+    402ba8bcd5119fefe20100000000a1c8cfb67d24ab1200000000";
+
     /// The server's hard reset: opcode 8, key id 0, its session id, one ack (packet 0), our
     /// session id, its packet id 0.
     fn reply(sent: &[u8]) -> Vec<u8> {
@@ -60,7 +65,11 @@ mod tests {
         let (_, s) = sent("openvpn-hard-reset");
         let id = answer("openvpn-hard-reset", &s, &reply(&s));
         assert_eq!(id.service, "openvpn");
-        assert!(id.extra.unwrap_or_default().starts_with("P_CONTROL_HARD_RESET_SERVER_V2"));
+        assert!(
+            id.extra
+                .unwrap_or_default()
+                .starts_with("P_CONTROL_HARD_RESET_SERVER_V2")
+        );
     }
 
     #[test]
@@ -71,5 +80,17 @@ mod tests {
         assert_eq!(super::super::identify(&p, &s, &r), Reply::NotOurs);
         assert_eq!(super::super::identify(&p, &s, &s), Reply::NotOurs);
         never_panics("openvpn-hard-reset", &s, &reply(&s));
+    }
+
+    #[test]
+    fn openvpn_capture() {
+        use super::super::tests::hex;
+        let (_, s) = sent("openvpn-hard-reset");
+        let id = answer("openvpn-hard-reset", &s, &hex(OPENVPN_2_6));
+        assert_eq!(
+            id.extra.as_deref(),
+            Some("P_CONTROL_HARD_RESET_SERVER_V2, no tls-auth")
+        );
+        never_panics("openvpn-hard-reset", &s, &hex(OPENVPN_2_6));
     }
 }

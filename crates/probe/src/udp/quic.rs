@@ -8,7 +8,7 @@
 //! connection ids (its destination id is our source id and the other way round) and lists
 //! the versions the server supports; it must not list the version we sent.
 
-use super::{be32, Identity, Reply};
+use super::{Identity, Reply, be32};
 
 /// Versions listed in `extra`, at most.
 const MAX_VERSIONS: usize = 16;
@@ -36,7 +36,11 @@ pub(super) fn identify(sent: &[u8], reply: &[u8]) -> Reply {
     if versions.iter().any(|&v| Some(v) == ours) {
         return Reply::NotOurs;
     }
-    let names: Vec<String> = versions.iter().take(MAX_VERSIONS).map(|&v| name(v)).collect();
+    let names: Vec<String> = versions
+        .iter()
+        .take(MAX_VERSIONS)
+        .map(|&v| name(v))
+        .collect();
     let mut extra = format!("version negotiation: {}", names.join(", "));
     if versions.len() > MAX_VERSIONS {
         extra.push_str(", ...");
@@ -96,7 +100,10 @@ mod tests {
     fn payload_is_padded_and_reserved() {
         let (p, s) = sent("quic-version-negotiation");
         assert_eq!(s.len(), 1200);
-        assert_eq!(be32(&p.bytes, 1).map(|v| v & 0x0f0f_0f0f), Some(0x0a0a_0a0a));
+        assert_eq!(
+            be32(&p.bytes, 1).map(|v| v & 0x0f0f_0f0f),
+            Some(0x0a0a_0a0a)
+        );
     }
 
     #[test]

@@ -6,19 +6,23 @@
 //! that wants authentication) that copies the Call-ID and the Via (RFC 3261 §8.2.6.2); one
 //! of them must match. `Server` (or `User-Agent`) names the product.
 
-use super::{software, text, Identity, Reply};
+use super::{Identity, Reply, software, text};
 
 /// Header lines looked at, at most.
 const MAX_LINES: usize = 64;
 
 pub(super) fn identify(sent: &[u8], reply: &[u8]) -> Reply {
     let head = reply.get(..reply.len().min(8192)).unwrap_or_default();
-    let mut lines = head.split(|&b| b == b'\n').map(|l| l.strip_suffix(b"\r").unwrap_or(l));
+    let mut lines = head
+        .split(|&b| b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l));
     let Some(status) = lines.next() else {
         return Reply::NotOurs;
     };
     let is_status = status.starts_with(b"SIP/2.0 ")
-        && status.get(8..11).is_some_and(|c| c.iter().all(u8::is_ascii_digit));
+        && status
+            .get(8..11)
+            .is_some_and(|c| c.iter().all(u8::is_ascii_digit));
     if !is_status {
         return Reply::NotOurs;
     }
@@ -134,7 +138,11 @@ mod tests {
         assert_eq!(id.service, "sip");
         assert_eq!(id.product.as_deref(), Some("Asterisk PBX"));
         assert_eq!(id.version.as_deref(), Some("20.5.0"));
-        assert!(id.extra.unwrap_or_default().starts_with("200 OK; server Asterisk PBX 20.5.0"));
+        assert!(
+            id.extra
+                .unwrap_or_default()
+                .starts_with("200 OK; server Asterisk PBX 20.5.0")
+        );
         never_panics("sip-options", &s, &reply(&s));
     }
 
@@ -143,7 +151,10 @@ mod tests {
         let (_, s) = sent("sip-options");
         let call = header(&s, b"call-id", b"i").expect("call-id");
         let r = [&b"SIP/2.0 404 Not Found\r\ni: "[..], call, b"\r\n\r\n"].concat();
-        assert_eq!(answer("sip-options", &s, &r).extra.as_deref(), Some("404 Not Found"));
+        assert_eq!(
+            answer("sip-options", &s, &r).extra.as_deref(),
+            Some("404 Not Found")
+        );
     }
 
     #[test]

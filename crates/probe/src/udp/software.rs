@@ -20,14 +20,14 @@ pub(super) fn split(raw: &[u8]) -> (Option<String>, Option<String>) {
     if let Some(pos) = tokens
         .iter()
         .position(|t| t.len() > 5 && t[..5].eq_ignore_ascii_case(b"UPnP/"))
+        && let Some(product) = tokens.get(pos + 1)
     {
-        if let Some(product) = tokens.get(pos + 1) {
-            return slash(product);
-        }
+        return slash(product);
     }
     match tokens.as_slice() {
         [] => (None, None),
         [first, ..] if first.contains(&b'/') => slash(first),
+        [first, ..] if dash(first).is_some() => dash(first).unwrap_or_default(),
         [.., last] if tokens.len() > 1 && looks_like_version(last) => {
             let end = raw
                 .windows(last.len())
@@ -48,6 +48,14 @@ fn slash(token: &[u8]) -> (Option<String>, Option<String>) {
         ),
         None => (text(token), None),
     }
+}
+
+/// `Name-1.2.3` (coturn's SOFTWARE) into its halves.
+fn dash(token: &[u8]) -> Option<(Option<String>, Option<String>)> {
+    let i = token.iter().rposition(|&b| b == b'-')?;
+    let version = token.get(i + 1..)?;
+    (i > 0 && looks_like_version(version))
+        .then(|| (text(token.get(..i).unwrap_or_default()), text(version)))
 }
 
 fn looks_like_version(t: &[u8]) -> bool {
@@ -79,9 +87,13 @@ mod tests {
         );
         assert_eq!(
             s("Coturn-4.6.1 'Gorst' dan Eider"),
-            (Some("Coturn-4.6.1 'Gorst' dan Eider".into()), None)
+            (Some("Coturn".into()), Some("4.6.1".into()))
         );
-        assert_eq!(s("FreeSWITCH-mod_sofia/1.10.9"), (Some("FreeSWITCH-mod_sofia".into()), Some("1.10.9".into())));
+        assert_eq!(s("a-b c"), (Some("a-b c".into()), None));
+        assert_eq!(
+            s("FreeSWITCH-mod_sofia/1.10.9"),
+            (Some("FreeSWITCH-mod_sofia".into()), Some("1.10.9".into()))
+        );
         assert_eq!(s("  "), (None, None));
         assert_eq!(s("x UPnP/1.0"), (Some("x UPnP/1.0".into()), None));
         let _ = split(&[0xff; 2000]);

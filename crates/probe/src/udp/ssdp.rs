@@ -5,20 +5,24 @@
 //! §1.3). The request has no id to echo, so the check is the shape: an HTTP status line and
 //! at least one SSDP header. Our own `M-SEARCH` coming back (an echo service) is not SSDP.
 
-use super::{software, text, Identity, Reply};
+use super::{Identity, Reply, software, text};
 
 /// Lines of the reply looked at, at most.
 const MAX_LINES: usize = 64;
 
 pub(super) fn identify(_sent: &[u8], reply: &[u8]) -> Reply {
     let head = reply.get(..reply.len().min(4096)).unwrap_or_default();
-    let mut lines = head.split(|&b| b == b'\n').map(|l| l.strip_suffix(b"\r").unwrap_or(l));
+    let mut lines = head
+        .split(|&b| b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l));
     let Some(status) = lines.next() else {
         return Reply::NotOurs;
     };
     let ok_status = status.len() >= 12
         && (status.starts_with(b"HTTP/1.1 ") || status.starts_with(b"HTTP/1.0 "))
-        && status.get(9..12).is_some_and(|c| c.iter().all(u8::is_ascii_digit));
+        && status
+            .get(9..12)
+            .is_some_and(|c| c.iter().all(u8::is_ascii_digit));
     if !ok_status {
         return Reply::NotOurs;
     }
@@ -86,7 +90,10 @@ mod tests {
         assert_eq!(id.product.as_deref(), Some("MiniUPnPd"));
         assert_eq!(id.version.as_deref(), Some("2.3.1"));
         let extra = id.extra.unwrap_or_default();
-        assert!(extra.contains("location http://10.9.0.2:5000/rootDesc.xml"), "{extra}");
+        assert!(
+            extra.contains("location http://10.9.0.2:5000/rootDesc.xml"),
+            "{extra}"
+        );
         assert!(id.confidence > 0.9);
     }
 
@@ -94,7 +101,12 @@ mod tests {
     fn echo_and_other_text_are_not_ssdp() {
         let (p, s) = sent("ssdp-msearch");
         assert_eq!(super::super::identify(&p, &s, &s), Reply::NotOurs);
-        for r in [&b"SSH-2.0-x\r\n"[..], b"HTTP/1.1 2", b"", b"HTTP/1.1 abc OK\r\n"] {
+        for r in [
+            &b"SSH-2.0-x\r\n"[..],
+            b"HTTP/1.1 2",
+            b"",
+            b"HTTP/1.1 abc OK\r\n",
+        ] {
             assert_eq!(super::super::identify(&p, &s, r), Reply::NotOurs);
         }
         never_panics("ssdp-msearch", &s, REPLY.as_bytes());

@@ -6,7 +6,7 @@
 //! `SOFTWARE` attribute (0x8022) names the product. Attributes are walked within the
 //! message length only, at most 64 of them.
 
-use super::{be16, echoes, software, text, Identity, Reply};
+use super::{Identity, Reply, be16, echoes, software, text};
 
 const SOFTWARE: u16 = 0x8022;
 const ERROR_CODE: u16 = 0x0009;
@@ -51,9 +51,13 @@ pub(super) fn identify(sent: &[u8], reply: &[u8]) -> Reply {
             XOR_MAPPED_ADDRESS | MAPPED_ADDRESS => extra.push("mapped address".into()),
             _ => {}
         }
-        at += 4 + (usize::from(l) + 3) / 4 * 4;
+        at += 4 + usize::from(l).div_ceil(4) * 4;
     }
-    let what = if kind == 0x0101 { "binding success" } else { "binding error" };
+    let what = if kind == 0x0101 {
+        "binding success"
+    } else {
+        "binding error"
+    };
     extra.insert(0, what.into());
     Reply::Answer(
         Identity::new("stun", if product.is_some() { 0.95 } else { 0.9 })
@@ -67,6 +71,12 @@ pub(super) fn identify(sent: &[u8], reply: &[u8]) -> Reply {
 mod tests {
     use super::super::tests::{answer, hex, never_panics, sent};
     use super::*;
+
+    /// Captured from Debian's coturn 4.6.1 (`turnserver -n --listening-ip=127.0.0.1`) answering
+    /// `sent("stun-binding")`.
+    const COTURN: &str = "\
+    0101003c2112a442a1c8cfb67d24ab125980876e002000080001a2505e12a4430001000800018342\
+    7f000001802b0008000187dc7f00000180220014436f7475726e2d342e362e312027476f72737427";
 
     /// A success response built from RFC 8489 §5 and §14: XOR-MAPPED-ADDRESS and SOFTWARE.
     fn reply(sent: &[u8]) -> Vec<u8> {
@@ -99,5 +109,19 @@ mod tests {
         // Our own request reflected.
         assert_eq!(super::super::identify(&p, &s, &s), Reply::NotOurs);
         never_panics("stun-binding", &s, &reply(&s));
+    }
+
+    #[test]
+    fn coturn_capture() {
+        let (_, s) = sent("stun-binding");
+        let id = answer("stun-binding", &s, &hex(COTURN));
+        assert_eq!(id.product.as_deref(), Some("Coturn"));
+        assert_eq!(id.version.as_deref(), Some("4.6.1"));
+        assert!(
+            id.extra
+                .unwrap_or_default()
+                .starts_with("binding success; mapped address")
+        );
+        never_panics("stun-binding", &s, &hex(COTURN));
     }
 }
