@@ -1089,6 +1089,11 @@ fn equivalent(found: &str, registry: &str) -> bool {
         "submissions" => &["smtps", "urd"],
         "memcache" => &["memcached"],
         "rfb" => &["vnc"],
+        // QUIC and DTLS are how HTTP/3 and CoAP over DTLS arrive on UDP; the registry names
+        // the application (443/udp https, 5684/udp coaps), the probe the transport.
+        "quic" => &["https"],
+        "dtls" => &["https", "coaps"],
+        "stun" => &["turn", "stun-behavior"],
         _ => &[],
     };
     aliases.iter().any(|a| a.eq_ignore_ascii_case(registry))

@@ -20,38 +20,50 @@ use serde::Deserialize;
 use crate::escape::escape_bytes;
 use crate::{Detection, RpcInfo};
 
+mod a2s;
+mod asn1;
 mod basic;
+mod cldap;
+mod coap;
 mod dns;
+mod dtls;
 mod generic;
+mod ike;
+mod kerberos;
 mod memcached;
 mod netbios;
 mod ntp;
+mod openvpn;
+mod quic;
 mod rpc;
+mod sip;
 mod snmp;
+mod software;
+mod ssdp;
+mod stun;
 mod tftp;
 
 /// The catalogue files, embedded. One per protocol family; add a line to add a file.
 const FILES: &[(&str, &str)] = &[
-    (
-        "basic.toml",
-        include_str!("../../../../data/udp/basic.toml"),
-    ),
+    ("a2s.toml", include_str!("../../../../data/udp/a2s.toml")),
+    ("basic.toml", include_str!("../../../../data/udp/basic.toml")),
+    ("cldap.toml", include_str!("../../../../data/udp/cldap.toml")),
+    ("coap.toml", include_str!("../../../../data/udp/coap.toml")),
     ("dns.toml", include_str!("../../../../data/udp/dns.toml")),
-    (
-        "generic.toml",
-        include_str!("../../../../data/udp/generic.toml"),
-    ),
-    (
-        "memcached.toml",
-        include_str!("../../../../data/udp/memcached.toml"),
-    ),
-    (
-        "netbios.toml",
-        include_str!("../../../../data/udp/netbios.toml"),
-    ),
+    ("dtls.toml", include_str!("../../../../data/udp/dtls.toml")),
+    ("generic.toml", include_str!("../../../../data/udp/generic.toml")),
+    ("ike.toml", include_str!("../../../../data/udp/ike.toml")),
+    ("kerberos.toml", include_str!("../../../../data/udp/kerberos.toml")),
+    ("memcached.toml", include_str!("../../../../data/udp/memcached.toml")),
+    ("netbios.toml", include_str!("../../../../data/udp/netbios.toml")),
     ("ntp.toml", include_str!("../../../../data/udp/ntp.toml")),
+    ("openvpn.toml", include_str!("../../../../data/udp/openvpn.toml")),
+    ("quic.toml", include_str!("../../../../data/udp/quic.toml")),
     ("rpc.toml", include_str!("../../../../data/udp/rpc.toml")),
+    ("sip.toml", include_str!("../../../../data/udp/sip.toml")),
     ("snmp.toml", include_str!("../../../../data/udp/snmp.toml")),
+    ("ssdp.toml", include_str!("../../../../data/udp/ssdp.toml")),
+    ("stun.toml", include_str!("../../../../data/udp/stun.toml")),
     ("tftp.toml", include_str!("../../../../data/udp/tftp.toml")),
 ];
 
@@ -60,18 +72,29 @@ type Parser = fn(&[u8], &[u8]) -> Reply;
 
 /// Every protocol name a payload may give, with its parser. Add a line to add a protocol.
 const PARSERS: &[(&str, Parser)] = &[
+    ("a2s", a2s::identify),
     ("chargen", basic::identify_chargen),
+    ("cldap", cldap::identify),
+    ("coap", coap::identify),
     ("daytime", basic::identify_daytime),
     ("dns", dns::identify),
+    ("dtls", dtls::identify),
     ("echo", basic::identify_echo),
     ("generic", generic::identify),
+    ("ike", ike::identify),
+    ("kerberos", kerberos::identify),
     ("mdns", dns::identify_mdns),
     ("memcached", memcached::identify),
     ("netbios-ns", netbios::identify),
     ("ntp", ntp::identify),
+    ("openvpn", openvpn::identify),
     ("qotd", basic::identify_qotd),
+    ("quic", quic::identify),
     ("rpc", rpc::identify),
+    ("sip", sip::identify),
     ("snmp", snmp::identify),
+    ("ssdp", ssdp::identify),
+    ("stun", stun::identify),
     ("tftp", tftp::identify),
 ];
 
@@ -99,6 +122,9 @@ pub struct Payload {
     pub bytes: Vec<u8>,
     /// `(offset, len)` ranges randomised per probe; the parser checks the echo.
     pub ids: Vec<(usize, usize)>,
+    /// Like `ids`, but filled with lowercase hex digits: ids inside text protocols (SIP's
+    /// Call-ID and branch), where a random byte would make the request malformed.
+    pub text_ids: Vec<(usize, usize)>,
     /// Where the format comes from (https URLs).
     pub sources: Vec<String>,
     /// Why this payload, in a sentence.
@@ -113,6 +139,13 @@ impl Payload {
             if let Some(range) = out.get_mut(offset..offset.saturating_add(len)) {
                 for b in range {
                     *b = rng();
+                }
+            }
+        }
+        for &(offset, len) in &self.text_ids {
+            if let Some(range) = out.get_mut(offset..offset.saturating_add(len)) {
+                for b in range {
+                    *b = b"0123456789abcdef"[usize::from(rng() & 0x0f)];
                 }
             }
         }
@@ -161,6 +194,8 @@ struct RawPayload {
     hex: String,
     #[serde(default)]
     ids: Vec<RawId>,
+    #[serde(default)]
+    text_ids: Vec<RawId>,
     sources: Vec<String>,
     note: String,
 }
@@ -246,8 +281,11 @@ impl Catalogue {
                 )));
             }
             let ids: Vec<(usize, usize)> = raw.ids.iter().map(|i| (i.offset, i.len)).collect();
+            let text_ids: Vec<(usize, usize)> =
+                raw.text_ids.iter().map(|i| (i.offset, i.len)).collect();
             if ids
                 .iter()
+                .chain(&text_ids)
                 .any(|&(o, l)| l == 0 || o.checked_add(l).is_none_or(|end| end > bytes.len()))
             {
                 return Err(invalid("an id range lies outside the datagram"));
@@ -270,6 +308,7 @@ impl Catalogue {
                 generic: raw.generic,
                 bytes,
                 ids,
+                text_ids,
                 sources: raw.sources,
                 note: raw.note,
             });
@@ -536,7 +575,7 @@ pub(crate) mod tests {
         assert_eq!(n, names.len(), "payload names are unique");
         for p in c.payloads() {
             assert!(parser(&p.protocol).is_some(), "{}", p.name);
-            for &(o, l) in &p.ids {
+            for &(o, l) in p.ids.iter().chain(&p.text_ids) {
                 assert!(o + l <= p.bytes.len(), "{}", p.name);
             }
             assert!(p.sources.iter().all(|s| s.starts_with("https://")));
@@ -567,6 +606,28 @@ pub(crate) mod tests {
         let other = c.for_port(40000);
         assert!(!other.is_empty());
         assert!(other.iter().all(|p| p.generic));
+    }
+
+    #[test]
+    fn text_ids_are_hex_digits() {
+        let (p, sent) = sent("sip-options");
+        assert_eq!(sent.len(), p.bytes.len());
+        assert!(!p.text_ids.is_empty());
+        for &(o, l) in &p.text_ids {
+            assert!(
+                sent[o..o + l].iter().all(u8::is_ascii_hexdigit),
+                "{:?}",
+                &sent[o..o + l]
+            );
+            assert_ne!(sent[o..o + l], p.bytes[o..o + l]);
+        }
+        let outside: Vec<u8> = sent
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !p.text_ids.iter().any(|&(o, l)| (o..o + l).contains(i)))
+            .map(|(_, b)| *b)
+            .collect();
+        assert!(outside.iter().all(|b| b.is_ascii()));
     }
 
     #[test]
