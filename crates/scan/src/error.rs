@@ -82,15 +82,22 @@ pub enum PortError {
     OutOfRange { item: String },
     #[error("port '{item}' includes port 0, which cannot be scanned with connect(): use 1-65535")]
     Zero { item: String },
-    #[error(
-        "'{item}': portent connects over TCP only, not {protocol}; give the port without /{protocol} or with /tcp"
-    )]
+    #[error("'{item}': portent scans TCP and UDP, not {protocol}; give the port with /tcp or /udp (or T: and U: prefixes)")]
     TcpOnly { item: String, protocol: String },
+    #[error("'{item}' names UDP, and this command works over TCP only")]
+    UdpNotHere { item: String },
+    #[error("{protocol} was asked for (-s{flag}), but -p names no {protocol} ports: add them (`{example}`) or drop -s{flag}")]
+    NoPortsFor {
+        protocol: &'static str,
+        flag: char,
+        example: &'static str,
+    },
     #[error("port range '{item}' runs backwards: write the low port first")]
     Backwards { item: String },
-    #[error("unknown service name '{name}' (not in the registry for tcp){}", did_you_mean(.suggestions))]
+    #[error("unknown service name '{name}' (not in the registry for {protocol}){}", did_you_mean(.suggestions))]
     UnknownService {
         name: String,
+        protocol: &'static str,
         suggestions: Vec<String>,
     },
     #[error(

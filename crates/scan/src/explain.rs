@@ -4,12 +4,13 @@
 use portent_registry::{PortRange, Protocol, Registry, Status};
 use serde::Serialize;
 
-/// What the registry and our notes say about a TCP port, for a scan result.
+/// What the registry and our notes say about a port on one protocol, for a scan result.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Explanation {
-    /// The registered service name on TCP, or `unassigned` / `reserved` when there is none.
+    /// The registered service name on the port's protocol, or `unassigned` / `reserved` when
+    /// there is none.
     pub service: &'static str,
-    /// The registry status on TCP.
+    /// The registry status on the port's protocol.
     pub status: Status,
     /// `system`, `user` or `dynamic`.
     pub range: &'static str,
@@ -25,7 +26,16 @@ pub struct Explanation {
 
 /// Explains `port` (TCP).
 pub fn explain(reg: &Registry, port: u16) -> Explanation {
-    let entry = reg.lookup(port, Protocol::Tcp);
+    explain_on(reg, port, crate::model::Protocol::Tcp)
+}
+
+/// Explains `port` on `protocol`: the registry's assignment and our notes for that protocol.
+pub fn explain_on(reg: &Registry, port: u16, protocol: crate::model::Protocol) -> Explanation {
+    let proto = match protocol {
+        crate::model::Protocol::Tcp => Protocol::Tcp,
+        crate::model::Protocol::Udp => Protocol::Udp,
+    };
+    let entry = reg.lookup(port, proto);
     let service = entry.primary_name().unwrap_or(match entry.status {
         Status::Reserved => "reserved",
         Status::PrivateUse => "private-use",
@@ -33,10 +43,10 @@ pub fn explain(reg: &Registry, port: u16) -> Explanation {
     });
     let range = PortRange::of(port);
     let ghost = range == PortRange::System
-        && !entry.status.provides_for_listener()
+        && !reg.status(port, Protocol::Tcp).provides_for_listener()
         && !reg.status(port, Protocol::Udp).provides_for_listener()
-        && portent_registry::known_use(port, Protocol::Tcp).is_none();
-    let note = portent_registry::notes_for(port, Some(Protocol::Tcp)).next();
+        && portent_registry::known_use(port, proto).is_none();
+    let note = portent_registry::notes_for(port, Some(proto)).next();
     Explanation {
         service,
         status: entry.status,

@@ -22,10 +22,10 @@ pub mod udp;
 
 pub use engine::{DISCOVERY_PORTS, Discovery, Scanner, ScannerBuilder, Timing};
 pub use error::{ConfigError, PortError, ScanError, TargetError};
-pub use explain::{Explanation, explain};
+pub use explain::{Explanation, explain, explain_on};
 pub use model::{Counts, Event, HostStatus, PortResult, Protocol, Reason, State, Stats};
 pub use net::{Attempt, Network, SystemNetwork};
-pub use ports::{PortClass, PortSet};
+pub use ports::{PortClass, PortSet, PortSpec, Selection, Wanted};
 pub use targets::{Resolution, Resolver, SystemResolver, Targets, TargetsBuilder};
 pub use udp::{IcmpBudget, UdpPayloads, UdpProbe, UdpScanner, UdpScannerBuilder};
 

@@ -3,7 +3,9 @@
 //! unassigned). A set of ports is a 65,536-bit map, so any list costs 8 KiB and is
 //! deduplicated and sorted by construction.
 
-use portent_registry::{PortRange, Protocol, Registry, Status};
+use portent_registry::{PortRange, Protocol as RegProtocol, Registry, Status};
+
+use crate::model::Protocol;
 
 use crate::error::PortError;
 
@@ -187,36 +189,126 @@ impl PortClass {
         )
     }
 
-    fn contains(self, reg: &Registry, port: u16) -> bool {
+    fn contains(self, reg: &Registry, port: u16, proto: RegProtocol) -> bool {
         match self {
             PortClass::System => PortRange::of(port) == PortRange::System,
             PortClass::User => PortRange::of(port) == PortRange::User,
             PortClass::Dynamic => PortRange::of(port) == PortRange::Dynamic,
-            PortClass::Assigned => reg.status(port, Protocol::Tcp) == Status::Assigned,
-            PortClass::Reserved => reg.status(port, Protocol::Tcp) == Status::Reserved,
-            PortClass::Unassigned => reg.status(port, Protocol::Tcp) == Status::Unassigned,
+            PortClass::Assigned => reg.status(port, proto) == Status::Assigned,
+            PortClass::Reserved => reg.status(port, proto) == Status::Reserved,
+            PortClass::Unassigned => reg.status(port, proto) == Status::Unassigned,
         }
     }
 }
 
-/// Parses a `-p` list: comma-separated items, each a port (`797`), a range (`1-1023`), an
+/// Parses a TCP `-p` list: comma-separated items, each a port (`797`), a range (`1-1023`), an
 /// open-ended range (`-1023`, `60000-`), `-` alone (all ports), or a service name looked up
-/// in the registry on TCP (`ssh`, `http`). Errors name the bad item.
+/// in the registry on TCP (`ssh`, `http`). Errors name the bad item; an item for another
+/// protocol (`53/udp`, `U:53`) is refused (see [`parse_spec`] for lists of both).
 pub fn parse_ports(text: &str, reg: &Registry) -> Result<PortSet, PortError> {
-    let mut set = PortSet::empty();
+    let spec = parse_spec(text, reg, &[Protocol::Tcp])?;
+    if spec.udp_named {
+        let item = text
+            .split(',')
+            .find(|i| item_protocol(i.trim()).is_some_and(|p| p == Protocol::Udp))
+            .unwrap_or(text);
+        return Err(PortError::UdpNotHere {
+            item: item.trim().to_owned(),
+        });
+    }
+    Ok(spec.tcp)
+}
+
+/// A `-p` list split by protocol (see [`parse_spec`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortSpec {
+    pub tcp: PortSet,
+    pub udp: PortSet,
+    /// Some item named the protocol (`T:` prefix or `/tcp` suffix).
+    pub tcp_named: bool,
+    pub udp_named: bool,
+}
+
+/// Which protocol an item names by its prefix or suffix, if any (for error messages).
+fn item_protocol(item: &str) -> Option<Protocol> {
+    let lower = item.to_ascii_lowercase();
+    if lower.starts_with("u:") || lower.ends_with("/udp") {
+        Some(Protocol::Udp)
+    } else if lower.starts_with("t:") || lower.ends_with("/tcp") {
+        Some(Protocol::Tcp)
+    } else {
+        None
+    }
+}
+
+/// Parses a `-p` list that may name protocols, as nmap reads it: `T:` and `U:` prefixes switch
+/// the protocol for that item and every item after it (`U:53,161,T:22,80`); a `/tcp` or `/udp`
+/// suffix names it for one item (`22,53/udp`); items before any prefix go to each protocol in
+/// `unnamed` (the ones the scan was asked for). Service names are looked up in the registry on
+/// the item's protocol (`domain` is 53 on both, `snmp` 161 on UDP). Errors name the bad item.
+pub fn parse_spec(text: &str, reg: &Registry, unnamed: &[Protocol]) -> Result<PortSpec, PortError> {
+    let mut spec = PortSpec {
+        tcp: PortSet::empty(),
+        udp: PortSet::empty(),
+        tcp_named: false,
+        udp_named: false,
+    };
     if text.trim().is_empty() {
         return Err(PortError::Empty);
     }
+    let mut current: Option<Protocol> = None;
     for raw in text.split(',') {
-        let item = tcp_only(raw.trim())?;
+        let mut item = raw.trim();
+        if let Some((prefix, rest)) = item.split_once(':') {
+            current = Some(match prefix.trim().to_ascii_lowercase().as_str() {
+                "t" => Protocol::Tcp,
+                "u" => Protocol::Udp,
+                other => {
+                    return Err(PortError::TcpOnly {
+                        item: item.to_owned(),
+                        protocol: match other {
+                            "s" => "sctp".to_owned(),
+                            "p" => "ip".to_owned(),
+                            o => o.to_owned(),
+                        },
+                    });
+                }
+            });
+            item = rest.trim();
+        }
+        let (item, suffix) = split_suffix(item)?;
+        let protos: &[Protocol] = match suffix.or(current) {
+            Some(Protocol::Tcp) => &[Protocol::Tcp],
+            Some(Protocol::Udp) => &[Protocol::Udp],
+            None => unnamed,
+        };
+        match suffix.or(current) {
+            Some(Protocol::Tcp) => spec.tcp_named = true,
+            Some(Protocol::Udp) => spec.udp_named = true,
+            None => {}
+        }
         if item.is_empty() {
             return Err(PortError::EmptyItem {
                 list: text.to_owned(),
             });
         }
+        for &proto in protos {
+            let set = match proto {
+                Protocol::Tcp => &mut spec.tcp,
+                Protocol::Udp => &mut spec.udp,
+            };
+            add_item(set, item, reg, proto)?;
+        }
+    }
+    Ok(spec)
+}
+
+/// One item (no prefix or suffix) added to `set`.
+fn add_item(set: &mut PortSet, item: &str, reg: &Registry, proto: Protocol) -> Result<(), PortError> {
+    {
         if item == "-" {
             set.insert_range(1, 65535);
-            continue;
+            return Ok(());
         }
         let looks_numeric = item
             .bytes()
@@ -252,9 +344,13 @@ pub fn parse_ports(text: &str, reg: &Registry) -> Result<PortSet, PortError> {
                 });
             }
             set.insert_range(a, b);
-            continue;
+            return Ok(());
         }
-        let ports = reg.ports_for_name(item, Some(Protocol::Tcp));
+        let rp = match proto {
+            Protocol::Tcp => RegProtocol::Tcp,
+            Protocol::Udp => RegProtocol::Udp,
+        };
+        let ports = reg.ports_for_name(item, Some(rp));
         if ports.is_empty() {
             let suggestions = reg
                 .suggest_names(item, 3)
@@ -263,6 +359,7 @@ pub fn parse_ports(text: &str, reg: &Registry) -> Result<PortSet, PortError> {
                 .collect();
             return Err(PortError::UnknownService {
                 name: item.to_owned(),
+                protocol: proto.as_str(),
                 suggestions,
             });
         }
@@ -270,15 +367,20 @@ pub fn parse_ports(text: &str, reg: &Registry) -> Result<PortSet, PortError> {
             set.insert(p);
         }
     }
-    Ok(set)
+    Ok(())
 }
 
-/// An item without its `/tcp` suffix; any other protocol after a slash is an error, since
-/// connections are TCP.
-fn tcp_only(item: &str) -> Result<&str, PortError> {
+/// An item without its `/tcp` or `/udp` suffix, and the protocol it named; any other protocol
+/// after a slash is an error.
+fn split_suffix(item: &str) -> Result<(&str, Option<Protocol>), PortError> {
     match item.rsplit_once('/') {
-        None => Ok(item),
-        Some((ports, proto)) if proto.trim().eq_ignore_ascii_case("tcp") => Ok(ports.trim()),
+        None => Ok((item, None)),
+        Some((ports, proto)) if proto.trim().eq_ignore_ascii_case("tcp") => {
+            Ok((ports.trim(), Some(Protocol::Tcp)))
+        }
+        Some((ports, proto)) if proto.trim().eq_ignore_ascii_case("udp") => {
+            Ok((ports.trim(), Some(Protocol::Udp)))
+        }
         Some((_, proto)) => Err(PortError::TcpOnly {
             item: item.to_owned(),
             protocol: proto.trim().to_owned(),
@@ -302,6 +404,11 @@ fn number(text: &str, item: &str) -> Result<u16, PortError> {
 /// Parses a `--ports` class list (`system,unassigned`): classes of one kind are united (system
 /// or user), kinds are intersected (system ports that are unassigned: the ghosts' home).
 pub fn parse_classes(text: &str, reg: &Registry) -> Result<PortSet, PortError> {
+    classes_on(text, reg, RegProtocol::Tcp)
+}
+
+/// [`parse_classes`] with the registry's status read on `proto`.
+fn classes_on(text: &str, reg: &Registry, proto: RegProtocol) -> Result<PortSet, PortError> {
     let mut ranges: Vec<PortClass> = Vec::new();
     let mut statuses: Vec<PortClass> = Vec::new();
     for raw in text.split(',') {
@@ -317,8 +424,8 @@ pub fn parse_classes(text: &str, reg: &Registry) -> Result<PortSet, PortError> {
     }
     let mut set = PortSet::empty();
     for p in 1..=65535u16 {
-        let in_range = ranges.is_empty() || ranges.iter().any(|c| c.contains(reg, p));
-        let in_status = statuses.is_empty() || statuses.iter().any(|c| c.contains(reg, p));
+        let in_range = ranges.is_empty() || ranges.iter().any(|c| c.contains(reg, p, proto));
+        let in_status = statuses.is_empty() || statuses.iter().any(|c| c.contains(reg, p, proto));
         if in_range && in_status {
             set.insert(p);
         }
@@ -348,6 +455,95 @@ pub fn select(
         return Err(PortError::NothingLeft);
     }
     Ok(set)
+}
+
+/// The ports of a scan, per protocol (either may be empty, not both).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Selection {
+    pub tcp: PortSet,
+    pub udp: PortSet,
+}
+
+/// What the command line asked for: `-sT`/`--tcp` and `-sU`/`--udp` (neither: TCP, as nmap).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Wanted {
+    pub tcp: bool,
+    pub udp: bool,
+}
+
+/// The ports of a scan of TCP, UDP or both, from `-p` (with `T:`/`U:` prefixes and `/udp`
+/// suffixes, see [`parse_spec`]), `--ports` classes and `--exclude-ports`.
+///
+/// The protocols scanned are the ones asked for plus the ones `-p` names (`-p 53/udp` alone
+/// scans UDP 53 only; `-p 22,U:53` scans both). Without `-p`, TCP gets every port (portent's
+/// default) and UDP gets `udp_default` (the ports the payload catalogue knows). Classes are
+/// judged on each protocol's own registry status. A protocol asked for with no ports left is
+/// an error, so is a selection with nothing at all.
+pub fn select_spec(
+    list: Option<&str>,
+    classes: Option<&str>,
+    exclude: Option<&str>,
+    reg: &Registry,
+    wanted: Wanted,
+    udp_default: &PortSet,
+) -> Result<Selection, PortError> {
+    let unnamed: Vec<Protocol> = match (wanted.tcp, wanted.udp) {
+        (_, false) => vec![Protocol::Tcp],
+        (false, true) => vec![Protocol::Udp],
+        (true, true) => vec![Protocol::Tcp, Protocol::Udp],
+    };
+    let (mut tcp, mut udp) = match list {
+        Some(l) => {
+            let s = parse_spec(l, reg, &unnamed)?;
+            let want_tcp = wanted.tcp || s.tcp_named || unnamed.contains(&Protocol::Tcp);
+            let want_udp = wanted.udp || s.udp_named;
+            if want_tcp && wanted.tcp && s.tcp.is_empty() {
+                return Err(PortError::NoPortsFor {
+                    protocol: "TCP",
+                    flag: 'T',
+                    example: "-p T:22,80",
+                });
+            }
+            if want_udp && wanted.udp && s.udp.is_empty() {
+                return Err(PortError::NoPortsFor {
+                    protocol: "UDP",
+                    flag: 'U',
+                    example: "-p U:53,161",
+                });
+            }
+            (s.tcp, s.udp)
+        }
+        None => (
+            if wanted.tcp || !wanted.udp {
+                PortSet::all()
+            } else {
+                PortSet::empty()
+            },
+            if wanted.udp {
+                udp_default.clone()
+            } else {
+                PortSet::empty()
+            },
+        ),
+    };
+    if let Some(c) = classes {
+        if !tcp.is_empty() {
+            tcp.intersect(&classes_on(c, reg, RegProtocol::Tcp)?);
+        }
+        if !udp.is_empty() {
+            udp.intersect(&classes_on(c, reg, RegProtocol::Udp)?);
+        }
+    }
+    if let Some(x) = exclude {
+        let both = [Protocol::Tcp, Protocol::Udp];
+        let s = parse_spec(x, reg, &both)?;
+        tcp.subtract(&s.tcp);
+        udp.subtract(&s.udp);
+    }
+    if tcp.is_empty() && udp.is_empty() {
+        return Err(PortError::NothingLeft);
+    }
+    Ok(Selection { tcp, udp })
 }
 
 #[cfg(test)]
@@ -388,20 +584,94 @@ mod tests {
             [1, 2, 3, 22, 797]
         );
         for (text, item, proto) in [
-            ("797/udp", "797/udp", "udp"),
             ("22,ssh/sctp", "ssh/sctp", "sctp"),
             ("80/icmp", "80/icmp", "icmp"),
+            ("S:80", "S:80", "sctp"),
         ] {
             let e = parse_ports(text, &r).unwrap_err();
             assert!(matches!(e, PortError::TcpOnly { .. }), "{text}: {e:?}");
             let e = e.to_string();
             assert!(
-                e.starts_with(&format!(
-                    "'{item}': portent connects over TCP only, not {proto}"
-                )),
+                e.starts_with(&format!("'{item}': portent scans TCP and UDP, not {proto}")),
                 "{e}"
             );
         }
+        // A TCP-only list (check, watch) names the UDP item it cannot take.
+        for (text, item) in [("22,797/udp", "797/udp"), ("U:53,80", "U:53")] {
+            let e = parse_ports(text, &r).unwrap_err();
+            assert_eq!(
+                e.to_string(),
+                format!("'{item}' names UDP, and this command works over TCP only")
+            );
+        }
+    }
+
+    #[test]
+    fn specs_split_by_protocol_as_nmap_reads_them() {
+        let r = reg();
+        let s = parse_spec("U:53,161,T:22,80", &r, &[Protocol::Tcp]).unwrap();
+        assert_eq!(s.udp.to_vec(), [53, 161]);
+        assert_eq!(s.tcp.to_vec(), [22, 80]);
+        assert!(s.tcp_named && s.udp_named);
+        // Before any prefix, items go to every protocol asked for.
+        let s = parse_spec("7,u:53", &r, &[Protocol::Tcp, Protocol::Udp]).unwrap();
+        assert_eq!(s.tcp.to_vec(), [7]);
+        assert_eq!(s.udp.to_vec(), [7, 53]);
+        // A suffix names one item only.
+        let s = parse_spec("22,53/udp,80", &r, &[Protocol::Tcp]).unwrap();
+        assert_eq!(s.tcp.to_vec(), [22, 80]);
+        assert_eq!(s.udp.to_vec(), [53]);
+        // Names are looked up on the item's protocol: snmp is 161 on UDP, and 161 on TCP
+        // is assigned too; ntp is 123 on both.
+        let s = parse_spec("U:snmp,ntp", &r, &[Protocol::Tcp]).unwrap();
+        assert!(s.udp.contains(161) && s.udp.contains(123), "{:?}", s.udp);
+        assert!(s.tcp.is_empty());
+        let e = parse_spec("U:nope-not-a-service", &r, &[Protocol::Tcp]).unwrap_err();
+        assert!(e.to_string().contains("for udp"), "{e}");
+    }
+
+    #[test]
+    fn selection_per_protocol() {
+        let r = reg();
+        let dflt = PortSet::from_ports([53, 123, 161]);
+        let tcp = Wanted {
+            tcp: true,
+            udp: false,
+        };
+        let udp = Wanted {
+            tcp: false,
+            udp: true,
+        };
+        let both = Wanted {
+            tcp: true,
+            udp: true,
+        };
+        // No -p: all TCP ports, the catalogue's UDP ports.
+        let s = select_spec(None, None, None, &r, Wanted::default(), &dflt).unwrap();
+        assert_eq!((s.tcp.len(), s.udp.len()), (65535, 0));
+        let s = select_spec(None, None, None, &r, udp, &dflt).unwrap();
+        assert_eq!((s.tcp.len(), s.udp.to_vec()), (0, vec![53, 123, 161]));
+        let s = select_spec(None, None, None, &r, both, &dflt).unwrap();
+        assert_eq!((s.tcp.len(), s.udp.len()), (65535, 3));
+        // -sU -p 1-3: UDP only; -p 53/udp alone: UDP only.
+        let s = select_spec(Some("1-3"), None, None, &r, udp, &dflt).unwrap();
+        assert_eq!((s.tcp.len(), s.udp.to_vec()), (0, vec![1, 2, 3]));
+        let s = select_spec(Some("53/udp"), None, None, &r, Wanted::default(), &dflt).unwrap();
+        assert_eq!((s.tcp.len(), s.udp.to_vec()), (0, vec![53]));
+        // Asked for a protocol and gave it no ports.
+        let e = select_spec(Some("T:22"), None, None, &r, udp, &dflt).unwrap_err();
+        assert!(matches!(e, PortError::NoPortsFor { flag: 'U', .. }), "{e}");
+        let e = select_spec(Some("U:53"), None, None, &r, tcp, &dflt).unwrap_err();
+        assert!(matches!(e, PortError::NoPortsFor { flag: 'T', .. }), "{e}");
+        // Exclusions apply per protocol; unprefixed ones to both.
+        let s = select_spec(Some("U:53,123,T:53,80"), None, Some("53,T:80"), &r, both, &dflt)
+            .unwrap();
+        assert_eq!((s.tcp.to_vec(), s.udp.to_vec()), (vec![], vec![123]));
+        // Classes read each protocol's registry status (2049 is nfs on both).
+        let s = select_spec(Some("U:2049,797"), Some("assigned"), None, &r, udp, &dflt).unwrap();
+        assert_eq!(s.udp.to_vec(), [2049]);
+        let e = select_spec(Some("U:797"), Some("assigned"), None, &r, udp, &dflt).unwrap_err();
+        assert!(matches!(e, PortError::NothingLeft), "{e}");
     }
 
     #[test]
