@@ -256,8 +256,10 @@ pub struct ScanArgs {
     /// Scan more than 65,536 addresses.
     #[arg(long)]
     pub yes: bool,
-    /// Ports: numbers, ranges (1-1023, -1023, 60000-), - for all, service names (ssh); TCP
-    /// only, so a /tcp suffix is accepted and /udp refused. Default: all 65,535.
+    /// Ports: numbers, ranges (1-1023, -1023, 60000-), - for all, service names (ssh). T: and
+    /// U: prefixes split the list by protocol as nmap's do (U:53,161,T:22,80), and a /udp or
+    /// /tcp suffix names one item's protocol (22,53/udp). Default: all 65,535 TCP ports, and
+    /// with --udp the UDP ports portent has payloads for.
     #[arg(
         short = 'p',
         long = "port",
@@ -275,6 +277,20 @@ pub struct ScanArgs {
         allow_hyphen_values = true
     )]
     pub exclude_ports: Option<String>,
+    /// Scan TCP ports (the default; with --udp, scan both). Also -sT.
+    #[arg(long)]
+    pub tcp: bool,
+    /// Scan UDP ports: every payload portent has for a port is sent at once (docs/detection.md),
+    /// a reply is `open`, ICMP port unreachable `closed`, silence `open|filtered`. Without -p,
+    /// the UDP ports are the ones portent has payloads for (listed in docs/detection.md).
+    /// Also -sU.
+    #[arg(long)]
+    pub udp: bool,
+    /// UDP: wait out each host's ICMP rate limit (Linux sends about one port unreachable a
+    /// second) so that every silent port is told closed or open|filtered. Exact, and slow:
+    /// about a second per closed port on such hosts.
+    #[arg(long = "udp-closed")]
+    pub udp_closed: bool,
     /// At most this many connection attempts per second.
     #[arg(long, value_name = "N")]
     pub rate: Option<u32>,

@@ -3,7 +3,10 @@
 
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use portent_probe::Detector;
+use portent_probe::udp::Catalogue;
 use portent_registry::Registry;
 use portent_scan::{Discovery, PortSet, Targets};
 
@@ -11,7 +14,12 @@ use portent_scan::{Discovery, PortSet, Targets};
 #[derive(Debug, Clone)]
 pub struct RunConfig {
     pub targets: Targets,
+    /// TCP ports (empty for a UDP-only scan).
     pub ports: PortSet,
+    /// UDP ports (empty unless UDP is scanned). UDP runs after TCP, on the hosts TCP did not
+    /// find down.
+    pub udp_ports: PortSet,
+    pub udp: UdpOptions,
     pub scan: ScanOptions,
     /// Service detection on open ports; `None` scans only.
     pub detection: Option<DetectionConfig>,
@@ -31,6 +39,8 @@ impl RunConfig {
         RunConfig {
             targets,
             ports,
+            udp_ports: PortSet::empty(),
+            udp: UdpOptions::default(),
             scan: ScanOptions::default(),
             detection: None,
             list_all: false,
@@ -65,6 +75,26 @@ impl Default for ScanOptions {
             threads: 1,
             discovery: Discovery::Auto,
             seed: None,
+        }
+    }
+}
+
+/// The UDP scan's own options (timing, retries, rate and seed are the run's [`ScanOptions`]).
+#[derive(Debug, Clone)]
+pub struct UdpOptions {
+    /// Where payloads come from and how replies are read.
+    pub catalogue: Arc<Catalogue>,
+    /// Wait out each host's ICMP rate limit so every silent port is told `closed` or
+    /// `open|filtered` (see `portent_scan::UdpScannerBuilder::closed_wait`): exact, and slow on
+    /// hosts that limit ICMP.
+    pub closed_wait: bool,
+}
+
+impl Default for UdpOptions {
+    fn default() -> Self {
+        UdpOptions {
+            catalogue: Arc::new(Catalogue::embedded().clone()),
+            closed_wait: false,
         }
     }
 }

@@ -15,6 +15,7 @@ pub enum RunEvent<'a> {
     /// The scan is about to start.
     Started {
         hosts: u64,
+        /// Ports per host, TCP and UDP together.
         ports: usize,
         /// Port results to come if every host is up.
         expected: u64,
@@ -37,6 +38,9 @@ pub enum RunEvent<'a> {
         /// Open with detection on: a [`RunEvent::Detected`] for it follows (or the record marks
         /// it interrupted).
         detecting: bool,
+        /// What answered, known with the result itself (an open UDP port: the reply that made
+        /// it open, identified by the payload catalogue).
+        detection: Option<&'a Detection>,
     },
     /// Detection finished for an open port.
     Detected {

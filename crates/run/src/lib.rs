@@ -35,8 +35,9 @@ pub mod config;
 pub mod event;
 pub mod pipeline;
 pub mod record;
+pub mod udp;
 
-pub use config::{DetectionConfig, RunConfig, ScanOptions};
+pub use config::{DetectionConfig, RunConfig, ScanOptions, UdpOptions};
 pub use event::{Progress, RunEvent, Sink};
 pub use pipeline::{run, run_on};
 pub use record::{HostRecord, RunRecord};

@@ -19,17 +19,22 @@
 //!   trips, threads joining), waits for that: the scan is complete and the stop lands in
 //!   detection. With overlap a fast detection can end before the scan's closing events, and a
 //!   run whose every port answered should not be reported as an incomplete scan.
+//! - **TCP, then UDP.** A run of both protocols chains the two engines in one scan future
+//!   feeding the same channel, so the loop above is unchanged: TCP first (with host
+//!   discovery), then UDP on the hosts not found down. UDP replies are identified as they come
+//!   (`crate::udp`), with no task: the payload's parser is a pure function of bytes in hand.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::ops::ControlFlow;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Instant, SystemTime};
 
 use portent_probe::{Detection, Detector};
 use portent_scan::{
-    Counts, Event, HostStatus, Network, ScannerBuilder, State, Stats, SystemNetwork, explain,
+    Counts, Event, HostStatus, Network, Protocol, ScannerBuilder, State, Stats, SystemNetwork,
+    Targets, UdpScanner, UdpScannerBuilder, explain_on,
 };
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
@@ -61,16 +66,64 @@ pub async fn run_on<N: Network, S: Sink + ?Sized>(
     sink: &mut S,
     stop: impl Future<Output = ()>,
 ) -> Result<RunRecord, RunError> {
-    let scanner = scanner_builder(&config).network(network).build()?;
+    let tcp = if config.ports.is_empty() {
+        None
+    } else {
+        Some(scanner_builder(&config).network(network).build()?)
+    };
+    let udp = if config.udp_ports.is_empty() {
+        None
+    } else {
+        // Built now so bad options fail before anything is sent; built again below, without
+        // the hosts TCP found down, when there are any.
+        udp_builder(&config, config.targets.clone()).build()?;
+        Some(config.clone())
+    };
 
     let mut p = Pipeline::new(&config);
     let mut tasks: JoinSet<(SocketAddr, Detection)> = JoinSet::new();
     let (tx, mut rx) = mpsc::unbounded_channel::<Event>();
     let end = {
-        let scan = scanner.run(move |e| {
-            // The receiver lives as long as this future: a send cannot fail here.
-            let _ = tx.send(e);
-        });
+        let scan = async move {
+            // Hosts TCP's discovery found down: UDP skips them, as nmap does.
+            let down: Arc<Mutex<Vec<std::net::IpAddr>>> = Arc::default();
+            if let Some(tcp) = tcp {
+                let (tx, down) = (tx.clone(), Arc::clone(&down));
+                tcp.run(move |e| {
+                    if let Event::Host {
+                        addr,
+                        status: HostStatus::Down,
+                    } = e
+                    {
+                        down.lock().unwrap_or_else(PoisonError::into_inner).push(addr);
+                    }
+                    // The receiver lives as long as this future: a send cannot fail here.
+                    let _ = tx.send(e);
+                })
+                .await;
+            }
+            if let Some(cfg) = udp {
+                let down: HashSet<std::net::IpAddr> = std::mem::take(
+                    &mut *down.lock().unwrap_or_else(PoisonError::into_inner),
+                )
+                .into_iter()
+                .collect();
+                let targets = if down.is_empty() {
+                    cfg.targets.clone()
+                } else {
+                    Targets::from_addrs(cfg.targets.iter().filter(|a| !down.contains(a)))
+                };
+                if !targets.is_empty() {
+                    // Validated above with the same options: this build cannot fail.
+                    if let Ok(udp) = udp_builder(&cfg, targets).build() {
+                        udp.run(|e| {
+                            let _ = tx.send(e);
+                        })
+                        .await;
+                    }
+                }
+            }
+        };
         tokio::pin!(scan);
         tokio::pin!(stop);
         let mut scanning = true;
@@ -142,7 +195,12 @@ impl RunConfig {
     /// Checks the scan options (timeout, retries, rate) as [`run`] will, so a caller can
     /// refuse bad input before printing anything.
     pub fn validate(&self) -> Result<(), RunError> {
-        scanner_builder(self).build()?;
+        if !self.ports.is_empty() {
+            scanner_builder(self).build()?;
+        }
+        if !self.udp_ports.is_empty() {
+            udp_builder(self, self.targets.clone()).build()?;
+        }
         if let Some(d) = &self.detection
             && d.concurrency == 0
         {
@@ -165,6 +223,21 @@ fn scanner_builder(config: &RunConfig) -> ScannerBuilder<SystemNetwork> {
         .rate(o.rate)
         .threads(o.threads)
         .discovery(o.discovery);
+    match o.seed {
+        Some(seed) => builder.seed(seed),
+        None => builder,
+    }
+}
+
+fn udp_builder(config: &RunConfig, targets: Targets) -> UdpScannerBuilder {
+    let o = config.scan;
+    let payloads = Arc::new(crate::udp::CataloguePayloads::new(Arc::clone(
+        &config.udp.catalogue,
+    )));
+    let builder = UdpScanner::builder(targets, config.udp_ports.clone(), payloads)
+        .retries(o.retries)
+        .rate(o.rate)
+        .closed_wait(config.udp.closed_wait);
     match o.seed {
         Some(seed) => builder.seed(seed),
         None => builder,
@@ -195,6 +268,12 @@ struct Pipeline<'c> {
     /// Open ports handed to detection (or held back from it by the stop), not finished.
     pending: HashSet<SocketAddr>,
     detected: usize,
+    /// Engines in this run (TCP, UDP or both) and how many have started and finished.
+    phases: usize,
+    phases_started: usize,
+    phases_finished: usize,
+    /// The best identification of each UDP port's replies, until its result comes.
+    udp_found: HashMap<SocketAddr, Detection>,
 }
 
 impl<'c> Pipeline<'c> {
@@ -222,7 +301,16 @@ impl<'c> Pipeline<'c> {
             first_detection: None,
             pending: HashSet::new(),
             detected: 0,
+            phases: usize::from(!cfg.ports.is_empty()) + usize::from(!cfg.udp_ports.is_empty()),
+            phases_started: 0,
+            phases_finished: 0,
+            udp_found: HashMap::new(),
         }
+    }
+
+    /// Ports per host over every protocol of the run.
+    fn ports_per_host(&self) -> u64 {
+        (self.cfg.ports.len() + self.cfg.udp_ports.len()) as u64
     }
 
     fn host(&mut self, addr: IpAddr) -> &mut HostRecord {
@@ -253,24 +341,34 @@ impl<'c> Pipeline<'c> {
         match e {
             Event::Started {
                 hosts,
-                ports,
                 total,
                 max_in_flight,
                 fd_limit,
+                ..
             } => {
-                self.expected = total;
+                self.phases_started += 1;
+                if self.phases_started > 1 {
+                    // The UDP engine after TCP: its hosts and ports are already expected.
+                    return ControlFlow::Continue(());
+                }
+                let ports = self.ports_per_host();
+                self.expected = if self.phases > 1 {
+                    hosts.saturating_mul(ports)
+                } else {
+                    total
+                };
                 self.started = Instant::now();
                 sink.event(&RunEvent::Started {
                     hosts,
-                    ports,
-                    expected: total,
+                    ports: ports as usize,
+                    expected: self.expected,
                     max_in_flight,
                     fd_limit,
                 })
             }
             Event::Host { addr, status } => {
                 if status == HostStatus::Down {
-                    self.expected = self.expected.saturating_sub(self.cfg.ports.len() as u64);
+                    self.expected = self.expected.saturating_sub(self.ports_per_host());
                 } else {
                     self.host(addr).status = status;
                 }
@@ -280,20 +378,48 @@ impl<'c> Pipeline<'c> {
                 }
                 ControlFlow::Continue(())
             }
-            // The UDP engine's replies: the pipeline runs TCP scans only so far.
-            Event::UdpReply { .. } => ControlFlow::Continue(()),
+            Event::UdpReply {
+                addr,
+                port,
+                probe_id,
+                sent,
+                reply,
+                rtt,
+            } => {
+                let at = SocketAddr::new(addr, port);
+                if let Some(d) = crate::udp::identify_reply(
+                    &self.cfg.udp.catalogue,
+                    &self.cfg.registry,
+                    at,
+                    probe_id,
+                    &sent,
+                    &reply,
+                    rtt,
+                ) {
+                    let old = self.udp_found.remove(&at);
+                    self.udp_found.insert(at, crate::udp::better(old, d));
+                }
+                ControlFlow::Continue(())
+            }
             Event::Port(r) => {
                 self.totals.add(r.state);
+                let udp = r.protocol == Protocol::Udp;
                 let open = r.state == State::Open;
                 let listed = open || self.cfg.list_all;
-                let detecting = open && self.detector.is_some();
-                let keep = listed && (self.cfg.keep_listed || detecting);
+                let detecting = open && !udp && self.detector.is_some();
+                // A UDP port's identification came with its replies; kept with the host's
+                // record whenever the port is (an open port is always listed).
+                let found = self.udp_found.remove(&SocketAddr::new(r.addr, r.port));
+                let keep = listed && (self.cfg.keep_listed || detecting || found.is_some());
                 {
                     let h = self.host(r.addr);
                     h.counts.add(r.state);
                     *h.reasons.entry((r.state, r.reason)).or_default() += 1;
                     if keep {
                         h.listed.push(r);
+                    }
+                    if let (true, Some(d)) = (open && udp, found) {
+                        h.udp_detections.insert(r.port, d);
                     }
                 }
                 if detecting {
@@ -312,13 +438,22 @@ impl<'c> Pipeline<'c> {
                         );
                     }
                 }
-                let explanation = listed.then(|| explain(&self.cfg.registry, r.port));
+                let explanation =
+                    listed.then(|| explain_on(&self.cfg.registry, r.port, r.protocol));
+                let detection = if udp {
+                    self.hosts
+                        .get(&r.addr)
+                        .and_then(|h| h.udp_detections.get(&r.port))
+                } else {
+                    None
+                };
                 sink.event(&RunEvent::Port {
                     result: r,
                     hostname: self.cfg.targets.name_of(r.addr),
                     explanation: explanation.as_ref(),
                     listed,
                     detecting,
+                    detection,
                 })?;
                 sink.event(&self.progress())
             }
@@ -331,26 +466,53 @@ impl<'c> Pipeline<'c> {
                 if status == HostStatus::Down {
                     self.hosts_down += 1;
                     self.hosts.remove(&addr);
+                    sink.event(&RunEvent::HostDone {
+                        addr,
+                        status,
+                        counts,
+                        srtt,
+                    })
                 } else {
+                    let last = self.phases_started >= self.phases;
+                    let single = self.phases == 1;
                     let h = self.host(addr);
-                    h.status = status;
-                    h.counts = counts;
-                    h.srtt = srtt;
+                    // UDP has no discovery: a host TCP found up stays up.
+                    if h.status != HostStatus::Up {
+                        h.status = status;
+                    }
+                    if single {
+                        h.counts = counts;
+                    }
+                    // TCP's round trip stands; UDP's estimate is coarser.
+                    h.srtt = h.srtt.or(srtt);
+                    if !last {
+                        return ControlFlow::Continue(());
+                    }
                     h.complete = true;
+                    let (status, counts, srtt) = (h.status, h.counts, h.srtt);
+                    sink.event(&RunEvent::HostDone {
+                        addr,
+                        status,
+                        counts,
+                        srtt,
+                    })
                 }
-                sink.event(&RunEvent::HostDone {
-                    addr,
-                    status,
-                    counts,
-                    srtt,
-                })
             }
             Event::Finished { elapsed, stats } => {
+                self.phases_finished += 1;
+                self.stats.absorb(&stats);
+                if self.phases_finished < self.phases {
+                    return ControlFlow::Continue(());
+                }
+                let elapsed = if self.phases > 1 {
+                    self.started.elapsed()
+                } else {
+                    elapsed
+                };
                 self.scan_elapsed = Some(elapsed);
-                self.stats = stats;
                 sink.event(&RunEvent::ScanFinished {
                     elapsed,
-                    stats,
+                    stats: self.stats,
                     detections_pending: self.pending.len(),
                 })
             }
@@ -384,6 +546,8 @@ impl<'c> Pipeline<'c> {
             resolutions: cfg.targets.resolutions().to_vec(),
             port_count: cfg.ports.len(),
             port_list: cfg.ports.summary(),
+            udp_port_count: cfg.udp_ports.len(),
+            udp_port_list: cfg.udp_ports.summary(),
             list_all: cfg.list_all,
             detection: cfg.detection.is_some(),
             hosts: self.hosts.into_values().collect(),

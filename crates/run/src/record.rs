@@ -8,7 +8,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, SystemTime};
 
 use portent_probe::Detection;
-use portent_scan::{Counts, HostStatus, PortResult, Reason, Resolution, State, Stats};
+use portent_scan::{Counts, HostStatus, PortResult, Protocol, Reason, Resolution, State, Stats};
 use serde::{Deserialize, Serialize};
 
 /// A finished (or interrupted) run.
@@ -20,6 +20,11 @@ pub struct RunRecord {
     /// Ports asked for per host, and the list in short form (`22,80,8000-8100`).
     pub port_count: usize,
     pub port_list: String,
+    /// UDP ports asked for per host (0 when UDP was not scanned), and their short list.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub udp_port_count: usize,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub udp_port_list: String,
     pub list_all: bool,
     /// Detection was on.
     pub detection: bool,
@@ -62,8 +67,11 @@ pub struct HostRecord {
     pub reasons: BTreeMap<(State, Reason), u64>,
     /// The host's scan finished (false when the run stopped first).
     pub complete: bool,
-    /// Finished detections, by port.
+    /// Finished detections of TCP ports, by port.
     pub detections: BTreeMap<u16, Detection>,
+    /// What answered on open UDP ports, by port (read from the reply that made them open).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub udp_detections: BTreeMap<u16, Detection>,
     /// Open ports whose detection the stop cut short or kept from starting: not identified
     /// because interrupted, unlike a detection that found nothing (`unknown`).
     pub detection_interrupted: BTreeSet<u16>,
@@ -81,15 +89,30 @@ impl HostRecord {
             reasons: BTreeMap::new(),
             complete: false,
             detections: BTreeMap::new(),
+            udp_detections: BTreeMap::new(),
             detection_interrupted: BTreeSet::new(),
         }
     }
 
-    /// Listed results ordered by port.
+    /// Listed results ordered by protocol (TCP first, as nmap lists them), then port.
     pub fn listed_by_port(&self) -> Vec<&PortResult> {
         let mut v: Vec<&PortResult> = self.listed.iter().collect();
-        v.sort_by_key(|r| r.port);
+        v.sort_by_key(|r| (r.protocol, r.port));
         v
+    }
+
+    /// The detection of `port` on `protocol`.
+    pub fn detection_of(&self, protocol: Protocol, port: u16) -> Option<&Detection> {
+        match protocol {
+            Protocol::Tcp => self.detections.get(&port),
+            Protocol::Udp => self.udp_detections.get(&port),
+        }
+    }
+
+    /// Whether `port`'s detection was cut short (TCP only: UDP ports are identified from the
+    /// reply that made them open).
+    pub fn interrupted_on(&self, protocol: Protocol, port: u16) -> bool {
+        protocol == Protocol::Tcp && self.detection_interrupted.contains(&port)
     }
 }
 
@@ -127,6 +150,10 @@ impl RunRecord {
     pub fn interrupted_in_detection(&self) -> bool {
         self.interrupted && self.detect_elapsed.is_some()
     }
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 #[derive(Serialize, Deserialize)]

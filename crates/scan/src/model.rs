@@ -269,6 +269,23 @@ pub struct Stats {
     pub cut_by_deadline: u64,
 }
 
+impl Stats {
+    /// Adds another engine's stats (a scan of TCP, then UDP): sums, and the larger peak.
+    pub fn absorb(&mut self, o: &Stats) {
+        self.attempts += o.attempts;
+        self.retries += o.retries;
+        self.losses += o.losses;
+        self.backoffs += o.backoffs;
+        self.deferred += o.deferred;
+        self.self_connects += o.self_connects;
+        self.peak_in_flight = self.peak_in_flight.max(o.peak_in_flight);
+        self.icmp_errors += o.icmp_errors;
+        self.unmatched_replies += o.unmatched_replies;
+        self.duplicate_replies += o.duplicate_replies;
+        self.cut_by_deadline += o.cut_by_deadline;
+    }
+}
+
 /// What the engine tells its caller, in order.
 #[derive(Debug, Clone)]
 pub enum Event {

@@ -17,8 +17,8 @@ use portent_probe::Detection;
 use portent_registry::Registry;
 use portent_run::{DetectionConfig, HostRecord, RunConfig, RunEvent, RunRecord, ScanOptions};
 use portent_scan::{
-    Counts, Discovery, Explanation, HostStatus, PortResult, State, Stats, SystemResolver,
-    TargetsBuilder, explain,
+    Counts, Discovery, Explanation, HostStatus, PortResult, Protocol, State, Stats,
+    SystemResolver, TargetsBuilder, explain_on,
 };
 use serde::Serialize;
 
@@ -31,7 +31,7 @@ pub const LIST_ALL_UP_TO: usize = 25;
 
 /// Rewrites nmap's multi-letter short options after `scan` to their long forms: `-iL F` to
 /// `--input-list F`, `-oX F` to `--xml-out F`, `-Pn` to `--no-ping`,
-/// `-sV` to `--detect`.
+/// `-sV` to `--detect`, `-sU` to `--udp`, `-sT` to `--tcp`.
 pub fn nmap_spellings(argv: Vec<OsString>) -> Vec<OsString> {
     let mut in_scan = false;
     argv.into_iter()
@@ -46,6 +46,8 @@ pub fn nmap_spellings(argv: Vec<OsString>) -> Vec<OsString> {
                 Some("-oX") => "--xml-out".into(),
                 Some("-Pn") => "--no-ping".into(),
                 Some("-sV") => "--detect".into(),
+                Some("-sU") => "--udp".into(),
+                Some("-sT") => "--tcp".into(),
                 Some(s) if s.starts_with("-iL") && s.len() > 3 => {
                     format!("--input-list={}", &s[3..]).into()
                 }
@@ -92,12 +94,22 @@ fn plan(args: &ScanArgs, reg: &Registry) -> Result<Plan> {
     }
     tb.confirmed(args.yes);
     let targets = tb.build(&SystemResolver)?;
-    let ports = portent_scan::ports::select(
+    let udp_options = portent_run::UdpOptions {
+        closed_wait: args.udp_closed,
+        ..portent_run::UdpOptions::default()
+    };
+    let selection = portent_scan::ports::select_spec(
         args.port.as_deref(),
         args.ports.as_deref(),
         args.exclude_ports.as_deref(),
         reg,
+        portent_scan::Wanted {
+            tcp: args.tcp,
+            udp: args.udp,
+        },
+        &portent_scan::PortSet::from_ports(udp_options.catalogue.ports()),
     )?;
+    let ports = selection.tcp;
     let format = if args.json {
         Format::Json
     } else if args.jsonl {
@@ -140,7 +152,7 @@ fn plan(args: &ScanArgs, reg: &Registry) -> Result<Plan> {
             // A thread and a runtime per driver pay off only with enough attempts to share;
             // a small scan runs on this thread, and its results all arrive at once, before
             // the first detection has had time to finish.
-            let results = targets.len().saturating_mul(ports.len() as u64);
+            let results = targets.len().saturating_mul(ports.len().max(1) as u64);
             let per_1024 = usize::try_from(results.div_ceil(1024)).unwrap_or(usize::MAX);
             std::thread::available_parallelism()
                 .map_or(1, |n| n.get().min(4))
@@ -153,8 +165,10 @@ fn plan(args: &ScanArgs, reg: &Registry) -> Result<Plan> {
         },
         seed: args.seed,
     };
-    let list_all = args.all || ports.len() <= LIST_ALL_UP_TO;
+    let list_all = args.all || ports.len() + selection.udp.len() <= LIST_ALL_UP_TO;
     let mut config = RunConfig::new(targets, ports, reg.clone());
+    config.udp_ports = selection.udp;
+    config.udp = udp_options;
     config.scan = scan;
     config.list_all = list_all;
     // The streamed formats need no per-port memory unless something renders at the end.
@@ -201,7 +215,7 @@ pub fn run(args: &ScanArgs) -> Result<Outcome> {
     let mut saver = super::save::ScanSaver::start(
         &args.save,
         scan_targets(args),
-        plan.config.ports.summary(),
+        ports_summary(&plan.config.ports, &plan.config.udp_ports),
         scan_options(args),
     );
     let mut sink = |e: &RunEvent<'_>| {
@@ -313,8 +327,8 @@ pub(crate) fn render_stored(
     let mut stream = Stream::plain(format, record.detection);
     for h in &record.hosts {
         for r in &h.listed {
-            if !(record.detection && r.state == State::Open) {
-                stream.stream_now(&PortView::in_host(h, r, explain(&reg, r.port)));
+            if !held_back(record.detection, r) {
+                stream.stream_now(&PortView::in_host(h, r, explain_on(&reg, r.port, r.protocol)));
             }
         }
     }
@@ -326,6 +340,12 @@ pub(crate) fn render_stored(
         Format::Jsonl => stream.finish_jsonl(record, &reg),
         _ => Ok(stream.out.flush()?),
     }
+}
+
+/// Whether a port's streamed row waits for its detection: an open TCP port with `--detect`
+/// (a UDP port is identified with its result).
+fn held_back(detecting: bool, r: &PortResult) -> bool {
+    detecting && r.state == State::Open && r.protocol == Protocol::Tcp
 }
 
 /// One port result as JSON, JSON Lines and CSV give it (docs/json.md).
@@ -369,8 +389,8 @@ impl<'a> PortView<'a> {
             r,
             hostname: h.hostname.as_deref(),
             e,
-            detection: h.detections.get(&r.port),
-            detection_interrupted: h.detection_interrupted.contains(&r.port),
+            detection: h.detection_of(r.protocol, r.port),
+            detection_interrupted: h.interrupted_on(r.protocol, r.port),
         }
     }
 
@@ -381,7 +401,7 @@ impl<'a> PortView<'a> {
             address: r.addr,
             hostname: self.hostname,
             port: r.port,
-            protocol: "tcp",
+            protocol: r.protocol.as_str(),
             state: r.state,
             reason: r.reason,
             rtt_ms: r.rtt.map(ms),
@@ -477,10 +497,10 @@ impl Stream {
         }
         for h in &record.hosts {
             for r in h.listed_by_port() {
-                if r.state != State::Open {
+                if !held_back(self.detecting, r) {
                     continue;
                 }
-                let e = explain(reg, r.port);
+                let e = explain_on(reg, r.port, r.protocol);
                 self.stream_now(&PortView::in_host(h, r, e));
             }
         }
@@ -584,6 +604,7 @@ impl portent_run::Sink for Stream {
                 explanation,
                 listed,
                 detecting,
+                detection,
             } => {
                 // With --detect an open port's row waits for its detection (`stream_detected`).
                 if let (true, false, Some(e)) = (*listed, *detecting, explanation) {
@@ -591,7 +612,7 @@ impl portent_run::Sink for Stream {
                         r: result,
                         hostname: *hostname,
                         e: (*e).clone(),
-                        detection: None,
+                        detection: *detection,
                         detection_interrupted: false,
                     });
                 }
@@ -728,6 +749,19 @@ pub(crate) fn run_quiet(args: &ScanArgs, reg: &Registry) -> Result<QuietRun> {
     })
 }
 
+/// The ports of a run in short form, nmap's way when UDP is in it: `22,80` (TCP only),
+/// `U:53,161` (UDP only), `T:22,80,U:53`.
+pub(crate) fn ports_summary(
+    tcp: &portent_scan::PortSet,
+    udp: &portent_scan::PortSet,
+) -> String {
+    match (tcp.is_empty(), udp.is_empty()) {
+        (_, true) => tcp.summary(),
+        (true, false) => format!("U:{}", udp.summary()),
+        (false, false) => format!("T:{},U:{}", tcp.summary(), udp.summary()),
+    }
+}
+
 /// The targets as the command line gave them, for the store.
 fn scan_targets(args: &ScanArgs) -> Vec<String> {
     let mut t = args.targets.clone();
@@ -744,6 +778,8 @@ fn scan_options(args: &ScanArgs) -> serde_json::Value {
         "retries": args.retries,
         "rate": args.rate,
         "detect": args.detect,
+        "udp": args.udp,
+        "udp_closed": args.udp_closed,
         "no_ping": args.no_ping,
         "all": args.all,
     })
@@ -763,7 +799,7 @@ fn document<'r>(record: &'r RunRecord, reg: &Registry) -> ScanDocument<'r> {
             ports: h
                 .listed_by_port()
                 .into_iter()
-                .map(|r| PortView::in_host(h, r, explain(reg, r.port)).out(None))
+                .map(|r| PortView::in_host(h, r, explain_on(reg, r.port, r.protocol)).out(None))
                 .collect(),
         })
         .collect();
@@ -780,6 +816,10 @@ fn document<'r>(record: &'r RunRecord, reg: &Registry) -> ScanDocument<'r> {
         ports: PortsDoc {
             count: record.port_count,
             list: record.port_list.clone(),
+            udp: (record.udp_port_count > 0).then(|| UdpPortsDoc {
+                count: record.udp_port_count,
+                list: record.udp_port_list.clone(),
+            }),
         },
         listing: if record.list_all { "all" } else { "open" },
         hosts_down: record.hosts_down,
@@ -818,14 +858,14 @@ fn render_table(record: &RunRecord, reg: &Registry) -> Result<()> {
             )?;
         }
         for r in &listed {
-            let e = explain(reg, r.port);
+            let e = explain_on(reg, r.port, r.protocol);
             let st = match r.state {
                 State::Open => GOOD,
                 State::Closed => DIM,
                 State::Filtered | State::OpenFiltered => WARN,
             };
             let rtt = r.rtt.map(fmt_ms).unwrap_or_else(|| "-".into());
-            let port = format!("{}/tcp", r.port);
+            let port = format!("{}/{}", r.port, r.protocol.as_str());
             let state = r.state.as_str();
             let reason = r.reason.as_str();
             write!(
@@ -845,9 +885,9 @@ fn render_table(record: &RunRecord, reg: &Registry) -> Result<()> {
                 write!(w, " {}", clean(e.note, false))?;
             }
             writeln!(w)?;
-            if let Some(d) = h.detections.get(&r.port) {
+            if let Some(d) = h.detection_of(r.protocol, r.port) {
                 render_detection(&mut w, d)?;
-            } else if h.detection_interrupted.contains(&r.port) {
+            } else if h.interrupted_on(r.protocol, r.port) {
                 writeln!(
                     w,
                     "{}{WARN}speaks: ? (detection interrupted){WARN:#}",
@@ -856,7 +896,7 @@ fn render_table(record: &RunRecord, reg: &Registry) -> Result<()> {
             }
         }
         let mut hidden: Vec<String> = Vec::new();
-        for s in [State::Closed, State::Filtered] {
+        for s in [State::Closed, State::Filtered, State::OpenFiltered] {
             let shown = listed.iter().filter(|r| r.state == s).count() as u64;
             let n = h.counts.get(s).saturating_sub(shown);
             if n > 0 {
@@ -888,20 +928,28 @@ fn render_table(record: &RunRecord, reg: &Registry) -> Result<()> {
         )?;
     }
     let up = record.hosts.len();
+    let each = match (record.port_count, record.udp_port_count) {
+        (t, 0) => plural(t as u64, "port"),
+        (0, u) => plural(u as u64, "UDP port"),
+        (t, u) => format!("{} TCP + {} UDP ports", group(t as u64), group(u as u64)),
+    };
     write!(
         w,
-        "{} scanned ({} down), {} each, in {elapsed:.2} s: ",
+        "{} scanned ({} down), {each} each, in {elapsed:.2} s: ",
         plural(up as u64, "host"),
         group(record.hosts_down),
-        plural(record.port_count as u64, "port")
     )?;
-    writeln!(
+    write!(
         w,
-        "{GOOD}{} open{GOOD:#}, {} closed, {} filtered.",
+        "{GOOD}{} open{GOOD:#}, {} closed, {} filtered",
         group(record.totals.open),
         group(record.totals.closed),
         group(record.totals.filtered)
     )?;
+    if record.udp_port_count > 0 {
+        write!(w, ", {} open|filtered", group(record.totals.open_filtered))?;
+    }
+    writeln!(w, ".")?;
     if let Some(d) = record.detect_elapsed {
         let detected = record.detected();
         if record.interrupted {
@@ -1052,6 +1100,16 @@ struct TargetsDoc<'a> {
 
 #[derive(Debug, Serialize)]
 struct PortsDoc {
+    /// TCP ports (0 in a UDP-only scan).
+    count: usize,
+    list: String,
+    /// UDP ports, when UDP was scanned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    udp: Option<UdpPortsDoc>,
+}
+
+#[derive(Debug, Serialize)]
+struct UdpPortsDoc {
     count: usize,
     list: String,
 }

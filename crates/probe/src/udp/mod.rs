@@ -334,13 +334,26 @@ impl Catalogue {
     /// The payloads for `port` (all of them are meant to be sent at once), or the generic
     /// ones when the port has none of its own.
     pub fn for_port(&self, port: u16) -> Vec<&Payload> {
-        let own: Vec<&Payload> = self
-            .payloads
-            .iter()
-            .filter(|p| p.ports.contains(&port))
-            .collect();
+        self.indices_for_port(port)
+            .into_iter()
+            .filter_map(|i| self.payloads.get(i))
+            .collect()
+    }
+
+    /// [`Catalogue::for_port`] as indices into [`Catalogue::payloads`] (the scan engine hands
+    /// the index back with each reply).
+    pub fn indices_for_port(&self, port: u16) -> Vec<usize> {
+        let pick = |f: &dyn Fn(&Payload) -> bool| -> Vec<usize> {
+            self.payloads
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| f(p))
+                .map(|(i, _)| i)
+                .collect()
+        };
+        let own = pick(&|p| p.ports.contains(&port));
         if own.is_empty() {
-            self.payloads.iter().filter(|p| p.generic).collect()
+            pick(&|p| p.generic)
         } else {
             own
         }
