@@ -363,7 +363,9 @@ pub struct CheckArgs {
     /// One host name or address (not HOST:PORT; for a block or range, use scan).
     #[arg(value_name = "HOST")]
     pub host: String,
-    /// A port number or a service name (ssh), over TCP (a /tcp suffix is accepted).
+    /// A port number or a service name (ssh), over TCP; 53/udp (or U:53) checks UDP: every
+    /// payload portent has for the port, a reply is open, ICMP port unreachable closed,
+    /// silence open|filtered (exit 1, said as inconclusive).
     #[arg(value_name = "PORT")]
     pub port: String,
     /// How long to wait for an answer per attempt.

@@ -95,7 +95,9 @@ pub async fn run_on<N: Network, S: Sink + ?Sized>(
                         status: HostStatus::Down,
                     } = e
                     {
-                        down.lock().unwrap_or_else(PoisonError::into_inner).push(addr);
+                        down.lock()
+                            .unwrap_or_else(PoisonError::into_inner)
+                            .push(addr);
                     }
                     // The receiver lives as long as this future: a send cannot fail here.
                     let _ = tx.send(e);
@@ -103,11 +105,10 @@ pub async fn run_on<N: Network, S: Sink + ?Sized>(
                 .await;
             }
             if let Some(cfg) = udp {
-                let down: HashSet<std::net::IpAddr> = std::mem::take(
-                    &mut *down.lock().unwrap_or_else(PoisonError::into_inner),
-                )
-                .into_iter()
-                .collect();
+                let down: HashSet<std::net::IpAddr> =
+                    std::mem::take(&mut *down.lock().unwrap_or_else(PoisonError::into_inner))
+                        .into_iter()
+                        .collect();
                 let targets = if down.is_empty() {
                     cfg.targets.clone()
                 } else {
@@ -272,6 +273,8 @@ struct Pipeline<'c> {
     phases: usize,
     phases_started: usize,
     phases_finished: usize,
+    /// Wall time of the engines already finished.
+    engine_elapsed: std::time::Duration,
     /// The best identification of each UDP port's replies, until its result comes.
     udp_found: HashMap<SocketAddr, Detection>,
 }
@@ -304,6 +307,7 @@ impl<'c> Pipeline<'c> {
             phases: usize::from(!cfg.ports.is_empty()) + usize::from(!cfg.udp_ports.is_empty()),
             phases_started: 0,
             phases_finished: 0,
+            engine_elapsed: std::time::Duration::ZERO,
             udp_found: HashMap::new(),
         }
     }
@@ -414,7 +418,12 @@ impl<'c> Pipeline<'c> {
                 {
                     let h = self.host(r.addr);
                     h.counts.add(r.state);
-                    *h.reasons.entry((r.state, r.reason)).or_default() += 1;
+                    let reasons = if udp {
+                        &mut h.udp_reasons
+                    } else {
+                        &mut h.reasons
+                    };
+                    *reasons.entry((r.state, r.reason)).or_default() += 1;
                     if keep {
                         h.listed.push(r);
                     }
@@ -502,13 +511,11 @@ impl<'c> Pipeline<'c> {
                 self.phases_finished += 1;
                 self.stats.absorb(&stats);
                 if self.phases_finished < self.phases {
+                    self.engine_elapsed += elapsed;
                     return ControlFlow::Continue(());
                 }
-                let elapsed = if self.phases > 1 {
-                    self.started.elapsed()
-                } else {
-                    elapsed
-                };
+                // The engines' own clocks: events may be handled in a burst after they end.
+                let elapsed = self.engine_elapsed + elapsed;
                 self.scan_elapsed = Some(elapsed);
                 sink.event(&RunEvent::ScanFinished {
                     elapsed,

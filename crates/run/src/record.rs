@@ -65,6 +65,14 @@ pub struct HostRecord {
     /// Counts by (state, reason), for "not shown" lines and nmap's `extrareasons`.
     #[serde(serialize_with = "reasons_list", deserialize_with = "reasons_map")]
     pub reasons: BTreeMap<(State, Reason), u64>,
+    /// The same for UDP ports (kept apart: nmap's `extrareasons` name the protocol).
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        serialize_with = "reasons_list",
+        deserialize_with = "reasons_map"
+    )]
+    pub udp_reasons: BTreeMap<(State, Reason), u64>,
     /// The host's scan finished (false when the run stopped first).
     pub complete: bool,
     /// Finished detections of TCP ports, by port.
@@ -87,6 +95,7 @@ impl HostRecord {
             srtt: None,
             listed: Vec::new(),
             reasons: BTreeMap::new(),
+            udp_reasons: BTreeMap::new(),
             complete: false,
             detections: BTreeMap::new(),
             udp_detections: BTreeMap::new(),

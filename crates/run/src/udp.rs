@@ -175,7 +175,9 @@ mod tests {
         let mut stranger = reply.clone();
         stranger[0] ^= 0xff;
         assert!(!src.accepts(11211, &probe, &stranger));
-        assert!(identify_reply(&cat, &reg, addr, usize::MAX, &[], &reply, Duration::ZERO).is_none());
+        assert!(
+            identify_reply(&cat, &reg, addr, usize::MAX, &[], &reply, Duration::ZERO).is_none()
+        );
     }
 
     #[test]
@@ -192,7 +194,10 @@ mod tests {
         let kept = better(Some(base(0.5, None, "udp:a")), base(0.95, None, "udp:b"));
         assert_eq!(kept.confidence, 0.95);
         assert_eq!(kept.probes, ["udp:b", "udp:a"]);
-        let kept = better(Some(base(0.9, Some("x"), "udp:a")), base(0.9, None, "udp:b"));
+        let kept = better(
+            Some(base(0.9, Some("x"), "udp:a")),
+            base(0.9, None, "udp:b"),
+        );
         assert_eq!(kept.product.as_deref(), Some("x"));
     }
 
@@ -201,7 +206,15 @@ mod tests {
         let src = CataloguePayloads::new(Arc::new(cat.clone()));
         let probe = src.probes(7).into_iter().next().expect("a probe for 7");
         let reply = probe.bytes.clone();
-        identify_reply(cat, reg, addr, probe.id, &probe.bytes, &reply, Duration::ZERO)
-            .expect("an echo is identified")
+        identify_reply(
+            cat,
+            reg,
+            addr,
+            probe.id,
+            &probe.bytes,
+            &reply,
+            Duration::ZERO,
+        )
+        .expect("an echo is identified")
     }
 }

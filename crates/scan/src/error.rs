@@ -82,11 +82,15 @@ pub enum PortError {
     OutOfRange { item: String },
     #[error("port '{item}' includes port 0, which cannot be scanned with connect(): use 1-65535")]
     Zero { item: String },
-    #[error("'{item}': portent scans TCP and UDP, not {protocol}; give the port with /tcp or /udp (or T: and U: prefixes)")]
+    #[error(
+        "'{item}': portent scans TCP and UDP, not {protocol}; give the port with /tcp or /udp (or T: and U: prefixes)"
+    )]
     TcpOnly { item: String, protocol: String },
     #[error("'{item}' names UDP, and this command works over TCP only")]
     UdpNotHere { item: String },
-    #[error("{protocol} was asked for (-s{flag}), but -p names no {protocol} ports: add them (`{example}`) or drop -s{flag}")]
+    #[error(
+        "{protocol} was asked for (-s{flag}), but -p names no {protocol} ports: add them (`{example}`) or drop -s{flag}"
+    )]
     NoPortsFor {
         protocol: &'static str,
         flag: char,

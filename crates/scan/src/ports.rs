@@ -304,7 +304,12 @@ pub fn parse_spec(text: &str, reg: &Registry, unnamed: &[Protocol]) -> Result<Po
 }
 
 /// One item (no prefix or suffix) added to `set`.
-fn add_item(set: &mut PortSet, item: &str, reg: &Registry, proto: Protocol) -> Result<(), PortError> {
+fn add_item(
+    set: &mut PortSet,
+    item: &str,
+    reg: &Registry,
+    proto: Protocol,
+) -> Result<(), PortError> {
     {
         if item == "-" {
             set.insert_range(1, 65535);
@@ -664,8 +669,15 @@ mod tests {
         let e = select_spec(Some("U:53"), None, None, &r, tcp, &dflt).unwrap_err();
         assert!(matches!(e, PortError::NoPortsFor { flag: 'T', .. }), "{e}");
         // Exclusions apply per protocol; unprefixed ones to both.
-        let s = select_spec(Some("U:53,123,T:53,80"), None, Some("53,T:80"), &r, both, &dflt)
-            .unwrap();
+        let s = select_spec(
+            Some("U:53,123,T:53,80"),
+            None,
+            Some("53,T:80"),
+            &r,
+            both,
+            &dflt,
+        )
+        .unwrap();
         assert_eq!((s.tcp.to_vec(), s.udp.to_vec()), (vec![], vec![123]));
         // Classes read each protocol's registry status (2049 is nfs on both).
         let s = select_spec(Some("U:2049,797"), Some("assigned"), None, &r, udp, &dflt).unwrap();

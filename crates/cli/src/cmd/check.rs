@@ -1,13 +1,18 @@
 //! `portent check HOST PORT`: the `Test-NetConnection` answer, as text or JSON. Exit 0 when
 //! some address is open, 1 when none is, 130 when Ctrl-C stopped detection (the connection
 //! results are printed, the service is marked interrupted).
+//!
+//! `PORT/udp` (or `U:PORT`) checks UDP instead: the run pipeline's UDP scan of that one port on
+//! every address (every payload portent has for the port, the reply identified by the
+//! catalogue), so `check` and `scan -sU` can never disagree about a port.
 
 use std::io::Write;
 
 use anyhow::{Context, Result};
 use portent_probe::Detection;
+use portent_scan::check::{AddressCheck, interface_of, route_source};
 use portent_scan::check::{CheckReport, check, resolve_one};
-use portent_scan::{State, SystemNetwork, SystemResolver, explain};
+use portent_scan::{PortSet, Protocol, State, SystemNetwork, SystemResolver, Targets, explain_on};
 use serde::{Deserialize, Serialize};
 
 use crate::Outcome;
@@ -19,6 +24,7 @@ struct CheckDoc<'a> {
     #[serde(flatten)]
     report: &'a CheckReport,
     port: u16,
+    protocol: Protocol,
     service: &'static str,
     ghost: bool,
     note: &'static str,
@@ -33,7 +39,15 @@ struct CheckDoc<'a> {
 
 pub fn run(args: &CheckArgs) -> Result<Outcome> {
     let reg = out::registry();
-    let ports = portent_scan::ports::parse_ports(&args.port, &reg)?;
+    let spec = portent_scan::ports::parse_spec(&args.port, &reg, &[Protocol::Tcp])?;
+    let (protocol, ports) = match (spec.tcp.is_empty(), spec.udp.is_empty()) {
+        (false, true) => (Protocol::Tcp, spec.tcp),
+        (true, false) => (Protocol::Udp, spec.udp),
+        _ => anyhow::bail!(
+            "'{}' names both TCP and UDP ports: check one port over one protocol (22, 53/udp)",
+            args.port
+        ),
+    };
     let port = ports
         .iter()
         .next()
@@ -42,7 +56,7 @@ pub fn run(args: &CheckArgs) -> Result<Outcome> {
     if timeout.is_zero() {
         anyhow::bail!("the timeout must be more than 0");
     }
-    let detector = if args.no_detect {
+    let detector = if args.no_detect || protocol == Protocol::Udp {
         None
     } else {
         Some(super::detect::detector(&args.detection, &reg)?)
@@ -54,15 +68,21 @@ pub fn run(args: &CheckArgs) -> Result<Outcome> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let report = rt.block_on(check(
-        &SystemNetwork::default(),
-        &args.host,
-        addresses,
-        port,
-        timeout,
-        args.retries,
-    ));
-    let e = explain(&reg, port);
+    let (report, udp_detection) = match protocol {
+        Protocol::Tcp => (
+            rt.block_on(check(
+                &SystemNetwork::default(),
+                &args.host,
+                addresses,
+                port,
+                timeout,
+                args.retries,
+            )),
+            None,
+        ),
+        Protocol::Udp => rt.block_on(check_udp(&args.host, addresses, port, args, &reg))?,
+    };
+    let e = explain_on(&reg, port, protocol);
     let open = report.open();
     let first_open = report
         .results
@@ -78,11 +98,12 @@ pub fn run(args: &CheckArgs) -> Result<Outcome> {
                 d = d.detect(addr, None) => Some(d),
             }
         }),
-        _ => None,
+        _ => udp_detection.filter(|_| !args.no_detect),
     };
     let interrupted = detector.is_some() && first_open.is_some() && detection.is_none();
     let stored = StoredCheck {
         port,
+        protocol,
         port_arg: args.port.clone(),
         ports_count: ports.len(),
         report,
@@ -92,6 +113,7 @@ pub fn run(args: &CheckArgs) -> Result<Outcome> {
     let doc = CheckDoc {
         report: &stored.report,
         port,
+        protocol,
         service: e.service,
         ghost: e.ghost,
         note: e.note,
@@ -123,10 +145,78 @@ pub fn run(args: &CheckArgs) -> Result<Outcome> {
     })
 }
 
+/// `check HOST PORT/udp`: the UDP scan of one port on each address, through the same pipeline
+/// as `scan -sU`, and what answered on the first open address.
+async fn check_udp(
+    host: &str,
+    addresses: Vec<std::net::IpAddr>,
+    port: u16,
+    args: &CheckArgs,
+    reg: &portent_registry::Registry,
+) -> Result<(CheckReport, Option<Detection>)> {
+    let mut config = portent_run::RunConfig::new(
+        Targets::from_addrs(addresses.iter().copied()),
+        PortSet::empty(),
+        reg.clone(),
+    );
+    config.udp_ports = PortSet::from_ports([port]);
+    config.scan.retries = args.retries;
+    config.list_all = true;
+    config.validate()?;
+    let mut ignore = |_: &portent_run::RunEvent<'_>| std::ops::ControlFlow::Continue(());
+    let record = portent_run::run(config, &mut ignore, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
+    if record.interrupted {
+        anyhow::bail!("interrupted before the UDP check finished");
+    }
+    let mut detection = None;
+    let mut results = Vec::new();
+    for &address in &addresses {
+        let Some(r) = record
+            .host(address)
+            .and_then(|h| h.listed.iter().find(|r| r.port == port))
+        else {
+            continue;
+        };
+        if detection.is_none() {
+            detection = record
+                .host(address)
+                .and_then(|h| h.udp_detections.get(&port))
+                .cloned();
+        }
+        let dest = std::net::SocketAddr::new(address, port);
+        let source = route_source(dest);
+        results.push(AddressCheck {
+            address,
+            port,
+            source,
+            interface: source.and_then(interface_of),
+            state: r.state,
+            reason: r.reason,
+            rtt_ms: r.rtt.map(|d| d.as_secs_f64() * 1000.0),
+            attempts: r.attempts,
+            error: None,
+        });
+    }
+    Ok((
+        CheckReport {
+            host: host.to_owned(),
+            addresses,
+            results,
+        },
+        detection,
+    ))
+}
+
 /// A check as the store keeps it, so `portent show` prints it again.
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct StoredCheck {
     pub port: u16,
+    /// TCP for checks stored before UDP checks existed.
+    #[serde(default)]
+    pub protocol: Protocol,
     /// The port as typed (a name may stand for several ports; the first was checked).
     pub port_arg: String,
     pub ports_count: usize,
@@ -139,7 +229,8 @@ pub(crate) struct StoredCheck {
 pub(crate) fn render_table(c: &StoredCheck, reg: &portent_registry::Registry) -> Result<()> {
     let (report, detection, interrupted) = (&c.report, &c.detection, c.interrupted);
     let port = c.port;
-    let e = explain(reg, port);
+    let proto = c.protocol;
+    let e = explain_on(reg, port, proto);
     let open = report.open();
     let mut w = anstream::stdout().lock();
     let addrs: Vec<String> = report.addresses.iter().map(ToString::to_string).collect();
@@ -147,7 +238,8 @@ pub(crate) fn render_table(c: &StoredCheck, reg: &portent_registry::Registry) ->
     writeln!(w, "{HEAD}Addresses{HEAD:#}  {}", addrs.join(", "))?;
     write!(
         w,
-        "{HEAD}Port{HEAD:#}       {port}/tcp  {NAME}{}{NAME:#}",
+        "{HEAD}Port{HEAD:#}       {port}/{}  {NAME}{}{NAME:#}",
+        proto.as_str(),
         e.service
     )?;
     if e.ghost {
@@ -208,10 +300,22 @@ pub(crate) fn render_table(c: &StoredCheck, reg: &portent_registry::Registry) ->
         )?;
         writeln!(w)?;
     }
+    let word = if proto == Protocol::Udp { "UDP" } else { "TCP" };
     if open {
-        writeln!(w, "{GOOD}TCP test succeeded{GOOD:#}")?;
+        writeln!(w, "{GOOD}{word} test succeeded{GOOD:#}")?;
+    } else if report
+        .results
+        .iter()
+        .any(|r| r.state == State::OpenFiltered)
+    {
+        // Silence is not a verdict over UDP: a service that ignores our payloads looks the
+        // same as a firewall that drops them.
+        writeln!(
+            w,
+            "{WARN}UDP test inconclusive{WARN:#}: no answer (open|filtered: a service that ignores our payloads, or a firewall)"
+        )?;
     } else {
-        writeln!(w, "{BAD}TCP test failed{BAD:#}")?;
+        writeln!(w, "{BAD}{word} test failed{BAD:#}")?;
     }
     w.flush()?;
     Ok(())

@@ -295,16 +295,20 @@ impl ScanSaver {
             RunEvent::Port {
                 result,
                 listed: true,
+                detection,
                 ..
             } => self.send(Save::Port(port_row(
+                result.protocol,
                 result.addr,
                 result.port,
                 result.state,
                 result.reason,
-                None,
+                *detection,
             ))),
-            // Only open ports are detected, and a connect scan's open is a completed handshake.
+            // Only open TCP ports are detected after their result (UDP ones come identified),
+            // and a connect scan's open is a completed handshake.
             RunEvent::Detected { addr, detection } => self.send(Save::Port(port_row(
+                portent_scan::Protocol::Tcp,
                 addr.ip(),
                 addr.port(),
                 portent_scan::State::Open,
@@ -376,28 +380,34 @@ pub(crate) fn scan_parts(
     let mut ports = Vec::new();
     let mut extra = Vec::new();
     for h in &record.hosts {
-        let mut listed: std::collections::BTreeMap<(&str, &str), u64> = Default::default();
+        let mut listed: std::collections::BTreeMap<(&str, &str, &str), u64> = Default::default();
         for r in &h.listed {
             *listed
-                .entry((r.state.as_str(), r.reason.as_str()))
+                .entry((r.protocol.as_str(), r.state.as_str(), r.reason.as_str()))
                 .or_default() += 1;
             ports.push(port_row(
+                r.protocol,
                 h.addr,
                 r.port,
                 r.state,
                 r.reason,
-                h.detections.get(&r.port),
+                h.detection_of(r.protocol, r.port),
             ));
         }
-        for ((state, reason), n) in &h.reasons {
+        let reasons = h
+            .reasons
+            .iter()
+            .map(|r| ("tcp", r))
+            .chain(h.udp_reasons.iter().map(|r| ("udp", r)));
+        for (protocol, ((state, reason), n)) in reasons {
             let shown = listed
-                .get(&(state.as_str(), reason.as_str()))
+                .get(&(protocol, state.as_str(), reason.as_str()))
                 .copied()
                 .unwrap_or(0);
             if *n > shown {
                 extra.push(portent_store::ExtraRow {
                     host: h.addr.to_string(),
-                    protocol: "tcp".to_owned(),
+                    protocol: protocol.to_owned(),
                     state: state.as_str().to_owned(),
                     reason: reason.as_str().to_owned(),
                     count: n - shown,
@@ -454,6 +464,7 @@ pub(crate) fn scan_data(
 
 /// A port result as the store keeps it, with what was detected there.
 pub(crate) fn port_row(
+    protocol: portent_scan::Protocol,
     addr: std::net::IpAddr,
     port: u16,
     state: portent_scan::State,
@@ -463,7 +474,7 @@ pub(crate) fn port_row(
     let tls = d.and_then(|d| d.tls.as_ref());
     portent_store::PortRow {
         host: addr.to_string(),
-        protocol: "tcp".to_owned(),
+        protocol: protocol.as_str().to_owned(),
         port,
         state: state.as_str().to_owned(),
         reason: reason.as_str().to_owned(),
@@ -490,7 +501,10 @@ pub(crate) fn save_check(
         kind: RunKind::Check,
         started_ms,
         targets: vec![report.host.clone()],
-        ports: check.port.to_string(),
+        ports: match check.protocol {
+            portent_scan::Protocol::Tcp => check.port.to_string(),
+            portent_scan::Protocol::Udp => format!("U:{}", check.port),
+        },
         options: serde_json::json!({}),
         host_identifier: host_identifier(),
     };
@@ -511,7 +525,7 @@ pub(crate) fn save_check(
                 .detection
                 .as_ref()
                 .filter(|d| d.addr.ip() == r.address);
-            port_row(r.address, r.port, r.state, r.reason, d)
+            port_row(check.protocol, r.address, r.port, r.state, r.reason, d)
         })
         .collect();
     let mut counts = RunCounts {
@@ -522,7 +536,7 @@ pub(crate) fn save_check(
         match r.state {
             portent_scan::State::Open => counts.open += 1,
             portent_scan::State::Closed => counts.closed += 1,
-            // `check` is TCP only so far; the store has no open|filtered column yet.
+            // The store has no open|filtered column yet: a silent UDP check counts as filtered.
             portent_scan::State::Filtered | portent_scan::State::OpenFiltered => {
                 counts.filtered += 1
             }

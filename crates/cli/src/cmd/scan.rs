@@ -17,8 +17,8 @@ use portent_probe::Detection;
 use portent_registry::Registry;
 use portent_run::{DetectionConfig, HostRecord, RunConfig, RunEvent, RunRecord, ScanOptions};
 use portent_scan::{
-    Counts, Discovery, Explanation, HostStatus, PortResult, Protocol, State, Stats,
-    SystemResolver, TargetsBuilder, explain_on,
+    Counts, Discovery, Explanation, HostStatus, PortResult, Protocol, State, Stats, SystemResolver,
+    TargetsBuilder, explain_on,
 };
 use serde::Serialize;
 
@@ -328,7 +328,11 @@ pub(crate) fn render_stored(
     for h in &record.hosts {
         for r in &h.listed {
             if !held_back(record.detection, r) {
-                stream.stream_now(&PortView::in_host(h, r, explain_on(&reg, r.port, r.protocol)));
+                stream.stream_now(&PortView::in_host(
+                    h,
+                    r,
+                    explain_on(&reg, r.port, r.protocol),
+                ));
             }
         }
     }
@@ -578,6 +582,7 @@ impl Stream {
             addresses: doc.targets.addresses,
             hosts_down: doc.hosts_down,
             ports: doc.ports.count,
+            udp_ports: doc.ports.udp.as_ref().map_or(0, |u| u.count),
             totals: doc.totals,
             stats: doc.stats,
         })?);
@@ -751,10 +756,7 @@ pub(crate) fn run_quiet(args: &ScanArgs, reg: &Registry) -> Result<QuietRun> {
 
 /// The ports of a run in short form, nmap's way when UDP is in it: `22,80` (TCP only),
 /// `U:53,161` (UDP only), `T:22,80,U:53`.
-pub(crate) fn ports_summary(
-    tcp: &portent_scan::PortSet,
-    udp: &portent_scan::PortSet,
-) -> String {
+pub(crate) fn ports_summary(tcp: &portent_scan::PortSet, udp: &portent_scan::PortSet) -> String {
     match (tcp.is_empty(), udp.is_empty()) {
         (_, true) => tcp.summary(),
         (true, false) => format!("U:{}", udp.summary()),
@@ -900,11 +902,17 @@ fn render_table(record: &RunRecord, reg: &Registry) -> Result<()> {
             let shown = listed.iter().filter(|r| r.state == s).count() as u64;
             let n = h.counts.get(s).saturating_sub(shown);
             if n > 0 {
-                let why: Vec<String> = h
-                    .reasons
+                // One count per reason over both protocols (admin-prohibited can be either).
+                let mut by_reason: std::collections::BTreeMap<portent_scan::Reason, u64> =
+                    std::collections::BTreeMap::new();
+                for ((st, r), c) in h.reasons.iter().chain(&h.udp_reasons) {
+                    if *st == s {
+                        *by_reason.entry(*r).or_default() += c;
+                    }
+                }
+                let why: Vec<String> = by_reason
                     .iter()
-                    .filter(|((st, _), _)| *st == s)
-                    .map(|((_, r), c)| format!("{r} {}", group(*c)))
+                    .map(|(r, c)| format!("{r} {}", group(*c)))
                     .collect();
                 hidden.push(format!("{} {s} ({})", group(n), why.join(", ")));
             }
@@ -1148,8 +1156,14 @@ struct SummaryLine {
     addresses: u64,
     hosts_down: u64,
     ports: usize,
+    #[serde(skip_serializing_if = "is_zero")]
+    udp_ports: usize,
     totals: Counts,
     stats: Stats,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use portent_probe::Detection;
 use portent_registry::Registry;
 use portent_run::RunRecord;
-use portent_scan::{HostStatus, State, explain};
+use portent_scan::{HostStatus, State, explain_on};
 use quick_xml::escape::escape;
 
 use super::scan::{group, plural};
@@ -62,11 +62,20 @@ pub(crate) fn write(
         escape(args),
         env!("CARGO_PKG_VERSION")
     )?;
-    writeln!(
-        w,
-        r#"<scaninfo type="connect" protocol="tcp" numservices="{}" services="{}"/>"#,
-        c.port_count, c.port_list
-    )?;
+    if c.port_count > 0 {
+        writeln!(
+            w,
+            r#"<scaninfo type="connect" protocol="tcp" numservices="{}" services="{}"/>"#,
+            c.port_count, c.port_list
+        )?;
+    }
+    if c.udp_port_count > 0 {
+        writeln!(
+            w,
+            r#"<scaninfo type="udp" protocol="udp" numservices="{}" services="{}"/>"#,
+            c.udp_port_count, c.udp_port_list
+        )?;
+    }
     writeln!(w, r#"<verbose level="0"/>"#)?;
     writeln!(w, r#"<debugging level="0"/>"#)?;
     let mut up = 0u64;
@@ -93,37 +102,40 @@ pub(crate) fn write(
         }
         writeln!(w, "<ports>")?;
         let listed = h.listed_by_port();
-        for s in [State::Closed, State::Filtered] {
+        for s in [State::Closed, State::Filtered, State::OpenFiltered] {
             let shown = listed.iter().filter(|r| r.state == s).count() as u64;
             let n = h.counts.get(s).saturating_sub(shown);
             if n == 0 {
                 continue;
             }
             writeln!(w, r#"<extraports state="{s}" count="{n}">"#)?;
-            for ((st, r), k) in &h.reasons {
-                if *st == s {
-                    writeln!(
-                        w,
-                        r#"<extrareasons reason="{}" count="{k}" proto="tcp"/>"#,
-                        r.nmap_name()
-                    )?;
+            for (proto, reasons) in [("tcp", &h.reasons), ("udp", &h.udp_reasons)] {
+                for ((st, r), k) in reasons {
+                    if *st == s {
+                        writeln!(
+                            w,
+                            r#"<extrareasons reason="{}" count="{k}" proto="{proto}"/>"#,
+                            r.nmap_name()
+                        )?;
+                    }
                 }
             }
             writeln!(w, "</extraports>")?;
         }
         for r in listed {
-            let e = explain(reg, r.port);
+            let e = explain_on(reg, r.port, r.protocol);
             write!(
                 w,
-                r#"<port protocol="tcp" portid="{}"><state state="{}" reason="{}" reason_ttl="0"/>"#,
+                r#"<port protocol="{}" portid="{}"><state state="{}" reason="{}" reason_ttl="0"/>"#,
+                r.protocol.as_str(),
                 r.port,
                 r.state,
                 r.reason.nmap_name(),
             )?;
-            match h.detections.get(&r.port) {
+            match h.detection_of(r.protocol, r.port) {
                 Some(d) if d.service != "unknown" => service(w, d)?,
                 // The registry's name, marked: Ctrl-C stopped detection before it finished.
-                None if h.detection_interrupted.contains(&r.port) => write!(
+                None if h.interrupted_on(r.protocol, r.port) => write!(
                     w,
                     r#"<service name="{}" extrainfo="detection interrupted" method="table" conf="3"/>"#,
                     escape(e.service)
