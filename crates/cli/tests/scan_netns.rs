@@ -119,6 +119,37 @@ impl Netns {
         rx.recv().unwrap();
     }
 
+    /// UDP sockets inside the namespace: `echo` ports reflect every datagram (RFC 862), `silent`
+    /// ports are bound and never answer (so the kernel sends no port unreachable either).
+    fn udp(&self, echo: &[u16], silent: &[u16]) {
+        let file = File::open(format!("/run/netns/{}", self.name)).unwrap();
+        let (echo, silent) = (echo.to_vec(), silent.to_vec());
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            nix::sched::setns(&file, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
+            let mut keep = Vec::new();
+            for p in silent {
+                keep.push(std::net::UdpSocket::bind(("0.0.0.0", p)).unwrap());
+            }
+            let mut echoes = Vec::new();
+            for p in echo {
+                echoes.push(std::net::UdpSocket::bind(("0.0.0.0", p)).unwrap());
+            }
+            tx.send(()).unwrap();
+            for s in echoes {
+                std::thread::spawn(move || {
+                    let mut buf = [0u8; 2048];
+                    while let Ok((n, from)) = s.recv_from(&mut buf) {
+                        let _ = s.send_to(&buf[..n], from);
+                    }
+                });
+            }
+            // The silent sockets live as long as the test process.
+            std::mem::forget(keep);
+        });
+        rx.recv().unwrap();
+    }
+
     fn nft(&self, rules: &str) {
         let mut child = Command::new("ip")
             .args(["netns", "exec", &self.name, "nft", "-f", "-"])
@@ -551,4 +582,132 @@ fn ctrl_c_prints_the_results_so_far() {
         v["totals"]["filtered"], 2,
         "the ICMP-rejected 25 and 773 are in"
     );
+}
+
+/// A scan of both protocols: exact states and nmap's reasons on each, UDP identification in
+/// JSON, `protocol="udp"` in the XML, and `check PORT/udp` with its three answers.
+#[test]
+fn udp_and_tcp_in_one_scan_and_udp_checks() {
+    let lab = lab();
+    lab.target.udp(&[7], &[771, 40001]);
+    lab.target.nft(
+        "table inet portent_udp {
+           chain input {
+             type filter hook input priority 0;
+             udp dport 771 drop
+             udp dport 773 reject with icmpx type admin-prohibited
+           }
+         }",
+    );
+    // The target's ICMP rate limit off, so every closed port answers (the limit itself is
+    // the engine's tests' subject: crates/scan/tests/udp.rs).
+    let o = lab
+        .target
+        .exec(&["sysctl", "-q", "-w", "net.ipv4.icmp_ratelimit=0"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+
+    let dir = tempfile::tempdir().unwrap();
+    let xml = dir.path().join("scan.xml");
+    let o = portent_in(
+        &lab.scanner,
+        &[
+            "scan",
+            TARGET_V4,
+            "-sU",
+            "-sT",
+            "-p",
+            "T:22,23,U:7,53,771,773,40001",
+            "--json",
+            "-oX",
+            xml.to_str().unwrap(),
+            "--no-save",
+        ],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["ports"]["list"], "22-23");
+    assert_eq!(v["ports"]["udp"]["list"], "7,53,771,773,40001");
+    let ports = v["hosts"][0]["ports"].as_array().unwrap();
+    let got: Vec<(String, u64, String, String)> = ports
+        .iter()
+        .map(|p| {
+            (
+                p["protocol"].as_str().unwrap().to_owned(),
+                p["port"].as_u64().unwrap(),
+                p["state"].as_str().unwrap().to_owned(),
+                p["reason"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let want: Vec<(String, u64, String, String)> = [
+        ("tcp", 22, "open", "syn-ack"),
+        ("tcp", 23, "filtered", "timeout"),
+        ("udp", 7, "open", "udp-response"),
+        ("udp", 53, "closed", "port-unreach"),
+        ("udp", 771, "open|filtered", "no-response"),
+        ("udp", 773, "filtered", "icmp-admin-prohibited"),
+        ("udp", 40001, "open|filtered", "no-response"),
+    ]
+    .iter()
+    .map(|(a, b, c, d)| ((*a).to_owned(), *b, (*c).to_owned(), (*d).to_owned()))
+    .collect();
+    assert_eq!(got, want);
+    let echo = &ports[2]["detection"];
+    assert_eq!(echo["service"], "echo", "{echo}");
+    assert_eq!(echo["verdict"]["matches"], "true", "{echo}");
+    assert_eq!(v["totals"]["open_filtered"], 2, "{}", v["totals"]);
+
+    let x = std::fs::read_to_string(&xml).unwrap();
+    assert!(
+        x.contains(r#"<scaninfo type="connect" protocol="tcp" numservices="2""#),
+        "{x}"
+    );
+    assert!(
+        x.contains(r#"<scaninfo type="udp" protocol="udp" numservices="5""#),
+        "{x}"
+    );
+    assert!(
+        x.contains(r#"<port protocol="udp" portid="7"><state state="open" reason="udp-response""#),
+        "{x}"
+    );
+    assert!(
+        x.contains(
+            r#"<port protocol="udp" portid="771"><state state="open|filtered" reason="no-response""#
+        ),
+        "{x}"
+    );
+
+    // The table names the protocol of every row and counts open|filtered.
+    let o = portent_in(
+        &lab.scanner,
+        &["scan", TARGET_V4, "-p", "U:7,53,771", "--no-save"],
+    );
+    let t = String::from_utf8(o.stdout).unwrap();
+    assert!(t.contains("7/udp") && t.contains("speaks: echo"), "{t}");
+    assert!(t.contains("3 UDP ports each"), "{t}");
+    assert!(t.contains("1 open|filtered"), "{t}");
+
+    // check PORT/udp: open (exit 0), closed (1), silent (1, inconclusive).
+    let o = portent_in(&lab.scanner, &["check", TARGET_V4, "7/udp", "--json"]);
+    assert_eq!(o.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["protocol"], "udp");
+    assert_eq!(v["results"][0]["reason"], "udp-response");
+    assert_eq!(v["detection"]["service"], "echo");
+    let o = portent_in(&lab.scanner, &["check", TARGET_V4, "U:53"]);
+    assert_eq!(o.status.code(), Some(1));
+    let t = String::from_utf8(o.stdout).unwrap();
+    assert!(
+        t.contains("port-unreach") && t.contains("UDP test failed"),
+        "{t}"
+    );
+    let o = portent_in(&lab.scanner, &["check", TARGET_V4, "771/udp"]);
+    assert_eq!(o.status.code(), Some(1));
+    let t = String::from_utf8(o.stdout).unwrap();
+    assert!(t.contains("UDP test inconclusive"), "{t}");
 }
