@@ -189,7 +189,7 @@ mod tests {
             confidence,
             product: product.map(str::to_owned),
             probes: vec![probe.to_owned()],
-            ..identify_any(&cat, &reg, addr)
+            ..identify_any(cat, &reg, addr)
         };
         let kept = better(Some(base(0.5, None, "udp:a")), base(0.95, None, "udp:b"));
         assert_eq!(kept.confidence, 0.95);
