@@ -277,13 +277,14 @@ pub struct ScanArgs {
         allow_hyphen_values = true
     )]
     pub exclude_ports: Option<String>,
-    /// Scan TCP ports (the default; with --udp, scan both). Also -sT.
+    /// Scan TCP ports (the default; with --udp, scan both). Also -sT. With `watch
+    /// --listening`: TCP sockets only.
     #[arg(long)]
     pub tcp: bool,
     /// Scan UDP ports: every payload portent has for a port is sent at once (docs/detection.md),
     /// a reply is `open`, ICMP port unreachable `closed`, silence `open|filtered`. Without -p,
     /// the UDP ports are the ones portent has payloads for (listed in docs/detection.md).
-    /// Also -sU.
+    /// Also -sU. With `watch --listening`: UDP sockets only.
     #[arg(long)]
     pub udp: bool,
     /// UDP: wait out each host's ICMP rate limit (Linux sends about one port unreachable a
@@ -502,12 +503,6 @@ pub struct WatchArgs {
     /// Stop after this many rounds.
     #[arg(long, value_name = "N")]
     pub count: Option<u64>,
-    /// With --listening: only TCP.
-    #[arg(long, conflicts_with = "udp", requires = "listening")]
-    pub tcp: bool,
-    /// With --listening: only UDP.
-    #[arg(long, requires = "listening")]
-    pub udp: bool,
     /// With --listening: inside this network namespace (a name under /run/netns, or a path).
     #[arg(long, value_name = "NAME|PATH", requires = "listening")]
     pub netns: Option<String>,

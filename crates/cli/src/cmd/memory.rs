@@ -66,8 +66,9 @@ pub fn watch_listening(args: &crate::args::WatchArgs) -> Result<Outcome> {
         "--every must be at least 100ms"
     );
     let query = Query {
-        tcp: !args.udp,
-        udp: !args.tcp,
+        // Both flags, or neither: both protocols.
+        tcp: args.scan.tcp || !args.scan.udp,
+        udp: args.scan.udp || !args.scan.tcp,
         port: None,
         netns: args.netns.as_deref().map(super::listening::netns_path),
     };
