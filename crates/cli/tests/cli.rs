@@ -504,12 +504,20 @@ fn host_port_blocks_and_protocols_get_the_right_advice() {
             "check tests one host: use portent scan 127.0.0.1/24",
         ),
         (
-            &["scan", "127.0.0.1", "-p", "797/udp"],
-            "portent connects over TCP only, not udp",
+            &["scan", "127.0.0.1", "-p", "797/sctp"],
+            "portent scans TCP and UDP, not sctp",
         ),
         (
-            &["check", "127.0.0.1", "22/udp"],
-            "portent connects over TCP only, not udp",
+            &["check", "127.0.0.1", "S:22"],
+            "portent scans TCP and UDP, not sctp",
+        ),
+        (
+            &["check", "127.0.0.1", "22,53/udp"],
+            "names both TCP and UDP ports",
+        ),
+        (
+            &["scan", "127.0.0.1", "-sU", "-p", "T:22"],
+            "UDP was asked for (-sU), but -p names no UDP ports",
         ),
     ] {
         let o = portent(args);
