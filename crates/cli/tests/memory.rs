@@ -49,7 +49,7 @@ impl Netns {
     /// A TCP server on 127.0.0.1:`port` in the namespace that sends `banner` to each client
     /// and closes. Killed when dropped.
     fn serve(&self, port: u16, banner: &str) -> Server {
-        let script = format!(
+        self.python(&format!(
             "import socket,sys\n\
              s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n\
              s.bind(('127.0.0.1', {port})); s.listen(64)\n\
@@ -59,9 +59,26 @@ impl Netns {
              \x20   try: c.sendall({banner:?}.encode())\n\
              \x20   except OSError: pass\n\
              \x20   c.close()\n"
-        );
+        ))
+    }
+
+    /// A UDP echo responder (RFC 862) on 127.0.0.1:`echo`, and a socket on `silent` that
+    /// never answers. Killed when dropped.
+    fn serve_udp(&self, echo: u16, silent: u16) -> Server {
+        self.python(&format!(
+            "import socket\n\
+             e=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); e.bind(('127.0.0.1', {echo}))\n\
+             s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('127.0.0.1', {silent}))\n\
+             print('ready', flush=True)\n\
+             while True:\n\
+             \x20   d,a=e.recvfrom(65535); e.sendto(d, a)\n"
+        ))
+    }
+
+    /// Runs `script` in the namespace and waits for its `ready` line.
+    fn python(&self, script: &str) -> Server {
         let mut child = Command::new("ip")
-            .args(["netns", "exec", &self.name, "python3", "-c", &script])
+            .args(["netns", "exec", &self.name, "python3", "-c", script])
             .stdout(Stdio::piped())
             .spawn()
             .expect("python3");
@@ -448,4 +465,62 @@ fn watch_prints_exactly_the_changes_between_scan_rounds() {
         String::from_utf8_lossy(&o.stdout)
     );
     drop(ghost);
+}
+
+/// A scan of TCP and UDP is stored per protocol: `show` gives back every form as printed,
+/// the run's totals count open|filtered, and a UDP port that goes away is a change of that
+/// protocol (the store keys ports by host, protocol and port).
+#[test]
+fn udp_scans_are_remembered_per_protocol() {
+    let ns = Netns::new();
+    let data = tempfile::tempdir().unwrap();
+    let _tcp = ns.serve(22, "SSH-2.0-OpenSSH_9.6p1\r\n");
+    let udp = ns.serve_udp(7, 9);
+    let xml = data.path().join("udp.xml");
+    let xml_arg = xml.to_str().unwrap();
+    let scan = ["scan", "127.0.0.1", "-sU", "-sT", "-p", "T:22,U:7,9,53"];
+    for form in [&["--json"][..], &["--csv"], &["--jsonl"], &["-oX", "-"]] {
+        let mut args = scan.to_vec();
+        if form[0] == "-oX" {
+            args.extend(["-oX", xml_arg]);
+        } else {
+            args.extend(form);
+        }
+        let o = ns.portent(data.path(), &args);
+        assert_eq!(o.status.code(), Some(0), "{o:?}");
+        let printed = if form[0] == "-oX" {
+            std::fs::read_to_string(&xml).unwrap()
+        } else {
+            String::from_utf8(o.stdout).unwrap()
+        };
+        assert!(printed.contains("udp"), "{printed}");
+        let mut show = vec!["show", "last"];
+        show.extend(form);
+        let shown = ns.portent(data.path(), &show);
+        assert!(shown.status.success(), "{shown:?}");
+        assert_eq!(
+            String::from_utf8(shown.stdout).unwrap(),
+            printed,
+            "show {form:?}"
+        );
+    }
+    let o = ns.portent(data.path(), &["history", "--json"]);
+    let v = json(&o);
+    let last = &v["runs"][0];
+    assert_eq!(last["ports"], "T:22,U:7,9,53", "{last}");
+    assert_eq!(last["counts"]["open"], 2, "{last}");
+    assert_eq!(last["counts"]["closed"], 1, "{last}");
+    assert_eq!(last["counts"]["open_filtered"], 1, "{last}");
+
+    // The echo goes away: 7/udp closed, and only that.
+    drop(udp);
+    let o = ns.portent(data.path(), &scan);
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    let o = ns.portent(data.path(), &["diff", "--json"]);
+    let v = json(&o);
+    let changes = v["changes"].as_array().unwrap();
+    assert_eq!(changes.len(), 1, "{v}");
+    assert_eq!(changes[0]["port"], 7);
+    assert_eq!(changes[0]["protocol"], "udp");
+    assert_eq!(changes[0]["change"], "closed");
 }

@@ -130,8 +130,9 @@ pub fn diff(a: &RunData, b: &RunData, earlier_open: &HashSet<Key>) -> Vec<Change
     } else {
         HashSet::new()
     };
-    let probed =
-        |host: &str, port: u16| covered_b.contains(host) && ports_contain(&b.run.ports, port);
+    let probed = |host: &str, protocol: &str, port: u16| {
+        covered_b.contains(host) && ports_contain(&b.run.ports, protocol, port)
+    };
     let mut out = Vec::new();
     for (k, pa) in &open_a {
         match listed_b.get(k).filter(|p| p.state == "open") {
@@ -149,7 +150,7 @@ pub fn diff(a: &RunData, b: &RunData, earlier_open: &HashSet<Key>) -> Vec<Change
                     });
                 }
             }
-            None if probed(k.0, k.2) => {
+            None if probed(k.0, k.1, k.2) => {
                 let after = listed_b
                     .get(k)
                     .map_or_else(|| Side::not_listed("closed"), |p| Side::of(p));
@@ -332,7 +333,8 @@ pub fn timelines(
                 .get(&run.id)
                 .and_then(|v| v.iter().find(|p| p.protocol == protocol && p.port == port));
             let is_open = row.is_some_and(|p| p.state == "open");
-            let probed = run.complete && host_status != "down" && ports_contain(&run.ports, port);
+            let probed =
+                run.complete && host_status != "down" && ports_contain(&run.ports, &protocol, port);
             if is_open {
                 let row = row.cloned().unwrap_or_default();
                 match &mut t {

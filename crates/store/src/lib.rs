@@ -288,13 +288,14 @@ impl Store {
     /// found.
     pub fn set_counts(&mut self, run: &str, counts: &RunCounts) -> Result<(), StoreError> {
         self.db.exec(
-            "UPDATE runs SET open_count = ?, closed_count = ?, filtered_count = ?, hosts_up = ? \
-             WHERE id = ?",
+            "UPDATE runs SET open_count = ?, closed_count = ?, filtered_count = ?, hosts_up = ?, \
+             open_filtered_count = ? WHERE id = ?",
             &[
                 count(counts.open).into(),
                 count(counts.closed).into(),
                 count(counts.filtered).into(),
                 count(counts.hosts_up).into(),
+                count(counts.open_filtered).into(),
                 run.into(),
             ],
         )?;
@@ -305,7 +306,8 @@ impl Store {
     pub fn finish(&mut self, run: &str, fin: &Finish) -> Result<(), StoreError> {
         self.db.exec(
             "UPDATE runs SET finished_ms = ?, complete = ?, open_count = ?, closed_count = ?, \
-             filtered_count = ?, hosts_up = ?, document = ?, record = ? WHERE id = ?",
+             filtered_count = ?, hosts_up = ?, open_filtered_count = ?, document = ?, record = ? \
+             WHERE id = ?",
             &[
                 fin.finished_ms.into(),
                 i64::from(fin.complete).into(),
@@ -313,6 +315,7 @@ impl Store {
                 count(fin.counts.closed).into(),
                 count(fin.counts.filtered).into(),
                 count(fin.counts.hosts_up).into(),
+                count(fin.counts.open_filtered).into(),
                 fin.document.clone().into(),
                 fin.record.clone().into(),
                 run.into(),
@@ -521,13 +524,14 @@ impl Store {
         let rows = self.db.query(
             "SELECT r.id, r.kind, r.started_ms, r.finished_ms, r.complete, r.targets, r.ports, \
              r.options, r.host_identifier, r.open_count, r.closed_count, r.filtered_count, \
-             r.hosts_up, h.status FROM runs r JOIN run_hosts h ON h.run_id = r.id \
+             r.hosts_up, r.open_filtered_count, h.status FROM runs r \
+             JOIN run_hosts h ON h.run_id = r.id \
              WHERE h.host = ? ORDER BY r.started_ms, r.id",
             &[host.into()],
             &[RUN_KINDS, &[Kind::Text]].concat(),
         )?;
         rows.iter()
-            .map(|r| Ok((run_of(r)?, r[13].text().unwrap_or_default())))
+            .map(|r| Ok((run_of(r)?, r[RUN_KINDS.len()].text().unwrap_or_default())))
             .collect()
     }
 
@@ -557,7 +561,8 @@ impl Store {
         let rows = self.db.query(
             "SELECT h.host, r.id, r.kind, r.started_ms, r.finished_ms, r.complete, r.targets, \
              r.ports, r.options, r.host_identifier, r.open_count, r.closed_count, \
-             r.filtered_count, r.hosts_up FROM run_hosts h JOIN runs r ON r.id = h.run_id \
+             r.filtered_count, r.hosts_up, r.open_filtered_count FROM run_hosts h \
+             JOIN runs r ON r.id = h.run_id \
              ORDER BY h.host, r.started_ms DESC",
             &[],
             &[&[Kind::Text], RUN_KINDS].concat(),
@@ -655,7 +660,7 @@ impl Store {
 
 const RUN_SELECT: &str = "SELECT id, kind, started_ms, finished_ms, complete, targets, ports, \
                           options, host_identifier, open_count, closed_count, filtered_count, \
-                          hosts_up FROM runs";
+                          hosts_up, open_filtered_count FROM runs";
 
 const RUN_KINDS: &[Kind] = &[
     Kind::Text,
@@ -667,6 +672,7 @@ const RUN_KINDS: &[Kind] = &[
     Kind::Text,
     Kind::Text,
     Kind::Text,
+    Kind::Int,
     Kind::Int,
     Kind::Int,
     Kind::Int,
@@ -697,6 +703,7 @@ fn run_of(r: &[Value]) -> Result<Run, StoreError> {
             closed: n(&r[10]),
             filtered: n(&r[11]),
             hosts_up: n(&r[12]),
+            open_filtered: n(&r[13]),
         },
         id,
     })

@@ -54,6 +54,9 @@ pub struct RunCounts {
     pub closed: u64,
     pub filtered: u64,
     pub hosts_up: u64,
+    /// UDP ports that never answered (`open|filtered`); 0 for TCP-only runs.
+    #[serde(default)]
+    pub open_filtered: u64,
 }
 
 /// How a run ended.
@@ -157,9 +160,26 @@ pub struct RunData {
     pub sockets: Vec<SocketRow>,
 }
 
-/// Whether `port` is in a range list such as "1-1024,8080" (the form runs store).
-pub fn ports_contain(list: &str, port: u16) -> bool {
-    list.split(',').map(str::trim).any(|part| {
+/// Whether `port` on `protocol` ("tcp", "udp") is in a range list as runs store it:
+/// "1-1024,8080" (TCP), or with nmap's prefixes when UDP was scanned: "U:53,161" or
+/// "T:22,80,U:53" (a prefix holds for the items after it; items before any prefix are TCP).
+pub fn ports_contain(list: &str, protocol: &str, port: u16) -> bool {
+    let mut current = "tcp";
+    list.split(',').map(str::trim).any(|item| {
+        let part = match item.split_once(':') {
+            Some((p, rest)) => {
+                current = match p.trim() {
+                    "T" | "t" => "tcp",
+                    "U" | "u" => "udp",
+                    _ => "",
+                };
+                rest
+            }
+            None => item,
+        };
+        if current != protocol {
+            return false;
+        }
         let (a, b) = part.split_once('-').unwrap_or((part, part));
         match (a.trim().parse::<u16>(), b.trim().parse::<u16>()) {
             (Ok(a), Ok(b)) => (a..=b).contains(&port),
@@ -174,11 +194,19 @@ mod tests {
 
     #[test]
     fn range_lists() {
-        assert!(ports_contain("1-1024,8080", 22));
-        assert!(ports_contain("1-1024,8080", 8080));
-        assert!(!ports_contain("1-1024,8080", 8081));
-        assert!(ports_contain("1-65535", 65535));
-        assert!(!ports_contain("", 1));
-        assert!(!ports_contain("x-y", 1));
+        assert!(ports_contain("1-1024,8080", "tcp", 22));
+        assert!(ports_contain("1-1024,8080", "tcp", 8080));
+        assert!(!ports_contain("1-1024,8080", "tcp", 8081));
+        assert!(!ports_contain("1-1024,8080", "udp", 22));
+        assert!(ports_contain("1-65535", "tcp", 65535));
+        assert!(!ports_contain("", "tcp", 1));
+        assert!(!ports_contain("x-y", "tcp", 1));
+        // With UDP, as a scan of both protocols stores its ports.
+        let both = "T:22,80,U:7,9-10";
+        assert!(ports_contain(both, "tcp", 22) && ports_contain(both, "tcp", 80));
+        assert!(!ports_contain(both, "tcp", 7) && !ports_contain(both, "udp", 22));
+        assert!(ports_contain(both, "udp", 7) && ports_contain(both, "udp", 10));
+        assert!(ports_contain("U:53", "udp", 53) && !ports_contain("U:53", "tcp", 53));
+        assert!(!ports_contain("S:53", "udp", 53));
     }
 }

@@ -64,6 +64,7 @@ fn scan(s: &mut Store, at: i64, rows: &[PortRow], complete: bool) -> String {
                 closed: 1024 - rows.len() as u64,
                 filtered: 0,
                 hosts_up: 1,
+                open_filtered: 0,
             },
             document: Some(format!("{{\"run\":\"{at}\"}}")),
             record: Some(format!("{{\"record\":{at}}}")),

@@ -428,6 +428,7 @@ pub(crate) fn scan_parts(
             closed: record.totals.closed,
             filtered: record.totals.filtered,
             hosts_up: up,
+            open_filtered: record.totals.open_filtered,
         },
         document: None,
         record: None,
@@ -536,10 +537,8 @@ pub(crate) fn save_check(
         match r.state {
             portent_scan::State::Open => counts.open += 1,
             portent_scan::State::Closed => counts.closed += 1,
-            // The store has no open|filtered column yet: a silent UDP check counts as filtered.
-            portent_scan::State::Filtered | portent_scan::State::OpenFiltered => {
-                counts.filtered += 1
-            }
+            portent_scan::State::Filtered => counts.filtered += 1,
+            portent_scan::State::OpenFiltered => counts.open_filtered += 1,
         }
     }
     let fin = Finish {
