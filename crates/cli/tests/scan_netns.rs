@@ -616,7 +616,7 @@ fn udp_and_tcp_in_one_scan_and_udp_checks() {
             "-sU",
             "-sT",
             "-p",
-            "T:22,23,U:7,53,771,773,40001",
+            "T:22,23,U:7,53,69,771,773,40001",
             "--json",
             "-oX",
             xml.to_str().unwrap(),
@@ -631,7 +631,7 @@ fn udp_and_tcp_in_one_scan_and_udp_checks() {
     );
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["ports"]["list"], "22-23");
-    assert_eq!(v["ports"]["udp"]["list"], "7,53,771,773,40001");
+    assert_eq!(v["ports"]["udp"]["list"], "7,53,69,771,773,40001");
     let ports = v["hosts"][0]["ports"].as_array().unwrap();
     let got: Vec<(String, u64, String, String)> = ports
         .iter()
@@ -649,6 +649,9 @@ fn udp_and_tcp_in_one_scan_and_udp_checks() {
         ("tcp", 23, "filtered", "timeout"),
         ("udp", 7, "open", "udp-response"),
         ("udp", 53, "closed", "port-unreach"),
+        // TFTP's payload is sent from an unconnected socket (replies come from another
+        // port); its port unreachable is read from the ICMP error queue.
+        ("udp", 69, "closed", "port-unreach"),
         ("udp", 771, "open|filtered", "no-response"),
         ("udp", 773, "filtered", "icmp-admin-prohibited"),
         ("udp", 40001, "open|filtered", "no-response"),
@@ -668,7 +671,7 @@ fn udp_and_tcp_in_one_scan_and_udp_checks() {
         "{x}"
     );
     assert!(
-        x.contains(r#"<scaninfo type="udp" protocol="udp" numservices="5""#),
+        x.contains(r#"<scaninfo type="udp" protocol="udp" numservices="6""#),
         "{x}"
     );
     assert!(

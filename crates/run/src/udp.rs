@@ -56,6 +56,10 @@ impl UdpPayloads for CataloguePayloads {
             .collect()
     }
 
+    fn any_source_port(&self, port: u16) -> bool {
+        self.catalogue.any_source_port(port)
+    }
+
     fn accepts(&self, _port: u16, probe: &UdpProbe, reply: &[u8]) -> bool {
         self.catalogue
             .payloads()

@@ -377,7 +377,7 @@ fn real_servers_answer_the_catalogue() {
             .unwrap_or_else(|| panic!("{port}/udp not identified: {:?}", state(port)));
         (d.service.as_str(), d.product.as_deref())
     };
-    for port in [53, 111, 123, 161, 797, 11211] {
+    for port in [53, 69, 111, 123, 161, 797, 11211] {
         assert_eq!(state(port), (State::Open, "udp-response"), "{port}");
     }
     assert_eq!(found(53), ("domain", Some("dnsmasq")));
@@ -403,15 +403,15 @@ fn real_servers_answer_the_catalogue() {
         "{}",
         h.udp_detections[&53].verdict.sentence
     );
-    assert_eq!(events, 6, "open ports reported with their identification");
-    // tftpd-hpa answers from a new port (RFC 1350's transfer id), which the connected socket
-    // does not take: the port stays silent to the scan. A known limit, said in detection.md.
-    assert_eq!(state(69), (State::OpenFiltered, "no-response"));
+    assert_eq!(events, 7, "open ports reported with their identification");
+    // tftpd-hpa answers from a new port (RFC 1350's transfer id): found all the same.
+    assert_eq!(state(69), (State::Open, "udp-response"));
+    assert_eq!(found(69).0, "tftp");
     assert_eq!(state(5000), (State::OpenFiltered, "no-response"));
     assert_eq!(state(5001), (State::Filtered, "icmp-admin-prohibited"));
     assert_eq!(state(5002), (State::Closed, "port-unreach"));
-    assert_eq!(record.totals.open, 6);
-    assert_eq!(record.totals.open_filtered, 2);
+    assert_eq!(record.totals.open, 7);
+    assert_eq!(record.totals.open_filtered, 1);
 }
 
 /// A NetInfo nibindd stand-in (RFC 5531 message layout): replies MSG_ACCEPTED/SUCCESS to a

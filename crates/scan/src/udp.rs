@@ -70,6 +70,13 @@ pub trait UdpPayloads: Send + Sync {
     fn probes(&self, port: u16) -> Vec<UdpProbe>;
     /// Whether `reply` (from the target's address and port) answers `probe`.
     fn accepts(&self, port: u16, probe: &UdpProbe, reply: &[u8]) -> bool;
+    /// Whether the service answers from another source port than `port` (TFTP answers from
+    /// its transfer id, RFC 1350): the round then uses an unconnected socket and takes
+    /// replies from any port of the target's address. On Linux the ICMP error queue still
+    /// tells closed ports; elsewhere such a port can only be open or open|filtered.
+    fn any_source_port(&self, _port: u16) -> bool {
+        false
+    }
 }
 
 /// No payloads: every port gets one empty datagram, and any reply from it counts.
@@ -1045,19 +1052,31 @@ async fn exchange(
     };
     #[cfg(target_os = "linux")]
     errqueue::enable(&sock, addr);
-    if let Err(e) = sock.connect(&addr.into()) {
+    let peer = Peer {
+        addr,
+        any_port: payloads.any_source_port(addr.port()),
+    };
+    // Connected, the kernel takes only the port's own datagrams and reports its ICMP errors
+    // as error numbers; a service that answers from another port needs the socket open.
+    if !peer.any_port
+        && let Err(e) = sock.connect(&addr.into())
+    {
         return from_attempt(net::sync_error(e, start));
     }
     let sock = match UdpSocket::from_std(std::net::UdpSocket::from(sock)) {
         Ok(s) => s,
         Err(e) => return from_attempt(net::local_error(e)),
     };
-    let port = addr.port();
     for i in 0..seen.probes.len() {
-        if let Err(e) = sock.send(&seen.probes[i].bytes).await {
+        let sent = if peer.any_port {
+            sock.send_to(&seen.probes[i].bytes, addr).await
+        } else {
+            sock.send(&seen.probes[i].bytes).await
+        };
+        if let Err(e) = sent {
             // An ICMP error for an earlier datagram (on loopback it comes back during send())
             // is reported here; the drain below reads it in full.
-            drain(&sock, port, payloads, seen, start);
+            drain(&sock, peer, payloads, seen, start);
             if seen.icmp.is_some() || seen.any_answered() {
                 break;
             }
@@ -1071,7 +1090,7 @@ async fn exchange(
             }
         }
     }
-    drain(&sock, port, payloads, seen, start);
+    drain(&sock, peer, payloads, seen, start);
     let mut spins = 0u32;
     loop {
         if let Some(o) = verdict(seen, false) {
@@ -1104,14 +1123,14 @@ async fn exchange(
                 // closure for a combined interest).
                 if r.is_readable() {
                     let _ = sock.try_io(Interest::READABLE, || {
-                        drain(&sock, port, payloads, seen, start);
+                        drain(&sock, peer, payloads, seen, start);
                         Err::<(), _>(io::ErrorKind::WouldBlock.into())
                     });
                 }
                 if r.is_error() {
-                    drain(&sock, port, payloads, seen, start);
+                    drain(&sock, peer, payloads, seen, start);
                     let _ = sock.try_io(Interest::ERROR, || {
-                        drain(&sock, port, payloads, seen, start);
+                        drain(&sock, peer, payloads, seen, start);
                         Err::<(), _>(io::ErrorKind::WouldBlock.into())
                     });
                 }
@@ -1122,7 +1141,7 @@ async fn exchange(
                 }
             }
             () = tokio::time::sleep_until(tokio::time::Instant::from_std(wake)) => {
-                drain(&sock, port, payloads, seen, start);
+                drain(&sock, peer, payloads, seen, start);
             }
         }
     }
@@ -1148,7 +1167,22 @@ fn verdict(seen: &mut Seen, done: bool) -> Option<Outcome> {
 
 /// Reads everything the socket has: the ICMP error queue (Linux), then datagrams and pending
 /// error numbers, until it would block.
-fn drain(sock: &UdpSocket, port: u16, payloads: &dyn UdpPayloads, seen: &mut Seen, start: Instant) {
+/// Who a round talks to: the target, and whether its replies may come from any of its ports
+/// (the socket is then not connected, and the source address is checked here).
+#[derive(Debug, Clone, Copy)]
+struct Peer {
+    addr: SocketAddr,
+    any_port: bool,
+}
+
+fn drain(
+    sock: &UdpSocket,
+    peer: Peer,
+    payloads: &dyn UdpPayloads,
+    seen: &mut Seen,
+    start: Instant,
+) {
+    let port = peer.addr.port();
     #[cfg(target_os = "linux")]
     for (reason, _) in errqueue::read(sock) {
         if let Some(r) = reason {
@@ -1159,8 +1193,16 @@ fn drain(sock: &UdpSocket, port: u16, payloads: &dyn UdpPayloads, seen: &mut See
     let mut buf = vec![0u8; MAX_REPLY];
     // Bounded: a flood of datagrams must not hold the thread.
     for _ in 0..64 {
-        match std::io::Read::read(&mut &*sref, &mut buf) {
-            Ok(n) => seen.reply(port, payloads, &buf[..n], start),
+        let got = if peer.any_port {
+            sock.try_recv_from(&mut buf)
+                .map(|(n, from)| (from.ip() == peer.addr.ip()).then_some(n))
+        } else {
+            std::io::Read::read(&mut &*sref, &mut buf).map(Some)
+        };
+        match got {
+            // A datagram from another address, on the unconnected socket: not the target's.
+            Ok(None) => seen.unmatched += 1,
+            Ok(Some(n)) => seen.reply(port, payloads, &buf[..n], start),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
             Err(e) if net::errno(&e) == code::INTERRUPTED => {}
             Err(e) => match error_reason(&e, false) {

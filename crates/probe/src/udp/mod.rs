@@ -139,6 +139,8 @@ pub struct Payload {
     pub ports: Vec<u16>,
     /// Sent to ports that have no payload of their own.
     pub generic: bool,
+    /// The server answers from another source port (TFTP's transfer id).
+    pub any_port: bool,
     /// The datagram, with zeros where `ids` are randomised.
     pub bytes: Vec<u8>,
     /// `(offset, len)` ranges randomised per probe; the parser checks the echo.
@@ -212,6 +214,8 @@ struct RawPayload {
     ports: Vec<u16>,
     #[serde(default)]
     generic: bool,
+    #[serde(default)]
+    any_port: bool,
     hex: String,
     #[serde(default)]
     ids: Vec<RawId>,
@@ -327,6 +331,7 @@ impl Catalogue {
                 protocol: raw.protocol,
                 ports: raw.ports,
                 generic: raw.generic,
+                any_port: raw.any_port,
                 bytes,
                 ids,
                 text_ids,
@@ -359,6 +364,11 @@ impl Catalogue {
             .into_iter()
             .filter_map(|i| self.payloads.get(i))
             .collect()
+    }
+
+    /// Whether a payload for `port` expects its answer from another source port.
+    pub fn any_source_port(&self, port: u16) -> bool {
+        self.for_port(port).iter().any(|p| p.any_port)
     }
 
     /// [`Catalogue::for_port`] as indices into [`Catalogue::payloads`] (the scan engine hands
