@@ -519,6 +519,14 @@ fn host_port_blocks_and_protocols_get_the_right_advice() {
             &["scan", "127.0.0.1", "-sU", "-p", "T:22"],
             "UDP was asked for (-sU), but -p names no UDP ports",
         ),
+        (
+            &["scan", "127.0.0.1", "-p", "U:70000"],
+            "port '70000' is out of range",
+        ),
+        (
+            &["scan", "127.0.0.1", "-p", "U:nosuchservice"],
+            "not in the registry for udp",
+        ),
     ] {
         let o = portent(args);
         assert_eq!(o.status.code(), Some(2), "{args:?}");

@@ -230,6 +230,19 @@ fn scanner_builder(config: &RunConfig) -> ScannerBuilder<SystemNetwork> {
     }
 }
 
+impl RunConfig {
+    /// The longest `UdpOptions::closed_wait` can add to the run: every silent UDP port of
+    /// every host closed, each waiting for its ICMP error at the rate hosts send them (Linux:
+    /// one a second over IPv4). `None` when the run has no UDP or does not wait.
+    pub fn udp_closed_wait_estimate(&self) -> Option<std::time::Duration> {
+        if self.udp_ports.is_empty() || !self.udp.closed_wait {
+            return None;
+        }
+        let scanner = udp_builder(self, self.targets.clone()).build().ok()?;
+        Some(scanner.closed_wait_estimate())
+    }
+}
+
 fn udp_builder(config: &RunConfig, targets: Targets) -> UdpScannerBuilder {
     let o = config.scan;
     let payloads = Arc::new(crate::udp::CataloguePayloads::new(Arc::clone(

@@ -191,6 +191,17 @@ pub fn run(args: &ScanArgs) -> Result<Outcome> {
     let reg = out::registry();
     let mut plan = plan(args, &reg)?;
 
+    if !plan.quiet
+        && let Some(d) = plan.config.udp_closed_wait_estimate()
+    {
+        // Said before it starts, so nobody takes a minutes-long wait for a hang.
+        let _ = writeln!(
+            anstream::stderr(),
+            "{DIM}--udp-closed: up to {} more, if every silent UDP port is closed on hosts that \
+             limit ICMP errors (Linux sends one a second){DIM:#}",
+            human_duration(d)
+        );
+    }
     if !plan.quiet && plan.format == Format::Table {
         for r in plan.config.targets.resolutions() {
             let list: Vec<String> = r.addresses.iter().map(IpAddr::to_string).collect();
@@ -1048,6 +1059,16 @@ fn render_detection(w: &mut impl Write, d: &Detection) -> io::Result<()> {
         )?;
     }
     Ok(())
+}
+
+/// "45 s", "12 min 5 s", "3 h 20 min".
+fn human_duration(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0..60 => format!("{s} s"),
+        60..3600 => format!("{} min {} s", s / 60, s % 60),
+        _ => format!("{} h {} min", s / 3600, s % 3600 / 60),
+    }
 }
 
 fn fmt_ms(d: Duration) -> String {
