@@ -95,7 +95,7 @@ sleep 2
 # nmap's 100 UDP ports, from its XML output (a 1 s scan of the target that probes nothing for
 # long: --max-retries 0, --host-timeout 1s).
 top=$(ip netns exec ptu-s "$NMAP" -sU --top-ports 100 -n -Pn --max-retries 0 --host-timeout 1s -oX - "$TARGET" 2>/dev/null \
-    | grep -o 'services="[^"]*"' | head -1 | cut -d'"' -f2)
+    | grep -o ' services="[^"]*"' | head -1 | cut -d'"' -f2)
 [ -n "$top" ] || { echo "could not read nmap's --top-ports 100 list" >&2; exit 2; }
 PORTS="$top,11211"
 
@@ -103,12 +103,23 @@ summary() {
     case $1 in
         portent*) awk -F, 'NR > 1 { n[$5]++; if ($5 == "open") o = o " " $1 ":" $3 }
                   END { printf "%d/%d/%d/%d%s\n", n["open"], n["closed"], n["open|filtered"], n["filtered"], o }' "$2" ;;
-        nmap) { grep -o 'Host: [0-9.]*\|[0-9]*/[a-z|]*/udp\|Ignored State: [a-z|]* ([0-9]*)' "$2" \
-                  | awk '/^Host:/ { h = $2; next }
-                         /^Ignored/ { gsub(/[()]/, "", $4); print $3, $4, "-"; next }
-                         { split($0, p, "/"); print p[2], 1, h ":" p[1] }'
-              } | awk '{ n[$1] += $2; if ($1 == "open") o = o " " $3 }
-                  END { printf "%d/%d/%d/%d%s\n", n["open"], n["closed"], n["open|filtered"], n["filtered"], o }' ;;
+        # nmap's XML: listed ports and the extraports counts (its grepable form drops the
+        # ignored states when there are more than one).
+        nmap) python3 -c '
+import sys, xml.etree.ElementTree as ET
+n = {"open": 0, "closed": 0, "open|filtered": 0, "filtered": 0}
+opened = []
+for h in ET.parse(sys.argv[1]).getroot().iter("host"):
+    addr = h.find("address").get("addr")
+    for e in h.iter("extraports"):
+        n[e.get("state")] = n.get(e.get("state"), 0) + int(e.get("count"))
+    for p in h.iter("port"):
+        s = p.find("state").get("state")
+        n[s] = n.get(s, 0) + 1
+        if s == "open":
+            opened.append(addr + ":" + p.get("portid"))
+print("%d/%d/%d/%d %s" % (n["open"], n["closed"], n["open|filtered"], n["filtered"], " ".join(opened)))
+' "$2" ;;
     esac
 }
 
@@ -118,7 +129,7 @@ cmd() {
     case $1 in
         portent) echo "$PORTENT scan $2 -sU -p $3 --csv --all -q --no-save" ;;
         portent-closed) echo "$PORTENT scan $2 -sU --udp-closed -p $3 --csv --all -q --no-save" ;;
-        nmap) echo "$NMAP -sU -T4 -n -Pn -p $3 $2 -oG -" ;;
+        nmap) echo "$NMAP -sU -T4 -n -Pn -p $3 $2 -oX -" ;;
     esac
 }
 
