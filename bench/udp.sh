@@ -13,8 +13,9 @@
 #       Tools: portent -sU, portent -sU --udp-closed, nmap -sU -T4.
 # full: the same host, all 65,535 UDP ports, portent -sU only (nmap documents its full UDP
 #       range as taking more than 18 hours at the default limit).
-# net:  a /28 of 14 hosts, each its own namespace behind a bridge, each with the echo
-#       responder on 7 and the default ICMP limit; the same 100 ports.
+# net:  the 14 hosts of a /28 (198.18.10.1-14), each its own namespace behind a bridge in the
+#       scanner's namespace (which sits at .30 of the /27), each with the echo responder on 7
+#       and the default ICMP limit; the same 100 ports. portent -sU, with --udp-closed, nmap.
 #
 # The table gives the median wall time, the ratio to nmap's median in the same cell, and what
 # each run reported (open/closed/open|filtered/filtered counts and the open ports). Nothing
@@ -41,7 +42,7 @@ done
 
 pids=()
 namespaces=(ptu-s ptu-t)
-for i in $(seq 2 $((HOSTS + 1))); do namespaces+=("ptu-h$i"); done
+for i in $(seq 1 "$HOSTS"); do namespaces+=("ptu-h$i"); done
 cleanup() {
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
     for n in "${namespaces[@]}"; do ip netns del "$n" 2>/dev/null || true; done
@@ -184,19 +185,19 @@ for section in $SECTIONS; do
         net)
             # The /28: a bridge in the scanner's namespace, one namespace per host.
             ip -n ptu-s link add ptu-br type bridge
-            ip -n ptu-s addr add "$NET.1/28" dev ptu-br
+            ip -n ptu-s addr add "$NET.30/27" dev ptu-br
             ip -n ptu-s link set ptu-br up
-            for i in $(seq 2 $((HOSTS + 1))); do
+            for i in $(seq 1 "$HOSTS"); do
                 ip netns add "ptu-h$i"
                 ip -n "ptu-h$i" link set lo up
                 ip -n ptu-s link add "ptu-h$i" type veth peer name eth0 netns "ptu-h$i"
                 ip -n ptu-s link set "ptu-h$i" master ptu-br up
-                ip -n "ptu-h$i" addr add "$NET.$i/28" dev eth0
+                ip -n "ptu-h$i" addr add "$NET.$i/27" dev eth0
                 ip -n "ptu-h$i" link set eth0 up
                 echo_in "ptu-h$i"
             done
             sleep 1
-            cell "/28 (14 hosts), 100 ports, ICMP limit default" "$NET.2-$((HOSTS + 1))" "$top" portent nmap
+            cell "/28 (14 hosts), 100 ports, ICMP limit default" "$NET.1-$HOSTS" "$top" portent portent-closed nmap
             ;;
     esac
 done

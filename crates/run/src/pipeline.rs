@@ -34,7 +34,7 @@ use std::time::{Instant, SystemTime};
 use portent_probe::{Detection, Detector};
 use portent_scan::{
     Counts, Event, HostStatus, Network, Protocol, ScannerBuilder, State, Stats, SystemNetwork,
-    Targets, UdpScanner, UdpScannerBuilder, explain_on,
+    Targets, Timing, UdpScanner, UdpScannerBuilder, explain_on,
 };
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
@@ -214,6 +214,17 @@ impl RunConfig {
         }
         Ok(())
     }
+
+    /// The longest `UdpOptions::closed_wait` can add to the run: every silent UDP port of
+    /// every host closed, each waiting for its ICMP error at the rate hosts send them (Linux:
+    /// one a second over IPv4). `None` when the run has no UDP or does not wait.
+    pub fn udp_closed_wait_estimate(&self) -> Option<std::time::Duration> {
+        if self.udp_ports.is_empty() || !self.udp.closed_wait {
+            return None;
+        }
+        let scanner = udp_builder(self, self.targets.clone()).build().ok()?;
+        Some(scanner.closed_wait_estimate())
+    }
 }
 
 fn scanner_builder(config: &RunConfig) -> ScannerBuilder<SystemNetwork> {
@@ -230,27 +241,19 @@ fn scanner_builder(config: &RunConfig) -> ScannerBuilder<SystemNetwork> {
     }
 }
 
-impl RunConfig {
-    /// The longest `UdpOptions::closed_wait` can add to the run: every silent UDP port of
-    /// every host closed, each waiting for its ICMP error at the rate hosts send them (Linux:
-    /// one a second over IPv4). `None` when the run has no UDP or does not wait.
-    pub fn udp_closed_wait_estimate(&self) -> Option<std::time::Duration> {
-        if self.udp_ports.is_empty() || !self.udp.closed_wait {
-            return None;
-        }
-        let scanner = udp_builder(self, self.targets.clone()).build().ok()?;
-        Some(scanner.closed_wait_estimate())
-    }
-}
-
 fn udp_builder(config: &RunConfig, targets: Targets) -> UdpScannerBuilder {
     let o = config.scan;
     let payloads = Arc::new(crate::udp::CataloguePayloads::new(Arc::clone(
         &config.udp.catalogue,
     )));
+    // --timeout, --retries and --rate mean the same for both protocols.
     let builder = UdpScanner::builder(targets, config.udp_ports.clone(), payloads)
-        .retries(o.retries)
-        .rate(o.rate)
+        .timing(Timing {
+            timeout: o.timeout,
+            retries: o.retries,
+            rate: o.rate,
+            ..Timing::default()
+        })
         .closed_wait(config.udp.closed_wait);
     match o.seed {
         Some(seed) => builder.seed(seed),

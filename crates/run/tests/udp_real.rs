@@ -319,6 +319,10 @@ fn real_servers_answer_the_catalogue() {
     // NetInfo's binder, as a Mac answered it: an ONC RPC server of program 200100001 on a
     // port of its own (797 here), PROG_UNAVAIL to every other program.
     let _nibindd = t.start(&["/usr/bin/python3", "-c", NIBINDD, &t.addr, "797"]);
+    // STUN and CoAP from their reference servers: coturn on 3478, libcoap on 5683.
+    let listening_ip = format!("--listening-ip={}", t.addr);
+    let _coturn = t.start(&["/usr/bin/turnserver", "-n", &listening_ip, "--no-cli"]);
+    let _libcoap = t.start(&["/usr/bin/coap-server-openssl", "-A", &t.addr]);
     t.nft(
         "table inet portent_udp_real {
            chain input {
@@ -330,19 +334,16 @@ fn real_servers_answer_the_catalogue() {
     );
     // ICMP port unreachable at full rate, so every closed port is told apart.
     t.exec(&["sysctl", "-q", "-w", "net.ipv4.icmp_ratelimit=0"]);
-    let ask_until = Instant::now();
-    while ask_until.elapsed() < Duration::from_secs(10) {
-        let sock = UdpSocket::bind("0.0.0.0:0").unwrap();
-        sock.set_read_timeout(Some(Duration::from_millis(200)))
-            .unwrap();
-        let _ = sock.send_to(&[0u8; 40], format!("{a}:797"));
-        if sock.recv_from(&mut [0u8; 64]).is_ok() {
-            break;
-        }
-    }
+    // Each fixture answers its payload before the scan starts (ask waits up to 15 s).
+    assert_eq!(ask(a, 797, "rpc-null-nibindd").service, "nibind");
+    assert_eq!(
+        ask(a, 3478, "stun-binding").product.as_deref(),
+        Some("Coturn")
+    );
+    assert_eq!(ask(a, 5683, "coap-well-known-core").service, "coap");
 
     // The scan, through the pipeline `scan -sU` uses.
-    let ports = [53u16, 69, 111, 123, 161, 797, 5000, 5001, 5002, 11211];
+    let ports = [53u16, 69, 111, 123, 161, 797, 3478, 5000, 5001, 5002, 5683, 11211];
     let mut config = RunConfig::new(
         Targets::from_addrs([a.parse().unwrap()]),
         PortSet::empty(),
@@ -377,7 +378,7 @@ fn real_servers_answer_the_catalogue() {
             .unwrap_or_else(|| panic!("{port}/udp not identified: {:?}", state(port)));
         (d.service.as_str(), d.product.as_deref())
     };
-    for port in [53, 69, 111, 123, 161, 797, 11211] {
+    for port in [53, 69, 111, 123, 161, 797, 3478, 5683, 11211] {
         assert_eq!(state(port), (State::Open, "udp-response"), "{port}");
     }
     assert_eq!(found(53), ("domain", Some("dnsmasq")));
@@ -386,6 +387,16 @@ fn real_servers_answer_the_catalogue() {
     assert_eq!(found(161).0, "snmp");
     assert_eq!(found(797).0, "nibind");
     assert_eq!(found(11211), ("memcache", Some("memcached")));
+    assert_eq!(found(3478), ("stun", Some("Coturn")));
+    assert_eq!(found(5683).0, "coap");
+    assert!(
+        h.udp_detections[&5683]
+            .extra
+            .as_deref()
+            .is_some_and(|e| e.contains("</time>")),
+        "{:?}",
+        h.udp_detections[&5683]
+    );
     let snmp = &h.udp_detections[&161];
     assert!(
         snmp.extra
@@ -403,14 +414,14 @@ fn real_servers_answer_the_catalogue() {
         "{}",
         h.udp_detections[&53].verdict.sentence
     );
-    assert_eq!(events, 7, "open ports reported with their identification");
+    assert_eq!(events, 9, "open ports reported with their identification");
     // tftpd-hpa answers from a new port (RFC 1350's transfer id): found all the same.
     assert_eq!(state(69), (State::Open, "udp-response"));
     assert_eq!(found(69).0, "tftp");
     assert_eq!(state(5000), (State::OpenFiltered, "no-response"));
     assert_eq!(state(5001), (State::Filtered, "icmp-admin-prohibited"));
     assert_eq!(state(5002), (State::Closed, "port-unreach"));
-    assert_eq!(record.totals.open, 7);
+    assert_eq!(record.totals.open, 9);
     assert_eq!(record.totals.open_filtered, 1);
 }
 
