@@ -343,7 +343,9 @@ fn real_servers_answer_the_catalogue() {
     assert_eq!(ask(a, 5683, "coap-well-known-core").service, "coap");
 
     // The scan, through the pipeline `scan -sU` uses.
-    let ports = [53u16, 69, 111, 123, 161, 797, 3478, 5000, 5001, 5002, 5683, 11211];
+    let ports = [
+        53u16, 69, 111, 123, 161, 797, 3478, 5000, 5001, 5002, 5683, 11211,
+    ];
     let mut config = RunConfig::new(
         Targets::from_addrs([a.parse().unwrap()]),
         PortSet::empty(),
