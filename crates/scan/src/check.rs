@@ -60,6 +60,13 @@ pub fn resolve_one(host: &str, resolver: &dyn Resolver) -> Result<Vec<IpAddr>, T
             token: host.trim().to_owned(),
             count: span(first, last),
         }),
+        Spec::Ranges(v) => match v.as_slice() {
+            [(first, last)] if first == last => Ok(vec![*first]),
+            _ => Err(TargetError::NotOneHost {
+                token: host.trim().to_owned(),
+                count: v.iter().map(|&(f, l)| span(f, l)).sum(),
+            }),
+        },
         Spec::Host(name) => {
             let addrs = resolver
                 .resolve(&name)

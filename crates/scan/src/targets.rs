@@ -1,4 +1,5 @@
 //! Targets: IPv4 and IPv6 addresses, CIDR blocks, ranges (`10.0.0.1-20`, `10.0.0.1-10.0.0.9`),
+//! nmap octet patterns (`10.0.0-3.1-254`, `10.0.0.*`),
 //! host names (every address they resolve to), lists and files of them, and exclusions.
 //!
 //! Parsing is two steps, so that nothing is scanned until the whole input is valid: each token
@@ -22,9 +23,14 @@ pub const MAX_ADDRESSES: u64 = 1 << 24;
 pub enum Spec {
     /// One address, or an inclusive range of addresses of one family.
     Range { first: IpAddr, last: IpAddr },
+    /// Several ranges from one token: an nmap octet pattern (`10.0.0-3.1-254`, `10.0.0.*`).
+    Ranges(Vec<(IpAddr, IpAddr)>),
     /// A host name, resolved later.
     Host(String),
 }
+
+/// Most pieces one octet pattern may make (`10.*.*.1` makes 65,536 one-address pieces).
+const MAX_OCTET_PIECES: u64 = 1 << 16;
 
 /// Turns host names into addresses. The system resolver is the default; tests use a table.
 pub trait Resolver {
@@ -68,6 +74,9 @@ pub fn parse_spec(token: &str) -> Result<Spec, TargetError> {
     }
     if let Some((addr, prefix)) = t.split_once('/') {
         return parse_cidr(t, addr, prefix);
+    }
+    if is_octet_pattern(t) {
+        return parse_octets(t);
     }
     if let Some((a, b)) = t.split_once('-') {
         // A host name may contain '-'; a range starts with an address.
@@ -251,6 +260,99 @@ fn parse_range(token: &str, first: IpAddr, end: &str) -> Result<Spec, TargetErro
         ));
     }
     Ok(Spec::Range { first, last })
+}
+
+/// nmap's octet patterns: four dot-separated parts, each `*`, a number or a range of numbers,
+/// with a `*` somewhere, a range before the last part or an open-ended last part
+/// (`10.0.0.1-20` is an ordinary range).
+fn is_octet_pattern(t: &str) -> bool {
+    let parts: Vec<&str> = t.split('.').collect();
+    parts.len() == 4
+        && t
+            .bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'*'))
+        && (t.contains('*')
+            || parts[..3].iter().any(|p| p.contains('-'))
+            || parts[3].starts_with('-')
+            || parts[3].ends_with('-'))
+}
+
+/// Expands an octet pattern into its address ranges. The parts after the last one that is not
+/// the whole 0-255 join each piece into one range, so `10.0.*.*` is one range, `10.0.0-3.1-254`
+/// four.
+fn parse_octets(token: &str) -> Result<Spec, TargetError> {
+    let bad = |detail: String| TargetError::BadRange {
+        token: token.to_owned(),
+        detail,
+    };
+    let mut parts = [(0u8, 0u8); 4];
+    for (slot, p) in parts.iter_mut().zip(token.split('.')) {
+        let number = |s: &str, default: u8| -> Result<u8, TargetError> {
+            if s.is_empty() {
+                return Ok(default);
+            }
+            s.parse::<u8>()
+                .map_err(|_| bad(format!("'{s}' in '{p}' is not a number from 0 to 255")))
+        };
+        *slot = match p {
+            "*" => (0, 255),
+            _ => match p.split_once('-') {
+                // nmap's open ends: `-20` is 0-20, `200-` is 200-255.
+                Some((a, b)) => (number(a, 0)?, number(b, 255)?),
+                None if p.is_empty() => return Err(bad("an octet is missing".into())),
+                None => {
+                    let n = number(p, 0)?;
+                    (n, n)
+                }
+            },
+        };
+        if slot.0 > slot.1 {
+            return Err(bad(format!(
+                "'{p}' runs backwards: write the lower number first"
+            )));
+        }
+    }
+    // The last part narrower than 0-255; every part after it is whole.
+    let k = parts.iter().rposition(|&(a, b)| (a, b) != (0, 255)).unwrap_or(0);
+    let pieces: u64 = parts[..k]
+        .iter()
+        .map(|&(a, b)| u64::from(b - a) + 1)
+        .product();
+    if pieces > MAX_OCTET_PIECES {
+        return Err(bad(format!(
+            "it makes {pieces} separate pieces, more than {MAX_OCTET_PIECES}; write it as CIDR \
+             blocks or ranges"
+        )));
+    }
+    let mut out = Vec::with_capacity(pieces as usize);
+    let mut prefix = [0u8; 4];
+    expand_octets(&parts, k, 0, &mut prefix, &mut out);
+    Ok(Spec::Ranges(out))
+}
+
+fn expand_octets(
+    parts: &[(u8, u8); 4],
+    k: usize,
+    i: usize,
+    prefix: &mut [u8; 4],
+    out: &mut Vec<(IpAddr, IpAddr)>,
+) {
+    if i == k {
+        let mut first = *prefix;
+        let mut last = *prefix;
+        first[k] = parts[k].0;
+        last[k] = parts[k].1;
+        for j in k + 1..4 {
+            first[j] = 0;
+            last[j] = 255;
+        }
+        out.push((Ipv4Addr::from(first).into(), Ipv4Addr::from(last).into()));
+        return;
+    }
+    for n in parts[i].0..=parts[i].1 {
+        prefix[i] = n;
+        expand_octets(parts, k, i + 1, prefix, out);
+    }
 }
 
 /// RFC 1123 host names (plus `_`, which appears in the wild).
@@ -579,6 +681,11 @@ fn collect(tokens: &Tokens, resolver: &dyn Resolver) -> Result<Collected, Target
     for (token, at) in tokens.iter() {
         match parse_spec(token).map_err(|e| tokens.locate(e, at))? {
             Spec::Range { first, last } => push(to_u128(first), to_u128(last).0),
+            Spec::Ranges(v) => {
+                for (first, last) in v {
+                    push(to_u128(first), to_u128(last).0);
+                }
+            }
             Spec::Host(name) => {
                 if seen.insert(name.clone()) {
                     hosts.push((name, token, at));
@@ -765,6 +872,40 @@ mod tests {
     }
 
     #[test]
+    fn nmap_octet_patterns() {
+        let t = build(&["10.0.0-3.1-2"], &[]).unwrap();
+        assert_eq!(
+            addrs(&t),
+            [
+                "10.0.0.1", "10.0.0.2", "10.0.1.1", "10.0.1.2", "10.0.2.1", "10.0.2.2",
+                "10.0.3.1", "10.0.3.2"
+            ]
+        );
+        let t = build(&["10.0.0.*"], &[]).unwrap();
+        assert_eq!(t.len(), 256);
+        assert_eq!(addrs(&t)[0], "10.0.0.0");
+        assert_eq!(addrs(&t)[255], "10.0.0.255");
+        // Whole trailing octets join: one range, not 256.
+        assert_eq!(
+            parse_spec("10.0.*.*").unwrap(),
+            Spec::Ranges(vec![(
+                "10.0.0.0".parse().unwrap(),
+                "10.0.255.255".parse().unwrap()
+            )])
+        );
+        // nmap's open ends.
+        assert_eq!(build(&["10.0.0.250-"], &[]).unwrap().len(), 6);
+        assert_eq!(build(&["10.0.-1.1"], &[]).unwrap().len(), 2);
+        // The ordinary range keeps its meaning.
+        assert_eq!(build(&["10.0.0.1-20"], &[]).unwrap().len(), 20);
+        // Excluding from a pattern.
+        let t = build(&["10.0.1-2.1-3"], &["10.0.2.2"]).unwrap();
+        assert_eq!(t.len(), 5);
+        // A pattern is not one host for `check`.
+        assert!(crate::check::resolve_one("10.0.0.*", &Table).is_err());
+    }
+
+    #[test]
     fn exclusions() {
         let t = build(&["10.0.0.0/29"], &["10.0.0.0,10.0.0.6-7"]).unwrap();
         assert_eq!(
@@ -822,6 +963,10 @@ mod tests {
             ("-host", "'-host' is not an address"),
             ("nosuch.test", "cannot resolve host 'nosuch.test'"),
             ("999.1.1.1-5", "invalid IPv4 address '999.1.1.1'"),
+            ("10.0.0-300.1", "invalid address range '10.0.0-300.1'"),
+            ("10.0.5-3.*", "'5-3' runs backwards"),
+            ("10..0.*", "an octet is missing"),
+            ("*.*.*.1", "16777216 separate pieces"),
         ] {
             let e = build(&[tok], &[]).unwrap_err().to_string();
             assert!(e.contains(want), "{tok}: got {e}");
