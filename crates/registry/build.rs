@@ -109,6 +109,38 @@ struct SecondaryIn {
     hosts: Vec<String>,
 }
 
+/// `data/knowledge/top-ports.toml`: portent's ranking of ports most often found open.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TopPortsFile {
+    source: Vec<TopSourceIn>,
+    tcp: RankedIn,
+    udp: RankedIn,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TopSourceIn {
+    id: String,
+    title: String,
+    url: String,
+    what: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RankedIn {
+    ports: Vec<u16>,
+    why: std::collections::BTreeMap<String, WhyIn>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WhyIn {
+    sources: Vec<String>,
+    note: String,
+}
+
 fn main() {
     let root =
         PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"))
@@ -117,6 +149,8 @@ fn main() {
     let notes_dir = root.join("data/knowledge/notes");
     let policy_path = root.join("data/knowledge/sources.toml");
     let conventions_path = root.join("data/knowledge/conventions.toml");
+    let top_path = root.join("data/knowledge/top-ports.toml");
+    println!("cargo::rerun-if-changed={}", top_path.display());
     println!("cargo::rerun-if-changed={}", conventions_path.display());
     println!("cargo::rerun-if-changed={}", csv_path.display());
     println!("cargo::rerun-if-changed={}", notes_dir.display());
@@ -177,6 +211,12 @@ fn main() {
     let conventions: ConventionsFile =
         toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", conventions_path.display()));
     emit_conventions(&mut out, &conventions.convention, &policy, &records);
+
+    let text =
+        fs::read_to_string(&top_path).unwrap_or_else(|e| panic!("{}: {e}", top_path.display()));
+    let top: TopPortsFile =
+        toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", top_path.display()));
+    emit_top_ports(&mut out, &top, &policy);
 
     let dest = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("data.rs");
     fs::write(&dest, out).unwrap_or_else(|e| panic!("{}: {e}", dest.display()));
@@ -349,6 +389,61 @@ fn emit_notes(
         problems.join("\n")
     );
     out.push_str("];\n");
+}
+
+/// Checks the ranking (no port twice, every port explained by known sources, the sources'
+/// URLs allowed and at least one primary) and emits it as two arrays.
+fn emit_top_ports(out: &mut String, top: &TopPortsFile, policy: &Policy) {
+    let mut problems = Vec::new();
+    let ids: Vec<&str> = top.source.iter().map(|s| s.id.as_str()).collect();
+    for s in &top.source {
+        assert!(
+            !s.title.trim().is_empty() && !s.what.trim().is_empty(),
+            "top-ports.toml source {:?}: title and what are required",
+            s.id
+        );
+    }
+    let urls: Vec<&str> = top.source.iter().map(|s| s.url.as_str()).collect();
+    problems.extend(
+        policy
+            .check_sources(&urls, &|_| true, &|_| true)
+            .into_iter()
+            .map(|p| format!("top-ports.toml: {p}")),
+    );
+    for (name, ranked) in [("TOP_TCP", &top.tcp), ("TOP_UDP", &top.udp)] {
+        let mut seen = std::collections::HashSet::new();
+        for p in &ranked.ports {
+            if *p == 0 || !seen.insert(*p) {
+                problems.push(format!("top-ports.toml {name}: port {p} is 0 or listed twice"));
+            }
+            match ranked.why.get(&p.to_string()) {
+                None => problems.push(format!("top-ports.toml {name}: port {p} has no `why`")),
+                Some(w) => {
+                    if w.note.trim().is_empty() || w.sources.is_empty() {
+                        problems.push(format!(
+                            "top-ports.toml {name}: port {p} needs a note and sources"
+                        ));
+                    }
+                    for id in &w.sources {
+                        if !ids.contains(&id.as_str()) {
+                            problems.push(format!(
+                                "top-ports.toml {name}: port {p} cites unknown source {id:?}"
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        for key in ranked.why.keys() {
+            if !key.parse::<u16>().is_ok_and(|p| seen.contains(&p)) {
+                problems.push(format!(
+                    "top-ports.toml {name}: `why` for {key}, which is not in the ranking"
+                ));
+            }
+        }
+        let _ = writeln!(out, "pub(crate) static {name}: &[u16] = &{:?};", ranked.ports);
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
 fn emit_conventions(

@@ -235,11 +235,15 @@ Targets: 192.0.2.7  2001:db8::7  host.example (every address it resolves to)  19
   192.0.2.1-20  192.0.2.1-192.0.2.9  2001:db8::1-ff, as separate words or comma lists.
 Ports: -p 22,80,1000-2000  -p-  -p -1023  -p ssh,http,797  --ports system,unassigned
   (classes of one kind unite, kinds intersect: unassigned system ports).
-nmap spellings work too: -iL FILE, -oX FILE, -p-.
+nmap's habits work too: -sT -sU -sV -Pn -p- -iL FILE --excludefile FILE -F --top-ports N
+  -T2..-T5 --max-rate N --max-retries N --open -oX/-oN/-oG FILE (- for stdout) -oA BASE;
+  -n, -v and --reason are accepted (portent never resolves addresses and always gives reasons).
+  Targets may be nmap octet patterns: 10.0.0-3.1-254, 10.0.0.*.
 
-Exit status: 0 when an open port was found, 1 when none was, 2 on errors, 130 when
-interrupted (the results so far are printed; during --detect, the detections completed are
-kept and the other open ports are marked interrupted).")]
+Exit status: 0 when the scan completed, whatever it found (as nmap: scripts run with set -e),
+2 on errors, 130 when interrupted (the results so far are printed; during --detect, the
+detections completed are kept and the other open ports are marked interrupted). `check` is
+the command whose status says whether a port is open.")]
 pub struct ScanArgs {
     /// Addresses, host names, CIDR blocks, ranges or comma lists of them.
     #[arg(value_name = "TARGET")]
@@ -250,8 +254,8 @@ pub struct ScanArgs {
     /// Leave these targets out (same syntax as targets).
     #[arg(long, value_name = "TARGETS")]
     pub exclude: Vec<String>,
-    /// Leave out the targets listed in a file.
-    #[arg(long = "exclude-file", value_name = "FILE")]
+    /// Leave out the targets listed in a file. Also --excludefile.
+    #[arg(long = "exclude-file", visible_alias = "excludefile", value_name = "FILE")]
     pub exclude_file: Vec<PathBuf>,
     /// Scan more than 65,536 addresses.
     #[arg(long)]
@@ -292,15 +296,27 @@ pub struct ScanArgs {
     /// about a second per closed port on such hosts.
     #[arg(long = "udp-closed")]
     pub udp_closed: bool,
-    /// At most this many connection attempts per second.
-    #[arg(long, value_name = "N")]
+    /// At most this many connection attempts per second. Also --max-rate.
+    #[arg(long, visible_alias = "max-rate", value_name = "N")]
     pub rate: Option<u32>,
-    /// A fixed timeout per attempt (500ms, 2s) instead of one derived from round trips.
+    /// nmap's floor on the send rate: accepted, and has no effect (portent's pacing follows
+    /// the replies, with no floor to raise; a note on stderr says so).
+    #[arg(long = "min-rate", value_name = "N")]
+    pub min_rate: Option<u32>,
+    /// A fixed timeout per attempt (500ms, 2s; a bare number is seconds, as in nmap) instead
+    /// of one derived from round trips.
     #[arg(long, value_name = "DURATION")]
     pub timeout: Option<String>,
-    /// Attempts after the first for a port that stays silent.
-    #[arg(long, value_name = "N", default_value_t = 1)]
-    pub retries: u8,
+    /// Attempts after the first for a port that stays silent (default 1). Also --max-retries.
+    #[arg(long, visible_alias = "max-retries", value_name = "N")]
+    pub retries: Option<u8>,
+    /// nmap's timing templates, mapped to portent's pacing: 2 (polite) is --rate 2 and no
+    /// parallel drivers; 3 and 4 are portent's default (it adapts to round trips already); 5
+    /// (insane) is --retries 0. 0 and 1 (paranoid, sneaky: minutes or seconds between probes
+    /// to slip past intrusion detection) are refused with a sentence: use --rate 1. Explicit
+    /// --rate, --retries and --threads win over the template.
+    #[arg(short = 'T', value_name = "0-5", value_parser = timing_template)]
+    pub timing: Option<u8>,
     /// Threads driving connection attempts, 1-64 (default: one per CPU, at most 4, and no more
     /// than one per 1,024 port results).
     #[arg(long, value_name = "N", value_parser = at_least_one)]
@@ -310,8 +326,37 @@ pub struct ScanArgs {
     pub no_ping: bool,
     /// List every port result, closed and filtered included (by default closed and
     /// filtered ports are counted, and listed only when at most 25 ports are scanned).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "open")]
     pub all: bool,
+    /// List only open ports in every output form, as nmap's --open (even when 25 ports or
+    /// fewer are scanned); closed, filtered and open|filtered ports are counted, not listed.
+    #[arg(long)]
+    pub open: bool,
+    /// nmap's --reason: accepted; portent always shows why a port has its state.
+    #[arg(long)]
+    pub reason: bool,
+    /// nmap's verbosity: accepted (-v, -vv); portent's table already says what it found.
+    #[arg(short = 'v', action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// nmap's "no DNS resolution": accepted; portent never looks up names for addresses.
+    #[arg(short = 'n')]
+    pub no_dns: bool,
+    /// nmap's "always resolve": refused with a sentence (portent does no reverse lookups).
+    #[arg(short = 'R', hide = true)]
+    pub reverse_dns: bool,
+    /// nmap's per-host time limit: refused with a sentence (not built yet).
+    #[arg(long = "host-timeout", value_name = "DURATION", hide = true)]
+    pub host_timeout: Option<String>,
+    /// The N ports most often found open, in portent's own ranking (docs/detection.md says how
+    /// it is built; it is not nmap's).
+    #[arg(long = "top-ports", value_name = "N", value_parser = at_least_one, conflicts_with_all = ["port", "ports"])]
+    pub top_ports: Option<usize>,
+    /// Fast: the 100 ports most often found open (--top-ports 100).
+    #[arg(short = 'F', conflicts_with_all = ["port", "ports", "top_ports"])]
+    pub fast: bool,
+    /// nmap scan types other than -sT, -sU and -sV (-sS, -sA...): refused with a sentence.
+    #[arg(long = "nmap-scan-type", value_name = "X", hide = true)]
+    pub nmap_scan_type: Option<String>,
     /// Print one JSON document at the end (schema: docs/json.md).
     #[arg(long, group = "format")]
     pub json: bool,
@@ -321,9 +366,21 @@ pub struct ScanArgs {
     /// Print CSV, one row per port result as it is found.
     #[arg(long, group = "format")]
     pub csv: bool,
-    /// Also write nmap-compatible XML to FILE (ndiff and nmap XML importers read it). Also -oX.
+    /// Also write nmap-compatible XML to FILE (ndiff and nmap XML importers read it); - for
+    /// stdout (instead of the table). Also -oX.
     #[arg(long = "xml-out", value_name = "FILE")]
     pub xml_out: Option<PathBuf>,
+    /// Also write the table, without colours, to FILE (- for stdout), with nmap's comment
+    /// lines around it. Also -oN.
+    #[arg(long = "normal-out", value_name = "FILE")]
+    pub normal_out: Option<PathBuf>,
+    /// Also write nmap's grepable format to FILE (- for stdout): a Host line per host with
+    /// its status and its ports, line for line as nmap -oG. Also -oG.
+    #[arg(long = "grepable-out", value_name = "FILE")]
+    pub grepable_out: Option<PathBuf>,
+    /// Write the table, XML and grepable forms to BASE.nmap, BASE.xml and BASE.gnmap. Also -oA.
+    #[arg(long = "all-out", value_name = "BASE", conflicts_with_all = ["xml_out", "normal_out", "grepable_out"])]
+    pub all_out: Option<PathBuf>,
     /// No progress bar and no notes on stderr.
     #[arg(short, long)]
     pub quiet: bool,
@@ -514,6 +571,19 @@ pub struct WatchArgs {
     /// JSON object per change, --no-save and --store as for scan).
     #[command(flatten)]
     pub scan: ScanArgs,
+}
+
+/// nmap's -T: a number 0-5 or the template's name.
+fn timing_template(s: &str) -> Result<u8, String> {
+    const NAMES: [&str; 6] = ["paranoid", "sneaky", "polite", "normal", "aggressive", "insane"];
+    match s.parse::<u8>() {
+        Ok(n) if n <= 5 => Ok(n),
+        _ => NAMES
+            .iter()
+            .position(|n| n.eq_ignore_ascii_case(s))
+            .map(|i| i as u8)
+            .ok_or_else(|| format!("a timing template is 0-5 or one of {}", NAMES.join(", "))),
+    }
 }
 
 /// A count that must be at least 1 (`--threads`, `--detect-concurrency`): 0 is refused with

@@ -30,6 +30,17 @@ pub use query::{QueryError, Resolved, parse_port_number};
 pub use range::PortRange;
 pub use search::{Hit, HitKind};
 
+/// portent's ranking of the ports most often found open on `protocol`, best first
+/// (`data/knowledge/top-ports.toml`: how it was built and from which measurements). Empty for
+/// SCTP and DCCP.
+pub fn ranked_ports(protocol: Protocol) -> &'static [u16] {
+    match protocol {
+        Protocol::Tcp => data::TOP_TCP,
+        Protocol::Udp => data::TOP_UDP,
+        _ => &[],
+    }
+}
+
 /// How many hits `portent search` and `/api/search` return when not told otherwise (one
 /// constant so the CLI and the web API cannot drift apart).
 pub const DEFAULT_SEARCH_LIMIT: usize = 25;

@@ -31,8 +31,8 @@ pub use udp::{IcmpBudget, UdpPayloads, UdpProbe, UdpScanner, UdpScannerBuilder};
 
 use std::time::Duration;
 
-/// Parses a duration as the command line gives it: `500ms`, `2s`, `1.5s`, `1m`; a bare number
-/// is milliseconds.
+/// Parses a duration as the command line gives it: `500ms`, `2s`, `1.5s`, `1m`, `1h`; a bare
+/// number is seconds, as nmap reads its timing options (`--host-timeout 30` is 30 s).
 pub fn parse_duration(text: &str) -> Result<Duration, ConfigError> {
     let t = text.trim();
     let bad = || ConfigError::BadDuration {
@@ -40,13 +40,14 @@ pub fn parse_duration(text: &str) -> Result<Duration, ConfigError> {
     };
     let (num, unit) = match t.find(|c: char| !(c.is_ascii_digit() || c == '.')) {
         Some(i) => t.split_at(i),
-        None => (t, "ms"),
+        None => (t, "s"),
     };
     let n: f64 = num.parse().map_err(|_| bad())?;
     let secs = match unit {
         "ms" => n / 1000.0,
         "s" => n,
         "m" => n * 60.0,
+        "h" => n * 3600.0,
         "us" | "µs" => n / 1e6,
         _ => return Err(bad()),
     };
@@ -66,9 +67,11 @@ mod tests {
         assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
         assert_eq!(parse_duration("2s").unwrap(), Duration::from_secs(2));
         assert_eq!(parse_duration("1.5s").unwrap(), Duration::from_millis(1500));
-        assert_eq!(parse_duration("250").unwrap(), Duration::from_millis(250));
+        assert_eq!(parse_duration("3").unwrap(), Duration::from_secs(3));
+        assert_eq!(parse_duration("0.25").unwrap(), Duration::from_millis(250));
+        assert_eq!(parse_duration("2h").unwrap(), Duration::from_secs(7200));
         assert_eq!(parse_duration("1m").unwrap(), Duration::from_secs(60));
-        for bad in ["", "s", "5x", "-1s", "1..2s", "ms5"] {
+        for bad in ["", "s", "5x", "-1s", "1..2s", "ms5", "25h"] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }
     }

@@ -406,6 +406,56 @@ fn number(text: &str, item: &str) -> Result<u16, PortError> {
     }
 }
 
+/// The `n` ports most worth a first look on `protocol` (`--top-ports N`, `-F`), best first:
+/// portent's measured ranking (`portent_registry::ranked_ports`, built from published
+/// internet-wide measurements, docs/detection.md), then ports our notes record a common use
+/// for, then the registry's assigned system ports, then assigned user ports, then the rest,
+/// each group in port order. Any `n` up to 65,535 is answered.
+pub fn top_ports(reg: &Registry, protocol: Protocol, n: usize) -> Vec<u16> {
+    let proto = match protocol {
+        Protocol::Tcp => RegProtocol::Tcp,
+        Protocol::Udp => RegProtocol::Udp,
+    };
+    let n = n.min(65_535);
+    let mut seen = vec![false; 65_536];
+    let mut out = Vec::with_capacity(n);
+    let mut take = |p: u16, out: &mut Vec<u16>| {
+        if p != 0 && !seen[usize::from(p)] && out.len() < n {
+            seen[usize::from(p)] = true;
+            out.push(p);
+        }
+    };
+    for &p in portent_registry::ranked_ports(proto) {
+        take(p, &mut out);
+    }
+    // Ports our notes record a common use for (a range note, such as Kubernetes' NodePorts,
+    // names no port in particular).
+    let mut noted: Vec<u16> = portent_registry::notes()
+        .iter()
+        .filter(|n| n.kind.is_a_use() && !n.range)
+        .filter(|n| n.protocols.is_empty() || n.protocols.contains(&proto))
+        .flat_map(|n| n.ports.iter().copied())
+        .collect();
+    noted.sort_unstable();
+    for p in noted {
+        take(p, &mut out);
+    }
+    for p in 1..=65535u16 {
+        if p < 1024 && reg.status(p, proto) == Status::Assigned {
+            take(p, &mut out);
+        }
+    }
+    for p in 1024..=65535u16 {
+        if reg.status(p, proto) == Status::Assigned {
+            take(p, &mut out);
+        }
+    }
+    for p in 1..=65535u16 {
+        take(p, &mut out);
+    }
+    out
+}
+
 /// Parses a `--ports` class list (`system,unassigned`): classes of one kind are united (system
 /// or user), kinds are intersected (system ports that are unassigned: the ghosts' home).
 pub fn parse_classes(text: &str, reg: &Registry) -> Result<PortSet, PortError> {

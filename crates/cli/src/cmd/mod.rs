@@ -8,6 +8,7 @@ pub mod port;
 pub mod registry;
 pub mod save;
 pub mod scan;
+mod scan_grep;
 mod scan_xml;
 pub mod search;
 pub mod serve;

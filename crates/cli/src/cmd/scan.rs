@@ -29,35 +29,74 @@ use crate::out::{self, BAD, DIM, GOOD, HEAD, NAME, WARN, clean};
 /// At most this many ports per host: closed and filtered ones are listed too (as nmap does).
 pub const LIST_ALL_UP_TO: usize = 25;
 
-/// Rewrites nmap's multi-letter short options after `scan` to their long forms: `-iL F` to
-/// `--input-list F`, `-oX F` to `--xml-out F`, `-Pn` to `--no-ping`,
-/// `-sV` to `--detect`, `-sU` to `--udp`, `-sT` to `--tcp`.
+/// Rewrites nmap's multi-letter short options after `scan` (and `show`, `watch`) to their long
+/// forms: `-iL F` to `--input-list F`, `-oX F`, `-oN F`, `-oG F`, `-oA B` to the output options
+/// (also joined: `-oXscan.xml`), `-Pn` to `--no-ping`, `-sV` to `--detect`, `-sU` to `--udp`,
+/// `-sT` to `--tcp`, and any other `-sX` scan type to `--nmap-scan-type X`, which `scan`
+/// answers with a sentence. clap cannot take these itself: a short option is one letter.
 pub fn nmap_spellings(argv: Vec<OsString>) -> Vec<OsString> {
+    const JOINED: [(&str, &str); 5] = [
+        ("-iL", "--input-list"),
+        ("-oX", "--xml-out"),
+        ("-oN", "--normal-out"),
+        ("-oG", "--grepable-out"),
+        ("-oA", "--all-out"),
+    ];
     let mut in_scan = false;
-    argv.into_iter()
-        .map(|a| {
-            if !in_scan {
-                // `show` writes nmap XML too, and `watch` takes scan's options.
-                in_scan = a == "scan" || a == "show" || a == "watch";
-                return a;
+    let mut out = Vec::with_capacity(argv.len());
+    for a in argv {
+        if !in_scan {
+            // `show` writes nmap XML too, and `watch` takes scan's options.
+            in_scan = a == "scan" || a == "show" || a == "watch";
+            out.push(a);
+            continue;
+        }
+        let Some(s) = a.to_str() else {
+            out.push(a);
+            continue;
+        };
+        if let Some((short, long)) = JOINED.iter().find(|(short, _)| s.starts_with(short)) {
+            let rest = &s[short.len()..];
+            out.push(if rest.is_empty() {
+                (*long).into()
+            } else {
+                format!("{long}={rest}").into()
+            });
+            continue;
+        }
+        match s {
+            "-Pn" => out.push("--no-ping".into()),
+            "-sV" => out.push("--detect".into()),
+            "-sU" => out.push("--udp".into()),
+            "-sT" => out.push("--tcp".into()),
+            _ if s.len() == 3 && s.starts_with("-s") && s.as_bytes()[2].is_ascii_alphabetic() => {
+                out.push("--nmap-scan-type".into());
+                out.push(s[2..].to_owned().into());
             }
-            match a.to_str() {
-                Some("-iL") => "--input-list".into(),
-                Some("-oX") => "--xml-out".into(),
-                Some("-Pn") => "--no-ping".into(),
-                Some("-sV") => "--detect".into(),
-                Some("-sU") => "--udp".into(),
-                Some("-sT") => "--tcp".into(),
-                Some(s) if s.starts_with("-iL") && s.len() > 3 => {
-                    format!("--input-list={}", &s[3..]).into()
-                }
-                Some(s) if s.starts_with("-oX") && s.len() > 3 => {
-                    format!("--xml-out={}", &s[3..]).into()
-                }
-                _ => a,
-            }
-        })
-        .collect()
+            _ => out.push(a),
+        }
+    }
+    out
+}
+
+/// nmap's scan types portent does not have, and what to say about each.
+fn scan_type_sentence(t: &str) -> String {
+    let what = match t {
+        "S" => "a SYN scan needs raw sockets and is not built yet",
+        "A" | "W" | "M" | "N" | "F" | "X" => {
+            "this scan reads firewall and TCP stack quirks from raw packets, which portent does not send"
+        }
+        "Y" | "Z" => "portent does not scan SCTP",
+        "O" => "portent does not scan IP protocols",
+        "I" => "portent does not do idle scans",
+        "L" => "portent has no list scan",
+        "n" => "host discovery alone is not built; portent always scans ports",
+        "C" => "portent runs no scripts",
+        _ => "portent does not know this nmap scan type",
+    };
+    format!(
+        "-s{t}: {what}. portent scans with TCP connect (-sT, the default) and UDP (-sU); --detect (-sV) identifies services."
+    )
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,13 +111,77 @@ enum Format {
 struct Plan {
     config: RunConfig,
     format: Format,
-    xml: Option<(PathBuf, File)>,
+    outputs: Outputs,
     progress: bool,
     quiet: bool,
     args_line: String,
 }
 
+/// What nmap's habits change, after the flags portent does not take are refused: the timing
+/// template's pacing and retries, under the explicit flags.
+struct Habits {
+    rate: Option<u32>,
+    retries: u8,
+    threads: Option<usize>,
+}
+
+fn habits(args: &ScanArgs) -> Result<Habits> {
+    if let Some(t) = &args.nmap_scan_type {
+        anyhow::bail!("{}", scan_type_sentence(t));
+    }
+    if args.reverse_dns {
+        anyhow::bail!(
+            "-R: portent does no reverse DNS lookups; a host is shown with the name you gave it"
+        );
+    }
+    if args.host_timeout.is_some() {
+        anyhow::bail!(
+            "--host-timeout is not built yet: --timeout bounds each attempt, and Ctrl-C stops \
+             a scan and prints what it found so far"
+        );
+    }
+    let (rate, threads, retries) = match args.timing {
+        Some(t @ (0 | 1)) => anyhow::bail!(
+            "-T{t}: nmap waits {} between probes to slip past intrusion detection; portent's \
+             slowest pace is --rate 1 (one attempt a second)",
+            if t == 0 { "five minutes" } else { "15 seconds" }
+        ),
+        // nmap's polite template sends one probe every 0.4 s.
+        Some(2) => (Some(2), Some(1), None),
+        // insane: no second chance for a silent port.
+        Some(5) => (None, None, Some(0)),
+        _ => (None, None, None),
+    };
+    Ok(Habits {
+        rate: args.rate.or(rate),
+        retries: args.retries.or(retries).unwrap_or(1),
+        threads: args.threads.or(threads),
+    })
+}
+
+/// `--top-ports N` and `-F` as a port list for `select_spec`: portent's ranking for each
+/// protocol scanned (`T:...,U:...`).
+fn top_ports_list(args: &ScanArgs, reg: &Registry) -> Option<String> {
+    let n = args.top_ports.or(args.fast.then_some(100))?;
+    let list = |p: Protocol| {
+        let v: Vec<String> = portent_scan::ports::top_ports(reg, p, n)
+            .iter()
+            .map(u16::to_string)
+            .collect();
+        v.join(",")
+    };
+    let mut parts = Vec::new();
+    if args.tcp || !args.udp {
+        parts.push(format!("T:{}", list(Protocol::Tcp)));
+    }
+    if args.udp {
+        parts.push(format!("U:{}", list(Protocol::Udp)));
+    }
+    Some(parts.join(","))
+}
+
 fn plan(args: &ScanArgs, reg: &Registry) -> Result<Plan> {
+    let habits = habits(args)?;
     let mut tb = TargetsBuilder::new();
     for t in &args.targets {
         tb.target(t);
@@ -98,8 +201,9 @@ fn plan(args: &ScanArgs, reg: &Registry) -> Result<Plan> {
         closed_wait: args.udp_closed,
         ..portent_run::UdpOptions::default()
     };
+    let top = top_ports_list(args, reg);
     let selection = portent_scan::ports::select_spec(
-        args.port.as_deref(),
+        top.as_deref().or(args.port.as_deref()),
         args.ports.as_deref(),
         args.exclude_ports.as_deref(),
         reg,
@@ -119,14 +223,7 @@ fn plan(args: &ScanArgs, reg: &Registry) -> Result<Plan> {
     } else {
         Format::Table
     };
-    let xml = match &args.xml_out {
-        Some(p) => Some((
-            p.clone(),
-            File::create(p)
-                .with_context(|| format!("cannot create the XML file {}", p.display()))?,
-        )),
-        None => None,
-    };
+    let outputs = Outputs::open(args, format)?;
     let detection = if args.detect {
         Some(DetectionConfig::new(
             super::detect::detector(&args.detection, reg)?,
@@ -146,9 +243,9 @@ fn plan(args: &ScanArgs, reg: &Registry) -> Result<Plan> {
         .transpose()?;
     let scan = ScanOptions {
         timeout,
-        retries: args.retries,
-        rate: args.rate,
-        threads: args.threads.unwrap_or_else(|| {
+        retries: habits.retries,
+        rate: habits.rate,
+        threads: habits.threads.unwrap_or_else(|| {
             // A thread and a runtime per driver pay off only with enough attempts to share;
             // a small scan runs on this thread, and its results all arrive at once, before
             // the first detection has had time to finish.
@@ -165,7 +262,8 @@ fn plan(args: &ScanArgs, reg: &Registry) -> Result<Plan> {
         },
         seed: args.seed,
     };
-    let list_all = args.all || ports.len() + selection.udp.len() <= LIST_ALL_UP_TO;
+    let list_all =
+        args.all || (!args.open && ports.len() + selection.udp.len() <= LIST_ALL_UP_TO);
     let mut config = RunConfig::new(targets, ports, reg.clone());
     config.udp_ports = selection.udp;
     config.udp = udp_options;
@@ -174,13 +272,13 @@ fn plan(args: &ScanArgs, reg: &Registry) -> Result<Plan> {
     // The streamed formats need no per-port memory unless something renders at the end.
     // The store needs the listed results too, when the run is saved.
     config.keep_listed =
-        !matches!(format, Format::Jsonl | Format::Csv) || xml.is_some() || !args.save.no_save;
+        !matches!(format, Format::Jsonl | Format::Csv) || outputs.any() || !args.save.no_save;
     config.detection = detection;
     config.validate()?;
     Ok(Plan {
         config,
         format,
-        xml,
+        outputs,
         progress: !args.quiet && io::stderr().is_terminal(),
         quiet: args.quiet,
         args_line,
@@ -191,6 +289,13 @@ pub fn run(args: &ScanArgs) -> Result<Outcome> {
     let reg = out::registry();
     let mut plan = plan(args, &reg)?;
 
+    if !plan.quiet && args.min_rate.is_some() {
+        let _ = writeln!(
+            anstream::stderr(),
+            "{DIM}--min-rate has no effect: portent's pacing follows the replies and has no \
+             floor to raise (--rate sets a ceiling){DIM:#}"
+        );
+    }
     if !plan.quiet
         && let Some(d) = plan.config.udp_closed_wait_estimate()
     {
@@ -245,7 +350,7 @@ pub fn run(args: &ScanArgs) -> Result<Outcome> {
         &record,
         &reg,
         &mut stream,
-        plan.xml.as_ref(),
+        &plan.outputs,
         &plan.args_line,
     );
     // After the output, whether it worked or not: saving never changes or fails what was
@@ -253,22 +358,117 @@ pub fn run(args: &ScanArgs) -> Result<Outcome> {
     let doc = serde_json::to_string_pretty(&document(&record, &reg)).ok();
     saver.finish(&record, doc, &plan.args_line);
     shown?;
+    // A completed scan is a success whatever it found, as for nmap: scripts run with `set -e`.
     Ok(if record.interrupted {
         Outcome::Interrupted
-    } else if record.totals.open > 0 {
-        Outcome::Found
     } else {
-        Outcome::Nothing
+        Outcome::Found
     })
 }
 
-/// Everything printed at the end of a run: the held-back rows of detected ports, the XML
-/// file, and the document of the chosen format.
+/// Where one of nmap's output forms goes: a file, or stdout in place of the table.
+enum Dest {
+    Stdout,
+    File(PathBuf, File),
+}
+
+impl Dest {
+    fn open(path: &std::path::Path, what: &str) -> Result<Dest> {
+        if path.as_os_str() == "-" {
+            return Ok(Dest::Stdout);
+        }
+        let file = File::create(path)
+            .with_context(|| format!("cannot create the {what} file {}", path.display()))?;
+        Ok(Dest::File(path.to_owned(), file))
+    }
+
+    /// Writes the whole form with `f`, buffered; errors name the file.
+    fn write(
+        &self,
+        what: &str,
+        f: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+    ) -> Result<()> {
+        match self {
+            Dest::Stdout => {
+                let mut w = io::BufWriter::new(io::stdout().lock());
+                f(&mut w).and_then(|()| w.flush())?;
+            }
+            Dest::File(path, file) => {
+                let mut w = io::BufWriter::new(file);
+                f(&mut w)
+                    .and_then(|()| w.flush())
+                    .with_context(|| format!("cannot write the {what} file {}", path.display()))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// nmap's output options: -oX, -oN, -oG, -oA. At most one of them, or the chosen format, has
+/// stdout; a form written to stdout replaces the table there, as in nmap.
+#[derive(Default)]
+struct Outputs {
+    xml: Option<Dest>,
+    normal: Option<Dest>,
+    grepable: Option<Dest>,
+}
+
+impl Outputs {
+    fn open(args: &ScanArgs, format: Format) -> Result<Outputs> {
+        let with_ext = |base: &std::path::Path, ext: &str| {
+            let mut p = base.as_os_str().to_owned();
+            p.push(ext);
+            PathBuf::from(p)
+        };
+        let (xml, normal, grepable) = match &args.all_out {
+            Some(base) if base.as_os_str() == "-" => {
+                anyhow::bail!("-oA takes a base name for three files, not -")
+            }
+            Some(base) => (
+                Some(with_ext(base, ".xml")),
+                Some(with_ext(base, ".nmap")),
+                Some(with_ext(base, ".gnmap")),
+            ),
+            None => (
+                args.xml_out.clone(),
+                args.normal_out.clone(),
+                args.grepable_out.clone(),
+            ),
+        };
+        let to_stdout = [&xml, &normal, &grepable]
+            .iter()
+            .filter(|p| p.as_deref().is_some_and(|p| p.as_os_str() == "-"))
+            .count();
+        if to_stdout > 1 || (to_stdout == 1 && format != Format::Table) {
+            anyhow::bail!(
+                "only one output form can go to stdout (-): give the others a file name"
+            );
+        }
+        Ok(Outputs {
+            xml: xml.map(|p| Dest::open(&p, "XML")).transpose()?,
+            normal: normal.map(|p| Dest::open(&p, "normal output")).transpose()?,
+            grepable: grepable.map(|p| Dest::open(&p, "grepable output")).transpose()?,
+        })
+    }
+
+    fn any(&self) -> bool {
+        self.xml.is_some() || self.normal.is_some() || self.grepable.is_some()
+    }
+
+    fn has_stdout(&self) -> bool {
+        [&self.xml, &self.normal, &self.grepable]
+            .iter()
+            .any(|d| matches!(d, Some(Dest::Stdout)))
+    }
+}
+
+/// Everything printed at the end of a run: the held-back rows of detected ports, nmap's output
+/// forms, and the document of the chosen format.
 fn show_record(
     record: &RunRecord,
     reg: &Registry,
     stream: &mut Stream,
-    xml: Option<&(PathBuf, File)>,
+    outputs: &Outputs,
     args_line: &str,
 ) -> Result<()> {
     if let Some(e) = stream.error.take() {
@@ -280,13 +480,23 @@ fn show_record(
             return Err(e.into());
         }
     }
-    if let Some((path, file)) = xml {
-        let mut w = io::BufWriter::new(file);
-        super::scan_xml::write(&mut w, record, reg, args_line)
-            .and_then(|()| w.flush())
-            .with_context(|| format!("cannot write the XML file {}", path.display()))?;
+    if let Some(d) = &outputs.xml {
+        d.write("XML", |mut w| {
+            super::scan_xml::write(&mut w, record, reg, args_line)
+        })?;
+    }
+    if let Some(d) = &outputs.grepable {
+        d.write("grepable output", |w| {
+            super::scan_grep::write(w, record, reg, args_line)
+        })?;
+    }
+    if let Some(d) = &outputs.normal {
+        d.write("normal output", |w| {
+            render_normal(w, record, reg, args_line)
+        })?;
     }
     match stream.format {
+        Format::Table if outputs.has_stdout() => {}
         Format::Table => render_table(record, reg)?,
         Format::Json => out::json(&document(record, reg))?,
         Format::Jsonl => stream.finish_jsonl(record, reg)?,
@@ -788,13 +998,14 @@ fn scan_targets(args: &ScanArgs) -> Vec<String> {
 fn scan_options(args: &ScanArgs) -> serde_json::Value {
     serde_json::json!({
         "timeout": args.timeout,
-        "retries": args.retries,
-        "rate": args.rate,
+        "retries": habits(args).map_or(1, |h| h.retries),
+        "rate": habits(args).ok().and_then(|h| h.rate),
         "detect": args.detect,
         "udp": args.udp,
         "udp_closed": args.udp_closed,
         "no_ping": args.no_ping,
         "all": args.all,
+        "open": args.open,
     })
 }
 
@@ -843,7 +1054,37 @@ fn document<'r>(record: &'r RunRecord, reg: &Registry) -> ScanDocument<'r> {
 }
 
 fn render_table(record: &RunRecord, reg: &Registry) -> Result<()> {
-    let mut w = anstream::stdout().lock();
+    let mut out = anstream::stdout().lock();
+    table_to(&mut out, record, reg)
+}
+
+/// nmap's -oN: the table without colours, between nmap's comment lines (the command line and
+/// start time, then the summary and end time), so that tools that skip `#` lines read it.
+fn render_normal(
+    w: &mut dyn Write,
+    record: &RunRecord,
+    reg: &Registry,
+    args_line: &str,
+) -> io::Result<()> {
+    writeln!(
+        w,
+        "# portent {} scan initiated {} as: {}",
+        env!("CARGO_PKG_VERSION"),
+        super::scan_xml::ctime(record.started_at),
+        clean(args_line, false)
+    )?;
+    let mut plain = anstream::StripStream::new(Vec::new());
+    table_to(&mut plain, record, reg).map_err(io::Error::other)?;
+    w.write_all(&plain.into_inner())?;
+    writeln!(
+        w,
+        "# portent done at {} -- {}",
+        super::scan_xml::ctime(record.ended_at),
+        super::scan_xml::done_summary(record)
+    )
+}
+
+fn table_to<W: Write + ?Sized>(mut w: &mut W, record: &RunRecord, reg: &Registry) -> Result<()> {
     for h in &record.hosts {
         write!(w, "{HEAD}{}{HEAD:#}", h.addr)?;
         if let Some(n) = &h.hostname {

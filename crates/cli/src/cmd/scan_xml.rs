@@ -18,11 +18,68 @@ fn unix(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
+/// A time as nmap's `startstr` and comment lines write it (C's `ctime`: `Sat Dec  5 16:02:44
+/// 2026`), in UTC and marked so: the local zone cannot be read safely once threads run.
+pub(crate) fn ctime(t: SystemTime) -> String {
+    let d = time::OffsetDateTime::from(t);
+    let month = d.month().to_string();
+    let day = d.weekday().to_string();
+    format!(
+        "{} {} {:>2} {:02}:{:02}:{:02} {} UTC",
+        &day[..3],
+        &month[..3],
+        d.day(),
+        d.hour(),
+        d.minute(),
+        d.second(),
+        d.year()
+    )
+}
+
+/// nmap's closing words: "2 IP addresses (1 host up) scanned in 0.52 seconds".
+pub(crate) fn done_summary(c: &RunRecord) -> String {
+    let addresses = match c.addresses {
+        1 => "1 IP address".to_owned(),
+        n => format!("{} IP addresses", group(n)),
+    };
+    format!(
+        "{addresses} ({} up) scanned in {:.2} seconds",
+        plural(c.hosts.len() as u64, "host"),
+        elapsed(c).as_secs_f64()
+    )
+}
+
+/// The whole run: scan and detection.
+fn elapsed(c: &RunRecord) -> std::time::Duration {
+    c.ended_at.duration_since(c.started_at).unwrap_or_default()
+}
+
+/// The service name nmap gives a TLS-wrapped service (`tunnel="ssl"`): the protocol inside.
+pub(crate) fn inner_of_tls(service: &str) -> &str {
+    match service {
+        "https" => "http",
+        "imaps" => "imap",
+        "pop3s" => "pop3",
+        "smtps" | "submissions" => "smtp",
+        "ldaps" => "ldap",
+        "ftps" => "ftp",
+        "ircs" | "ircs-u" => "irc",
+        "nntps" => "nntp",
+        "telnets" => "telnet",
+        other => other,
+    }
+}
+
 /// A detected service as nmap's `-sV` writes it: `method="probed"`, `conf` 0..10, TLS as
 /// `tunnel="ssl"`, and the CPE as a child element. The strings are already escaped by the
 /// probe crate (printable ASCII only), and XML-escaped here.
 fn service(w: &mut impl Write, d: &Detection) -> io::Result<()> {
-    write!(w, r#"<service name="{}""#, escape(&d.service))?;
+    let name = if d.tls.is_some() {
+        inner_of_tls(&d.service)
+    } else {
+        &d.service
+    };
+    write!(w, r#"<service name="{}""#, escape(name))?;
     for (k, v) in [
         ("product", &d.product),
         ("version", &d.version),
@@ -56,10 +113,17 @@ pub(crate) fn write(
     let (start, end) = (unix(c.started_at), unix(c.ended_at));
     writeln!(w, r#"<?xml version="1.0" encoding="UTF-8"?>"#)?;
     writeln!(w, "<!DOCTYPE nmaprun>")?;
+    // nmap's own stylesheet where Debian's nmap-common installs it: browsers render the file
+    // as nmap's report when nmap is installed, and ignore the line otherwise.
     writeln!(
         w,
-        r#"<nmaprun scanner="portent" args="{}" start="{start}" version="{}" xmloutputversion="1.05">"#,
+        r#"<?xml-stylesheet href="file:///usr/share/nmap/nmap.xsl" type="text/xsl"?>"#
+    )?;
+    writeln!(
+        w,
+        r#"<nmaprun scanner="portent" args="{}" start="{start}" startstr="{}" version="{}" xmloutputversion="1.05">"#,
         escape(args),
+        ctime(c.started_at),
         env!("CARGO_PKG_VERSION")
     )?;
     if c.port_count > 0 {
@@ -85,7 +149,16 @@ pub(crate) fn write(
             HostStatus::Up => "syn-ack",
             _ => "user-set",
         };
-        writeln!(w, r#"<host starttime="{start}" endtime="{end}">"#)?;
+        // A host whose ports were not all probed (Ctrl-C) is marked as nmap marks a host it
+        // gave up on, so that importers do not take the unprobed ports for closed ones.
+        if h.complete {
+            writeln!(w, r#"<host starttime="{start}" endtime="{end}">"#)?;
+        } else {
+            writeln!(
+                w,
+                r#"<host starttime="{start}" endtime="{end}" timedout="true" comment="partial: interrupted before every port was probed; ports neither listed nor counted were not probed">"#
+            )?;
+        }
         writeln!(
             w,
             r#"<status state="up" reason="{reason}" reason_ttl="0"/>"#
@@ -140,6 +213,13 @@ pub(crate) fn write(
                     r#"<service name="{}" extrainfo="detection interrupted" method="table" conf="3"/>"#,
                     escape(e.service)
                 )?,
+                // nmap's importers key on `unknown` for a port with no name; the registry's
+                // view (unassigned, reserved) goes in a comment.
+                _ if e.status != portent_registry::Status::Assigned => write!(
+                    w,
+                    r#"<service name="unknown" method="table" conf="3"/><!-- registry: {} -->"#,
+                    escape(e.service).replace("--", "- -")
+                )?,
                 _ => write!(
                     w,
                     r#"<service name="{}" method="table" conf="3"/>"#,
@@ -155,27 +235,24 @@ pub(crate) fn write(
         }
         writeln!(w, "</host>")?;
     }
-    let elapsed = end.saturating_sub(start);
-    // nmap's wording: "1 IP address (1 host up)", "2 IP addresses (0 hosts up)".
-    let addresses = match c.addresses {
-        1 => "1 IP address".to_owned(),
-        n => format!("{} IP addresses", group(n)),
-    };
-    let summary = format!(
-        "portent done: {addresses} ({} up) scanned in {elapsed} seconds",
-        plural(up, "host")
-    );
+    let summary = format!("portent done: {}", done_summary(c));
     // nmap's `errormsg` says why the run ended early.
     let exit = match (c.interrupted, c.detect_elapsed.is_some()) {
         (false, _) => r#"exit="success""#,
-        (true, false) => r#"exit="error" errormsg="interrupted by Ctrl-C""#,
-        (true, true) => r#"exit="error" errormsg="interrupted by Ctrl-C during service detection""#,
+        (true, false) => {
+            r#"exit="error" errormsg="interrupted by Ctrl-C: partial results; ports neither listed nor counted were not probed""#
+        }
+        (true, true) => {
+            r#"exit="error" errormsg="interrupted by Ctrl-C during service detection: every port was probed, some detections are missing""#
+        }
     };
     writeln!(w, "<runstats>")?;
     writeln!(
         w,
-        r#"<finished time="{end}" summary="{}" elapsed="{elapsed}" {exit}/>"#,
-        escape(&summary)
+        r#"<finished time="{end}" timestr="{}" summary="{}" elapsed="{:.2}" {exit}/>"#,
+        ctime(c.ended_at),
+        escape(&summary),
+        elapsed(c).as_secs_f64()
     )?;
     writeln!(
         w,
