@@ -347,8 +347,10 @@ pub struct ScanArgs {
     /// nmap's per-host time limit: refused with a sentence (not built yet).
     #[arg(long = "host-timeout", value_name = "DURATION", hide = true)]
     pub host_timeout: Option<String>,
-    /// The N ports most often found open, in portent's own ranking (docs/detection.md says how
-    /// it is built; it is not nmap's).
+    /// The N ports most worth a first look, in portent's own ranking (not nmap's): ports by
+    /// how often published internet-wide surveys found them open
+    /// (data/knowledge/top-ports.toml), then ports portent's notes know a common use for, then
+    /// the registry's assigned ports.
     #[arg(long = "top-ports", value_name = "N", value_parser = at_least_one, conflicts_with_all = ["port", "ports"])]
     pub top_ports: Option<usize>,
     /// Fast: the 100 ports most often found open (--top-ports 100).
