@@ -414,7 +414,9 @@ fn emit_top_ports(out: &mut String, top: &TopPortsFile, policy: &Policy) {
         let mut seen = std::collections::HashSet::new();
         for p in &ranked.ports {
             if *p == 0 || !seen.insert(*p) {
-                problems.push(format!("top-ports.toml {name}: port {p} is 0 or listed twice"));
+                problems.push(format!(
+                    "top-ports.toml {name}: port {p} is 0 or listed twice"
+                ));
             }
             match ranked.why.get(&p.to_string()) {
                 None => problems.push(format!("top-ports.toml {name}: port {p} has no `why`")),
@@ -441,7 +443,11 @@ fn emit_top_ports(out: &mut String, top: &TopPortsFile, policy: &Policy) {
                 ));
             }
         }
-        let _ = writeln!(out, "pub(crate) static {name}: &[u16] = &{:?};", ranked.ports);
+        let _ = writeln!(
+            out,
+            "pub(crate) static {name}: &[u16] = &{:?};",
+            ranked.ports
+        );
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

@@ -255,7 +255,11 @@ pub struct ScanArgs {
     #[arg(long, value_name = "TARGETS")]
     pub exclude: Vec<String>,
     /// Leave out the targets listed in a file. Also --excludefile.
-    #[arg(long = "exclude-file", visible_alias = "excludefile", value_name = "FILE")]
+    #[arg(
+        long = "exclude-file",
+        visible_alias = "excludefile",
+        value_name = "FILE"
+    )]
     pub exclude_file: Vec<PathBuf>,
     /// Scan more than 65,536 addresses.
     #[arg(long)]
@@ -577,7 +581,14 @@ pub struct WatchArgs {
 
 /// nmap's -T: a number 0-5 or the template's name.
 fn timing_template(s: &str) -> Result<u8, String> {
-    const NAMES: [&str; 6] = ["paranoid", "sneaky", "polite", "normal", "aggressive", "insane"];
+    const NAMES: [&str; 6] = [
+        "paranoid",
+        "sneaky",
+        "polite",
+        "normal",
+        "aggressive",
+        "insane",
+    ];
     match s.parse::<u8>() {
         Ok(n) if n <= 5 => Ok(n),
         _ => NAMES

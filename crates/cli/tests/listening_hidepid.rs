@@ -34,16 +34,28 @@ fn as_nobody(ns: &Netns, unshare: &[&str], setup: &str, args: &[&str]) -> Output
     let script = format!(
         "{setup} && exec setpriv --reuid=65534 --regid=65534 --clear-groups -- \"$0\" \"$@\""
     );
-    let o = std::process::Command::new("ip")
-        .args(["netns", "exec", &ns.name, "unshare"])
-        .args(unshare)
-        .args(["--", "sh", "-c", &script])
-        .arg(&bin)
-        .args(args)
-        .env("PORTENT_DATA_DIR", data.path())
-        .env_remove("NO_COLOR")
-        .output()
-        .unwrap_or_else(|e| panic!("ip/unshare/setpriv are needed (util-linux, iproute2): {e}"));
+    let run = || {
+        std::process::Command::new("ip")
+            .args(["netns", "exec", &ns.name, "unshare"])
+            .args(unshare)
+            .args(["--", "sh", "-c", &script])
+            .arg(&bin)
+            .args(args)
+            .env("PORTENT_DATA_DIR", data.path())
+            .env_remove("NO_COLOR")
+            .output()
+            .unwrap_or_else(|e| panic!("ip/unshare/setpriv are needed (util-linux, iproute2): {e}"))
+    };
+    // The copy was written while other test threads fork: a child forked in that window holds
+    // the write descriptor until it execs, and exec of the copy fails with ETXTBSY meanwhile.
+    let mut o = run();
+    for _ in 0..20 {
+        if !String::from_utf8_lossy(&o.stderr).contains("Text file busy") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        o = run();
+    }
     assert!(
         o.status.success(),
         "{}{}",

@@ -43,8 +43,14 @@ fn refused_flags_say_why() {
         (vec!["-T9"], "0-5"),
         (vec!["-R"], "no reverse DNS"),
         (vec!["--host-timeout", "30"], "--host-timeout is not built"),
-        (vec!["-oX", "-", "--json"], "only one output form can go to stdout"),
-        (vec!["-oG", "-", "-oN", "-"], "only one output form can go to stdout"),
+        (
+            vec!["-oX", "-", "--json"],
+            "only one output form can go to stdout",
+        ),
+        (
+            vec!["-oG", "-", "-oN", "-"],
+            "only one output form can go to stdout",
+        ),
         (vec!["-oA", "-"], "base name"),
         (vec!["--timeout", "90000"], "up to 24h"),
         (vec!["--open", "--all"], "cannot be used with"),
@@ -55,7 +61,10 @@ fn refused_flags_say_why() {
         let o = portent(&argv, dir.path());
         let err = String::from_utf8_lossy(&o.stderr);
         assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
-        assert!(err.contains(needle), "{args:?}: expected {needle:?} in {err}");
+        assert!(
+            err.contains(needle),
+            "{args:?}: expected {needle:?} in {err}"
+        );
         assert!(!err.contains("unexpected argument"), "{args:?}: {err}");
         assert!(o.stdout.is_empty(), "{args:?} printed results");
     }
@@ -123,20 +132,40 @@ fn open_lists_only_open_ports_in_every_form() {
     let (_l, open, closed) = ports();
     let list = format!("{open},{closed}");
     let o = portent(
-        &["scan", "127.0.0.1", "-p", &list, "--no-save", "--open", "--csv"],
+        &[
+            "scan",
+            "127.0.0.1",
+            "-p",
+            &list,
+            "--no-save",
+            "--open",
+            "--csv",
+        ],
         dir.path(),
     );
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(out.contains(&format!(",{open},tcp,open,")), "{out}");
     assert!(!out.contains(&format!(",{closed},")), "{out}");
     let o = portent(
-        &["scan", "127.0.0.1", "-p", &list, "--no-save", "--open", "-oX", "-"],
+        &[
+            "scan",
+            "127.0.0.1",
+            "-p",
+            &list,
+            "--no-save",
+            "--open",
+            "-oX",
+            "-",
+        ],
         dir.path(),
     );
     let xml = String::from_utf8_lossy(&o.stdout);
     assert!(xml.contains(&format!(r#"portid="{open}""#)), "{xml}");
     assert!(!xml.contains(&format!(r#"portid="{closed}""#)), "{xml}");
-    assert!(xml.contains(r#"<extraports state="closed" count="1">"#), "{xml}");
+    assert!(
+        xml.contains(r#"<extraports state="closed" count="1">"#),
+        "{xml}"
+    );
 }
 
 #[test]
@@ -166,17 +195,40 @@ fn output_forms_go_to_files_or_stdout() {
     let xml = read("out.xml");
     assert!(normal.starts_with("# portent "), "{normal}");
     assert!(normal.contains(&format!("{open}/tcp")), "{normal}");
-    assert!(!normal.contains('\u{1b}'), "colours in the file: {normal:?}");
-    assert!(normal.trim_end().lines().last().unwrap().starts_with("# portent done at "));
+    assert!(
+        !normal.contains('\u{1b}'),
+        "colours in the file: {normal:?}"
+    );
+    assert!(
+        normal
+            .trim_end()
+            .lines()
+            .last()
+            .unwrap()
+            .starts_with("# portent done at ")
+    );
     assert!(grep.contains("Host: 127.0.0.1 ()\tPorts: "), "{grep}");
     assert!(grep.contains(&format!(" {open}/open/tcp//")), "{grep}");
     assert!(grep.contains(&format!(" {closed}/closed/tcp//")), "{grep}");
     assert!(grep.contains("Host: 127.0.0.1 ()\tStatus: Up"), "{grep}");
-    assert!(grep.contains("-- 1 IP address (1 host up) scanned in "), "{grep}");
-    assert!(xml.contains("startstr=") && xml.contains("timestr="), "{xml}");
+    assert!(
+        grep.contains("-- 1 IP address (1 host up) scanned in "),
+        "{grep}"
+    );
+    assert!(
+        xml.contains("startstr=") && xml.contains("timestr="),
+        "{xml}"
+    );
     // Joined spellings, as nmap's users type them.
     let o = portent(
-        &["scan", "127.0.0.1", "-p", &list, "--no-save", "-oGjoined.gnmap"],
+        &[
+            "scan",
+            "127.0.0.1",
+            "-p",
+            &list,
+            "--no-save",
+            "-oGjoined.gnmap",
+        ],
         dir.path(),
     );
     assert_eq!(o.status.code(), Some(0));

@@ -714,3 +714,155 @@ fn udp_and_tcp_in_one_scan_and_udp_checks() {
     let t = String::from_utf8(o.stdout).unwrap();
     assert!(t.contains("UDP test inconclusive"), "{t}");
 }
+
+/// The (port, state, protocol) fields of every `Ports:` line in grepable output, and the
+/// `Ignored State` sections, with the line shapes reduced to their prefixes.
+type GrepableFacts = (Vec<String>, Vec<(u16, String, String)>, Vec<String>);
+
+fn grepable_facts(text: &str) -> GrepableFacts {
+    let mut shapes = Vec::new();
+    let mut ports = Vec::new();
+    let mut ignored = Vec::new();
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let sections: Vec<&str> = line.split('\t').collect();
+        let kind = sections[1].split(':').next().unwrap();
+        shapes.push(format!("{}\t{kind}", sections[0]));
+        for s in &sections[1..] {
+            if let Some(list) = s.strip_prefix("Ports: ") {
+                for p in list.split(", ") {
+                    let f: Vec<&str> = p.split('/').collect();
+                    assert_eq!(f.len(), 8, "seven fields and a closing slash: {p}");
+                    ports.push((f[0].parse().unwrap(), f[1].to_owned(), f[2].to_owned()));
+                }
+            } else if let Some(i) = s.strip_prefix("Ignored State: ") {
+                ignored.push(i.to_owned());
+            }
+        }
+    }
+    (shapes, ports, ignored)
+}
+
+/// `-oG` line for line against nmap's own grepable output for the same host and ports: the
+/// same lines, sections and port fields (the service names come from each tool's own
+/// knowledge: portent's registry, nmap's services file). Run with nmap as a peer only.
+#[test]
+fn grepable_output_matches_nmaps_line_for_line() {
+    let lab = lab();
+    let mut all: Vec<u16> = OPEN
+        .iter()
+        .chain(&DROP)
+        .chain(&RESET)
+        .chain(&ICMP)
+        .copied()
+        .collect();
+    all.sort_unstable();
+    let ports = all.iter().map(u16::to_string).collect::<Vec<_>>().join(",");
+    let nmap = lab.scanner.exec(&[
+        "nmap",
+        "-sT",
+        "-Pn",
+        "-n",
+        "-p",
+        &ports,
+        "--max-retries",
+        "1",
+        "-oG",
+        "-",
+        TARGET_V4,
+    ]);
+    assert!(
+        nmap.status.success(),
+        "nmap (Debian package nmap; scripts/test installs it): {}",
+        String::from_utf8_lossy(&nmap.stderr)
+    );
+    let ours = portent_in(
+        &lab.scanner,
+        &["scan", TARGET_V4, "-p", &ports, "-Pn", "-oG", "-"],
+    );
+    let (theirs, mine) = (
+        String::from_utf8(nmap.stdout).unwrap(),
+        String::from_utf8(ours.stdout).unwrap(),
+    );
+    let (t, m) = (grepable_facts(&theirs), grepable_facts(&mine));
+    assert_eq!(m.0, t.0, "line shapes\nnmap:\n{theirs}\nportent:\n{mine}");
+    assert_eq!(m.1, t.1, "port fields\nnmap:\n{theirs}\nportent:\n{mine}");
+    assert_eq!(
+        m.2, t.2,
+        "ignored states\nnmap:\n{theirs}\nportent:\n{mine}"
+    );
+    assert_eq!(m.1.len(), all.len());
+    // The comment lines frame the file as nmap's do.
+    assert!(mine.starts_with("# portent ") && mine.contains(" scan initiated "));
+    assert!(
+        mine.trim_end()
+            .lines()
+            .last()
+            .unwrap()
+            .contains("-- 1 IP address (1 host up) scanned in "),
+        "{mine}"
+    );
+}
+
+/// The XML is valid under nmap's DTD (with the scanner name swapped in: the DTD allows only
+/// "nmap"), for a scan with listed, ignored and detected ports; ndiff reads it.
+#[test]
+fn xml_is_valid_under_nmaps_dtd() {
+    let lab = lab();
+    let dir = tempfile::tempdir().unwrap();
+    for (name, extra) in [
+        ("plain.xml", vec!["-p", "1-1024"]),
+        ("few.xml", vec!["-p", "22,23,24,25,797"]),
+        (
+            "detect.xml",
+            vec!["-p", "22,797,8080", "-sV", "--detect-timeout", "2s"],
+        ),
+    ] {
+        let path = dir.path().join(name);
+        let mut args = vec!["scan", TARGET_V4, "-oX", path.to_str().unwrap(), "-q"];
+        args.extend(&extra);
+        portent_in(&lab.scanner, &args);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains(r#"startstr=""#) && text.contains(r#"timestr=""#));
+        let swapped = dir.path().join(format!("nmap-{name}"));
+        std::fs::write(
+            &swapped,
+            text.replace(r#"scanner="portent""#, r#"scanner="nmap""#),
+        )
+        .unwrap();
+        let v = Command::new("xmllint")
+            .args(["--noout", "--dtdvalid", "/usr/share/nmap/nmap.dtd"])
+            .arg(&swapped)
+            .output()
+            .expect("xmllint (Debian package libxml2-utils; scripts/test installs it)");
+        assert!(
+            v.status.success(),
+            "{name} is not valid under nmap.dtd: {}\n{text}",
+            String::from_utf8_lossy(&v.stderr)
+        );
+    }
+}
+
+/// --top-ports and -F take portent's ranking (data/knowledge/top-ports.toml), per protocol.
+#[test]
+fn top_ports_follow_portents_ranking() {
+    let lab = lab();
+    let o = portent_in(
+        &lab.scanner,
+        &["scan", TARGET_V4, "--top-ports", "5", "--json"],
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["ports"]["count"], 5, "{v}");
+    let o = portent_in(&lab.scanner, &["scan", TARGET_V4, "-F", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["ports"]["count"], 100, "{v}");
+    // 22 is in the first 100, 797 (no common use today) is not.
+    let open: Vec<u64> = v["hosts"][0]["ports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["state"] == "open")
+        .map(|p| p["port"].as_u64().unwrap())
+        .collect();
+    assert!(open.contains(&22) && open.contains(&8080), "{open:?}");
+    assert!(!open.contains(&797), "{open:?}");
+}

@@ -123,7 +123,9 @@ fn did_you_mean(s: &[String]) -> String {
 /// A scan option outside what makes sense.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("invalid duration '{text}': use a number of seconds, or one with ms, s, m or h (500ms, 2s, 1m), up to 24h")]
+    #[error(
+        "invalid duration '{text}': use a number of seconds, or one with ms, s, m or h (500ms, 2s, 1m), up to 24h"
+    )]
     BadDuration { text: String },
     #[error("{what} must be {limit}, not {value}")]
     OutOfBounds {

@@ -611,6 +611,49 @@ mod tests {
     }
 
     #[test]
+    fn top_ports_rank_then_fill() {
+        let reg = reg();
+        let ranked = portent_registry::ranked_ports(RegProtocol::Tcp);
+        assert!(ranked.len() >= 20);
+        let top = top_ports(&reg, Protocol::Tcp, ranked.len());
+        assert_eq!(top, ranked);
+        assert_eq!(&top_ports(&reg, Protocol::Tcp, 3)[..], &ranked[..3]);
+        assert_eq!(top_ports(&reg, Protocol::Udp, 1), [53]);
+        // Beyond the ranking: ports with a noted common use (Minecraft's 25565), before the
+        // assigned system ports' tail.
+        let hundred = top_ports(&reg, Protocol::Tcp, 100);
+        assert_eq!(hundred.len(), 100);
+        let all = top_ports(&reg, Protocol::Tcp, 70_000);
+        assert_eq!(all.len(), 65_535);
+        let mut sorted = all.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted.len(), 65_535, "no port twice, no port 0");
+        let at = |p: u16| all.iter().position(|&x| x == p).unwrap();
+        // A system port the registry assigns, that no note and no measurement mentions.
+        let bare = (1..1024u16)
+            .find(|&p| {
+                reg.status(p, RegProtocol::Tcp) == Status::Assigned
+                    && !ranked.contains(&p)
+                    && portent_registry::notes_for(p, Some(RegProtocol::Tcp))
+                        .next()
+                        .is_none()
+            })
+            .unwrap();
+        assert!(
+            at(25565) < at(bare),
+            "a noted common use comes before a bare system port"
+        );
+        let unassigned = (1024..=65535u16)
+            .find(|&p| {
+                reg.status(p, RegProtocol::Tcp) == Status::Unassigned
+                    && portent_registry::notes_for(p, None).next().is_none()
+            })
+            .unwrap();
+        assert!(at(bare) < at(unassigned));
+    }
+
+    #[test]
     fn lists_ranges_and_names() {
         let r = reg();
         assert_eq!(

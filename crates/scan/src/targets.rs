@@ -268,8 +268,7 @@ fn parse_range(token: &str, first: IpAddr, end: &str) -> Result<Spec, TargetErro
 fn is_octet_pattern(t: &str) -> bool {
     let parts: Vec<&str> = t.split('.').collect();
     parts.len() == 4
-        && t
-            .bytes()
+        && t.bytes()
             .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'*'))
         && (t.contains('*')
             || parts[..3].iter().any(|p| p.contains('-'))
@@ -313,7 +312,10 @@ fn parse_octets(token: &str) -> Result<Spec, TargetError> {
         }
     }
     // The last part narrower than 0-255; every part after it is whole.
-    let k = parts.iter().rposition(|&(a, b)| (a, b) != (0, 255)).unwrap_or(0);
+    let k = parts
+        .iter()
+        .rposition(|&(a, b)| (a, b) != (0, 255))
+        .unwrap_or(0);
     let pieces: u64 = parts[..k]
         .iter()
         .map(|&(a, b)| u64::from(b - a) + 1)
@@ -877,8 +879,8 @@ mod tests {
         assert_eq!(
             addrs(&t),
             [
-                "10.0.0.1", "10.0.0.2", "10.0.1.1", "10.0.1.2", "10.0.2.1", "10.0.2.2",
-                "10.0.3.1", "10.0.3.2"
+                "10.0.0.1", "10.0.0.2", "10.0.1.1", "10.0.1.2", "10.0.2.1", "10.0.2.2", "10.0.3.1",
+                "10.0.3.2"
             ]
         );
         let t = build(&["10.0.0.*"], &[]).unwrap();

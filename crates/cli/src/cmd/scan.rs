@@ -262,8 +262,7 @@ fn plan(args: &ScanArgs, reg: &Registry) -> Result<Plan> {
         },
         seed: args.seed,
     };
-    let list_all =
-        args.all || (!args.open && ports.len() + selection.udp.len() <= LIST_ALL_UP_TO);
+    let list_all = args.all || (!args.open && ports.len() + selection.udp.len() <= LIST_ALL_UP_TO);
     let mut config = RunConfig::new(targets, ports, reg.clone());
     config.udp_ports = selection.udp;
     config.udp = udp_options;
@@ -346,13 +345,7 @@ pub fn run(args: &ScanArgs) -> Result<Outcome> {
     drop(rt);
     drop(detect_rt);
     stream.clear_progress();
-    let shown = show_record(
-        &record,
-        &reg,
-        &mut stream,
-        &plan.outputs,
-        &plan.args_line,
-    );
+    let shown = show_record(&record, &reg, &mut stream, &plan.outputs, &plan.args_line);
     // After the output, whether it worked or not: saving never changes or fails what was
     // printed, and output that failed (a closed pipe) is no reason to lose the run.
     let doc = serde_json::to_string_pretty(&document(&record, &reg)).ok();
@@ -383,11 +376,7 @@ impl Dest {
     }
 
     /// Writes the whole form with `f`, buffered; errors name the file.
-    fn write(
-        &self,
-        what: &str,
-        f: impl FnOnce(&mut dyn Write) -> io::Result<()>,
-    ) -> Result<()> {
+    fn write(&self, what: &str, f: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Result<()> {
         match self {
             Dest::Stdout => {
                 let mut w = io::BufWriter::new(io::stdout().lock());
@@ -440,14 +429,16 @@ impl Outputs {
             .filter(|p| p.as_deref().is_some_and(|p| p.as_os_str() == "-"))
             .count();
         if to_stdout > 1 || (to_stdout == 1 && format != Format::Table) {
-            anyhow::bail!(
-                "only one output form can go to stdout (-): give the others a file name"
-            );
+            anyhow::bail!("only one output form can go to stdout (-): give the others a file name");
         }
         Ok(Outputs {
             xml: xml.map(|p| Dest::open(&p, "XML")).transpose()?,
-            normal: normal.map(|p| Dest::open(&p, "normal output")).transpose()?,
-            grepable: grepable.map(|p| Dest::open(&p, "grepable output")).transpose()?,
+            normal: normal
+                .map(|p| Dest::open(&p, "normal output"))
+                .transpose()?,
+            grepable: grepable
+                .map(|p| Dest::open(&p, "grepable output"))
+                .transpose()?,
         })
     }
 

@@ -108,5 +108,10 @@ pub(crate) fn write(
         }
         writeln!(w)?;
     }
-    writeln!(w, "# portent done at {} -- {}", ctime(c.ended_at), done_summary(c))
+    writeln!(
+        w,
+        "# portent done at {} -- {}",
+        ctime(c.ended_at),
+        done_summary(c)
+    )
 }

@@ -205,25 +205,29 @@ pub(crate) fn write(
                 r.state,
                 r.reason.nmap_name(),
             )?;
+            // nmap's importers key on `unknown` for a port with no name; the registry's view
+            // (unassigned, reserved) goes in a comment.
+            let (table_name, comment) = if e.status == portent_registry::Status::Assigned {
+                (escape(e.service), String::new())
+            } else {
+                (
+                    "unknown".into(),
+                    format!(
+                        "<!-- registry: {} -->",
+                        escape(e.service).replace("--", "- -")
+                    ),
+                )
+            };
             match h.detection_of(r.protocol, r.port) {
                 Some(d) if d.service != "unknown" => service(w, d)?,
-                // The registry's name, marked: Ctrl-C stopped detection before it finished.
+                // Ctrl-C stopped detection before it finished.
                 None if h.interrupted_on(r.protocol, r.port) => write!(
                     w,
-                    r#"<service name="{}" extrainfo="detection interrupted" method="table" conf="3"/>"#,
-                    escape(e.service)
-                )?,
-                // nmap's importers key on `unknown` for a port with no name; the registry's
-                // view (unassigned, reserved) goes in a comment.
-                _ if e.status != portent_registry::Status::Assigned => write!(
-                    w,
-                    r#"<service name="unknown" method="table" conf="3"/><!-- registry: {} -->"#,
-                    escape(e.service).replace("--", "- -")
+                    r#"<service name="{table_name}" extrainfo="detection interrupted" method="table" conf="3"/>{comment}"#
                 )?,
                 _ => write!(
                     w,
-                    r#"<service name="{}" method="table" conf="3"/>"#,
-                    escape(e.service)
+                    r#"<service name="{table_name}" method="table" conf="3"/>{comment}"#
                 )?,
             }
             writeln!(w, "</port>")?;
