@@ -176,8 +176,9 @@ pub struct ListeningArgs {
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Address to listen on.
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7970")]
+    /// Where to listen: ADDRESS:PORT, [IPv6]:PORT, localhost:PORT, or a port alone (on
+    /// 127.0.0.1).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7970", value_parser = listen_addr)]
     pub listen: std::net::SocketAddr,
     /// Allow a non-loopback address: the pages show this machine's processes and command
     /// lines to anyone who can reach it.
@@ -424,14 +425,15 @@ pub struct DetectArgs {
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// One host name or address (not HOST:PORT; for a block or range, use scan).
+    /// One host name or address, or HOST:PORT and [IPv6]:PORT in one word (for a block or
+    /// range, use scan).
     #[arg(value_name = "HOST")]
     pub host: String,
     /// A port number or a service name (ssh), over TCP; 53/udp (or U:53) checks UDP: every
     /// payload portent has for the port, a reply is open, ICMP port unreachable closed,
     /// silence open|filtered (exit 1, said as inconclusive).
     #[arg(value_name = "PORT")]
-    pub port: String,
+    pub port: Option<String>,
     /// How long to wait for an answer per attempt.
     #[arg(long, value_name = "DURATION", default_value = "3s")]
     pub timeout: String,
@@ -577,6 +579,33 @@ pub struct WatchArgs {
     /// JSON object per change, --no-save and --store as for scan).
     #[command(flatten)]
     pub scan: ScanArgs,
+}
+
+/// `serve --listen`: a port alone is on loopback, `localhost` is 127.0.0.1 (not whatever the
+/// resolver lists first), other names are resolved.
+fn listen_addr(s: &str) -> Result<std::net::SocketAddr, String> {
+    use std::net::{Ipv4Addr, SocketAddr, ToSocketAddrs};
+    let s = s.trim();
+    if let Ok(port) = s.parse::<u16>() {
+        return Ok(SocketAddr::from((Ipv4Addr::LOCALHOST, port)));
+    }
+    if let Ok(a) = s.parse::<SocketAddr>() {
+        return Ok(a);
+    }
+    let Some((host, port)) = s.rsplit_once(':') else {
+        return Err("give ADDRESS:PORT, [IPv6]:PORT, localhost:PORT or a port (7970)".into());
+    };
+    let port: u16 = port
+        .parse()
+        .map_err(|_| format!("'{port}' is not a port number (1-65535)"))?;
+    if host.eq_ignore_ascii_case("localhost") {
+        return Ok(SocketAddr::from((Ipv4Addr::LOCALHOST, port)));
+    }
+    (host, port)
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot resolve '{host}': {e}"))?
+        .next()
+        .ok_or_else(|| format!("'{host}' has no addresses"))
 }
 
 /// nmap's -T: a number 0-5 or the template's name.

@@ -234,3 +234,37 @@ fn output_forms_go_to_files_or_stdout() {
     assert_eq!(o.status.code(), Some(0));
     assert!(read("joined.gnmap").contains("Status: Up"));
 }
+
+/// `check HOST:PORT` and `check [::1]:PORT` as Test-NetConnection's and nc's users type them.
+#[test]
+fn check_takes_host_colon_port() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_l, open, closed) = ports();
+    let v6 = TcpListener::bind("[::1]:0").unwrap();
+    let v6_port = v6.local_addr().unwrap().port();
+    for (args, code) in [
+        (vec![format!("127.0.0.1:{open}")], 0),
+        (vec![format!("127.0.0.1:{closed}")], 1),
+        (vec![format!("[::1]:{v6_port}")], 0),
+        (vec!["127.0.0.1".to_owned(), open.to_string()], 0),
+    ] {
+        let mut argv = vec!["check", "--no-detect", "--no-save"];
+        argv.extend(args.iter().map(String::as_str));
+        let o = portent(&argv, dir.path());
+        assert_eq!(
+            o.status.code(),
+            Some(code),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    let o = portent(&["check", "127.0.0.1", "--no-save"], dir.path());
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("which port?"));
+    let o = portent(
+        &["check", &format!("127.0.0.1:{open}"), "22", "--no-save"],
+        dir.path(),
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("has a port in it"));
+}

@@ -57,8 +57,13 @@ fn public_address_needs_public_flag() {
 
 /// `portent serve --listen 127.0.0.1:0 EXTRA...`: the server (killed on drop) and its address.
 fn start(data: &std::path::Path, extra: &[&str]) -> (Guard, String) {
+    start_on(data, "127.0.0.1:0", extra)
+}
+
+/// `portent serve --listen LISTEN EXTRA...` on a loopback address.
+fn start_on(data: &std::path::Path, listen: &str, extra: &[&str]) -> (Guard, String) {
     let child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(["serve", "--listen", listen])
         .args(extra)
         .env("PORTENT_DATA_DIR", data)
         .stdout(Stdio::piped())
@@ -78,6 +83,24 @@ fn start(data: &std::path::Path, extra: &[&str]) -> (Guard, String) {
         .to_owned();
     assert!(addr.starts_with("127.0.0.1:"), "{addr}");
     (child, addr)
+}
+
+/// `--listen 7972` and `--listen localhost:7972` as people type them: both on 127.0.0.1.
+#[test]
+fn listen_takes_a_port_alone_and_localhost() {
+    let data = tempfile::tempdir().unwrap();
+    for listen in ["0", "localhost:0"] {
+        let (_child, addr) = start_on(data.path(), listen, &[]);
+        let (status, _) = get(&addr, "/api/ports/22");
+        assert_eq!(status, 200, "{listen}");
+    }
+    let out = Command::new(BIN)
+        .args(["serve", "--listen", "localhost:http"])
+        .env("PORTENT_DATA_DIR", data.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a port number"));
 }
 
 #[test]

@@ -37,15 +37,32 @@ struct CheckDoc<'a> {
     detection_interrupted: bool,
 }
 
+/// The host and the port as given: `HOST PORT`, or one `HOST:PORT` / `[v6]:PORT` word as
+/// Test-NetConnection's and nc's users write it.
+fn host_and_port(args: &CheckArgs) -> Result<(String, String)> {
+    if let Some(port) = &args.port {
+        return Ok((args.host.clone(), port.clone()));
+    }
+    match portent_scan::targets::parse_spec(&args.host) {
+        Err(portent_scan::error::TargetError::HostWithPort { host, port, .. }) => Ok((host, port)),
+        Err(e) => Err(e.into()),
+        Ok(_) => anyhow::bail!(
+            "which port? portent check {host} 22, or {host}:22 ([2001:db8::1]:22 for IPv6)",
+            host = args.host.trim()
+        ),
+    }
+}
+
 pub fn run(args: &CheckArgs) -> Result<Outcome> {
     let reg = out::registry();
-    let spec = portent_scan::ports::parse_spec(&args.port, &reg, &[Protocol::Tcp])?;
+    let (host, port_arg) = host_and_port(args)?;
+    let spec = portent_scan::ports::parse_spec(&port_arg, &reg, &[Protocol::Tcp])?;
     let (protocol, ports) = match (spec.tcp.is_empty(), spec.udp.is_empty()) {
         (false, true) => (Protocol::Tcp, spec.tcp),
         (true, false) => (Protocol::Udp, spec.udp),
         _ => anyhow::bail!(
             "'{}' names both TCP and UDP ports: check one port over one protocol (22, 53/udp)",
-            args.port
+            port_arg
         ),
     };
     let port = ports
@@ -61,7 +78,7 @@ pub fn run(args: &CheckArgs) -> Result<Outcome> {
     } else {
         Some(super::detect::detector(&args.detection, &reg)?)
     };
-    let addresses = resolve_one(&args.host, &SystemResolver)?;
+    let addresses = resolve_one(&host, &SystemResolver)?;
     let started_ms = portent_store::now_ms();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -72,7 +89,7 @@ pub fn run(args: &CheckArgs) -> Result<Outcome> {
         Protocol::Tcp => (
             rt.block_on(check(
                 &SystemNetwork::default(),
-                &args.host,
+                &host,
                 addresses,
                 port,
                 timeout,
@@ -80,7 +97,7 @@ pub fn run(args: &CheckArgs) -> Result<Outcome> {
             )),
             None,
         ),
-        Protocol::Udp => rt.block_on(check_udp(&args.host, addresses, port, args, &reg))?,
+        Protocol::Udp => rt.block_on(check_udp(&host, addresses, port, args, &reg))?,
     };
     let e = explain_on(&reg, port, protocol);
     let open = report.open();
@@ -104,7 +121,7 @@ pub fn run(args: &CheckArgs) -> Result<Outcome> {
     let stored = StoredCheck {
         port,
         protocol,
-        port_arg: args.port.clone(),
+        port_arg: port_arg.clone(),
         ports_count: ports.len(),
         report,
         detection,
