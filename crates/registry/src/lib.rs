@@ -28,7 +28,7 @@ pub use notes::{
 };
 pub use query::{QueryError, Resolved, parse_port_number};
 pub use range::PortRange;
-pub use search::{Hit, HitKind};
+pub use search::{Hit, HitKind, port_items, port_list};
 
 /// How many hits `portent search` and `/api/search` return when not told otherwise (one
 /// constant so the CLI and the web API cannot drift apart).
