@@ -342,20 +342,21 @@ pub fn port_page(
             .raw("</span>");
     }
     h.raw("</h1>");
-    h.el("<p class=\"lead\">", &words::lead(ctx.lang, r), "</p>");
+    let he = |s: String| words::bidi(ctx.lang, s);
+    h.el("<p class=\"lead\">", &he(words::lead(ctx.lang, r)), "</p>");
 
     // What it is.
     h.raw("<section id=\"what\"><h2>")
         .text(t.what_it_is)
         .raw("</h2><dl class=\"facts\">");
     h.raw("<dt>").text(t.range).raw("</dt><dd>");
-    h.text(&format!(
-        "{} ({}-{}): ",
+    h.text(&he(format!(
+        "{} ({}-{}): {}",
         words::range_name(ctx.lang, r.range),
         r.range_bounds.0,
-        r.range_bounds.1
-    ))
-    .text(words::range_meaning(ctx.lang, r.range))
+        r.range_bounds.1,
+        words::range_meaning(ctx.lang, r.range)
+    )))
     .raw("</dd>");
     h.raw("<dt>")
         .text(t.privilege)
@@ -365,7 +366,7 @@ pub fn port_page(
     h.raw("<dt>")
         .text(t.ephemeral)
         .raw("</dt><dd>")
-        .text(&words::ephemeral(ctx.lang, r))
+        .text(&he(words::ephemeral(ctx.lang, r)))
         .raw("</dd></dl></section>");
 
     // What listens here now, right under the facts (where `portent port` shows it); nothing
@@ -520,7 +521,7 @@ pub fn port_page(
         if applies {
             h.text(&format!(" ({})", t.applies_here));
         }
-        h.raw("</dt><dd>").text(&text).raw("</dd></div>");
+        h.raw("</dt><dd>").text(&he(text)).raw("</dd></div>");
     }
     h.raw("</dl></details></section>");
 
@@ -667,7 +668,9 @@ fn said(h: &mut Html, ctx: &Ctx, open: &'static str, s: &Said, close: &'static s
     if matches!(s, Said::English(_)) && ctx.lang != Lang::En {
         h.raw(" lang=\"en\"");
     }
-    h.raw(">").text(s.text()).raw(close);
+    h.raw(">")
+        .text(&words::bidi(ctx.lang, s.text().to_owned()))
+        .raw(close);
 }
 
 fn ghost_word(lang: Lang) -> &'static str {

@@ -26,6 +26,48 @@ impl Said {
     }
 }
 
+/// Number ranges such as `32768-60999` in a Hebrew sentence, kept left to right and on one
+/// line: isolated (U+2066 ... U+2069) with a word joiner after the hyphen. Other languages
+/// are returned as they are.
+pub fn bidi(lang: Lang, s: String) -> String {
+    if lang != Lang::He {
+        return s;
+    }
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = String::with_capacity(s.len() + 16);
+    let mut i = 0;
+    while i < chars.len() {
+        let digits = |from: usize| {
+            chars[from..]
+                .iter()
+                .take_while(|c| c.is_ascii_digit())
+                .count()
+        };
+        let starts_number = chars[i].is_ascii_digit() && (i == 0 || !chars[i - 1].is_ascii_digit());
+        if starts_number {
+            let a = digits(i);
+            let dash = i + a;
+            let b = if chars.get(dash) == Some(&'-') {
+                digits(dash + 1)
+            } else {
+                0
+            };
+            if b > 0 {
+                out.push('\u{2066}');
+                out.extend(&chars[i..dash]);
+                out.push_str("-\u{2060}");
+                out.extend(&chars[dash + 1..dash + 1 + b]);
+                out.push('\u{2069}');
+                i = dash + 1 + b;
+                continue;
+            }
+        }
+        out.push(chars[i]);
+        i += 1;
+    }
+    out
+}
+
 /// `status` as one word (lower case) in `lang`.
 pub fn status_word(lang: Lang, s: Status) -> &'static str {
     let t = lang.t();
@@ -119,7 +161,8 @@ pub fn lead(lang: Lang, r: &PortReport) -> String {
                 PortRange::User => "המשתמשים",
                 PortRange::Dynamic => "הדינמי",
             };
-            format!("פורט {p} נמצא בטווח {range} ({lo}-{hi}). במרשם של IANA: ")
+            // The mark after the colon keeps it with "IANA" in a right-to-left line.
+            format!("פורט {p} נמצא בטווח {range} ({lo}-{hi}). במרשם של IANA:\u{200f} ")
         }
     };
     s.push_str(&parts.join("; "));
@@ -191,6 +234,12 @@ pub fn privilege(lang: Lang, r: &PortReport) -> String {
     let privileged = r.privileged == Some(true);
     if let Some(start) = unprivileged_start(&r.privilege_detail) {
         let sysctl = format!("(net.ipv4.ip_unprivileged_port_start = {start})");
+        // Kept left to right, brackets and all, inside a Hebrew sentence.
+        let sysctl = if de {
+            sysctl
+        } else {
+            format!("\u{2066}{sysctl}\u{2069}")
+        };
         return match (de, privileged) {
             (true, true) => format!(
                 "das Binden erfordert auf diesem Rechner root oder CAP_NET_BIND_SERVICE {sysctl}"
@@ -797,4 +846,18 @@ pub fn faq(lang: Lang, r: &PortReport, live: LiveAnswer<'_>) -> Vec<(String, Sai
         Said::Own(a),
     ));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hebrew_number_ranges_are_isolated() {
+        assert_eq!(
+            bidi(Lang::He, "טווח (32768-60999), פורט 22-x, 5-".to_owned()),
+            "טווח (\u{2066}32768-\u{2060}60999\u{2069}), פורט 22-x, 5-"
+        );
+        assert_eq!(bidi(Lang::De, "1-2".to_owned()), "1-2");
+    }
 }

@@ -921,9 +921,9 @@ async fn port_page_content_in_german_and_hebrew() {
             "he",
             vec![
                 "<html lang=\"he\" dir=\"rtl\">",
-                "<p class=\"lead\">פורט 797 נמצא בטווח המערכת (0-1023). במרשם של IANA: TCP לא מוקצה;",
+                "<p class=\"lead\">פורט 797 נמצא בטווח המערכת (\u{2066}0-\u{2060}1023\u{2069}). במרשם של IANA:\u{200f} TCP לא מוקצה;",
                 "<span class=\"flag flag-ghost\">רוח רפאים</span>",
-                "פורטי מערכת (0-1023): פורטי מערכת (0-1023, נקראים גם well-known)",
+                "פורטי מערכת (\u{2066}0-\u{2060}1023\u{2069}): פורטי מערכת (\u{2066}0-\u{2060}1023\u{2069}, נקראים גם well-known)",
                 "<span class=\"concern concern-high\">גבוהה</span>",
                 "פורט 797 הוא ב-TCP וב-UDP פורט מערכת שאינו מוקצה",
                 "<div class=\"applies\"><dt>לא מוקצה (חל כאן)</dt><dd>לא רשום שירות עבור הפרוטוקול.",
@@ -965,9 +965,15 @@ async fn port_page_content_in_german_and_hebrew() {
     assert!(b.contains("Das Register erwartet auf Port 22 ssh"));
     assert!(b.contains("<dt>Ist Port 22 einem Dienst zugewiesen?</dt><dd>Ja. Das IANA-Register führt ssh auf Port 22 (TCP vergeben, UDP vergeben).</dd>"));
     let b = get(&app, "/ports/50000?lang=he").await.body;
-    assert!(b.contains("פורט 50000 נמצא בטווח הדינמי (49152-65535)"));
-    assert!(b.contains("פורטים דינמיים (49152-65535) לעולם אינם מוקצים"));
-    assert!(b.contains("בתוך הטווח הזמני של המחשב הזה (32768-60999)"));
+    // Number ranges stay left to right, on one line, inside the right-to-left text.
+    let range = |a: u16, b: u16| format!("\u{2066}{a}-\u{2060}{b}\u{2069}");
+    for needle in [
+        format!("פורט 50000 נמצא בטווח הדינמי ({})", range(49152, 65535)),
+        format!("פורטים דינמיים ({}) לעולם אינם מוקצים", range(49152, 65535)),
+        format!("בתוך הטווח הזמני של המחשב הזה ({})", range(32768, 60999)),
+    ] {
+        assert!(b.contains(&needle), "he lacks {needle:?}");
+    }
 }
 
 #[tokio::test]
