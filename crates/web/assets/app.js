@@ -1,6 +1,7 @@
 // portent serve: optional enhancements. Every page works without this file.
 // - live sections (data-refresh) re-fetch their page and swap the #live-table element;
-// - the port grid opens the clicked cell's page and shows the port under the pointer;
+// - the port grid opens the clicked cell's page and titles the cell under the pointer
+//   (port, status, names, listening; data from /ports/grid.json);
 // - the feedback form posts without a reload.
 // Nothing here builds markup from strings: new content comes from our own server-rendered,
 // escaped pages (parsed with DOMParser, which runs no scripts) or is set with textContent.

@@ -1,5 +1,6 @@
-//! The page chrome (headings, labels, the feedback question) in English, German and Hebrew.
-//! Registry data stays as IANA wrote it; notes stay in English, as written.
+//! The page chrome (headings, labels, the feedback question) in English, German and Hebrew;
+//! the port page's own sentences are in [`crate::words`]. Registry data stays as IANA wrote
+//! it; notes stay in English, as written.
 //!
 //! The language comes from `?lang=` when given, else the best match in `Accept-Language`,
 //! else English. Hebrew pages are laid out right to left.

@@ -595,7 +595,7 @@ fn main_reason(de: bool, r: &PortReport) -> String {
     };
     match (r.range, de) {
         (PortRange::System, true) => format!(
-            "Port {p} ist auf TCP und UDP {}: Hier lebt kein Standarddienst, ein Dienst, der hier lauscht, ist also ein Geist.{taken}{was} Es ist eigene oder alte Software oder etwas, das unbemerkt bleiben will; suchen Sie den Prozess, dem er gehört.",
+            "Port {p} ist auf TCP und UDP {}: Hier lebt kein Standarddienst, ein Dienst, der hier lauscht, ist also ein Geist.{taken}{was} Dahinter steckt eigene oder alte Software oder etwas, das unbemerkt bleiben will; suchen Sie den Prozess, dem er gehört.",
             if reserved {
                 "ein Systemport, den die IANA zurückhält (reserviert) und niemandem gibt"
             } else {
