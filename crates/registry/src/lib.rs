@@ -28,7 +28,7 @@ pub use notes::{
 };
 pub use query::{QueryError, Resolved, parse_port_number};
 pub use range::PortRange;
-pub use search::{Hit, HitKind};
+pub use search::{Hit, HitKind, port_items, port_list};
 
 /// portent's ranking of the ports most often found open on `protocol`, best first
 /// (`data/knowledge/top-ports.toml`: how it was built and from which measurements). Empty for

@@ -186,6 +186,58 @@ pub(crate) fn search(reg: &Registry, query: &str, limit: usize) -> Vec<Hit> {
     hits
 }
 
+/// The ports of a hit as shown: separate ports stay separate (`6568`, `7070`; also two
+/// neighbours, `54320`, `54321`), a run of three or more consecutive ports, or a range
+/// span, becomes one range (`6711-6713`); sorted, overlaps merged.
+pub fn port_items(spans: &[PortSpan]) -> Vec<PortSpan> {
+    let mut spans = spans.to_vec();
+    spans.sort_unstable();
+    let mut runs: Vec<PortSpan> = Vec::new();
+    for s in spans {
+        match runs.last_mut() {
+            Some(r) if u32::from(s.first) <= u32::from(r.last) + 1 => {
+                r.last = r.last.max(s.last);
+            }
+            _ => runs.push(s),
+        }
+    }
+    let mut out = Vec::with_capacity(runs.len());
+    for r in runs {
+        if r.last - r.first == 1 {
+            out.push(PortSpan {
+                first: r.first,
+                last: r.first,
+            });
+            out.push(PortSpan {
+                first: r.last,
+                last: r.last,
+            });
+        } else {
+            out.push(r);
+        }
+    }
+    out
+}
+
+/// [`port_items`] as text: `6568, 7070`, `6711-6713, 6776`; `-` when there are none.
+pub fn port_list(spans: &[PortSpan]) -> String {
+    let items: Vec<String> = port_items(spans)
+        .iter()
+        .map(|s| {
+            if s.is_single() {
+                s.first.to_string()
+            } else {
+                format!("{}-{}", s.first, s.last)
+            }
+        })
+        .collect();
+    if items.is_empty() {
+        "-".to_owned()
+    } else {
+        items.join(", ")
+    }
+}
+
 /// Levenshtein distance, giving up (returning `cap + 1`) once it must exceed `cap`.
 pub(crate) fn edit_distance(a: &str, b: &str, cap: usize) -> usize {
     let a: Vec<char> = a.chars().collect();
@@ -222,6 +274,58 @@ mod tests {
         assert_eq!(edit_distance("hss", "ssh", 3), 2);
         assert_eq!(edit_distance("ldap", "ldaps", 3), 1);
         assert_eq!(edit_distance("a", "abcdefgh", 3), 4);
+    }
+
+    #[test]
+    fn separate_ports_are_a_list_and_runs_a_range() {
+        let spans = |v: &[(u16, u16)]| -> Vec<PortSpan> {
+            v.iter()
+                .map(|&(first, last)| PortSpan { first, last })
+                .collect()
+        };
+        assert_eq!(port_list(&[]), "-");
+        assert_eq!(port_list(&spans(&[(22, 22)])), "22");
+        assert_eq!(
+            port_list(&spans(&[(7070, 7070), (6568, 6568)])),
+            "6568, 7070"
+        );
+        assert_eq!(
+            port_list(&spans(&[(54320, 54320), (54321, 54321)])),
+            "54320, 54321"
+        );
+        assert_eq!(
+            port_list(&spans(&[
+                (6711, 6711),
+                (6712, 6712),
+                (6713, 6713),
+                (6776, 6776)
+            ])),
+            "6711-6713, 6776"
+        );
+        assert_eq!(port_list(&spans(&[(6000, 6063)])), "6000-6063");
+        assert_eq!(
+            port_list(&spans(&[(65534, 65535), (65535, 65535)])),
+            "65534, 65535"
+        );
+        // Every note's ports: a list note never reads as a range, a range note always does.
+        for n in notes() {
+            let items = port_items(&n.spans());
+            if n.range {
+                assert_eq!(items.len(), 1, "{}", n.title);
+                assert!(!items[0].is_single(), "{}", n.title);
+            } else {
+                assert!(
+                    items.iter().all(|i| i.last - i.first >= 2 || i.is_single()),
+                    "{}",
+                    n.title
+                );
+                let covered: usize = items
+                    .iter()
+                    .map(|i| usize::from(i.last - i.first) + 1)
+                    .sum();
+                assert_eq!(covered, n.ports.len(), "{}", n.title);
+            }
+        }
     }
 
     #[test]

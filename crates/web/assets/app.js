@@ -1,6 +1,7 @@
 // portent serve: optional enhancements. Every page works without this file.
 // - live sections (data-refresh) re-fetch their page and swap the #live-table element;
-// - the port grid opens the clicked cell's page and shows the port under the pointer;
+// - the port grid opens the clicked cell's page and titles the cell under the pointer
+//   (port, status, names, listening; data from /ports/grid.json);
 // - the feedback form posts without a reload.
 // Nothing here builds markup from strings: new content comes from our own server-rendered,
 // escaped pages (parsed with DOMParser, which runs no scripts) or is set with textContent.
@@ -40,9 +41,37 @@
       if (x < 0 || y < 0 || x > 255 || y > 255) return null;
       return y * 256 + x;
     };
+    // A title for every cell (port, status, names, listening), from /ports/grid.json,
+    // fetched the first time the pointer is over the picture.
+    var box = img.closest(".gridbox");
+    var portWord = (box && box.getAttribute("data-port")) || "Port";
+    var words = ((box && box.getAttribute("data-words")) || "").split("|");
+    var data = null, asked = false, listening = {};
+    var titleOf = function (p) {
+      var s = portWord + " " + p;
+      if (!data) return s;
+      var w = words[parseInt(data.cells.charAt(p), 10)];
+      if (w) s += ": " + w;
+      if (data.names[p]) s += ", " + data.names[p];
+      if (listening[p] && words[4]) s += "; " + words[4];
+      return s;
+    };
     img.addEventListener("mousemove", function (ev) {
+      if (!asked) {
+        asked = true;
+        fetch("/ports/grid.json", { headers: { "Accept": "application/json" } })
+          .then(function (r) { return r.ok ? r.json() : null; })
+          .then(function (j) {
+            if (!j || typeof j.cells !== "string") return;
+            data = j;
+            (j.listening || []).forEach(function (p) { listening[p] = true; });
+          })
+          .catch(function () {});
+      }
       var p = portAt(ev);
-      if (tip) tip.textContent = p === null ? "" : "Port " + p;
+      var text = p === null ? "" : titleOf(p);
+      img.title = text;
+      if (tip) tip.textContent = text;
     });
     img.addEventListener("click", function (ev) {
       var p = portAt(ev);

@@ -49,6 +49,54 @@ pub fn classify(reg: &Registry) -> Vec<u8> {
         .collect()
 }
 
+/// The registry's service names of every port that has one (all protocols, in file order,
+/// without repeats), for the grid's hover titles.
+pub fn names(reg: &Registry) -> std::collections::BTreeMap<u16, Vec<&'static str>> {
+    let mut out: std::collections::BTreeMap<u16, Vec<&'static str>> = Default::default();
+    for r in reg.records() {
+        let Some(span) = r.ports else { continue };
+        if r.service.is_empty() {
+            continue;
+        }
+        for p in span.first..=span.last {
+            let v = out.entry(p).or_default();
+            if !v.contains(&r.service) {
+                v.push(r.service);
+            }
+        }
+    }
+    out
+}
+
+/// What the page's script needs for a hover title on every cell, as JSON:
+/// `{"cells": "0120…" (one digit per port, a [`Cell`] without listeners), "names": {"22":
+/// "ssh", …}, "listening": [22, …]}`. `names_json` is the names object, made once.
+pub fn data_json(cells: &[u8], names_json: &str, listening: &[u16]) -> String {
+    let mut out = String::with_capacity(cells.len() + names_json.len() + 64);
+    out.push_str("{\"cells\":\"");
+    out.extend(cells.iter().map(|&c| char::from(b'0' + c.min(9))));
+    out.push_str("\",\"names\":");
+    out.push_str(names_json);
+    out.push_str(",\"listening\":[");
+    for (i, p) in listening.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&p.to_string());
+    }
+    out.push_str("]}");
+    out
+}
+
+/// The names map as a JSON object keyed by port.
+pub fn names_json(names: &std::collections::BTreeMap<u16, Vec<&'static str>>) -> String {
+    let map: serde_json::Map<String, serde_json::Value> = names
+        .iter()
+        .map(|(p, v)| (p.to_string(), serde_json::Value::from(v.join(", "))))
+        .collect();
+    serde_json::Value::Object(map).to_string()
+}
+
 /// The cell class of `port` in a classification.
 pub fn cell_of(cells: &[u8], port: u16) -> Cell {
     match cells.get(usize::from(port)).copied().unwrap_or(0) {
@@ -146,6 +194,7 @@ fn crc32(data: &[u8]) -> u32 {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]
@@ -161,6 +210,18 @@ mod tests {
         assert_eq!(cell_of(&cells, 797), Cell::Unassigned);
         assert_eq!(cell_of(&cells, 50000), Cell::Dynamic);
         assert_eq!(cell_of(&cells, 0), Cell::Reserved);
+        let names = names(&Registry::embedded());
+        assert_eq!(names[&22], ["ssh"]);
+        assert_eq!(names[&6000], ["x11"]);
+        assert!(!names.contains_key(&797));
+        let v: serde_json::Value =
+            serde_json::from_str(&data_json(&cells, &names_json(&names), &[797, 22])).unwrap();
+        let digits = v["cells"].as_str().unwrap();
+        assert_eq!(digits.len(), 65536);
+        assert_eq!(&digits[22..23], "2");
+        assert_eq!(&digits[797..798], "0");
+        assert_eq!(v["names"]["22"], "ssh");
+        assert_eq!(v["listening"], serde_json::json!([797, 22]));
         let png = png(&cells, &[797]);
         assert!(png.starts_with(b"\x89PNG"));
         assert!(png.ends_with(&[0xae, 0x42, 0x60, 0x82]));

@@ -1,5 +1,6 @@
-//! The page chrome (headings, labels, the feedback question) in English, German and Hebrew.
-//! Registry data stays as IANA wrote it; notes stay in English, as written.
+//! The page chrome (headings, labels, the feedback question) in English, German and Hebrew;
+//! the port page's own sentences are in [`crate::words`]. Registry data stays as IANA wrote
+//! it; notes stay in English, as written.
 //!
 //! The language comes from `?lang=` when given, else the best match in `Accept-Language`,
 //! else English. Hebrew pages are laid out right to left.
@@ -168,6 +169,8 @@ pub struct Text {
     pub data_date: &'static str,
     pub language: &'static str,
     pub applies_here: &'static str,
+    pub no_port: &'static str,
+    pub grid_rows: &'static str,
 }
 
 pub static EN: Text = Text {
@@ -218,7 +221,7 @@ pub static EN: Text = Text {
     send: "Send",
     thanks: "Thank you, your answer was saved.",
     grid: "All 65,536 ports",
-    grid_help: "One cell per port, 256 per row, port 0 at the top left. Click a cell to open its page.",
+    grid_help: "One cell per port, 256 per row, port 0 at the top left; the numbers at the side are the first port of the row beside them, ringed cells are listening here. Click a cell to open its page.",
     assigned: "assigned",
     reserved: "reserved",
     private_use: "private use",
@@ -253,6 +256,8 @@ pub static EN: Text = Text {
     data_date: "Registry data as of",
     language: "Language",
     applies_here: "applies here",
+    no_port: "no port number",
+    grid_rows: "First port of the row",
 };
 
 pub static DE: Text = Text {
@@ -303,7 +308,7 @@ pub static DE: Text = Text {
     send: "Senden",
     thanks: "Danke, Ihre Antwort wurde gespeichert.",
     grid: "Alle 65.536 Ports",
-    grid_help: "Eine Zelle pro Port, 256 pro Zeile, Port 0 oben links. Ein Klick öffnet die Seite des Ports.",
+    grid_help: "Eine Zelle pro Port, 256 pro Zeile, Port 0 oben links; die Zahlen am Rand sind der erste Port der Zeile daneben, umrandete Zellen sind hier aktiv. Ein Klick öffnet die Seite des Ports.",
     assigned: "vergeben",
     reserved: "reserviert",
     private_use: "private Nutzung",
@@ -338,6 +343,8 @@ pub static DE: Text = Text {
     data_date: "Registerdaten vom",
     language: "Sprache",
     applies_here: "trifft hier zu",
+    no_port: "ohne Portnummer",
+    grid_rows: "Erster Port der Zeile",
 };
 
 pub static HE: Text = Text {
@@ -388,7 +395,7 @@ pub static HE: Text = Text {
     send: "שליחה",
     thanks: "תודה, התשובה נשמרה.",
     grid: "כל 65,536 הפורטים",
-    grid_help: "תא לכל פורט, 256 בכל שורה, פורט 0 בפינה השמאלית העליונה. לחיצה על תא פותחת את הדף שלו.",
+    grid_help: "תא לכל פורט, 256 בכל שורה, פורט 0 בפינה השמאלית העליונה; המספרים בצד הם הפורט הראשון בשורה שלידם, ותאים מוקפים בעיגול מאזינים כאן. לחיצה על תא פותחת את הדף שלו.",
     assigned: "מוקצה",
     reserved: "שמור",
     private_use: "שימוש פרטי",
@@ -423,6 +430,8 @@ pub static HE: Text = Text {
     data_date: "נתוני המרשם מתאריך",
     language: "שפה",
     applies_here: "חל כאן",
+    no_port: "ללא מספר פורט",
+    grid_rows: "הפורט הראשון בשורה",
 };
 
 #[cfg(test)]

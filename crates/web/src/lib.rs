@@ -36,6 +36,7 @@ mod memory;
 mod pages;
 mod routes;
 pub mod server;
+mod words;
 
 pub use guard::AllowedHost;
 pub use routes::router;
@@ -111,6 +112,9 @@ pub struct AppState {
     pub(crate) store: portent_store::Location,
     /// Status class of every port, for the grid.
     pub(crate) cells: Vec<u8>,
+    /// Service names per port and the same as a JSON object, for the grid's titles.
+    pub(crate) grid_names: std::collections::BTreeMap<u16, Vec<&'static str>>,
+    pub(crate) grid_names_json: String,
     /// The grid PNG for one live snapshot generation.
     pub(crate) grid_png: Mutex<Option<(u64, axum::body::Bytes)>>,
 }
@@ -130,7 +134,10 @@ impl AppState {
         config: &Config,
     ) -> Result<Arc<AppState>, Error> {
         let feedback = feedback::Store::open(&config.data_dir)?;
+        let grid_names = grid::names(&reg);
         Ok(Arc::new(AppState {
+            grid_names_json: grid::names_json(&grid_names),
+            grid_names,
             cells: grid::classify(&reg),
             reg,
             host,

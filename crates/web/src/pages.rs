@@ -10,6 +10,7 @@ use crate::feedback::{MAX_COMMENT, Summary};
 use crate::grid::{Cell, PALETTE};
 use crate::html::Html;
 use crate::i18n::{Lang, Text};
+use crate::words::{self, LiveAnswer, Said};
 
 /// Per-request page context: the language, whether it was asked for explicitly (then links
 /// carry `?lang=`), and the path (for the language switcher).
@@ -40,6 +41,13 @@ pub fn layout(ctx: &Ctx, title: &str, crumbs: &[(String, Option<String>)], body:
     layout_with(ctx, title, crumbs, body, false)
 }
 
+/// Which search box a page has: the header's, or its own in the body (the index), never both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SearchBox {
+    Header,
+    InBody,
+}
+
 /// [`layout`]; `refresh` makes the page reload itself every 15 s when JavaScript is off (with
 /// it on, the script refreshes the live part in place).
 pub fn layout_with(
@@ -48,6 +56,17 @@ pub fn layout_with(
     crumbs: &[(String, Option<String>)],
     body: &str,
     refresh: bool,
+) -> String {
+    frame(ctx, title, crumbs, body, refresh, SearchBox::Header)
+}
+
+fn frame(
+    ctx: &Ctx,
+    title: &str,
+    crumbs: &[(String, Option<String>)],
+    body: &str,
+    refresh: bool,
+    search: SearchBox,
 ) -> String {
     let t = ctx.t();
     let mut h = Html::with_capacity(body.len() + 3000);
@@ -73,7 +92,9 @@ pub fn layout_with(
         .raw(" ")
         .link(&ctx.href("/feedback"), t.feedback)
         .raw("</nav>");
-    search_form(&mut h, ctx, "search", None);
+    if search == SearchBox::Header {
+        search_form(&mut h, ctx, "search", None);
+    }
     h.raw("<nav class=\"langs\" aria-label=\"")
         .text(t.language)
         .raw("\">");
@@ -264,7 +285,8 @@ fn service_rows(h: &mut Html, protocols: &[Protocol], e: &ProtocolEntry, t: &Tex
     }
 }
 
-fn concern_word(c: Concern) -> &'static str {
+/// The concern level's CSS class suffix.
+fn concern_class(c: Concern) -> &'static str {
     match c {
         Concern::Low => "low",
         Concern::Medium => "medium",
@@ -291,50 +313,6 @@ fn headline(r: &PortReport, t: &Text) -> String {
     }
 }
 
-/// One sentence summing up the registry's answer, from the facts.
-fn summary_sentence(r: &PortReport) -> String {
-    let p = r.port;
-    let (lo, hi) = r.range_bounds;
-    let mut s = format!("Port {p} lies in the {} range ({lo}-{hi}). ", r.range);
-    let parts: Vec<String> = Protocol::ALL
-        .iter()
-        .map(|&proto| {
-            let e = r.entry(proto);
-            let mut names: Vec<&str> = e.services.iter().map(|s| s.name).collect();
-            names.dedup();
-            if names.is_empty() {
-                format!("{} {}", proto.as_str().to_uppercase(), e.status)
-            } else {
-                format!(
-                    "{} assigned to {}",
-                    proto.as_str().to_uppercase(),
-                    names.join(", ")
-                )
-            }
-        })
-        .collect();
-    s.push_str("In the IANA registry: ");
-    s.push_str(&parts.join("; "));
-    s.push('.');
-    if r.assessment.ghost {
-        s.push_str(
-            " Neither TCP nor UDP is assigned, so a listener here is what portent calls a ghost.",
-        );
-    }
-    if let Some(k) = &r.assessment.known_use {
-        s.push_str(&format!(" It is commonly {}.", k.title));
-    }
-    if r.assessment.private_use {
-        s.push_str(" It is set aside for private use of the kind the registry names.");
-    }
-    if !r.assessment.listenable {
-        s.push_str(
-            " Nothing can listen on it: binding port 0 asks the operating system for any free port.",
-        );
-    }
-    s
-}
-
 /// The live box: rows for this port, or why there are none.
 pub enum LiveBox<'a> {
     Report(&'a Report<'a>),
@@ -359,46 +337,59 @@ pub fn port_page(
         .text(&headline(r, t))
         .raw("</span>");
     if r.assessment.ghost {
-        h.raw(" <span class=\"flag flag-ghost\">ghost</span>");
+        h.raw(" <span class=\"flag flag-ghost\">")
+            .text(ghost_word(ctx.lang))
+            .raw("</span>");
     }
     h.raw("</h1>");
-    h.el("<p class=\"lead\">", &summary_sentence(r), "</p>");
+    let he = |s: String| words::bidi(ctx.lang, s);
+    h.el("<p class=\"lead\">", &he(words::lead(ctx.lang, r)), "</p>");
 
     // What it is.
     h.raw("<section id=\"what\"><h2>")
         .text(t.what_it_is)
         .raw("</h2><dl class=\"facts\">");
     h.raw("<dt>").text(t.range).raw("</dt><dd>");
-    h.text(&format!(
-        "{} ({}-{}): ",
-        r.range, r.range_bounds.0, r.range_bounds.1
-    ))
-    .text(r.range_meaning)
+    h.text(&he(format!(
+        "{} ({}-{}): {}",
+        words::range_name(ctx.lang, r.range),
+        r.range_bounds.0,
+        r.range_bounds.1,
+        words::range_meaning(ctx.lang, r.range)
+    )))
     .raw("</dd>");
     h.raw("<dt>")
         .text(t.privilege)
         .raw("</dt><dd>")
-        .text(&r.privilege_detail)
+        .text(&words::privilege(ctx.lang, r))
         .raw("</dd>");
-    h.raw("<dt>").text(t.ephemeral).raw("</dt><dd>");
-    match (r.ephemeral, r.ephemeral_range) {
-        (_, Some((lo, hi))) if !r.assessment.listenable => {
-            h.text(&format!(
-                "binding port {p} gets a free port from this host's ephemeral range {lo}-{hi}"
-            ));
-        }
-        (Some(inside), Some((lo, hi))) => {
-            let verdict = if inside { "inside" } else { "outside" };
-            h.text(&format!("{verdict} this host's ephemeral range {lo}-{hi}"));
-        }
-        _ => {
-            h.text("unknown on this host");
-        }
+    h.raw("<dt>")
+        .text(t.ephemeral)
+        .raw("</dt><dd>")
+        .text(&he(words::ephemeral(ctx.lang, r)))
+        .raw("</dd></dl></section>");
+
+    // What listens here now, right under the facts (where `portent port` shows it); nothing
+    // to look for (or refresh) on port 0.
+    if r.assessment.listenable {
+        h.raw("<section id=\"live\" class=\"live\" data-refresh=\"5\"><h2>")
+            .text(t.live)
+            .raw("</h2><div id=\"live-table\">");
+        live_box(&mut h, ctx, live);
+        h.raw("</div></section>");
+    } else {
+        h.raw("<section id=\"live\" class=\"live\"><h2>")
+            .text(t.live)
+            .raw("</h2>");
+        h.el("<p>", t.nothing_can_listen, "</p>");
+        h.raw("</section>");
     }
-    h.raw("</dd></dl>");
-    h.raw("<h3>")
+
+    // The registry.
+    h.raw("<section id=\"registry\">");
+    h.raw("<h2>")
         .text(t.registry)
-        .raw("</h3><div class=\"scroll\"><table class=\"reg\"><thead><tr><th>");
+        .raw("</h2><div class=\"scroll\"><table class=\"reg\"><thead><tr><th>");
     for col in [
         t.protocol,
         t.status,
@@ -410,7 +401,13 @@ pub fn port_page(
     ] {
         h.text(col).raw("</th><th>");
     }
-    h.text(t.reference).raw("</th></tr></thead><tbody>");
+    h.text(t.reference).raw("</th></tr></thead>");
+    // The registry's rows stay as IANA wrote them, in English.
+    h.raw(if ctx.lang == Lang::En {
+        "<tbody>"
+    } else {
+        "<tbody lang=\"en\">"
+    });
     for (protocols, e) in r.folded_registry() {
         service_rows(&mut h, &protocols, e, t);
     }
@@ -428,11 +425,16 @@ pub fn port_page(
             .text(t.history)
             .raw("</h2>");
         for n in &r.notes {
-            h.raw("<div class=\"note\"><h3>")
-                .text(n.title)
-                .raw(" <span class=\"kind\">")
-                .text(n.kind.as_str())
-                .raw("</span></h3>");
+            // Curated notes are written in English.
+            h.raw(if ctx.lang == Lang::En {
+                "<div class=\"note\"><h3>"
+            } else {
+                "<div class=\"note\" lang=\"en\"><h3>"
+            })
+            .text(n.title)
+            .raw(" <span class=\"kind\">")
+            .text(n.kind.as_str())
+            .raw("</span></h3>");
             h.el("<p>", n.summary, "</p>");
             for para in n.detail.split("\n\n").filter(|s| !s.trim().is_empty()) {
                 h.el("<p>", para.trim(), "</p>");
@@ -473,43 +475,42 @@ pub fn port_page(
     }
 
     // Why it matters; for port 0, that it cannot be open (no concern level to give).
+    let (reason, reasons) = words::assessment(ctx.lang, r);
     h.raw("<section id=\"why\"><h2>");
     if r.assessment.listenable {
         h.text(t.why_matters)
             .raw("</h2><p>")
             .text(t.concern)
             .raw(": <span class=\"concern concern-")
-            .raw(concern_word(r.assessment.concern))
+            .raw(concern_class(r.assessment.concern))
             .raw("\">")
-            .text(concern_word(r.assessment.concern))
-            .raw("</span> <span class=\"dim\">")
-            .text(&r.assessment.concern_reason)
-            .raw("</span></p><ul>");
+            .text(words::concern_word(ctx.lang, r.assessment.concern))
+            .raw("</span> ");
+        said(&mut h, ctx, "<span class=\"dim\"", &reason, "</span>");
+        h.raw("</p><ul>");
     } else {
         h.text(t.can_be_open)
             .raw("</h2><p><strong>")
             .text(t.no)
             .raw("</strong></p><ul>");
     }
-    for reason in &r.assessment.reasons {
-        h.el("<li>", reason, "</li>");
+    for reason in &reasons {
+        said(&mut h, ctx, "<li", reason, "</li>");
     }
     h.raw("</ul></section>");
 
-    // What the status means.
-    h.raw("<section id=\"meaning\"><h2>")
-        .text(t.meaning)
-        .raw("</h2><dl class=\"meanings\">");
-    let tcp = r.entry(Protocol::Tcp).status;
-    let udp = r.entry(Protocol::Udp).status;
-    let here = |s: Status| tcp == s || udp == s;
-    let defs: [(&str, bool, String); 5] = [
-        (t.assigned, here(Status::Assigned), "IANA has recorded a service under this number for the protocol; the name, the person or body responsible and a reference come with it. Other software may still use the port; the registry only says who asked for it.".to_owned()),
-        (t.reserved, here(Status::Reserved), "IANA keeps the number back and will not hand it out (RFC 6335 section 6): the edges of the ranges (0, 1023, 1024, 49151), numbers given back by a de-assignment, and TCP or UDP twins of numbers assigned on another transport. Nothing standard should listen here.".to_owned()),
-        (t.private_use, here(Status::PrivateUse), "One of the registry's oldest rows sets the number aside for any private service of a kind (a site's own mail system, printer server, terminal access...), with a person recorded for it. A local service of that kind belongs here without a registration of its own.".to_owned()),
-        (t.unassigned, here(Status::Unassigned) && r.range != PortRange::Dynamic, "No service is registered for the protocol. The number may be handed out in future, or may have been assigned once and given back (de-registered). Anything listening here chose the number for itself.".to_owned()),
-        (t.dynamic, r.range == PortRange::Dynamic, format!("Ports 49152-65535 are never assigned. Operating systems give them to outgoing connections; this host uses {} for that.", r.ephemeral_range.map_or("an unknown range".to_owned(), |(a, b)| format!("{a}-{b}")))),
-    ];
+    // What the statuses mean: a glossary, folded away, the ones that apply marked and named
+    // in the summary.
+    let defs = words::status_texts(ctx.lang, r);
+    let applying: Vec<&str> = defs.iter().filter(|d| d.1).map(|d| d.0).collect();
+    h.raw("<section id=\"meaning\"><details class=\"glossary\"><summary>")
+        .text(t.meaning);
+    if !applying.is_empty() {
+        h.raw(" <span class=\"dim\">(")
+            .text(&applying.join(", "))
+            .raw(")</span>");
+    }
+    h.raw("</summary><dl class=\"meanings\">");
     for (word, applies, text) in defs {
         h.raw(if applies {
             "<div class=\"applies\"><dt>"
@@ -520,9 +521,9 @@ pub fn port_page(
         if applies {
             h.text(&format!(" ({})", t.applies_here));
         }
-        h.raw("</dt><dd>").text(&text).raw("</dd></div>");
+        h.raw("</dt><dd>").text(&he(text)).raw("</dd></div>");
     }
-    h.raw("</dl></section>");
+    h.raw("</dl></details></section>");
 
     // How to check; for port 0, how to see traffic sent to it (Linux and macOS only).
     h.raw("<section id=\"check\"><h2>")
@@ -568,27 +569,13 @@ pub fn port_page(
         h.raw("</ul></section>");
     }
 
-    // Live box; nothing to look for (or refresh) on port 0.
-    if r.assessment.listenable {
-        h.raw("<section id=\"live\" class=\"live\" data-refresh=\"5\"><h2>")
-            .text(t.live)
-            .raw("</h2><div id=\"live-table\">");
-        live_box(&mut h, ctx, live);
-        h.raw("</div></section>");
-    } else {
-        h.raw("<section id=\"live\" class=\"live\"><h2>")
-            .text(t.live)
-            .raw("</h2>");
-        h.el("<p>", t.nothing_can_listen, "</p>");
-        h.raw("</section>");
-    }
-
     // FAQ.
     h.raw("<section id=\"faq\"><h2>")
         .text(t.faq)
         .raw("</h2><dl class=\"faq\">");
-    for (q, a) in faq(r, live) {
-        h.el("<dt>", &q, "</dt>").el("<dd>", &a, "</dd>");
+    for (q, a) in faq(ctx.lang, r, live) {
+        h.el("<dt>", &q, "</dt>");
+        said(&mut h, ctx, "<dd", &a, "</dd>");
     }
     h.raw("</dl></section>");
 
@@ -648,101 +635,50 @@ fn live_box(h: &mut Html, ctx: &Ctx, live: &LiveBox<'_>) {
     }
 }
 
-fn faq(r: &PortReport, live: &LiveBox<'_>) -> Vec<(String, String)> {
-    let p = r.port;
-    let mut out = Vec::new();
-    let tcp = r.entry(Protocol::Tcp);
-    let udp = r.entry(Protocol::Udp);
-    let answer = match r.primary_name() {
-        Some(n) => format!(
-            "Yes. The IANA registry lists {n} on port {p} (TCP {}, UDP {}).",
-            tcp.status, udp.status
-        ),
-        None if r.range == PortRange::Dynamic => {
-            format!("No. Port {p} is in the dynamic range, where IANA assigns nothing.")
+fn faq(lang: Lang, r: &PortReport, live: &LiveBox<'_>) -> Vec<(String, Said)> {
+    let mut holders: Vec<String> = Vec::new();
+    let mut unknown = false;
+    if let LiveBox::Report(rep) = live {
+        for s in &rep.sockets {
+            match s.process.as_deref() {
+                Some(p) => holders.push(p.to_owned()),
+                None => unknown = true,
+            }
         }
-        None => format!(
-            "No. The registry has no service on port {p} for TCP ({}) or UDP ({}).",
-            tcp.status, udp.status
-        ),
-    };
-    out.push((format!("Is port {p} assigned to a service?"), answer));
-    let listenable = r.assessment.listenable;
-    out.push((
-        format!("Does a program need root to listen on port {p}?"),
-        if listenable {
-            format!(
-                "{} Here: {}.",
-                if r.privileged == Some(true) {
-                    "Yes."
-                } else {
-                    "No."
-                },
-                r.privilege_detail
-            )
-        } else {
-            format!(
-                "The question does not arise: nothing can listen on port {p}. A program that binds port {p} asks the operating system for any free port, and its socket gets that port."
-            )
+    }
+    holders.sort();
+    holders.dedup();
+    let answer = match live {
+        _ if !r.assessment.listenable => LiveAnswer::NotListenable,
+        LiveBox::Report(rep) if rep.sockets.is_empty() => LiveAnswer::Nothing,
+        LiveBox::Report(rep) => LiveAnswer::Sockets {
+            count: rep.sockets.len(),
+            holders: &holders,
+            unknown,
         },
-    ));
-    if let Some((lo, hi)) = r.ephemeral_range {
-        out.push((
-            format!("Can port {p} show up as the source port of an outgoing connection?"),
-            if !listenable {
-                format!(
-                    "Not from this host: it never picks port {p}, but a port from its ephemeral range {lo}-{hi}. Packets from port {p} are anomalous, like those sent to it."
-                )
-            } else if r.ephemeral == Some(true) {
-                format!("Yes: it is inside this host's ephemeral range {lo}-{hi}.")
-            } else {
-                format!("Not from this host's own choice: its ephemeral range is {lo}-{hi}.")
-            },
-        ));
-    }
-    if let Some(n) = r.notes.first() {
-        out.push((
-            format!("What else is port {p} known for?"),
-            format!(
-                "{} (see \"{}\" above).",
-                n.summary.trim_end_matches('.'),
-                n.title
-            ),
-        ));
-    }
-    let live_answer = match live {
-        _ if !listenable => {
-            format!("No, and nothing can: a socket bound to port {p} gets a free port, never {p}.")
-        }
-        LiveBox::Report(rep) if rep.sockets.is_empty() => {
-            format!("Nothing was listening on port {p} when this page was made.")
-        }
-        LiveBox::Report(rep) => {
-            let mut names: Vec<String> = rep
-                .sockets
-                .iter()
-                .map(|s| {
-                    s.process
-                        .as_deref()
-                        .unwrap_or("an unknown process")
-                        .to_owned()
-                })
-                .collect();
-            names.sort();
-            names.dedup();
-            format!(
-                "Yes: {} socket(s), held by {}; see the table above.",
-                rep.sockets.len(),
-                names.join(", ")
-            )
-        }
-        LiveBox::Error(_) => "portent could not list this machine's sockets.".to_owned(),
+        LiveBox::Error(_) => LiveAnswer::Unknown,
     };
-    out.push((
-        format!("Is anything listening on port {p} on this machine?"),
-        live_answer,
-    ));
-    out
+    words::faq(lang, r, answer)
+}
+
+/// `open` (an element's start without its `>`), the text, `close`; a sentence that stays
+/// English on a German or Hebrew page is marked `lang="en"`.
+fn said(h: &mut Html, ctx: &Ctx, open: &'static str, s: &Said, close: &'static str) {
+    h.raw(open);
+    if matches!(s, Said::English(_)) && ctx.lang != Lang::En {
+        h.raw(" lang=\"en\"");
+    }
+    h.raw(">")
+        .text(&words::bidi(ctx.lang, s.text().to_owned()))
+        .raw(close);
+}
+
+fn ghost_word(lang: Lang) -> &'static str {
+    match lang {
+        Lang::En => "ghost",
+        Lang::De => "Geist",
+        Lang::He => "רוח רפאים",
+    }
 }
 
 fn flag_class(row: &Row, f: Flag) -> &'static str {
@@ -1169,12 +1105,41 @@ fn search_form(h: &mut Html, ctx: &Ctx, class: &'static str, value: Option<&str>
         .raw("</button></form>");
 }
 
+/// A listening port as the grid marks it.
+#[derive(Debug, Clone)]
+pub struct GridMark {
+    pub port: u16,
+    pub cell: Cell,
+    pub names: Vec<&'static str>,
+}
+
+impl GridMark {
+    /// "Port 22: assigned, ssh; listening here".
+    fn title(&self, ctx: &Ctx) -> String {
+        let t = ctx.t();
+        let status = match self.cell {
+            Cell::Assigned => t.assigned,
+            Cell::Reserved => t.reserved,
+            Cell::Dynamic => t.dynamic,
+            Cell::Unassigned | Cell::Listening => t.unassigned,
+        };
+        let mut s = format!("{} {}: {status}", t.port, self.port);
+        if !self.names.is_empty() {
+            s.push_str(", ");
+            s.push_str(&self.names.join(", "));
+        }
+        s.push_str("; ");
+        s.push_str(t.listener_here);
+        s
+    }
+}
+
 pub fn index_page(
     ctx: &Ctx,
     q: Option<&str>,
     direct: Option<u16>,
     hits: &[Hit],
-    listening: &[u16],
+    marks: &[GridMark],
     curated: &[(u16, &'static str)],
 ) -> String {
     let t = ctx.t();
@@ -1200,15 +1165,6 @@ pub fn index_page(
                 .raw("</li>");
         }
         for hit in hits {
-            let Some(first) = hit.ports.first() else {
-                continue;
-            };
-            let span = match hit.ports.as_slice() {
-                [one] if one.first == one.last => one.first.to_string(),
-                [one] => format!("{}-{}", one.first, one.last),
-                [a, .., b] => format!("{}..{}", a.first, b.last),
-                [] => String::new(),
-            };
             let kind = match hit.kind {
                 HitKind::Service => hit
                     .protocols
@@ -1218,12 +1174,36 @@ pub fn index_page(
                     .join(","),
                 HitKind::Note => "note".to_owned(),
             };
-            h.raw("<li>")
-                .link(
-                    &ctx.href(&format!("/ports/{}", first.first)),
-                    &format!("{} {span}", t.port),
-                )
-                .raw(" <strong>")
+            // Separate ports are listed and linked one by one (6568, 7070), ranges as
+            // ranges (6000-6063); a name registered without a port says so.
+            let items = portent_registry::port_items(&hit.ports);
+            h.raw("<li>");
+            match items.as_slice() {
+                [] => {
+                    h.el("<span class=\"noport\">", t.no_port, "</span>");
+                }
+                [one] if one.is_single() => {
+                    h.link(
+                        &ctx.href(&format!("/ports/{}", one.first)),
+                        &format!("{} {}", t.port, one.first),
+                    );
+                }
+                _ => {
+                    h.text(t.ports).raw(" ");
+                    for (i, s) in items.iter().enumerate() {
+                        if i > 0 {
+                            h.raw(", ");
+                        }
+                        let label = if s.is_single() {
+                            s.first.to_string()
+                        } else {
+                            format!("{}-{}", s.first, s.last)
+                        };
+                        h.link(&ctx.href(&format!("/ports/{}", s.first)), &label);
+                    }
+                }
+            }
+            h.raw(" <strong>")
                 .text(hit.name)
                 .raw("</strong> <span class=\"dim\">")
                 .text(&kind)
@@ -1241,7 +1221,6 @@ pub fn index_page(
         (Cell::Reserved, t.reserved),
         (Cell::Unassigned, t.unassigned),
         (Cell::Dynamic, t.dynamic),
-        (Cell::Listening, t.listener_here),
     ] {
         let _ = PALETTE[cell as usize];
         h.raw("<li><span class=\"sw sw-")
@@ -1250,27 +1229,75 @@ pub fn index_page(
             .text(word)
             .raw("</li>");
     }
-    h.raw("</ul><div class=\"gridbox\"><a href=\"/ports/at\" id=\"grid-link\"><img id=\"grid-img\" src=\"/ports/grid.png\" ismap width=\"512\" height=\"512\" alt=\"")
-        .text(t.grid)
-        .raw("\"></a><div id=\"grid-tip\" class=\"tip\" aria-live=\"polite\"></div></div>");
-    // Row links: readable and usable without the picture.
-    h.raw("<details class=\"rows\"><summary>0 - 65535</summary><p>");
+    // Listeners are drawn in their own colour and ringed, so they show without colour too.
+    h.raw("<li><span class=\"sw sw-4 ring\"></span>")
+        .text(t.listener_here)
+        .raw("</li></ul>");
+    // The picture with its axes: the first port of every 16th row down the side (each row
+    // is 256 ports), the offset within the row along the top; a ringed marker, with a
+    // title, on each listening port. The script adds a title for every cell.
+    h.raw("<div class=\"gridbox\" data-port=\"")
+        .text(t.port)
+        .raw("\" data-words=\"");
+    for (i, w) in [
+        t.unassigned,
+        t.reserved,
+        t.assigned,
+        t.dynamic,
+        t.listener_here,
+    ]
+    .iter()
+    .enumerate()
+    {
+        if i > 0 {
+            h.raw("|");
+        }
+        h.text(w);
+    }
+    h.raw("\"><ol class=\"axis-x\" aria-hidden=\"true\">");
+    for col in [0u16, 64, 128, 192] {
+        h.raw("<li>+").num(col).raw("</li>");
+    }
+    h.raw("</ol><ol class=\"axis-y\" aria-label=\"")
+        .text(t.grid_rows)
+        .raw("\">");
     for block in (0u32..256).step_by(16) {
         let first = block * 256;
-        h.link(
-            &ctx.href(&format!("/ports/{first}")),
-            &format!("{first}-{}", first + 16 * 256 - 1),
-        )
-        .raw(" ");
+        h.raw("<li>")
+            .link(&ctx.href(&format!("/ports/{first}")), &first.to_string())
+            .raw("</li>");
     }
-    h.raw("</p></details></section>");
-    if !listening.is_empty() {
+    h.raw("</ol><div class=\"gridpic\"><a href=\"/ports/at\" id=\"grid-link\"><img id=\"grid-img\" src=\"/ports/grid.png\" ismap width=\"512\" height=\"512\" alt=\"")
+        .text(t.grid)
+        .raw("\"></a><svg class=\"marks\" id=\"grid-marks\" viewBox=\"0 0 512 512\" width=\"512\" height=\"512\" aria-label=\"")
+        .text(t.listener_here)
+        .raw("\">");
+    for m in marks {
+        let (x, y) = (
+            u32::from(m.port % 256) * 2 + 1,
+            u32::from(m.port / 256) * 2 + 1,
+        );
+        h.raw("<a class=\"mark\" href=\"")
+            .text(&ctx.href(&format!("/ports/{}", m.port)))
+            .raw("\"><title>")
+            .text(&m.title(ctx))
+            .raw("</title><circle cx=\"")
+            .num(x)
+            .raw("\" cy=\"")
+            .num(y)
+            .raw("\" r=\"6\"></circle></a>");
+    }
+    h.raw("</svg></div></div><div id=\"grid-tip\" class=\"tip\" aria-live=\"polite\"></div></section>");
+    if !marks.is_empty() {
         h.raw("<section id=\"here\"><h2>")
             .text(t.listening)
             .raw("</h2><p class=\"portlist\">");
-        for p in listening {
-            h.link(&ctx.href(&format!("/ports/{p}")), &p.to_string())
-                .raw(" ");
+        for m in marks {
+            h.link(
+                &ctx.href(&format!("/ports/{}", m.port)),
+                &m.port.to_string(),
+            )
+            .raw(" ");
         }
         h.raw("</p></section>");
     }
@@ -1290,7 +1317,14 @@ pub fn index_page(
         }
         h.raw("</ul></section>");
     }
-    layout(ctx, t.ports, &[(t.ports.to_owned(), None)], &h.finish())
+    frame(
+        ctx,
+        t.ports,
+        &[(t.ports.to_owned(), None)],
+        &h.finish(),
+        false,
+        SearchBox::InBody,
+    )
 }
 
 pub fn feedback_page(ctx: &Ctx, s: &Summary) -> String {

@@ -55,6 +55,7 @@ pub fn router(state: Arc<AppState>, bound: SocketAddr) -> Router {
         .route("/ports", get(index))
         .route("/ports/at", get(grid_click))
         .route("/ports/grid.png", get(grid_png))
+        .route("/ports/grid.json", get(grid_json))
         .route("/ports/{port}", get(port_page))
         .route("/ports/{port}/feedback", post(post_feedback))
         .route("/listening", get(listening_page))
@@ -692,10 +693,39 @@ async fn index(
         .filter_map(|n| n.ports.first().map(|&p| (p, n.title)))
         .collect();
     curated.sort_unstable();
+    // A marker on the grid for each listening port, titled with its status and names.
+    let marks: Vec<pages::GridMark> = ports
+        .iter()
+        .map(|&port| pages::GridMark {
+            port,
+            cell: crate::grid::cell_of(&state.cells, port),
+            names: state.grid_names.get(&port).cloned().unwrap_or_default(),
+        })
+        .collect();
     html(
         StatusCode::OK,
-        pages::index_page(&ctx, q, direct, &hits, &ports, &curated),
+        pages::index_page(&ctx, q, direct, &hits, &marks, &curated),
     )
+}
+
+/// The data behind the grid's hover titles (status digit and names of every port, the
+/// listening ports); read by the page's script.
+async fn grid_json(State(state): St) -> Response {
+    let snap = state.live.get().await;
+    let mut ports: Vec<u16> = match &snap.listing {
+        Ok(l) => l.listeners.iter().map(|s| s.port).collect(),
+        Err(_) => Vec::new(),
+    };
+    ports.sort_unstable();
+    ports.dedup();
+    (
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        crate::grid::data_json(&state.cells, &state.grid_names_json, &ports),
+    )
+        .into_response()
 }
 
 /// A click on the server-side image map: `?x,y` in CSS pixels of the 512x512 picture.

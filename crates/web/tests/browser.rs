@@ -16,8 +16,18 @@ use std::time::{Duration, Instant};
 use portent_registry::Registry;
 use serde_json::{Value, json};
 
-const CHROMIUM: &str = "/usr/bin/chromium";
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+/// Debian's Chromium and its driver (scripts/test installs them), or other binaries named by
+/// `PORTENT_CHROMIUM` and `PORTENT_CHROMEDRIVER`.
+fn chromium() -> String {
+    std::env::var("PORTENT_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned())
+}
+
+fn chromedriver() -> String {
+    std::env::var("PORTENT_CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".to_owned())
+}
+
+/// One browser at a time: the tests share two cores with everything else.
+static ONE_BROWSER: std::sync::Mutex<()> = std::sync::Mutex::new(());
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 /// A child process killed (by its own handle, so by pid) when dropped.
@@ -143,7 +153,8 @@ struct Browser {
 
 impl Browser {
     fn start() -> Browser {
-        for bin in [CHROMIUM, CHROMEDRIVER] {
+        let (chromium, chromedriver) = (chromium(), chromedriver());
+        for bin in [&chromium, &chromedriver] {
             assert!(
                 std::path::Path::new(bin).exists(),
                 "{bin} is missing: the browser tests need Debian's chromium and chromium-driver \
@@ -151,13 +162,13 @@ impl Browser {
             );
         }
         let port = free_port();
-        let driver = Command::new(CHROMEDRIVER)
+        let driver = Command::new(&chromedriver)
             .arg(format!("--port={port}"))
             .arg("--allowed-ips=127.0.0.1")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {CHROMEDRIVER}: {e}"));
+            .unwrap_or_else(|e| panic!("cannot start {chromedriver}: {e}"));
         let driver = Guard(driver);
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
@@ -189,7 +200,7 @@ impl Browser {
         ];
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
-            "goog:chromeOptions": {"binary": CHROMIUM, "args": args}
+            "goog:chromeOptions": {"binary": chromium, "args": args}
         }}});
         let (status, body) =
             http(port, "POST", "/session", Some(&caps)).expect("chromedriver did not answer");
@@ -266,11 +277,57 @@ impl Browser {
         }
     }
 
-    fn screenshot(&self, name: &str) {
+    /// Saves a screenshot of the viewport under target/screenshots/ and returns its width and
+    /// height in pixels, after checking it is a PNG with something in it.
+    fn screenshot(&self, name: &str) -> (u32, u32) {
         let b64 = self.cmd("GET", "/screenshot", None);
         let png = base64_decode(b64.as_str().unwrap());
-        assert!(png.starts_with(b"\x89PNG"), "screenshot is not a PNG");
-        std::fs::write(screenshots_dir().join(format!("{name}.png")), png).unwrap();
+        assert!(
+            png.starts_with(b"\x89PNG\r\n\x1a\n"),
+            "{name}: screenshot is not a PNG"
+        );
+        assert!(
+            png.len() > 2000,
+            "{name}: screenshot of {} bytes",
+            png.len()
+        );
+        assert_eq!(&png[12..16], b"IHDR", "{name}: no PNG header chunk");
+        let be = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+        let (w, h) = (be(&png[16..20]), be(&png[20..24]));
+        assert!(w > 0 && h > 0, "{name}: empty picture");
+        let path = screenshots_dir().join(format!("{name}.png"));
+        std::fs::write(&path, &png).unwrap();
+        let written = std::fs::metadata(&path).unwrap().len();
+        assert_eq!(written, png.len() as u64, "{name}: not written whole");
+        (w, h)
+    }
+
+    /// The viewport as a device of `width` x `height` CSS pixels (Chrome's device emulation,
+    /// through chromedriver's DevTools endpoint: a window cannot be made that narrow).
+    fn viewport(&self, width: u32, height: u32) {
+        self.resize(width.max(800), height);
+        self.cmd(
+            "POST",
+            "/goog/cdp/execute",
+            Some(
+                json!({"cmd": "Emulation.setDeviceMetricsOverride", "params": {
+                    "width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600
+                }}),
+            ),
+        );
+    }
+
+    /// Moves the pointer to `dx`, `dy` from the centre of the element `css`.
+    fn hover(&self, css: &str, dx: i64, dy: i64) {
+        let e = self.find(css);
+        self.cmd(
+            "POST",
+            "/actions",
+            Some(json!({"actions": [{"type": "pointer", "id": "mouse",
+                "parameters": {"pointerType": "mouse"},
+                "actions": [{"type": "pointerMove", "duration": 0, "x": dx, "y": dy,
+                    "origin": {ELEMENT: e}}]}]})),
+        );
     }
 
     fn resize(&self, width: u32, height: u32) {
@@ -341,6 +398,7 @@ fn hostile_listener() -> (Guard, u16) {
 
 #[test]
 fn pages_in_headless_chromium() {
+    let _one = ONE_BROWSER.lock().unwrap_or_else(|p| p.into_inner());
     let data = tempfile::tempdir().unwrap();
     let (_listener, lport) = hostile_listener();
     let addr = start_server(data.path());
@@ -499,6 +557,178 @@ fn pages_in_headless_chromium() {
     );
     b.screenshot("port-797-phone");
 
+    assert!(url_is_loopback(&b.url()));
+}
+
+/// Issue 15: every kind of page at a desktop width (1280 px) and a phone width (390 px),
+/// screenshots of each; at 390 px the page never scrolls sideways, wide tables and the grid
+/// scroll inside their own boxes, and long commands wrap. Also the port page's order, the
+/// folded glossary, and the grid's rings and hover titles.
+#[test]
+fn layout_at_desktop_and_phone_widths() {
+    let _one = ONE_BROWSER.lock().unwrap_or_else(|p| p.into_inner());
+    let data = tempfile::tempdir().unwrap();
+    let (_listener, lport) = hostile_listener();
+    let addr = start_server(data.path());
+    let base = format!("http://{addr}");
+    let b = Browser::start();
+    let pages = [
+        ("port-797", "/ports/797"),
+        ("port-797-de", "/ports/797?lang=de"),
+        ("port-797-he", "/ports/797?lang=he"),
+        ("port-0", "/ports/0"),
+        ("index", "/ports"),
+        ("search-anydesk", "/ports?q=anydesk"),
+        ("listening", "/listening"),
+        ("feedback", "/feedback"),
+    ];
+    for (width, height) in [(1280u32, 900u32), (390, 844)] {
+        b.viewport(width, height);
+        for (name, path) in pages {
+            b.go(&format!("{base}{path}"));
+            b.wait_for(
+                "return document.readyState === 'complete';",
+                "the page to load",
+            );
+            assert_eq!(
+                b.js("return window.innerWidth;"),
+                width,
+                "{path}: viewport width"
+            );
+            let (w, _) = b.screenshot(&format!("w{width}-{name}"));
+            assert_eq!(w, width, "{name}: screenshot width");
+            // One search box.
+            assert_eq!(
+                b.js("return document.querySelectorAll('input[type=search]').length;"),
+                1,
+                "{path}"
+            );
+            // No sideways scrolling of the page.
+            let overflow = b.js("return document.documentElement.scrollWidth - window.innerWidth;");
+            assert!(
+                overflow.as_i64().unwrap() <= 0,
+                "{path} at {width} px: the page is wider than the window by {overflow} px"
+            );
+            // Every element that is wider than the window is inside a box that scrolls.
+            let escapes = b.js(
+                "var out = []; var vw = window.innerWidth; \
+                 document.querySelectorAll('main *').forEach(function (e) { \
+                   var r = e.getBoundingClientRect(); \
+                   if (r.width === 0 || r.right <= vw + 1) return; \
+                   var p = e.parentElement, inside = false; \
+                   while (p && p !== document.body) { \
+                     var o = getComputedStyle(p).overflowX; \
+                     if ((o === 'auto' || o === 'scroll') && p.getBoundingClientRect().right <= vw + 1) { inside = true; break; } \
+                     if (o === 'hidden') { inside = true; break; } \
+                     p = p.parentElement; } \
+                   if (!inside) out.push(e.tagName + '.' + e.className); }); \
+                 return out.slice(0, 5);",
+            );
+            assert_eq!(
+                escapes,
+                json!([]),
+                "{path} at {width} px: wider than the window"
+            );
+            // Commands wrap inside their boxes instead of being cut.
+            let cut = b.js(
+                "return Array.prototype.filter.call(document.querySelectorAll('pre'), \
+                 function (p) { return p.scrollWidth > p.clientWidth + 1; }).length;",
+            );
+            assert_eq!(cut, 0, "{path} at {width} px: a command box is cut");
+        }
+    }
+
+    // At 390 px the registry and listeners tables scroll inside their wrappers.
+    b.go(&format!("{base}/ports/797"));
+    let scrolls = b.js(
+        "return Array.prototype.map.call(document.querySelectorAll('main .scroll'), function (s) { \
+           return [getComputedStyle(s).overflowX, s.scrollWidth > s.clientWidth, \
+                   s.getBoundingClientRect().right <= window.innerWidth]; });",
+    );
+    let scrolls = scrolls.as_array().unwrap();
+    assert!(!scrolls.is_empty());
+    for s in scrolls {
+        assert_eq!(s[0], "auto", "{s}");
+        assert_eq!(s[2], true, "the wrapper fits the window: {s}");
+    }
+    assert!(
+        scrolls.iter().any(|s| s[1] == true),
+        "no table is wider than its box at 390 px: {scrolls:?}"
+    );
+    // The Windows remote check, long, wraps onto more than one line.
+    let lines = b.js(
+        "var p = Array.prototype.find.call(document.querySelectorAll('#check pre'), \
+           function (p) { return p.textContent.indexOf('Test-NetConnection') === 0; }); \
+         var lh = parseFloat(getComputedStyle(p).lineHeight) || 16; \
+         return Math.round(p.querySelector('code').getBoundingClientRect().height / lh);",
+    );
+    assert!(
+        lines.as_i64().unwrap() >= 2,
+        "Test-NetConnection in {lines} line(s)"
+    );
+    // The listening section is above the registry; the glossary is closed and opens.
+    assert_eq!(
+        b.js(
+            "return document.getElementById('live').getBoundingClientRect().top < \
+              document.getElementById('registry').getBoundingClientRect().top;"
+        ),
+        true
+    );
+    assert_eq!(
+        b.js("return document.querySelector('#meaning details').open;"),
+        false
+    );
+    assert_eq!(
+        b.js("return document.querySelector('#meaning dl').checkVisibility();"),
+        false
+    );
+    b.click("#meaning summary");
+    assert_eq!(
+        b.js("return document.querySelector('#meaning details').open;"),
+        true
+    );
+    b.screenshot("w390-port-797-glossary");
+    // The grid scrolls inside its box at 390 px.
+    b.go(&format!("{base}/ports"));
+    assert_eq!(
+        b.js("var g = document.querySelector('.gridbox'); return g.scrollWidth > g.clientWidth;"),
+        true
+    );
+
+    // At 1280 px: the listener's ring on the grid, titled, and a title on every cell.
+    b.viewport(1280, 900);
+    b.go(&format!("{base}/ports"));
+    let title = b.js(&format!(
+        "var a = document.querySelector('#grid-marks a[href=\"/ports/{lport}\"]'); \
+         return a ? a.querySelector('title').textContent : null;"
+    ));
+    assert!(
+        title.as_str().is_some_and(
+            |t| t.starts_with(&format!("Port {lport}: ")) && t.ends_with("; listening here")
+        ),
+        "ring of the listener on {lport}: {title}"
+    );
+    assert_eq!(
+        b.js("return document.querySelectorAll('.axis-y li').length;"),
+        16
+    );
+    b.js("document.getElementById('grid-img').scrollIntoView({block: 'center'}); return true;");
+    // Port 22: column 22, row 0 of the 514 px box (1 px border, 2 px per port).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        b.hover("#grid-img", 46 - 257, 2 - 257);
+        let t = b.js("return document.getElementById('grid-img').title;");
+        if t == "Port 22: assigned, ssh" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "grid title for port 22: {t}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(
+        b.js("return document.getElementById('grid-tip').textContent;"),
+        "Port 22: assigned, ssh"
+    );
+    b.screenshot("w1280-index-hover");
     assert!(url_is_loopback(&b.url()));
 }
 

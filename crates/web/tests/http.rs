@@ -166,7 +166,17 @@ async fn registry_rows_fold_and_long_texts_sit_behind_more() {
     let b = get(&app, "/ports/80").await.body;
     assert!(b.contains("<td>tcp, udp</td>"), "tcp and udp fold");
     assert!(b.contains("DNS-SD TXT record keys: u=&lt;username&gt;"));
-    assert_eq!(b.matches("<details").count(), 1, "one long note");
+    // One long note behind a "more", and the status glossary.
+    assert_eq!(
+        b.matches("<details").count(),
+        2,
+        "one long note and the glossary"
+    );
+    assert_eq!(
+        b.matches("<details class=\"dim\">").count(),
+        1,
+        "one long note"
+    );
     assert!(b.contains("<span class=\"more\">more</span>"));
     // 24: a private-use allocation, not reserved, not a ghost.
     let b = get(&app, "/ports/24").await.body;
@@ -696,6 +706,274 @@ async fn index_search_and_grid() {
     }
     let r = get(&app, "/ports/at?junk").await;
     assert_eq!(r.headers[header::LOCATION], "/ports");
+}
+
+/// The fake listing, with the same listener on each of `ports`.
+fn listing_on(ports: &[u16]) -> live::Source {
+    let ports = ports.to_vec();
+    Arc::new(move || {
+        let one = fake_listing().listeners.remove(0);
+        let mut l = fake_listing();
+        l.listeners = ports
+            .iter()
+            .map(|&port| Listener {
+                port,
+                ..one.clone()
+            })
+            .collect();
+        Ok(l)
+    })
+}
+
+/// Issue 15: the port page in the CLI's order (facts, then what listens now, then the
+/// registry), the status glossary folded away, and one search box on every page.
+#[tokio::test]
+async fn port_page_order_glossary_and_one_search_box() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app_with(dir.path(), fake_source());
+    let b = get(&app, "/ports/797").await.body;
+    let at = |needle: &str| {
+        b.find(needle)
+            .unwrap_or_else(|| panic!("port page lacks {needle:?}"))
+    };
+    assert!(at("class=\"lead\"") < at("id=\"what\""));
+    assert!(at("id=\"what\"") < at("id=\"live\""));
+    assert!(at("id=\"live\"") < at("id=\"registry\""));
+    assert!(at("id=\"registry\"") < at("id=\"history\""));
+    assert!(at("id=\"live\"") < at("id=\"why\""));
+    // The live box holds the listener (pid 31337) near the top.
+    assert!(at("id=\"live\"") < at("31337") && at("31337") < at("id=\"registry\""));
+    // The glossary: closed by default, the statuses that apply named in its summary.
+    assert!(b.contains(
+        "<section id=\"meaning\"><details class=\"glossary\"><summary>What the status means <span class=\"dim\">(unassigned)</span></summary><dl class=\"meanings\">"
+    ));
+    assert!(!b.contains("<details class=\"glossary\" open"));
+    assert!(b.contains("<div class=\"applies\"><dt>unassigned (applies here)</dt>"));
+    let glossary = &b[at("id=\"meaning\"")..];
+    let glossary = &glossary[..glossary.find("</details>").unwrap()];
+    assert_eq!(glossary.matches("<dt>").count(), 5, "{glossary}");
+
+    for path in [
+        "/ports",
+        "/ports?q=ssh",
+        "/ports?q=zzzzqqqq",
+        "/ports/797",
+        "/ports/0",
+        "/ports/22?lang=he",
+        "/listening",
+        "/hosts",
+        "/feedback",
+        "/nowhere",
+        "/ports/70000",
+    ] {
+        for lang in ["", "?lang=de"] {
+            let uri = if lang.is_empty() || path.contains('?') {
+                path.to_owned()
+            } else {
+                format!("{path}{lang}")
+            };
+            let b = get(&app, &uri).await.body;
+            assert_eq!(b.matches("type=\"search\"").count(), 1, "{uri}");
+            assert_eq!(b.matches("role=\"search\"").count(), 1, "{uri}");
+        }
+    }
+    // The index keeps its own big box (pre-filled), the header none.
+    let b = get(&app, "/ports?q=ssh").await.body;
+    assert!(b.contains("<form class=\"search big\""));
+    assert!(b.contains("id=\"q\" value=\"ssh\""));
+}
+
+/// Issue 15: the grid marks listeners with a ring (not colour alone) titled with the port,
+/// its status and names; rows are labelled with their first port; the script's data for
+/// every cell's title is served.
+#[tokio::test]
+async fn grid_marks_titles_and_axis() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app_with(dir.path(), listing_on(&[797, 22]));
+    let b = get(&app, "/ports").await.body;
+    // 22: column 22, row 0; 797: column 29, row 3 (2 px per port, centre of the cell).
+    assert!(b.contains(
+        "<a class=\"mark\" href=\"/ports/22\"><title>Port 22: assigned, ssh; listening here</title><circle cx=\"45\" cy=\"1\" r=\"6\"></circle></a>"
+    ), "{b}");
+    assert!(b.contains(
+        "<a class=\"mark\" href=\"/ports/797\"><title>Port 797: unassigned; listening here</title><circle cx=\"59\" cy=\"7\" r=\"6\"></circle></a>"
+    ));
+    assert_eq!(b.matches("<a class=\"mark\"").count(), 2);
+    assert!(b.contains("<span class=\"sw sw-4 ring\"></span>listening here"));
+    // Row labels: the first port of every 16th row, each a link.
+    let axis = &b[b.find("<ol class=\"axis-y\"").unwrap()..];
+    let axis = &axis[..axis.find("</ol>").unwrap()];
+    assert_eq!(axis.matches("<li>").count(), 16);
+    for first in [0u32, 4096, 32768, 61440] {
+        assert!(
+            axis.contains(&format!("<a href=\"/ports/{first}\">{first}</a>")),
+            "{axis}"
+        );
+    }
+    assert!(b.contains("data-words=\"unassigned|reserved|assigned|dynamic|listening here\""));
+    // In German, the titles are German.
+    let b = get(&app, "/ports?lang=de").await.body;
+    assert!(b.contains("<title>Port 22: vergeben, ssh; hier aktiv</title>"));
+    assert!(b.contains(
+        "href=\"/ports/797?lang=de\"><title>Port 797: nicht vergeben; hier aktiv</title>"
+    ));
+    // The data behind every cell's title.
+    let r = get(&app, "/ports/grid.json").await;
+    assert_eq!(r.headers[header::CONTENT_TYPE], "application/json");
+    let v = r.json();
+    let cells = v["cells"].as_str().unwrap();
+    assert_eq!(cells.len(), 65536);
+    assert_eq!(&cells[22..23], "2", "22 assigned");
+    assert_eq!(&cells[797..798], "0", "797 unassigned");
+    assert_eq!(&cells[0..1], "1", "0 reserved");
+    assert_eq!(&cells[50000..50001], "3", "dynamic");
+    assert_eq!(v["names"]["22"], "ssh");
+    assert_eq!(v["names"]["6000"], "x11");
+    assert!(v["names"].get("797").is_none());
+    assert_eq!(v["listening"], serde_json::json!([22, 797]));
+}
+
+/// Issue 15: separate ports are listed as such (AnyDesk's note is about 6568 and 7070, not
+/// the range between), ranges stay ranges, and registry names without a port are found.
+#[tokio::test]
+async fn search_lists_ports_ranges_and_portless_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app_with(dir.path(), fake_source());
+    let b = get(&app, "/ports?q=anydesk").await.body;
+    assert!(
+        b.contains("Ports <a href=\"/ports/6568\">6568</a>, <a href=\"/ports/7070\">7070</a> <strong>arcp (7070) and canit-store (6568)</strong>"),
+        "{b}"
+    );
+    assert!(!b.contains("6568..7070") && !b.contains("6568-7070"));
+    // A range note and a registry range are ranges.
+    let b = get(&app, "/ports?q=kubernetes+nodeport").await.body;
+    assert!(b.contains(">30000-32767</a>"), "{b}");
+    let b = get(&app, "/ports?q=x11").await.body;
+    assert!(b.contains("Ports <a href=\"/ports/6000\">6000-6063</a> <strong>x11</strong>"));
+    // argus is registered without a port: listed, saying so, with no port link.
+    let b = get(&app, "/ports?q=argus").await.body;
+    let results = &b[b.find("id=\"results\"").unwrap()..];
+    assert!(
+        results.contains("<li><span class=\"noport\">no port number</span> <strong>argus</strong>"),
+        "{results}"
+    );
+    let b = get(&app, "/ports?q=argus&lang=de").await.body;
+    assert!(b.contains("<span class=\"noport\">ohne Portnummer</span> <strong>argus</strong>"));
+    // The API answers as `portent search --json` does: the name, no ports.
+    let v = get(&app, "/api/search?q=argus").await.json();
+    let hit = v["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["name"] == "argus")
+        .expect("argus in the API");
+    assert_eq!(hit["ports"], serde_json::json!([]));
+}
+
+/// Issue 15: our own sentences are translated (lead, range, status, assessment, FAQ);
+/// curated notes stay English and are marked so.
+#[tokio::test]
+async fn port_page_content_in_german_and_hebrew() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app_with(dir.path(), fake_source());
+    let en = get(&app, "/ports/797").await.body;
+    assert!(en.contains("<p class=\"lead\">Port 797 lies in the system range (0-1023). In the IANA registry: TCP unassigned;"));
+    for marked in [
+        "<div class=\"note\" lang=\"en\"",
+        "<tbody lang=\"en\"",
+        "<dd lang=\"en\"",
+        "<li lang=\"en\"",
+    ] {
+        assert!(
+            !en.contains(marked),
+            "nothing marked on an English page: {marked}"
+        );
+    }
+    for (lang, needles, absent) in [
+        (
+            "de",
+            vec![
+                "<html lang=\"de\" dir=\"ltr\">",
+                "<p class=\"lead\">Port 797 liegt im Systembereich (0-1023). Im IANA-Register: TCP nicht vergeben; UDP nicht vergeben; SCTP nicht vergeben; DCCP nicht vergeben. Weder TCP noch UDP ist vergeben",
+                "<span class=\"flag flag-ghost\">Geist</span>",
+                "Systemports (0-1023): Systemports (0-1023, auch „well-known“ genannt) werden in einem IETF-Verfahren vergeben",
+                "das Binden erfordert auf diesem Rechner root oder CAP_NET_BIND_SERVICE (net.ipv4.ip_unprivileged_port_start = 1024)",
+                "außerhalb des ephemeren Bereichs dieses Rechners (32768-60999)",
+                "<span class=\"concern concern-high\">hoch</span>",
+                "Port 797 ist auf TCP und UDP ein nicht vergebener Systemport",
+                "Das Binden dieses Ports erfordert hier besondere Rechte",
+                "<li lang=\"en\">Historically: ",
+                "<div class=\"applies\"><dt>nicht vergeben (trifft hier zu)</dt><dd>Für das Protokoll ist kein Dienst eingetragen.",
+                "<dt>Ist Port 797 einem Dienst zugewiesen?</dt><dd>Nein. Das Register führt auf Port 797 keinen Dienst für TCP (nicht vergeben) oder UDP (nicht vergeben).</dd>",
+                "<dt>Braucht ein Programm root-Rechte, um auf Port 797 zu lauschen?</dt><dd>Ja. Hier:",
+                "<dt>Lauscht auf diesem Rechner etwas auf Port 797?</dt><dd>Ja: 1 Socket(s), gehalten von ",
+                "<div class=\"note\" lang=\"en\"><h3>",
+                "<tbody lang=\"en\">",
+                "<dt>Wofür ist Port 797 sonst bekannt?</dt><dd lang=\"en\">",
+            ],
+            vec![
+                "lies in the",
+                "Is port 797 assigned",
+                "is an unassigned system port",
+            ],
+        ),
+        (
+            "he",
+            vec![
+                "<html lang=\"he\" dir=\"rtl\">",
+                "<p class=\"lead\">פורט 797 נמצא בטווח המערכת (\u{2066}0-\u{2060}1023\u{2069}). במרשם של IANA:\u{200f} TCP לא מוקצה;",
+                "<span class=\"flag flag-ghost\">רוח רפאים</span>",
+                "פורטי מערכת (\u{2066}0-\u{2060}1023\u{2069}): פורטי מערכת (\u{2066}0-\u{2060}1023\u{2069}, נקראים גם well-known)",
+                "<span class=\"concern concern-high\">גבוהה</span>",
+                "פורט 797 הוא ב-TCP וב-UDP פורט מערכת שאינו מוקצה",
+                "<div class=\"applies\"><dt>לא מוקצה (חל כאן)</dt><dd>לא רשום שירות עבור הפרוטוקול.",
+                "<dt>האם פורט 797 מוקצה לשירות?</dt><dd>לא. במרשם אין שירות בפורט 797",
+                "<div class=\"note\" lang=\"en\"><h3>",
+            ],
+            vec![
+                "lies in the",
+                "Is port 797 assigned",
+                "is an unassigned system port",
+            ],
+        ),
+    ] {
+        let b = get(&app, &format!("/ports/797?lang={lang}")).await.body;
+        for needle in needles {
+            assert!(b.contains(needle), "{lang}: lacks {needle:?}");
+        }
+        for a in absent {
+            assert!(!b.contains(a), "{lang}: still has {a:?}");
+        }
+    }
+    // IANA's remark on unauthorized use, with the party it names.
+    let en = get(&app, "/ports/90").await.body;
+    assert!(
+        en.contains(
+            "IANA&#39;s registry notes use of this port by Pointcast without an assignment"
+        )
+    );
+    let b = get(&app, "/ports/90?lang=de").await.body;
+    assert!(
+        b.contains(
+            "Das IANA-Register vermerkt eine Nutzung dieses Ports durch Pointcast ohne Vergabe"
+        ),
+        "{b}"
+    );
+    // An assigned port and a dynamic one.
+    let b = get(&app, "/ports/22?lang=de").await.body;
+    assert!(b.contains("TCP vergeben an ssh"));
+    assert!(b.contains("Das Register erwartet auf Port 22 ssh"));
+    assert!(b.contains("<dt>Ist Port 22 einem Dienst zugewiesen?</dt><dd>Ja. Das IANA-Register führt ssh auf Port 22 (TCP vergeben, UDP vergeben).</dd>"));
+    let b = get(&app, "/ports/50000?lang=he").await.body;
+    // Number ranges stay left to right, on one line, inside the right-to-left text.
+    let range = |a: u16, b: u16| format!("\u{2066}{a}-\u{2060}{b}\u{2069}");
+    for needle in [
+        format!("פורט 50000 נמצא בטווח הדינמי ({})", range(49152, 65535)),
+        format!("פורטים דינמיים ({}) לעולם אינם מוקצים", range(49152, 65535)),
+        format!("בתוך הטווח הזמני של המחשב הזה ({})", range(32768, 60999)),
+    ] {
+        assert!(b.contains(&needle), "he lacks {needle:?}");
+    }
 }
 
 #[tokio::test]
