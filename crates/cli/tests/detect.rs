@@ -138,7 +138,7 @@ fn scan_detect_json_names_each_fixture_and_settles_the_tarpit() {
     assert_eq!(d["product"], "OpenSSH");
     assert_eq!(d["version"], "9.6p1");
     assert_eq!(d["cpe"], "cpe:/a:openbsd:openssh:9.6p1");
-    assert_eq!(d["evidence"], "SSH-2.0-OpenSSH_9.6p1 Debian-3\\r\\n");
+    assert_eq!(d["evidence"], "SSH-2.0-OpenSSH_9.6p1 Debian-3\r\n");
 
     let d = &port_obj(&doc, lab.http.port())["detection"];
     assert_eq!(d["service"], "http");

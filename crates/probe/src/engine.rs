@@ -10,7 +10,6 @@ use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 use crate::budget::{Budget, Capped, Stop, read_reply, send};
-use crate::escape::escape_bytes;
 use crate::signatures::Hit;
 use crate::{
     Detection, Detector, HttpInfo, Matches, RpcInfo, RpcProgram, TlsInfo, Verdict, http, rpc,
@@ -215,7 +214,7 @@ pub(crate) async fn detect(d: &Detector, addr: SocketAddr, expected: Option<&str
         rpc: found.rpc,
         cpe: found.cpe,
         confidence: found.confidence,
-        evidence: escape_bytes(&found.evidence, d.cfg.evidence_chars),
+        evidence: crate::escape::evidence_text(&found.evidence, d.cfg.evidence_chars),
         verdict,
         bytes_read: run.budget.used(),
         elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),

@@ -6,10 +6,22 @@
 /// Escapes `bytes` as printable ASCII (`\r`, `\n`, `\t`, `\\`, `\xNN`), stopping once the
 /// output would pass `max_chars`; a cut is marked with a trailing `...`.
 pub fn escape_bytes(bytes: &[u8], max_chars: usize) -> String {
+    escape_with(bytes, max_chars, true)
+}
+
+/// The evidence form of `bytes`: as [`escape_bytes`], but line breaks and tabs are kept as
+/// they are, so that JSON escapes a banner's `\r\n` once (as `"\r\n"`), not twice. Whoever
+/// prints evidence on a terminal escapes those three there (the CLI's `out::clean`).
+pub fn evidence_text(bytes: &[u8], max_chars: usize) -> String {
+    escape_with(bytes, max_chars, false)
+}
+
+fn escape_with(bytes: &[u8], max_chars: usize, escape_breaks: bool) -> String {
     let mut out = String::with_capacity(bytes.len().min(max_chars) + 4);
     for &b in bytes {
         let piece: std::borrow::Cow<'static, str> = match b {
             b'\\' => "\\\\".into(),
+            b'\r' | b'\n' | b'\t' if !escape_breaks => char::from(b).to_string().into(),
             b'\r' => "\\r".into(),
             b'\n' => "\\n".into(),
             b'\t' => "\\t".into(),

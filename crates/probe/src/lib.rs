@@ -65,7 +65,9 @@ pub struct Detection {
     pub cpe: Option<String>,
     /// 0..1: how sure the identification is (0 for `unknown`).
     pub confidence: f32,
-    /// The bytes that decided it (or the first bytes seen), escaped and capped.
+    /// The bytes that decided it (or the first bytes seen), escaped and capped: printable
+    /// ASCII, `\xNN` and `\\`, with line breaks and tabs kept as they are (whoever prints it
+    /// on a terminal escapes them; JSON escapes them once).
     pub evidence: String,
     /// The identification set against the registry.
     pub verdict: Verdict,
@@ -111,8 +113,12 @@ pub enum Matches {
     Unknown,
 }
 
-/// The identification against the registry.
+/// The identification against the registry. In JSON `matches` is a boolean (null when
+/// unknown) and `conventional` is set when the match rests on a documented convention rather
+/// than the registry (docs/json.md); documents saved before that, with `matches` as a word,
+/// still read.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(into = "VerdictJson", from = "VerdictJson")]
 pub struct Verdict {
     /// The registry's service for this port on TCP (UDP for a UDP detection), or the
     /// caller's expectation.
@@ -124,6 +130,60 @@ pub struct Verdict {
     /// One sentence: "797/tcp is unassigned; it speaks SSH (OpenSSH 9.6p1): a custom service
     /// on a ghost port".
     pub sentence: String,
+}
+
+/// [`Verdict`] as JSON has it.
+#[derive(Serialize, Deserialize)]
+struct VerdictJson {
+    expected: Option<String>,
+    registry_status: String,
+    matches: MatchesJson,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    conventional: bool,
+    sentence: String,
+}
+
+/// `matches`: a boolean or null; the words older documents hold are read too.
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum MatchesJson {
+    Known(Option<bool>),
+    Word(Matches),
+}
+
+impl From<Verdict> for VerdictJson {
+    fn from(v: Verdict) -> VerdictJson {
+        let known = match v.matches {
+            Matches::True | Matches::Conventional => Some(true),
+            Matches::False => Some(false),
+            Matches::Unknown => None,
+        };
+        VerdictJson {
+            expected: v.expected,
+            registry_status: v.registry_status,
+            matches: MatchesJson::Known(known),
+            conventional: v.matches == Matches::Conventional,
+            sentence: v.sentence,
+        }
+    }
+}
+
+impl From<VerdictJson> for Verdict {
+    fn from(j: VerdictJson) -> Verdict {
+        let matches = match (j.matches, j.conventional) {
+            (MatchesJson::Word(m), _) => m,
+            (MatchesJson::Known(Some(true)), true) => Matches::Conventional,
+            (MatchesJson::Known(Some(true)), false) => Matches::True,
+            (MatchesJson::Known(Some(false)), _) => Matches::False,
+            (MatchesJson::Known(None), _) => Matches::Unknown,
+        };
+        Verdict {
+            expected: j.expected,
+            registry_status: j.registry_status,
+            matches,
+            sentence: j.sentence,
+        }
+    }
 }
 
 /// Detection settings and signatures. Cheap to share (`Arc` it) across concurrent ports.

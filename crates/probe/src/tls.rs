@@ -21,7 +21,7 @@ pub struct TlsInfo {
     pub issuer: Option<String>,
     /// DNS names and IP addresses from subjectAltName, escaped.
     pub sans: Vec<String>,
-    /// Validity bounds, RFC 2822 style ("Thu, 1 Jan 2026 00:00:00 +0000").
+    /// Validity bounds, RFC 3339 in UTC ("2026-01-01T00:00:00Z").
     pub not_before: Option<String>,
     pub not_after: Option<String>,
     /// `not_after` as Unix seconds, for comparing runs (an expiry crossing 30 days).
@@ -129,8 +129,8 @@ fn cert_details(der: &[u8], out: &mut TlsInfo) {
     out.subject = Some(clean(cert.subject().to_string()));
     out.issuer = Some(clean(cert.issuer().to_string()));
     out.self_signed = cert.subject() == cert.issuer();
-    out.not_before = cert.validity().not_before.to_rfc2822().ok().map(clean);
-    out.not_after = cert.validity().not_after.to_rfc2822().ok().map(clean);
+    out.not_before = Some(rfc3339(cert.validity().not_before.to_datetime()));
+    out.not_after = Some(rfc3339(cert.validity().not_after.to_datetime()));
     out.not_after_unix = Some(cert.validity().not_after.timestamp());
     if let Ok(Some(san)) = cert.subject_alternative_name() {
         for name in san.value.general_names.iter().take(32) {
@@ -151,4 +151,19 @@ fn cert_details(der: &[u8], out: &mut TlsInfo) {
             }
         }
     }
+}
+
+/// A certificate time as RFC 3339 in UTC (`2026-12-05T16:02:44Z`), the form JSON readers
+/// parse; the certificate's own times are UTC too.
+fn rfc3339(t: time::OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
 }

@@ -29,8 +29,16 @@ async fn run(addr: std::net::SocketAddr) -> Detection {
     );
     assert!(out.bytes_read <= CAP, "read {}", out.bytes_read);
     let json = serde_json::to_string(&out).unwrap();
+    // Evidence keeps line breaks and tabs (JSON escapes them once; terminals escape them on
+    // print); nothing else outside printable ASCII.
+    assert!(
+        out.evidence
+            .bytes()
+            .all(|b| (0x20..0x7f).contains(&b) || matches!(b, b'\r' | b'\n' | b'\t')),
+        "unescaped byte in {:?}",
+        out.evidence
+    );
     for field in [
-        &out.evidence,
         &out.verdict.sentence,
         out.extra.as_ref().unwrap_or(&String::new()),
     ] {
@@ -144,7 +152,7 @@ async fn invalid_utf8_and_terminal_escapes_are_escaped() {
     assert_eq!(d.service, "unknown");
     assert_eq!(
         d.evidence,
-        "\\xc3( hello \\x1b]0;pwned\\x07\\x1b[2J\\x9b\\r\\n"
+        "\\xc3( hello \\x1b]0;pwned\\x07\\x1b[2J\\x9b\r\n"
     );
     assert!(
         d.verdict.sentence.contains("did not recognise")

@@ -160,7 +160,7 @@ pub async fn check<N: Network>(
             interface,
             state: reason.state(),
             reason,
-            rtt_ms: rtt.map(|d| d.as_secs_f64() * 1000.0),
+            rtt_ms: rtt.map(crate::millis),
             attempts,
             error,
         });

@@ -31,6 +31,12 @@ pub use udp::{IcmpBudget, UdpPayloads, UdpProbe, UdpScanner, UdpScannerBuilder};
 
 use std::time::Duration;
 
+/// A round-trip time in milliseconds as every JSON form gives it: rounded to the microsecond
+/// (three decimals), the precision the kernel's timestamps support.
+pub fn millis(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1e6).round() / 1e3
+}
+
 /// Parses a duration as the command line gives it: `500ms`, `2s`, `1.5s`, `1m`, `1h`; a bare
 /// number is seconds, as nmap reads its timing options (`--host-timeout 30` is 30 s).
 pub fn parse_duration(text: &str) -> Result<Duration, ConfigError> {

@@ -212,7 +212,7 @@ async fn check_udp(
             interface: source.and_then(interface_of),
             state: r.state,
             reason: r.reason,
-            rtt_ms: r.rtt.map(|d| d.as_secs_f64() * 1000.0),
+            rtt_ms: r.rtt.map(portent_scan::millis),
             attempts: r.attempts,
             error: None,
         });

@@ -634,7 +634,7 @@ impl<'a> PortView<'a> {
 }
 
 fn ms(d: Duration) -> f64 {
-    (d.as_secs_f64() * 1e6).round() / 1e3
+    portent_scan::millis(d)
 }
 
 /// The run's sink: streams JSON Lines and CSV rows as results arrive and draws the progress
@@ -793,8 +793,7 @@ impl Stream {
             detect_ms: doc.detect_ms,
             addresses: doc.targets.addresses,
             hosts_down: doc.hosts_down,
-            ports: doc.ports.count,
-            udp_ports: doc.ports.udp.as_ref().map_or(0, |u| u.count),
+            ports: &doc.ports,
             totals: doc.totals,
             stats: doc.stats,
         })?);
@@ -1399,7 +1398,7 @@ struct HostLine<'a> {
 }
 
 #[derive(Debug, Serialize)]
-struct SummaryLine {
+struct SummaryLine<'a> {
     #[serde(rename = "type")]
     kind: &'static str,
     interrupted: bool,
@@ -1408,16 +1407,12 @@ struct SummaryLine {
     detect_ms: Option<f64>,
     addresses: u64,
     hosts_down: u64,
-    ports: usize,
-    #[serde(skip_serializing_if = "is_zero")]
-    udp_ports: usize,
+    /// The same object as the JSON document's `ports`.
+    ports: &'a PortsDoc,
     totals: Counts,
     stats: Stats,
 }
 
-fn is_zero(n: &usize) -> bool {
-    *n == 0
-}
 
 #[cfg(test)]
 mod tests {

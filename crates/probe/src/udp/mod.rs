@@ -514,7 +514,7 @@ pub fn detection(
         rpc: ident.rpc,
         cpe: None,
         confidence: ident.confidence,
-        evidence: escape_bytes(reply, EVIDENCE_CHARS),
+        evidence: crate::escape::evidence_text(reply, EVIDENCE_CHARS),
         verdict,
         bytes_read: reply.len(),
         elapsed_ms,
