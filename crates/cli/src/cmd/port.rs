@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::Outcome;
 use crate::args::PortArgs;
-use crate::out::{self, BAD, DIM, GOOD, HEAD, NAME, WARN, clean, wrap};
+use crate::out::{self, BAD, DIM, GOOD, HEAD, NAME, WARN, clean, hang, text_width, wrap};
 
 pub fn run(args: &PortArgs) -> Result<Outcome> {
     let reg = out::registry();
@@ -45,11 +45,7 @@ pub fn run(args: &PortArgs) -> Result<Outcome> {
     let mut w = anstream::stdout().lock();
     if let Some(name) = &resolved.name {
         let others: Vec<String> = resolved.ports[1..].iter().map(u16::to_string).collect();
-        write!(
-            w,
-            "{DIM}{} is registered on port {port}",
-            clean(name, false)
-        )?;
+        let mut line = format!("{name} is registered on port {port}");
         if !others.is_empty() {
             let shown = others
                 .iter()
@@ -58,9 +54,9 @@ pub fn run(args: &PortArgs) -> Result<Outcome> {
                 .collect::<Vec<_>>()
                 .join(", ");
             let more = if others.len() > 12 { ", ..." } else { "" };
-            write!(w, " (also {shown}{more})")?;
+            line.push_str(&format!(" (also {shown}{more})"));
         }
-        writeln!(w, "{DIM:#}\n")?;
+        writeln!(w, "{DIM}{}{DIM:#}\n", wrap(&line, 0))?;
     }
     render(&mut w, &report, resolved.protocol, &live)?;
     w.flush()?;
@@ -114,16 +110,20 @@ fn render_live(w: &mut impl Write, port: u16, live: &Live) -> std::io::Result<()
                 "  nothing listens on {port} here {DIM}(this network namespace){DIM:#}"
             )?;
             for n in &r.notes {
-                writeln!(w, "  {WARN}note:{WARN:#} {}", clean(n, false))?;
+                writeln!(w, "{}", hang(&format!("  {WARN}note:{WARN:#} "), n, 8))?;
             }
         }
         Live::Report(r) => {
-            super::listening::table(w, &r.sockets, false, 2)?;
+            super::listening::table(w, &r.sockets, false, 2, out::width())?;
             for n in &r.notes {
-                writeln!(w, "  {WARN}note:{WARN:#} {}", clean(n, false))?;
+                writeln!(w, "{}", hang(&format!("  {WARN}note:{WARN:#} "), n, 8))?;
             }
         }
-        Live::Error { error } => writeln!(w, "  {DIM}unknown: {}{DIM:#}", clean(error, false))?,
+        Live::Error { error } => writeln!(
+            w,
+            "{}{DIM:#}",
+            hang(&format!("  {DIM}unknown: "), error, 4)
+        )?,
     }
     writeln!(w)
 }
@@ -174,29 +174,43 @@ fn render(
     match r.privileged {
         Some(p) => {
             let word = if p { "privileged" } else { "unprivileged" };
-            writeln!(
-                w,
-                "  {HEAD}Binding{HEAD:#}    {word}: {}",
-                r.privilege_detail
-            )?;
+            let text = format!("{word}: {}", r.privilege_detail);
+            writeln!(w, "{}", hang(&format!("  {HEAD}Binding{HEAD:#}    "), &text, 13))?;
         }
         None if !r.privilege_detail.is_empty() => {
-            writeln!(w, "  {HEAD}Binding{HEAD:#}    {}", r.privilege_detail)?;
+            let label = format!("  {HEAD}Binding{HEAD:#}    ");
+            writeln!(w, "{}", hang(&label, &r.privilege_detail, 13))?;
         }
         None => {}
     }
+    let ephemeral = format!("  {HEAD}Ephemeral{HEAD:#}  ");
     match (r.ephemeral, r.ephemeral_range) {
         (_, Some((a, b))) if !r.assessment.listenable => writeln!(
             w,
-            "  {HEAD}Ephemeral{HEAD:#}  binding port 0 gets a free port from this host's ephemeral range {a}-{b}"
+            "{}",
+            hang(
+                &ephemeral,
+                &format!("binding port 0 gets a free port from this host's ephemeral range {a}-{b}"),
+                13
+            )
         )?,
         (Some(true), Some((a, b))) => writeln!(
             w,
-            "  {HEAD}Ephemeral{HEAD:#}  {WARN}yes{WARN:#}: inside this host's ephemeral range {a}-{b}"
+            "{}",
+            hang(
+                &format!("{ephemeral}{WARN}yes{WARN:#}: "),
+                &format!("inside this host's ephemeral range {a}-{b}"),
+                13
+            )
         )?,
         (Some(false), Some((a, b))) => writeln!(
             w,
-            "  {HEAD}Ephemeral{HEAD:#}  no: this host's ephemeral range is {a}-{b}"
+            "{}",
+            hang(
+                &ephemeral,
+                &format!("no: this host's ephemeral range is {a}-{b}"),
+                13
+            )
         )?,
         _ => {}
     }
@@ -223,12 +237,17 @@ fn render(
     if !r.notes.is_empty() {
         writeln!(w, "{HEAD}Known uses and history{HEAD:#}")?;
         for n in &r.notes {
-            writeln!(
-                w,
-                "  {NAME}{}{NAME:#} {DIM}[{}]{DIM:#}",
-                clean(n.title, false),
-                n.kind.as_str()
-            )?;
+            let title = clean(n.title, false);
+            if 2 + text_width(&title) + 3 + n.kind.as_str().len() <= out::width() {
+                writeln!(
+                    w,
+                    "  {NAME}{title}{NAME:#} {DIM}[{}]{DIM:#}",
+                    n.kind.as_str()
+                )?;
+            } else {
+                let text = format!("{title} [{}]", n.kind.as_str());
+                writeln!(w, "{NAME}{}{NAME:#}", hang("  ", &text, 4))?;
+            }
             writeln!(w, "{}", wrap(n.summary, 4))?;
             if !n.detail.is_empty() {
                 writeln!(w, "{}", wrap(n.detail, 4))?;
@@ -241,12 +260,8 @@ fn render(
                 )?;
             }
             for s in n.sources {
-                writeln!(
-                    w,
-                    "    {DIM}source:{DIM:#} {} {DIM}<{}>{DIM:#}",
-                    clean(s.title, false),
-                    clean(s.url, false)
-                )?;
+                let text = format!("{} <{}>", s.title, s.url);
+                writeln!(w, "{}", hang(&format!("    {DIM}source:{DIM:#} "), &text, 6))?;
             }
         }
         writeln!(w)?;
@@ -273,21 +288,16 @@ fn render(
         .find(|x| **x == r.assessment.concern_reason);
     let rest = r.assessment.reasons.iter().filter(|x| Some(*x) != first);
     for reason in first.into_iter().chain(rest) {
-        let text = wrap(reason, 4);
-        writeln!(w, "  -{}", &text[3.min(text.len())..])?;
+        writeln!(w, "{}", hang("  - ", reason, 4))?;
     }
     writeln!(w)?;
 
     if !r.related.is_empty() {
         writeln!(w, "{HEAD}Related ports{HEAD:#}")?;
         for rel in r.related.iter().take(12) {
-            writeln!(
-                w,
-                "  {:>5}  {NAME}{:<16}{NAME:#} {DIM}{}{DIM:#}",
-                rel.port,
-                clean(rel.name.unwrap_or("-"), false),
-                clean(&rel.why, false)
-            )?;
+            let name = clean(rel.name.unwrap_or("-"), false);
+            let lead = format!("  {:>5}  {NAME}{}{NAME:#} {DIM}", rel.port, out::pad(&name, 16));
+            writeln!(w, "{}{DIM:#}", hang(&lead, &rel.why, 26))?;
         }
         writeln!(w)?;
     }
@@ -305,7 +315,7 @@ fn render(
     ] {
         for (i, c) in cmds.iter().enumerate() {
             let label = if i == 0 { os } else { "" };
-            writeln!(w, "  {DIM}{label:<8}{DIM:#} {c}")?;
+            writeln!(w, "{}", hang(&format!("  {DIM}{label:<8}{DIM:#} "), c, 11))?;
         }
     }
     Ok(())
@@ -324,45 +334,42 @@ fn registry_entry(
         .map(|p| p.as_str())
         .collect::<Vec<_>>()
         .join(", ");
-    if protocols.len() > 1 {
+    let mut lead = if protocols.len() > 1 {
         writeln!(w, "  {label}: {st}{}{st:#}", e.status.as_str())?;
-        write!(w, "{:18}", "")?;
+        " ".repeat(18)
     } else {
-        write!(w, "  {label:<5} {st}{:<10}{st:#} ", e.status.as_str())?;
-    }
+        format!("  {label:<5} {st}{:<10}{st:#} ", e.status.as_str())
+    };
     if e.services.is_empty() && e.other_rows.is_empty() {
-        writeln!(w, "{DIM}no entry{DIM:#}")?;
+        writeln!(w, "{lead}{DIM}no entry{DIM:#}")?;
         return Ok(());
     }
-    let mut first = true;
     for row in e.services.iter().chain(&e.other_rows) {
-        if !first {
-            write!(w, "{:18}", "")?;
-        }
-        first = false;
-        service_row(w, row)?;
+        service_row(w, &lead, row)?;
+        lead = " ".repeat(18);
     }
     Ok(())
 }
 
-fn service_row(w: &mut impl Write, s: &ServiceRow) -> std::io::Result<()> {
+/// One registry row after `lead` (the protocol and status, or spaces): its name and
+/// description wrapped under column 18, then its facts.
+fn service_row(w: &mut impl Write, lead: &str, s: &ServiceRow) -> std::io::Result<()> {
     if s.name.is_empty() {
-        write!(
-            w,
-            "{DIM}{} (ports {}){DIM:#}",
-            clean(s.description, false),
-            s.ports
-        )?;
+        let text = format!("{} (ports {})", s.description, s.ports);
+        writeln!(w, "{}{DIM:#}", hang(&format!("{lead}{DIM}"), &text, 18))?;
     } else {
-        write!(w, "{NAME}{}{NAME:#}", clean(s.name, false))?;
-        if !s.description.is_empty() {
-            write!(w, "  {}", clean(first_line(s.description), false))?;
-        }
+        let name = clean(s.name, false);
+        let mut text = first_line(s.description).to_owned();
         if s.ports.contains('-') {
-            write!(w, " {DIM}(range {}){DIM:#}", s.ports)?;
+            text = format!("{text} (range {})", s.ports);
+        }
+        let text = text.trim();
+        if text.is_empty() {
+            writeln!(w, "{lead}{NAME}{name}{NAME:#}")?;
+        } else {
+            writeln!(w, "{}", hang(&format!("{lead}{NAME}{name}{NAME:#}  "), text, 18))?;
         }
     }
-    writeln!(w)?;
     let mut facts: Vec<String> = Vec::new();
     if !s.assignee.is_empty() {
         facts.push(format!("assignee {}", s.assignee));
