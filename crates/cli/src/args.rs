@@ -129,21 +129,41 @@ which RFC 6335 leaves for dynamic and private use (never a ghost).
 
 Without root, sockets of other users are still listed, but their owners are not readable;
 portent says so. Sockets in other network namespaces (containers) are not in view: use
---netns.")]
+--netns.
+
+ss, lsof and netstat habits work: `portent listening -tulpn`, `-tlnp`, `-4`, `:22`,
+`sport = :22`, `'( sport = :22 )'`. -l, -n and -p change nothing: only listening sockets are
+shown, addresses are never resolved, and owners are always shown.")]
 pub struct ListeningArgs {
     /// Only this port (same as --port): a number (797), with a protocol (53/udp), or a
-    /// service name (ssh: every port the registry gives it).
-    #[arg(value_name = "PORT|NAME", conflicts_with = "port")]
-    pub port_arg: Option<String>,
+    /// service name (ssh: every port the registry gives it). ss forms work too: `:22`,
+    /// `sport = :22` (also `==`, `eq` or nothing for `=`), in parentheses or not.
+    #[arg(value_name = "PORT|NAME", conflicts_with = "port", num_args = 0..)]
+    pub port_arg: Vec<String>,
     /// Only this port: as PORT|NAME above.
     #[arg(long, value_name = "PORT|NAME")]
     pub port: Option<String>,
-    /// Only TCP (listening sockets).
-    #[arg(long, conflicts_with = "udp")]
+    /// Only TCP (listening sockets); with --udp, both.
+    #[arg(short, long)]
     pub tcp: bool,
-    /// Only UDP (bound, unconnected sockets).
-    #[arg(long)]
+    /// Only UDP (bound, unconnected sockets); with --tcp, both.
+    #[arg(short, long)]
     pub udp: bool,
+    /// Only IPv4 sockets; with -6, both.
+    #[arg(short = '4', long = "ipv4")]
+    pub ipv4: bool,
+    /// Only IPv6 sockets (a dual-stack [::] socket is one); with -4, both.
+    #[arg(short = '6', long = "ipv6")]
+    pub ipv6: bool,
+    /// Listening sockets: accepted as in ss; they are all portent lists.
+    #[arg(short = 'l')]
+    pub listening: bool,
+    /// Numeric: accepted as in ss and netstat; portent never resolves names.
+    #[arg(short = 'n', long)]
+    pub numeric: bool,
+    /// Show owning processes: accepted as in ss and netstat; they are always shown.
+    #[arg(short = 'p', long)]
+    pub processes: bool,
     /// Only ghosts: ports the registry does not provide for on the protocol, below 49152,
     /// with no common use known to portent.
     #[arg(long)]

@@ -79,7 +79,10 @@ pub fn fit(text: &str, max: usize) -> Cow<'_, str> {
 /// `text` padded with spaces on the right to `columns` display columns (left-aligned cell).
 pub fn pad(text: &str, columns: usize) -> String {
     let mut s = text.to_owned();
-    s.extend(std::iter::repeat_n(' ', columns.saturating_sub(text_width(text))));
+    s.extend(std::iter::repeat_n(
+        ' ',
+        columns.saturating_sub(text_width(text)),
+    ));
     s
 }
 

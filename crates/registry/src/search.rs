@@ -48,8 +48,12 @@ fn is_word_match(hay: &str, needle: &str) -> bool {
 
 /// Whether `needle` starts a word of `hay` somewhere (`desk` in `remote desktop`).
 fn is_word_prefix(hay: &str, needle: &str) -> bool {
-    hay.match_indices(needle)
-        .any(|(i, _)| !hay[..i].chars().next_back().is_some_and(char::is_alphanumeric))
+    hay.match_indices(needle).any(|(i, _)| {
+        !hay[..i]
+            .chars()
+            .next_back()
+            .is_some_and(char::is_alphanumeric)
+    })
 }
 
 /// Score of one query word against a text field: `word` for a whole-word match, `prefix` when

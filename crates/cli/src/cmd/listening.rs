@@ -21,14 +21,18 @@ const MIN_COMMAND: usize = 16;
 
 pub fn run(args: &ListeningArgs) -> Result<Outcome> {
     let reg = out::registry();
-    let wanted = match args.port_arg.as_deref().or(args.port.as_deref()) {
+    let positional = ss_port(&args.port_arg)?;
+    let wanted = match positional.as_deref().or(args.port.as_deref()) {
         Some(text) => Some(ports_of(&reg, text)?),
         None => None,
     };
+    // Neither flag or both: both protocols (`-tu` as in ss).
+    let only_udp = args.udp && !args.tcp;
+    let only_tcp = args.tcp && !args.udp;
     let (tcp, udp) = match wanted.as_ref().and_then(|w| w.protocol) {
-        Some(Protocol::Tcp) => (!args.udp, false),
-        Some(Protocol::Udp) => (false, !args.tcp),
-        _ => (!args.udp, !args.tcp),
+        Some(Protocol::Tcp) => (!only_udp, false),
+        Some(Protocol::Udp) => (false, !only_tcp),
+        _ => (!only_udp, !only_tcp),
     };
     let ports = wanted.map(|w| w.ports).unwrap_or_default();
     let query = Query {
@@ -38,7 +42,7 @@ pub fn run(args: &ListeningArgs) -> Result<Outcome> {
             [one] => Some(one),
             _ => None,
         },
-        netns: args.netns.as_deref().map(netns_path),
+        netns: args.netns.as_deref().map(existing_netns).transpose()?,
     };
     let filter = Filter {
         ghosts: args.ghosts,
@@ -60,7 +64,18 @@ pub fn run(args: &ListeningArgs) -> Result<Outcome> {
         .netns_facts
         .clone()
         .unwrap_or_else(portent_local::host::facts);
-    let report = Report::build(&listing, &reg, &host, &filter);
+    let mut report = Report::build(&listing, &reg, &host, &filter);
+    // -4 or -6 alone keeps one address family (both or neither: every socket).
+    if args.ipv4 != args.ipv6 {
+        report
+            .sockets
+            .retain(|r| r.socket.address.is_ipv4() == args.ipv4);
+        report.hidden_owners = report
+            .sockets
+            .iter()
+            .filter(|r| r.socket.owner_status == OwnerStatus::Hidden)
+            .count();
+    }
     let outcome = if report.sockets.is_empty() {
         Outcome::Nothing
     } else {
@@ -89,6 +104,11 @@ pub fn run(args: &ListeningArgs) -> Result<Outcome> {
             (false, true) => " over udp",
             _ => "",
         };
+        let family = match (args.ipv4, args.ipv6) {
+            (true, false) => " over IPv4",
+            (false, true) => " over IPv6",
+            _ => "",
+        };
         let filtered = filter.ghosts
             || filter.dynamic
             || filter.exposed
@@ -99,7 +119,7 @@ pub fn run(args: &ListeningArgs) -> Result<Outcome> {
         } else {
             ""
         };
-        writeln!(w, "{what}{only}{tail} here")?;
+        writeln!(w, "{what}{only}{family}{tail} here")?;
     } else {
         table(&mut w, &report.sockets, args.wide, 0, out::width())?;
         let (tcp, udp, ghosts, exposed) = report.counts();
@@ -135,6 +155,66 @@ fn ports_of(reg: &portent_registry::Registry, text: &str) -> Result<Wanted> {
         ports: r.ports,
         protocol: r.protocol,
     })
+}
+
+/// The port in ss's ways of writing it: `22`, `:22`, `sport :22`, `sport = :22`,
+/// `sport == :22`, `sport eq :22`, in parentheses or not, as one argument or several; `None`
+/// when no words were given.
+fn ss_port(words: &[String]) -> Result<Option<String>> {
+    let joined = words.join(" ").replace(['(', ')'], " ");
+    let text = joined.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let port = if let Some(rest) = text.strip_prefix("sport") {
+        let rest = rest.trim_start();
+        let rest = ["==", "=", "eq "]
+            .iter()
+            .find_map(|op| rest.strip_prefix(op))
+            .unwrap_or(rest);
+        rest.trim()
+    } else if text.starts_with("dport") || text.starts_with("dst") || text.starts_with("src") {
+        anyhow::bail!(
+            "\"{}\": portent listening filters by its own port only: use sport = :PORT or :PORT",
+            clean(text, false)
+        );
+    } else {
+        text
+    };
+    let port = port.strip_prefix(':').unwrap_or(port);
+    if port.is_empty() || port.contains(char::is_whitespace) {
+        anyhow::bail!(
+            "\"{}\" is not a port filter: expected a port or name (22, ssh, 53/udp), :22 or sport = :22",
+            clean(text, false)
+        );
+    }
+    Ok(Some(port.to_owned()))
+}
+
+/// A `--netns` argument as a path; a name that is not in /run/netns is an error that lists the
+/// names that are.
+fn existing_netns(s: &str) -> Result<PathBuf> {
+    let path = netns_path(s);
+    if s.contains('/') || path.exists() {
+        return Ok(path);
+    }
+    let mut names: Vec<String> = std::fs::read_dir("/run/netns")
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    let have = if names.is_empty() {
+        "there are none in /run/netns (`ip netns add NAME` makes one)".to_owned()
+    } else {
+        format!("the ones there are: {}", clean(&names.join(", "), false))
+    };
+    anyhow::bail!(
+        "no network namespace is named \"{}\": {have}",
+        clean(s, false)
+    )
 }
 
 /// `ip netns` names live in /run/netns; anything with a slash is a path.
@@ -375,6 +455,40 @@ fn flags(w: &mut impl Write, row: &Row, width: usize) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ss_port_filters() {
+        let words = |s: &[&str]| s.iter().map(|w| (*w).to_owned()).collect::<Vec<_>>();
+        for (given, port) in [
+            (&["22"][..], "22"),
+            (&[":22"][..], "22"),
+            (&[":ssh"][..], "ssh"),
+            (&["53/udp"][..], "53/udp"),
+            (&["sport", "=", ":22"][..], "22"),
+            (&["sport", "==", ":22"][..], "22"),
+            (&["sport", "eq", ":22"][..], "22"),
+            (&["sport", ":22"][..], "22"),
+            (&["sport = :22"][..], "22"),
+            (&["sport==:22"][..], "22"),
+            (&["( sport = :22 )"][..], "22"),
+            (&["(", "sport", "=", ":22", ")"][..], "22"),
+        ] {
+            assert_eq!(
+                ss_port(&words(given)).unwrap().as_deref(),
+                Some(port),
+                "{given:?}"
+            );
+        }
+        assert_eq!(ss_port(&[]).unwrap(), None);
+        for bad in [
+            &["dport", "=", ":22"][..],
+            &["sport", "="][..],
+            &["22", "23"][..],
+        ] {
+            let err = ss_port(&words(bad)).unwrap_err().to_string();
+            assert!(err.contains("sport = :"), "{bad:?}: {err}");
+        }
+    }
 
     #[test]
     fn cuts_and_namespaces() {

@@ -453,7 +453,10 @@ fn runs_table(runs: &[Run]) -> Result<()> {
             r.counts.filtered,
             done,
             // The targets take what the columns before them leave.
-            out::fit(&clean(&targets, false), out::width().saturating_sub(85).max(16))
+            out::fit(
+                &clean(&targets, false),
+                out::width().saturating_sub(85).max(16)
+            )
         )?;
     }
     Ok(w.flush()?)
@@ -486,8 +489,15 @@ fn timeline_text(host: &str, lines: &[PortTimeline]) -> Result<()> {
                 .as_deref()
                 .map(|d| format!(": {}", clean(d, false)))
                 .unwrap_or_default();
-            let lead = format!("    {} {:<8} {DIM}run {}{DIM:#}", utc_readable(e.at_ms), e.event, e.run);
-            let room = out::width().saturating_sub(out::text_width(&anstream::adapter::strip_str(&lead).to_string()));
+            let lead = format!(
+                "    {} {:<8} {DIM}run {}{DIM:#}",
+                utc_readable(e.at_ms),
+                e.event,
+                e.run
+            );
+            let room = out::width().saturating_sub(out::text_width(
+                &anstream::adapter::strip_str(&lead).to_string(),
+            ));
             writeln!(w, "{lead}{}", out::fit(&detail, room))?;
         }
     }

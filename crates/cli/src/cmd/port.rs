@@ -119,11 +119,9 @@ fn render_live(w: &mut impl Write, port: u16, live: &Live) -> std::io::Result<()
                 writeln!(w, "{}", hang(&format!("  {WARN}note:{WARN:#} "), n, 8))?;
             }
         }
-        Live::Error { error } => writeln!(
-            w,
-            "{}{DIM:#}",
-            hang(&format!("  {DIM}unknown: "), error, 4)
-        )?,
+        Live::Error { error } => {
+            writeln!(w, "{}{DIM:#}", hang(&format!("  {DIM}unknown: "), error, 4))?
+        }
     }
     writeln!(w)
 }
@@ -175,7 +173,11 @@ fn render(
         Some(p) => {
             let word = if p { "privileged" } else { "unprivileged" };
             let text = format!("{word}: {}", r.privilege_detail);
-            writeln!(w, "{}", hang(&format!("  {HEAD}Binding{HEAD:#}    "), &text, 13))?;
+            writeln!(
+                w,
+                "{}",
+                hang(&format!("  {HEAD}Binding{HEAD:#}    "), &text, 13)
+            )?;
         }
         None if !r.privilege_detail.is_empty() => {
             let label = format!("  {HEAD}Binding{HEAD:#}    ");
@@ -190,7 +192,9 @@ fn render(
             "{}",
             hang(
                 &ephemeral,
-                &format!("binding port 0 gets a free port from this host's ephemeral range {a}-{b}"),
+                &format!(
+                    "binding port 0 gets a free port from this host's ephemeral range {a}-{b}"
+                ),
                 13
             )
         )?,
@@ -261,7 +265,11 @@ fn render(
             }
             for s in n.sources {
                 let text = format!("{} <{}>", s.title, s.url);
-                writeln!(w, "{}", hang(&format!("    {DIM}source:{DIM:#} "), &text, 6))?;
+                writeln!(
+                    w,
+                    "{}",
+                    hang(&format!("    {DIM}source:{DIM:#} "), &text, 6)
+                )?;
             }
         }
         writeln!(w)?;
@@ -296,7 +304,11 @@ fn render(
         writeln!(w, "{HEAD}Related ports{HEAD:#}")?;
         for rel in r.related.iter().take(12) {
             let name = clean(rel.name.unwrap_or("-"), false);
-            let lead = format!("  {:>5}  {NAME}{}{NAME:#} {DIM}", rel.port, out::pad(&name, 16));
+            let lead = format!(
+                "  {:>5}  {NAME}{}{NAME:#} {DIM}",
+                rel.port,
+                out::pad(&name, 16)
+            );
             writeln!(w, "{}{DIM:#}", hang(&lead, &rel.why, 26))?;
         }
         writeln!(w)?;
@@ -367,7 +379,11 @@ fn service_row(w: &mut impl Write, lead: &str, s: &ServiceRow) -> std::io::Resul
         if text.is_empty() {
             writeln!(w, "{lead}{NAME}{name}{NAME:#}")?;
         } else {
-            writeln!(w, "{}", hang(&format!("{lead}{NAME}{name}{NAME:#}  "), text, 18))?;
+            writeln!(
+                w,
+                "{}",
+                hang(&format!("{lead}{NAME}{name}{NAME:#}  "), text, 18)
+            )?;
         }
     }
     let mut facts: Vec<String> = Vec::new();

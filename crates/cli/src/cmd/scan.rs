@@ -1070,7 +1070,11 @@ fn render_detection(w: &mut impl Write, d: &Detection) -> io::Result<()> {
         writeln!(w, "{}{NAME:#}", out::hang(&lead, &summary(d), 16))?;
     }
     if let Some(t) = tls_line(d) {
-        writeln!(w, "{}{DIM:#}", out::hang(&format!("{pad}{DIM}tls: "), &t, 16))?;
+        writeln!(
+            w,
+            "{}{DIM:#}",
+            out::hang(&format!("{pad}{DIM}tls: "), &t, 16)
+        )?;
     }
     if notable(d) {
         let line = out::hang(&format!("{pad}{WARN}"), &d.verdict.sentence, 14);

@@ -157,7 +157,10 @@ mod tests {
             kind: HitKind::Note,
             score: 1,
             name: "東京都のとても長いサービス名 (a note title much longer than any column)",
-            ports: vec![PortSpan { first: 797, last: 797 }],
+            ports: vec![PortSpan {
+                first: 797,
+                last: 797,
+            }],
             protocols: Vec::new(),
             text: "A long summary that goes on and on, far past the end of any terminal line, \
                    so that it has to be cut to fit the columns that are left for it.",
@@ -167,7 +170,12 @@ mod tests {
             kind: HitKind::Service,
             score: 1,
             name: "ssh",
-            ports: (1..60).map(|p| PortSpan { first: p * 3, last: p * 3 }).collect(),
+            ports: (1..60)
+                .map(|p| PortSpan {
+                    first: p * 3,
+                    last: p * 3,
+                })
+                .collect(),
             protocols: vec![portent_registry::Protocol::Tcp],
             text: "The Secure Shell (SSH) Protocol",
             note: None,
@@ -180,7 +188,12 @@ mod tests {
         };
         for width in [80, 120] {
             let mut v = Vec::new();
-            table(&mut v, &[note.clone(), plain.clone(), nameless.clone()], width).unwrap();
+            table(
+                &mut v,
+                &[note.clone(), plain.clone(), nameless.clone()],
+                width,
+            )
+            .unwrap();
             let s = anstream::adapter::strip_str(&String::from_utf8(v).unwrap()).to_string();
             lines_fit(&s, width);
             // Every column starts where its header does: NAME and the name line up.
