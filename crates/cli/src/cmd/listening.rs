@@ -91,6 +91,9 @@ pub fn run(args: &ListeningArgs) -> Result<Outcome> {
         let what = match &ports[..] {
             [] => "nothing listens".to_owned(),
             [p] => format!("nothing listens on port {p}"),
+            [a, .., b] if usize::from(b - a) + 1 == ports.len() => {
+                format!("nothing listens on ports {a}-{b}")
+            }
             many => format!(
                 "nothing listens on ports {}",
                 many.iter()

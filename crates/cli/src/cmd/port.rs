@@ -25,6 +25,9 @@ pub fn run(args: &PortArgs) -> Result<Outcome> {
         }
         Err(e) => return Err(e.into()),
     };
+    if resolved.range {
+        return range_page(&reg, &resolved.ports, resolved.protocol, args.json);
+    }
     let host = portent_local::host::facts();
     let port = resolved.ports[0];
     let report = PortReport::build(&reg, port, &host);
@@ -61,6 +64,151 @@ pub fn run(args: &PortArgs) -> Result<Outcome> {
     render(&mut w, &report, resolved.protocol, &live)?;
     w.flush()?;
     Ok(Outcome::Found)
+}
+
+/// One port of a range page: the registry's names per protocol, and the titles of the notes.
+#[derive(Serialize)]
+struct RangeRow {
+    port: u16,
+    registry: Vec<RangeEntry>,
+    notes: Vec<&'static str>,
+}
+
+#[derive(Serialize)]
+struct RangeEntry {
+    protocol: Protocol,
+    status: Status,
+    names: Vec<&'static str>,
+}
+
+#[derive(Serialize)]
+struct RangeJson {
+    first: u16,
+    last: u16,
+    protocol: Option<Protocol>,
+    ports: Vec<RangeRow>,
+}
+
+/// `portent 20-25`: a compact list of the ports, one line each (`--json`: the same rows).
+fn range_page(
+    reg: &portent_registry::Registry,
+    ports: &[u16],
+    only: Option<Protocol>,
+    json: bool,
+) -> Result<Outcome> {
+    let rows: Vec<RangeRow> = ports
+        .iter()
+        .map(|&port| RangeRow {
+            port,
+            registry: Protocol::ALL
+                .iter()
+                .filter(|p| only.is_none_or(|o| o == **p))
+                .map(|&p| {
+                    let e = reg.lookup(port, p);
+                    RangeEntry {
+                        protocol: p,
+                        status: e.status,
+                        names: e.service_names(),
+                    }
+                })
+                .collect(),
+            notes: portent_registry::notes_for(port, only)
+                .map(|n| n.title)
+                .collect(),
+        })
+        .collect();
+    let (first, last) = (ports[0], ports[ports.len() - 1]);
+    if json {
+        out::json(&RangeJson {
+            first,
+            last,
+            protocol: only,
+            ports: rows,
+        })?;
+        return Ok(Outcome::Found);
+    }
+    let mut w = out::buffered_stdout();
+    range_table(&mut w, &rows, only, out::width())?;
+    w.flush()?;
+    Ok(Outcome::Found)
+}
+
+/// What the registry says of one port in a few words: `ssh (tcp, udp, sctp)`, or the
+/// strongest status when nothing is assigned.
+fn registry_cell(row: &RangeRow) -> String {
+    let mut groups: Vec<(String, Vec<&str>)> = Vec::new();
+    for e in row.registry.iter().filter(|e| !e.names.is_empty()) {
+        let names = e.names.join("/");
+        match groups.iter_mut().find(|(n, _)| *n == names) {
+            Some((_, protos)) => protos.push(e.protocol.as_str()),
+            None => groups.push((names, vec![e.protocol.as_str()])),
+        }
+    }
+    if groups.is_empty() {
+        let status = row
+            .registry
+            .iter()
+            .map(|e| e.status)
+            .max()
+            .unwrap_or(Status::Unassigned);
+        return status.as_str().to_owned();
+    }
+    groups
+        .iter()
+        .map(|(names, protos)| format!("{names} ({})", protos.join(", ")))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn range_table(
+    w: &mut impl Write,
+    rows: &[RangeRow],
+    only: Option<Protocol>,
+    width: usize,
+) -> std::io::Result<()> {
+    let (first, last) = (rows[0].port, rows[rows.len() - 1].port);
+    let on = only.map(|p| format!(" on {p}")).unwrap_or_default();
+    writeln!(
+        w,
+        "{HEAD}Ports {first}-{last}{HEAD:#}{on}  {DIM}{}; portent PORT for a port's page{DIM:#}\n",
+        out::plural(rows.len(), "port")
+    )?;
+    let cells: Vec<String> = rows
+        .iter()
+        .map(|r| clean(&registry_cell(r), false).into_owned())
+        .collect();
+    let left = width.saturating_sub(5 + 2 + 2);
+    let wreg = cells
+        .iter()
+        .map(|c| text_width(c))
+        .max()
+        .unwrap_or(0)
+        .max(8)
+        .min((left / 2).max(20));
+    let wnote = left.saturating_sub(wreg).max(12);
+    writeln!(
+        w,
+        "{HEAD}{:>5}  {}  NOTES{HEAD:#}",
+        "PORT",
+        out::pad("REGISTRY", wreg)
+    )?;
+    for (r, cell) in rows.iter().zip(&cells) {
+        let assigned = r.registry.iter().any(|e| e.status == Status::Assigned);
+        let st = if assigned { NAME } else { DIM };
+        let notes = clean(&r.notes.join("; "), false).into_owned();
+        let cell = out::pad(&out::fit(cell, wreg), wreg);
+        if notes.is_empty() {
+            writeln!(w, "{:>5}  {st}{}{st:#}", r.port, cell.trim_end())?;
+        } else {
+            writeln!(
+                w,
+                "{:>5}  {st}{cell}{st:#}  {}",
+                r.port,
+                out::fit(&notes, wnote)
+            )?;
+        }
+    }
+    Ok(())
 }
 
 /// The port page as JSON: the report plus what listens on the port here now.
