@@ -353,7 +353,9 @@ pub fn table(
             wuser = wuser.max(text_width(&c[2]));
         }
     }
-    // Long user names are cut rather than pushing every command off the line.
+    // Long process and user names are cut rather than pushing every command off the line
+    // (a process name from /proc/PID/comm is at most 15 characters anyway).
+    wproc = wproc.min(16);
     wuser = wuser.min(16);
     let fixed = indent + 5 + 1 + wa + 1 + 5 + 1 + ws + 1 + wpid + 1 + wproc + 1 + wuser + 1 + wf;
     let room = width.saturating_sub(fixed + 1);
@@ -413,7 +415,7 @@ pub fn table(
                 w,
                 "{} {pstyle}{}{pstyle:#} {} ",
                 pad_left(pid, wpid),
-                pad(process, wproc),
+                pad(&fit(process, wproc), wproc),
                 pad(&fit(user, wuser), wuser),
             )?;
             let last = if cmd.is_empty() || own_line { 0 } else { wf };
