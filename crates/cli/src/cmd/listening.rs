@@ -364,7 +364,7 @@ pub fn table(
     if own_line {
         writeln!(
             w,
-            "{pad_s}{HEAD}{:<5} {} {:>5} {} {} {} {} {}{HEAD:#}",
+            "{pad_s}{HEAD}{:<5} {} {:>5} {} {} {} {} FLAGS{HEAD:#}",
             "PROTO",
             pad("ADDRESS", wa),
             "PORT",
@@ -372,7 +372,6 @@ pub fn table(
             pad_left("PID", wpid),
             pad("PROCESS", wproc),
             pad("USER", wuser),
-            "FLAGS",
         )?;
         writeln!(w, "{}{HEAD}COMMAND{HEAD:#}", " ".repeat(below))?;
     } else {
