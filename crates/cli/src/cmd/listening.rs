@@ -215,8 +215,9 @@ fn existing_netns(s: &str) -> Result<PathBuf> {
         format!("the ones there are: {}", clean(&names.join(", "), false))
     };
     anyhow::bail!(
-        "no network namespace is named \"{}\": {have}",
-        clean(s, false)
+        "no network namespace is named \"{}\" ({} does not exist); {have}",
+        clean(s, false),
+        path.display()
     )
 }
 
