@@ -9,10 +9,12 @@ const AFTER_HELP: &str = "\
 Examples:
   portent 797                 what port 797 is, and why an open one matters
   portent port ldap           the port page for a service name
+  portent 20-25               a range of ports, one line each (also tcp/80, 80:tcp)
   portent search netinfo      ranked search of names, descriptions and notes
   portent listening           what listens here, who owns it, and what the registry says
   portent listening --ghosts  only listeners on ports the registry does not provide for
   portent listening --dynamic only listeners in the dynamic range 49152-65535
+  portent listening -tlnp :22 ss habits: -t -u -4 -6, -l -n -p accepted, sport = :22
   portent registry info       which registry data is in use, and counts
   portent registry export     every port and protocol as JSON Lines
   portent scan 192.0.2.7      which of its 65,535 TCP ports are open, each explained
@@ -21,7 +23,9 @@ Examples:
 
 Exit status: 0 when the answer was found, 1 when nothing was found, 2 on errors
 (bad input, unreadable files), 130 when Ctrl-C stopped a scan or check's detection (what was
-found so far is printed).";
+found so far is printed).
+
+Tables and pages fit the terminal: stdout's width on a terminal, else $COLUMNS, else 100.";
 
 /// What is on this port? The IANA registry, curated notes on unofficial and historical uses,
 /// and what they mean, in one fast tool.
@@ -111,7 +115,8 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct PortArgs {
-    /// A port number (797), a port and protocol (797/tcp), or a service name (ldap).
+    /// A port number (797), a port and protocol (797/tcp, tcp/797 or 797:tcp), a range of at
+    /// most 1024 ports (20-25, 20-25/udp: one line per port), or a service name (ldap).
     #[arg(value_name = "PORT|NAME", allow_hyphen_values = true)]
     pub query: String,
     /// Print JSON (schema: docs/json.md).
@@ -129,21 +134,41 @@ which RFC 6335 leaves for dynamic and private use (never a ghost).
 
 Without root, sockets of other users are still listed, but their owners are not readable;
 portent says so. Sockets in other network namespaces (containers) are not in view: use
---netns.")]
+--netns.
+
+ss, lsof and netstat habits work: `portent listening -tulpn`, `-tlnp`, `-4`, `:22`,
+`sport = :22`, `'( sport = :22 )'`. -l, -n and -p change nothing: only listening sockets are
+shown, addresses are never resolved, and owners are always shown.")]
 pub struct ListeningArgs {
     /// Only this port (same as --port): a number (797), with a protocol (53/udp), or a
-    /// service name (ssh: every port the registry gives it).
-    #[arg(value_name = "PORT|NAME", conflicts_with = "port")]
-    pub port_arg: Option<String>,
+    /// service name (ssh: every port the registry gives it). ss forms work too: `:22`,
+    /// `sport = :22` (also `==`, `eq` or nothing for `=`), in parentheses or not.
+    #[arg(value_name = "PORT|NAME", conflicts_with = "port", num_args = 0..)]
+    pub port_arg: Vec<String>,
     /// Only this port: as PORT|NAME above.
     #[arg(long, value_name = "PORT|NAME")]
     pub port: Option<String>,
-    /// Only TCP (listening sockets).
-    #[arg(long, conflicts_with = "udp")]
+    /// Only TCP (listening sockets); with --udp, both.
+    #[arg(short, long)]
     pub tcp: bool,
-    /// Only UDP (bound, unconnected sockets).
-    #[arg(long)]
+    /// Only UDP (bound, unconnected sockets); with --tcp, both.
+    #[arg(short, long)]
     pub udp: bool,
+    /// Only IPv4 sockets; with -6, both.
+    #[arg(short = '4', long = "ipv4")]
+    pub ipv4: bool,
+    /// Only IPv6 sockets (a dual-stack [::] socket is one); with -4, both.
+    #[arg(short = '6', long = "ipv6")]
+    pub ipv6: bool,
+    /// Listening sockets: accepted as in ss; they are all portent lists.
+    #[arg(short = 'l')]
+    pub listening: bool,
+    /// Numeric: accepted as in ss and netstat; portent never resolves names.
+    #[arg(short = 'n', long)]
+    pub numeric: bool,
+    /// Show owning processes: accepted as in ss and netstat; they are always shown.
+    #[arg(short = 'p', long)]
+    pub processes: bool,
     /// Only ghosts: ports the registry does not provide for on the protocol, below 49152,
     /// with no common use known to portent.
     #[arg(long)]
@@ -200,7 +225,7 @@ pub struct SearchArgs {
     /// Words to look for; every word must match.
     #[arg(value_name = "TEXT", required = true, num_args = 1..)]
     pub text: Vec<String>,
-    /// Show at most this many results.
+    /// Show at most this many results (1 or more).
     #[arg(short = 'n', long, default_value_t = portent_registry::DEFAULT_SEARCH_LIMIT)]
     pub limit: usize,
     /// Print JSON (schema: docs/json.md).

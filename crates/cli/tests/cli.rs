@@ -609,3 +609,249 @@ fn unsearchable_data_dir_is_quiet_but_an_unreadable_snapshot_is_not() {
         stderr(&o)
     );
 }
+
+/// Runs portent with `COLUMNS=width` and stdout piped (so the width comes from COLUMNS).
+fn portent_at(width: usize, args: &[&str]) -> Output {
+    let dir = tempfile::tempdir().unwrap();
+    Command::new(env!("CARGO_BIN_EXE_portent"))
+        .args(args)
+        .env("PORTENT_DATA_DIR", dir.path())
+        .env("COLUMNS", width.to_string())
+        .env_remove("NO_COLOR")
+        .output()
+        .expect("run portent")
+}
+
+/// Display width: East Asian wide characters take two columns, combining marks none. Kept
+/// apart from the binary's own measure (unicode-width) so that a wrong measure there fails.
+fn columns(line: &str) -> usize {
+    line.chars()
+        .map(|c| match c as u32 {
+            0x0300..=0x036f | 0x200b..=0x200f => 0,
+            0x1100..=0x115f
+            | 0x2e80..=0x303e
+            | 0x3041..=0x33ff
+            | 0x3400..=0x4dbf
+            | 0x4e00..=0x9fff
+            | 0xac00..=0xd7a3
+            | 0xf900..=0xfaff
+            | 0xfe30..=0xfe4f
+            | 0xff00..=0xff60
+            | 0xffe0..=0xffe6 => 2,
+            _ => 1,
+        })
+        .sum()
+}
+
+/// Every line of `o`'s stdout, colour codes taken out, fits in `width` columns.
+fn assert_fits(o: &Output, width: usize, what: &str) {
+    let s = stdout(o);
+    assert!(!s.is_empty(), "{what}: no output; {}", stderr(o));
+    for line in s.lines() {
+        let plain = strip_ansi(line);
+        assert!(
+            columns(&plain) <= width,
+            "{what} at {width}: {} columns: {plain:?}",
+            columns(&plain)
+        );
+    }
+}
+
+fn strip_ansi(s: &str) -> String {
+    let mut out = String::new();
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            for d in chars.by_ref() {
+                if d.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[test]
+fn port_pages_fit_the_width() {
+    for width in [80, 120] {
+        for args in [
+            &["797"][..],
+            &["80"][..],
+            &["3389"][..],
+            &["0"][..],
+            &["--color", "always", "797"][..],
+            &["20-40"][..],
+            &["6000-6010/tcp"][..],
+        ] {
+            let o = portent_at(width, args);
+            assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
+            assert_fits(&o, width, &format!("{args:?}"));
+        }
+    }
+    // The Binding line used to be 125 columns on one line; now it wraps under its label.
+    let s = stdout(&portent_at(80, &["797"]));
+    let lines: Vec<&str> = s.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.starts_with("  Binding    "))
+        .unwrap_or_else(|| panic!("no Binding line:\n{s}"));
+    assert!(
+        lines[at + 1].starts_with(&" ".repeat(13)) && !lines[at + 1].trim().is_empty(),
+        "{s}"
+    );
+    // Wider terminals get longer lines: the width is used, not just a ceiling.
+    let wide = stdout(&portent_at(120, &["797"]));
+    let longest = |s: &str| s.lines().map(columns).max().unwrap_or(0);
+    assert!(longest(&wide) > 100, "{wide}");
+    assert!(longest(&s) > 70, "{s}");
+}
+
+#[test]
+fn search_tables_fit_the_width() {
+    for width in [80, 120] {
+        for q in [
+            "rdp",
+            "netinfo",
+            "remote desktop",
+            "x11",
+            "kubernetes",
+            "http",
+        ] {
+            let o = portent_at(width, &["search", q, "-n", "40"]);
+            assert_eq!(o.status.code(), Some(0), "{q}: {}", stderr(&o));
+            assert_fits(&o, width, q);
+            // Columns line up: every row's NAME starts where the header's does.
+            let s = stdout(&o);
+            let mut lines = s.lines();
+            let head = lines.next().unwrap();
+            let name_at = columns(&head[..head.find("NAME").unwrap()]);
+            for l in lines {
+                // The characters of the row that come before the header's NAME column.
+                let mut used = 0;
+                let cut: String = l
+                    .chars()
+                    .take_while(|c| {
+                        used += columns(&c.to_string());
+                        used <= name_at
+                    })
+                    .collect();
+                assert_eq!(columns(&cut), name_at, "{q}: {l:?}");
+                assert!(
+                    cut.ends_with(' '),
+                    "{q}: NAME column does not start after a space: {l:?}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn search_ranks_whole_words_first_and_says_when_a_name_has_no_port() {
+    let o = portent(&["search", "rdp", "-n", "60", "--json"]);
+    let v = json(&o);
+    let hits = v["hits"].as_array().unwrap();
+    let at = |name: &str| {
+        hits.iter()
+            .position(|h| h["name"] == name)
+            .unwrap_or_else(|| panic!("{name} not in {v:#}"))
+    };
+    for inside in ["boardplus", "easyengine", "brdptc"] {
+        assert!(at("Remote Desktop Protocol (RDP)") < at(inside), "{inside}");
+        assert!(at("vmrdp") < at(inside), "{inside}");
+    }
+    // rdp is an IANA name with no port: the table says so.
+    let s = stdout(&portent(&["search", "rdp"]));
+    let row = s
+        .lines()
+        .find(|l| l.split_whitespace().any(|w| w == "rdp"))
+        .unwrap_or_else(|| panic!("{s}"));
+    assert!(row.starts_with("no port"), "{row}");
+    assert!(row.contains("name only"), "{row}");
+    // Bad input is an error (exit 2), not "nothing matches".
+    for args in [
+        &["search", ""][..],
+        &["search", " "][..],
+        &["search", "-n", "0", "x"][..],
+    ] {
+        let o = portent(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(!stderr(&o).contains("nothing matches"), "{}", stderr(&o));
+        assert!(stderr(&o).starts_with("error: "), "{}", stderr(&o));
+    }
+}
+
+#[test]
+fn port_ranges_and_protocol_spellings() {
+    let o = portent(&["20-25"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let s = stdout(&o);
+    let rows: Vec<&str> = s
+        .lines()
+        .filter(|l| l.trim_start().starts_with(|c: char| c.is_ascii_digit()))
+        .collect();
+    let ports: Vec<&str> = rows
+        .iter()
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    assert_eq!(ports, ["20", "21", "22", "23", "24", "25"], "{s}");
+    assert!(rows[2].contains("ssh (tcp, udp, sctp)"), "{s}");
+    assert!(rows[3].contains("telnet"), "{s}");
+    let v = json(&portent(&["20-25/udp", "--json"]));
+    assert_eq!(
+        (v["first"].as_u64(), v["last"].as_u64()),
+        (Some(20), Some(25))
+    );
+    assert_eq!(v["protocol"], "udp");
+    let p = v["ports"].as_array().unwrap();
+    assert_eq!(p.len(), 6);
+    assert_eq!(p[2]["registry"][0]["protocol"], "udp");
+    assert_eq!(p[2]["registry"][0]["names"][0], "ssh");
+    assert_eq!(p[2]["registry"].as_array().unwrap().len(), 1);
+    for (arg, needle) in [
+        ("1-2000", "at most 1024"),
+        ("25-20", "runs backwards"),
+        ("20-70000", "not a port number"),
+    ] {
+        let o = portent(&[arg]);
+        assert_eq!(o.status.code(), Some(2), "{arg}");
+        assert!(stderr(&o).contains(needle), "{arg}: {}", stderr(&o));
+    }
+    // tcp/80, 80:tcp and tcp:80 are 80/tcp: only TCP rows in the registry section.
+    let want = stdout(&portent(&["80/tcp"]));
+    assert!(want.contains("  tcp   assigned"), "{want}");
+    assert!(!want.contains("udp   assigned"), "{want}");
+    for q in ["tcp/80", "80:tcp", "TCP:80"] {
+        let o = portent(&[q]);
+        assert_eq!(o.status.code(), Some(0), "{q}: {}", stderr(&o));
+        assert_eq!(stdout(&o), want, "{q}");
+    }
+}
+
+#[test]
+fn scan_table_notes_fit_the_width() {
+    // A loopback listener in the Kubernetes NodePort range, whose note is a long sentence,
+    // and 797 (closed here: a ghost with a long note).
+    let listener = (30000..32767)
+        .find_map(|p| std::net::TcpListener::bind(("127.0.0.1", p)).ok())
+        .expect("a free port in 30000-32767 on loopback");
+    let port = listener.local_addr().unwrap().port().to_string();
+    let ports = format!("797,{port}");
+    for width in [80, 120] {
+        let o = portent_at(width, &["scan", "127.0.0.1", "-p", &ports]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        assert_fits(&o, width, "scan");
+        let s = stdout(&o);
+        let row = s
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("{port}/tcp")))
+            .unwrap_or_else(|| panic!("no row for {port}:\n{s}"));
+        assert!(row.contains("open"), "{s}");
+        // The note is cut to one line (not wrapped over three; the port page has it all).
+        assert!(s.contains("Default range from which Kubernetes"), "{s}");
+        assert!(s.contains('\u{2026}'), "{s}");
+        assert!(s.lines().count() < 10, "{s}");
+    }
+}

@@ -373,7 +373,8 @@ fn unprivileged_user_sees_every_socket_and_is_told_why_owners_are_missing() {
     );
 
     let o = as_nobody(&["listening"]);
-    let t = text(&o);
+    // Notes wrap to the width: compare with the line breaks taken out.
+    let t = text(&o).split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(t.contains("(hidden)"), "{t}");
     assert!(
         t.contains("run as root to see owners of other users' sockets"),
@@ -588,4 +589,132 @@ fn watch_prints_exactly_the_changes_between_rounds() {
     // Every round was saved.
     let o = run_in(data.path(), &["history", "--json", "--kind", "listening"]);
     assert_eq!(json(&o)["runs"].as_array().unwrap().len(), 3);
+}
+
+/// `portent listening` in `ns` with `COLUMNS=width` and stdout piped.
+fn listening_at(ns: &Netns, width: usize, args: &[&str]) -> Output {
+    let data = tempfile::tempdir().unwrap();
+    Command::new(env!("CARGO_BIN_EXE_portent"))
+        .args(["listening", "--netns", &ns.name])
+        .args(args)
+        .env("PORTENT_DATA_DIR", data.path())
+        .env("COLUMNS", width.to_string())
+        .env_remove("NO_COLOR")
+        .output()
+        .unwrap()
+}
+
+/// Columns a line takes: CJK characters two (the tag below uses only those and ASCII).
+fn columns(line: &str) -> usize {
+    line.chars()
+        .map(|c| {
+            if ('\u{3000}'..='\u{9fff}').contains(&c) {
+                2
+            } else {
+                1
+            }
+        })
+        .sum()
+}
+
+#[test]
+fn the_table_fits_the_width_with_cjk_and_padded_titles() {
+    let ns = Netns::new();
+    // A title padded with runs of spaces (as redis-server pads its own), CJK text and a long
+    // tail on the holder's command line.
+    let tag = "東京都のサーバー    padded      title      with a long tail that goes on past any \
+               line width so it must be cut";
+    let h = Holder::start(Some(&ns), &["--tag", tag, "tcp4/0.0.0.0/797", "tcp6/::1/0"]);
+    // 80 and 120, then widths that cut the command at every point of the CJK text.
+    for width in [80, 120].into_iter().chain((120..=260).step_by(3)) {
+        let o = listening_at(&ns, width, &[]);
+        assert!(o.status.success(), "{o:?}");
+        let s = text(&o);
+        for line in s.lines() {
+            assert!(
+                columns(line) <= width,
+                "{width}: {} columns: {line:?}\n{s}",
+                columns(line)
+            );
+        }
+        assert!(s.contains(&h.pid.to_string()), "{s}");
+        assert!(
+            s.contains('\u{2026}'),
+            "the command is cut to fit at {width}: {s}"
+        );
+    }
+    // Somewhere between, the CJK text is in view, and runs of spaces are squeezed.
+    let s = text(&listening_at(&ns, 260, &[]));
+    assert!(s.contains("東京都のサーバー padded title with"), "{s}");
+    // --wide shows all of it, squeezed.
+    let s = text(&listening_at(&ns, 80, &["--wide"]));
+    assert!(s.contains("so it must be cut"), "{s}");
+    assert!(s.contains("東京都のサーバー padded title with"), "{s}");
+}
+
+#[test]
+fn ss_habits_flags_and_port_filters() {
+    let ns = Netns::new();
+    let _h = Holder::start(Some(&ns), SPECS);
+    let count = |args: &[&str]| -> usize {
+        let mut all = args.to_vec();
+        all.push("--json");
+        let o = listening_at(&ns, 100, &all);
+        if o.status.code() == Some(1) {
+            return 0;
+        }
+        assert!(o.status.success(), "{args:?}: {o:?}");
+        json(&o)["sockets"].as_array().unwrap().len()
+    };
+    // SPECS: tcp4 0.0.0.0:797, udp4 127.0.0.1, tcp6 ::1.
+    assert_eq!(count(&[]), 3);
+    for both in [
+        &["-tulpn"][..],
+        &["-tu"][..],
+        &["--tcp", "--udp"][..],
+        &["-t", "-u", "-l", "-n", "-p"][..],
+    ] {
+        assert_eq!(count(both), 3, "{both:?}");
+    }
+    assert_eq!(count(&["-tlnp"]), 2);
+    assert_eq!(count(&["-t"]), 2);
+    assert_eq!(count(&["-u"]), 1);
+    assert_eq!(count(&["--udp"]), 1);
+    assert_eq!(count(&["-4"]), 2);
+    assert_eq!(count(&["-6"]), 1);
+    assert_eq!(count(&["-4", "-6"]), 3);
+    assert_eq!(count(&["-t4"]), 1);
+    assert_eq!(count(&["-u6"]), 0);
+    for filter in [
+        &[":797"][..],
+        &["797"][..],
+        &["sport", "=", ":797"][..],
+        &["sport", "==", ":797"][..],
+        &["sport", "eq", ":797"][..],
+        &["sport", ":797"][..],
+        &["( sport = :797 )"][..],
+        &["-tlnp", "sport = :797"][..],
+    ] {
+        assert_eq!(count(filter), 1, "{filter:?}");
+    }
+    let o = listening_at(&ns, 100, &["dport", "=", ":797"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("sport = :PORT"),
+        "{o:?}"
+    );
+    // A namespace that does not exist: the error names the ones that do.
+    let data = tempfile::tempdir().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_portent"))
+        .args(["listening", "--netns", "portent-no-such-ns"])
+        .env("PORTENT_DATA_DIR", data.path())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("no network namespace is named \"portent-no-such-ns\""),
+        "{err}"
+    );
+    assert!(err.contains(&ns.name), "{err}");
 }

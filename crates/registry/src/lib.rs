@@ -26,7 +26,7 @@ mod source_policy;
 pub use notes::{
     Convention, Exposure, Note, NoteKind, NoteSource, conventions_for, known_use, notes, notes_for,
 };
-pub use query::{QueryError, Resolved, parse_port_number};
+pub use query::{MAX_RANGE_PORTS, QueryError, Resolved, parse_port_number};
 pub use range::PortRange;
 pub use search::{Hit, HitKind, port_items, port_list};
 

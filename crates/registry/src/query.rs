@@ -1,5 +1,6 @@
-//! Turning what a person types (`797`, `797/tcp`, `ldap`, `LDAP/udp`) into ports, with errors
-//! that say what was wrong and suggest what was probably meant.
+//! Turning what a person types (`797`, `797/tcp`, `tcp/797`, `797:tcp`, `20-25`, `ldap`,
+//! `LDAP/udp`) into ports, with errors that say what was wrong and suggest what was probably
+//! meant.
 
 use crate::{PortSpan, Protocol, Registry};
 
@@ -12,7 +13,12 @@ pub struct Resolved {
     pub protocol: Option<Protocol>,
     /// The service name the ports came from, if the query was a name.
     pub name: Option<String>,
+    /// Whether the query was a range of port numbers (`20-25`).
+    pub range: bool,
 }
+
+/// The most ports a range query (`20-25`) may name.
+pub const MAX_RANGE_PORTS: usize = 1024;
 
 /// Why a query names no port.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -23,6 +29,13 @@ pub enum QueryError {
     OutOfRange { text: String },
     #[error("\"{text}\" is not a transport protocol: expected tcp, udp, sctp or dccp")]
     Protocol { text: String },
+    #[error("\"{text}\" runs backwards: write the lower port first ({last}-{first})")]
+    BackwardsRange { text: String, first: u16, last: u16 },
+    #[error(
+        "\"{text}\" names {count} ports; a range may name at most {max} (portent scan takes any number)",
+        max = MAX_RANGE_PORTS
+    )]
+    RangeTooLong { text: String, count: usize },
     #[error("no port or service is named \"{name}\"{}", did_you_mean(.suggestions))]
     UnknownName {
         name: String,
@@ -89,18 +102,17 @@ impl Registry {
         if query.is_empty() {
             return Err(QueryError::Empty);
         }
-        let (what, protocol) = match query.rsplit_once('/') {
-            Some((w, p)) => (
-                w,
-                Some(
-                    Protocol::parse(p)
-                        .ok_or_else(|| QueryError::Protocol { text: p.to_owned() })?,
-                ),
-            ),
-            None => (query, None),
-        };
+        let (what, protocol) = split_protocol(query)?;
         if what.is_empty() {
             return Err(QueryError::Empty);
+        }
+        if let Some(ports) = parse_range(what)? {
+            return Ok(Resolved {
+                ports,
+                protocol,
+                name: None,
+                range: true,
+            });
         }
         match parse_port_number(what) {
             Ok(port) => {
@@ -108,6 +120,7 @@ impl Registry {
                     ports: vec![port],
                     protocol,
                     name: None,
+                    range: false,
                 });
             }
             Err(e @ QueryError::OutOfRange { .. }) => return Err(e),
@@ -145,8 +158,53 @@ impl Registry {
             ports,
             protocol,
             name: Some(records[0].service.to_string()),
+            range: false,
         })
     }
+}
+
+/// Splits the protocol off a query: `80/tcp`, `tcp/80`, `80:tcp` and `tcp:80` are port 80 on
+/// TCP; `80` has no protocol.
+fn split_protocol(query: &str) -> Result<(&str, Option<Protocol>), QueryError> {
+    let Some((a, b)) = query.rsplit_once('/').or_else(|| query.rsplit_once(':')) else {
+        return Ok((query, None));
+    };
+    if let Some(p) = Protocol::parse(b) {
+        return Ok((a, Some(p)));
+    }
+    match Protocol::parse(a) {
+        Some(_) if b.is_empty() => Err(QueryError::Empty),
+        Some(p) => Ok((b, Some(p))),
+        None => Err(QueryError::Protocol { text: b.to_owned() }),
+    }
+}
+
+/// `20-25` as its ports; `None` when `what` is not two numbers joined by a dash.
+fn parse_range(what: &str) -> Result<Option<Vec<u16>>, QueryError> {
+    let Some((a, b)) = what.split_once('-') else {
+        return Ok(None);
+    };
+    let number = |s: &str| !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit());
+    if !number(a) || !number(b) {
+        return Ok(None);
+    }
+    let first = parse_port_number(a)?;
+    let last = parse_port_number(b)?;
+    if first > last {
+        return Err(QueryError::BackwardsRange {
+            text: what.to_owned(),
+            first,
+            last,
+        });
+    }
+    let count = usize::from(last - first) + 1;
+    if count > MAX_RANGE_PORTS {
+        return Err(QueryError::RangeTooLong {
+            text: what.to_owned(),
+            count,
+        });
+    }
+    Ok(Some((first..=last).collect()))
 }
 
 impl Registry {
@@ -216,6 +274,48 @@ mod tests {
         // A name that has no port on any protocol is still reported as such.
         let e = r.resolve("argus/tcp").unwrap_err();
         assert!(matches!(e, QueryError::NameWithoutPort { .. }), "{e:?}");
+        // The protocol before the port, or after a colon.
+        for q in ["tcp/80", "80/tcp", "80:tcp", "TCP:80", " tcp/80 "] {
+            let got = r.resolve(q).unwrap();
+            assert_eq!(
+                (got.ports, got.protocol),
+                (vec![80], Some(Protocol::Tcp)),
+                "{q}"
+            );
+        }
+        let got = r.resolve("udp/domain").unwrap();
+        assert_eq!((got.ports, got.protocol), (vec![53], Some(Protocol::Udp)));
+        assert_eq!(r.resolve("tcp/").unwrap_err(), QueryError::Empty);
+        assert!(matches!(
+            r.resolve("80:icmp"),
+            Err(QueryError::Protocol { .. })
+        ));
+        // Ranges.
+        let got = r.resolve("20-25").unwrap();
+        assert_eq!((got.ports, got.range), (vec![20, 21, 22, 23, 24, 25], true));
+        let got = r.resolve("20-25/udp").unwrap();
+        assert_eq!((got.ports.len(), got.protocol), (6, Some(Protocol::Udp)));
+        assert!(!r.resolve("22").unwrap().range);
+        assert_eq!(r.resolve("7-7").unwrap().ports, [7]);
+        let e = r.resolve("25-20").unwrap_err();
+        assert!(matches!(e, QueryError::BackwardsRange { .. }), "{e:?}");
+        assert!(e.to_string().contains("20-25"), "{e}");
+        assert_eq!(r.resolve("1-1024").unwrap().ports.len(), 1024);
+        let e = r.resolve("1-1025").unwrap_err();
+        assert_eq!(
+            e,
+            QueryError::RangeTooLong {
+                text: "1-1025".into(),
+                count: 1025
+            }
+        );
+        assert!(e.to_string().contains("at most 1024"), "{e}");
+        assert!(matches!(
+            r.resolve("20-70000"),
+            Err(QueryError::OutOfRange { .. })
+        ));
+        // A name with a dash is still a name.
+        assert!(r.resolve("ftp-data").is_ok());
         let e = r.resolve("abc").unwrap_err();
         assert!(
             e.to_string()

@@ -2,8 +2,9 @@
 //!
 //! Scoring is deliberately simple and explainable: every query word must match somewhere in a
 //! hit; each word scores by where it matched (an exact service name beats a word of a note's
-//! title beats a name prefix beats a word in a description), and a number in the query
-//! matches the port itself. A note whose title is the query, or begins with it, gains a
+//! title beats a name prefix beats a word in a description) and how: a whole word beats the
+//! start of a word beats the middle of one, so `rdp` finds RDP before `boardplus`. A number in
+//! the query matches the port itself. A note whose title is the query, or begins with it, gains a
 //! bonus, so `dns` finds the DNS note before `dnsix`, and `remote desktop` finds RDP before
 //! tools that mention remote desktop. Registry rows that differ only by protocol are merged
 //! into one hit; on equal scores the registry's hit comes first.
@@ -45,13 +46,25 @@ fn is_word_match(hay: &str, needle: &str) -> bool {
     })
 }
 
-/// Score of one query word against a text field: `word` for a whole-word match, `part` for a
-/// substring match.
-fn field(hay_lower: &str, token: &str, word: u32, part: u32) -> u32 {
+/// Whether `needle` starts a word of `hay` somewhere (`desk` in `remote desktop`).
+fn is_word_prefix(hay: &str, needle: &str) -> bool {
+    hay.match_indices(needle).any(|(i, _)| {
+        !hay[..i]
+            .chars()
+            .next_back()
+            .is_some_and(char::is_alphanumeric)
+    })
+}
+
+/// Score of one query word against a text field: `word` for a whole-word match, `prefix` when
+/// it starts a word, `part` for a match inside a word.
+fn field(hay_lower: &str, token: &str, [word, prefix, part]: [u32; 3]) -> u32 {
     if !hay_lower.contains(token) {
         0
     } else if is_word_match(hay_lower, token) {
         word
+    } else if is_word_prefix(hay_lower, token) {
+        prefix
     } else {
         part
     }
@@ -73,7 +86,7 @@ fn score_record(r: &Record, tokens: &[String]) -> u32 {
         } else if name.starts_with(t.as_str()) {
             60
         } else {
-            field(&name, t, 45, 40).max(field(&desc, t, 30, 15))
+            field(&name, t, [55, 45, 12]).max(field(&desc, t, [35, 25, 8]))
         };
         if s == 0 {
             return 0;
@@ -93,9 +106,9 @@ fn score_note(n: &Note, tokens: &[String]) -> u32 {
         let s = if port_match {
             90
         } else {
-            field(&title, t, 65, 35)
-                .max(field(&summary, t, 35, 20))
-                .max(field(&rest, t, 20, 10))
+            field(&title, t, [65, 45, 12])
+                .max(field(&summary, t, [35, 25, 8]))
+                .max(field(&rest, t, [20, 12, 5]))
         };
         if s == 0 {
             return 0;
@@ -372,6 +385,51 @@ mod tests {
         let ssh: Vec<_> = r.search("ssh", 5).iter().map(|h| h.kind).collect();
         assert_eq!(&ssh[..2], [HitKind::Service, HitKind::Service]);
         assert!(ssh[2..].contains(&HitKind::Note), "{ssh:?}");
+    }
+
+    #[test]
+    fn whole_words_and_word_starts_before_the_middle_of_words() {
+        assert!(is_word_prefix("remote desktop", "desk"));
+        assert!(!is_word_prefix("boardplus", "rdp"));
+        let r = Registry::embedded();
+        let hits = r.search("rdp", 50);
+        let rank = |name: &str| hits.iter().position(|h| h.name == name);
+        let last_rdp = hits
+            .iter()
+            .rposition(|h| {
+                is_word_match(&h.name.to_lowercase(), "rdp")
+                    || is_word_match(&h.text.to_lowercase(), "rdp")
+            })
+            .unwrap_or_else(|| panic!("no whole-word rdp hit: {hits:?}"));
+        for inside in ["boardplus", "brdptc", "easyengine"] {
+            let at = rank(inside).unwrap_or_else(|| panic!("{inside} not found"));
+            assert!(at > last_rdp, "{inside} at {at}, an RDP hit at {last_rdp}");
+        }
+        // The RDP note and vmrdp (whose description says RDP) before names that only contain
+        // the letters.
+        let rdp_note = rank("Remote Desktop Protocol (RDP)").unwrap();
+        assert!(rdp_note < rank("boardplus").unwrap());
+        assert!(rank("vmrdp").unwrap() < rank("brdptc").unwrap());
+        // A word's start beats its middle: "desk" finds Remote Desktop before anything else.
+        let desk = r.search("desk", 20);
+        assert!(
+            desk.iter()
+                .take_while(|h| is_word_prefix(&h.name.to_lowercase(), "desk")
+                    || is_word_prefix(&h.text.to_lowercase(), "desk"))
+                .count()
+                > 0
+        );
+        let first_inside = desk.iter().position(|h| {
+            !is_word_prefix(&h.name.to_lowercase(), "desk")
+                && !is_word_prefix(&h.text.to_lowercase(), "desk")
+        });
+        let last_start = desk.iter().rposition(|h| {
+            is_word_prefix(&h.name.to_lowercase(), "desk")
+                || is_word_prefix(&h.text.to_lowercase(), "desk")
+        });
+        if let (Some(a), Some(b)) = (first_inside, last_start) {
+            assert!(a > b, "{desk:?}");
+        }
     }
 
     #[test]

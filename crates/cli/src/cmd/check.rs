@@ -272,7 +272,8 @@ pub(crate) fn render_table(c: &StoredCheck, reg: &portent_registry::Registry) ->
         )?;
     }
     if !e.note.is_empty() {
-        writeln!(w, "           {DIM}{}{DIM:#}", clean(e.note, false))?;
+        let note = out::hang(&format!("           {DIM}"), e.note, 11);
+        writeln!(w, "{note}{DIM:#}")?;
     }
     writeln!(w)?;
     for r in &report.results {
@@ -393,23 +394,22 @@ fn render_detection(w: &mut impl Write, d: &Detection) -> std::io::Result<()> {
     }
     if !d.evidence.is_empty() {
         let ev: String = d.evidence.chars().take(80).collect();
+        let room = out::width().saturating_sub(11);
         writeln!(
             w,
             "{HEAD}Evidence{HEAD:#}   {DIM}{}{DIM:#}",
-            clean(&ev, false)
+            out::fit(&clean(&ev, false), room)
         )?;
     }
     if let Some(e) = &d.error {
-        writeln!(w, "           {DIM}{}{DIM:#}", clean(e, false))?;
+        let line = out::hang(&format!("           {DIM}"), e, 11);
+        writeln!(w, "{line}{DIM:#}")?;
     }
     let st = match d.verdict.matches {
         portent_probe::Matches::True | portent_probe::Matches::Conventional => GOOD,
         portent_probe::Matches::False => BAD,
         portent_probe::Matches::Unknown => WARN,
     };
-    writeln!(
-        w,
-        "{HEAD}Verdict{HEAD:#}    {st}{}{st:#}",
-        clean(&d.verdict.sentence, false)
-    )
+    let lead = format!("{HEAD}Verdict{HEAD:#}    {st}");
+    writeln!(w, "{}{st:#}", out::hang(&lead, &d.verdict.sentence, 11))
 }

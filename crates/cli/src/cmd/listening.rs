@@ -13,21 +13,26 @@ use portent_registry::{Protocol, Status};
 
 use crate::Outcome;
 use crate::args::ListeningArgs;
-use crate::out::{self, BAD, DIM, GOOD, HEAD, NAME, WARN, clean};
+use crate::out::{self, BAD, DIM, GOOD, HEAD, NAME, WARN, clean, fit, pad, pad_left, text_width};
 
-/// How much of a command line a table shows unless `--wide`.
-const COMMAND_WIDTH: usize = 60;
+/// The fewest columns of a command line shown at the end of a row; with less room left, the
+/// command goes on a line of its own under the row.
+const MIN_COMMAND: usize = 16;
 
 pub fn run(args: &ListeningArgs) -> Result<Outcome> {
     let reg = out::registry();
-    let wanted = match args.port_arg.as_deref().or(args.port.as_deref()) {
+    let positional = ss_port(&args.port_arg)?;
+    let wanted = match positional.as_deref().or(args.port.as_deref()) {
         Some(text) => Some(ports_of(&reg, text)?),
         None => None,
     };
+    // Neither flag or both: both protocols (`-tu` as in ss).
+    let only_udp = args.udp && !args.tcp;
+    let only_tcp = args.tcp && !args.udp;
     let (tcp, udp) = match wanted.as_ref().and_then(|w| w.protocol) {
-        Some(Protocol::Tcp) => (!args.udp, false),
-        Some(Protocol::Udp) => (false, !args.tcp),
-        _ => (!args.udp, !args.tcp),
+        Some(Protocol::Tcp) => (!only_udp, false),
+        Some(Protocol::Udp) => (false, !only_tcp),
+        _ => (!only_udp, !only_tcp),
     };
     let ports = wanted.map(|w| w.ports).unwrap_or_default();
     let query = Query {
@@ -37,7 +42,7 @@ pub fn run(args: &ListeningArgs) -> Result<Outcome> {
             [one] => Some(one),
             _ => None,
         },
-        netns: args.netns.as_deref().map(netns_path),
+        netns: args.netns.as_deref().map(existing_netns).transpose()?,
     };
     let filter = Filter {
         ghosts: args.ghosts,
@@ -59,7 +64,18 @@ pub fn run(args: &ListeningArgs) -> Result<Outcome> {
         .netns_facts
         .clone()
         .unwrap_or_else(portent_local::host::facts);
-    let report = Report::build(&listing, &reg, &host, &filter);
+    let mut report = Report::build(&listing, &reg, &host, &filter);
+    // -4 or -6 alone keeps one address family (both or neither: every socket).
+    if args.ipv4 != args.ipv6 {
+        report
+            .sockets
+            .retain(|r| r.socket.address.is_ipv4() == args.ipv4);
+        report.hidden_owners = report
+            .sockets
+            .iter()
+            .filter(|r| r.socket.owner_status == OwnerStatus::Hidden)
+            .count();
+    }
     let outcome = if report.sockets.is_empty() {
         Outcome::Nothing
     } else {
@@ -75,6 +91,9 @@ pub fn run(args: &ListeningArgs) -> Result<Outcome> {
         let what = match &ports[..] {
             [] => "nothing listens".to_owned(),
             [p] => format!("nothing listens on port {p}"),
+            [a, .., b] if usize::from(b - a) + 1 == ports.len() => {
+                format!("nothing listens on ports {a}-{b}")
+            }
             many => format!(
                 "nothing listens on ports {}",
                 many.iter()
@@ -88,6 +107,11 @@ pub fn run(args: &ListeningArgs) -> Result<Outcome> {
             (false, true) => " over udp",
             _ => "",
         };
+        let family = match (args.ipv4, args.ipv6) {
+            (true, false) => " over IPv4",
+            (false, true) => " over IPv6",
+            _ => "",
+        };
         let filtered = filter.ghosts
             || filter.dynamic
             || filter.exposed
@@ -98,9 +122,9 @@ pub fn run(args: &ListeningArgs) -> Result<Outcome> {
         } else {
             ""
         };
-        writeln!(w, "{what}{only}{tail} here")?;
+        writeln!(w, "{what}{only}{family}{tail} here")?;
     } else {
-        table(&mut w, &report.sockets, args.wide, 0)?;
+        table(&mut w, &report.sockets, args.wide, 0, out::width())?;
         let (tcp, udp, ghosts, exposed) = report.counts();
         writeln!(
             w,
@@ -136,6 +160,67 @@ fn ports_of(reg: &portent_registry::Registry, text: &str) -> Result<Wanted> {
     })
 }
 
+/// The port in ss's ways of writing it: `22`, `:22`, `sport :22`, `sport = :22`,
+/// `sport == :22`, `sport eq :22`, in parentheses or not, as one argument or several; `None`
+/// when no words were given.
+fn ss_port(words: &[String]) -> Result<Option<String>> {
+    let joined = words.join(" ").replace(['(', ')'], " ");
+    let text = joined.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let port = if let Some(rest) = text.strip_prefix("sport") {
+        let rest = rest.trim_start();
+        let rest = ["==", "=", "eq "]
+            .iter()
+            .find_map(|op| rest.strip_prefix(op))
+            .unwrap_or(rest);
+        rest.trim()
+    } else if text.starts_with("dport") || text.starts_with("dst") || text.starts_with("src") {
+        anyhow::bail!(
+            "\"{}\": portent listening filters by its own port only: use sport = :PORT or :PORT",
+            clean(text, false)
+        );
+    } else {
+        text
+    };
+    let port = port.strip_prefix(':').unwrap_or(port);
+    if port.is_empty() || port.contains(char::is_whitespace) {
+        anyhow::bail!(
+            "\"{}\" is not a port filter: expected a port or name (22, ssh, 53/udp), :22 or sport = :22",
+            clean(text, false)
+        );
+    }
+    Ok(Some(port.to_owned()))
+}
+
+/// A `--netns` argument as a path; a name that is not in /run/netns is an error that lists the
+/// names that are.
+fn existing_netns(s: &str) -> Result<PathBuf> {
+    let path = netns_path(s);
+    if s.contains('/') || path.exists() {
+        return Ok(path);
+    }
+    let mut names: Vec<String> = std::fs::read_dir("/run/netns")
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    let have = if names.is_empty() {
+        "there are none in /run/netns (`ip netns add NAME` makes one)".to_owned()
+    } else {
+        format!("the ones there are: {}", clean(&names.join(", "), false))
+    };
+    anyhow::bail!(
+        "no network namespace is named \"{}\" ({} does not exist); {have}",
+        clean(s, false),
+        path.display()
+    )
+}
+
 /// `ip netns` names live in /run/netns; anything with a slash is a path.
 pub(crate) fn netns_path(s: &str) -> PathBuf {
     if s.contains('/') {
@@ -148,10 +233,11 @@ pub(crate) fn netns_path(s: &str) -> PathBuf {
 /// Warnings about what could not be seen, one per line.
 pub fn notes(w: &mut impl Write, report: &Report) -> std::io::Result<()> {
     for n in &report.notes {
-        writeln!(w, "{WARN}note:{WARN:#} {}", clean(n, false))?;
+        writeln!(w, "{}", out::hang(&format!("{WARN}note:{WARN:#} "), n, 6))?;
     }
     if let Some(ns) = &report.netns {
-        writeln!(w, "{DIM}network namespace: {}{DIM:#}", clean(ns, false))?;
+        let line = out::hang(&format!("{DIM}network namespace: "), ns, 4);
+        writeln!(w, "{line}{DIM:#}")?;
     }
     Ok(())
 }
@@ -177,7 +263,7 @@ type Cells = Rc<[String; 4]>;
 
 /// One line per owner. Cells are made once per process and shared: one server holding
 /// 10,000 sockets costs one set of strings, not 10,000.
-fn owner_cells(row: &Row, wide: bool, cache: &mut HashMap<u32, Cells>) -> Vec<Cells> {
+fn owner_cells(row: &Row, cache: &mut HashMap<u32, Cells>) -> Vec<Cells> {
     let l = &row.socket;
     let socket_user = l.user_label();
     if l.owners.is_empty() {
@@ -199,14 +285,14 @@ fn owner_cells(row: &Row, wide: bool, cache: &mut HashMap<u32, Cells>) -> Vec<Ce
             if let Some(c) = cache.get(&o.pid) {
                 return Rc::clone(c);
             }
-            let c = Rc::new(cells_of(o, &socket_user, wide));
+            let c = Rc::new(cells_of(o, &socket_user));
             cache.insert(o.pid, Rc::clone(&c));
             c
         })
         .collect()
 }
 
-fn cells_of(o: &Owner, socket_user: &str, wide: bool) -> [String; 4] {
+fn cells_of(o: &Owner, socket_user: &str) -> [String; 4] {
     match &o.process {
         Some(p) => {
             let user = p
@@ -214,7 +300,8 @@ fn cells_of(o: &Owner, socket_user: &str, wide: bool) -> [String; 4] {
                 .clone()
                 .or_else(|| p.uid.map(|u| u.to_string()))
                 .unwrap_or_else(|| socket_user.to_owned());
-            let mut cmd = p.cmdline.join(" ");
+            // Titles padded with spaces (redis-server) lose the padding.
+            let mut cmd = out::squeeze(&p.cmdline.join(" "));
             if cmd.is_empty() {
                 cmd = format!("[{}]", p.name);
             }
@@ -229,11 +316,7 @@ fn cells_of(o: &Owner, socket_user: &str, wide: bool) -> [String; 4] {
                 o.pid.to_string(),
                 clean(&p.name, false).into_owned(),
                 clean(&user, false).into_owned(),
-                if wide {
-                    cmd.into_owned()
-                } else {
-                    cut(&cmd, COMMAND_WIDTH)
-                },
+                cmd.into_owned(),
             ]
         }
         None => [
@@ -245,39 +328,67 @@ fn cells_of(o: &Owner, socket_user: &str, wide: bool) -> [String; 4] {
     }
 }
 
-fn cut(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        return s.to_owned();
-    }
-    let mut t: String = s.chars().take(max.saturating_sub(1)).collect();
-    t.push('\u{2026}');
-    t
-}
-
-/// Renders rows as a table, every untrusted string cleaned, indented by `indent` spaces.
+/// Renders rows as a table, every untrusted string cleaned, indented by `indent` spaces, and
+/// fitted to `width` columns: the command line takes what the other columns leave (all of it
+/// with `wide`), or a line of its own under the row when that is too little.
 /// Two passes over `rows` (widths, then lines) instead of a table of strings in memory: the
 /// owner cells are cached per process, the rest is cheap to make twice.
-pub fn table(w: &mut impl Write, rows: &[Row], wide: bool, indent: usize) -> std::io::Result<()> {
-    let pad = " ".repeat(indent);
+pub fn table(
+    w: &mut impl Write,
+    rows: &[Row],
+    wide: bool,
+    indent: usize,
+    width: usize,
+) -> std::io::Result<()> {
+    let pad_s = " ".repeat(indent);
     let mut cache = HashMap::new();
     let (mut wa, mut ws, mut wpid, mut wproc, mut wuser, mut wf) = (7, 7, 3, 7, 4, 5);
     for row in rows {
-        wa = wa.max(address(row.socket).chars().count());
-        ws = ws.max(service(row).chars().count());
+        wa = wa.max(text_width(&address(row.socket)));
+        ws = ws.max(text_width(&service(row)));
         let n: usize = row.flags.iter().map(|f| f.as_str().len() + 1).sum();
-
         wf = wf.max(n.saturating_sub(1));
-        for c in owner_cells(row, wide, &mut cache) {
-            wpid = wpid.max(c[0].chars().count());
-            wproc = wproc.max(c[1].chars().count());
-            wuser = wuser.max(c[2].chars().count());
+        for c in owner_cells(row, &mut cache) {
+            wpid = wpid.max(text_width(&c[0]));
+            wproc = wproc.max(text_width(&c[1]));
+            wuser = wuser.max(text_width(&c[2]));
         }
     }
-    writeln!(
-        w,
-        "{pad}{HEAD}{:<5} {:<wa$} {:>5} {:<ws$} {:>wpid$} {:<wproc$} {:<wuser$} {:<wf$} COMMAND{HEAD:#}",
-        "PROTO", "ADDRESS", "PORT", "SERVICE", "PID", "PROCESS", "USER", "FLAGS"
-    )?;
+    // Long process and user names are cut rather than pushing every command off the line
+    // (a process name from /proc/PID/comm is at most 15 characters anyway).
+    wproc = wproc.min(16);
+    wuser = wuser.min(16);
+    let fixed = indent + 5 + 1 + wa + 1 + 5 + 1 + ws + 1 + wpid + 1 + wproc + 1 + wuser + 1 + wf;
+    let room = width.saturating_sub(fixed + 1);
+    let own_line = !wide && room < MIN_COMMAND;
+    let below = indent + 4;
+    if own_line {
+        writeln!(
+            w,
+            "{pad_s}{HEAD}{:<5} {} {:>5} {} {} {} {} FLAGS{HEAD:#}",
+            "PROTO",
+            pad("ADDRESS", wa),
+            "PORT",
+            pad("SERVICE", ws),
+            pad_left("PID", wpid),
+            pad("PROCESS", wproc),
+            pad("USER", wuser),
+        )?;
+        writeln!(w, "{}{HEAD}COMMAND{HEAD:#}", " ".repeat(below))?;
+    } else {
+        writeln!(
+            w,
+            "{pad_s}{HEAD}{:<5} {} {:>5} {} {} {} {} {} COMMAND{HEAD:#}",
+            "PROTO",
+            pad("ADDRESS", wa),
+            "PORT",
+            pad("SERVICE", ws),
+            pad_left("PID", wpid),
+            pad("PROCESS", wproc),
+            pad("USER", wuser),
+            pad("FLAGS", wf),
+        )?;
+    }
     for row in rows {
         let l = &row.socket;
         let svc_style = if row.registry.status == Status::Assigned {
@@ -286,33 +397,42 @@ pub fn table(w: &mut impl Write, rows: &[Row], wide: bool, indent: usize) -> std
             DIM
         };
         let pstyle = if l.owners.is_empty() { WARN } else { NAME };
-        for (i, cells) in owner_cells(row, wide, &mut cache).iter().enumerate() {
+        for (i, cells) in owner_cells(row, &mut cache).iter().enumerate() {
             let [pid, process, user, cmd] = &**cells;
             if i == 0 {
                 write!(
                     w,
-                    "{pad}{:<5} {:<wa$} {:>5} {svc_style}{:<ws$}{svc_style:#} ",
+                    "{pad_s}{:<5} {} {:>5} {svc_style}{}{svc_style:#} ",
                     l.protocol.as_str(),
-                    address(l),
+                    pad(&address(l), wa),
                     l.port,
-                    service(row)
+                    pad(&service(row), ws),
                 )?;
             } else {
-                write!(w, "{pad}{:<5} {:<wa$} {:>5} {:<ws$} ", "", "", "", "")?;
+                write!(w, "{pad_s}{:<5} {:<wa$} {:>5} {:<ws$} ", "", "", "", "")?;
             }
             write!(
                 w,
-                "{pid:>wpid$} {pstyle}{process:<wproc$}{pstyle:#} {user:<wuser$} "
+                "{} {pstyle}{}{pstyle:#} {} ",
+                pad_left(pid, wpid),
+                pad(&fit(process, wproc), wproc),
+                pad(&fit(user, wuser), wuser),
             )?;
+            let last = if cmd.is_empty() || own_line { 0 } else { wf };
             if i == 0 {
-                flags(w, row, wf)?;
+                flags(w, row, last)?;
             } else {
-                write!(w, "{:<wf$}", "")?;
+                write!(w, "{:<last$}", "")?;
             }
             if cmd.is_empty() {
                 writeln!(w)?;
-            } else {
+            } else if wide {
                 writeln!(w, " {DIM}{cmd}{DIM:#}")?;
+            } else if own_line {
+                let cmd = fit(cmd, width.saturating_sub(below));
+                writeln!(w, "\n{}{DIM}{cmd}{DIM:#}", " ".repeat(below))?;
+            } else {
+                writeln!(w, " {DIM}{}{DIM:#}", fit(cmd, room))?;
             }
         }
     }
@@ -342,9 +462,41 @@ mod tests {
     use super::*;
 
     #[test]
+    fn ss_port_filters() {
+        let words = |s: &[&str]| s.iter().map(|w| (*w).to_owned()).collect::<Vec<_>>();
+        for (given, port) in [
+            (&["22"][..], "22"),
+            (&[":22"][..], "22"),
+            (&[":ssh"][..], "ssh"),
+            (&["53/udp"][..], "53/udp"),
+            (&["sport", "=", ":22"][..], "22"),
+            (&["sport", "==", ":22"][..], "22"),
+            (&["sport", "eq", ":22"][..], "22"),
+            (&["sport", ":22"][..], "22"),
+            (&["sport = :22"][..], "22"),
+            (&["sport==:22"][..], "22"),
+            (&["( sport = :22 )"][..], "22"),
+            (&["(", "sport", "=", ":22", ")"][..], "22"),
+        ] {
+            assert_eq!(
+                ss_port(&words(given)).unwrap().as_deref(),
+                Some(port),
+                "{given:?}"
+            );
+        }
+        assert_eq!(ss_port(&[]).unwrap(), None);
+        for bad in [
+            &["dport", "=", ":22"][..],
+            &["sport", "="][..],
+            &["22", "23"][..],
+        ] {
+            let err = ss_port(&words(bad)).unwrap_err().to_string();
+            assert!(err.contains("sport = :"), "{bad:?}: {err}");
+        }
+    }
+
+    #[test]
     fn cuts_and_namespaces() {
-        assert_eq!(cut("abc", 3), "abc");
-        assert_eq!(cut("abcd", 3), "ab\u{2026}");
         assert_eq!(netns_path("blue"), PathBuf::from("/run/netns/blue"));
         assert_eq!(
             netns_path("/proc/1/ns/net"),

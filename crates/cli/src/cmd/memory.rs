@@ -452,7 +452,11 @@ fn runs_table(runs: &[Run]) -> Result<()> {
             r.counts.closed,
             r.counts.filtered,
             done,
-            clean(&targets, false)
+            // The targets take what the columns before them leave.
+            out::fit(
+                &clean(&targets, false),
+                out::width().saturating_sub(85).max(16)
+            )
         )?;
     }
     Ok(w.flush()?)
@@ -485,13 +489,16 @@ fn timeline_text(host: &str, lines: &[PortTimeline]) -> Result<()> {
                 .as_deref()
                 .map(|d| format!(": {}", clean(d, false)))
                 .unwrap_or_default();
-            writeln!(
-                w,
-                "    {} {:<8} {DIM}run {}{DIM:#}{detail}",
+            let lead = format!(
+                "    {} {:<8} {DIM}run {}{DIM:#}",
                 utc_readable(e.at_ms),
                 e.event,
                 e.run
-            )?;
+            );
+            let room = out::width().saturating_sub(out::text_width(
+                &anstream::adapter::strip_str(&lead).to_string(),
+            ));
+            writeln!(w, "{lead}{}", out::fit(&detail, room))?;
         }
     }
     Ok(w.flush()?)
@@ -787,9 +794,9 @@ pub fn show(args: &ShowArgs) -> Result<Outcome> {
     let mut w = out::buffered_stdout();
     let r = &data.run;
     writeln!(w, "{}", run_line(r))?;
-    writeln!(w, "  targets {}", clean(&r.targets.join(" "), false))?;
+    writeln!(w, "{}", out::hang("  targets ", &r.targets.join(" "), 10))?;
     if !r.ports.is_empty() {
-        writeln!(w, "  ports   {}", clean(&r.ports, false))?;
+        writeln!(w, "{}", out::hang("  ports   ", &r.ports, 10))?;
     }
     for h in &data.hosts {
         let name = h

@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::Outcome;
 use crate::args::PortArgs;
-use crate::out::{self, BAD, DIM, GOOD, HEAD, NAME, WARN, clean, wrap};
+use crate::out::{self, BAD, DIM, GOOD, HEAD, NAME, WARN, clean, hang, text_width, wrap};
 
 pub fn run(args: &PortArgs) -> Result<Outcome> {
     let reg = out::registry();
@@ -25,6 +25,9 @@ pub fn run(args: &PortArgs) -> Result<Outcome> {
         }
         Err(e) => return Err(e.into()),
     };
+    if resolved.range {
+        return range_page(&reg, &resolved.ports, resolved.protocol, args.json);
+    }
     let host = portent_local::host::facts();
     let port = resolved.ports[0];
     let report = PortReport::build(&reg, port, &host);
@@ -45,11 +48,7 @@ pub fn run(args: &PortArgs) -> Result<Outcome> {
     let mut w = anstream::stdout().lock();
     if let Some(name) = &resolved.name {
         let others: Vec<String> = resolved.ports[1..].iter().map(u16::to_string).collect();
-        write!(
-            w,
-            "{DIM}{} is registered on port {port}",
-            clean(name, false)
-        )?;
+        let mut line = format!("{name} is registered on port {port}");
         if !others.is_empty() {
             let shown = others
                 .iter()
@@ -58,13 +57,158 @@ pub fn run(args: &PortArgs) -> Result<Outcome> {
                 .collect::<Vec<_>>()
                 .join(", ");
             let more = if others.len() > 12 { ", ..." } else { "" };
-            write!(w, " (also {shown}{more})")?;
+            line.push_str(&format!(" (also {shown}{more})"));
         }
-        writeln!(w, "{DIM:#}\n")?;
+        writeln!(w, "{DIM}{}{DIM:#}\n", wrap(&line, 0))?;
     }
     render(&mut w, &report, resolved.protocol, &live)?;
     w.flush()?;
     Ok(Outcome::Found)
+}
+
+/// One port of a range page: the registry's names per protocol, and the titles of the notes.
+#[derive(Serialize)]
+struct RangeRow {
+    port: u16,
+    registry: Vec<RangeEntry>,
+    notes: Vec<&'static str>,
+}
+
+#[derive(Serialize)]
+struct RangeEntry {
+    protocol: Protocol,
+    status: Status,
+    names: Vec<&'static str>,
+}
+
+#[derive(Serialize)]
+struct RangeJson {
+    first: u16,
+    last: u16,
+    protocol: Option<Protocol>,
+    ports: Vec<RangeRow>,
+}
+
+/// `portent 20-25`: a compact list of the ports, one line each (`--json`: the same rows).
+fn range_page(
+    reg: &portent_registry::Registry,
+    ports: &[u16],
+    only: Option<Protocol>,
+    json: bool,
+) -> Result<Outcome> {
+    let rows: Vec<RangeRow> = ports
+        .iter()
+        .map(|&port| RangeRow {
+            port,
+            registry: Protocol::ALL
+                .iter()
+                .filter(|p| only.is_none_or(|o| o == **p))
+                .map(|&p| {
+                    let e = reg.lookup(port, p);
+                    RangeEntry {
+                        protocol: p,
+                        status: e.status,
+                        names: e.service_names(),
+                    }
+                })
+                .collect(),
+            notes: portent_registry::notes_for(port, only)
+                .map(|n| n.title)
+                .collect(),
+        })
+        .collect();
+    let (first, last) = (ports[0], ports[ports.len() - 1]);
+    if json {
+        out::json(&RangeJson {
+            first,
+            last,
+            protocol: only,
+            ports: rows,
+        })?;
+        return Ok(Outcome::Found);
+    }
+    let mut w = out::buffered_stdout();
+    range_table(&mut w, &rows, only, out::width())?;
+    w.flush()?;
+    Ok(Outcome::Found)
+}
+
+/// What the registry says of one port in a few words: `ssh (tcp, udp, sctp)`, or the
+/// strongest status when nothing is assigned.
+fn registry_cell(row: &RangeRow) -> String {
+    let mut groups: Vec<(String, Vec<&str>)> = Vec::new();
+    for e in row.registry.iter().filter(|e| !e.names.is_empty()) {
+        let names = e.names.join("/");
+        match groups.iter_mut().find(|(n, _)| *n == names) {
+            Some((_, protos)) => protos.push(e.protocol.as_str()),
+            None => groups.push((names, vec![e.protocol.as_str()])),
+        }
+    }
+    if groups.is_empty() {
+        let status = row
+            .registry
+            .iter()
+            .map(|e| e.status)
+            .max()
+            .unwrap_or(Status::Unassigned);
+        return status.as_str().to_owned();
+    }
+    groups
+        .iter()
+        .map(|(names, protos)| format!("{names} ({})", protos.join(", ")))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn range_table(
+    w: &mut impl Write,
+    rows: &[RangeRow],
+    only: Option<Protocol>,
+    width: usize,
+) -> std::io::Result<()> {
+    let (first, last) = (rows[0].port, rows[rows.len() - 1].port);
+    let on = only.map(|p| format!(" on {p}")).unwrap_or_default();
+    writeln!(
+        w,
+        "{HEAD}Ports {first}-{last}{HEAD:#}{on}  {DIM}{}; portent PORT for a port's page{DIM:#}\n",
+        out::plural(rows.len(), "port")
+    )?;
+    let cells: Vec<String> = rows
+        .iter()
+        .map(|r| clean(&registry_cell(r), false).into_owned())
+        .collect();
+    let left = width.saturating_sub(5 + 2 + 2);
+    let wreg = cells
+        .iter()
+        .map(|c| text_width(c))
+        .max()
+        .unwrap_or(0)
+        .max(8)
+        .min((left / 2).max(20));
+    let wnote = left.saturating_sub(wreg).max(12);
+    writeln!(
+        w,
+        "{HEAD}{:>5}  {}  NOTES{HEAD:#}",
+        "PORT",
+        out::pad("REGISTRY", wreg)
+    )?;
+    for (r, cell) in rows.iter().zip(&cells) {
+        let assigned = r.registry.iter().any(|e| e.status == Status::Assigned);
+        let st = if assigned { NAME } else { DIM };
+        let notes = clean(&r.notes.join("; "), false).into_owned();
+        let cell = out::pad(&out::fit(cell, wreg), wreg);
+        if notes.is_empty() {
+            writeln!(w, "{:>5}  {st}{}{st:#}", r.port, cell.trim_end())?;
+        } else {
+            writeln!(
+                w,
+                "{:>5}  {st}{cell}{st:#}  {}",
+                r.port,
+                out::fit(&notes, wnote)
+            )?;
+        }
+    }
+    Ok(())
 }
 
 /// The port page as JSON: the report plus what listens on the port here now.
@@ -114,16 +258,18 @@ fn render_live(w: &mut impl Write, port: u16, live: &Live) -> std::io::Result<()
                 "  nothing listens on {port} here {DIM}(this network namespace){DIM:#}"
             )?;
             for n in &r.notes {
-                writeln!(w, "  {WARN}note:{WARN:#} {}", clean(n, false))?;
+                writeln!(w, "{}", hang(&format!("  {WARN}note:{WARN:#} "), n, 8))?;
             }
         }
         Live::Report(r) => {
-            super::listening::table(w, &r.sockets, false, 2)?;
+            super::listening::table(w, &r.sockets, false, 2, out::width())?;
             for n in &r.notes {
-                writeln!(w, "  {WARN}note:{WARN:#} {}", clean(n, false))?;
+                writeln!(w, "{}", hang(&format!("  {WARN}note:{WARN:#} "), n, 8))?;
             }
         }
-        Live::Error { error } => writeln!(w, "  {DIM}unknown: {}{DIM:#}", clean(error, false))?,
+        Live::Error { error } => {
+            writeln!(w, "{}{DIM:#}", hang(&format!("  {DIM}unknown: "), error, 4))?
+        }
     }
     writeln!(w)
 }
@@ -174,29 +320,49 @@ fn render(
     match r.privileged {
         Some(p) => {
             let word = if p { "privileged" } else { "unprivileged" };
+            let text = format!("{word}: {}", r.privilege_detail);
             writeln!(
                 w,
-                "  {HEAD}Binding{HEAD:#}    {word}: {}",
-                r.privilege_detail
+                "{}",
+                hang(&format!("  {HEAD}Binding{HEAD:#}    "), &text, 13)
             )?;
         }
         None if !r.privilege_detail.is_empty() => {
-            writeln!(w, "  {HEAD}Binding{HEAD:#}    {}", r.privilege_detail)?;
+            let label = format!("  {HEAD}Binding{HEAD:#}    ");
+            writeln!(w, "{}", hang(&label, &r.privilege_detail, 13))?;
         }
         None => {}
     }
+    let ephemeral = format!("  {HEAD}Ephemeral{HEAD:#}  ");
     match (r.ephemeral, r.ephemeral_range) {
         (_, Some((a, b))) if !r.assessment.listenable => writeln!(
             w,
-            "  {HEAD}Ephemeral{HEAD:#}  binding port 0 gets a free port from this host's ephemeral range {a}-{b}"
+            "{}",
+            hang(
+                &ephemeral,
+                &format!(
+                    "binding port 0 gets a free port from this host's ephemeral range {a}-{b}"
+                ),
+                13
+            )
         )?,
         (Some(true), Some((a, b))) => writeln!(
             w,
-            "  {HEAD}Ephemeral{HEAD:#}  {WARN}yes{WARN:#}: inside this host's ephemeral range {a}-{b}"
+            "{}",
+            hang(
+                &format!("{ephemeral}{WARN}yes{WARN:#}: "),
+                &format!("inside this host's ephemeral range {a}-{b}"),
+                13
+            )
         )?,
         (Some(false), Some((a, b))) => writeln!(
             w,
-            "  {HEAD}Ephemeral{HEAD:#}  no: this host's ephemeral range is {a}-{b}"
+            "{}",
+            hang(
+                &ephemeral,
+                &format!("no: this host's ephemeral range is {a}-{b}"),
+                13
+            )
         )?,
         _ => {}
     }
@@ -223,12 +389,17 @@ fn render(
     if !r.notes.is_empty() {
         writeln!(w, "{HEAD}Known uses and history{HEAD:#}")?;
         for n in &r.notes {
-            writeln!(
-                w,
-                "  {NAME}{}{NAME:#} {DIM}[{}]{DIM:#}",
-                clean(n.title, false),
-                n.kind.as_str()
-            )?;
+            let title = clean(n.title, false);
+            if 2 + text_width(&title) + 3 + n.kind.as_str().len() <= out::width() {
+                writeln!(
+                    w,
+                    "  {NAME}{title}{NAME:#} {DIM}[{}]{DIM:#}",
+                    n.kind.as_str()
+                )?;
+            } else {
+                let text = format!("{title} [{}]", n.kind.as_str());
+                writeln!(w, "{NAME}{}{NAME:#}", hang("  ", &text, 4))?;
+            }
             writeln!(w, "{}", wrap(n.summary, 4))?;
             if !n.detail.is_empty() {
                 writeln!(w, "{}", wrap(n.detail, 4))?;
@@ -241,11 +412,11 @@ fn render(
                 )?;
             }
             for s in n.sources {
+                let text = format!("{} <{}>", s.title, s.url);
                 writeln!(
                     w,
-                    "    {DIM}source:{DIM:#} {} {DIM}<{}>{DIM:#}",
-                    clean(s.title, false),
-                    clean(s.url, false)
+                    "{}",
+                    hang(&format!("    {DIM}source:{DIM:#} "), &text, 6)
                 )?;
             }
         }
@@ -273,21 +444,20 @@ fn render(
         .find(|x| **x == r.assessment.concern_reason);
     let rest = r.assessment.reasons.iter().filter(|x| Some(*x) != first);
     for reason in first.into_iter().chain(rest) {
-        let text = wrap(reason, 4);
-        writeln!(w, "  -{}", &text[3.min(text.len())..])?;
+        writeln!(w, "{}", hang("  - ", reason, 4))?;
     }
     writeln!(w)?;
 
     if !r.related.is_empty() {
         writeln!(w, "{HEAD}Related ports{HEAD:#}")?;
         for rel in r.related.iter().take(12) {
-            writeln!(
-                w,
-                "  {:>5}  {NAME}{:<16}{NAME:#} {DIM}{}{DIM:#}",
+            let name = clean(rel.name.unwrap_or("-"), false);
+            let lead = format!(
+                "  {:>5}  {NAME}{}{NAME:#} {DIM}",
                 rel.port,
-                clean(rel.name.unwrap_or("-"), false),
-                clean(&rel.why, false)
-            )?;
+                out::pad(&name, 16)
+            );
+            writeln!(w, "{}{DIM:#}", hang(&lead, &rel.why, 26))?;
         }
         writeln!(w)?;
     }
@@ -305,7 +475,7 @@ fn render(
     ] {
         for (i, c) in cmds.iter().enumerate() {
             let label = if i == 0 { os } else { "" };
-            writeln!(w, "  {DIM}{label:<8}{DIM:#} {c}")?;
+            writeln!(w, "{}", hang(&format!("  {DIM}{label:<8}{DIM:#} "), c, 11))?;
         }
     }
     Ok(())
@@ -324,45 +494,46 @@ fn registry_entry(
         .map(|p| p.as_str())
         .collect::<Vec<_>>()
         .join(", ");
-    if protocols.len() > 1 {
+    let mut lead = if protocols.len() > 1 {
         writeln!(w, "  {label}: {st}{}{st:#}", e.status.as_str())?;
-        write!(w, "{:18}", "")?;
+        " ".repeat(18)
     } else {
-        write!(w, "  {label:<5} {st}{:<10}{st:#} ", e.status.as_str())?;
-    }
+        format!("  {label:<5} {st}{:<10}{st:#} ", e.status.as_str())
+    };
     if e.services.is_empty() && e.other_rows.is_empty() {
-        writeln!(w, "{DIM}no entry{DIM:#}")?;
+        writeln!(w, "{lead}{DIM}no entry{DIM:#}")?;
         return Ok(());
     }
-    let mut first = true;
     for row in e.services.iter().chain(&e.other_rows) {
-        if !first {
-            write!(w, "{:18}", "")?;
-        }
-        first = false;
-        service_row(w, row)?;
+        service_row(w, &lead, row)?;
+        lead = " ".repeat(18);
     }
     Ok(())
 }
 
-fn service_row(w: &mut impl Write, s: &ServiceRow) -> std::io::Result<()> {
+/// One registry row after `lead` (the protocol and status, or spaces): its name and
+/// description wrapped under column 18, then its facts.
+fn service_row(w: &mut impl Write, lead: &str, s: &ServiceRow) -> std::io::Result<()> {
     if s.name.is_empty() {
-        write!(
-            w,
-            "{DIM}{} (ports {}){DIM:#}",
-            clean(s.description, false),
-            s.ports
-        )?;
+        let text = format!("{} (ports {})", s.description, s.ports);
+        writeln!(w, "{}{DIM:#}", hang(&format!("{lead}{DIM}"), &text, 18))?;
     } else {
-        write!(w, "{NAME}{}{NAME:#}", clean(s.name, false))?;
-        if !s.description.is_empty() {
-            write!(w, "  {}", clean(first_line(s.description), false))?;
-        }
+        let name = clean(s.name, false);
+        let mut text = first_line(s.description).to_owned();
         if s.ports.contains('-') {
-            write!(w, " {DIM}(range {}){DIM:#}", s.ports)?;
+            text = format!("{text} (range {})", s.ports);
+        }
+        let text = text.trim();
+        if text.is_empty() {
+            writeln!(w, "{lead}{NAME}{name}{NAME:#}")?;
+        } else {
+            writeln!(
+                w,
+                "{}",
+                hang(&format!("{lead}{NAME}{name}{NAME:#}  "), text, 18)
+            )?;
         }
     }
-    writeln!(w)?;
     let mut facts: Vec<String> = Vec::new();
     if !s.assignee.is_empty() {
         facts.push(format!("assignee {}", s.assignee));

@@ -1075,6 +1075,7 @@ fn render_normal(
 }
 
 fn table_to<W: Write + ?Sized>(mut w: &mut W, record: &RunRecord, reg: &Registry) -> Result<()> {
+    let width = out::width();
     for h in &record.hosts {
         write!(w, "{HEAD}{}{HEAD:#}", h.addr)?;
         if let Some(n) = &h.hostname {
@@ -1117,18 +1118,32 @@ fn table_to<W: Write + ?Sized>(mut w: &mut W, record: &RunRecord, reg: &Registry
                 "  {port:<11} {st}{state:<9}{st:#} {reason:<22} {rtt:>9}  "
             )?;
             let svc = clean(e.service, false);
-            if e.status == portent_registry::Status::Assigned {
-                write!(w, "{NAME}{svc:<16}{NAME:#}")?;
+            let used = 2 + 11 + 1 + 9 + 1 + 22 + 1 + 9 + 2 + out::text_width(&svc).max(16);
+            let note = clean(e.note, false);
+            let room = width.saturating_sub(used + 1 + if e.ghost { 6 } else { 0 });
+            let svc = if e.ghost || (!note.is_empty() && room >= 24) {
+                out::pad(&svc, 16)
             } else {
-                write!(w, "{DIM}{svc:<16}{DIM:#}")?;
+                svc.into_owned()
+            };
+            if e.status == portent_registry::Status::Assigned {
+                write!(w, "{NAME}{svc}{NAME:#}")?;
+            } else {
+                write!(w, "{DIM}{svc}{DIM:#}")?;
             }
             if e.ghost {
                 write!(w, " {BAD}ghost{BAD:#}")?;
             }
-            if !e.note.is_empty() {
-                write!(w, " {}", clean(e.note, false))?;
+            // The note cut to what is left of the line (the port page has all of it); with
+            // little left, on a line of its own under the row.
+            if note.is_empty() {
+                writeln!(w)?;
+            } else if room >= 24 {
+                writeln!(w, " {}", out::fit(&note, room))?;
+            } else {
+                let below = width.saturating_sub(14);
+                writeln!(w, "\n{}{}", " ".repeat(14), out::fit(&note, below))?;
             }
-            writeln!(w)?;
             if let Some(d) = h.detection_of(r.protocol, r.port) {
                 render_detection(&mut w, d)?;
             } else if h.interrupted_on(r.protocol, r.port) {
@@ -1163,7 +1178,8 @@ fn table_to<W: Write + ?Sized>(mut w: &mut W, record: &RunRecord, reg: &Registry
             writeln!(w, "  no open ports")?;
         }
         if !hidden.is_empty() {
-            writeln!(w, "  {DIM}not shown: {}{DIM:#}", hidden.join(", "))?;
+            let line = out::hang(&format!("  {DIM}not shown: "), &hidden.join(", "), 4);
+            writeln!(w, "{line}{DIM:#}")?;
         }
         writeln!(w)?;
     }
@@ -1266,28 +1282,34 @@ pub(crate) const CSV_HEADER: [&str; 13] = [
 /// it is worth reading (a mismatch or a ghost port).
 fn render_detection(w: &mut impl Write, d: &Detection) -> io::Result<()> {
     use super::detect::{notable, summary, tls_line};
+    // Every line wrapped under column 14 to the terminal's width; evidence (bytes a peer
+    // sent) is cut to one line.
     let pad = " ".repeat(14);
     if d.service == "unknown" {
-        write!(w, "{pad}{DIM}speaks: unknown")?;
+        let mut text = String::new();
         if let Some(e) = &d.error {
-            write!(w, " ({})", clean(e, false))?;
+            text = format!("({})", clean(e, false));
         } else if !d.evidence.is_empty() {
             let ev: String = d.evidence.chars().take(60).collect();
-            write!(w, " \"{}\"", clean(&ev, false))?;
+            let room = out::width().saturating_sub(14 + 18);
+            text = format!("\"{}\"", out::fit(&clean(&ev, false), room));
         }
-        writeln!(w, "{DIM:#}")?;
+        let lead = format!("{pad}{DIM}speaks: unknown ");
+        writeln!(w, "{}{DIM:#}", out::hang(&lead, &text, 16))?;
     } else {
-        writeln!(w, "{pad}speaks: {NAME}{}{NAME:#}", summary(d))?;
+        let lead = format!("{pad}speaks: {NAME}");
+        writeln!(w, "{}{NAME:#}", out::hang(&lead, &summary(d), 16))?;
     }
     if let Some(t) = tls_line(d) {
-        writeln!(w, "{pad}{DIM}tls: {t}{DIM:#}")?;
-    }
-    if notable(d) {
         writeln!(
             w,
-            "{pad}{WARN}{}{WARN:#}",
-            clean(&d.verdict.sentence, false)
+            "{}{DIM:#}",
+            out::hang(&format!("{pad}{DIM}tls: "), &t, 16)
         )?;
+    }
+    if notable(d) {
+        let line = out::hang(&format!("{pad}{WARN}"), &d.verdict.sentence, 14);
+        writeln!(w, "{line}{WARN:#}")?;
     }
     Ok(())
 }
