@@ -557,14 +557,17 @@ fn counts_of_one_are_singular() {
     ]);
     assert!(matches!(o.status.code(), Some(0 | 1)), "{}", stderr(&o));
     let s = stdout(&o);
-    assert!(s.contains("1 host scanned (0 down), 1 port each,"), "{s}");
+    assert!(
+        s.contains("1 IP address (1 host up), 1 port each, scanned in"),
+        "{s}"
+    );
     let x = std::fs::read_to_string(&xml).unwrap();
     assert!(
         x.contains("portent done: 1 IP address (1 host up) scanned"),
         "{x}"
     );
     let o = portent(&["scan", "127.0.0.1", "-p", "1-2", "-q"]);
-    assert!(stdout(&o).contains("1 host scanned (0 down), 2 ports each,"));
+    assert!(stdout(&o).contains("1 IP address (1 host up), 2 ports each, scanned in"));
 }
 
 /// Run as another user whose data directory sits where that user cannot look (`sudo -u`

@@ -1201,9 +1201,8 @@ fn table_to<W: Write + ?Sized>(mut w: &mut W, record: &RunRecord, reg: &Registry
     };
     write!(
         w,
-        "{} scanned ({} down), {each} each, in {elapsed:.2} s: ",
-        plural(up as u64, "host"),
-        group(record.hosts_down),
+        "{}, {each} each, scanned in {elapsed:.2} s: ",
+        super::scan_xml::addresses_up(record),
     )?;
     write!(
         w,
@@ -1434,7 +1433,6 @@ struct SummaryLine<'a> {
     totals: Counts,
     stats: Stats,
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -36,15 +36,21 @@ pub(crate) fn ctime(t: SystemTime) -> String {
     )
 }
 
-/// nmap's closing words: "2 IP addresses (1 host up) scanned in 0.52 seconds".
-pub(crate) fn done_summary(c: &RunRecord) -> String {
+/// nmap's count of what was scanned: "2 IP addresses (1 host up)" (a host scanned without
+/// discovery counts as up, as with nmap's -Pn).
+pub(crate) fn addresses_up(c: &RunRecord) -> String {
     let addresses = match c.addresses {
         1 => "1 IP address".to_owned(),
         n => format!("{} IP addresses", group(n)),
     };
+    format!("{addresses} ({} up)", plural(c.hosts.len() as u64, "host"))
+}
+
+/// nmap's closing words: "2 IP addresses (1 host up) scanned in 0.52 seconds".
+pub(crate) fn done_summary(c: &RunRecord) -> String {
     format!(
-        "{addresses} ({} up) scanned in {:.2} seconds",
-        plural(c.hosts.len() as u64, "host"),
+        "{} scanned in {:.2} seconds",
+        addresses_up(c),
         elapsed(c).as_secs_f64()
     )
 }
