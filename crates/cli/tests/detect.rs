@@ -126,7 +126,7 @@ fn scan_detect_json_names_each_fixture_and_settles_the_tarpit() {
     assert_eq!(d["product"], "NetInfo netinfod");
     assert_eq!(d["version"], "v2");
     assert_eq!(d["rpc"]["programs"][0]["program"], 200_100_000);
-    assert_eq!(d["verdict"]["matches"], "false");
+    assert_eq!(d["verdict"]["matches"], false);
     assert_eq!(d["verdict"]["registry_status"], "unassigned");
     assert_eq!(
         d["verdict"]["sentence"],
@@ -150,7 +150,7 @@ fn scan_detect_json_names_each_fixture_and_settles_the_tarpit() {
     let d = &port_obj(&doc, lab.tarpit.port())["detection"];
     assert_eq!(d["service"], "unknown");
     assert_eq!(d["confidence"], 0.0);
-    assert_eq!(d["verdict"]["matches"], "unknown");
+    assert_eq!(d["verdict"]["matches"], serde_json::Value::Null);
     assert!(d["elapsed_ms"].as_u64().unwrap() <= 3_300, "{d}");
     // Ports are detected concurrently: the whole run costs about one tarpit budget.
     assert!(wall < Duration::from_secs(8), "{wall:?}");
@@ -228,7 +228,7 @@ fn check_detects_netinfo_and_ssh() {
     assert_eq!(d["service"], "netinfo");
     assert_eq!(d["product"], "NetInfo netinfod");
     assert_eq!(d["version"], "v2");
-    assert_eq!(d["verdict"]["matches"], "false");
+    assert_eq!(d["verdict"]["matches"], false);
 
     let port = lab.ssh.port().to_string();
     let o = portent(&["check", "127.0.0.1", &port]);

@@ -662,7 +662,7 @@ fn udp_and_tcp_in_one_scan_and_udp_checks() {
     assert_eq!(got, want);
     let echo = &ports[2]["detection"];
     assert_eq!(echo["service"], "echo", "{echo}");
-    assert_eq!(echo["verdict"]["matches"], "true", "{echo}");
+    assert_eq!(echo["verdict"]["matches"], true, "{echo}");
     assert_eq!(v["totals"]["open_filtered"], 2, "{}", v["totals"]);
 
     let x = std::fs::read_to_string(&xml).unwrap();

@@ -435,3 +435,48 @@ impl DetectorBuilder {
         })
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod verdict_json_tests {
+    use super::*;
+
+    fn verdict(m: Matches) -> Verdict {
+        Verdict {
+            expected: Some("https".into()),
+            registry_status: "assigned".into(),
+            matches: m,
+            sentence: "s".into(),
+        }
+    }
+
+    #[test]
+    fn matches_is_a_boolean_and_old_words_still_read() {
+        for (m, json, conventional) in [
+            (Matches::True, serde_json::json!(true), false),
+            (Matches::Conventional, serde_json::json!(true), true),
+            (Matches::False, serde_json::json!(false), false),
+            (Matches::Unknown, serde_json::Value::Null, false),
+        ] {
+            let v = serde_json::to_value(verdict(m)).unwrap();
+            assert_eq!(v["matches"], json, "{m:?}");
+            assert_eq!(v.get("conventional").is_some(), conventional, "{v}");
+            let back: Verdict = serde_json::from_value(v).unwrap();
+            assert_eq!(back.matches, m);
+        }
+        // A document saved before: `matches` as a word.
+        for (word, m) in [
+            ("true", Matches::True),
+            ("conventional", Matches::Conventional),
+            ("false", Matches::False),
+            ("unknown", Matches::Unknown),
+        ] {
+            let v = serde_json::json!({
+                "expected": null, "registry_status": "unassigned",
+                "matches": word, "sentence": "s"
+            });
+            let back: Verdict = serde_json::from_value(v).unwrap();
+            assert_eq!(back.matches, m, "{word}");
+        }
+    }
+}

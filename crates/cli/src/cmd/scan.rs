@@ -1199,22 +1199,26 @@ fn table_to<W: Write + ?Sized>(mut w: &mut W, record: &RunRecord, reg: &Registry
         (0, u) => plural(u as u64, "UDP port"),
         (t, u) => format!("{} TCP + {} UDP ports", group(t as u64), group(u as u64)),
     };
-    write!(
-        w,
-        "{}, {each} each, scanned in {elapsed:.2} s: ",
+    let head = format!(
+        "{}, {each} each, scanned in {elapsed:.2} s:",
         super::scan_xml::addresses_up(record),
-    )?;
-    write!(
-        w,
-        "{GOOD}{} open{GOOD:#}, {} closed, {} filtered",
-        group(record.totals.open),
+    );
+    let mut rest = format!(
+        ", {} closed, {} filtered",
         group(record.totals.closed),
         group(record.totals.filtered)
-    )?;
+    );
     if record.udp_port_count > 0 {
-        write!(w, ", {} open|filtered", group(record.totals.open_filtered))?;
+        rest.push_str(&format!(
+            ", {} open|filtered",
+            group(record.totals.open_filtered)
+        ));
     }
-    writeln!(w, ".")?;
+    let open = format!("{} open", group(record.totals.open));
+    // The counts go on a line of their own when the whole would not fit the terminal.
+    let whole = out::text_width(&head) + 1 + open.len() + rest.len() + 1;
+    let gap = if whole > width { "\n  " } else { " " };
+    writeln!(w, "{head}{gap}{GOOD}{open}{GOOD:#}{rest}.")?;
     if let Some(d) = record.detect_elapsed {
         let detected = record.detected();
         if record.interrupted {
