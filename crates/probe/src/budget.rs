@@ -18,6 +18,9 @@ pub(crate) struct Budget {
     pub deadline: Instant,
     pub max_bytes: usize,
     used: Arc<AtomicUsize>,
+    /// Reads that ended with the peer closing (or resetting) before it sent a byte: with
+    /// nothing ever received, the port is `tcpwrapped`.
+    silent_closes: Arc<AtomicUsize>,
 }
 
 impl Budget {
@@ -26,7 +29,19 @@ impl Budget {
             deadline: Instant::now() + total,
             max_bytes,
             used: Arc::new(AtomicUsize::new(0)),
+            silent_closes: Arc::new(AtomicUsize::new(0)),
         }
+    }
+
+    /// Counts a close without a word that no read saw: a connect the peer reset as soon as
+    /// the handshake completed.
+    pub fn note_silent_close(&self) {
+        self.silent_closes.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// How many reads ended with the peer closing before it sent anything.
+    pub fn silent_closes(&self) -> usize {
+        self.silent_closes.load(Ordering::Relaxed)
     }
 
     pub fn used(&self) -> usize {
@@ -141,8 +156,12 @@ pub(crate) async fn read_reply<S: AsyncRead + Unpin>(
         let want = (limit - got).min(buf.len());
         match tokio::time::timeout_at(until, s.read(&mut buf[..want])).await {
             Err(_) => return Stop::Quiet,
-            Ok(Err(_)) => return Stop::Error,
-            Ok(Ok(0)) => return Stop::Eof,
+            Ok(r @ (Err(_) | Ok(0))) => {
+                if got == 0 {
+                    budget.note_silent_close();
+                }
+                return if r.is_err() { Stop::Error } else { Stop::Eof };
+            }
             Ok(Ok(n)) => {
                 seen.extend_from_slice(&buf[..n]);
                 if done(&seen[start_len..]) {

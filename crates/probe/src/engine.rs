@@ -162,6 +162,18 @@ struct Run<'a> {
     xid: u32,
 }
 
+/// nmap's word for a port that accepts a connection and closes it without a word: a TCP
+/// wrapper, a firewall's proxy, or a service that talks only to some addresses.
+pub(crate) const TCPWRAPPED: &str = "tcpwrapped";
+
+fn tcpwrapped() -> Found {
+    Found {
+        service: TCPWRAPPED.to_string(),
+        confidence: 0.8,
+        ..Found::default()
+    }
+}
+
 pub(crate) async fn detect(d: &Detector, addr: SocketAddr, expected: Option<&str>) -> Detection {
     let started = Instant::now();
     let entry = d.registry.lookup(addr.port(), Protocol::Tcp);
@@ -186,6 +198,14 @@ pub(crate) async fn detect(d: &Detector, addr: SocketAddr, expected: Option<&str
     };
     let found = run.go(&expected_names).await;
     let udp_status = d.registry.status(addr.port(), Protocol::Udp);
+    // Nothing ever said, and the peer closed on us: it let us connect and no further (the
+    // accept-then-silence-then-close case; the immediate close is caught in `go`).
+    let found = found
+        .or_else(|| (run.first_seen.is_empty() && run.budget.silent_closes() > 0).then(tcpwrapped));
+    if found.as_ref().is_some_and(|f| f.service == TCPWRAPPED) {
+        // The closes are the finding, not a failure of the probes.
+        run.error = None;
+    }
     let found = found.unwrap_or_else(|| Found {
         service: "unknown".to_string(),
         evidence: run.first_seen.clone(),
@@ -236,6 +256,11 @@ impl Run<'_> {
                 Some(Capped::new(s, self.budget.clone()))
             }
             Ok(Err(e)) => {
+                // A reset, not a refusal: the handshake completed (the scan saw it open) and
+                // the peer threw the connection away at once.
+                if e.kind() == std::io::ErrorKind::ConnectionReset {
+                    self.budget.note_silent_close();
+                }
                 self.error
                     .get_or_insert_with(|| format!("connect to {}: {e}", self.addr));
                 None
@@ -301,8 +326,10 @@ impl Run<'_> {
             // feed it bytes. Report what it said.
             return None;
         }
-        if stop == Stop::Error {
-            self.error = Some("connection reset before any data".to_string());
+        if matches!(stop, Stop::Eof | Stop::Error) {
+            // Accepted, then closed (or reset) before a word: nmap's `tcpwrapped`. Probing on
+            // would only collect more of the same.
+            return Some(tcpwrapped());
         }
 
         let mut order: Vec<Probe> = DEFAULT_ORDER
@@ -319,8 +346,10 @@ impl Run<'_> {
             }
         }
 
-        // The banner connection is reused for the first probe when the peer left it open.
-        let mut reuse = (stop == Stop::Quiet).then_some(conn);
+        // The banner connection, silent so far, is kept aside while the probes run on their
+        // own connections: at the end it tells a late greeting, or a peer that closes without
+        // a word (tcpwrapped), from a service that ignores us.
+        let mut idle = (stop == Stop::Quiet).then_some(conn);
         let mut order: std::collections::VecDeque<Probe> = order.into();
         while let Some(p) = order.pop_front() {
             // A TLS alert record (content type 21, version 3.x) in answer to a plaintext probe
@@ -343,10 +372,7 @@ impl Run<'_> {
                 self.error.get_or_insert_with(|| why.to_string());
                 break;
             }
-            let conn = match reuse.take() {
-                Some(c) => c,
-                None => self.connect().await?,
-            };
+            let conn = self.connect().await?;
             self.probes.push(p.name().to_string());
             let found = match p {
                 Probe::Http => self.http(conn).await,
@@ -359,8 +385,55 @@ impl Run<'_> {
             if found.is_some() {
                 return found;
             }
+            // The first probe got nothing either. Either the peer is silent on every
+            // connection, or it serves one connection at a time and the one kept aside blocks
+            // it: look at the kept one (a late greeting, a close), then let it go and give the
+            // probe a second chance. A peer silent for longer than that before it closes is
+            // `unknown`: waiting as long as nmap does (6 s) would cost every silent service.
+            if self.first_seen.is_empty()
+                && let Some(c) = idle.take()
+            {
+                let closes = self.budget.silent_closes();
+                if let Some(f) = self.late(c, Duration::from_millis(20)).await {
+                    return Some(f);
+                }
+                if self.budget.silent_closes() > closes {
+                    return Some(tcpwrapped());
+                }
+                if self.first_seen.is_empty() {
+                    order.push_front(p);
+                }
+            }
         }
-        None
+        match idle.take() {
+            Some(c) => self.late(c, Duration::from_millis(20)).await,
+            None => None,
+        }
+    }
+
+    /// What the silent banner connection did while the probes ran, waiting up to `wait` for
+    /// it: a greeting that came late is matched as a banner; a close without a word is
+    /// counted for `tcpwrapped`.
+    async fn late(&mut self, mut conn: Conn, wait: Duration) -> Option<Found> {
+        let mut data = Vec::new();
+        read_reply(
+            &mut conn,
+            &self.budget,
+            &mut data,
+            wait,
+            self.short_wait(250),
+            4096,
+            banner_complete,
+        )
+        .await;
+        if data.is_empty() {
+            return None;
+        }
+        self.note_seen(&data);
+        self.d
+            .sigs
+            .find("banner", &data)
+            .map(|hit| Found::from_hit(hit, &data))
     }
 
     /// A reply that is not what the probe wanted may still match a `reply` signature.
@@ -909,8 +982,21 @@ impl Run<'_> {
                         ..Found::default()
                     });
                 }
-                if error.is_some() && self.first_seen.is_empty() {
-                    self.first_seen = format!("TLS handshake failed: {why}").into_bytes();
+                // Nothing came back before the peer closed: a close without a word. The error
+                // is the probe's, never evidence of what the service said.
+                let closed = error.as_ref().is_some_and(|e| {
+                    matches!(
+                        e.kind(),
+                        std::io::ErrorKind::UnexpectedEof
+                            | std::io::ErrorKind::ConnectionReset
+                            | std::io::ErrorKind::BrokenPipe
+                    )
+                });
+                if closed && peek.len == 0 {
+                    self.budget.note_silent_close();
+                } else if error.is_some() {
+                    self.error
+                        .get_or_insert_with(|| format!("TLS handshake failed: {why}"));
                 }
                 return None;
             }
@@ -1182,7 +1268,8 @@ pub(crate) fn verdict_on(
         (Some(e), false) => format!("{port}/{label} is assigned to {e}"),
         (None, _) => format!("{port}/{label} is {status}"),
     };
-    let unknown = f.service == "unknown";
+    let wrapped = f.service == TCPWRAPPED;
+    let unknown = f.service == "unknown" || wrapped;
     // A convention only answers for the registry: a caller who named what should run here
     // gets a plain yes or no.
     let convention = (!caller_expected)
@@ -1202,7 +1289,12 @@ pub(crate) fn verdict_on(
     // A private-use allocation (24, 35...) provides for a site's own service: not a ghost.
     let ghost = !tcp.provides_for_listener() && !udp.provides_for_listener();
     let sentence = if unknown {
-        let what = if let Some(why) = &f.tls_failed {
+        let what = if wrapped {
+            "it accepts connections and closes them without a word (tcpwrapped): access \
+             control such as a TCP wrapper or a firewall, or a service that talks only to some \
+             addresses"
+                .to_string()
+        } else if let Some(why) = &f.tls_failed {
             format!("it speaks TLS, but the handshake failed: {why}")
         } else if tls {
             "it speaks TLS, but the service inside did not identify itself".to_string()

@@ -552,3 +552,50 @@ async fn detect_each_reports_as_it_goes_and_stops_when_dropped() {
     assert!(matches!(rest, Ok(None)), "{rest:?}");
     assert!(t0.elapsed() < Duration::from_secs(10), "{:?}", t0.elapsed());
 }
+
+/// A listener that accepts and closes, resets, or stays silent and then closes is nmap's
+/// `tcpwrapped`, with no probe error shown as if the service had said it; one that accepts
+/// and stays silent until the detection's time runs out is `unknown`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accept_then_close_is_tcpwrapped() {
+    let close = serve(|s| async move { drop(s) }).await;
+    let reset = serve(|s| async move {
+        // SO_LINGER 0: the close sends a reset instead of a FIN.
+        let _ = s.set_linger(Some(Duration::ZERO));
+        drop(s);
+    })
+    .await;
+    // Silent for longer than the banner wait, closing while the first probe runs (the
+    // length portent waits for: docs/detection.md).
+    let silent_then_close = serve(|s| async move {
+        pause(300).await;
+        drop(s);
+    })
+    .await;
+    for (what, addr) in [
+        ("close", close),
+        ("reset", reset),
+        ("silence, then close", silent_then_close),
+    ] {
+        let d = detector().detect(addr, None).await;
+        show(&d);
+        assert_eq!(d.service, "tcpwrapped", "{what}");
+        assert!((d.confidence - 0.8).abs() < 1e-6, "{what}");
+        assert_eq!(d.verdict.matches, Matches::Unknown, "{what}");
+        assert!(d.verdict.sentence.contains("(tcpwrapped)"), "{what}");
+        assert_eq!(d.error, None, "{what}");
+        assert!(d.evidence.is_empty(), "{what}");
+    }
+    let tarpit = serve(|s| async move {
+        pause(10_000).await;
+        drop(s);
+    })
+    .await;
+    let d = Detector::builder()
+        .timeout(Duration::from_secs(2))
+        .build()
+        .unwrap()
+        .detect(tarpit, None)
+        .await;
+    assert_eq!(d.service, "unknown");
+}
