@@ -561,6 +561,7 @@ async fn accept_then_close_is_tcpwrapped() {
     let close = serve(|s| async move { drop(s) }).await;
     let reset = serve(|s| async move {
         // SO_LINGER 0: the close sends a reset instead of a FIN.
+        let s = socket2::Socket::from(s.into_std().unwrap());
         let _ = s.set_linger(Some(Duration::ZERO));
         drop(s);
     })
