@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use anyhow::Result;
-use portent_registry::{Hit, HitKind, PortSpan};
+use portent_registry::{Hit, HitKind};
 use serde::Serialize;
 
 use crate::Outcome;
@@ -63,7 +63,7 @@ fn table(w: &mut impl Write, hits: &[Hit], width: usize) -> std::io::Result<()> 
             let ports = if no_port {
                 "no port".to_owned()
             } else {
-                out::fit(&port_list(&h.ports), MAX_PORTS).into_owned()
+                out::fit(&portent_registry::port_list(&h.ports), MAX_PORTS).into_owned()
             };
             let protos = match h.kind {
                 HitKind::Note => "note".to_owned(),
@@ -113,37 +113,10 @@ fn table(w: &mut impl Write, hits: &[Hit], width: usize) -> std::io::Result<()> 
     Ok(())
 }
 
-/// The ports of a hit as a list: `6568, 7070`; a run of three or more consecutive ports as a
-/// range, `6711-6713, 6776`; `-` when there are none.
-fn port_list(spans: &[PortSpan]) -> String {
-    let mut spans = spans.to_vec();
-    spans.sort_unstable();
-    let mut runs: Vec<(u16, u16)> = Vec::new();
-    for s in spans {
-        match runs.last_mut() {
-            Some((_, last)) if u32::from(s.first) <= u32::from(*last) + 1 => {
-                *last = (*last).max(s.last);
-            }
-            _ => runs.push((s.first, s.last)),
-        }
-    }
-    if runs.is_empty() {
-        return "-".to_owned();
-    }
-    let mut parts: Vec<String> = Vec::new();
-    for (first, last) in runs {
-        match last - first {
-            0 => parts.push(first.to_string()),
-            1 => parts.extend([first.to_string(), last.to_string()]),
-            _ => parts.push(format!("{first}-{last}")),
-        }
-    }
-    parts.join(", ")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use portent_registry::PortSpan;
 
     fn lines_fit(s: &str, width: usize) {
         for l in s.lines() {
@@ -208,43 +181,5 @@ mod tests {
             assert!(lines[3].contains("name only"), "{}", lines[3]);
             assert!(s.contains('\u{2026}'), "the long texts are cut: {s}");
         }
-    }
-
-    fn spans(v: &[(u16, u16)]) -> Vec<PortSpan> {
-        v.iter()
-            .map(|&(first, last)| PortSpan { first, last })
-            .collect()
-    }
-
-    #[test]
-    fn separate_ports_are_a_list_and_runs_a_range() {
-        assert_eq!(port_list(&[]), "-");
-        assert_eq!(port_list(&spans(&[(22, 22)])), "22");
-        assert_eq!(
-            port_list(&spans(&[(6568, 6568), (7070, 7070)])),
-            "6568, 7070"
-        );
-        assert_eq!(
-            port_list(&spans(&[(54320, 54320), (54321, 54321)])),
-            "54320, 54321"
-        );
-        assert_eq!(
-            port_list(&spans(&[
-                (6711, 6711),
-                (6712, 6712),
-                (6713, 6713),
-                (6776, 6776)
-            ])),
-            "6711-6713, 6776"
-        );
-        assert_eq!(port_list(&spans(&[(6000, 6063)])), "6000-6063");
-        assert_eq!(
-            port_list(&spans(&[(7070, 7070), (6568, 6568)])),
-            "6568, 7070"
-        );
-        assert_eq!(
-            port_list(&spans(&[(65534, 65535), (65535, 65535)])),
-            "65534, 65535"
-        );
     }
 }
