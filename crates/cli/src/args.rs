@@ -570,6 +570,10 @@ pub struct ShowArgs {
     /// Write a scan as nmap XML to FILE (`-` for stdout, alone), as `scan -oX` does. Also -oX.
     #[arg(long, value_name = "FILE")]
     pub xml_out: Option<PathBuf>,
+    /// Write a scan in nmap's grepable format to FILE (`-` for stdout, alone), as `scan -oG`
+    /// does. Also -oG.
+    #[arg(long, value_name = "FILE")]
+    pub grepable_out: Option<PathBuf>,
     #[command(flatten)]
     pub store: StoreArgs,
 }

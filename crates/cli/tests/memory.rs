@@ -479,16 +479,22 @@ fn udp_scans_are_remembered_per_protocol() {
     let xml = data.path().join("udp.xml");
     let xml_arg = xml.to_str().unwrap();
     let scan = ["scan", "127.0.0.1", "-sU", "-sT", "-p", "T:22,U:7,9,53"];
-    for form in [&["--json"][..], &["--csv"], &["--jsonl"], &["-oX", "-"]] {
+    for form in [
+        &["--json"][..],
+        &["--csv"],
+        &["--jsonl"],
+        &["-oX", "-"],
+        &["-oG", "-"],
+    ] {
         let mut args = scan.to_vec();
-        if form[0] == "-oX" {
-            args.extend(["-oX", xml_arg]);
+        if form[0].starts_with("-o") {
+            args.extend([form[0], xml_arg]);
         } else {
             args.extend(form);
         }
         let o = ns.portent(data.path(), &args);
         assert_eq!(o.status.code(), Some(0), "{o:?}");
-        let printed = if form[0] == "-oX" {
+        let printed = if form[0].starts_with("-o") {
             std::fs::read_to_string(&xml).unwrap()
         } else {
             String::from_utf8(o.stdout).unwrap()

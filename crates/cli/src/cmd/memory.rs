@@ -747,15 +747,19 @@ pub fn show(args: &ShowArgs) -> Result<Outcome> {
         }
         return Ok(Outcome::Found);
     }
+    let dash = |p: &Option<std::path::PathBuf>| p.as_deref() == Some(std::path::Path::new("-"));
+    let to_stdout = usize::from(dash(&args.xml_out)) + usize::from(dash(&args.grepable_out));
     anyhow::ensure!(
-        args.xml_out.as_deref() != Some(std::path::Path::new("-")) || !(args.jsonl || args.csv),
-        "-oX - writes XML to stdout: it cannot share stdout with --jsonl or --csv"
+        to_stdout == 0 || (to_stdout == 1 && !(args.jsonl || args.csv)),
+        "only one form can go to stdout: -oX - and -oG - cannot share it with each other, \
+         --jsonl or --csv"
     );
+    let nmap_forms = args.xml_out.is_some() || args.grepable_out.is_some();
     let form = if args.jsonl {
         StoredForm::Jsonl
     } else if args.csv {
         StoredForm::Csv
-    } else if args.xml_out.as_deref() == Some(std::path::Path::new("-")) {
+    } else if to_stdout == 1 {
         StoredForm::XmlOnly
     } else {
         StoredForm::Table
@@ -768,16 +772,22 @@ pub fn show(args: &ShowArgs) -> Result<Outcome> {
             if form == StoredForm::Table {
                 show_header(&run)?;
             }
-            super::scan::render_stored(&s.record, form, args.xml_out.as_deref(), &s.args)?;
+            super::scan::render_stored(
+                &s.record,
+                form,
+                args.xml_out.as_deref(),
+                args.grepable_out.as_deref(),
+                &s.args,
+            )?;
             return Ok(Outcome::Found);
         }
-        (RunKind::Check, Some(r)) if form == StoredForm::Table && args.xml_out.is_none() => {
+        (RunKind::Check, Some(r)) if form == StoredForm::Table && !nmap_forms => {
             let c: super::check::StoredCheck = serde_json::from_str(&r).with_context(unreadable)?;
             show_header(&run)?;
             super::check::render_table(&c, &out::registry())?;
             return Ok(Outcome::Found);
         }
-        _ if form != StoredForm::Table || args.xml_out.is_some() => anyhow::bail!(
+        _ if form != StoredForm::Table || nmap_forms => anyhow::bail!(
             "run {} is {}: it is shown as a table or with --json only (JSON Lines, CSV and \
              nmap XML are the forms of a finished scan)",
             run.id,

@@ -43,11 +43,14 @@ pub fn nmap_spellings(argv: Vec<OsString>) -> Vec<OsString> {
         ("-oA", "--all-out"),
     ];
     let mut in_scan = false;
+    // `show` writes the XML and grepable forms of a stored scan, not the others.
+    let mut show = false;
     let mut out = Vec::with_capacity(argv.len());
     for a in argv {
         if !in_scan {
             // `show` writes nmap XML too, and `watch` takes scan's options.
             in_scan = a == "scan" || a == "show" || a == "watch";
+            show = a == "show";
             out.push(a);
             continue;
         }
@@ -55,7 +58,11 @@ pub fn nmap_spellings(argv: Vec<OsString>) -> Vec<OsString> {
             out.push(a);
             continue;
         };
-        if let Some((short, long)) = JOINED.iter().find(|(short, _)| s.starts_with(short)) {
+        if let Some((short, long)) = JOINED
+            .iter()
+            .find(|(short, _)| s.starts_with(short))
+            .filter(|(short, _)| !(show && matches!(*short, "-oN" | "-oA")))
+        {
             let rest = &s[short.len()..];
             out.push(if rest.is_empty() {
                 (*long).into()
@@ -502,7 +509,7 @@ pub(crate) enum StoredForm {
     Table,
     Jsonl,
     Csv,
-    /// nmap XML only (to a file or stdout).
+    /// nmap's forms only (XML or grepable, one of them on stdout).
     XmlOnly,
 }
 
@@ -512,21 +519,19 @@ pub(crate) fn render_stored(
     record: &RunRecord,
     form: StoredForm,
     xml: Option<&std::path::Path>,
+    grepable: Option<&std::path::Path>,
     args_line: &str,
 ) -> Result<()> {
     let reg = out::registry();
     if let Some(path) = xml {
-        if path.as_os_str() == "-" {
-            let mut w = io::BufWriter::new(io::stdout().lock());
-            super::scan_xml::write(&mut w, record, &reg, args_line).and_then(|()| w.flush())?;
-        } else {
-            let file = File::create(path)
-                .with_context(|| format!("cannot create the XML file {}", path.display()))?;
-            let mut w = io::BufWriter::new(file);
+        Dest::open(path, "XML")?.write("XML", |mut w| {
             super::scan_xml::write(&mut w, record, &reg, args_line)
-                .and_then(|()| w.flush())
-                .with_context(|| format!("cannot write the XML file {}", path.display()))?;
-        }
+        })?;
+    }
+    if let Some(path) = grepable {
+        Dest::open(path, "grepable output")?.write("grepable output", |w| {
+            super::scan_grep::write(w, record, &reg, args_line)
+        })?;
     }
     let format = match form {
         StoredForm::XmlOnly => return Ok(()),
