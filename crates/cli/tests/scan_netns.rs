@@ -299,11 +299,11 @@ fn assert_lab_result(rows: &[(String, u16, String, String)], icmp_reason: &str) 
         let want = if OPEN.contains(&r.1) {
             "syn-ack"
         } else if DROP.contains(&r.1) {
-            "timeout"
+            "no-response"
         } else if ICMP.contains(&r.1) {
             icmp_reason
         } else {
-            "reset"
+            "conn-refused"
         };
         assert_eq!(r.3, want, "port {}", r.1);
     }
@@ -319,7 +319,7 @@ fn full_range_over_veth_v4_exact_sets() {
     assert_eq!(ports.len(), 65535, "every port exactly once");
     assert!(rows.iter().all(|r| r.0 == TARGET_V4));
     // On IPv4 the kernel reports ICMP admin-prohibited as EHOSTUNREACH.
-    assert_lab_result(&rows, "icmp-host-unreachable");
+    assert_lab_result(&rows, "host-unreach");
     assert_eq!(o.status.code(), Some(0));
 }
 
@@ -332,7 +332,7 @@ fn full_range_of_a_namespace_loopback_has_no_self_connects() {
     let o = portent_in(&lab.target, &["scan", "127.0.0.1", "--csv", "--all"]);
     let rows = csv_rows(&o);
     assert_eq!(rows.len(), 65535);
-    assert_lab_result(&rows, "icmp-host-unreachable");
+    assert_lab_result(&rows, "host-unreach");
 }
 
 #[test]
@@ -364,10 +364,10 @@ fn ipv6_over_veth_and_icmpv6_admin_prohibited() {
     assert_eq!(open, set(&[22, 770, 797, 8080, 40000, 65535]));
     for r in &rows {
         let want = match r.1 {
-            23 | 771 | 61000 => ("filtered", "timeout"),
-            25 | 773 | 8082 => ("filtered", "icmp-admin-prohibited"),
+            23 | 771 | 61000 => ("filtered", "no-response"),
+            25 | 773 | 8082 => ("filtered", "admin-prohibited"),
             p if OPEN.contains(&p) => ("open", "syn-ack"),
-            _ => ("closed", "reset"),
+            _ => ("closed", "conn-refused"),
         };
         assert_eq!((r.2.as_str(), r.3.as_str()), want, "port {}", r.1);
     }
@@ -516,12 +516,16 @@ fn check_reports_source_interface_and_exit_status() {
     assert_eq!(o.status.code(), Some(1));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["results"][0]["state"], "filtered");
-    assert_eq!(v["results"][0]["reason"], "timeout");
+    assert_eq!(v["results"][0]["reason"], "no-response");
     assert_eq!(v["results"][0]["attempts"], 2);
 
     let o = portent_in(&lab.scanner, &["check", TARGET_V4, "24"]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(String::from_utf8(o.stdout).unwrap().contains("reset"));
+    assert!(
+        String::from_utf8(o.stdout)
+            .unwrap()
+            .contains("conn-refused")
+    );
 }
 
 #[test]
@@ -646,14 +650,14 @@ fn udp_and_tcp_in_one_scan_and_udp_checks() {
         .collect();
     let want: Vec<(String, u64, String, String)> = [
         ("tcp", 22, "open", "syn-ack"),
-        ("tcp", 23, "filtered", "timeout"),
+        ("tcp", 23, "filtered", "no-response"),
         ("udp", 7, "open", "udp-response"),
         ("udp", 53, "closed", "port-unreach"),
         // TFTP's payload is sent from an unconnected socket (replies come from another
         // port); its port unreachable is read from the ICMP error queue.
         ("udp", 69, "closed", "port-unreach"),
         ("udp", 771, "open|filtered", "no-response"),
-        ("udp", 773, "filtered", "icmp-admin-prohibited"),
+        ("udp", 773, "filtered", "admin-prohibited"),
         ("udp", 40001, "open|filtered", "no-response"),
     ]
     .iter()
@@ -865,4 +869,79 @@ fn top_ports_follow_portents_ranking() {
         .collect();
     assert!(open.contains(&22) && open.contains(&8080), "{open:?}");
     assert!(!open.contains(&797), "{open:?}");
+}
+
+/// The table, the JSON, the CSV and the XML give each port the same reason, in nmap's words
+/// (`conn-refused`, `no-response`, `host-unreach`).
+#[test]
+fn every_form_gives_the_same_reason() {
+    let lab = lab();
+    let dir = tempfile::tempdir().unwrap();
+    let xml = dir.path().join("r.xml");
+    let o = portent_in(
+        &lab.scanner,
+        &[
+            "scan",
+            TARGET_V4,
+            "-p",
+            "22,23,24,25",
+            "--json",
+            "-oX",
+            xml.to_str().unwrap(),
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let x = std::fs::read_to_string(&xml).unwrap();
+    let table = String::from_utf8(
+        portent_in(
+            &lab.scanner,
+            &["scan", TARGET_V4, "-p", "22,23,24,25", "--color", "never"],
+        )
+        .stdout,
+    )
+    .unwrap();
+    let csv = String::from_utf8(
+        portent_in(
+            &lab.scanner,
+            &["scan", TARGET_V4, "-p", "22,23,24,25", "--csv"],
+        )
+        .stdout,
+    )
+    .unwrap();
+    for (port, want) in [
+        (22, "syn-ack"),
+        (23, "no-response"),
+        (24, "conn-refused"),
+        (25, "host-unreach"),
+    ] {
+        let p = v["hosts"][0]["ports"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["port"] == port)
+            .unwrap();
+        assert_eq!(p["reason"], want, "JSON {port}");
+        assert!(
+            x.contains(&format!(
+                r#"portid="{port}"><state state="{}" reason="{want}""#,
+                p["state"].as_str().unwrap()
+            )),
+            "XML {port}: {x}"
+        );
+        let row = table
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("{port}/tcp")))
+            .unwrap();
+        assert!(
+            row.split_whitespace().nth(2) == Some(want),
+            "table {port}: {row}"
+        );
+        assert!(
+            csv.contains(&format!(
+                ",{port},tcp,{},{want},",
+                p["state"].as_str().unwrap()
+            )),
+            "CSV {port}: {csv}"
+        );
+    }
 }

@@ -22,6 +22,11 @@ pub struct AddressCheck {
     /// The interface that source address belongs to.
     pub interface: Option<String>,
     pub state: State,
+    /// Shown as its [`Reason::word`], as every output shows it.
+    #[serde(
+        serialize_with = "crate::model::serialize_reason_word",
+        deserialize_with = "crate::model::deserialize_reason_word"
+    )]
     pub reason: Reason,
     /// Round-trip time of the answer, in milliseconds.
     pub rtt_ms: Option<f64>,

@@ -128,6 +128,8 @@ impl Reason {
         }
     }
 
+    /// The name the store and the serialized records keep (serde's): stable across versions,
+    /// never shown; outputs show [`Reason::word`].
     pub fn as_str(self) -> &'static str {
         match self {
             Reason::SynAck => "syn-ack",
@@ -147,27 +149,79 @@ impl Reason {
         }
     }
 
-    /// The reason as nmap's XML names it (`<state reason="...">`).
-    pub fn nmap_name(self) -> &'static str {
+    /// The word every output shows (table, JSON, CSV, nmap XML, grepable, web): nmap's
+    /// (`--reason`) where nmap has one with the same meaning, portent's finer one where it
+    /// knows more (`no-route`, `local-denied`, `self-connect`, `error`). The store keeps
+    /// [`Reason::as_str`], so runs saved before compare alike; [`Reason::word_of`] turns a
+    /// stored name into this word.
+    pub fn word(self) -> &'static str {
         match self {
             Reason::SynAck => "syn-ack",
-            Reason::Reset | Reason::SelfConnect => "conn-refused",
+            Reason::Reset => "conn-refused",
             Reason::Timeout | Reason::NoResponse => "no-response",
             Reason::UdpResponse => "udp-response",
             Reason::PortUnreach => "port-unreach",
             Reason::IcmpHostUnreachable => "host-unreach",
-            Reason::IcmpNetUnreachable | Reason::NoRoute => "net-unreach",
+            Reason::IcmpNetUnreachable => "net-unreach",
             Reason::IcmpAdminProhibited => "admin-prohibited",
             Reason::IcmpProtoUnreachable => "proto-unreach",
-            Reason::LocalDenied | Reason::Error => "unknown-response",
+            Reason::NoRoute => "no-route",
+            Reason::LocalDenied => "local-denied",
+            Reason::SelfConnect => "self-connect",
+            Reason::Error => "error",
         }
     }
+
+    /// [`Reason::word`] for a name as the store keeps it ([`Reason::as_str`]); other text is
+    /// returned as it is.
+    pub fn word_of(stored: &str) -> &str {
+        Reason::ALL
+            .iter()
+            .find(|r| r.as_str() == stored)
+            .map_or(stored, |r| r.word())
+    }
+
+    /// Every reason.
+    pub const ALL: [Reason; 14] = [
+        Reason::SynAck,
+        Reason::Reset,
+        Reason::Timeout,
+        Reason::IcmpHostUnreachable,
+        Reason::IcmpNetUnreachable,
+        Reason::IcmpAdminProhibited,
+        Reason::IcmpProtoUnreachable,
+        Reason::NoRoute,
+        Reason::LocalDenied,
+        Reason::SelfConnect,
+        Reason::Error,
+        Reason::UdpResponse,
+        Reason::PortUnreach,
+        Reason::NoResponse,
+    ];
 }
 
 impl std::fmt::Display for Reason {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+        f.write_str(self.word())
     }
+}
+
+/// Serializes a reason as its [`Reason::word`] (the JSON outputs), where the record itself
+/// keeps serde's stable name.
+pub fn serialize_reason_word<S: serde::Serializer>(r: &Reason, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(r.word())
+}
+
+/// Reads a reason written by [`serialize_reason_word`] or by serde (stored records of both
+/// kinds). `no-response` is read as [`Reason::NoResponse`]: a TCP timeout shows the same word.
+pub fn deserialize_reason_word<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Reason, D::Error> {
+    let name = String::deserialize(d)?;
+    Reason::ALL
+        .iter()
+        .find(|r| r.as_str() == name)
+        .or_else(|| Reason::ALL.iter().find(|r| r.word() == name))
+        .copied()
+        .ok_or_else(|| serde::de::Error::custom(format!("unknown reason {name:?}")))
 }
 
 /// The final word on one port of one host.
@@ -362,8 +416,18 @@ mod tests {
             ),
         ] {
             assert_eq!(r.as_str(), word);
-            assert_eq!(r.nmap_name(), nmap);
+            assert_eq!(r.word(), nmap);
+            assert_eq!(Reason::word_of(word), nmap);
             assert_eq!(serde_json::to_string(&r).unwrap(), format!("\"{word}\""));
+        }
+        // Every reason's stored name reads back, and its shown word reads as a reason too.
+        for r in Reason::ALL {
+            let stored = serde_json::to_string(&r).unwrap();
+            assert_eq!(serde_json::from_str::<Reason>(&stored).unwrap(), r);
+            let shown = format!("\"{}\"", r.word());
+            let mut de = serde_json::Deserializer::from_str(&shown);
+            let back = deserialize_reason_word(&mut de).unwrap();
+            assert_eq!(back.word(), r.word());
         }
         let mut c = Counts::default();
         c.add(State::OpenFiltered);

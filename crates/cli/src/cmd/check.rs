@@ -287,7 +287,7 @@ pub(crate) fn render_table(c: &StoredCheck, reg: &portent_registry::Registry) ->
             w,
             "  {dest:<24} {st}{:<9}{st:#} {:<22}",
             r.state.as_str(),
-            r.reason.as_str()
+            r.reason.word()
         )?;
         if let Some(ms) = r.rtt_ms {
             write!(w, " {ms:.2} ms")?;

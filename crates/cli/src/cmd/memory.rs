@@ -283,6 +283,7 @@ pub fn watch_scan(args: &crate::args::WatchArgs) -> Result<Outcome> {
                 record.totals.open
             );
         }
+        shown_reasons(&mut changes);
         print_scan_changes(&changes, &me, ms_of(record.started_at), args.scan.jsonl)?;
         if !save.no_save {
             save_scan(save, &record, &targets, options, doc, &args_line);
@@ -313,6 +314,16 @@ pub fn watch_scan(args: &crate::args::WatchArgs) -> Result<Outcome> {
         });
         if stop {
             return Ok(Outcome::Found);
+        }
+    }
+}
+
+/// The store keeps reasons by their stable names; changes show them in the words every
+/// output uses (`conn-refused`, not `reset`).
+fn shown_reasons(changes: &mut [Change]) {
+    for c in changes {
+        for side in c.before.iter_mut().chain(c.after.iter_mut()) {
+            side.reason = portent_scan::Reason::word_of(&side.reason).to_owned();
         }
     }
 }
@@ -594,6 +605,7 @@ pub fn diff(args: &DiffArgs) -> Result<Outcome> {
         let extra = portent_store::diff::unexpected(&db, &changes, b);
         changes.extend(extra);
     }
+    shown_reasons(&mut changes);
     if args.json {
         out::json(&DiffOut {
             from: &da.run.id,
@@ -831,7 +843,7 @@ pub fn show(args: &ShowArgs) -> Result<Outcome> {
                 p.port,
                 p.protocol,
                 p.state,
-                p.reason,
+                portent_scan::Reason::word_of(&p.reason),
                 clean(&what, false)
             )?;
         }
@@ -839,7 +851,9 @@ pub fn show(args: &ShowArgs) -> Result<Outcome> {
             writeln!(
                 w,
                 "  {DIM}not shown: {} {} ports ({}){DIM:#}",
-                e.count, e.state, e.reason
+                e.count,
+                e.state,
+                portent_scan::Reason::word_of(&e.reason)
             )?;
         }
     }

@@ -579,6 +579,8 @@ pub(crate) struct PortOut<'a> {
     pub port: u16,
     pub protocol: &'static str,
     pub state: State,
+    /// nmap's word where it has one (`conn-refused`), as the table and the XML say it.
+    #[serde(serialize_with = "portent_scan::model::serialize_reason_word")]
     pub reason: portent_scan::Reason,
     pub rtt_ms: Option<f64>,
     pub attempts: u8,
@@ -893,7 +895,7 @@ fn csv_record(v: &PortView<'_>, detecting: bool) -> Vec<String> {
         o.port.to_string(),
         o.protocol.to_owned(),
         o.state.as_str().to_owned(),
-        o.reason.as_str().to_owned(),
+        o.reason.word().to_owned(),
         o.rtt_ms.map(|v| v.to_string()).unwrap_or_default(),
         o.attempts.to_string(),
         o.service.to_owned(),
@@ -1117,7 +1119,7 @@ fn table_to<W: Write + ?Sized>(mut w: &mut W, record: &RunRecord, reg: &Registry
             let rtt = r.rtt.map(fmt_ms).unwrap_or_else(|| "-".into());
             let port = format!("{}/{}", r.port, r.protocol.as_str());
             let state = r.state.as_str();
-            let reason = r.reason.as_str();
+            let reason = r.reason.word();
             write!(
                 w,
                 "  {port:<11} {st}{state:<9}{st:#} {reason:<22} {rtt:>9}  "

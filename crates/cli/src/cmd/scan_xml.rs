@@ -194,7 +194,7 @@ pub(crate) fn write(
                         writeln!(
                             w,
                             r#"<extrareasons reason="{}" count="{k}" proto="{proto}"/>"#,
-                            r.nmap_name()
+                            r.word()
                         )?;
                     }
                 }
@@ -209,7 +209,7 @@ pub(crate) fn write(
                 r.protocol.as_str(),
                 r.port,
                 r.state,
-                r.reason.nmap_name(),
+                r.reason.word(),
             )?;
             // nmap's importers key on `unknown` for a port with no name; the registry's view
             // (unassigned, reserved) goes in a comment.
