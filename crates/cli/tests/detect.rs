@@ -136,7 +136,7 @@ fn scan_detect_json_names_each_fixture_and_settles_the_tarpit() {
     let d = &port_obj(&doc, lab.ssh.port())["detection"];
     assert_eq!(d["service"], "ssh");
     assert_eq!(d["product"], "OpenSSH");
-    assert_eq!(d["version"], "9.6p1");
+    assert_eq!(d["version"], "9.6p1 Debian 3");
     assert_eq!(d["cpe"], "cpe:/a:openbsd:openssh:9.6p1");
     assert_eq!(d["evidence"], "SSH-2.0-OpenSSH_9.6p1 Debian-3\r\n");
 
@@ -182,7 +182,7 @@ fn scan_detect_jsonl_csv_and_table() {
     );
     let all: Vec<&str> = rows.collect();
     assert!(
-        all.iter().any(|r| r.ends_with(",ssh,OpenSSH,9.6p1,false")),
+        all.iter().any(|r| r.ends_with(",ssh,OpenSSH,9.6p1 Debian 3,false")),
         "{text}"
     );
     assert!(
@@ -192,7 +192,7 @@ fn scan_detect_jsonl_csv_and_table() {
 
     let o = portent(&["scan", "127.0.0.1", "-p", &ports, "--detect"]);
     let text = String::from_utf8(o.stdout).unwrap();
-    assert!(text.contains("speaks: ssh OpenSSH 9.6p1"), "{text}");
+    assert!(text.contains("speaks: ssh OpenSSH 9.6p1 Debian 3"), "{text}");
     assert!(text.contains("speaks: http nginx 1.24.0"), "{text}");
     assert!(text.contains("Detected 2 open ports in"), "{text}");
 }
@@ -233,12 +233,12 @@ fn check_detects_netinfo_and_ssh() {
     let port = lab.ssh.port().to_string();
     let o = portent(&["check", "127.0.0.1", &port]);
     let text = String::from_utf8(o.stdout).unwrap();
-    assert!(text.contains("Service    ssh OpenSSH 9.6p1"), "{text}");
+    assert!(text.contains("Service    ssh OpenSSH 9.6p1 Debian 3"), "{text}");
     assert!(
         text.contains("CPE        cpe:/a:openbsd:openssh:9.6p1"),
         "{text}"
     );
-    assert!(text.contains("it speaks SSH (OpenSSH 9.6p1)"), "{text}");
+    assert!(text.contains("it speaks SSH (OpenSSH 9.6p1 Debian 3)"), "{text}");
 
     let o = portent(&["check", "127.0.0.1", &port, "--json", "--no-detect"]);
     let doc = json(&o);
@@ -311,7 +311,7 @@ fn xml_with_detection_is_read_by_ndiff() {
     let xml = std::fs::read_to_string(&detected).unwrap();
     assert!(
         xml.contains(
-            r#"<service name="ssh" product="OpenSSH" version="9.6p1" extrainfo="protocol 2.0 Debian-3" method="probed" conf="10">"#
+            r#"<service name="ssh" product="OpenSSH" version="9.6p1 Debian 3" extrainfo="protocol 2.0" method="probed" conf="10">"#
         ),
         "{xml}"
     );
@@ -332,7 +332,7 @@ fn xml_with_detection_is_read_by_ndiff() {
         "{text}{}",
         String::from_utf8_lossy(&o.stderr)
     );
-    assert!(text.contains("OpenSSH 9.6p1"), "{text}");
+    assert!(text.contains("OpenSSH 9.6p1 Debian 3"), "{text}");
     assert!(text.contains("nginx 1.24.0"), "{text}");
 }
 
@@ -493,7 +493,7 @@ fn ctrl_c_during_detection_keeps_what_was_detected() {
                 let xml = std::fs::read_to_string(&xml).unwrap();
                 assert!(
                     xml.contains(&format!(
-                        r#"<port protocol="tcp" portid="{ssh}"><state state="open" reason="syn-ack" reason_ttl="0"/><service name="ssh" product="OpenSSH" version="9.6p1""#
+                        r#"<port protocol="tcp" portid="{ssh}"><state state="open" reason="syn-ack" reason_ttl="0"/><service name="ssh" product="OpenSSH" version="9.6p1 Debian 3""#
                     )),
                     "{xml}"
                 );
@@ -541,11 +541,11 @@ fn ctrl_c_during_detection_keeps_what_was_detected() {
                         .find(|r| r.starts_with(&format!("127.0.0.1,,{n},tcp,open,")))
                         .unwrap_or_else(|| panic!("port {n} missing: {text}"))
                 };
-                assert!(row(ssh).ends_with(",ssh,OpenSSH,9.6p1,false"), "{text}");
+                assert!(row(ssh).ends_with(",ssh,OpenSSH,9.6p1 Debian 3,false"), "{text}");
                 assert!(row(tarpit).ends_with(",,,,interrupted"), "{text}");
             }
             _ => {
-                assert!(text.contains("speaks: ssh OpenSSH 9.6p1"), "{text}");
+                assert!(text.contains("speaks: ssh OpenSSH 9.6p1 Debian 3"), "{text}");
                 let after_tarpit = text
                     .split_once(&format!("{tarpit}/tcp"))
                     .unwrap_or_else(|| panic!("port {tarpit} missing: {text}"))

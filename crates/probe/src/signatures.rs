@@ -264,7 +264,7 @@ mod tests {
             .unwrap();
         assert_eq!(hit.service, "ssh");
         assert_eq!(hit.product.as_deref(), Some("OpenSSH"));
-        assert_eq!(hit.version.as_deref(), Some("9.6p1"));
+        assert_eq!(hit.version.as_deref(), Some("9.6p1 Debian 3"));
     }
 
     #[test]

@@ -27,7 +27,7 @@ async fn ssh_banner_names_openssh() {
     show(&d);
     assert_eq!(d.service, "ssh");
     assert_eq!(d.product.as_deref(), Some("OpenSSH"));
-    assert_eq!(d.version.as_deref(), Some("9.6p1"));
+    assert_eq!(d.version.as_deref(), Some("9.6p1 Debian 3"));
     assert_eq!(d.cpe.as_deref(), Some("cpe:/a:openbsd:openssh:9.6p1"));
     assert_eq!(d.evidence, "SSH-2.0-OpenSSH_9.6p1 Debian-3\r\n");
     assert_eq!(d.probes, ["banner"]);

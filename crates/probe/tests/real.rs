@@ -108,20 +108,18 @@ fn real_openssh() {
             .arg(&cfg),
         port,
     );
-    // Debian's package version "1:9.2p1-2+deb12u3" carries the upstream "9.2p1".
+    // Debian's package version "1:9.2p1-2+deb12u3" is upstream "9.2p1" and Debian's revision
+    // "2+deb12u3"; the version reads "9.2p1 Debian 2+deb12u3", as nmap -sV writes it.
     let pkg = output("dpkg-query", &["-W", "-f=${Version}", "openssh-server"]);
-    let upstream = pkg
-        .split(':')
-        .next_back()
-        .unwrap()
-        .split('-')
-        .next()
-        .unwrap()
-        .to_string();
+    let (upstream, revision) = pkg.split(':').next_back().unwrap().split_once('-').unwrap();
     let d = detect(addr, None);
     assert_eq!(d.service, "ssh");
     assert_eq!(d.product.as_deref(), Some("OpenSSH"));
-    assert_eq!(d.version.as_deref(), Some(upstream.as_str()));
+    assert_eq!(
+        d.version.as_deref(),
+        Some(format!("{upstream} Debian {revision}").as_str())
+    );
+    assert_eq!(d.cpe, Some(format!("cpe:/a:openbsd:openssh:{upstream}")));
     assert_eq!(d.probes, ["banner"]);
 }
 
