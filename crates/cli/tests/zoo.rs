@@ -57,6 +57,7 @@ fn zoo_dir() -> PathBuf {
 fn servers() -> Vec<Server> {
     let only: Option<Vec<String>> = std::env::var("PORTENT_ZOO")
         .ok()
+        .filter(|v| !v.is_empty())
         .map(|v| v.split(',').map(str::to_string).collect());
     let mut out = Vec::new();
     for entry in std::fs::read_dir(zoo_dir()).unwrap() {

@@ -234,7 +234,17 @@ pub fn ldap_complete(d: &[u8]) -> bool {
 /// An attribute of the root DSE: name and values, escaped.
 pub type LdapAttr = (String, Vec<String>);
 
+/// RFC 4511 section 4.2-4.14: the protocolOp tags a server sends (BindResponse,
+/// SearchResultEntry, SearchResultDone, ModifyResponse, AddResponse, DelResponse,
+/// ModifyDNResponse, CompareResponse, SearchResultReference, ExtendedResponse,
+/// IntermediateResponse). A request tag (our own SearchRequest, 0x63, reflected by an echo
+/// service) is never an LDAP server's answer.
+const LDAP_RESPONSE_OPS: [u8; 11] = [
+    0x61, 0x64, 0x65, 0x67, 0x69, 0x6b, 0x6d, 0x6f, 0x73, 0x78, 0x79,
+];
+
 /// Parses LDAP messages: the attributes of a SearchResultEntry, and whether Done was seen.
+/// `None` unless every message is a response.
 pub fn ldap_parse(d: &[u8]) -> Option<(Vec<LdapAttr>, bool)> {
     let mut attrs = Vec::new();
     let mut pos = 0usize;
@@ -250,6 +260,9 @@ pub fn ldap_parse(d: &[u8]) -> Option<(Vec<LdapAttr>, bool)> {
             return None;
         }
         let (op, ostart, olen) = ber(d, istart + ilen)?;
+        if !LDAP_RESPONSE_OPS.contains(&op) {
+            return None;
+        }
         any = true;
         match op {
             0x64 => {
@@ -449,9 +462,22 @@ pub fn nbss_complete(d: &[u8]) -> bool {
     }
 }
 
+/// An SMB reply: an NBSS session message (type 0, RFC 1002 section 4.3.1) whose announced
+/// length is all there, holding an SMB1 header with the reply flag (MS-CIFS 2.2.3.1, Flags
+/// bit 0x80) or an SMB2 NEGOTIATE response (MS-SMB2 2.2.1: StructureSize 64, the
+/// SERVER_TO_REDIR flag; 2.2.4: response StructureSize 65). Anything else, our own request
+/// reflected included, is not SMB.
 pub fn smb_parse(d: &[u8]) -> Option<BinaryHit> {
-    let m = d.get(4..)?;
+    if *d.first()? != 0 {
+        return None;
+    }
+    let len =
+        usize::from(*d.get(1)?) << 16 | usize::from(*d.get(2)?) << 8 | usize::from(*d.get(3)?);
+    let m = d.get(4..4 + len)?;
     if m.starts_with(b"\xffSMB") {
+        if m.get(9)? & 0x80 == 0 {
+            return None;
+        }
         return Some(BinaryHit {
             service: "microsoft-ds",
             product: Some("SMB".into()),
@@ -460,7 +486,12 @@ pub fn smb_parse(d: &[u8]) -> Option<BinaryHit> {
             ..BinaryHit::default()
         });
     }
-    if !m.starts_with(b"\xfeSMB") || le16(m, 12)? != 0 {
+    if !m.starts_with(b"\xfeSMB")
+        || le16(m, 4)? != 64
+        || le16(m, 12)? != 0
+        || le32(m, 16)? & 1 == 0
+        || le16(m, 64)? != 65
+    {
         return None;
     }
     let dialect = le16(m, 64 + 4)?;

@@ -160,6 +160,27 @@ struct Run<'a> {
     error: Option<String>,
     tls: Option<TlsInfo>,
     xid: u32,
+    /// A reply that was our own request sent back: an echo service (RFC 862) or a
+    /// reflector, whatever probe it answered.
+    echoed: Option<Vec<u8>>,
+}
+
+/// Whether `reply` is `request` coming back (whole, or the start of it when the peer sent it
+/// in pieces; at least 4 bytes so a one-byte answer is not taken for an echo).
+fn is_echo(request: &[u8], reply: &[u8]) -> bool {
+    reply.len() >= request.len().min(4)
+        && !reply.is_empty()
+        && (request.starts_with(reply) || reply.starts_with(request))
+}
+
+fn echo(data: Vec<u8>) -> Found {
+    Found {
+        service: "echo".to_string(),
+        extra: Some("sends back what it is sent".to_string()),
+        confidence: 0.9,
+        evidence: data.into_iter().take(512).collect(),
+        ..Found::default()
+    }
 }
 
 /// nmap's word for a port that accepts a connection and closes it without a word: a TCP
@@ -195,6 +216,7 @@ pub(crate) async fn detect(d: &Detector, addr: SocketAddr, expected: Option<&str
         error: None,
         tls: None,
         xid: 0x7072_0000 ^ u32::from(addr.port()),
+        echoed: None,
     };
     let found = run.go(&expected_names).await;
     let udp_status = d.registry.status(addr.port(), Protocol::Udp);
@@ -243,7 +265,21 @@ pub(crate) async fn detect(d: &Detector, addr: SocketAddr, expected: Option<&str
     }
 }
 
-impl Run<'_> {
+/// What a wave of probes found, and what it saw on the way.
+struct Wave {
+    found: Option<Found>,
+    probes: Vec<String>,
+    first_seen: Vec<u8>,
+    error: Option<String>,
+    tls: Option<TlsInfo>,
+}
+
+/// How many probe connections one port has open at once: enough that a silent port costs a
+/// few probe waits instead of one per probe, few enough that a host with many open ports is
+/// not flooded (the scan detects up to --detect-concurrency ports at once).
+const PROBES_IN_FLIGHT: usize = 4;
+
+impl<'a> Run<'a> {
     async fn connect(&mut self) -> Option<Conn> {
         let until = self.budget.until(self.d.cfg.connect_timeout);
         let t0 = Instant::now();
@@ -297,40 +333,6 @@ impl Run<'_> {
             self.short_wait(150).min(self.d.cfg.banner_wait)
         };
         self.probes.push("banner".to_string());
-        let mut banner = Vec::new();
-        let stop = read_reply(
-            &mut conn,
-            &self.budget,
-            &mut banner,
-            wait,
-            self.short_wait(250),
-            4096,
-            banner_complete,
-        )
-        .await;
-        if !banner.is_empty() {
-            self.note_seen(&banner);
-            if let Some(hit) = self.d.sigs.find("banner", &banner) {
-                let mut found = Found::from_hit(hit, &banner);
-                if stop != Stop::Eof
-                    && stop != Stop::Error
-                    && self.starttls(&mut conn, &found.service).await
-                {
-                    let mut extra: Vec<String> = found.extra.take().into_iter().collect();
-                    extra.push("STARTTLS".to_string());
-                    found.extra = Some(extra.join("; "));
-                }
-                return Some(found);
-            }
-            // A peer that speaks first in a way we do not know: probing further would only
-            // feed it bytes. Report what it said.
-            return None;
-        }
-        if matches!(stop, Stop::Eof | Stop::Error) {
-            // Accepted, then closed (or reset) before a word: nmap's `tcpwrapped`. Probing on
-            // would only collect more of the same.
-            return Some(tcpwrapped());
-        }
 
         let mut order: Vec<Probe> = DEFAULT_ORDER
             .iter()
@@ -346,69 +348,288 @@ impl Run<'_> {
             }
         }
 
-        // The banner connection, silent so far, is kept aside while the probes run on their
-        // own connections: at the end it tells a late greeting, or a peer that closes without
-        // a word (tcpwrapped), from a service that ignores us.
-        let mut idle = (stop == Stop::Quiet).then_some(conn);
-        let mut order: std::collections::VecDeque<Probe> = order.into();
-        while let Some(p) = order.pop_front() {
-            // A TLS alert record (content type 21, version 3.x) in answer to a plaintext probe
-            // says the port wants TLS: try it next.
-            if self.first_seen.starts_with(&[0x15, 0x03])
-                && let Some(i) = order.iter().position(|q| *q == Probe::Tls)
-                && let Some(tls) = order.remove(i)
-            {
-                order.push_front(p);
-                order.push_front(tls);
-                continue;
-            }
-            if self.budget.exhausted() {
-                // Say which limit ended it, in the words of the options that set them.
-                let why = if self.budget.time_left().is_zero() {
-                    "the time limit (--detect-timeout) ran out before every probe was tried"
-                } else {
-                    "the byte limit ran out before every probe was tried: the service sent a lot"
-                };
-                self.error.get_or_insert_with(|| why.to_string());
-                break;
-            }
-            let conn = self.connect().await?;
-            self.probes.push(p.name().to_string());
-            let found = match p {
-                Probe::Http => self.http(conn).await,
-                Probe::Rpc => self.rpc(conn, expected).await,
-                Probe::Tls => self.tls(conn).await,
-                Probe::Redis => self.redis(conn).await,
-                Probe::Memcache => self.simple(conn, b"version\r\n").await,
-                other => self.binary(conn, other).await,
+        // The banner is awaited on the first connection while the probes start on their
+        // own connections, shortly after (a greeting on loopback takes a few milliseconds,
+        // so a server that speaks first is matched on its banner before any probe is
+        // sent; where the registry says the service speaks first, the probes wait out the
+        // whole banner wait). Whatever answers first and decides it ends the others.
+        let delay = if speaks_first {
+            wait
+        } else {
+            self.short_wait(25).min(wait)
+        };
+        let mut banner = Vec::new();
+        let mut stop = None;
+        let mut wave_done: Option<Wave> = None;
+        {
+            let budget = self.budget.clone();
+            let idle = self.short_wait(250);
+            let read = async {
+                let s = read_reply(
+                    &mut conn,
+                    &budget,
+                    &mut banner,
+                    wait,
+                    idle,
+                    4096,
+                    banner_complete,
+                )
+                .await;
+                (s, !banner.is_empty())
             };
-            if found.is_some() {
-                return found;
+            let template = self.sub(1);
+            let wave = async {
+                tokio::time::sleep(delay).await;
+                template.wave(order.clone(), expected).await
+            };
+            tokio::pin!(read);
+            tokio::pin!(wave);
+            loop {
+                tokio::select! {
+                    (s, said) = &mut read, if stop.is_none() => {
+                        stop = Some(s);
+                        // Anything said, or a close: the banner decides.
+                        if said || s != Stop::Quiet {
+                            break;
+                        }
+                    }
+                    w = &mut wave, if wave_done.is_none() => {
+                        let decided = w.found.is_some();
+                        wave_done = Some(w);
+                        if decided {
+                            break;
+                        }
+                    }
+                }
+                if stop.is_some() && wave_done.is_some() {
+                    break;
+                }
             }
-            // The first probe got nothing either. Either the peer is silent on every
-            // connection, or it serves one connection at a time and the one kept aside blocks
-            // it: look at the kept one (a late greeting, a close), then let it go and give the
-            // probe a second chance. A peer silent for longer than that before it closes is
-            // `unknown`: waiting as long as nmap does (6 s) would cost every silent service.
-            if self.first_seen.is_empty()
-                && let Some(c) = idle.take()
+        }
+        let wave = wave_done.map(|w| self.absorb(w));
+        if !banner.is_empty() {
+            if stop.is_none() {
+                // A probe decided while the greeting was still arriving: the greeting is what
+                // the service is (a probe's reply may be this same greeting, cut short), so
+                // it is read to its end.
+                let idle = self.short_wait(250);
+                let more = 4096usize.saturating_sub(banner.len());
+                stop = Some(
+                    read_reply(
+                        &mut conn,
+                        &self.budget,
+                        &mut banner,
+                        idle,
+                        idle,
+                        more,
+                        banner_complete,
+                    )
+                    .await,
+                );
+            }
+            self.note_seen_first(&banner);
+            if let Some(hit) = self.d.sigs.find("banner", &banner) {
+                let mut found = Found::from_hit(hit, &banner);
+                if !matches!(stop, Some(Stop::Eof | Stop::Error))
+                    && self.starttls(&mut conn, &found.service).await
+                {
+                    let mut extra: Vec<String> = found.extra.take().into_iter().collect();
+                    extra.push("STARTTLS".to_string());
+                    found.extra = Some(extra.join("; "));
+                }
+                return Some(found);
+            }
+            // A peer that speaks first in a way we do not know: what the probes made of
+            // its greeting (a PostgreSQL "S", say) is not trusted. Report what it said.
+            let _ = wave;
+            return None;
+        }
+        if matches!(stop, Some(Stop::Eof | Stop::Error)) {
+            // Accepted, then closed (or reset) before a word: nmap's `tcpwrapped`. Probing on
+            // would only collect more of the same.
+            return Some(tcpwrapped());
+        }
+        if let Some(Some(found)) = wave {
+            return Some(found);
+        }
+
+        // Nothing yet. The banner connection, silent so far, was kept aside while the probes
+        // ran: it tells a late greeting, or a peer that closes without a word (tcpwrapped),
+        // from a service that ignores us. A peer silent for longer than that before it
+        // closes is `unknown`: waiting as long as nmap does (6 s) would cost every silent
+        // service.
+        let closes = self.budget.silent_closes();
+        if let Some(f) = self.late(conn, Duration::from_millis(20)).await {
+            return Some(f);
+        }
+        if self.budget.silent_closes() > closes && self.first_seen.is_empty() {
+            return Some(tcpwrapped());
+        }
+        if self.first_seen.is_empty() && !self.budget.exhausted() {
+            // Silent on every connection: either it ignores us, or it serves one connection
+            // at a time and the banner connection, now closed, held it. The probes get a
+            // second chance.
+            let w = self.sub(2).wave(order, expected).await;
+            return self.absorb(w);
+        }
+        None
+    }
+
+    /// A run for probes of their own: the same budget and round trip, fresh notes, and RPC
+    /// transaction ids of its own (`k` spaces them apart).
+    fn sub(&self, k: u32) -> Run<'a> {
+        Run {
+            d: self.d,
+            addr: self.addr,
+            budget: self.budget.clone(),
+            rtt: self.rtt,
+            probes: Vec::new(),
+            first_seen: Vec::new(),
+            error: None,
+            tls: None,
+            xid: self.xid.wrapping_add(k << 16),
+            echoed: None,
+        }
+    }
+
+    /// One probe on a connection of its own.
+    async fn one(mut self, p: Probe, expected: &[String]) -> (Run<'a>, Option<Found>) {
+        self.probes.push(p.name().to_string());
+        let Some(conn) = self.connect().await else {
+            return (self, None);
+        };
+        let found = match p {
+            Probe::Http => self.http(conn).await,
+            Probe::Rpc => self.rpc(conn, expected).await,
+            Probe::Tls => self.tls(conn).await,
+            Probe::Redis => self.redis(conn).await,
+            Probe::Memcache => self.simple(conn, b"version\r\n").await,
+            other => self.binary(conn, other).await,
+        };
+        // Our own bytes back are an echo, whatever a parser made of them.
+        if let Some(data) = self.echoed.take() {
+            return (self, Some(echo(data)));
+        }
+        (self, found)
+    }
+
+    /// Runs the probes of `order`, at most `PROBES_IN_FLIGHT` at once, each on its own
+    /// connection (so they cannot disturb each other), until one identifies the service.
+    /// Which probe wins does not depend on timing: a validated reply is the service's, and
+    /// where two probes can both succeed (plain HTTP answered by a TLS port, as nginx does
+    /// with a 400) the TLS probe, when running, is awaited and preferred.
+    async fn wave(self, order: Vec<Probe>, expected: &[String]) -> Wave {
+        use futures_util::stream::{FuturesUnordered, StreamExt};
+        let mut pending: std::collections::VecDeque<(usize, Probe)> =
+            order.into_iter().enumerate().collect();
+        let mut running = FuturesUnordered::new();
+        let mut started: Vec<Probe> = Vec::new();
+        let mut done: Vec<(usize, Run<'a>)> = Vec::new();
+        let mut found: Option<(Probe, Found)> = None;
+        let mut error = None;
+        let mut k = 0u32;
+        loop {
+            // A TLS alert (content type 21, version 3.x) in answer to a plaintext probe says
+            // the port wants TLS: the TLS probe goes next, and nothing else starts while it
+            // runs.
+            let wants_tls = done
+                .iter()
+                .any(|(_, r)| r.first_seen.starts_with(&[0x15, 0x03]));
+            if wants_tls
+                && let Some(at) = pending.iter().position(|(_, p)| *p == Probe::Tls)
+                && let Some(t) = pending.remove(at)
             {
-                let closes = self.budget.silent_closes();
-                if let Some(f) = self.late(c, Duration::from_millis(20)).await {
-                    return Some(f);
+                pending.push_front(t);
+            }
+            let tls_running = started.contains(&Probe::Tls)
+                && !done
+                    .iter()
+                    .any(|(_, r)| r.probes.first().is_some_and(|n| n == "tls"));
+            while running.len() < PROBES_IN_FLIGHT && found.is_none() && !(wants_tls && tls_running)
+            {
+                let Some((i, p)) = pending.pop_front() else {
+                    break;
+                };
+                if self.budget.exhausted() {
+                    // Say which limit ended it, in the words of the options that set them.
+                    error = Some(if self.budget.time_left().is_zero() {
+                        "the time limit (--detect-timeout) ran out before every probe was tried"
+                    } else {
+                        "the byte limit ran out before every probe was tried: the service sent a lot"
+                    });
+                    break;
                 }
-                if self.budget.silent_closes() > closes {
-                    return Some(tcpwrapped());
+                k += 1;
+                started.push(p);
+                let sub = self.sub(k);
+                running.push(async move {
+                    let (run, f) = sub.one(p, expected).await;
+                    (i, p, run, f)
+                });
+            }
+            let Some((i, p, run, f)) = running.next().await else {
+                break;
+            };
+            done.push((i, run));
+            match (f, &found) {
+                (Some(f), None) => found = Some((p, f)),
+                (Some(f), Some((Probe::Http, h))) if p == Probe::Tls && h.service == "http" => {
+                    found = Some((p, f))
                 }
-                if self.first_seen.is_empty() {
-                    order.push_front(p);
+                _ => {}
+            }
+            if let Some((fp, f)) = &found {
+                let tls_running = started.contains(&Probe::Tls)
+                    && !done
+                        .iter()
+                        .any(|(_, r)| r.probes.first().is_some_and(|n| n == "tls"));
+                if !(*fp == Probe::Http && f.service == "http" && tls_running) {
+                    break;
                 }
             }
         }
-        match idle.take() {
-            Some(c) => self.late(c, Duration::from_millis(20)).await,
-            None => None,
+        done.sort_by_key(|(i, _)| *i);
+        let mut w = Wave {
+            found: found.map(|(_, f)| f),
+            probes: started.iter().map(|p| p.name().to_string()).collect(),
+            first_seen: Vec::new(),
+            error: error.map(str::to_string),
+            tls: None,
+        };
+        for (_, r) in done {
+            if w.first_seen.is_empty() {
+                w.first_seen = r.first_seen;
+            }
+            if w.error.is_none() {
+                w.error = r.error;
+            }
+            if r.tls.is_some() {
+                w.tls = r.tls;
+            }
+            // Follow-ups a probe made (starttls, tls-inner) after its own name.
+            w.probes.extend(r.probes.into_iter().skip(1));
         }
+        w
+    }
+
+    /// Takes a wave's notes into this run; returns what it found.
+    fn absorb(&mut self, w: Wave) -> Option<Found> {
+        self.probes.extend(w.probes);
+        if self.first_seen.is_empty() {
+            self.first_seen = w.first_seen;
+        }
+        if self.error.is_none() {
+            self.error = w.error;
+        }
+        if w.tls.is_some() {
+            self.tls = w.tls;
+        }
+        w.found
+    }
+
+    /// The banner was said before any probe's reply: it is the first thing seen.
+    fn note_seen_first(&mut self, data: &[u8]) {
+        self.first_seen = data.iter().take(1024).copied().collect();
     }
 
     /// What the silent banner connection did while the probes ran, waiting up to `wait` for
@@ -454,7 +675,8 @@ impl Run<'_> {
             SocketAddr::V4(a) => a.ip().to_string(),
             SocketAddr::V6(a) => format!("[{}]", a.ip()),
         };
-        if !send(s, &self.budget, &http::request(&host)).await {
+        let request = http::request(&host);
+        if !send(s, &self.budget, &request).await {
             return None;
         }
         let mut data = Vec::new();
@@ -469,6 +691,10 @@ impl Run<'_> {
         )
         .await;
         self.note_seen(&data);
+        if is_echo(&request, &data) {
+            self.echoed = Some(data);
+            return None;
+        }
         let Some(info) = http::parse(&data) else {
             return self.reply_sig(&data);
         };
@@ -535,6 +761,9 @@ impl Run<'_> {
         )
         .await;
         self.note_seen(&data);
+        if is_echo(request, &data) {
+            self.echoed = Some(data.clone());
+        }
         Some(data)
     }
 

@@ -134,6 +134,7 @@ async fn smb2_negotiate() {
     let mut smb = b"\xfeSMB".to_vec();
     smb.extend_from_slice(&64u16.to_le_bytes());
     smb.extend_from_slice(&[0; 58]);
+    smb[16] = 1; // Flags: SMB2_FLAGS_SERVER_TO_REDIR, a response
     smb.extend_from_slice(&65u16.to_le_bytes());
     smb.extend_from_slice(&1u16.to_le_bytes());
     smb.extend_from_slice(&0x0311u16.to_le_bytes());

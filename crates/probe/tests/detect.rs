@@ -60,7 +60,8 @@ async fn python_http_server_is_not_karrigell() {
     let h = d.http.as_ref().unwrap();
     assert_eq!(h.status, 200);
     assert_eq!(h.title.as_deref(), Some("Directory listing for /"));
-    assert_eq!(d.probes, ["banner", "http"]);
+    // The probes run side by side on their own connections; HTTP is the first sent.
+    assert_eq!(d.probes[..2], ["banner", "http"]);
     assert!(d.elapsed_ms < 1000, "{}", d.elapsed_ms);
 }
 
@@ -119,8 +120,14 @@ async fn https_reports_certificate_and_inner_http() {
         d.http.as_ref().unwrap().title.as_deref(),
         Some("secure fixture")
     );
-    // rustls answers our plaintext GET with an alert: TLS is tried next, not after RPC.
-    assert_eq!(d.probes, ["banner", "http", "tls", "tls-inner"]);
+    // The TLS probe runs beside the plaintext ones and goes on inside the tunnel; rustls
+    // answers the plaintext ones with an alert, so no probe starts after those first four.
+    assert_eq!(
+        d.probes,
+        ["banner", "http", "rpc", "tls", "redis", "tls-inner"],
+        "{:?}",
+        d.probes
+    );
 }
 
 /// Finding 7 of issue 13: a server whose certificate chain is larger than the byte cap (64 KiB
@@ -599,4 +606,51 @@ async fn accept_then_close_is_tcpwrapped() {
         .detect(tarpit, None)
         .await;
     assert_eq!(d.service, "unknown");
+}
+
+/// Issue 16: an RFC 862 echo service sends back our LDAP SearchRequest (and every other
+/// probe): it is an echo, never LDAP (or SMB, or TLS) made from our own bytes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn echo_service_is_an_echo_not_what_we_sent() {
+    let addr = serve(|mut s| async move {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = s.read(&mut buf).await {
+            if n == 0 || s.write_all(&buf[..n]).await.is_err() {
+                return;
+            }
+        }
+    })
+    .await;
+    for expected in [None, Some("ldap"), Some("microsoft-ds"), Some("https")] {
+        let d = detector().detect(addr, expected).await;
+        show(&d);
+        assert_eq!(d.service, "echo", "expecting {expected:?}");
+        assert!(d.product.is_none());
+    }
+}
+
+/// Issue 16: a hostile peer on 2049 that answers with an RPC record mark followed by SMB2
+/// bytes is not SMB: an SMB reply is an NBSS session message (type 0) with the server's flag.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rpc_marked_smb_bytes_are_not_smb() {
+    let addr = serve(|mut s| async move {
+        let mut buf = [0u8; 4096];
+        if let Ok(n) = s.read(&mut buf).await
+            && n > 0
+        {
+            let mut reply = b"\x80\x01\x86\xc4".to_vec();
+            reply.extend_from_slice(b"\xfeSMB");
+            reply.extend_from_slice(&64u16.to_le_bytes());
+            reply.extend_from_slice(&[0; 58]);
+            reply.extend_from_slice(&65u16.to_le_bytes());
+            reply.extend_from_slice(&[0; 64]);
+            let _ = s.write_all(&reply).await;
+            pause(300).await;
+        }
+    })
+    .await;
+    let d = detector().detect(addr, Some("microsoft-ds")).await;
+    show(&d);
+    assert_ne!(d.service, "microsoft-ds");
+    assert!(d.confidence < 0.5, "{}", d.confidence);
 }
