@@ -483,6 +483,10 @@ impl Run<'_> {
             .as_deref()
             .and_then(|raw| self.d.sigs.find("http-server", raw))
         {
+            // A Server header can say more than "http": Squid is a proxy (http-proxy).
+            if !hit.service.is_empty() {
+                found.service = hit.service;
+            }
             found.product = hit.product;
             found.version = hit.version;
             found.cpe = hit.cpe;
