@@ -334,19 +334,33 @@ pub fn dns_parse(d: &[u8], id: u16) -> Option<BinaryHit> {
             None
         }
     });
-    let extra = match &version {
+    let mut extra = match &version {
         Some(v) => format!("version.bind: {v}"),
         None => format!("version.bind refused (rcode {rcode})"),
     };
+    let mut version = version
+        .map(|v| {
+            v.trim_start_matches(|c: char| c.is_ascii_alphabetic() || c == ' ' || c == '-')
+                .to_string()
+        })
+        .filter(|v| !v.is_empty());
+    // A distribution's BIND says "9.18.49-1~deb12u3-Debian": the package version stays in
+    // `version` as nmap -sV writes it, the distribution goes to `extra`.
+    if product == Some("ISC BIND") {
+        if let Some(v) = version.as_mut() {
+            for distro in ["Debian", "Ubuntu", "Raspbian", "RedHat"] {
+                if let Some(base) = v.strip_suffix(distro).and_then(|b| b.strip_suffix('-')) {
+                    extra = format!("{distro}; {extra}");
+                    *v = base.to_string();
+                    break;
+                }
+            }
+        }
+    }
     Some(BinaryHit {
         service: "domain",
         product: product.map(str::to_string),
-        version: version
-            .map(|v| {
-                v.trim_start_matches(|c: char| c.is_ascii_alphabetic() || c == ' ' || c == '-')
-                    .to_string()
-            })
-            .filter(|v| !v.is_empty()),
+        version,
         extra: Some(extra),
         confidence: 0.95,
     })
