@@ -643,6 +643,7 @@ impl Run<'_> {
                         product: get("vendorName"),
                         version: get("vendorVersion"),
                         extra: (!extra.is_empty()).then(|| extra.join("; ")),
+                        cpe: None,
                         confidence: 0.95,
                     }
                 });
@@ -684,6 +685,7 @@ impl Run<'_> {
                 product: h.product,
                 version: h.version,
                 extra: h.extra,
+                cpe: h.cpe,
                 confidence: h.confidence,
                 evidence: data.iter().take(512).copied().collect(),
                 ..Found::default()
