@@ -9,6 +9,8 @@ pub struct BinaryHit {
     pub product: Option<String>,
     pub version: Option<String>,
     pub extra: Option<String>,
+    /// CPE 2.2 URI, where the product and version are known.
+    pub cpe: Option<String>,
     pub confidence: f32,
 }
 
@@ -70,6 +72,7 @@ pub fn pg_startup_reply(d: &[u8]) -> Option<BinaryHit> {
         service: "postgresql",
         product: Some("PostgreSQL".into()),
         extra: Some(extra),
+        cpe: None,
         confidence: 0.95,
         ..BinaryHit::default()
     })
@@ -347,20 +350,41 @@ pub fn dns_parse(d: &[u8], id: u16) -> Option<BinaryHit> {
             None
         }
     });
-    let extra = match &version {
+    let mut extra = match &version {
         Some(v) => format!("version.bind: {v}"),
         None => format!("version.bind refused (rcode {rcode})"),
+    };
+    let mut version = version
+        .map(|v| {
+            v.trim_start_matches(|c: char| c.is_ascii_alphabetic() || c == ' ' || c == '-')
+                .to_string()
+        })
+        .filter(|v| !v.is_empty());
+    // A distribution's BIND says "9.18.49-1~deb12u3-Debian": the package version stays in
+    // `version` as nmap -sV writes it, the distribution goes to `extra`.
+    if product == Some("ISC BIND")
+        && let Some(v) = version.as_mut()
+    {
+        for distro in ["Debian", "Ubuntu", "Raspbian", "RedHat"] {
+            if let Some(base) = v.strip_suffix(distro).and_then(|b| b.strip_suffix('-')) {
+                extra = format!("{distro}; {extra}");
+                *v = base.to_string();
+                break;
+            }
+        }
+    }
+    let cpe = match (product, version.as_deref()) {
+        (Some("ISC BIND"), Some(v)) => Some(format!("cpe:/a:isc:bind:{v}")),
+        (Some("Unbound"), Some(v)) => Some(format!("cpe:/a:nlnetlabs:unbound:{v}")),
+        (Some("dnsmasq"), Some(v)) => Some(format!("cpe:/a:thekelleys:dnsmasq:{v}")),
+        _ => None,
     };
     Some(BinaryHit {
         service: "domain",
         product: product.map(str::to_string),
-        version: version
-            .map(|v| {
-                v.trim_start_matches(|c: char| c.is_ascii_alphabetic() || c == ' ' || c == '-')
-                    .to_string()
-            })
-            .filter(|v| !v.is_empty()),
+        version,
         extra: Some(extra),
+        cpe,
         confidence: 0.95,
     })
 }
@@ -413,6 +437,7 @@ pub fn rdp_parse(d: &[u8]) -> Option<BinaryHit> {
         service: "ms-wbt-server",
         product: Some("RDP".into()),
         extra: Some(extra),
+        cpe: None,
         confidence: 0.95,
         ..BinaryHit::default()
     })
@@ -482,6 +507,7 @@ pub fn smb_parse(d: &[u8]) -> Option<BinaryHit> {
             service: "microsoft-ds",
             product: Some("SMB".into()),
             extra: Some("SMB1 only".into()),
+            cpe: None,
             confidence: 0.9,
             ..BinaryHit::default()
         });
@@ -509,6 +535,7 @@ pub fn smb_parse(d: &[u8]) -> Option<BinaryHit> {
         product: Some("SMB".into()),
         version: Some(name.into()),
         extra: Some(format!("dialect {name}")),
+        cpe: None,
         confidence: 0.95,
     })
 }
@@ -535,6 +562,7 @@ pub fn mqtt_parse(d: &[u8]) -> Option<BinaryHit> {
     Some(BinaryHit {
         service: "mqtt",
         extra: Some(extra),
+        cpe: None,
         confidence: 0.95,
         ..BinaryHit::default()
     })

@@ -709,6 +709,10 @@ impl<'a> Run<'a> {
             .as_deref()
             .and_then(|raw| self.d.sigs.find("http-server", raw))
         {
+            // A Server header can say more than "http": Squid is a proxy (http-proxy).
+            if !hit.service.is_empty() {
+                found.service = hit.service;
+            }
             found.product = hit.product;
             found.version = hit.version;
             found.cpe = hit.cpe;
@@ -868,6 +872,7 @@ impl<'a> Run<'a> {
                         product: get("vendorName"),
                         version: get("vendorVersion"),
                         extra: (!extra.is_empty()).then(|| extra.join("; ")),
+                        cpe: None,
                         confidence: 0.95,
                     }
                 });
@@ -909,6 +914,7 @@ impl<'a> Run<'a> {
                 product: h.product,
                 version: h.version,
                 extra: h.extra,
+                cpe: h.cpe,
                 confidence: h.confidence,
                 evidence: data.iter().take(512).copied().collect(),
                 ..Found::default()

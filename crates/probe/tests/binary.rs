@@ -115,7 +115,13 @@ async fn dns_version_bind() {
     let d = detect(addr, None).await;
     assert_eq!(d.service, "domain");
     assert_eq!(d.product.as_deref(), Some("ISC BIND"));
-    assert_eq!(d.version.as_deref(), Some("9.18.24-1-Debian"));
+    assert_eq!(d.version.as_deref(), Some("9.18.24-1"));
+    assert_eq!(d.cpe.as_deref(), Some("cpe:/a:isc:bind:9.18.24-1"));
+    assert!(
+        d.extra
+            .as_deref()
+            .is_some_and(|e| e.starts_with("Debian; "))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -55,8 +55,13 @@ async fn python_http_server_is_not_karrigell() {
     let d = detector().detect(addr, None).await;
     show(&d);
     assert_eq!(d.service, "http");
-    assert_eq!(d.product.as_deref(), Some("Python http.server"));
-    assert_eq!(d.version.as_deref(), Some("3.11.2"));
+    assert_eq!(d.product.as_deref(), Some("SimpleHTTPServer"));
+    assert_eq!(d.version.as_deref(), Some("0.6"));
+    assert!(
+        d.extra
+            .as_deref()
+            .is_some_and(|e| e.contains("Python 3.11.2"))
+    );
     let h = d.http.as_ref().unwrap();
     assert_eq!(h.status, 200);
     assert_eq!(h.title.as_deref(), Some("Directory listing for /"));
