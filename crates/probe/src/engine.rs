@@ -274,6 +274,22 @@ struct Wave {
     tls: Option<TlsInfo>,
 }
 
+impl Wave {
+    /// Adds what a later source saw: the first bytes and the first error stay, a TLS
+    /// session's details are taken where there are any.
+    fn take_notes(&mut self, first_seen: Vec<u8>, error: Option<String>, tls: Option<TlsInfo>) {
+        if self.first_seen.is_empty() {
+            self.first_seen = first_seen;
+        }
+        if self.error.is_none() {
+            self.error = error;
+        }
+        if tls.is_some() {
+            self.tls = tls;
+        }
+    }
+}
+
 /// How many probe connections one port has open at once: enough that a silent port costs a
 /// few probe waits instead of one per probe, few enough that a host with many open ports is
 /// not flooded (the scan detects up to --detect-concurrency ports at once).
@@ -597,15 +613,7 @@ impl<'a> Run<'a> {
             tls: None,
         };
         for (_, r) in done {
-            if w.first_seen.is_empty() {
-                w.first_seen = r.first_seen;
-            }
-            if w.error.is_none() {
-                w.error = r.error;
-            }
-            if r.tls.is_some() {
-                w.tls = r.tls;
-            }
+            w.take_notes(r.first_seen, r.error, r.tls);
             // Follow-ups a probe made (starttls, tls-inner) after its own name.
             w.probes.extend(r.probes.into_iter().skip(1));
         }
@@ -615,15 +623,15 @@ impl<'a> Run<'a> {
     /// Takes a wave's notes into this run; returns what it found.
     fn absorb(&mut self, w: Wave) -> Option<Found> {
         self.probes.extend(w.probes);
-        if self.first_seen.is_empty() {
-            self.first_seen = w.first_seen;
-        }
-        if self.error.is_none() {
-            self.error = w.error;
-        }
-        if w.tls.is_some() {
-            self.tls = w.tls;
-        }
+        let mut notes = Wave {
+            found: None,
+            probes: Vec::new(),
+            first_seen: std::mem::take(&mut self.first_seen),
+            error: self.error.take(),
+            tls: self.tls.take(),
+        };
+        notes.take_notes(w.first_seen, w.error, w.tls);
+        (self.first_seen, self.error, self.tls) = (notes.first_seen, notes.error, notes.tls);
         w.found
     }
 
