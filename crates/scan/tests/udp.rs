@@ -333,10 +333,38 @@ mod netns {
             list(&DROP),
             list(&ADMIN)
         ));
+        settle(&scanner);
         Lab {
             scanner,
             _target: target,
         }
+    }
+
+    /// Waits (at most 5 s) until the new link carries traffic both ways on IPv4 and IPv6.
+    /// For about a second after a veth pair comes up, the first datagram to the IPv6 target
+    /// draws no answer (seen with a plain socket, no portent involved): a scan started at once
+    /// would measure the lab, not the engine. A TCP connect to a closed port is the probe: the
+    /// RST it draws is not ICMP, so it spends none of the target's ICMP budget.
+    fn settle(scanner: &Netns) {
+        let file = scanner.file();
+        std::thread::spawn(move || {
+            nix::sched::setns(&file, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
+            for target in [TARGET_V4, TARGET_V6] {
+                let addr = SocketAddr::new(target.parse().unwrap(), 9);
+                let t0 = Instant::now();
+                loop {
+                    match std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(100)) {
+                        Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => break,
+                        r => assert!(
+                            t0.elapsed() < Duration::from_secs(5),
+                            "{addr} not reachable: {r:?}"
+                        ),
+                    }
+                }
+            }
+        })
+        .join()
+        .unwrap();
     }
 
     fn all_ports() -> Vec<u16> {
@@ -445,12 +473,9 @@ mod netns {
         for target in [TARGET_V4, TARGET_V6] {
             let o = scan_in(Some(&lab.scanner), target, &all_ports(), |b| b);
             assert_exact(&o, 1);
-            // Nothing waits for the ICMP budget: a few timeouts (the dropped ports), no more.
-            assert!(
-                o.elapsed < Duration::from_secs(5),
-                "{target}: {:?}",
-                o.elapsed
-            );
+            // Nothing waits for the ICMP budget: every ICMP error answers the port's first
+            // probe. (Counted in rounds, not seconds: wall time belongs to bench/udp.sh.)
+            assert_first_round_icmp(&results(&o), target);
         }
     }
 
@@ -485,11 +510,38 @@ mod netns {
             ]
         );
         assert_eq!(per_host.len(), 2);
-        for events in per_host.values() {
-            assert_exact_map(&port_map(events), 1);
+        for (addr, events) in &per_host {
+            let m = port_map(events);
+            assert_exact_map(&m, 1);
+            assert_first_round_icmp(&m, &addr.to_string());
         }
-        // Scanned side by side, not one after the other.
-        assert!(o.elapsed < Duration::from_secs(5), "{:?}", o.elapsed);
+        // Scanned side by side, not one after the other: each host has a result before the
+        // other host is done. (An order of events, not a wall-clock bound: a loaded machine
+        // that delays a reply makes the engine retry and back off, which takes seconds.)
+        let first_result = |a: IpAddr| {
+            o.events
+                .iter()
+                .position(|e| matches!(e, Event::Port(r) if r.addr == a))
+                .unwrap()
+        };
+        let host_done = |a: IpAddr| {
+            o.events
+                .iter()
+                .position(|e| matches!(e, Event::HostDone { addr, .. } if *addr == a))
+                .unwrap()
+        };
+        let (v4, v6) = (done[0], done[1]);
+        assert!(first_result(v4) < host_done(v6), "{:?}", o.events);
+        assert!(first_result(v6) < host_done(v4), "{:?}", o.events);
+    }
+
+    /// Every ICMP error (closed, admin-prohibited) came back for the port's first probe.
+    fn assert_first_round_icmp(r: &BTreeMap<u16, (State, Reason, u8)>, target: &str) {
+        for (port, (state, _, rounds)) in r {
+            if matches!(state, State::Closed | State::Filtered) {
+                assert_eq!(*rounds, 1, "{target} port {port}: {r:?}");
+            }
+        }
     }
 
     #[test]
@@ -542,11 +594,11 @@ mod netns {
         // Linux's burst for a new destination is 6 errors, then one a second: the first pass
         // gets the burst, and not all 14 in the time it takes.
         let icmp_ports = ADMIN.len() + CLOSED.len();
+        // Fewer than all: the fast mode did not wait for the one-a-second budget.
         assert!(
             (6..icmp_ports).contains(&told),
             "{told} of {icmp_ports}: {r:?}"
         );
-        assert!(o.elapsed < Duration::from_secs(4), "{:?}", o.elapsed);
     }
 
     #[test]
