@@ -68,7 +68,7 @@ pub fn pg_startup_reply(d: &[u8]) -> Option<BinaryHit> {
     };
     Some(BinaryHit {
         service: "postgresql",
-        product: Some("PostgreSQL".into()),
+        product: Some("PostgreSQL DB".into()),
         extra: Some(extra),
         confidence: 0.95,
         ..BinaryHit::default()

@@ -568,7 +568,7 @@ impl Run<'_> {
                     b"S" => (
                         Some(b::BinaryHit {
                             service: "postgresql",
-                            product: Some("PostgreSQL".into()),
+                            product: Some("PostgreSQL DB".into()),
                             extra: Some("offers TLS (SSLRequest answered S)".into()),
                             confidence: 0.85,
                             ..b::BinaryHit::default()

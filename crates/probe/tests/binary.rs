@@ -31,7 +31,7 @@ async fn postgresql_sasl() {
     for expected in [Some("postgresql"), None] {
         let d = detect(addr, expected).await;
         assert_eq!(d.service, "postgresql");
-        assert_eq!(d.product.as_deref(), Some("PostgreSQL"));
+        assert_eq!(d.product.as_deref(), Some("PostgreSQL DB"));
         assert_eq!(d.extra.as_deref(), Some("asks for SASL (SCRAM)"));
     }
 }
