@@ -351,6 +351,7 @@ impl Run<'_> {
         // a word (tcpwrapped), from a service that ignores us.
         let mut idle = (stop == Stop::Quiet).then_some(conn);
         let mut order: std::collections::VecDeque<Probe> = order.into();
+        let mut wrapped_unless: Option<Probe> = None;
         while let Some(p) = order.pop_front() {
             // A TLS alert record (content type 21, version 3.x) in answer to a plaintext probe
             // says the port wants TLS: try it next.
@@ -397,12 +398,16 @@ impl Run<'_> {
                 if let Some(f) = self.late(c, Duration::from_millis(20)).await {
                     return Some(f);
                 }
-                if self.budget.silent_closes() > closes {
-                    return Some(tcpwrapped());
-                }
                 if self.first_seen.is_empty() {
+                    // A close here is tcpwrapped only if the probe's second chance, now
+                    // that nothing is kept aside, still gets no word: a server of one
+                    // connection at a time (Monit's httpd) closes the idle one and then
+                    // answers.
+                    wrapped_unless = (self.budget.silent_closes() > closes).then_some(p);
                     order.push_front(p);
                 }
+            } else if wrapped_unless == Some(p) && self.first_seen.is_empty() {
+                return Some(tcpwrapped());
             }
         }
         match idle.take() {
