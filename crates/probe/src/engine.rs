@@ -488,6 +488,8 @@ impl Run<'_> {
             .as_deref()
             .and_then(|raw| self.d.sigs.find("http-server", raw))
         {
+            // A protocol carried over HTTP (IPP) is named by its signature.
+            found.service = hit.service;
             found.product = hit.product;
             found.version = hit.version;
             found.cpe = hit.cpe;
