@@ -182,7 +182,8 @@ fn scan_detect_jsonl_csv_and_table() {
     );
     let all: Vec<&str> = rows.collect();
     assert!(
-        all.iter().any(|r| r.ends_with(",ssh,OpenSSH,9.6p1 Debian 3,false")),
+        all.iter()
+            .any(|r| r.ends_with(",ssh,OpenSSH,9.6p1 Debian 3,false")),
         "{text}"
     );
     assert!(
@@ -192,7 +193,10 @@ fn scan_detect_jsonl_csv_and_table() {
 
     let o = portent(&["scan", "127.0.0.1", "-p", &ports, "--detect"]);
     let text = String::from_utf8(o.stdout).unwrap();
-    assert!(text.contains("speaks: ssh OpenSSH 9.6p1 Debian 3"), "{text}");
+    assert!(
+        text.contains("speaks: ssh OpenSSH 9.6p1 Debian 3"),
+        "{text}"
+    );
     assert!(text.contains("speaks: http nginx 1.24.0"), "{text}");
     assert!(text.contains("Detected 2 open ports in"), "{text}");
 }
@@ -233,12 +237,18 @@ fn check_detects_netinfo_and_ssh() {
     let port = lab.ssh.port().to_string();
     let o = portent(&["check", "127.0.0.1", &port]);
     let text = String::from_utf8(o.stdout).unwrap();
-    assert!(text.contains("Service    ssh OpenSSH 9.6p1 Debian 3"), "{text}");
+    assert!(
+        text.contains("Service    ssh OpenSSH 9.6p1 Debian 3"),
+        "{text}"
+    );
     assert!(
         text.contains("CPE        cpe:/a:openbsd:openssh:9.6p1"),
         "{text}"
     );
-    assert!(text.contains("it speaks SSH (OpenSSH 9.6p1 Debian 3)"), "{text}");
+    assert!(
+        text.contains("it speaks SSH (OpenSSH 9.6p1 Debian 3)"),
+        "{text}"
+    );
 
     let o = portent(&["check", "127.0.0.1", &port, "--json", "--no-detect"]);
     let doc = json(&o);
@@ -541,11 +551,17 @@ fn ctrl_c_during_detection_keeps_what_was_detected() {
                         .find(|r| r.starts_with(&format!("127.0.0.1,,{n},tcp,open,")))
                         .unwrap_or_else(|| panic!("port {n} missing: {text}"))
                 };
-                assert!(row(ssh).ends_with(",ssh,OpenSSH,9.6p1 Debian 3,false"), "{text}");
+                assert!(
+                    row(ssh).ends_with(",ssh,OpenSSH,9.6p1 Debian 3,false"),
+                    "{text}"
+                );
                 assert!(row(tarpit).ends_with(",,,,interrupted"), "{text}");
             }
             _ => {
-                assert!(text.contains("speaks: ssh OpenSSH 9.6p1 Debian 3"), "{text}");
+                assert!(
+                    text.contains("speaks: ssh OpenSSH 9.6p1 Debian 3"),
+                    "{text}"
+                );
                 let after_tarpit = text
                     .split_once(&format!("{tarpit}/tcp"))
                     .unwrap_or_else(|| panic!("port {tarpit} missing: {text}"))

@@ -508,3 +508,99 @@ pub fn mqtt_parse(d: &[u8]) -> Option<BinaryHit> {
         ..BinaryHit::default()
     })
 }
+
+// --- AMQP 0-9-1 (spec section 4.2.2 protocol header, 4.2.3 frames, connection.start) ---
+
+/// The protocol header a client sends first: "AMQP", 0, major 0, minor 9, revision 1.
+pub const AMQP_HEADER: [u8; 8] = *b"AMQP\x00\x00\x09\x01";
+
+/// A whole frame (type, channel, 4-byte size, payload, frame-end) or a protocol header.
+pub fn amqp_complete(d: &[u8]) -> bool {
+    if d.starts_with(b"AMQP") {
+        return d.len() >= 8;
+    }
+    match d.get(3..7) {
+        Some(n) => {
+            let n = u32::from_be_bytes([n[0], n[1], n[2], n[3]]) as usize;
+            d.len() >= n.saturating_add(8)
+        }
+        None => false,
+    }
+}
+
+/// The server's connection.start (class 10, method 10), with the product and version of its
+/// server-properties; or a protocol header of its own, which it sends when it speaks another
+/// version. Our own header echoed back is not an answer.
+pub fn amqp_parse(d: &[u8]) -> Option<BinaryHit> {
+    if d.starts_with(b"AMQP") {
+        if d.len() < 8 || d[..8] == AMQP_HEADER {
+            return None;
+        }
+        return Some(BinaryHit {
+            service: "amqp",
+            extra: Some(format!("speaks AMQP {}-{}-{}", d[5], d[6], d[7])),
+            confidence: 0.9,
+            ..BinaryHit::default()
+        });
+    }
+    // Method frame on channel 0: type 1, channel 0, size, class 10, method 10.
+    if d.first()? != &1 || be16(d, 1)? != 0 || be16(d, 7)? != 10 || be16(d, 9)? != 10 {
+        return None;
+    }
+    let size = u32::from_be_bytes([*d.get(3)?, *d.get(4)?, *d.get(5)?, *d.get(6)?]) as usize;
+    if d.get(7usize.checked_add(size)?)? != &0xce {
+        return None;
+    }
+    let (major, minor) = (*d.get(11)?, *d.get(12)?);
+    let table_len = u32::from_be_bytes([*d.get(13)?, *d.get(14)?, *d.get(15)?, *d.get(16)?]);
+    let table = d.get(17..17usize.checked_add(table_len as usize)?)?;
+    let (mut product, mut version) = (None, None);
+    let mut at = 0usize;
+    // Field table entries: short name, type octet, value. Only long strings are read; a
+    // nested table or a boolean is stepped over; anything else ends the walk.
+    while at < table.len() {
+        let Some(&nl) = table.get(at) else { break };
+        let Some(name) = table.get(at + 1..at + 1 + usize::from(nl)) else {
+            break;
+        };
+        at += 1 + usize::from(nl);
+        match table.get(at) {
+            Some(b'S') | Some(b'F') => {
+                let Some(l) = table.get(at + 1..at + 5) else {
+                    break;
+                };
+                let l = u32::from_be_bytes([l[0], l[1], l[2], l[3]]) as usize;
+                let Some(v) = table.get(at + 5..(at + 5).saturating_add(l)) else {
+                    break;
+                };
+                if table[at] == b'S' {
+                    let v = String::from_utf8_lossy(v).into_owned();
+                    match name {
+                        b"product" => product = Some(v),
+                        b"version" => version = Some(v),
+                        _ => {}
+                    }
+                }
+                at += 5 + l;
+            }
+            Some(b't') => at += 2,
+            _ => break,
+        }
+    }
+    let clean = |v: Option<String>| {
+        v.map(|v| {
+            v.chars()
+                .filter(|c| !c.is_control())
+                .take(64)
+                .collect::<String>()
+        })
+        .filter(|v| !v.is_empty())
+    };
+    Some(BinaryHit {
+        service: "amqp",
+        product: clean(product),
+        version: clean(version),
+        extra: Some(format!("{major}-{minor}")),
+        confidence: 0.97,
+    })
+}

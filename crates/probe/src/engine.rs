@@ -47,6 +47,7 @@ enum Probe {
     Rdp,
     Smb,
     Mqtt,
+    Amqp,
 }
 
 impl Probe {
@@ -64,6 +65,7 @@ impl Probe {
             Probe::Rdp => "rdp",
             Probe::Smb => "smb",
             Probe::Mqtt => "mqtt",
+            Probe::Amqp => "amqp",
         }
     }
 
@@ -98,6 +100,7 @@ impl Probe {
             Probe::Rdp => name == "ms-wbt-server",
             Probe::Smb => matches!(name, "microsoft-ds" | "netbios-ssn"),
             Probe::Mqtt => name == "mqtt",
+            Probe::Amqp => name == "amqp",
         }
     }
 }
@@ -115,6 +118,7 @@ const DEFAULT_ORDER: &[Probe] = &[
     Probe::Rdp,
     Probe::Smb,
     Probe::Mqtt,
+    Probe::Amqp,
 ];
 
 /// What the engine settled on.
@@ -678,6 +682,12 @@ impl Run<'_> {
                     let _ = send(&mut s, &self.budget, &b::MQTT_DISCONNECT).await;
                 }
                 (hit, d)
+            }
+            Probe::Amqp => {
+                let d = self
+                    .exchange(&mut s, &b::AMQP_HEADER, 4096, b::amqp_complete)
+                    .await;
+                (b::amqp_parse(&d), d)
             }
             _ => return None,
         };

@@ -156,3 +156,57 @@ async fn mqtt_connack() {
         Some("connection refused: not authorised")
     );
 }
+
+/// A connection.start as the AMQP 0-9-1 spec lays it out, with a nested table and a boolean
+/// before the version, as RabbitMQ sends them.
+fn amqp_start() -> Vec<u8> {
+    fn long(v: &[u8]) -> Vec<u8> {
+        let mut o = (v.len() as u32).to_be_bytes().to_vec();
+        o.extend_from_slice(v);
+        o
+    }
+    let mut caps = vec![18];
+    caps.extend_from_slice(b"publisher_confirms");
+    caps.extend_from_slice(b"t\x01");
+    let mut table = Vec::new();
+    table.extend_from_slice(b"\x0ccapabilitiesF");
+    table.extend(long(&caps));
+    table.extend_from_slice(b"\x07productS");
+    table.extend(long(b"Acme MQ"));
+    table.extend_from_slice(b"\x07versionS");
+    table.extend(long(b"1.2.3"));
+    let mut payload = vec![0, 10, 0, 10, 0, 9];
+    payload.extend(long(&table));
+    payload.extend(long(b"PLAIN"));
+    payload.extend(long(b"en_US"));
+    let mut frame = vec![1, 0, 0];
+    frame.extend(long(&payload));
+    frame.push(0xce);
+    frame
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn amqp_connection_start() {
+    let addr = steps(vec![(b::AMQP_HEADER.to_vec(), amqp_start())]).await;
+    let d = detect(addr, Some("amqp")).await;
+    assert_eq!(d.service, "amqp");
+    assert_eq!(d.product.as_deref(), Some("Acme MQ"));
+    assert_eq!(d.version.as_deref(), Some("1.2.3"));
+    assert_eq!(d.extra.as_deref(), Some("0-9"));
+}
+
+#[test]
+fn amqp_echo_and_truncation_are_not_answers() {
+    assert!(b::amqp_parse(&b::AMQP_HEADER).is_none());
+    let start = amqp_start();
+    for n in 0..start.len() {
+        assert!(b::amqp_parse(&start[..n]).is_none(), "{n} bytes");
+    }
+    assert_eq!(
+        b::amqp_parse(b"AMQP\x00\x00\x09\x00")
+            .unwrap()
+            .extra
+            .as_deref(),
+        Some("speaks AMQP 0-9-0")
+    );
+}

@@ -5,4 +5,7 @@ export RABBITMQ_ENABLED_PLUGINS_FILE="$ZOO_DIR/enabled_plugins" RABBITMQ_CONFIG_
 export RABBITMQ_DIST_PORT=25672 ERL_EPMD_ADDRESS=127.0.0.1
 echo '[rabbitmq_management].' >"$ZOO_DIR/enabled_plugins"
 echo 'management.tcp.ip = 127.0.0.1' >"$ZOO_DIR/rabbitmq.conf"
+# Erlang's port mapper, started here so that it stays in our process group (the node would
+# otherwise start a detached one that outlives the test).
+/usr/bin/epmd -address 127.0.0.1 &
 exec /usr/lib/rabbitmq/bin/rabbitmq-server
