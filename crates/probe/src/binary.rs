@@ -492,6 +492,44 @@ pub const MQTT_CONNECT: [u8; 21] = [
 ];
 pub const MQTT_DISCONNECT: [u8; 2] = [0xe0, 0];
 
+/// SUBSCRIBE (packet id 1, QoS 0) to the topic where brokers such as Mosquitto publish their
+/// version as a retained message.
+pub const MQTT_SUBSCRIBE_VERSION: [u8; 26] = [
+    0x82, 24, 0, 1, // SUBSCRIBE, remaining length, packet id
+    0, 19, b'$', b'S', b'Y', b'S', b'/', b'b', b'r', b'o', b'k', b'e', b'r', b'/', b'v', b'e',
+    b'r', b's', b'i', b'o', b'n', 0, // topic filter, QoS 0
+];
+
+/// The payload of the first PUBLISH (after the SUBACK) in `d`, when it is all there.
+pub fn mqtt_published(d: &[u8]) -> Option<&[u8]> {
+    let mut at = 0usize;
+    while at < d.len() {
+        let kind = *d.get(at)?;
+        // Remaining length: up to four 7-bit groups, least significant first.
+        let (mut len, mut shift, mut i) = (0usize, 0u32, at + 1);
+        loop {
+            let b = *d.get(i)?;
+            len |= usize::from(b & 0x7f) << shift;
+            i += 1;
+            if b & 0x80 == 0 {
+                break;
+            }
+            shift += 7;
+            if shift > 21 {
+                return None;
+            }
+        }
+        let body = d.get(i..i.checked_add(len)?)?;
+        if kind & 0xf0 == 0x30 {
+            let tl = usize::from(u16::from_be_bytes([*body.first()?, *body.get(1)?]));
+            // QoS 0: no packet id after the topic.
+            return body.get(2 + tl..);
+        }
+        at = i + len;
+    }
+    None
+}
+
 pub fn mqtt_parse(d: &[u8]) -> Option<BinaryHit> {
     if d.len() < 4 || d[0] != 0x20 || d[1] != 2 || d[2] > 1 {
         return None;

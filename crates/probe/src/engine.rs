@@ -677,7 +677,38 @@ impl Run<'_> {
                 let d = self
                     .exchange(&mut s, &b::MQTT_CONNECT, 64, |d| d.len() >= 4)
                     .await;
-                let hit = b::mqtt_parse(&d);
+                let mut hit = b::mqtt_parse(&d);
+                // Accepted without credentials: ask for the broker's version, which
+                // Mosquitto publishes ("mosquitto version 2.0.11").
+                if let Some(h) = hit.as_mut().filter(|_| d.get(3) == Some(&0)) {
+                    let v = self
+                        .exchange(&mut s, &b::MQTT_SUBSCRIBE_VERSION, 1024, |d| {
+                            b::mqtt_published(d).is_some()
+                        })
+                        .await;
+                    let said = b::mqtt_published(&v).map(|p| {
+                        String::from_utf8_lossy(p)
+                            .chars()
+                            .filter(|c| !c.is_control())
+                            .take(80)
+                            .collect::<String>()
+                    });
+                    match said
+                        .as_deref()
+                        .and_then(|p| p.strip_prefix("mosquitto version "))
+                    {
+                        Some(ver) if !ver.is_empty() => {
+                            h.product = Some("Mosquitto".into());
+                            h.version = Some(ver.to_string());
+                        }
+                        _ => {
+                            if let Some(p) = said.filter(|p| !p.is_empty()) {
+                                let e = h.extra.take().unwrap_or_default();
+                                h.extra = Some(format!("{e}; broker version \"{p}\""));
+                            }
+                        }
+                    }
+                }
                 if hit.is_some() {
                     let _ = send(&mut s, &self.budget, &b::MQTT_DISCONNECT).await;
                 }

@@ -210,3 +210,20 @@ fn amqp_echo_and_truncation_are_not_answers() {
         Some("speaks AMQP 0-9-0")
     );
 }
+
+#[test]
+fn mqtt_version_is_read_from_the_publish_after_the_suback() {
+    let mut d = vec![0x90, 3, 0, 1, 0, 0x31, 0];
+    let body = b"\x00\x13$SYS/broker/versionmosquitto version 2.0.11";
+    d[6] = body.len() as u8;
+    d.extend_from_slice(body);
+    assert_eq!(
+        b::mqtt_published(&d),
+        Some(&b"mosquitto version 2.0.11"[..])
+    );
+    for n in 0..d.len() {
+        assert!(b::mqtt_published(&d[..n]).is_none(), "{n} bytes");
+    }
+    // A remaining length that never ends is no packet.
+    assert!(b::mqtt_published(&[0x30, 0xff, 0xff, 0xff, 0xff, 0x01]).is_none());
+}
