@@ -44,6 +44,33 @@ pub fn pg_startup() -> Vec<u8> {
     out
 }
 
+/// PgBouncer's own errors carry no source file ('F') field, which PostgreSQL's always do,
+/// and say one of the things only PgBouncer says to a client's startup.
+fn pgbouncer_error(d: &[u8]) -> bool {
+    const SAYS: &[&[u8]] = &[
+        b"no such database",
+        b"no such user",
+        b"\"trust\" authentication failed",
+        b"client sent partial pkt in startup",
+        b"unsupported startup parameter",
+        b"pgbouncer cannot connect to server",
+        b"server login has been failing",
+    ];
+    let Some(body) = d.get(5..) else {
+        return false;
+    };
+    let mut message: &[u8] = &[];
+    for field in body.split(|&b| b == 0) {
+        match field.split_first() {
+            Some((b'F', _)) => return false,
+            Some((b'M', m)) => message = m,
+            Some(_) => {}
+            None => break,
+        }
+    }
+    SAYS.iter().any(|s| message.starts_with(s))
+}
+
 /// Parses the reply to a StartupMessage: an authentication request ('R') or an error ('E').
 pub fn pg_startup_reply(d: &[u8]) -> Option<BinaryHit> {
     let tag = *d.first()?;
@@ -68,7 +95,11 @@ pub fn pg_startup_reply(d: &[u8]) -> Option<BinaryHit> {
     };
     Some(BinaryHit {
         service: "postgresql",
-        product: Some("PostgreSQL DB".into()),
+        product: Some(if tag == b'E' && pgbouncer_error(d) {
+            "PgBouncer".into()
+        } else {
+            "PostgreSQL DB".into()
+        }),
         extra: Some(extra),
         confidence: 0.95,
         ..BinaryHit::default()

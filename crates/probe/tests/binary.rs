@@ -227,3 +227,14 @@ fn mqtt_version_is_read_from_the_publish_after_the_suback() {
     // A remaining length that never ends is no packet.
     assert!(b::mqtt_published(&[0x30, 0xff, 0xff, 0xff, 0xff, 0x01]).is_none());
 }
+
+#[test]
+fn pgbouncer_is_told_from_postgresql_by_its_errors() {
+    let bouncer = b"E\x00\x00\x002SFATAL\x00C08P01\x00M\"trust\" authentication failed\x00\x00";
+    let hit = b::pg_startup_reply(bouncer).unwrap();
+    assert_eq!(hit.product.as_deref(), Some("PgBouncer"));
+    let postgres =
+        b"E\x00\x00\x00cSFATAL\x00VFATAL\x00C28000\x00Mno such user\x00Fmiscinit.c\x00L768\x00\x00";
+    let hit = b::pg_startup_reply(postgres).unwrap();
+    assert_eq!(hit.product.as_deref(), Some("PostgreSQL DB"));
+}
