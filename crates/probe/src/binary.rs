@@ -222,6 +222,7 @@ pub fn ldap_rootdse_request() -> Vec<u8> {
         "supportedLDAPVersion",
         "vendorName",
         "vendorVersion",
+        "objectClass", // OpenLDAP's root DSE is an OpenLDAProotDSE
     ] {
         attrs.extend(tlv(0x04, a.as_bytes()));
     }

@@ -647,7 +647,11 @@ impl Run<'_> {
                     }
                     b::BinaryHit {
                         service: "ldap",
-                        product: get("vendorName"),
+                        product: get("vendorName").or_else(|| {
+                            get("objectClass")
+                                .filter(|c| c.contains("OpenLDAProotDSE"))
+                                .map(|_| "OpenLDAP".to_string())
+                        }),
                         version: get("vendorVersion"),
                         extra: (!extra.is_empty()).then(|| extra.join("; ")),
                         confidence: 0.95,
