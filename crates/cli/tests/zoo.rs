@@ -102,7 +102,9 @@ fn expand_version(template: &str, package: &str) -> String {
     let no_epoch = full.split_once(':').map_or(full.as_str(), |(_, v)| v);
     let (upstream, revision) = no_epoch.rsplit_once('-').unwrap_or((no_epoch, ""));
     let base = upstream.split(['+', '~']).next().unwrap();
+    let xy = base.split('.').take(2).collect::<Vec<_>>().join(".");
     template
+        .replace("{x.y}", &xy)
         .replace("{upstream}", upstream)
         .replace("{base}", base)
         .replace("{revision}", revision)

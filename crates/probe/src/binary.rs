@@ -46,6 +46,33 @@ pub fn pg_startup() -> Vec<u8> {
     out
 }
 
+/// PgBouncer's own errors carry no source file ('F') field, which PostgreSQL's always do,
+/// and say one of the things only PgBouncer says to a client's startup.
+fn pgbouncer_error(d: &[u8]) -> bool {
+    const SAYS: &[&[u8]] = &[
+        b"no such database",
+        b"no such user",
+        b"\"trust\" authentication failed",
+        b"client sent partial pkt in startup",
+        b"unsupported startup parameter",
+        b"pgbouncer cannot connect to server",
+        b"server login has been failing",
+    ];
+    let Some(body) = d.get(5..) else {
+        return false;
+    };
+    let mut message: &[u8] = &[];
+    for field in body.split(|&b| b == 0) {
+        match field.split_first() {
+            Some((b'F', _)) => return false,
+            Some((b'M', m)) => message = m,
+            Some(_) => {}
+            None => break,
+        }
+    }
+    SAYS.iter().any(|s| message.starts_with(s))
+}
+
 /// Parses the reply to a StartupMessage: an authentication request ('R') or an error ('E').
 pub fn pg_startup_reply(d: &[u8]) -> Option<BinaryHit> {
     let tag = *d.first()?;
@@ -70,7 +97,11 @@ pub fn pg_startup_reply(d: &[u8]) -> Option<BinaryHit> {
     };
     Some(BinaryHit {
         service: "postgresql",
-        product: Some("PostgreSQL".into()),
+        product: Some(if tag == b'E' && pgbouncer_error(d) {
+            "PgBouncer".into()
+        } else {
+            "PostgreSQL DB".into()
+        }),
         extra: Some(extra),
         cpe: None,
         confidence: 0.95,
@@ -194,6 +225,7 @@ pub fn ldap_rootdse_request() -> Vec<u8> {
         "supportedLDAPVersion",
         "vendorName",
         "vendorVersion",
+        "objectClass", // OpenLDAP's root DSE is an OpenLDAProotDSE
     ] {
         attrs.extend(tlv(0x04, a.as_bytes()));
     }
@@ -550,6 +582,44 @@ pub const MQTT_CONNECT: [u8; 21] = [
 ];
 pub const MQTT_DISCONNECT: [u8; 2] = [0xe0, 0];
 
+/// SUBSCRIBE (packet id 1, QoS 0) to the topic where brokers such as Mosquitto publish their
+/// version as a retained message.
+pub const MQTT_SUBSCRIBE_VERSION: [u8; 26] = [
+    0x82, 24, 0, 1, // SUBSCRIBE, remaining length, packet id
+    0, 19, b'$', b'S', b'Y', b'S', b'/', b'b', b'r', b'o', b'k', b'e', b'r', b'/', b'v', b'e',
+    b'r', b's', b'i', b'o', b'n', 0, // topic filter, QoS 0
+];
+
+/// The payload of the first PUBLISH (after the SUBACK) in `d`, when it is all there.
+pub fn mqtt_published(d: &[u8]) -> Option<&[u8]> {
+    let mut at = 0usize;
+    while at < d.len() {
+        let kind = *d.get(at)?;
+        // Remaining length: up to four 7-bit groups, least significant first.
+        let (mut len, mut shift, mut i) = (0usize, 0u32, at + 1);
+        loop {
+            let b = *d.get(i)?;
+            len |= usize::from(b & 0x7f) << shift;
+            i += 1;
+            if b & 0x80 == 0 {
+                break;
+            }
+            shift += 7;
+            if shift > 21 {
+                return None;
+            }
+        }
+        let body = d.get(i..i.checked_add(len)?)?;
+        if kind & 0xf0 == 0x30 {
+            let tl = usize::from(u16::from_be_bytes([*body.first()?, *body.get(1)?]));
+            // QoS 0: no packet id after the topic.
+            return body.get(2 + tl..);
+        }
+        at = i + len;
+    }
+    None
+}
+
 pub fn mqtt_parse(d: &[u8]) -> Option<BinaryHit> {
     if d.len() < 4 || d[0] != 0x20 || d[1] != 2 || d[2] > 1 {
         return None;
@@ -564,6 +634,103 @@ pub fn mqtt_parse(d: &[u8]) -> Option<BinaryHit> {
         extra: Some(extra),
         cpe: None,
         confidence: 0.95,
+        ..BinaryHit::default()
+    })
+}
+
+// --- AMQP 0-9-1 (spec section 4.2.2 protocol header, 4.2.3 frames, connection.start) ---
+
+/// The protocol header a client sends first: "AMQP", 0, major 0, minor 9, revision 1.
+pub const AMQP_HEADER: [u8; 8] = *b"AMQP\x00\x00\x09\x01";
+
+/// A whole frame (type, channel, 4-byte size, payload, frame-end) or a protocol header.
+pub fn amqp_complete(d: &[u8]) -> bool {
+    if d.starts_with(b"AMQP") {
+        return d.len() >= 8;
+    }
+    match d.get(3..7) {
+        Some(n) => {
+            let n = u32::from_be_bytes([n[0], n[1], n[2], n[3]]) as usize;
+            d.len() >= n.saturating_add(8)
+        }
+        None => false,
+    }
+}
+
+/// The server's connection.start (class 10, method 10), with the product and version of its
+/// server-properties; or a protocol header of its own, which it sends when it speaks another
+/// version. Our own header echoed back is not an answer.
+pub fn amqp_parse(d: &[u8]) -> Option<BinaryHit> {
+    if d.starts_with(b"AMQP") {
+        if d.len() < 8 || d[..8] == AMQP_HEADER {
+            return None;
+        }
+        return Some(BinaryHit {
+            service: "amqp",
+            extra: Some(format!("speaks AMQP {}-{}-{}", d[5], d[6], d[7])),
+            confidence: 0.9,
+            ..BinaryHit::default()
+        });
+    }
+    // Method frame on channel 0: type 1, channel 0, size, class 10, method 10.
+    if d.first()? != &1 || be16(d, 1)? != 0 || be16(d, 7)? != 10 || be16(d, 9)? != 10 {
+        return None;
+    }
+    let size = u32::from_be_bytes([*d.get(3)?, *d.get(4)?, *d.get(5)?, *d.get(6)?]) as usize;
+    if d.get(7usize.checked_add(size)?)? != &0xce {
+        return None;
+    }
+    let (major, minor) = (*d.get(11)?, *d.get(12)?);
+    let table_len = u32::from_be_bytes([*d.get(13)?, *d.get(14)?, *d.get(15)?, *d.get(16)?]);
+    let table = d.get(17..17usize.checked_add(table_len as usize)?)?;
+    let (mut product, mut version) = (None, None);
+    let mut at = 0usize;
+    // Field table entries: short name, type octet, value. Only long strings are read; a
+    // nested table or a boolean is stepped over; anything else ends the walk.
+    while at < table.len() {
+        let Some(&nl) = table.get(at) else { break };
+        let Some(name) = table.get(at + 1..at + 1 + usize::from(nl)) else {
+            break;
+        };
+        at += 1 + usize::from(nl);
+        match table.get(at) {
+            Some(b'S') | Some(b'F') => {
+                let Some(l) = table.get(at + 1..at + 5) else {
+                    break;
+                };
+                let l = u32::from_be_bytes([l[0], l[1], l[2], l[3]]) as usize;
+                let Some(v) = table.get(at + 5..(at + 5).saturating_add(l)) else {
+                    break;
+                };
+                if table[at] == b'S' {
+                    let v = String::from_utf8_lossy(v).into_owned();
+                    match name {
+                        b"product" => product = Some(v),
+                        b"version" => version = Some(v),
+                        _ => {}
+                    }
+                }
+                at += 5 + l;
+            }
+            Some(b't') => at += 2,
+            _ => break,
+        }
+    }
+    let clean = |v: Option<String>| {
+        v.map(|v| {
+            v.chars()
+                .filter(|c| !c.is_control())
+                .take(64)
+                .collect::<String>()
+        })
+        .filter(|v| !v.is_empty())
+    };
+    Some(BinaryHit {
+        service: "amqp",
+        product: clean(product),
+        version: clean(version),
+        extra: Some(format!("{major}-{minor}")),
+        confidence: 0.97,
         ..BinaryHit::default()
     })
 }

@@ -47,6 +47,7 @@ enum Probe {
     Rdp,
     Smb,
     Mqtt,
+    Amqp,
 }
 
 impl Probe {
@@ -64,6 +65,7 @@ impl Probe {
             Probe::Rdp => "rdp",
             Probe::Smb => "smb",
             Probe::Mqtt => "mqtt",
+            Probe::Amqp => "amqp",
         }
     }
 
@@ -98,6 +100,7 @@ impl Probe {
             Probe::Rdp => name == "ms-wbt-server",
             Probe::Smb => matches!(name, "microsoft-ds" | "netbios-ssn"),
             Probe::Mqtt => name == "mqtt",
+            Probe::Amqp => name == "amqp",
         }
     }
 }
@@ -115,6 +118,7 @@ const DEFAULT_ORDER: &[Probe] = &[
     Probe::Rdp,
     Probe::Smb,
     Probe::Mqtt,
+    Probe::Amqp,
 ];
 
 /// What the engine settled on.
@@ -131,6 +135,8 @@ pub(crate) struct Found {
     pub(crate) rpc: Option<RpcInfo>,
     /// The peer answered our ClientHello in TLS, but the handshake failed: why (escaped).
     pub(crate) tls_failed: Option<String>,
+    /// Matched a signature of a server turning us away for load ("too many connections").
+    pub(crate) busy: bool,
 }
 
 impl Found {
@@ -143,6 +149,7 @@ impl Found {
             cpe: h.cpe,
             confidence: h.confidence,
             evidence: evidence.to_vec(),
+            busy: h.busy,
             ..Found::default()
         }
     }
@@ -163,6 +170,12 @@ struct Run<'a> {
     /// A reply that was our own request sent back: an echo service (RFC 862) or a
     /// reflector, whatever probe it answered.
     echoed: Option<Vec<u8>>,
+    /// A server that turned a connection away for load ("too many connections from your
+    /// IP", as ngIRCd says past five): it is kept as the answer of last resort while the
+    /// probes are tried again one at a time.
+    busy: Option<Found>,
+    /// An HTTP response to a probe of another protocol: the answer if nothing says more.
+    http_guess: Option<Found>,
 }
 
 /// Whether `reply` is `request` coming back (whole, or the start of it when the peer sent it
@@ -217,6 +230,8 @@ pub(crate) async fn detect(d: &Detector, addr: SocketAddr, expected: Option<&str
         tls: None,
         xid: 0x7072_0000 ^ u32::from(addr.port()),
         echoed: None,
+        busy: None,
+        http_guess: None,
     };
     let found = run.go(&expected_names).await;
     let udp_status = d.registry.status(addr.port(), Protocol::Udp);
@@ -268,6 +283,8 @@ pub(crate) async fn detect(d: &Detector, addr: SocketAddr, expected: Option<&str
 /// What a wave of probes found, and what it saw on the way.
 struct Wave {
     found: Option<Found>,
+    busy: Option<Found>,
+    http_guess: Option<Found>,
     probes: Vec<String>,
     first_seen: Vec<u8>,
     error: Option<String>,
@@ -396,7 +413,9 @@ impl<'a> Run<'a> {
             let template = self.sub(1);
             let wave = async {
                 tokio::time::sleep(delay).await;
-                template.wave(order.clone(), expected).await
+                template
+                    .wave(order.clone(), expected, PROBES_IN_FLIGHT)
+                    .await
             };
             tokio::pin!(read);
             tokio::pin!(wave);
@@ -455,6 +474,12 @@ impl<'a> Run<'a> {
                 }
                 return Some(found);
             }
+            // Turned away for load on the very first connection: ask again, one at a time.
+            if let Some(busy) = self.reply_sig(&banner).filter(|f| f.busy) {
+                self.busy.get_or_insert(busy);
+                drop(conn);
+                return self.after_busy(order, expected).await;
+            }
             // A peer that speaks first in a way we do not know: what the probes made of
             // its greeting (a PostgreSQL "S", say) is not trusted. Report what it said.
             let _ = wave;
@@ -468,6 +493,11 @@ impl<'a> Run<'a> {
         if let Some(Some(found)) = wave {
             return Some(found);
         }
+        if self.busy.is_some() && !self.budget.exhausted() {
+            // The idle banner connection holds one of the server's slots: let it go.
+            drop(conn);
+            return self.after_busy(order, expected).await;
+        }
 
         // Nothing yet. The banner connection, silent so far, was kept aside while the probes
         // ran: it tells a late greeting, or a peer that closes without a word (tcpwrapped),
@@ -478,17 +508,33 @@ impl<'a> Run<'a> {
         if let Some(f) = self.late(conn, Duration::from_millis(20)).await {
             return Some(f);
         }
-        if self.budget.silent_closes() > closes && self.first_seen.is_empty() {
-            return Some(tcpwrapped());
+        if let Some(g) = self.http_guess.take() {
+            return Some(g);
         }
+        let closed_silently = self.budget.silent_closes() > closes;
         if self.first_seen.is_empty() && !self.budget.exhausted() {
             // Silent on every connection: either it ignores us, or it serves one connection
-            // at a time and the banner connection, now closed, held it. The probes get a
-            // second chance.
-            let w = self.sub(2).wave(order, expected).await;
-            return self.absorb(w);
+            // at a time and the banner connection, now closed, held it (Monit's httpd closes
+            // the idle one and then answers the next). The probes get a second chance.
+            let w = self.sub(2).wave(order, expected, PROBES_IN_FLIGHT).await;
+            if let Some(f) = self.absorb(w) {
+                return Some(f);
+            }
+        }
+        // A close without a word that the second chance did not explain: nmap's tcpwrapped.
+        if closed_silently && self.first_seen.is_empty() {
+            return Some(tcpwrapped());
         }
         None
+    }
+
+    /// A server turned a connection away for load: the probes again, one connection at a
+    /// time. What it said when busy (which names the service) is the answer if they learn
+    /// nothing more.
+    async fn after_busy(&mut self, order: Vec<Probe>, expected: &[String]) -> Option<Found> {
+        let w = self.sub(3).wave(order, expected, 1).await;
+        let found = self.absorb(w);
+        found.or_else(|| self.busy.take())
     }
 
     /// A run for probes of their own: the same budget and round trip, fresh notes, and RPC
@@ -505,6 +551,8 @@ impl<'a> Run<'a> {
             tls: None,
             xid: self.xid.wrapping_add(k << 16),
             echoed: None,
+            busy: None,
+            http_guess: None,
         }
     }
 
@@ -526,6 +574,16 @@ impl<'a> Run<'a> {
         if let Some(data) = self.echoed.take() {
             return (self, Some(echo(data)));
         }
+        if found.as_ref().is_some_and(|f| f.busy) {
+            self.busy = found;
+            return (self, None);
+        }
+        if found.is_none() && p != Probe::Http {
+            // A web server answers any bytes with a status line and headers. That names the
+            // service only if the HTTP probe's own answer does not say more (Monit serves one
+            // connection at a time, so its 400 to another probe may be all it says).
+            self.http_guess = self.http_found(&self.first_seen);
+        }
         (self, found)
     }
 
@@ -534,7 +592,7 @@ impl<'a> Run<'a> {
     /// Which probe wins does not depend on timing: a validated reply is the service's, and
     /// where two probes can both succeed (plain HTTP answered by a TLS port, as nginx does
     /// with a 400) the TLS probe, when running, is awaited and preferred.
-    async fn wave(self, order: Vec<Probe>, expected: &[String]) -> Wave {
+    async fn wave(self, order: Vec<Probe>, expected: &[String], in_flight: usize) -> Wave {
         use futures_util::stream::{FuturesUnordered, StreamExt};
         let mut pending: std::collections::VecDeque<(usize, Probe)> =
             order.into_iter().enumerate().collect();
@@ -561,8 +619,7 @@ impl<'a> Run<'a> {
                 && !done
                     .iter()
                     .any(|(_, r)| r.probes.first().is_some_and(|n| n == "tls"));
-            while running.len() < PROBES_IN_FLIGHT && found.is_none() && !(wants_tls && tls_running)
-            {
+            while running.len() < in_flight && found.is_none() && !(wants_tls && tls_running) {
                 let Some((i, p)) = pending.pop_front() else {
                     break;
                 };
@@ -589,7 +646,9 @@ impl<'a> Run<'a> {
             done.push((i, run));
             match (f, &found) {
                 (Some(f), None) => found = Some((p, f)),
-                (Some(f), Some((Probe::Http, h))) if p == Probe::Tls && h.service == "http" => {
+                (Some(f), Some((fp, h)))
+                    if p == Probe::Tls && *fp != Probe::Tls && h.service == "http" =>
+                {
                     found = Some((p, f))
                 }
                 _ => {}
@@ -599,7 +658,7 @@ impl<'a> Run<'a> {
                     && !done
                         .iter()
                         .any(|(_, r)| r.probes.first().is_some_and(|n| n == "tls"));
-                if !(*fp == Probe::Http && f.service == "http" && tls_running) {
+                if !(*fp != Probe::Tls && f.service == "http" && tls_running) {
                     break;
                 }
             }
@@ -607,12 +666,16 @@ impl<'a> Run<'a> {
         done.sort_by_key(|(i, _)| *i);
         let mut w = Wave {
             found: found.map(|(_, f)| f),
+            busy: None,
+            http_guess: None,
             probes: started.iter().map(|p| p.name().to_string()).collect(),
             first_seen: Vec::new(),
             error: error.map(str::to_string),
             tls: None,
         };
         for (_, r) in done {
+            w.busy = w.busy.take().or(r.busy);
+            w.http_guess = w.http_guess.take().or(r.http_guess);
             w.take_notes(r.first_seen, r.error, r.tls);
             // Follow-ups a probe made (starttls, tls-inner) after its own name.
             w.probes.extend(r.probes.into_iter().skip(1));
@@ -623,8 +686,16 @@ impl<'a> Run<'a> {
     /// Takes a wave's notes into this run; returns what it found.
     fn absorb(&mut self, w: Wave) -> Option<Found> {
         self.probes.extend(w.probes);
+        if self.busy.is_none() {
+            self.busy = w.busy;
+        }
+        if self.http_guess.is_none() {
+            self.http_guess = w.http_guess;
+        }
         let mut notes = Wave {
             found: None,
+            busy: None,
+            http_guess: None,
             probes: Vec::new(),
             first_seen: std::mem::take(&mut self.first_seen),
             error: self.error.take(),
@@ -674,38 +745,9 @@ impl<'a> Run<'a> {
             .map(|h| Found::from_hit(h, data))
     }
 
-    async fn http<S: AsyncRead + AsyncWrite + Unpin>(&mut self, mut s: S) -> Option<Found> {
-        self.http_on(&mut s).await
-    }
-
-    async fn http_on<S: AsyncRead + AsyncWrite + Unpin>(&mut self, s: &mut S) -> Option<Found> {
-        let host = match self.addr {
-            SocketAddr::V4(a) => a.ip().to_string(),
-            SocketAddr::V6(a) => format!("[{}]", a.ip()),
-        };
-        let request = http::request(&host);
-        if !send(s, &self.budget, &request).await {
-            return None;
-        }
-        let mut data = Vec::new();
-        read_reply(
-            s,
-            &self.budget,
-            &mut data,
-            self.probe_wait(),
-            self.short_wait(300),
-            16 * 1024,
-            http::complete,
-        )
-        .await;
-        self.note_seen(&data);
-        if is_echo(&request, &data) {
-            self.echoed = Some(data);
-            return None;
-        }
-        let Some(info) = http::parse(&data) else {
-            return self.reply_sig(&data);
-        };
+    /// An HTTP response, named by its Server header where a signature knows it.
+    fn http_found(&self, data: &[u8]) -> Option<Found> {
+        let info = http::parse(data)?;
         let mut found = Found {
             service: "http".to_string(),
             confidence: 0.9,
@@ -738,6 +780,38 @@ impl<'a> Run<'a> {
         found.extra = Some(extra.join("; "));
         found.http = Some(info);
         Some(found)
+    }
+
+    async fn http<S: AsyncRead + AsyncWrite + Unpin>(&mut self, mut s: S) -> Option<Found> {
+        self.http_on(&mut s).await
+    }
+
+    async fn http_on<S: AsyncRead + AsyncWrite + Unpin>(&mut self, s: &mut S) -> Option<Found> {
+        let host = match self.addr {
+            SocketAddr::V4(a) => a.ip().to_string(),
+            SocketAddr::V6(a) => format!("[{}]", a.ip()),
+        };
+        let request = http::request(&host);
+        if !send(s, &self.budget, &request).await {
+            return None;
+        }
+        let mut data = Vec::new();
+        read_reply(
+            s,
+            &self.budget,
+            &mut data,
+            self.probe_wait(),
+            self.short_wait(300),
+            16 * 1024,
+            http::complete,
+        )
+        .await;
+        self.note_seen(&data);
+        if is_echo(&request, &data) {
+            self.echoed = Some(data);
+            return None;
+        }
+        self.http_found(&data).or_else(|| self.reply_sig(&data))
     }
 
     async fn simple(&mut self, mut s: Conn, request: &[u8]) -> Option<Found> {
@@ -809,7 +883,7 @@ impl<'a> Run<'a> {
                     b"S" => (
                         Some(b::BinaryHit {
                             service: "postgresql",
-                            product: Some("PostgreSQL".into()),
+                            product: Some("PostgreSQL DB".into()),
                             extra: Some("offers TLS (SSLRequest answered S)".into()),
                             confidence: 0.85,
                             ..b::BinaryHit::default()
@@ -877,7 +951,11 @@ impl<'a> Run<'a> {
                     }
                     b::BinaryHit {
                         service: "ldap",
-                        product: get("vendorName"),
+                        product: get("vendorName").or_else(|| {
+                            get("objectClass")
+                                .filter(|c| c.contains("OpenLDAProotDSE"))
+                                .map(|_| "OpenLDAP".to_string())
+                        }),
                         version: get("vendorVersion"),
                         extra: (!extra.is_empty()).then(|| extra.join("; ")),
                         cpe: None,
@@ -908,11 +986,48 @@ impl<'a> Run<'a> {
                 let d = self
                     .exchange(&mut s, &b::MQTT_CONNECT, 64, |d| d.len() >= 4)
                     .await;
-                let hit = b::mqtt_parse(&d);
+                let mut hit = b::mqtt_parse(&d);
+                // Accepted without credentials: ask for the broker's version, which
+                // Mosquitto publishes ("mosquitto version 2.0.11").
+                if let Some(h) = hit.as_mut().filter(|_| d.get(3) == Some(&0)) {
+                    let v = self
+                        .exchange(&mut s, &b::MQTT_SUBSCRIBE_VERSION, 1024, |d| {
+                            b::mqtt_published(d).is_some()
+                        })
+                        .await;
+                    let said = b::mqtt_published(&v).map(|p| {
+                        String::from_utf8_lossy(p)
+                            .chars()
+                            .filter(|c| !c.is_control())
+                            .take(80)
+                            .collect::<String>()
+                    });
+                    match said
+                        .as_deref()
+                        .and_then(|p| p.strip_prefix("mosquitto version "))
+                    {
+                        Some(ver) if !ver.is_empty() => {
+                            h.product = Some("Mosquitto".into());
+                            h.version = Some(ver.to_string());
+                        }
+                        _ => {
+                            if let Some(p) = said.filter(|p| !p.is_empty()) {
+                                let e = h.extra.take().unwrap_or_default();
+                                h.extra = Some(format!("{e}; broker version \"{p}\""));
+                            }
+                        }
+                    }
+                }
                 if hit.is_some() {
                     let _ = send(&mut s, &self.budget, &b::MQTT_DISCONNECT).await;
                 }
                 (hit, d)
+            }
+            Probe::Amqp => {
+                let d = self
+                    .exchange(&mut s, &b::AMQP_HEADER, 4096, b::amqp_complete)
+                    .await;
+                (b::amqp_parse(&d), d)
             }
             _ => return None,
         };

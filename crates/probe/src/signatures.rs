@@ -63,6 +63,8 @@ struct Raw {
     extra: Option<String>,
     cpe: Option<String>,
     confidence: Option<f32>,
+    #[serde(default)]
+    busy: bool,
 }
 
 fn default_on() -> String {
@@ -83,6 +85,7 @@ pub struct Signature {
     extra: Option<String>,
     cpe: Option<String>,
     pub confidence: f32,
+    busy: bool,
 }
 
 /// What a signature produced.
@@ -94,6 +97,9 @@ pub struct Hit {
     pub extra: Option<String>,
     pub cpe: Option<String>,
     pub confidence: f32,
+    /// The server turned us away for load ("too many connections"): it names the service,
+    /// but one connection at a time may learn more.
+    pub busy: bool,
 }
 
 /// An ordered set of signatures.
@@ -185,6 +191,7 @@ impl SignatureSet {
                 extra: raw.extra,
                 cpe: raw.cpe,
                 confidence,
+                busy: raw.busy,
             });
         }
         Ok(SignatureSet { sigs })
@@ -227,6 +234,7 @@ impl SignatureSet {
                 extra: fill(&s.extra),
                 cpe: fill(&s.cpe),
                 confidence: s.confidence,
+                busy: s.busy,
             })
         })
     }

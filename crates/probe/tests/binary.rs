@@ -31,7 +31,7 @@ async fn postgresql_sasl() {
     for expected in [Some("postgresql"), None] {
         let d = detect(addr, expected).await;
         assert_eq!(d.service, "postgresql");
-        assert_eq!(d.product.as_deref(), Some("PostgreSQL"));
+        assert_eq!(d.product.as_deref(), Some("PostgreSQL DB"));
         assert_eq!(d.extra.as_deref(), Some("asks for SASL (SCRAM)"));
     }
 }
@@ -162,4 +162,86 @@ async fn mqtt_connack() {
         d.extra.as_deref(),
         Some("connection refused: not authorised")
     );
+}
+
+/// A connection.start as the AMQP 0-9-1 spec lays it out, with a nested table and a boolean
+/// before the version, as RabbitMQ sends them.
+fn amqp_start() -> Vec<u8> {
+    fn long(v: &[u8]) -> Vec<u8> {
+        let mut o = (v.len() as u32).to_be_bytes().to_vec();
+        o.extend_from_slice(v);
+        o
+    }
+    let mut caps = vec![18];
+    caps.extend_from_slice(b"publisher_confirms");
+    caps.extend_from_slice(b"t\x01");
+    let mut table = Vec::new();
+    table.extend_from_slice(b"\x0ccapabilitiesF");
+    table.extend(long(&caps));
+    table.extend_from_slice(b"\x07productS");
+    table.extend(long(b"Acme MQ"));
+    table.extend_from_slice(b"\x07versionS");
+    table.extend(long(b"1.2.3"));
+    let mut payload = vec![0, 10, 0, 10, 0, 9];
+    payload.extend(long(&table));
+    payload.extend(long(b"PLAIN"));
+    payload.extend(long(b"en_US"));
+    let mut frame = vec![1, 0, 0];
+    frame.extend(long(&payload));
+    frame.push(0xce);
+    frame
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn amqp_connection_start() {
+    let addr = steps(vec![(b::AMQP_HEADER.to_vec(), amqp_start())]).await;
+    let d = detect(addr, Some("amqp")).await;
+    assert_eq!(d.service, "amqp");
+    assert_eq!(d.product.as_deref(), Some("Acme MQ"));
+    assert_eq!(d.version.as_deref(), Some("1.2.3"));
+    assert_eq!(d.extra.as_deref(), Some("0-9"));
+}
+
+#[test]
+fn amqp_echo_and_truncation_are_not_answers() {
+    assert!(b::amqp_parse(&b::AMQP_HEADER).is_none());
+    let start = amqp_start();
+    for n in 0..start.len() {
+        assert!(b::amqp_parse(&start[..n]).is_none(), "{n} bytes");
+    }
+    assert_eq!(
+        b::amqp_parse(b"AMQP\x00\x00\x09\x00")
+            .unwrap()
+            .extra
+            .as_deref(),
+        Some("speaks AMQP 0-9-0")
+    );
+}
+
+#[test]
+fn mqtt_version_is_read_from_the_publish_after_the_suback() {
+    let mut d = vec![0x90, 3, 0, 1, 0, 0x31, 0];
+    let body = b"\x00\x13$SYS/broker/versionmosquitto version 2.0.11";
+    d[6] = body.len() as u8;
+    d.extend_from_slice(body);
+    assert_eq!(
+        b::mqtt_published(&d),
+        Some(&b"mosquitto version 2.0.11"[..])
+    );
+    for n in 0..d.len() {
+        assert!(b::mqtt_published(&d[..n]).is_none(), "{n} bytes");
+    }
+    // A remaining length that never ends is no packet.
+    assert!(b::mqtt_published(&[0x30, 0xff, 0xff, 0xff, 0xff, 0x01]).is_none());
+}
+
+#[test]
+fn pgbouncer_is_told_from_postgresql_by_its_errors() {
+    let bouncer = b"E\x00\x00\x002SFATAL\x00C08P01\x00M\"trust\" authentication failed\x00\x00";
+    let hit = b::pg_startup_reply(bouncer).unwrap();
+    assert_eq!(hit.product.as_deref(), Some("PgBouncer"));
+    let postgres =
+        b"E\x00\x00\x00cSFATAL\x00VFATAL\x00C28000\x00Mno such user\x00Fmiscinit.c\x00L768\x00\x00";
+    let hit = b::pg_startup_reply(postgres).unwrap();
+    assert_eq!(hit.product.as_deref(), Some("PostgreSQL DB"));
 }

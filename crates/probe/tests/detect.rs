@@ -659,3 +659,59 @@ async fn rpc_marked_smb_bytes_are_not_smb() {
     assert_ne!(d.service, "microsoft-ds");
     assert!(d.confidence < 0.5, "{}", d.confidence);
 }
+
+/// Issue 16: a server with a per-address connection limit (ngIRCd allows five) turns the
+/// probes away ("too many connections") while our idle banner connection holds its only
+/// slot here. The engine lets the banner connection go and asks again one at a time, so the
+/// answer names the product, not the refusal; a server that is always full still says irc.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_full_of_our_connections_is_asked_again_one_at_a_time() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    const REFUSED: &[u8] =
+        b"ERROR :Connection refused, too many connections from your IP address\r\n";
+    let slots = |n: usize| {
+        let open = Arc::new(AtomicUsize::new(0));
+        async move {
+            serve(move |mut s| {
+                let open = open.clone();
+                async move {
+                    if open.fetch_add(1, Ordering::SeqCst) >= n {
+                        let _ = s.write_all(REFUSED).await;
+                    } else {
+                        let mut buf = [0u8; 1024];
+                        if let Ok(k) = s.read(&mut buf).await
+                            && buf[..k].starts_with(b"GET ")
+                        {
+                            let _ = s
+                                .write_all(
+                                    b"ERROR :\"Oops, HTTP request received? This is IRC!\"\r\n",
+                                )
+                                .await;
+                        }
+                    }
+                    drop(s);
+                    open.fetch_sub(1, Ordering::SeqCst);
+                }
+            })
+            .await
+        }
+    };
+    let one_slot = slots(1).await;
+    let d = detector().detect(one_slot, None).await;
+    show(&d);
+    assert_eq!(d.service, "irc");
+    assert_eq!(d.product.as_deref(), Some("ngircd"));
+    assert!(d.evidence.contains("Oops"), "{}", d.evidence);
+
+    let full = slots(0).await;
+    let d = detector().detect(full, None).await;
+    show(&d);
+    assert_eq!(d.service, "irc");
+    assert_eq!(d.product, None);
+    assert!(
+        d.evidence.contains("too many connections"),
+        "{}",
+        d.evidence
+    );
+}
