@@ -6,6 +6,12 @@ openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=zoo.test" \
 mkdir -p "$ZOO_DIR/www"
 echo "zoo" >"$ZOO_DIR/www/index.html"
 python3 -m http.server 8000 --bind 127.0.0.1 --directory "$ZOO_DIR/www" >/dev/null 2>&1 &
+# stunnel listens at once, but what it forwards to must be up first: otherwise an early TLS
+# session finds nothing behind it (a lab race, not stunnel's behaviour). At most 10 s.
+for _ in $(seq 100); do
+    (exec 3<>/dev/tcp/127.0.0.1/8000) 2>/dev/null && break
+    sleep 0.1
+done
 cat >"$ZOO_DIR/stunnel.conf" <<CFG
 foreground = yes
 pid =
