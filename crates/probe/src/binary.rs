@@ -368,56 +368,43 @@ pub fn dns_parse(d: &[u8], id: u16) -> Option<BinaryHit> {
             .get(1..1 + tl)
             .map(|t| crate::escape::escape_bytes(t, 96));
     }
-    let product = version.as_deref().and_then(|v| {
-        let lower = v.to_ascii_lowercase();
-        if lower.starts_with("unbound") {
-            Some("Unbound")
-        } else if lower.starts_with("dnsmasq") {
-            Some("dnsmasq")
-        } else if lower.contains("powerdns") {
-            Some("PowerDNS")
-        } else if lower.starts_with(|c: char| c.is_ascii_digit()) {
-            Some("ISC BIND")
-        } else {
-            None
-        }
-    });
+    let dv = version
+        .as_deref()
+        .map(crate::udp::dns::product)
+        .unwrap_or_default();
     let mut extra = match &version {
         Some(v) => format!("version.bind: {v}"),
         None => format!("version.bind refused (rcode {rcode})"),
     };
-    let mut version = version
-        .map(|v| {
-            v.trim_start_matches(|c: char| c.is_ascii_alphabetic() || c == ' ' || c == '-')
-                .to_string()
-        })
-        .filter(|v| !v.is_empty());
-    // A distribution's BIND says "9.18.49-1~deb12u3-Debian": the package version stays in
-    // `version` as nmap -sV writes it, the distribution goes to `extra`.
-    if product == Some("ISC BIND")
-        && let Some(v) = version.as_mut()
-    {
-        for distro in ["Debian", "Ubuntu", "Raspbian", "RedHat"] {
-            if let Some(base) = v.strip_suffix(distro).and_then(|b| b.strip_suffix('-')) {
-                extra = format!("{distro}; {extra}");
-                *v = base.to_string();
-                break;
-            }
-        }
+    if let Some(d) = dv.distro {
+        extra = format!("{d}; {extra}");
     }
-    let cpe = match (product, version.as_deref()) {
-        (Some("ISC BIND"), Some(v)) => Some(format!("cpe:/a:isc:bind:{v}")),
-        (Some("Unbound"), Some(v)) => Some(format!("cpe:/a:nlnetlabs:unbound:{v}")),
-        (Some("dnsmasq"), Some(v)) => Some(format!("cpe:/a:thekelleys:dnsmasq:{v}")),
-        _ => None,
-    };
     Some(BinaryHit {
         service: "domain",
-        product: product.map(str::to_string),
-        version,
+        product: dv.product,
+        version: dv.version,
         extra: Some(extra),
-        cpe,
+        cpe: None,
         confidence: 0.95,
+    })
+}
+
+/// The CPE 2.2 URI of a product that a binary parser names (vendor and product as the NVD
+/// CPE dictionary spells them), with the version where it is known.
+pub fn product_cpe(product: &str, version: Option<&str>) -> Option<String> {
+    let vendor_product = match product {
+        "ISC BIND" => "isc:bind",
+        "Unbound" => "nlnetlabs:unbound",
+        "dnsmasq" => "thekelleys:dnsmasq",
+        "RabbitMQ" => "vmware:rabbitmq",
+        "Mosquitto" => "eclipse:mosquitto",
+        "OpenLDAP" => "openldap:openldap",
+        "MongoDB" => "mongodb:mongodb",
+        _ => return None,
+    };
+    Some(match version {
+        Some(v) => format!("cpe:/a:{vendor_product}:{v}"),
+        None => format!("cpe:/a:{vendor_product}"),
     })
 }
 

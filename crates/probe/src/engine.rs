@@ -532,6 +532,8 @@ impl<'a> Run<'a> {
     /// time. What it said when busy (which names the service) is the answer if they learn
     /// nothing more.
     async fn after_busy(&mut self, order: Vec<Probe>, expected: &[String]) -> Option<Found> {
+        // A moment for the server to see our closed connections and free their slots.
+        tokio::time::sleep(self.short_wait(50)).await;
         let w = self.sub(3).wave(order, expected, 1).await;
         let found = self.absorb(w);
         found.or_else(|| self.busy.take())
@@ -1034,10 +1036,14 @@ impl<'a> Run<'a> {
         match hit {
             Some(h) => Some(Found {
                 service: h.service.to_string(),
+                cpe: h.cpe.or_else(|| {
+                    h.product
+                        .as_deref()
+                        .and_then(|p| b::product_cpe(p, h.version.as_deref()))
+                }),
                 product: h.product,
                 version: h.version,
                 extra: h.extra,
-                cpe: h.cpe,
                 confidence: h.confidence,
                 evidence: data.iter().take(512).copied().collect(),
                 ..Found::default()

@@ -159,13 +159,27 @@ fn rcode_name(r: u16) -> String {
         .map_or_else(|| format!("rcode {r}"), |s| (*s).to_string())
 }
 
-/// Product and version from a `version.bind` string, for the servers whose format we know.
-pub(super) fn product(version: &str) -> (Option<String>, Option<String>) {
+/// What a `version.bind` string says, for the servers whose format we know.
+#[derive(Debug, Default, PartialEq)]
+pub(crate) struct DnsVersion {
+    pub(crate) product: Option<String>,
+    pub(crate) version: Option<String>,
+    /// The distribution a BIND package names ("Debian" in "9.18.28-1~deb12u2-Debian").
+    pub(crate) distro: Option<&'static str>,
+}
+
+/// Product and version from a `version.bind` string (over UDP and over TCP alike).
+pub(crate) fn product(version: &str) -> DnsVersion {
     let v = version.trim();
     let word_after = |prefix: &str| {
         v.get(prefix.len()..)
             .and_then(|rest| rest.split_whitespace().next())
             .map(str::to_string)
+    };
+    let named = |name: &str, version: Option<String>| DnsVersion {
+        product: Some(name.to_string()),
+        version,
+        distro: None,
     };
     let known: &[(&str, &str)] = &[
         ("unbound ", "Unbound"),
@@ -184,30 +198,37 @@ pub(super) fn product(version: &str) -> (Option<String>, Option<String>) {
             && v.get(..prefix.len())
                 .is_some_and(|p| p.eq_ignore_ascii_case(prefix))
         {
-            return (Some((*name).to_string()), word_after(prefix));
+            return named(name, word_after(prefix));
         }
     }
     for (prefix, name) in [("dnsmasq-", "dnsmasq"), ("CoreDNS-", "CoreDNS")] {
         if let Some(rest) = v.strip_prefix(prefix) {
-            return (
-                Some(name.to_string()),
-                rest.split_whitespace().next().map(str::to_string),
-            );
+            return named(name, rest.split_whitespace().next().map(str::to_string));
         }
     }
-    // BIND 9 answers with its bare version, often with a distribution suffix:
-    // "9.18.28-1~deb12u2-Debian".
+    // BIND 9 answers with its bare version, often a distribution's package version:
+    // "9.18.28-1~deb12u2-Debian". The package version stays in `version` as nmap -sV writes
+    // it (vulnerability matchers read the revision there); the distribution is told apart.
     if v.starts_with("9.")
         && v.get(2..3)
             .is_some_and(|c| c.chars().all(|c| c.is_ascii_digit()))
     {
-        let ver: String = v
-            .chars()
-            .take_while(|c| c.is_ascii_digit() || *c == '.')
-            .collect();
-        return (Some("BIND".to_string()), Some(ver));
+        let mut ver = v.split_whitespace().next().unwrap_or(v).to_string();
+        let mut distro = None;
+        for d in ["Debian", "Ubuntu", "Raspbian", "RedHat"] {
+            if let Some(base) = ver.strip_suffix(d).and_then(|b| b.strip_suffix('-')) {
+                ver = base.to_string();
+                distro = Some(d);
+                break;
+            }
+        }
+        return DnsVersion {
+            product: Some("ISC BIND".to_string()),
+            version: Some(ver),
+            distro,
+        };
     }
-    (None, None)
+    DnsVersion::default()
 }
 
 /// A reply to one of our unicast DNS queries.
@@ -233,10 +254,13 @@ pub(super) fn identify(sent: &[u8], reply: &[u8]) -> Reply {
             .map(|r| txt(r.rdata));
         match version.as_deref().and_then(text) {
             Some(v) => {
-                let (product, ver) = product(&v);
-                ident.confidence = if product.is_some() { 0.95 } else { 0.9 };
-                ident = ident.product(product).version(ver);
+                let dv = product(&v);
+                ident.confidence = if dv.product.is_some() { 0.95 } else { 0.9 };
+                ident = ident.product(dv.product).version(dv.version);
                 notes.insert(0, format!("version.bind: {v}"));
+                if let Some(d) = dv.distro {
+                    notes.insert(0, d.to_string());
+                }
             }
             None => notes.insert(0, "version.bind not answered".to_string()),
         }
@@ -315,7 +339,7 @@ mod tests {
         let (_, q) = sent("dns-version-bind");
         for (v, p, ver) in [
             ("dnsmasq-2.90", "dnsmasq", "2.90"),
-            ("9.18.28-1~deb12u2-Debian", "BIND", "9.18.28"),
+            ("9.18.28-1~deb12u2-Debian", "ISC BIND", "9.18.28-1~deb12u2"),
             ("unbound 1.17.1", "Unbound", "1.17.1"),
             ("PowerDNS Recursor 4.8.4", "PowerDNS Recursor", "4.8.4"),
         ] {

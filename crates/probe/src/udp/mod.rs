@@ -25,7 +25,7 @@ mod asn1;
 mod basic;
 mod cldap;
 mod coap;
-mod dns;
+pub(crate) mod dns;
 mod dtls;
 mod generic;
 mod ike;
@@ -503,6 +503,10 @@ pub fn detection(
         &found,
         false,
     );
+    let cpe = ident
+        .product
+        .as_deref()
+        .and_then(|p| crate::binary::product_cpe(p, ident.version.as_deref()));
     Detection {
         addr,
         service: ident.service,
@@ -511,8 +515,8 @@ pub fn detection(
         extra: ident.extra,
         tls: None,
         http: None,
+        cpe,
         rpc: ident.rpc,
-        cpe: None,
         confidence: ident.confidence,
         evidence: crate::escape::evidence_text(reply, EVIDENCE_CHARS),
         verdict,
