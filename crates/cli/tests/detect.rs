@@ -124,7 +124,7 @@ fn scan_detect_json_names_each_fixture_and_settles_the_tarpit() {
     let d = &port_obj(&doc, 797)["detection"];
     assert_eq!(d["service"], "netinfo");
     assert_eq!(d["product"], "NetInfo netinfod");
-    assert_eq!(d["version"], "v2");
+    assert_eq!(d["version"], "2");
     assert_eq!(d["rpc"]["programs"][0]["program"], 200_100_000);
     assert_eq!(d["verdict"]["matches"], false);
     assert_eq!(d["verdict"]["registry_status"], "unassigned");
@@ -231,7 +231,7 @@ fn check_detects_netinfo_and_ssh() {
     let d = &doc["detection"];
     assert_eq!(d["service"], "netinfo");
     assert_eq!(d["product"], "NetInfo netinfod");
-    assert_eq!(d["version"], "v2");
+    assert_eq!(d["version"], "2");
     assert_eq!(d["verdict"]["matches"], false);
 
     let port = lab.ssh.port().to_string();

@@ -37,6 +37,9 @@ fn default_ready() -> u64 {
 struct PortToml {
     port: u16,
     service: String,
+    /// The service on the random port, where the usual port's registry name is what tells
+    /// it (SMB is netbios-ssn on 139, microsoft-ds elsewhere).
+    service_elsewhere: Option<String>,
     product: Option<String>,
     version: Option<String>,
     #[serde(default)]
@@ -348,16 +351,25 @@ fn check_server(server: &Server, index: usize) -> Vec<Row> {
     let mut rows = Vec::new();
     for (p, h) in server.toml.port.iter().zip(&high) {
         let version = p.version.as_deref().map(|v| expand_version(v, &package));
-        let expected = describe(&p.service, p.product.as_deref(), version.as_deref(), p.tls);
-        for (label, port) in [
-            (p.port.to_string(), p.port),
-            (format!("{h} (-> {})", p.port), *h),
+        for (label, port, want_service) in [
+            (p.port.to_string(), p.port, &p.service),
+            (
+                format!("{h} (-> {})", p.port),
+                *h,
+                p.service_elsewhere.as_ref().unwrap_or(&p.service),
+            ),
         ] {
+            let expected = describe(
+                want_service,
+                p.product.as_deref(),
+                version.as_deref(),
+                p.tls,
+            );
             let (service, product, got_version, tls) = ports
                 .get(&u64::from(port))
                 .map(said)
                 .unwrap_or_else(|| ("(not in the scan)".into(), None, None, false));
-            let ok = service == p.service
+            let ok = service == *want_service
                 && (p.product.is_none() || product == p.product)
                 && (version.is_none() || got_version == version)
                 && (!p.tls || tls);

@@ -572,6 +572,14 @@ impl<'a> Run<'a> {
             Probe::Memcache => self.simple(conn, b"version\r\n").await,
             other => self.binary(conn, other).await,
         };
+        // SMB on the NetBIOS session port is that port's service (IANA's netbios-ssn, nmap's
+        // name there too); elsewhere SMB over TCP is microsoft-ds.
+        let found = found.map(|mut f| {
+            if p == Probe::Smb && expected.iter().any(|e| e == "netbios-ssn") {
+                f.service = "netbios-ssn".to_string();
+            }
+            f
+        });
         // Our own bytes back are an echo, whatever a parser made of them.
         if let Some(data) = self.echoed.take() {
             return (self, Some(echo(data)));
@@ -1130,11 +1138,20 @@ impl<'a> Run<'a> {
         let mut info = RpcInfo::default();
         let mut evidence = format!("RPC NULL to program 100000 v2: {first:?}");
         if matches!(first, rpc::Reply::Success { .. }) {
+            // Version 2 answered; a deliberately wrong version asks for the whole range
+            // (rpcbind serves 2 to 4, the old portmap 2 only).
+            let (low_version, high_version) = match self
+                .call(&mut s, rpc::PORTMAPPER, rpc::WRONG_VERSION, 0)
+                .await
+            {
+                Ok(rpc::Reply::ProgMismatch { low, high }) if low <= 2 && 2 <= high => (low, high),
+                _ => (2, 2),
+            };
             info.programs.push(RpcProgram {
                 program: rpc::PORTMAPPER,
                 name: Some("rpcbind".into()),
-                low_version: 2,
-                high_version: 2,
+                low_version,
+                high_version,
             });
             if let Ok(rpc::Reply::Success { results }) =
                 self.call(&mut s, rpc::PORTMAPPER, 2, 4).await
@@ -1187,11 +1204,14 @@ impl<'a> Run<'a> {
             Some((p, t)) => {
                 found.service = t.service.to_string();
                 found.product = Some(t.product.to_string());
+                // Versions as nmap writes an RPC program's: "2-4", or "2" alone; the program
+                // number in `extra` ("RPC #100000").
                 found.version = Some(if p.low_version == p.high_version {
-                    format!("v{}", p.high_version)
+                    p.high_version.to_string()
                 } else {
-                    format!("v{}-{}", p.low_version, p.high_version)
+                    format!("{}-{}", p.low_version, p.high_version)
                 });
+                found.extra = Some(format!("RPC #{}", p.program));
                 evidence.push_str(&format!(
                     "; program {} answers versions {}..{}",
                     p.program, p.low_version, p.high_version
@@ -1560,22 +1580,23 @@ fn describe(f: &Found) -> String {
         "redis" => "Redis protocol".to_string(),
         "submissions" => "SMTP over TLS".to_string(),
         "ms-wbt-server" => "RDP".to_string(),
-        "microsoft-ds" => "SMB".to_string(),
+        "microsoft-ds" | "netbios-ssn" => "SMB".to_string(),
         "domain" => "DNS".to_string(),
         "postgresql" => "PostgreSQL protocol".to_string(),
         "mongodb" => "MongoDB protocol".to_string(),
         s => s.to_ascii_uppercase(),
     };
+    // An RPC program's versions read "v2" or "v2-4" in a sentence ("2-4" in `version`, as
+    // nmap writes them).
+    let version = f.version.as_deref().map(|v| match &f.rpc {
+        Some(_) => format!("v{v}"),
+        None => v.to_string(),
+    });
+    let version = version.as_deref();
     let detail: Vec<&str> = match f.service.as_str() {
-        "netinfo" => ["netinfod"]
-            .into_iter()
-            .chain(f.version.as_deref())
-            .collect(),
-        "nibind" => ["nibindd"]
-            .into_iter()
-            .chain(f.version.as_deref())
-            .collect(),
-        _ => [f.product.as_deref(), f.version.as_deref()]
+        "netinfo" => ["netinfod"].into_iter().chain(version).collect(),
+        "nibind" => ["nibindd"].into_iter().chain(version).collect(),
+        _ => [f.product.as_deref(), version]
             .into_iter()
             .flatten()
             .filter(|p| !p.eq_ignore_ascii_case(&label))

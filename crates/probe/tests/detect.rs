@@ -235,7 +235,7 @@ async fn netinfo_on_797_is_named_netinfo() {
     show(&d);
     assert_eq!(d.service, "netinfo");
     assert_eq!(d.product.as_deref(), Some("NetInfo netinfod"));
-    assert_eq!(d.version.as_deref(), Some("v2"));
+    assert_eq!(d.version.as_deref(), Some("2"));
     let rpc = d.rpc.as_ref().unwrap();
     assert_eq!(rpc.programs.len(), 1);
     assert_eq!(
@@ -261,7 +261,7 @@ async fn nibind_lists_domain_tags() {
     let d = detector().detect(addr, None).await;
     show(&d);
     assert_eq!(d.service, "nibind");
-    assert_eq!(d.version.as_deref(), Some("v1"));
+    assert_eq!(d.version.as_deref(), Some("1"));
     let tags: Vec<&str> = d
         .rpc
         .as_ref()
