@@ -532,11 +532,24 @@ impl<'a> Run<'a> {
     /// time. What it said when busy (which names the service) is the answer if they learn
     /// nothing more.
     async fn after_busy(&mut self, order: Vec<Probe>, expected: &[String]) -> Option<Found> {
-        // A moment for the server to see our closed connections and free their slots.
-        tokio::time::sleep(self.short_wait(50)).await;
-        let w = self.sub(3).wave(order, expected, 1).await;
-        let found = self.absorb(w);
-        found.or_else(|| self.busy.take())
+        // A moment for the server to see our closed connections and free their slots; a
+        // loaded server may take longer, so a second round waits longer.
+        for (k, pause) in [(3, 50), (4, 250)] {
+            tokio::time::sleep(self.short_wait(pause)).await;
+            let busy = self.busy.take();
+            let w = self.sub(k).wave(order.clone(), expected, 1).await;
+            let found = self.absorb(w);
+            if found.is_some() {
+                return found;
+            }
+            // Turned away again: try once more. Anything else: nothing more to learn.
+            let again = self.busy.is_some();
+            self.busy = busy;
+            if !again || self.budget.exhausted() {
+                break;
+            }
+        }
+        self.busy.take()
     }
 
     /// A run for probes of their own: the same budget and round trip, fresh notes, and RPC
