@@ -15,7 +15,7 @@ use portent_registry::{Registry, Status};
 use portent_run::RunRecord;
 use portent_scan::{State, explain_on};
 
-use super::scan_xml::{ctime, done_summary, inner_of_tls};
+use super::scan_xml::{ctime, done_summary, inner_of_tls, tunnelled};
 
 /// A value inside a port's fields: nmap replaces the separators `/` and `,` so that the line
 /// still splits, and control characters never reach a terminal that shows the file.
@@ -33,7 +33,7 @@ fn field(s: &str) -> String {
 /// The service and version fields of a detected port: `ssl|http` for TLS, and product,
 /// version and extra information in one field, as nmap's -sV fills it.
 fn detected(d: &Detection) -> (String, String) {
-    let service = if d.tls.is_some() {
+    let service = if tunnelled(d) {
         format!("ssl|{}", field(inner_of_tls(&d.service)))
     } else {
         field(&d.service)

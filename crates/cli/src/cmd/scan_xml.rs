@@ -60,6 +60,13 @@ fn elapsed(c: &RunRecord) -> std::time::Duration {
     c.ended_at.duration_since(c.started_at).unwrap_or_default()
 }
 
+/// Whether nmap would write the service as TLS-wrapped (`tunnel="ssl"`, `ssl/` in the
+/// other forms): TLS from the first byte. A STARTTLS upgrade (IMAP on 143) keeps the plain
+/// service's name and no tunnel, as nmap writes it.
+pub(crate) fn tunnelled(d: &Detection) -> bool {
+    d.tls.is_some() && !d.probes.iter().any(|p| p == "starttls")
+}
+
 /// The service name nmap gives a TLS-wrapped service (`tunnel="ssl"`): the protocol inside.
 pub(crate) fn inner_of_tls(service: &str) -> &str {
     match service {
@@ -80,7 +87,8 @@ pub(crate) fn inner_of_tls(service: &str) -> &str {
 /// `tunnel="ssl"`, and the CPE as a child element. The strings are already escaped by the
 /// probe crate (printable ASCII only), and XML-escaped here.
 fn service(w: &mut impl Write, d: &Detection) -> io::Result<()> {
-    let name = if d.tls.is_some() {
+    let tunnel = tunnelled(d);
+    let name = if tunnel {
         inner_of_tls(&d.service)
     } else {
         &d.service
@@ -95,7 +103,7 @@ fn service(w: &mut impl Write, d: &Detection) -> io::Result<()> {
             write!(w, r#" {k}="{}""#, escape(v))?;
         }
     }
-    if d.tls.is_some() {
+    if tunnel {
         write!(w, r#" tunnel="ssl""#)?;
     }
     write!(
@@ -273,4 +281,54 @@ pub(crate) fn write(
     writeln!(w, "</runstats>")?;
     writeln!(w, "</nmaprun>")?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn imap(probes: &[&str]) -> Detection {
+        Detection {
+            addr: "127.0.0.1:143".parse().unwrap(),
+            service: "imap".into(),
+            product: Some("Dovecot imapd".into()),
+            version: None,
+            extra: Some("STARTTLS".into()),
+            tls: Some(portent_probe::TlsInfo::default()),
+            http: None,
+            rpc: None,
+            cpe: None,
+            confidence: 0.95,
+            evidence: String::new(),
+            verdict: portent_probe::Verdict {
+                expected: None,
+                registry_status: "assigned".into(),
+                matches: portent_probe::Matches::True,
+                sentence: String::new(),
+            },
+            bytes_read: 0,
+            elapsed_ms: 0,
+            probes: probes.iter().map(|p| p.to_string()).collect(),
+            error: None,
+        }
+    }
+
+    /// A STARTTLS upgrade is not a tunnel: nmap writes IMAP on 143 as `imap`, and only TLS
+    /// from the first byte as `tunnel="ssl"`.
+    #[test]
+    fn starttls_is_not_a_tunnel() {
+        let mut out = Vec::new();
+        service(&mut out, &imap(&["banner", "starttls"])).unwrap();
+        let xml = String::from_utf8(out).unwrap();
+        assert!(xml.contains(r#"name="imap""#), "{xml}");
+        assert!(!xml.contains("tunnel"), "{xml}");
+
+        let mut imaps = imap(&["banner", "tls"]);
+        imaps.service = "imaps".into();
+        let mut out = Vec::new();
+        service(&mut out, &imaps).unwrap();
+        let xml = String::from_utf8(out).unwrap();
+        assert!(xml.contains(r#"name="imap""#), "{xml}");
+        assert!(xml.contains(r#"tunnel="ssl""#), "{xml}");
+    }
 }
