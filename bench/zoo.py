@@ -120,6 +120,10 @@ def services(xml_bytes):
 
 
 def main():
+    # Stopped by a signal (also when started in the background, where SIGINT is ignored):
+    # raise, so that every server and namespace is still cleaned up by the `finally` blocks.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if os.geteuid() != 0:
         sys.exit("bench/zoo.py needs root (ip netns, nft)")
     if "PORTENT_PREBUILT" not in os.environ:

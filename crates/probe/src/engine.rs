@@ -309,7 +309,9 @@ impl Wave {
 
 /// How many probe connections one port has open at once: enough that a silent port costs a
 /// few probe waits instead of one per probe, few enough that a host with many open ports is
-/// not flooded (the scan detects up to --detect-concurrency ports at once).
+/// not flooded (the scan detects up to --detect-concurrency ports at once). Servers count
+/// connections per address: ngIRCd allows 5, ZNC 10 unauthenticated, OpenSSH starts dropping
+/// at 10 (MaxStartups). All probes at once (16 tried) made ZNC refuse a two-port scan.
 const PROBES_IN_FLIGHT: usize = 4;
 
 impl<'a> Run<'a> {
@@ -681,7 +683,13 @@ impl<'a> Run<'a> {
                     && !done
                         .iter()
                         .any(|(_, r)| r.probes.first().is_some_and(|n| n == "tls"));
-                if !(*fp != Probe::Tls && f.service == "http" && tls_running) {
+                // A plain HTTP error (400: nginx and Apache answer plain HTTP on a TLS port
+                // so) may be a TLS port's: the running TLS probe is awaited. A page served
+                // in plain text is no TLS port's answer.
+                let maybe_tls_port = *fp != Probe::Tls
+                    && f.service == "http"
+                    && f.http.as_ref().is_none_or(|h| h.status >= 400);
+                if !(maybe_tls_port && tls_running) {
                     break;
                 }
             }
