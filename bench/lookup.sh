@@ -17,7 +17,7 @@ bin=$PWD/target/release/portent
 # whatportis keeps its database in $HOME/.whatportis_db.json; give it a private HOME.
 home=$(mktemp -d)
 trap 'rm -rf "$home"' EXIT
-HOME=$home python3 - "$PWD/data/iana/service-names-port-numbers.csv" <<'PY'
+HOME=$home python3 - "$PWD/crates/registry/data/iana/service-names-port-numbers.csv" <<'PY'
 import sys, types
 import whatportis.cli as cli
 body = open(sys.argv[1], encoding="utf-8").read()

@@ -105,7 +105,7 @@ def tls_cert():
 
 
 def signatures():
-    with open(os.path.join(ROOT, "data", "signatures", "core.toml")) as f:
+    with open(os.path.join(ROOT, "crates", "probe", "data", "signatures", "core.toml")) as f:
         core = f.read()
     # The first three signatures (the SSH ones), then a reply for them.
     parts = core.split("[[signature]]")
@@ -118,7 +118,7 @@ def signatures():
 
 
 def iana_csv():
-    with open(os.path.join(ROOT, "data", "iana", "service-names-port-numbers.csv"), "rb") as f:
+    with open(os.path.join(ROOT, "crates", "registry", "data", "iana", "service-names-port-numbers.csv"), "rb") as f:
         lines = f.read().split(b"\n")
     put("iana_csv", "head", b"\n".join(lines[:40]) + b"\n")
     ranged = [l for l in lines[1:] if b"-" in (l.split(b",") + [b"", b""])[1]][:20]
@@ -218,7 +218,7 @@ def udp():
     # match the fuzz target's payloads; the first byte picks the payload by sorted name.
     import glob
     import tomllib
-    names = sorted(p["name"] for f in glob.glob(os.path.join(ROOT, "data", "udp", "*.toml"))
+    names = sorted(p["name"] for f in glob.glob(os.path.join(ROOT, "crates", "probe", "data", "udp", "*.toml"))
                    for p in tomllib.load(open(f, "rb"))["payload"])
     seeds = {
         "dns-version-bind": "0000848000010001000000000776657273696f6e0462696e640000100003"

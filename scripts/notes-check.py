@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Quick check of data/knowledge/notes/*.toml while writing notes, without building.
+"""Quick check of crates/registry/data/knowledge/notes/*.toml while writing notes, without building.
 
 The authoritative check is crates/registry/build.rs (the build fails on a bad note); this
 script applies the same rules so a note's author gets the answer in a second. Usage:
@@ -11,7 +11,7 @@ import csv, sys, tomllib, urllib.parse
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-KNOW = ROOT / "data/knowledge"
+KNOW = ROOT / "crates/registry/data/knowledge"
 KINDS = {"historical", "unofficial", "malware", "vendor", "dev-default", "protocol", "security", "registry"}
 KEYS = {"ports", "protocols", "kind", "title", "summary", "detail", "registry", "related", "exposure", "range", "sources"}
 PROTOS = {"tcp", "udp", "sctp", "dccp"}
@@ -30,7 +30,7 @@ def load_policy():
 
 def registry_names():
     names = {}
-    with open(ROOT / "data/iana/service-names-port-numbers.csv", newline="", encoding="utf-8") as f:
+    with open(ROOT / "crates/registry/data/iana/service-names-port-numbers.csv", newline="", encoding="utf-8") as f:
         for row in csv.DictReader(f):
             num, name = row["Port Number"].strip(), row["Service Name"].strip().lower()
             if not num or not name:
@@ -110,7 +110,7 @@ def main():
                     continue
                 host = u.hostname
                 if any(host_matches(host, d) for d in deny) or any(u.path.lower().endswith(x) for x in suffixes):
-                    problems.append(f"{what}: denied source {url} (see data/knowledge/sources.toml)")
+                    problems.append(f"{what}: denied source {url} (see crates/registry/data/knowledge/sources.toml)")
                     continue
                 if host_matches(host, "iana.org"):
                     q = urllib.parse.parse_qs(u.query).get("search")

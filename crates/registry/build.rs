@@ -142,9 +142,10 @@ struct WhyIn {
 }
 
 fn main() {
+    // The data lives inside this crate (data/iana, data/knowledge) so that the packaged crate
+    // builds on its own.
     let root =
-        PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"))
-            .join("../..");
+        PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let csv_path = root.join("data/iana/service-names-port-numbers.csv");
     let notes_dir = root.join("data/knowledge/notes");
     let policy_path = root.join("data/knowledge/sources.toml");

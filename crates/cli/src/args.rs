@@ -379,7 +379,7 @@ pub struct ScanArgs {
     pub host_timeout: Option<String>,
     /// The N ports most worth a first look, in portent's own ranking (not nmap's): ports by
     /// how often published internet-wide surveys found them open
-    /// (data/knowledge/top-ports.toml), then ports portent's notes know a common use for, then
+    /// (crates/registry/data/knowledge/top-ports.toml), then ports portent's notes know a common use for, then
     /// the registry's assigned ports.
     #[arg(long = "top-ports", value_name = "N", value_parser = at_least_one, conflicts_with_all = ["port", "ports"])]
     pub top_ports: Option<usize>,
@@ -443,7 +443,7 @@ pub struct DetectArgs {
     /// Longest detection of one port, all probes included.
     #[arg(long = "detect-timeout", value_name = "DURATION", default_value = "5s")]
     pub detect_timeout: String,
-    /// Extra signature files (data/signatures/README.md format), tried before the built-in set.
+    /// Extra signature files (crates/probe/data/signatures/README.md format), tried before the built-in set.
     #[arg(long = "signatures", value_name = "FILE")]
     pub signatures: Vec<PathBuf>,
 }

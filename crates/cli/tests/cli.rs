@@ -10,7 +10,7 @@ use serde_json::Value;
 
 const CSV: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../data/iana/service-names-port-numbers.csv"
+    "/../registry/data/iana/service-names-port-numbers.csv"
 );
 
 fn portent_in(data: &Path, args: &[&str]) -> Output {

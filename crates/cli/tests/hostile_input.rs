@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 const CSV: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../data/iana/service-names-port-numbers.csv"
+    "/../registry/data/iana/service-names-port-numbers.csv"
 );
 
 /// The longest any of these commands may take (a debug build reads 64 MiB of stdin in well

@@ -846,7 +846,7 @@ fn xml_is_valid_under_nmaps_dtd() {
     }
 }
 
-/// --top-ports and -F take portent's ranking (data/knowledge/top-ports.toml), per protocol.
+/// --top-ports and -F take portent's ranking (crates/registry/data/knowledge/top-ports.toml), per protocol.
 #[test]
 fn top_ports_follow_portents_ranking() {
     let lab = lab();

@@ -107,7 +107,7 @@ pub struct RpcProgram {
 pub enum Matches {
     True,
     /// Not the registered service, but one commonly run on this port by a documented
-    /// convention (HTTPS on 8443, SSH on 2222: `data/knowledge/conventions.toml`).
+    /// convention (HTTPS on 8443, SSH on 2222: `crates/registry/data/knowledge/conventions.toml`).
     Conventional,
     False,
     Unknown,

@@ -121,7 +121,7 @@ const SIGNATURE_FILE: portent_input::Input =
     portent_input::Input::new("signature file", MAX_FILE_BYTES);
 
 /// The built-in signatures, shipped in the repository.
-pub const CORE: &str = include_str!("../../../data/signatures/core.toml");
+pub const CORE: &str = include_str!("../data/signatures/core.toml");
 
 impl SignatureSet {
     /// The built-in set.

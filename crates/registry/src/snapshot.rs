@@ -273,7 +273,7 @@ mod tests {
         fs::copy(
             concat!(
                 env!("CARGO_MANIFEST_DIR"),
-                "/../../data/iana/service-names-port-numbers.csv"
+                "/data/iana/service-names-port-numbers.csv"
             ),
             &good,
         )
@@ -321,7 +321,7 @@ mod tests {
         let data = dir.path().join("data");
         let good = concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../../data/iana/service-names-port-numbers.csv"
+            "/data/iana/service-names-port-numbers.csv"
         );
         install(Path::new(good), &data).unwrap();
         let before = fs::read(data.join(FILE_NAME)).unwrap();
@@ -424,7 +424,7 @@ mod tests {
 
         let good = concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../../data/iana/service-names-port-numbers.csv"
+            "/data/iana/service-names-port-numbers.csv"
         );
         install(Path::new(good), &data).unwrap();
         let mut left: Vec<String> = fs::read_dir(&data)

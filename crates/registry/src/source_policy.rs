@@ -171,7 +171,7 @@ mod tests {
 
     /// The policy as shipped, read the way build.rs reads it.
     fn shipped() -> Policy {
-        let text = include_str!("../../../data/knowledge/sources.toml");
+        let text = include_str!("../data/knowledge/sources.toml");
         let v: toml::Table = toml::from_str(text).unwrap();
         let list = |t: &str, k: &str| -> Vec<String> {
             v[t][k]

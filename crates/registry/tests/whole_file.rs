@@ -9,7 +9,7 @@ use portent_registry::{Protocol, Registry, Status};
 
 const CSV: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../data/iana/service-names-port-numbers.csv"
+    "/data/iana/service-names-port-numbers.csv"
 );
 
 #[derive(Default, Clone)]

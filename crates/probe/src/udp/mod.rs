@@ -45,47 +45,32 @@ mod tftp;
 
 /// The catalogue files, embedded. One per protocol family; add a line to add a file.
 const FILES: &[(&str, &str)] = &[
-    ("a2s.toml", include_str!("../../../../data/udp/a2s.toml")),
-    (
-        "basic.toml",
-        include_str!("../../../../data/udp/basic.toml"),
-    ),
-    (
-        "cldap.toml",
-        include_str!("../../../../data/udp/cldap.toml"),
-    ),
-    ("coap.toml", include_str!("../../../../data/udp/coap.toml")),
-    ("dns.toml", include_str!("../../../../data/udp/dns.toml")),
-    ("dtls.toml", include_str!("../../../../data/udp/dtls.toml")),
-    (
-        "generic.toml",
-        include_str!("../../../../data/udp/generic.toml"),
-    ),
-    ("ike.toml", include_str!("../../../../data/udp/ike.toml")),
+    ("a2s.toml", include_str!("../../data/udp/a2s.toml")),
+    ("basic.toml", include_str!("../../data/udp/basic.toml")),
+    ("cldap.toml", include_str!("../../data/udp/cldap.toml")),
+    ("coap.toml", include_str!("../../data/udp/coap.toml")),
+    ("dns.toml", include_str!("../../data/udp/dns.toml")),
+    ("dtls.toml", include_str!("../../data/udp/dtls.toml")),
+    ("generic.toml", include_str!("../../data/udp/generic.toml")),
+    ("ike.toml", include_str!("../../data/udp/ike.toml")),
     (
         "kerberos.toml",
-        include_str!("../../../../data/udp/kerberos.toml"),
+        include_str!("../../data/udp/kerberos.toml"),
     ),
     (
         "memcached.toml",
-        include_str!("../../../../data/udp/memcached.toml"),
+        include_str!("../../data/udp/memcached.toml"),
     ),
-    (
-        "netbios.toml",
-        include_str!("../../../../data/udp/netbios.toml"),
-    ),
-    ("ntp.toml", include_str!("../../../../data/udp/ntp.toml")),
-    (
-        "openvpn.toml",
-        include_str!("../../../../data/udp/openvpn.toml"),
-    ),
-    ("quic.toml", include_str!("../../../../data/udp/quic.toml")),
-    ("rpc.toml", include_str!("../../../../data/udp/rpc.toml")),
-    ("sip.toml", include_str!("../../../../data/udp/sip.toml")),
-    ("snmp.toml", include_str!("../../../../data/udp/snmp.toml")),
-    ("ssdp.toml", include_str!("../../../../data/udp/ssdp.toml")),
-    ("stun.toml", include_str!("../../../../data/udp/stun.toml")),
-    ("tftp.toml", include_str!("../../../../data/udp/tftp.toml")),
+    ("netbios.toml", include_str!("../../data/udp/netbios.toml")),
+    ("ntp.toml", include_str!("../../data/udp/ntp.toml")),
+    ("openvpn.toml", include_str!("../../data/udp/openvpn.toml")),
+    ("quic.toml", include_str!("../../data/udp/quic.toml")),
+    ("rpc.toml", include_str!("../../data/udp/rpc.toml")),
+    ("sip.toml", include_str!("../../data/udp/sip.toml")),
+    ("snmp.toml", include_str!("../../data/udp/snmp.toml")),
+    ("ssdp.toml", include_str!("../../data/udp/ssdp.toml")),
+    ("stun.toml", include_str!("../../data/udp/stun.toml")),
+    ("tftp.toml", include_str!("../../data/udp/tftp.toml")),
 ];
 
 /// A reply parser: the exact datagram sent, and the reply.
