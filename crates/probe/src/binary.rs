@@ -95,18 +95,70 @@ pub fn pg_startup_reply(d: &[u8]) -> Option<BinaryHit> {
         }
         "refused our startup with an error".to_string()
     };
+    let pgbouncer = tag == b'E' && pgbouncer_error(d);
+    // The ErrorResponse's non-localized severity field 'V' exists only in messages from
+    // PostgreSQL 9.6 and later (postgresql.org/docs/current/protocol-error-fields.html); nmap
+    // writes this as "9.6.0 or later".
+    let version = (!pgbouncer && pg_error_fields(d).any(|(t, _)| t == b'V'))
+        .then(|| "9.6.0 or later".to_string());
     Some(BinaryHit {
         service: "postgresql",
-        product: Some(if tag == b'E' && pgbouncer_error(d) {
+        product: Some(if pgbouncer {
             "PgBouncer".into()
         } else {
             "PostgreSQL DB".into()
         }),
+        version,
         extra: Some(extra),
         cpe: None,
         confidence: 0.95,
-        ..BinaryHit::default()
     })
+}
+
+/// Whether a reply to our StartupMessage is whole: an authentication request that waits for
+/// a password, or, after AuthenticationOk, an ErrorResponse or ReadyForQuery read in full.
+pub fn pg_startup_complete(d: &[u8]) -> bool {
+    let mut at = 0;
+    while let (Some(&tag), Some(len)) = (d.get(at), d.get(at + 1..at + 5)) {
+        let len = u32::from_be_bytes([len[0], len[1], len[2], len[3]]) as usize;
+        if len < 4 || d.len() < at + 1 + len {
+            return false;
+        }
+        match tag {
+            b'E' | b'Z' => return true,
+            b'R' if d.get(at + 5..at + 9) != Some(&[0, 0, 0, 0]) => return true,
+            _ => at += 1 + len,
+        }
+    }
+    false
+}
+
+/// The fields (type byte, value) of the first ErrorResponse ('E') among the backend messages
+/// in `d` (an AuthenticationOk may come first). Stops at anything malformed.
+fn pg_error_fields(d: &[u8]) -> impl Iterator<Item = (u8, &[u8])> {
+    let mut at = 0;
+    let mut body: &[u8] = &[];
+    while let (Some(&tag), Some(len)) = (d.get(at), d.get(at + 1..at + 5)) {
+        let len = u32::from_be_bytes([len[0], len[1], len[2], len[3]]) as usize;
+        if len < 4 {
+            break;
+        }
+        let Some(msg) = d.get(at + 5..at + 1 + len) else {
+            // A message cut short: read what arrived of it.
+            if tag == b'E' {
+                body = d.get(at + 5..).unwrap_or_default();
+            }
+            break;
+        };
+        if tag == b'E' {
+            body = msg;
+            break;
+        }
+        at += 1 + len;
+    }
+    body.split(|b| *b == 0)
+        .take_while(|f| !f.is_empty())
+        .map(|f| (f[0], &f[1..]))
 }
 
 // --- MongoDB (wire protocol OP_MSG, opcode 2013; BSON spec) ---

@@ -907,7 +907,7 @@ impl<'a> Run<'a> {
                 match r.as_slice() {
                     b"N" => {
                         let d = self
-                            .exchange(&mut s, &b::pg_startup(), 4096, |d| d.len() >= 9)
+                            .exchange(&mut s, &b::pg_startup(), 4096, b::pg_startup_complete)
                             .await;
                         (b::pg_startup_reply(&d), d)
                     }

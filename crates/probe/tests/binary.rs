@@ -244,4 +244,32 @@ fn pgbouncer_is_told_from_postgresql_by_its_errors() {
         b"E\x00\x00\x00cSFATAL\x00VFATAL\x00C28000\x00Mno such user\x00Fmiscinit.c\x00L768\x00\x00";
     let hit = b::pg_startup_reply(postgres).unwrap();
     assert_eq!(hit.product.as_deref(), Some("PostgreSQL DB"));
+    // Messages with their real lengths (tag, length including itself, body).
+    let msg = |tag: u8, body: &[u8]| {
+        let mut m = vec![tag];
+        m.extend_from_slice(&u32::try_from(body.len() + 4).unwrap().to_be_bytes());
+        m.extend_from_slice(body);
+        m
+    };
+    let error = msg(
+        b'E',
+        b"SFATAL\x00VFATAL\x00C28000\x00Mrole \"portent\" does not exist\x00Fmiscinit.c\x00\x00",
+    );
+    // The non-localized severity (V) exists from PostgreSQL 9.6 on.
+    let hit = b::pg_startup_reply(&error).unwrap();
+    assert_eq!(hit.version.as_deref(), Some("9.6.0 or later"));
+    assert!(b::pg_startup_complete(&error));
+    assert!(!b::pg_startup_complete(&error[..error.len() - 3]));
+    // After AuthenticationOk (no password needed), the error for an unknown role.
+    let mut after_ok = msg(b'R', &[0, 0, 0, 0]);
+    assert!(!b::pg_startup_complete(&after_ok));
+    after_ok.extend_from_slice(&error);
+    assert!(b::pg_startup_complete(&after_ok));
+    let hit = b::pg_startup_reply(&after_ok).unwrap();
+    assert_eq!(hit.version.as_deref(), Some("9.6.0 or later"));
+    // Before 9.6: no V field, no version claimed.
+    let old = msg(b'E', b"SFATAL\x00C28000\x00Mno such role\x00\x00");
+    assert_eq!(b::pg_startup_reply(&old).unwrap().version, None);
+    // An MD5 password request is a whole reply.
+    assert!(b::pg_startup_complete(&msg(b'R', b"\x00\x00\x00\x05salt")));
 }

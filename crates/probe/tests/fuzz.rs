@@ -28,6 +28,7 @@ fn exercise(data: &[u8], sigs: &SignatureSet) {
     let _ = rpc::parse_dump(data, 512);
     let _ = rpc::parse_listreg(data, 64);
     let _ = binary::pg_startup_reply(data);
+    let _ = binary::pg_startup_complete(data);
     let _ = binary::mongo_complete(data);
     if let Some(doc) = binary::mongo_reply_doc(data, 1) {
         let _ = binary::bson_field(doc, "version");
