@@ -10,11 +10,12 @@
 use std::io::{self, Write};
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::{CommandFactory, FromArgMatches};
 
 mod args;
 mod cmd;
+mod man;
 mod out;
 
 use args::{Cli, ColorWhen, Command};
@@ -168,27 +169,10 @@ fn man(path: &[String], dir: Option<&std::path::Path>) -> Result<Outcome> {
     let mut cmd = Cli::command().disable_help_subcommand(true);
     // Building gives each command its full name (`portent-scan`), which titles its page.
     cmd.build();
-    if let Some(dir) = dir {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        clap_mangen::generate_to(cmd, dir)
-            .with_context(|| format!("cannot write manual pages into {}", dir.display()))?;
-        return Ok(Outcome::Found);
+    match man::pages(cmd, path, dir)? {
+        Some(page) => write_stdout(&page),
+        None => Ok(Outcome::Found),
     }
-    let mut page_of = cmd;
-    for word in path {
-        let next = page_of.find_subcommand(word).cloned().with_context(|| {
-            let names: Vec<&str> = page_of.get_subcommands().map(|c| c.get_name()).collect();
-            format!(
-                "no command '{word}' under '{}': one of {}",
-                page_of.get_display_name().unwrap_or("portent"),
-                names.join(", ")
-            )
-        })?;
-        page_of = next;
-    }
-    let mut page = Vec::new();
-    clap_mangen::Man::new(page_of).render(&mut page)?;
-    write_stdout(&page)
 }
 
 /// Writes generated text to stdout; errors (a closed pipe among them) go back to `main`.
