@@ -319,7 +319,10 @@ const ENVIRONMENT: &[(&str, &str)] = &[
         "COLUMNS",
         "the width tables and pages are fitted to when stdout is not a terminal (else 100; never under 40)",
     ),
-    ("NO_COLOR", "when set, no colour in --color auto mode"),
+    (
+        "NO_COLOR",
+        "when set and not empty, no colour in --color auto mode",
+    ),
     (
         "XDG_DATA_HOME, HOME",
         "where the default data directory is, on Linux",
