@@ -823,23 +823,10 @@ impl<'a> Run<'a> {
             SocketAddr::V6(a) => format!("[{}]", a.ip()),
         };
         let request = http::request(&host);
-        if !send(s, &self.budget, &request).await {
-            return None;
-        }
-        let mut data = Vec::new();
-        read_reply(
-            s,
-            &self.budget,
-            &mut data,
-            self.probe_wait(),
-            self.short_wait(300),
-            16 * 1024,
-            http::complete,
-        )
-        .await;
-        self.note_seen(&data);
-        if is_echo(&request, &data) {
-            self.echoed = Some(data);
+        let data = self
+            .send_read(s, &request, 16 * 1024, 300, http::complete)
+            .await?;
+        if self.echoed.is_some() {
             return None;
         }
         self.http_found(&data).or_else(|| self.reply_sig(&data))
@@ -855,9 +842,9 @@ impl<'a> Run<'a> {
     /// Sends `request`, reads until `done` (or `limit` bytes, or a quiet spell of about
     /// `idle_ms` once data arrived), notes what was seen and returns the reply; `None` if the
     /// request could not be sent.
-    async fn send_read(
+    async fn send_read<S: AsyncRead + AsyncWrite + Unpin>(
         &mut self,
-        s: &mut Conn,
+        s: &mut S,
         request: &[u8],
         limit: usize,
         idle_ms: u64,
