@@ -1,5 +1,5 @@
 //! Probes for binary, client-speaks-first protocols: PostgreSQL, MongoDB, LDAP, DNS over TCP,
-//! RDP, SMB and MQTT. Requests are built from the protocols' specifications; replies are parsed
+//! RDP, SMB (with an NTLMSSP SESSION_SETUP whose CHALLENGE names Samba or Windows) and MQTT. Requests are built from the protocols' specifications; replies are parsed
 //! with bounds checks only (`get`, never indexing past a checked length).
 
 /// What a binary reply told us.
