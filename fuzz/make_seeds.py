@@ -84,6 +84,16 @@ def binary():
     put("binary", "rdp", b"\x04" + bytes.fromhex("030000130ed000001234000209080002000000"))
     smb = b"\xfeSMB" + b"\x40\x00" + b"\x00" * 58 + struct.pack("<HHHH", 65, 1, 0x0311, 0) + b"\x00" * 57
     put("binary", "smb2", b"\x05" + struct.pack(">I", len(smb)) + smb)
+    # Samba 4.17's SESSION_SETUP response with NTLMSSP's CHALLENGE inside SPNEGO, captured
+    # from the zoo's smbd (crates/probe/tests/binary.rs holds the same bytes).
+    challenge = bytes.fromhex(
+        "000000ccfe534d4240000000160000c001000100010000000000000001000000000000000000000000000000"
+        "704cb61d00000000000000000000000000000000000000000900000048008400a18181307fa0030a0101a10c"
+        "060a2b06010401823702020aa26a04684e544c4d5353500002000000040004003800000005828aa242ad5e51"
+        "dda35be800000000000000002c002c003c000000060100000000000f56004d000200040056004d0001000400"
+        "56004d00040000000300040076006d00070008004a7575403a85dd0100000000"
+    )
+    put("binary", "smb2_ntlm_challenge", b"\x05" + challenge)
     put("binary", "mqtt", b"\x06" + b"\x20\x02\x00\x00")
 
 

@@ -1,4 +1,5 @@
-//! The binary protocols' replies: PostgreSQL, MongoDB (and BSON), LDAP, DNS, RDP, SMB, MQTT.
+//! The binary protocols' replies: PostgreSQL, MongoDB (and BSON), LDAP, DNS, RDP, SMB (with
+//! NTLMSSP's CHALLENGE), MQTT.
 //! The first byte picks the parser, so each one gets the whole rest.
 #![no_main]
 
@@ -39,6 +40,11 @@ fuzz_target!(|input: &[u8]| {
         5 => {
             let _ = binary::nbss_complete(data);
             let _ = binary::smb_parse(data);
+            let _ = binary::smb2_session_setup_reply(data);
+            if let Some(c) = binary::ntlm_challenge(data) {
+                let mut hit = binary::BinaryHit::default();
+                binary::smb_name(&mut hit, &c);
+            }
         }
         6 => {
             let _ = binary::mqtt_parse(data);

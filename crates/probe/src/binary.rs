@@ -1,5 +1,5 @@
 //! Probes for binary, client-speaks-first protocols: PostgreSQL, MongoDB, LDAP, DNS over TCP,
-//! RDP, SMB and MQTT. Requests are built from the protocols' specifications; replies are parsed
+//! RDP, SMB (with an NTLMSSP SESSION_SETUP whose CHALLENGE names Samba or Windows) and MQTT. Requests are built from the protocols' specifications; replies are parsed
 //! with bounds checks only (`get`, never indexing past a checked length).
 
 /// What a binary reply told us.
@@ -516,21 +516,35 @@ pub fn rdp_parse(d: &[u8]) -> Option<BinaryHit> {
 
 // --- SMB2 (MS-SMB2 2.2.3 NEGOTIATE) over direct TCP (4-byte session header) ---
 
-pub fn smb2_negotiate() -> Vec<u8> {
+/// An SMB2 request header (MS-SMB2 2.2.1.2) for `command`, asking for one credit.
+fn smb2_header(command: u16, message_id: u64) -> Vec<u8> {
     let mut h = Vec::with_capacity(64);
     h.extend_from_slice(b"\xfeSMB");
     h.extend_from_slice(&64u16.to_le_bytes()); // StructureSize
     h.extend_from_slice(&[0; 2]); // CreditCharge
     h.extend_from_slice(&[0; 4]); // Status
-    h.extend_from_slice(&0u16.to_le_bytes()); // NEGOTIATE
+    h.extend_from_slice(&command.to_le_bytes());
     h.extend_from_slice(&1u16.to_le_bytes()); // Credits
     h.extend_from_slice(&[0; 4]); // Flags
     h.extend_from_slice(&[0; 4]); // NextCommand
-    h.extend_from_slice(&[0; 8]); // MessageId
+    h.extend_from_slice(&message_id.to_le_bytes());
     h.extend_from_slice(&[0; 4]); // Reserved
     h.extend_from_slice(&[0; 4]); // TreeId
     h.extend_from_slice(&[0; 8]); // SessionId
     h.extend_from_slice(&[0; 16]); // Signature
+    h
+}
+
+/// `m` behind a direct-TCP session header (a zero byte, then the length in 24 bits).
+fn nbss(m: &[u8]) -> Vec<u8> {
+    let mut out = vec![0u8];
+    out.extend_from_slice(&u32::try_from(m.len()).unwrap_or(0).to_be_bytes()[1..]);
+    out.extend_from_slice(m);
+    out
+}
+
+pub fn smb2_negotiate() -> Vec<u8> {
+    let mut h = smb2_header(0, 0);
     let dialects: [u16; 3] = [0x0202, 0x0210, 0x0300];
     h.extend_from_slice(&36u16.to_le_bytes());
     h.extend_from_slice(&(dialects.len() as u16).to_le_bytes());
@@ -542,10 +556,7 @@ pub fn smb2_negotiate() -> Vec<u8> {
     for d in dialects {
         h.extend_from_slice(&d.to_le_bytes());
     }
-    let mut out = vec![0u8];
-    out.extend_from_slice(&u32::try_from(h.len()).unwrap_or(0).to_be_bytes()[1..]);
-    out.extend_from_slice(&h);
-    out
+    nbss(&h)
 }
 
 pub fn nbss_complete(d: &[u8]) -> bool {
@@ -609,6 +620,228 @@ pub fn smb_parse(d: &[u8]) -> Option<BinaryHit> {
         cpe: None,
         confidence: 0.95,
     })
+}
+
+// --- NTLMSSP in an SMB2 SESSION_SETUP (MS-SMB2 2.2.5, 2.2.6; MS-NLMP 2.2.1; RFC 4178) ---
+
+/// NEGOTIATE_MESSAGE flags (MS-NLMP 2.2.2.5): UNICODE, OEM, REQUEST_TARGET, NTLM,
+/// ALWAYS_SIGN, EXTENDED_SESSIONSECURITY, VERSION, 128, 56. REQUEST_TARGET asks for the
+/// TargetInfo names, VERSION for the server's VERSION field.
+const NTLMSSP_NEGOTIATE_FLAGS: u32 = 0xa208_8207;
+const NTLMSSP_NEGOTIATE_VERSION: u32 = 0x0200_0000;
+
+/// A DER TLV (X.690 8.1): short-form length below 128, long form above.
+fn der(tag: u8, body: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    match u8::try_from(body.len()) {
+        Ok(l) if l < 0x80 => out.push(l),
+        Ok(l) => out.extend_from_slice(&[0x81, l]),
+        Err(_) => {
+            out.push(0x82);
+            let l = u16::try_from(body.len()).unwrap_or(u16::MAX);
+            out.extend_from_slice(&l.to_be_bytes());
+        }
+    }
+    out.extend_from_slice(body);
+    out
+}
+
+/// The NTLMSSP NEGOTIATE_MESSAGE (MS-NLMP 2.2.1.1): no domain or workstation supplied, and a
+/// VERSION field with only the NTLM revision (15, NTLMSSP_REVISION_W2K3) set.
+pub fn ntlmssp_negotiate() -> Vec<u8> {
+    let mut m = b"NTLMSSP\0".to_vec();
+    m.extend_from_slice(&1u32.to_le_bytes()); // MessageType: NEGOTIATE
+    m.extend_from_slice(&NTLMSSP_NEGOTIATE_FLAGS.to_le_bytes());
+    m.extend_from_slice(&[0; 16]); // DomainNameFields, WorkstationFields: empty
+    m.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 15]); // Version
+    m
+}
+
+/// An SMB2 SESSION_SETUP request (MS-SMB2 2.2.5, message id 1, after our NEGOTIATE) whose
+/// security buffer is a SPNEGO NegTokenInit (RFC 4178 4.2.1, inside RFC 2743's
+/// InitialContextToken) offering NTLMSSP only, with its NEGOTIATE_MESSAGE as the mechToken.
+/// Samba and Windows both answer it with NTLMSSP's CHALLENGE_MESSAGE.
+pub fn smb2_session_setup_ntlm() -> Vec<u8> {
+    const SPNEGO_OID: [u8; 6] = [0x2b, 6, 1, 5, 5, 2]; // 1.3.6.1.5.5.2
+    const NTLMSSP_OID: [u8; 10] = [0x2b, 6, 1, 4, 1, 0x82, 0x37, 2, 2, 10]; // 1.3.6.1.4.1.311.2.2.10
+    let mech_types = der(0xa0, &der(0x30, &der(0x06, &NTLMSSP_OID)));
+    let mech_token = der(0xa2, &der(0x04, &ntlmssp_negotiate()));
+    let init = der(0xa0, &der(0x30, &[mech_types, mech_token].concat()));
+    let token = der(0x60, &[der(0x06, &SPNEGO_OID), init].concat());
+    let mut h = smb2_header(1, 1);
+    h.extend_from_slice(&25u16.to_le_bytes()); // StructureSize
+    h.push(0); // Flags
+    h.push(1); // SecurityMode: signing enabled
+    h.extend_from_slice(&[0; 4]); // Capabilities
+    h.extend_from_slice(&[0; 4]); // Channel
+    h.extend_from_slice(&88u16.to_le_bytes()); // SecurityBufferOffset: header and body
+    h.extend_from_slice(&u16::try_from(token.len()).unwrap_or(0).to_le_bytes());
+    h.extend_from_slice(&[0; 8]); // PreviousSessionId
+    h.extend_from_slice(&token);
+    nbss(&h)
+}
+
+/// What a server's NTLMSSP CHALLENGE_MESSAGE (MS-NLMP 2.2.1.2) says about it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct NtlmChallenge {
+    /// The VERSION field (MS-NLMP 2.2.2.10) as sent: major, minor, build (little-endian),
+    /// three reserved bytes, NTLM revision. Present when the flags announce it.
+    pub version: Option<[u8; 8]>,
+    /// TargetInfo's AV pairs (MS-NLMP 2.2.2.1): MsvAvNbComputerName (1), MsvAvNbDomainName
+    /// (2), MsvAvDnsComputerName (3), MsvAvDnsDomainName (4), MsvAvDnsTreeName (5).
+    pub nb_computer: Option<String>,
+    pub nb_domain: Option<String>,
+    pub dns_computer: Option<String>,
+    pub dns_domain: Option<String>,
+    pub dns_tree: Option<String>,
+}
+
+/// A UTF-16LE name from the peer: at most 64 characters, control characters dropped,
+/// nothing when empty.
+fn utf16_name(v: &[u8]) -> Option<String> {
+    let units = v
+        .chunks_exact(2)
+        .take(64)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]));
+    let s: String = char::decode_utf16(units)
+        .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
+        .filter(|c| !c.is_control())
+        .collect();
+    let s = s.trim();
+    (!s.is_empty()).then(|| s.to_string())
+}
+
+/// Parses a CHALLENGE_MESSAGE at the start of `m` (its offsets count from there). Its
+/// TargetInfo must lie inside `m`; the AV pair walk stops at MsvAvEOL, at the first pair that
+/// runs past TargetInfo's end, or after 32 pairs.
+pub fn ntlm_challenge(m: &[u8]) -> Option<NtlmChallenge> {
+    if !m.starts_with(b"NTLMSSP\0") || le32(m, 8)? != 2 {
+        return None;
+    }
+    let flags = le32(m, 20)?;
+    let info_len = usize::from(le16(m, 40)?);
+    let info_at = usize::try_from(le32(m, 44)?).ok()?;
+    let info = m.get(info_at..info_at.checked_add(info_len)?)?;
+    let mut c = NtlmChallenge::default();
+    if flags & NTLMSSP_NEGOTIATE_VERSION != 0 {
+        c.version = m.get(48..56).and_then(|v| <[u8; 8]>::try_from(v).ok());
+    }
+    let mut at = 0usize;
+    for _ in 0..32 {
+        let (Some(id), Some(len)) = (le16(info, at), le16(info, at + 2)) else {
+            break;
+        };
+        let Some(value) = info.get(at + 4..at + 4 + usize::from(len)) else {
+            break;
+        };
+        let slot = match id {
+            0 => break,
+            1 => &mut c.nb_computer,
+            2 => &mut c.nb_domain,
+            3 => &mut c.dns_computer,
+            4 => &mut c.dns_domain,
+            5 => &mut c.dns_tree,
+            _ => {
+                at += 4 + usize::from(len);
+                continue;
+            }
+        };
+        if slot.is_none() {
+            *slot = utf16_name(value);
+        }
+        at += 4 + usize::from(len);
+    }
+    Some(c)
+}
+
+/// The CHALLENGE_MESSAGE in the reply to [`smb2_session_setup_ntlm`]: a complete NBSS message
+/// holding an SMB2 SESSION_SETUP response (MS-SMB2 2.2.1.2 header with SERVER_TO_REDIR,
+/// command 1, status STATUS_MORE_PROCESSING_REQUIRED; 2.2.6 StructureSize 9) whose security
+/// buffer lies inside it and holds the message, raw or inside SPNEGO's NegTokenResp.
+pub fn smb2_session_setup_reply(d: &[u8]) -> Option<NtlmChallenge> {
+    if *d.first()? != 0 {
+        return None;
+    }
+    let len =
+        usize::from(*d.get(1)?) << 16 | usize::from(*d.get(2)?) << 8 | usize::from(*d.get(3)?);
+    let m = d.get(4..4 + len)?;
+    if !m.starts_with(b"\xfeSMB")
+        || le16(m, 4)? != 64
+        || le32(m, 8)? != 0xc000_0016
+        || le16(m, 12)? != 1
+        || le32(m, 16)? & 1 == 0
+        || le16(m, 64)? != 9
+    {
+        return None;
+    }
+    let at = usize::from(le16(m, 68)?);
+    let buf = m.get(at..at + usize::from(le16(m, 70)?))?;
+    let start = buf.windows(8).position(|w| w == b"NTLMSSP\0")?;
+    ntlm_challenge(buf.get(start..)?)
+}
+
+/// The VERSION field Samba writes into every CHALLENGE_MESSAGE, whatever its release and the
+/// host's OS: major 6, minor 1, build 0, NTLMSSP_REVISION_W2K3 (15). It is the fixed
+/// `version_buffer` of `ntlmssp_version_blob()` in Samba's auth/ntlmssp/ntlmssp_util.c
+/// (samba-team/samba). Windows writes its own version and build there (6.1.7601, 10.0.x).
+pub const SAMBA_NTLM_VERSION: [u8; 8] = [6, 1, 0, 0, 0, 0, 0, 15];
+
+/// Names the SMB server from its CHALLENGE_MESSAGE. Samba's fixed VERSION field makes it
+/// "Samba smbd", with no version (none is told; the SMB dialect stays in `extra`). A Windows
+/// major.minor pair (5.1 to 10.0) with a real build number and revision 15 makes it
+/// "Windows" with that version (no edition is guessed). Any other VERSION is only reported.
+/// The NetBIOS and DNS names go into `extra`, a DNS name only where it adds to the NetBIOS one.
+pub fn smb_name(hit: &mut BinaryHit, c: &NtlmChallenge) {
+    let mut extra: Vec<String> = hit.extra.take().into_iter().collect();
+    match c.version {
+        Some(v) if v == SAMBA_NTLM_VERSION => {
+            hit.product = Some("Samba smbd".into());
+            hit.version = None;
+            hit.cpe = Some("cpe:/a:samba:samba".into());
+        }
+        Some([major, minor, b0, b1, _, _, _, revision]) => {
+            let build = u16::from_le_bytes([b0, b1]);
+            let windows = matches!(
+                (major, minor),
+                (5, 1) | (5, 2) | (6, 0) | (6, 1) | (6, 2) | (6, 3) | (10, 0)
+            );
+            if windows && build > 0 && revision == 15 {
+                hit.product = Some("Windows".into());
+                hit.version = Some(format!("{major}.{minor}.{build}"));
+                hit.cpe = Some("cpe:/o:microsoft:windows".into());
+            } else {
+                extra.push(format!(
+                    "NTLM version {major}.{minor}.{build} revision {revision}"
+                ));
+            }
+        }
+        None => {}
+    }
+    let differs = |dns: &Option<String>, nb: &Option<String>| match (dns, nb) {
+        (Some(d), Some(n)) => !d.eq_ignore_ascii_case(n),
+        (d, _) => d.is_some(),
+    };
+    let names = [
+        ("host", &c.nb_computer, true),
+        ("domain", &c.nb_domain, true),
+        (
+            "DNS host",
+            &c.dns_computer,
+            differs(&c.dns_computer, &c.nb_computer),
+        ),
+        (
+            "DNS domain",
+            &c.dns_domain,
+            differs(&c.dns_domain, &c.nb_domain),
+        ),
+        ("DNS tree", &c.dns_tree, differs(&c.dns_tree, &c.dns_domain)),
+    ];
+    for (label, value, show) in names {
+        if let (Some(v), true) = (value, show) {
+            extra.push(format!("{label}: {v}"));
+        }
+    }
+    hit.extra = (!extra.is_empty()).then(|| extra.join("; "));
 }
 
 // --- MQTT 3.1.1 (OASIS spec section 3.1 CONNECT, 3.2 CONNACK) ---

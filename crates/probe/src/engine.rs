@@ -995,10 +995,28 @@ impl<'a> Run<'a> {
                 (b::rdp_parse(&d), d)
             }
             Probe::Smb => {
-                let d = self
+                let mut d = self
                     .exchange(&mut s, &b::smb2_negotiate(), 8192, b::nbss_complete)
                     .await;
-                (b::smb_parse(&d), d)
+                let mut hit = b::smb_parse(&d);
+                // SMB2 answered (SMB1-only servers have no dialect here): NTLMSSP's
+                // CHALLENGE, on the same connection, tells Samba from Windows and names the
+                // host. No AUTHENTICATE follows; the connection is dropped.
+                if let Some(h) = hit.as_mut().filter(|h| h.version.is_some()) {
+                    let r = self
+                        .exchange(
+                            &mut s,
+                            &b::smb2_session_setup_ntlm(),
+                            8192,
+                            b::nbss_complete,
+                        )
+                        .await;
+                    if let Some(c) = b::smb2_session_setup_reply(&r) {
+                        b::smb_name(h, &c);
+                    }
+                    d.extend_from_slice(&r);
+                }
+                (hit, d)
             }
             Probe::Mqtt => {
                 let d = self

@@ -4,8 +4,9 @@
 //! while, and meanwhile sends probes, each on its own connection and four at a time, ordered
 //! by what the registry expects on the port and by likelihood: HTTP, ONC RPC (with NetInfo),
 //! TLS (and the service inside it), Redis, memcached, PostgreSQL, MongoDB, LDAP, DNS, RDP,
-//! SMB, MQTT, AMQP. Every port's work is bounded by a total deadline and a byte cap shared by
-//! all of its connections. Peer bytes only ever leave this crate escaped.
+//! SMB (and, over SMB2, NTLMSSP's CHALLENGE, which tells Samba from Windows), MQTT, AMQP.
+//! Every port's work is bounded by a total deadline and a byte cap shared by all of its
+//! connections. Peer bytes only ever leave this crate escaped.
 //!
 //! UDP has no connection to probe over: [`udp`] holds the payload catalogue (`data/udp/`) and
 //! the reply parsers, with no I/O of its own; the scan engine sends and receives, and

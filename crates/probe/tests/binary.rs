@@ -273,3 +273,243 @@ fn pgbouncer_is_told_from_postgresql_by_its_errors() {
     // An MD5 password request is a whole reply.
     assert!(b::pg_startup_complete(&msg(b'R', b"\x00\x00\x00\x05salt")));
 }
+
+/// Hex digits (whitespace ignored) to bytes.
+fn unhex(s: &str) -> Vec<u8> {
+    let digits: Vec<u8> = s.bytes().filter(|c| c.is_ascii_hexdigit()).collect();
+    digits
+        .chunks(2)
+        .map(|p| u8::from_str_radix(std::str::from_utf8(p).unwrap(), 16).unwrap())
+        .collect()
+}
+
+/// Captured from the zoo's Samba 4.17.12 (Debian 12, standalone server, host name "VM"): the
+/// SMB2 NEGOTIATE response to [`b::smb2_negotiate`] (dialect 3.0) ...
+const SAMBA_NEGOTIATE: &str = "000000cafe534d424000000000000000000001000100000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000004100010000030000766d000000000000000000000000000007000000000080000000800000008000f83075403a85dd01000000000000000080004a0000000000604806062b0601050502a03e303ca00e300c060a2b06010401823702020aa32a3028a0261b246e6f745f646566696e65645f696e5f5246433431373840706c656173655f69676e6f7265";
+/// ... and its SESSION_SETUP response to [`b::smb2_session_setup_ntlm`]: SPNEGO's
+/// NegTokenResp around the CHALLENGE_MESSAGE (VERSION 06 01 0000 000000 0f).
+const SAMBA_CHALLENGE: &str = "000000ccfe534d4240000000160000c001000100010000000000000001000000000000000000000000000000704cb61d00000000000000000000000000000000000000000900000048008400a18181307fa0030a0101a10c060a2b06010401823702020aa26a04684e544c4d5353500002000000040004003800000005828aa242ad5e51dda35be800000000000000002c002c003c000000060100000000000f56004d000200040056004d000100040056004d00040000000300040076006d00070008004a7575403a85dd0100000000";
+/// The same server's answer when the security buffer is a bare NTLMSSP NEGOTIATE_MESSAGE:
+/// a bare CHALLENGE_MESSAGE.
+const SAMBA_CHALLENGE_RAW: &str = "000000b0fe534d4240000000160000c0010001000100000000000000010000000000000000000000000000002383ca60000000000000000000000000000000000000000009000000480068004e544c4d5353500002000000040004003800000005828aa203b0334a2a4a144900000000000000002c002c003c000000060100000000000f56004d000200040056004d000100040056004d00040000000300040076006d000700080064d398403a85dd0100000000";
+
+/// A CHALLENGE_MESSAGE laid out by hand from MS-NLMP 2.2.1.2 (not a capture): as a Windows
+/// Server 2022 domain controller would write it, VERSION 10.0 build 20348 revision 15, and
+/// TargetInfo with the NetBIOS and DNS names, a timestamp and MsvAvEOL.
+fn windows_like_challenge() -> Vec<u8> {
+    fn utf16(s: &str) -> Vec<u8> {
+        s.encode_utf16().flat_map(u16::to_le_bytes).collect()
+    }
+    let target = utf16("CORP");
+    let mut info = Vec::new();
+    for (id, v) in [
+        (2u16, utf16("CORP")),
+        (1, utf16("DC01")),
+        (4, utf16("corp.example")),
+        (3, utf16("dc01.corp.example")),
+        (5, utf16("corp.example")),
+        (7, vec![0; 8]),
+        (0, vec![]),
+    ] {
+        info.extend_from_slice(&id.to_le_bytes());
+        info.extend_from_slice(&(v.len() as u16).to_le_bytes());
+        info.extend_from_slice(&v);
+    }
+    let mut m = b"NTLMSSP\0".to_vec();
+    m.extend_from_slice(&2u32.to_le_bytes());
+    m.extend_from_slice(&(target.len() as u16).to_le_bytes());
+    m.extend_from_slice(&(target.len() as u16).to_le_bytes());
+    m.extend_from_slice(&56u32.to_le_bytes());
+    m.extend_from_slice(&0xe28a_8215u32.to_le_bytes()); // NegotiateFlags, VERSION included
+    m.extend_from_slice(b"\x01\x23\x45\x67\x89\xab\xcd\xef"); // ServerChallenge
+    m.extend_from_slice(&[0; 8]);
+    m.extend_from_slice(&(info.len() as u16).to_le_bytes());
+    m.extend_from_slice(&(info.len() as u16).to_le_bytes());
+    m.extend_from_slice(&(56 + target.len() as u32).to_le_bytes());
+    m.extend_from_slice(&[10, 0]);
+    m.extend_from_slice(&20348u16.to_le_bytes());
+    m.extend_from_slice(&[0, 0, 0, 15]);
+    m.extend_from_slice(&target);
+    m.extend_from_slice(&info);
+    m
+}
+
+/// An SMB2 SESSION_SETUP response (MS-SMB2 2.2.6, STATUS_MORE_PROCESSING_REQUIRED) holding
+/// `token` as its security buffer, behind the direct-TCP header.
+fn session_setup_response(token: &[u8]) -> Vec<u8> {
+    let mut m = b"\xfeSMB".to_vec();
+    m.extend_from_slice(&64u16.to_le_bytes());
+    m.extend_from_slice(&[0; 2]);
+    m.extend_from_slice(&0xc000_0016u32.to_le_bytes());
+    m.extend_from_slice(&1u16.to_le_bytes()); // SESSION_SETUP
+    m.extend_from_slice(&1u16.to_le_bytes());
+    m.extend_from_slice(&1u32.to_le_bytes()); // SERVER_TO_REDIR
+    m.extend_from_slice(&[0; 44]);
+    m.extend_from_slice(&9u16.to_le_bytes());
+    m.extend_from_slice(&0u16.to_le_bytes());
+    m.extend_from_slice(&72u16.to_le_bytes());
+    m.extend_from_slice(&(token.len() as u16).to_le_bytes());
+    m.extend_from_slice(token);
+    let mut out = vec![0];
+    out.extend_from_slice(&(m.len() as u32).to_be_bytes()[1..]);
+    out.extend_from_slice(&m);
+    out
+}
+
+#[test]
+fn ntlm_challenge_from_real_samba() {
+    for capture in [SAMBA_CHALLENGE, SAMBA_CHALLENGE_RAW] {
+        let c = b::smb2_session_setup_reply(&unhex(capture)).unwrap();
+        assert_eq!(c.version, Some(b::SAMBA_NTLM_VERSION));
+        assert_eq!(c.nb_computer.as_deref(), Some("VM"));
+        assert_eq!(c.nb_domain.as_deref(), Some("VM"));
+        assert_eq!(c.dns_computer.as_deref(), Some("vm"));
+        assert_eq!(c.dns_domain, None);
+        let mut hit = b::smb_parse(&unhex(SAMBA_NEGOTIATE)).unwrap();
+        assert_eq!(hit.version.as_deref(), Some("3.0"));
+        b::smb_name(&mut hit, &c);
+        assert_eq!(hit.product.as_deref(), Some("Samba smbd"));
+        assert_eq!(hit.version, None);
+        assert_eq!(hit.cpe.as_deref(), Some("cpe:/a:samba:samba"));
+        assert_eq!(
+            hit.extra.as_deref(),
+            Some("dialect 3.0; host: VM; domain: VM")
+        );
+    }
+}
+
+#[test]
+fn ntlm_challenge_windows_like() {
+    let m = windows_like_challenge();
+    let c = b::ntlm_challenge(&m).unwrap();
+    assert_eq!(c.version, Some([10, 0, 0x7c, 0x4f, 0, 0, 0, 15]));
+    assert_eq!(c.dns_tree.as_deref(), Some("corp.example"));
+    let c2 = b::smb2_session_setup_reply(&session_setup_response(&m)).unwrap();
+    assert_eq!(c, c2);
+    let mut hit = b::BinaryHit {
+        extra: Some("dialect 3.0".into()),
+        version: Some("3.0".into()),
+        ..b::BinaryHit::default()
+    };
+    b::smb_name(&mut hit, &c);
+    assert_eq!(hit.product.as_deref(), Some("Windows"));
+    assert_eq!(hit.version.as_deref(), Some("10.0.20348"));
+    assert_eq!(
+        hit.extra.as_deref(),
+        Some(
+            "dialect 3.0; host: DC01; domain: CORP; DNS host: dc01.corp.example; \
+             DNS domain: corp.example"
+        )
+    );
+}
+
+#[test]
+fn ntlm_version_neither_samba_nor_windows_is_only_reported() {
+    let mut m = windows_like_challenge();
+    m[48..56].copy_from_slice(&[6, 1, 0, 0, 0, 0, 0, 10]);
+    let c = b::ntlm_challenge(&m).unwrap();
+    let mut hit = b::BinaryHit {
+        product: Some("SMB".into()),
+        version: Some("3.0".into()),
+        ..b::BinaryHit::default()
+    };
+    b::smb_name(&mut hit, &c);
+    assert_eq!(hit.product.as_deref(), Some("SMB"));
+    assert_eq!(hit.version.as_deref(), Some("3.0"));
+    assert!(
+        hit.extra
+            .unwrap()
+            .starts_with("NTLM version 6.1.0 revision 10; host: DC01")
+    );
+    // Without the VERSION flag there is no version to read.
+    let mut m = windows_like_challenge();
+    m[23] &= !0x02;
+    assert_eq!(b::ntlm_challenge(&m).unwrap().version, None);
+}
+
+#[test]
+fn ntlm_challenge_truncated_or_garbage() {
+    let m = windows_like_challenge();
+    // Every truncation: TargetInfo then lies outside the message, or the header is cut.
+    for cut in 0..m.len() {
+        assert_eq!(b::ntlm_challenge(&m[..cut]), None, "cut at {cut}");
+    }
+    let real = unhex(SAMBA_CHALLENGE);
+    for cut in 0..real.len() {
+        assert_eq!(
+            b::smb2_session_setup_reply(&real[..cut]),
+            None,
+            "cut at {cut}"
+        );
+    }
+    // TargetInfo's offset and length pointing past the end, or wrapping.
+    let mut far = m.clone();
+    far[44..48].copy_from_slice(&u32::MAX.to_le_bytes());
+    assert_eq!(b::ntlm_challenge(&far), None);
+    let mut long = m.clone();
+    long[40..42].copy_from_slice(&u16::MAX.to_le_bytes());
+    assert_eq!(b::ntlm_challenge(&long), None);
+    // An AV pair whose length runs past TargetInfo stops the walk; what came before stays.
+    let mut pair = m.clone();
+    let info_at = 56 + 8;
+    let second = info_at + 4 + 8; // after NbDomainName "CORP"
+    pair[second + 2..second + 4].copy_from_slice(&0xfff0u16.to_le_bytes());
+    let c = b::ntlm_challenge(&pair).unwrap();
+    assert_eq!(c.nb_domain.as_deref(), Some("CORP"));
+    assert_eq!(c.nb_computer, None);
+    // Not a CHALLENGE: a NEGOTIATE, another signature, our own request reflected.
+    assert_eq!(b::ntlm_challenge(&b::ntlmssp_negotiate()), None);
+    assert_eq!(b::ntlm_challenge(b"NTLMSSQ\0\x02\0\0\0"), None);
+    assert_eq!(
+        b::smb2_session_setup_reply(&b::smb2_session_setup_ntlm()),
+        None
+    );
+    assert_eq!(b::smb2_session_setup_reply(&[0xff; 64]), None);
+    // A success status or a wrong command is not the challenge leg.
+    let mut ok = session_setup_response(&m);
+    ok[12..16].copy_from_slice(&[0; 4]);
+    assert_eq!(b::smb2_session_setup_reply(&ok), None);
+    // Names: control characters dropped, unpaired surrogates replaced, 64 characters at most.
+    let mut names = m.clone();
+    let v = info_at + 4;
+    names[v..v + 2].copy_from_slice(&0xd800u16.to_le_bytes());
+    names[v + 2..v + 4].copy_from_slice(&0x0007u16.to_le_bytes());
+    assert_eq!(
+        b::ntlm_challenge(&names).unwrap().nb_domain.as_deref(),
+        Some("\u{fffd}RP")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn samba_named_over_the_wire() {
+    let addr = steps(vec![
+        (b::smb2_negotiate(), unhex(SAMBA_NEGOTIATE)),
+        (b::smb2_session_setup_ntlm(), unhex(SAMBA_CHALLENGE)),
+    ])
+    .await;
+    let d = detect(addr, Some("microsoft-ds")).await;
+    assert_eq!(d.service, "microsoft-ds");
+    assert_eq!(d.product.as_deref(), Some("Samba smbd"));
+    assert_eq!(d.version, None);
+    assert_eq!(d.cpe.as_deref(), Some("cpe:/a:samba:samba"));
+    assert_eq!(
+        d.extra.as_deref(),
+        Some("dialect 3.0; host: VM; domain: VM")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn windows_named_over_the_wire() {
+    let addr = steps(vec![
+        (b::smb2_negotiate(), unhex(SAMBA_NEGOTIATE)),
+        (
+            b::smb2_session_setup_ntlm(),
+            session_setup_response(&windows_like_challenge()),
+        ),
+    ])
+    .await;
+    let d = detect(addr, None).await;
+    assert_eq!(d.service, "microsoft-ds");
+    assert_eq!(d.product.as_deref(), Some("Windows"));
+    assert_eq!(d.version.as_deref(), Some("10.0.20348"));
+}

@@ -47,6 +47,11 @@ fn exercise(data: &[u8], sigs: &SignatureSet) {
     let _ = binary::rdp_parse(data);
     let _ = binary::tpkt_complete(data);
     let _ = binary::smb_parse(data);
+    let _ = binary::smb2_session_setup_reply(data);
+    if let Some(c) = binary::ntlm_challenge(data) {
+        let mut hit = binary::BinaryHit::default();
+        binary::smb_name(&mut hit, &c);
+    }
     let _ = binary::nbss_complete(data);
     let _ = binary::mqtt_parse(data);
     let e = escape::escape_bytes(data, 64);
@@ -94,11 +99,25 @@ fn parsers_survive_corrupted_valid_messages() {
         rpc::call(7, rpc::NIBINDD, 1, 4, &[]),
         binary::ldap_rootdse_request(),
         binary::smb2_negotiate(),
+        binary::smb2_session_setup_ntlm(),
+        // Samba 4.17's CHALLENGE_MESSAGE, as captured in tests/binary.rs.
+        b"NTLMSSP\x00\x02\x00\x00\x00\x04\x00\x04\x008\x00\x00\x00\x05\x82\x8a\
+          \xa2B\xad^Q\xdd\xa3[\xe8\x00\x00\x00\x00\x00\x00\x00\x00,\x00,\x00<\
+          \x00\x00\x00\x06\x01\x00\x00\x00\x00\x00\x0fV\x00M\x00\x02\x00\x04\x00\
+          V\x00M\x00\x01\x00\x04\x00V\x00M\x00\x04\x00\x00\x00\x03\x00\x04\x00v\
+          \x00m\x00\x07\x00\x08\x00Juu@:\x85\xdd\x01\x00\x00\x00\x00"
+            .to_vec(),
         binary::dns_version_query(0x0203),
         binary::mongo_command(1, "hello"),
         b"\x30\x0c\x02\x01\x01\x64\x07\x04\x00\x30\x03\x30\x01\x04".to_vec(),
         b"\x13\x00\x00\x00\x02version\x00\x05\x00\x00\x007.0\x00\x00".to_vec(),
     ];
+    assert!(
+        seeds
+            .iter()
+            .filter(|s| s.starts_with(b"NTLMSSP"))
+            .all(|s| binary::ntlm_challenge(s).is_some_and(|c| c.nb_computer.is_some()))
+    );
     let mut rng = Rng(42);
     for _ in 0..20_000 {
         let mut m = seeds[(rng.next() as usize) % seeds.len()].clone();
