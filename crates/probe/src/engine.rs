@@ -210,6 +210,8 @@ fn tcpwrapped() -> Found {
 
 pub(crate) async fn detect(d: &Detector, addr: SocketAddr, expected: Option<&str>) -> Detection {
     let started = Instant::now();
+    // This port shares its host's probe connections with the host's other ports in detection.
+    let _port = d.hosts.port(addr.ip());
     let entry = d.registry.lookup(addr.port(), Protocol::Tcp);
     let expected_names: Vec<String> = match expected {
         Some(e) => vec![e.to_ascii_lowercase()],
@@ -307,12 +309,9 @@ impl Wave {
     }
 }
 
-/// How many probe connections one port has open at once: enough that a silent port costs a
-/// few probe waits instead of one per probe, few enough that a host with many open ports is
-/// not flooded (the scan detects up to --detect-concurrency ports at once). Servers count
-/// connections per address: ngIRCd allows 5, ZNC 10 unauthenticated, OpenSSH starts dropping
-/// at 10 (MaxStartups). All probes at once (16 tried) made ZNC refuse a two-port scan.
-const PROBES_IN_FLIGHT: usize = 4;
+/// No limit of the port's own on its probes in flight: the host's budget
+/// (`hosts::HOST_PROBES`, split among the host's ports in detection) is the limit.
+const PROBES_IN_FLIGHT: usize = usize::MAX;
 
 impl<'a> Run<'a> {
     async fn connect(&mut self) -> Option<Conn> {
@@ -612,8 +611,8 @@ impl<'a> Run<'a> {
         (self, found)
     }
 
-    /// Runs the probes of `order`, at most `PROBES_IN_FLIGHT` at once, each on its own
-    /// connection (so they cannot disturb each other), until one identifies the service.
+    /// Runs the probes of `order`, at most `in_flight` at once and as many as the host's
+    /// budget gives this port (`hosts`), each on its own connection (so they cannot disturb each other), until one identifies the service.
     /// Which probe wins does not depend on timing: a validated reply is the service's, and
     /// where two probes can both succeed (plain HTTP answered by a TLS port, as nginx does
     /// with a 400) the TLS probe, when running, is awaited and preferred.
@@ -644,10 +643,17 @@ impl<'a> Run<'a> {
                 && !done
                     .iter()
                     .any(|(_, r)| r.probes.first().is_some_and(|n| n == "tls"));
-            while running.len() < in_flight && found.is_none() && !(wants_tls && tls_running) {
-                let Some((i, p)) = pending.pop_front() else {
-                    break;
-                };
+            // Enabled before the budget is asked, so that a slot freed in between is not
+            // missed.
+            let freed = self.d.hosts.freed();
+            tokio::pin!(freed);
+            freed.as_mut().enable();
+            let mut held = false;
+            while running.len() < in_flight
+                && found.is_none()
+                && !(wants_tls && tls_running)
+                && !pending.is_empty()
+            {
                 if self.budget.exhausted() {
                     // Say which limit ended it, in the words of the options that set them.
                     error = Some(if self.budget.time_left().is_zero() {
@@ -657,15 +663,35 @@ impl<'a> Run<'a> {
                     });
                     break;
                 }
+                // The host's budget, shared with its other ports in detection: a port with
+                // nothing running always gets a connection.
+                let Some(slot) = self.d.hosts.probe(self.addr.ip(), running.len()) else {
+                    held = true;
+                    break;
+                };
+                let Some((i, p)) = pending.pop_front() else {
+                    break;
+                };
                 k += 1;
                 started.push(p);
                 let sub = self.sub(k);
                 running.push(async move {
                     let (run, f) = sub.one(p, expected).await;
+                    drop(slot);
                     (i, p, run, f)
                 });
             }
-            let Some((i, p, run, f)) = running.next().await else {
+            let next = if held {
+                // Held back by the host's budget: a slot freed elsewhere (another port's
+                // probe ended, or a port finished) is looked at at once.
+                tokio::select! {
+                    next = running.next() => next,
+                    () = &mut freed => continue,
+                }
+            } else {
+                running.next().await
+            };
+            let Some((i, p, run, f)) = next else {
                 break;
             };
             done.push((i, run));

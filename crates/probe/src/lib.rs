@@ -28,6 +28,7 @@ pub mod binary;
 mod budget;
 mod engine;
 pub mod escape;
+mod hosts;
 pub mod http;
 pub mod rpc;
 pub mod signatures;
@@ -195,6 +196,8 @@ pub struct Detector {
     sigs: SignatureSet,
     registry: Registry,
     tls: std::sync::Arc<rustls::ClientConfig>,
+    /// Probe connections per host address, shared by the clones (see `hosts`).
+    hosts: hosts::Hosts,
 }
 
 #[derive(Debug, Clone)]
@@ -434,6 +437,7 @@ impl DetectorBuilder {
             sigs,
             registry: self.registry.unwrap_or_else(Registry::embedded),
             tls: tls::client_config()?,
+            hosts: hosts::Hosts::default(),
         })
     }
 }
