@@ -313,6 +313,16 @@ impl Wave {
 /// (`hosts::HOST_PROBES`, split among the host's ports in detection) is the limit.
 const PROBES_IN_FLIGHT: usize = usize::MAX;
 
+/// Probes started at once, before the port's whole share of the host's budget: HTTP, ONC RPC,
+/// TLS and Redis in the default order, which answer or are answered within milliseconds on
+/// most services (and TLS runs beside HTTP, so that a TLS port's 400 to plain HTTP is not
+/// taken for the answer).
+const FIRST_PROBES: usize = 4;
+
+/// How long the first probes may be silent before the others start: this plus eight connect
+/// round trips.
+const OPEN_AFTER_MS: u64 = 20;
+
 impl<'a> Run<'a> {
     async fn connect(&mut self) -> Option<Conn> {
         let until = self.budget.until(self.d.cfg.connect_timeout);
@@ -626,6 +636,11 @@ impl<'a> Run<'a> {
         let mut found: Option<(Probe, Found)> = None;
         let mut error = None;
         let mut k = 0u32;
+        // The first `FIRST_PROBES` start at once; the rest of the host's share only once
+        // they have been silent for a moment (most services answer one of them within a
+        // few milliseconds, and are then sent no more connections).
+        let open_at = tokio::time::Instant::now() + self.short_wait(OPEN_AFTER_MS);
+        let mut opened = in_flight <= FIRST_PROBES;
         loop {
             // A TLS alert (content type 21, version 3.x) in answer to a plaintext probe says
             // the port wants TLS: the TLS probe goes next, and nothing else starts while it
@@ -649,7 +664,8 @@ impl<'a> Run<'a> {
             tokio::pin!(freed);
             freed.as_mut().enable();
             let mut held = false;
-            while running.len() < in_flight
+            let cap = if opened { in_flight } else { FIRST_PROBES };
+            while running.len() < cap
                 && found.is_none()
                 && !(wants_tls && tls_running)
                 && !pending.is_empty()
@@ -681,15 +697,15 @@ impl<'a> Run<'a> {
                     (i, p, run, f)
                 });
             }
-            let next = if held {
+            let next = tokio::select! {
+                next = running.next() => next,
                 // Held back by the host's budget: a slot freed elsewhere (another port's
                 // probe ended, or a port finished) is looked at at once.
-                tokio::select! {
-                    next = running.next() => next,
-                    () = &mut freed => continue,
+                () = &mut freed, if held => continue,
+                () = tokio::time::sleep_until(open_at), if !opened && !pending.is_empty() => {
+                    opened = true;
+                    continue;
                 }
-            } else {
-                running.next().await
             };
             let Some((i, p, run, f)) = next else {
                 break;
@@ -1580,6 +1596,12 @@ fn tls_name(inner: &str) -> &str {
 /// A banner is complete at a line end, or (binary greetings) when a MySQL-style packet is whole.
 fn banner_complete(d: &[u8]) -> bool {
     if d.ends_with(b"\n") || d.len() == 12 && d.starts_with(b"RFB ") {
+        return true;
+    }
+    // An SSH server's identification line is all its banner says; what follows it in the
+    // same breath is its binary KEXINIT (dropbear sends both at once), which never ends a
+    // line: waiting for the stream to go idle cost 250 ms.
+    if d.starts_with(b"SSH-") && d.contains(&b'\n') {
         return true;
     }
     if d.len() >= 4 && d[3] == 0 {
