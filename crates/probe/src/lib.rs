@@ -1,7 +1,8 @@
 //! Service detection: what actually speaks on a TCP port.
 //!
 //! The engine (see `docs/detection.md`) connects, listens for a banner for a short adaptive
-//! while, and meanwhile sends probes, each on its own connection and four at a time, ordered
+//! while, and meanwhile sends probes, each on its own connection and within a budget of
+//! connections per host address shared by that host's ports in detection (`hosts`), ordered
 //! by what the registry expects on the port and by likelihood: HTTP, ONC RPC (with NetInfo),
 //! TLS (and the service inside it), Redis, memcached, PostgreSQL, MongoDB, LDAP, DNS, RDP,
 //! SMB (and, over SMB2, NTLMSSP's CHALLENGE, which tells Samba from Windows), MQTT, AMQP.

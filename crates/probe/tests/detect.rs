@@ -716,3 +716,60 @@ async fn server_full_of_our_connections_is_asked_again_one_at_a_time() {
         d.evidence
     );
 }
+
+/// Probe connections are a budget of the host address (10), shared by its ports in detection:
+/// a lone silent port gets more than the old 4 at once, and two silent ports of one host
+/// together never get more than the budget (plus one banner connection each).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn probe_connections_are_a_budget_per_host() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    async fn silent_pair(open: Arc<AtomicUsize>, most: Arc<AtomicUsize>) -> [SocketAddr; 2] {
+        let mut out = Vec::new();
+        for _ in 0..2 {
+            let (open, most) = (open.clone(), most.clone());
+            out.push(
+                serve(move |mut s| {
+                    let (open, most) = (open.clone(), most.clone());
+                    async move {
+                        let now = open.fetch_add(1, Ordering::SeqCst) + 1;
+                        most.fetch_max(now, Ordering::SeqCst);
+                        let mut buf = [0u8; 512];
+                        // Silent: reads until the prober hangs up.
+                        while matches!(s.read(&mut buf).await, Ok(n) if n > 0) {}
+                        open.fetch_sub(1, Ordering::SeqCst);
+                    }
+                })
+                .await,
+            );
+        }
+        [out[0], out[1]]
+    }
+    use std::net::SocketAddr;
+    let d = Detector::builder()
+        .timeout(Duration::from_secs(3))
+        .build()
+        .unwrap();
+
+    let (open, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let [a, _] = silent_pair(open.clone(), most.clone()).await;
+    let one = d.detect(a, None).await;
+    assert_eq!(one.service, "unknown", "{one:?}");
+    let lone = most.load(Ordering::SeqCst);
+    assert!(
+        lone > 5 && lone <= 12,
+        "a lone port had {lone} connections open at once"
+    );
+
+    let (open, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let [a, b] = silent_pair(open.clone(), most.clone()).await;
+    let both = d.detect_all(&[(a, None), (b, None)], 2).await;
+    assert!(both.iter().all(|x| x.service == "unknown"), "{both:?}");
+    // 10 probes and 2 banner connections; one more for the fixture's lag (it counts a
+    // connection closed when it reads the EOF, a moment after the prober let it go).
+    let two = most.load(Ordering::SeqCst);
+    assert!(
+        two <= 13,
+        "two ports of one host had {two} connections open at once"
+    );
+}
