@@ -440,7 +440,9 @@ impl<'a> Run<'a> {
                         }
                     }
                     w = &mut wave, if wave_done.is_none() => {
-                        let decided = w.found.is_some();
+                        // Found, or turned away for load (the silent banner connection holds
+                        // one of the server's slots: it is let go at once, below).
+                        let decided = w.found.is_some() || w.busy.is_some();
                         wave_done = Some(w);
                         if decided {
                             break;
@@ -719,6 +721,12 @@ impl<'a> Run<'a> {
                     found = Some((p, f))
                 }
                 _ => {}
+            }
+            // Turned away for load: the probes still running, and any started after, would
+            // be turned away too, and hold the server's slots meanwhile. The wave ends here;
+            // the probes run again one at a time (`after_busy`), these included.
+            if found.is_none() && done.last().is_some_and(|(_, r)| r.busy.is_some()) {
+                break;
             }
             if let Some((fp, f)) = &found {
                 let tls_running = started.contains(&Probe::Tls)
