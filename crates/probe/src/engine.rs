@@ -643,6 +643,7 @@ impl<'a> Run<'a> {
         // few milliseconds, and are then sent no more connections).
         let open_at = tokio::time::Instant::now() + self.short_wait(OPEN_AFTER_MS);
         let mut opened = in_flight <= FIRST_PROBES;
+        let mut turned_away: Option<tokio::time::Instant> = None;
         loop {
             // A TLS alert (content type 21, version 3.x) in answer to a plaintext probe says
             // the port wants TLS: the TLS probe goes next, and nothing else starts while it
@@ -708,6 +709,8 @@ impl<'a> Run<'a> {
                     opened = true;
                     continue;
                 }
+                () = tokio::time::sleep_until(turned_away.unwrap_or(open_at)),
+                    if turned_away.is_some() => break,
             };
             let Some((i, p, run, f)) = next else {
                 break;
@@ -722,11 +725,18 @@ impl<'a> Run<'a> {
                 }
                 _ => {}
             }
-            // Turned away for load: the probes still running, and any started after, would
-            // be turned away too, and hold the server's slots meanwhile. The wave ends here;
-            // the probes run again one at a time (`after_busy`), these included.
-            if found.is_none() && done.last().is_some_and(|(_, r)| r.busy.is_some()) {
-                break;
+            // Turned away for load: probes started after would be turned away too. None
+            // starts any more; those running (accepted before the server was full) get a
+            // moment to answer, then the wave ends and lets the server's slots go; the probes
+            // run again one at a time (`after_busy`).
+            // (One at a time, as after a busy reply, the others are still tried in turn.)
+            if found.is_none()
+                && in_flight > 1
+                && turned_away.is_none()
+                && done.last().is_some_and(|(_, r)| r.busy.is_some())
+            {
+                turned_away = Some(tokio::time::Instant::now() + self.short_wait(20));
+                pending.clear();
             }
             if let Some((fp, f)) = &found {
                 let tls_running = started.contains(&Probe::Tls)
