@@ -436,8 +436,9 @@ fn layers_and_errors() {
 #[test]
 fn where_the_files_are() {
     type Env = &'static [(&'static str, &'static str)];
+    type User = (Option<&'static str>, &'static str, FileState);
     // (environment, system path and chosen by, user path and chosen by and state)
-    let cases: &[(Env, (&str, &str), (Option<&str>, &str, FileState))] = &[
+    let cases: &[(Env, (&str, &str), User)] = &[
         (
             &[("HOME", "/home/u")],
             (SYSTEM_FILE, "built in"),
