@@ -226,7 +226,7 @@ pub const KEYS: &[Key] = &[
     Key {
         name: "scan.timing",
         kind: Kind::Timing,
-        default: Fallback::Unset("none (3 and 4 are the default pace)"),
+        default: Fallback::Unset("none: 3 and 4 are the default pace"),
         flag: Some("-T"),
         arg: Some("timing"),
         commands: SCAN_COMMANDS,
@@ -487,7 +487,7 @@ pub enum ConfigError {
     #[error(transparent)]
     Read(#[from] InputError),
     /// It is not valid: the file, where, and what is wrong.
-    #[error("{}:{line}:{column}: {problem}", path.display())]
+    #[error("config file {}:{line}:{column}: {problem}", path.display())]
     Invalid {
         path: PathBuf,
         line: usize,

@@ -407,7 +407,8 @@ fn layers_and_errors() {
                 assert_eq!((p, *l, *c), (path, *line, *column), "{name}: where ({e})");
                 let message = e.to_string();
                 assert!(
-                    message.starts_with(&format!("{}:{line}:{column}: ", path.display())),
+                    message
+                        .starts_with(&format!("config file {}:{line}:{column}: ", path.display())),
                     "{name}: {message}"
                 );
                 for words in *says {
