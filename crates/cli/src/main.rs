@@ -328,4 +328,72 @@ mod tests {
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
     }
+
+    /// Every key of the example file (every key there is) names a flag its commands have, and
+    /// its value parses as that flag's: the defaults clap gets from a file are its own kind.
+    #[test]
+    fn config_values_are_flag_defaults() {
+        let example: String = include_str!("../debian/config.toml")
+            .lines()
+            .map(|l| match l.strip_prefix("# ") {
+                Some(rest)
+                    if rest
+                        .split_once(" = ")
+                        .is_some_and(|(k, _)| !k.contains(' ')) =>
+                {
+                    rest
+                }
+                _ => l,
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let mut config = portent_config::Config::defaults();
+        config
+            .apply_file(std::path::Path::new("example.toml"), &example)
+            .unwrap();
+        let cmd = with_config(Cli::command(), &config);
+        cmd.clone().debug_assert();
+        for key in portent_config::KEYS {
+            let (Some(arg), Some(value)) = (key.arg, config.get(key.name).unwrap().from_file())
+            else {
+                continue;
+            };
+            let commands: Vec<&str> = if key.commands.is_empty() {
+                vec!["port"]
+            } else {
+                key.commands.to_vec()
+            };
+            for sub in commands {
+                // The fewest words each command takes.
+                let mut argv = vec!["portent", sub];
+                match sub {
+                    "scan" | "port" | "check" => argv.push("127.0.0.1"),
+                    "history" | "diff" => {}
+                    "show" => argv.push("last"),
+                    "watch" => argv.push("127.0.0.1"),
+                    _ => {}
+                }
+                let m = cmd.clone().try_get_matches_from(&argv).unwrap();
+                let (_, sm) = m.subcommand().unwrap();
+                let (m, id) = if key.commands.is_empty() {
+                    (&m, arg)
+                } else {
+                    (sm, arg)
+                };
+                assert_eq!(
+                    m.value_source(id),
+                    Some(ValueSource::DefaultValue),
+                    "{} for {sub}",
+                    key.name
+                );
+                let raw: Vec<String> = m
+                    .get_raw(id)
+                    .unwrap()
+                    .map(|v| v.to_string_lossy().into_owned())
+                    .collect();
+                assert_eq!(raw, [value.as_arg()], "{} for {sub}", key.name);
+                Cli::from_arg_matches(&cmd.clone().try_get_matches_from(&argv).unwrap()).unwrap();
+            }
+        }
+    }
 }
