@@ -20,10 +20,11 @@ Examples:
   portent scan 192.0.2.7      which of its 65,535 TCP ports are open, each explained
   portent check host.example 797   Test-NetConnection: can I reach this port from here?
   portent serve               the same knowledge as web pages on http://127.0.0.1:7970
+  portent config              every setting, and the config file, variable or flag it came from
 
 Exit status: 0 when the answer was found, 1 when nothing was found, 2 on errors
-(bad input, unreadable files), 130 when Ctrl-C stopped a scan or check's detection (what was
-found so far is printed).
+(bad input, unreadable files, an invalid config file), 130 when Ctrl-C stopped a scan or
+check's detection (what was found so far is printed).
 
 Tables and pages fit the terminal: stdout's width on a terminal, else $COLUMNS, else 100.";
 

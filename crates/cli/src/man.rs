@@ -20,8 +20,8 @@ struct Page {
 
 const USAGE: (&str, &str) = (
     "2",
-    "an error: bad input or a usage error (the message says what), an unreadable file, a \
-     store that cannot be opened",
+    "an error: bad input or a usage error (the message says what), an unreadable file, an \
+     invalid config file (its file, line and key are named), a store that cannot be opened",
 );
 
 /// Every command's exit statuses and examples. A command without its own entry (`registry
