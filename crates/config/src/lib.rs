@@ -13,10 +13,11 @@
 //! The two override variables work as git's `GIT_CONFIG_SYSTEM` and `GIT_CONFIG_GLOBAL` do:
 //! they name another file, and `/dev/null` means no file at all. An empty value counts as
 //! unset, as it does for every other `PORTENT_*` variable. A file that does not exist is no
-//! error (most machines have none); a file that exists and cannot be read, is not TOML, or
-//! holds a key portent does not know or a value of the wrong kind is an error that names the
-//! file, the line and column, and the key ([`ConfigError`]), so that a typo never goes
-//! unnoticed and quietly changes nothing.
+//! error (most machines have none), nor is one this user cannot even look for (a directory
+//! above it not searchable, as under root's HOME with `sudo -u`); a file that exists and
+//! cannot be read, is not TOML, or holds a key portent does not know or a value of the wrong
+//! kind is an error that names the file, the line and column, and the key ([`ConfigError`]),
+//! so that a typo never goes unnoticed and quietly changes nothing.
 //!
 //! Files are read through `portent-input`, with the same size cap and file-type check as
 //! every other file portent reads, and parsed with `toml`'s span-keeping parser, which is what
@@ -453,6 +454,8 @@ pub enum FileState {
     Disabled,
     /// No user file: neither XDG_CONFIG_HOME nor HOME is set.
     NoHome,
+    /// A directory above the file cannot be searched by this user: not read, no error.
+    Unsearchable,
     /// Not looked at yet (a layer below it was invalid).
     Unread,
 }
@@ -464,6 +467,7 @@ impl fmt::Display for FileState {
             FileState::Missing => "missing",
             FileState::Disabled => "disabled",
             FileState::NoHome => "none (no HOME)",
+            FileState::Unsearchable => "not searchable",
             FileState::Unread => "not read",
         })
     }
@@ -569,8 +573,23 @@ impl Config {
                     }
                     config.layers[i].state = FileState::Read;
                 }
-                Err(e) if e.io_kind() == Some(std::io::ErrorKind::NotFound) => {
+                Err(e)
+                    if matches!(
+                        e.io_kind(),
+                        Some(std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory)
+                    ) =>
+                {
                     config.layers[i].state = FileState::Missing;
+                }
+                // A directory above the file cannot be searched (`sudo -u nobody` keeping
+                // root's HOME): whether there is a file cannot be known, and this user could
+                // not have put one there; as git does for its user files, that is no error.
+                // A file that is there but unreadable still is one.
+                Err(e)
+                    if e.io_kind() == Some(std::io::ErrorKind::PermissionDenied)
+                        && std::fs::metadata(&path).is_err() =>
+                {
+                    config.layers[i].state = FileState::Unsearchable;
                 }
                 Err(e) => return (config, Some(e.into())),
             }

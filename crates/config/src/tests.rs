@@ -522,6 +522,12 @@ fn disabled_and_unreadable_files() {
     })
     .unwrap();
     assert!(config.layers.iter().all(|l| l.state == FileState::Disabled));
+    // A file where a directory should be: there can be no config file there.
+    let f = dir.path().join("plain");
+    std::fs::write(&f, "").unwrap();
+    let below = f.join("config.toml");
+    let config = Config::load_with(&|n| (n == USER_VAR).then(|| below.clone().into())).unwrap();
+    assert_eq!(config.layers[1].state, FileState::Missing);
     // A directory where the file should be is an error that names it, not "missing".
     let d = dir.path().to_owned();
     let e = Config::load_with(&|n| (n == USER_VAR).then(|| d.clone().into())).unwrap_err();

@@ -71,6 +71,7 @@ fn document(config: &Config) -> serde_json::Value {
                     FileState::Missing => "missing",
                     FileState::Disabled => "disabled",
                     FileState::NoHome => "no_home",
+                    FileState::Unsearchable => "unsearchable",
                     FileState::Unread => "unread",
                 },
             })
