@@ -438,9 +438,22 @@ pub struct ScanArgs {
     /// No progress bar and no notes on stderr.
     #[arg(short, long)]
     pub quiet: bool,
-    /// A fixed scan order (for reproducing a run).
-    #[arg(long, hide = true)]
+    /// The seed of the scan order and, with --shard, of the partition: every shard of one scan
+    /// needs the same seed. Without it the order is random and the partition's seed a fixed
+    /// one, so shards agree.
+    #[arg(long, value_name = "S")]
     pub seed: Option<u64>,
+    /// Scan only shard K of N (1-based) of the whole address x port space, in a keyed order:
+    /// the N shards together are exactly the unsharded scan, none twice, for any N. Every
+    /// shard needs the same targets, ports and --seed. Without it, the shard comes from a
+    /// Slurm job array (SLURM_ARRAY_TASK_ID) or a Kubernetes Indexed Job
+    /// (JOB_COMPLETION_INDEX, with --shards). TCP only (docs/scale.md).
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<String>,
+    /// The number of shards for a Kubernetes Indexed Job (its completions), whose pods get
+    /// only their index in JOB_COMPLETION_INDEX. Also PORTENT_SHARDS.
+    #[arg(long, value_name = "N", conflicts_with = "shard")]
+    pub shards: Option<u64>,
     /// Identify what speaks on every open port: banner, probes, TLS, ONC RPC (docs/detection.md).
     /// Also -sV.
     #[arg(long)]

@@ -26,12 +26,14 @@ use std::fmt;
 use crate::error::ConfigError;
 use crate::order::Permutation;
 
-/// The partition seed when none is given (any fixed value would do; this one is "portent" in
-/// ASCII).
-pub const DEFAULT_SEED: u64 = 0x706f_7274_656e_74;
+/// The partition seed when none is given (any fixed value would do; this one is "port" in
+/// ASCII, small enough for a JSON reader that holds numbers as doubles).
+pub const DEFAULT_SEED: u64 = 0x706f_7274;
 
-/// One shard of `count`, `index` 0-based (written 1-based, `K/N`, as masscan writes it).
+/// One shard of `count`, `index` 0-based (written 1-based, `K/N`, as masscan writes it, in
+/// every form, JSON included).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(into = "String", try_from = "String")]
 pub struct Shard {
     index: u64,
     count: u64,
@@ -85,6 +87,19 @@ impl Shard {
     }
 }
 
+impl From<Shard> for String {
+    fn from(s: Shard) -> String {
+        s.to_string()
+    }
+}
+
+impl TryFrom<String> for Shard {
+    type Error = ConfigError;
+    fn try_from(s: String) -> Result<Shard, ConfigError> {
+        Shard::parse(&s)
+    }
+}
+
 impl fmt::Display for Shard {
     /// `K/N`, 1-based.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -123,6 +138,11 @@ impl Partition {
     /// Whether the host at position `host` has any pair in this shard.
     pub fn has_host(&self, host: u64) -> bool {
         (0..self.ports).any(|p| self.contains(host, p))
+    }
+
+    /// How many of the host's pairs are this shard's.
+    pub fn pairs_of(&self, host: u64) -> u64 {
+        (0..self.ports).filter(|&p| self.contains(host, p)).count() as u64
     }
 
     /// How many pairs this shard owns: the values `j < total` with `j mod n == k`.
