@@ -343,6 +343,18 @@ const ENVIRONMENT: &[(&str, &str)] = &[
         "the store of runs when --store is not given: sqlite:PATH, a file path, or postgres://USER@HOST/DB (above store in a config file)",
     ),
     (
+        "PORTENT_SHARDS",
+        "scan: the number of shards when JOB_COMPLETION_INDEX names the shard and --shards is not given",
+    ),
+    (
+        "JOB_COMPLETION_INDEX",
+        "scan: the shard (0-based) in a Kubernetes Indexed Job, when --shard is not given; the count from --shards or PORTENT_SHARDS",
+    ),
+    (
+        "SLURM_ARRAY_TASK_ID",
+        "scan: the shard in a Slurm job array, when --shard is not given, with SLURM_ARRAY_TASK_MIN, _MAX, _STEP and _COUNT",
+    ),
+    (
         "PORTENT_CONFIG",
         "the user's config file instead of the one under XDG_CONFIG_HOME (see FILES); /dev/null for none. Empty is as unset",
     ),
