@@ -50,6 +50,16 @@ for f in LICENSE-MIT LICENSE-APACHE README.Debian; do
     [ -s "/usr/share/doc/portent/$f" ] || fail "no /usr/share/doc/portent/$f"
 done
 
+# The example config file: shipped, valid as it is (every key commented out), and no file in
+# /etc (portent needs none; docs/config.md).
+example=/usr/share/doc/portent/examples/config.toml
+[ -s "$example" ] || fail "no $example"
+PORTENT_CONFIG_SYSTEM=$example PORTENT_CONFIG=/dev/null portent config --check >/dev/null ||
+    fail "$example is not a valid config file"
+if dpkg -L portent | grep -q '^/etc/portent'; then
+    fail "the package installs a file in /etc/portent"
+fi
+
 # The service: installed, valid, the user made, and not enabled (systemd is usually not running
 # in a CI container, so it is not started here either).
 unit=/usr/lib/systemd/system/portent.service

@@ -36,6 +36,8 @@ fuzz_target!(|input: &[u8]| {
         4 => {
             let _ = binary::tpkt_complete(data);
             let _ = binary::rdp_parse(data);
+            let _ = binary::rdp_may_be_xrdp(data);
+            let _ = binary::rdp_selects_unrequested(data);
         }
         5 => {
             let _ = binary::nbss_complete(data);

@@ -20,10 +20,11 @@ Examples:
   portent scan 192.0.2.7      which of its 65,535 TCP ports are open, each explained
   portent check host.example 797   Test-NetConnection: can I reach this port from here?
   portent serve               the same knowledge as web pages on http://127.0.0.1:7970
+  portent config              every setting, and the config file, variable or flag it came from
 
 Exit status: 0 when the answer was found, 1 when nothing was found, 2 on errors
-(bad input, unreadable files), 130 when Ctrl-C stopped a scan or check's detection (what was
-found so far is printed).
+(bad input, unreadable files, an invalid config file), 130 when Ctrl-C stopped a scan or
+check's detection (what was found so far is printed).
 
 Tables and pages fit the terminal: stdout's width on a terminal, else $COLUMNS, else 100.";
 
@@ -95,6 +96,10 @@ pub enum Command {
     /// each change the moment it is seen (`--jsonl`: osquery's differential-log lines).
     /// Ctrl-C ends it.
     Watch(WatchArgs),
+    /// The effective configuration: every config file key, its value, and where the value
+    /// came from (default, a file and line, an environment variable, a flag), and which files
+    /// were read (docs/config.md).
+    Config(ConfigArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
         /// The shell to generate for.
@@ -111,6 +116,23 @@ pub enum Command {
         #[arg(long, value_name = "DIR", conflicts_with = "command")]
         dir: Option<std::path::PathBuf>,
     },
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Layers, each above the ones before: the defaults, /etc/portent/config.toml
+($PORTENT_CONFIG_SYSTEM), $XDG_CONFIG_HOME/portent/config.toml or
+~/.config/portent/config.toml ($PORTENT_CONFIG), the environment (PORTENT_STORE,
+PORTENT_DATA_DIR), then flags. /dev/null in either variable means no such file. A missing
+file is fine; an invalid one stops every command with its file, line and column.")]
+pub struct ConfigArgs {
+    /// Print JSON: {"files": [...], "settings": [...]} (docs/config.md).
+    #[arg(long, conflicts_with = "check")]
+    pub json: bool,
+    /// Only check the files: say which were read and exit 0, or give the first error and
+    /// exit 2.
+    #[arg(long)]
+    pub check: bool,
 }
 
 #[derive(Debug, Args)]
@@ -416,9 +438,22 @@ pub struct ScanArgs {
     /// No progress bar and no notes on stderr.
     #[arg(short, long)]
     pub quiet: bool,
-    /// A fixed scan order (for reproducing a run).
-    #[arg(long, hide = true)]
+    /// The seed of the scan order and, with --shard, of the partition: every shard of one scan
+    /// needs the same seed. Without it the order is random and the partition's seed a fixed
+    /// one, so shards agree.
+    #[arg(long, value_name = "S")]
     pub seed: Option<u64>,
+    /// Scan only shard K of N (1-based) of the whole address x port space, in a keyed order:
+    /// the N shards together are exactly the unsharded scan, none twice, for any N. Every
+    /// shard needs the same targets, ports and --seed. Without it, the shard comes from a
+    /// Slurm job array (SLURM_ARRAY_TASK_ID) or a Kubernetes Indexed Job
+    /// (JOB_COMPLETION_INDEX, with --shards). TCP only (docs/scale.md).
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<String>,
+    /// The number of shards for a Kubernetes Indexed Job (its completions), whose pods get
+    /// only their index in JOB_COMPLETION_INDEX. Also PORTENT_SHARDS.
+    #[arg(long, value_name = "N", conflicts_with = "shard")]
+    pub shards: Option<u64>,
     /// Identify what speaks on every open port: banner, probes, TLS, ONC RPC (docs/detection.md).
     /// Also -sV.
     #[arg(long)]
@@ -481,7 +516,8 @@ pub struct CheckArgs {
 #[derive(Debug, Clone, Args)]
 pub struct StoreArgs {
     /// The store: sqlite:PATH, a file path, or postgres://USER@HOST/DB. Default: PORTENT_STORE,
-    /// else store.sqlite in the data directory (PORTENT_DATA_DIR).
+    /// else `store` in a config file, else store.sqlite in the data directory
+    /// (PORTENT_DATA_DIR).
     #[arg(long, value_name = "URL")]
     pub store: Option<String>,
 }

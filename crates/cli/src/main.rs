@@ -11,6 +11,7 @@ use std::io::{self, Write};
 use std::process::ExitCode;
 
 use anyhow::Result;
+use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches};
 
 mod args;
@@ -106,10 +107,28 @@ fn is_number(s: &str) -> bool {
 
 fn run() -> Result<Outcome> {
     let argv = cmd::scan::nmap_spellings(with_implied_port(std::env::args_os().collect()));
+    // First as built: help, version and usage errors need no config file, and `man` and
+    // `completions` describe portent itself, not this machine's settings.
     let matches = Cli::command()
         .try_get_matches_from(&argv)
         .unwrap_or_else(|e| clap_exit(&e, &argv));
-    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| clap_exit(&e, &argv));
+    let mut config = None;
+    let matches = if matches!(matches.subcommand_name(), Some("man" | "completions")) {
+        matches
+    } else {
+        // Then again with the config files' values as the flags' defaults: clap fills in
+        // what the command line left out, and a flag given always wins (docs/config.md).
+        let c = portent_config::Config::load()?;
+        let matches = with_config(Cli::command(), &c)
+            .try_get_matches_from(&argv)
+            .unwrap_or_else(|e| clap_exit(&e, &argv));
+        config = Some(c);
+        matches
+    };
+    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| clap_exit(&e, &argv));
+    if let Some(config) = &config {
+        config_fixups(&mut cli, &matches, config);
+    }
     match cli.color {
         ColorWhen::Always => anstream::ColorChoice::Always.write_global(),
         ColorWhen::Never => anstream::ColorChoice::Never.write_global(),
@@ -136,6 +155,72 @@ fn run() -> Result<Outcome> {
             write_stdout(&script)
         }
         Command::Man { command, dir } => man(&command, dir.as_deref()),
+        Command::Config(a) => {
+            let mut config = config.unwrap_or_else(portent_config::Config::defaults);
+            if matches.value_source("color") == Some(ValueSource::CommandLine) {
+                let when = format!("{:?}", cli.color).to_lowercase();
+                config.set_flag("color", portent_config::Value::Text(when), "--color")?;
+            }
+            cmd::config::run(&a, &config)
+        }
+    }
+}
+
+/// `cmd` with each value a config file sets as its flag's default. Environment variables
+/// stay above the files because the commands read them before these defaults (`--store`,
+/// else PORTENT_STORE, else the file's store).
+fn with_config(mut cmd: clap::Command, config: &portent_config::Config) -> clap::Command {
+    for s in config.settings() {
+        let (Some(value), Some(arg)) = (s.from_file(), s.key.arg) else {
+            continue;
+        };
+        // Once per key and process: clap keeps defaults as &'static str.
+        let value: &'static str = value.as_arg().leak();
+        if s.key.commands.is_empty() {
+            cmd = cmd.mut_arg(arg, |a| a.default_value(value));
+        } else {
+            for sub in s.key.commands {
+                cmd = cmd.mut_subcommand(sub, |c| c.mut_arg(arg, |a| a.default_value(value)));
+            }
+        }
+    }
+    cmd
+}
+
+/// What clap's conflicts do for flags, done for config values, which clap does not treat as
+/// given: a file's `scan.top_ports` gives way to ports on the command line, its `scan.open`
+/// to `--all`, and a `-T` given on the command line overrides the file's rate, retries and
+/// threads (as it would their defaults). The data directory goes where `out::data_dir` finds
+/// it.
+fn config_fixups(cli: &mut Cli, matches: &clap::ArgMatches, config: &portent_config::Config) {
+    if let Some(portent_config::Value::Text(dir)) =
+        config.get("data_dir").and_then(|s| s.from_file())
+    {
+        out::set_configured_data_dir(std::path::PathBuf::from(dir));
+    }
+    let (scan, m) = match (&mut cli.command, matches.subcommand()) {
+        (Command::Scan(a), Some((_, m))) => (a, m),
+        (Command::Watch(w), Some((_, m))) => (&mut w.scan, m),
+        _ => return,
+    };
+    let given = |id: &str| m.value_source(id) == Some(ValueSource::CommandLine);
+    let from_file = |id: &str| m.value_source(id) == Some(ValueSource::DefaultValue);
+    if given("all") && from_file("open") {
+        scan.open = false;
+    }
+    if (given("port") || given("ports") || given("fast")) && from_file("top_ports") {
+        scan.top_ports = None;
+    }
+    if given("timing") {
+        if from_file("rate") {
+            scan.rate = None;
+        }
+        if from_file("retries") {
+            scan.retries = None;
+        }
+        if from_file("threads") {
+            scan.threads = None;
+        }
     }
 }
 
@@ -242,5 +327,73 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    /// Every key of the example file (every key there is) names a flag its commands have, and
+    /// its value parses as that flag's: the defaults clap gets from a file are its own kind.
+    #[test]
+    fn config_values_are_flag_defaults() {
+        let example: String = include_str!("../debian/config.toml")
+            .lines()
+            .map(|l| match l.strip_prefix("# ") {
+                Some(rest)
+                    if rest
+                        .split_once(" = ")
+                        .is_some_and(|(k, _)| !k.contains(' ')) =>
+                {
+                    rest
+                }
+                _ => l,
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let mut config = portent_config::Config::defaults();
+        config
+            .apply_file(std::path::Path::new("example.toml"), &example)
+            .unwrap();
+        let cmd = with_config(Cli::command(), &config);
+        cmd.clone().debug_assert();
+        for key in portent_config::KEYS {
+            let (Some(arg), Some(value)) = (key.arg, config.get(key.name).unwrap().from_file())
+            else {
+                continue;
+            };
+            let commands: Vec<&str> = if key.commands.is_empty() {
+                vec!["port"]
+            } else {
+                key.commands.to_vec()
+            };
+            for sub in commands {
+                // The fewest words each command takes.
+                let mut argv = vec!["portent", sub];
+                match sub {
+                    "scan" | "port" | "check" => argv.push("127.0.0.1"),
+                    "history" | "diff" => {}
+                    "show" => argv.push("last"),
+                    "watch" => argv.push("127.0.0.1"),
+                    _ => {}
+                }
+                let m = cmd.clone().try_get_matches_from(&argv).unwrap();
+                let (_, sm) = m.subcommand().unwrap();
+                let (m, id) = if key.commands.is_empty() {
+                    (&m, arg)
+                } else {
+                    (sm, arg)
+                };
+                assert_eq!(
+                    m.value_source(id),
+                    Some(ValueSource::DefaultValue),
+                    "{} for {sub}",
+                    key.name
+                );
+                let raw: Vec<String> = m
+                    .get_raw(id)
+                    .unwrap()
+                    .map(|v| v.to_string_lossy().into_owned())
+                    .collect();
+                assert_eq!(raw, [value.as_arg()], "{} for {sub}", key.name);
+                Cli::from_arg_matches(&cmd.clone().try_get_matches_from(&argv).unwrap()).unwrap();
+            }
+        }
     }
 }

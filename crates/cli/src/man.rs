@@ -20,8 +20,8 @@ struct Page {
 
 const USAGE: (&str, &str) = (
     "2",
-    "an error: bad input or a usage error (the message says what), an unreadable file, a \
-     store that cannot be opened",
+    "an error: bad input or a usage error (the message says what), an unreadable file, an \
+     invalid config file (its file, line and key are named), a store that cannot be opened",
 );
 
 /// Every command's exit statuses and examples. A command without its own entry (`registry
@@ -294,6 +294,33 @@ const PAGES: &[Page] = &[
         )],
     },
     Page {
+        command: "config",
+        exit: &[
+            (
+                "0",
+                "the settings were printed, or (--check) every config file found is valid",
+            ),
+            (
+                "2",
+                "a config file is invalid (the message names the file, line, column and key) or cannot be read; a usage error",
+            ),
+        ],
+        examples: &[
+            (
+                "portent config",
+                "every key, its value and where it came from, and the files read",
+            ),
+            (
+                "portent config --check",
+                "check the config files (exit 2 and the first error when one is invalid)",
+            ),
+            (
+                "PORTENT_CONFIG=/dev/null portent scan HOST",
+                "a scan without the user's config file",
+            ),
+        ],
+    },
+    Page {
         command: "man",
         exit: &[("0", "the page (or every page) was written"), USAGE],
         examples: &[
@@ -309,11 +336,35 @@ const PAGES: &[Page] = &[
 const ENVIRONMENT: &[(&str, &str)] = &[
     (
         "PORTENT_DATA_DIR",
-        "the data directory (see FILES), when set and not empty",
+        "the data directory (see FILES), when set and not empty (above data_dir in a config file)",
     ),
     (
         "PORTENT_STORE",
-        "the store of runs when --store is not given: sqlite:PATH, a file path, or postgres://USER@HOST/DB",
+        "the store of runs when --store is not given: sqlite:PATH, a file path, or postgres://USER@HOST/DB (above store in a config file)",
+    ),
+    (
+        "PORTENT_SHARDS",
+        "scan: the number of shards when JOB_COMPLETION_INDEX names the shard and --shards is not given",
+    ),
+    (
+        "JOB_COMPLETION_INDEX",
+        "scan: the shard (0-based) in a Kubernetes Indexed Job, when --shard is not given; the count from --shards or PORTENT_SHARDS",
+    ),
+    (
+        "SLURM_ARRAY_TASK_ID",
+        "scan: the shard in a Slurm job array, when --shard is not given, with SLURM_ARRAY_TASK_MIN, _MAX, _STEP and _COUNT",
+    ),
+    (
+        "PORTENT_CONFIG",
+        "the user's config file instead of the one under XDG_CONFIG_HOME (see FILES); /dev/null for none. Empty is as unset",
+    ),
+    (
+        "PORTENT_CONFIG_SYSTEM",
+        "the system config file instead of /etc/portent/config.toml; /dev/null for none. Empty is as unset",
+    ),
+    (
+        "XDG_CONFIG_HOME",
+        "where the user's config file is: $XDG_CONFIG_HOME/portent/config.toml when set to an absolute path, else ~/.config/portent/config.toml",
     ),
     (
         "COLUMNS",
@@ -335,7 +386,15 @@ const ENVIRONMENT: &[(&str, &str)] = &[
 
 const FILES: &[(&str, &str)] = &[
     (
-        "$PORTENT_DATA_DIR, else $XDG_DATA_HOME/portent (~/.local/share/portent)",
+        "/etc/portent/config.toml",
+        "the system config file: defaults for every user's flags (docs/config.md, portent config); below the user's file, the environment and flags",
+    ),
+    (
+        "~/.config/portent/config.toml",
+        "the user's config file ($XDG_CONFIG_HOME/portent/config.toml): above the system file, below the environment and flags",
+    ),
+    (
+        "$PORTENT_DATA_DIR, else data_dir in a config file, else $XDG_DATA_HOME/portent (~/.local/share/portent)",
         "the data directory",
     ),
     (

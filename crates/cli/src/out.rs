@@ -99,11 +99,23 @@ pub fn squeeze(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// The directory for the user's data (an updated registry): `$PORTENT_DATA_DIR`, else the
-/// platform's data directory (`~/.local/share/portent` on Linux).
+/// `data_dir` from a config file, set once by `main`.
+static CONFIGURED_DATA_DIR: OnceLock<PathBuf> = OnceLock::new();
+
+/// Sets the data directory a config file gives (below `$PORTENT_DATA_DIR`).
+pub fn set_configured_data_dir(dir: PathBuf) {
+    let _ = CONFIGURED_DATA_DIR.set(dir);
+}
+
+/// The directory for the user's data (an updated registry): `$PORTENT_DATA_DIR`, else
+/// `data_dir` in a config file, else the platform's data directory (`~/.local/share/portent`
+/// on Linux).
 pub fn data_dir() -> Result<PathBuf> {
     if let Some(dir) = std::env::var_os("PORTENT_DATA_DIR").filter(|d| !d.is_empty()) {
         return Ok(PathBuf::from(dir));
+    }
+    if let Some(dir) = CONFIGURED_DATA_DIR.get() {
+        return Ok(dir.clone());
     }
     directories::ProjectDirs::from("", "", "portent")
         .map(|d| d.data_dir().to_owned())

@@ -945,3 +945,139 @@ fn every_form_gives_the_same_reason() {
         );
     }
 }
+
+/// `--shard K/N` (and the same shard named by Slurm's or Kubernetes' environment): the shards
+/// of a two-host scan are disjoint, each is non-empty, and together they are exactly the
+/// unsharded scan, states and reasons included. N larger than the number of pairs leaves
+/// some shards empty, and the union is still the whole.
+#[test]
+fn shards_are_disjoint_and_their_union_is_the_whole_scan() {
+    let lab = lab();
+    let ports = "1-300,8080-8082,40000,61000,65535";
+    let base = ["scan", TARGET_V4, TARGET_V6, "-p", ports, "--csv", "--all"];
+    let rows = |o: &Output| -> BTreeSet<(String, u16, String, String)> {
+        csv_rows(o).into_iter().collect()
+    };
+    let whole = rows(&portent_in(&lab.scanner, &base));
+    assert_eq!(whole.len(), 2 * 306, "every pair of the unsharded scan");
+
+    for n in [4usize, 7] {
+        let mut union = BTreeSet::new();
+        for k in 1..=n {
+            let shard = format!("{k}/{n}");
+            let mut args = base.to_vec();
+            args.extend(["--shard", &shard, "--seed", "42"]);
+            let o = portent_in(&lab.scanner, &args);
+            let part = rows(&o);
+            assert!(!part.is_empty(), "shard {shard} is empty");
+            let stderr = String::from_utf8_lossy(&o.stderr);
+            assert!(
+                stderr.contains(&format!("shard {shard} (from --shard)")),
+                "{stderr}"
+            );
+            for r in part {
+                assert!(union.insert(r.clone()), "{r:?} in two shards of {n}");
+            }
+        }
+        assert_eq!(union, whole, "the {n} shards together are the scan");
+    }
+
+    // The scheduler's environment names the same shards as the flag.
+    let by_flag = {
+        let mut args = base.to_vec();
+        args.extend(["--shard", "3/4"]);
+        rows(&portent_in(&lab.scanner, &args))
+    };
+    let with_env = |env: &[(&str, &str)], extra: &[&str]| {
+        let data = tempfile::tempdir().unwrap();
+        let o = Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &lab.scanner.name,
+                env!("CARGO_BIN_EXE_portent"),
+            ])
+            .args(base)
+            .args(extra)
+            .envs(env.iter().copied())
+            .env("PORTENT_DATA_DIR", data.path())
+            .output()
+            .unwrap();
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        (rows(&o), String::from_utf8_lossy(&o.stderr).into_owned())
+    };
+    let (slurm, said) = with_env(
+        &[
+            ("SLURM_ARRAY_TASK_ID", "3"),
+            ("SLURM_ARRAY_TASK_MIN", "1"),
+            ("SLURM_ARRAY_TASK_MAX", "4"),
+            ("SLURM_ARRAY_TASK_COUNT", "4"),
+        ],
+        &[],
+    );
+    assert_eq!(slurm, by_flag, "Slurm task 3 of 1-4 is shard 3/4");
+    assert!(
+        said.contains("shard 3/4 (from SLURM_ARRAY_TASK_ID"),
+        "{said}"
+    );
+    let (k8s, said) = with_env(&[("JOB_COMPLETION_INDEX", "2")], &["--shards", "4"]);
+    assert_eq!(k8s, by_flag, "Kubernetes index 2 of 4 is shard 3/4");
+    assert!(
+        said.contains("shard 3/4 (from JOB_COMPLETION_INDEX"),
+        "{said}"
+    );
+    let (k8s, _) = with_env(
+        &[("JOB_COMPLETION_INDEX", "2"), ("PORTENT_SHARDS", "4")],
+        &[],
+    );
+    assert_eq!(k8s, by_flag, "PORTENT_SHARDS gives the count");
+
+    // More shards than pairs: one port on one host, three shards; exactly one has it.
+    let mut seen = 0;
+    for k in 1..=3 {
+        let shard = format!("{k}/3");
+        let o = portent_in(
+            &lab.scanner,
+            &[
+                "scan", TARGET_V4, "-p", "797", "--csv", "--all", "--shard", &shard,
+            ],
+        );
+        seen += csv_rows(&o).len();
+    }
+    assert_eq!(seen, 1, "the one pair is in exactly one of three shards");
+
+    // Mistakes are errors, never a silent full scan.
+    for (args, env, want) in [
+        (vec!["--shard", "5/4"], vec![], "invalid shard '5/4'"),
+        (vec!["--shards", "4"], vec![], "needs a shard index"),
+        (vec!["--shard", "1/2", "-sU"], vec![], "TCP scans only"),
+        (
+            vec![],
+            vec![("JOB_COMPLETION_INDEX", "1")],
+            "shard count is unknown",
+        ),
+    ] {
+        let data = tempfile::tempdir().unwrap();
+        let o = Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &lab.scanner.name,
+                env!("CARGO_BIN_EXE_portent"),
+            ])
+            .args(["scan", TARGET_V4, "-p", "797"])
+            .args(&args)
+            .envs(env.iter().copied())
+            .env("PORTENT_DATA_DIR", data.path())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(want), "{args:?}: {stderr}");
+    }
+}

@@ -482,6 +482,55 @@ pub const RDP_CONNECTION_REQUEST: [u8; 19] = [
     0x01, 0x00, 0x08, 0x00, 0x03, 0x00, 0x00, 0x00, // RDP_NEG_REQ: TLS | CredSSP
 ];
 
+/// The same request asking for CredSSP alone (requestedProtocols = PROTOCOL_HYBRID): asked
+/// only of a server whose first answer looks like xrdp's ([`rdp_may_be_xrdp`]).
+pub const RDP_HYBRID_ONLY_REQUEST: [u8; 19] = [
+    0x03, 0x00, 0x00, 0x13, // TPKT, length 19
+    0x0e, 0xe0, 0x00, 0x00, 0x00, 0x00, 0x00, // X.224 CR
+    0x01, 0x00, 0x08, 0x00, 0x02, 0x00, 0x00, 0x00, // RDP_NEG_REQ: CredSSP only
+];
+
+/// (type, flags, value) of the RDP_NEG_RSP (type 2: value = selected protocol) or
+/// RDP_NEG_FAILURE (type 3: value = failure code) in an X.224 Connection Confirm.
+fn rdp_negotiation(d: &[u8]) -> Option<(u8, u8, u32)> {
+    if d.first()? != &3 || d.get(5)? & 0xf0 != 0xd0 {
+        return None;
+    }
+    Some((*d.get(11)?, *d.get(12)?, le32(d, 15)?))
+}
+
+/// Whether a Connection Confirm to [`RDP_CONNECTION_REQUEST`] (TLS or CredSSP) is the one
+/// xrdp writes: a negotiation response with flags exactly EXTENDED_CLIENT_DATA_SUPPORTED
+/// (xrdp's `xrdp_iso_send_cc` hard-codes 0x01 outside its Hyper-V vmconnect mode) selecting
+/// TLS, or standard RDP security when its certificate cannot be read. Windows can answer the
+/// same way, so this only decides whether to ask [`rdp_selects_unrequested`]'s question.
+pub fn rdp_may_be_xrdp(d: &[u8]) -> bool {
+    matches!(rdp_negotiation(d), Some((2, 0x01, 0 | 1)))
+}
+
+/// Whether a Connection Confirm to [`RDP_HYBRID_ONLY_REQUEST`] selects standard RDP security,
+/// which the client did not offer. MS-RDPBCGR has a server that cannot do CredSSP answer a
+/// CredSSP-only request with a failure (SSL_REQUIRED_BY_SERVER, or SSL_NOT_ALLOWED_BY_SERVER
+/// when it does standard security only); xrdp, which has no CredSSP, selects standard RDP
+/// security instead (`xrdp_iso_negotiate_security` in libxrdp/xrdp_iso.c, with the default
+/// `security_layer=negotiate`). A server that conforms never gives this answer.
+pub fn rdp_selects_unrequested(d: &[u8]) -> bool {
+    matches!(rdp_negotiation(d), Some((2, _, 0)))
+}
+
+/// The RDP hit renamed for xrdp, with the evidence in `extra`.
+pub fn xrdp(hit: BinaryHit) -> BinaryHit {
+    BinaryHit {
+        product: Some("xrdp".into()),
+        extra: Some(format!(
+            "{}; chose standard RDP security when offered only CredSSP, as xrdp does",
+            hit.extra.as_deref().unwrap_or("RDP")
+        )),
+        confidence: 0.9,
+        ..hit
+    }
+}
+
 pub fn tpkt_complete(d: &[u8]) -> bool {
     be16(d, 2).is_some_and(|l| d.len() >= usize::from(l)) || d.first().is_some_and(|&b| b != 3)
 }

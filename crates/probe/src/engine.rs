@@ -1052,7 +1052,21 @@ impl<'a> Run<'a> {
                 let d = self
                     .exchange(&mut s, &b::RDP_CONNECTION_REQUEST, 1024, b::tpkt_complete)
                     .await;
-                (b::rdp_parse(&d), d)
+                let mut hit = b::rdp_parse(&d);
+                // xrdp and Windows answer the first request alike; a second connection asking
+                // for CredSSP alone tells them apart (binary::rdp_selects_unrequested).
+                if hit.is_some()
+                    && b::rdp_may_be_xrdp(&d)
+                    && let Some(mut s2) = self.connect().await
+                {
+                    let d2 = self
+                        .exchange(&mut s2, &b::RDP_HYBRID_ONLY_REQUEST, 1024, b::tpkt_complete)
+                        .await;
+                    if b::rdp_selects_unrequested(&d2) {
+                        hit = hit.map(b::xrdp);
+                    }
+                }
+                (hit, d)
             }
             Probe::Smb => {
                 let mut d = self

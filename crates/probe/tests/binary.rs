@@ -135,6 +135,78 @@ async fn rdp_negotiation() {
     assert_eq!(d.extra.as_deref(), Some("selected CredSSP (NLA)"));
 }
 
+/// An RDP server that answers each X.224 Connection Request by what it asks for
+/// (requestedProtocols, byte 15): `answers` maps it to the negotiation block's (type, flags,
+/// value). Unknown requests are closed.
+async fn rdp_server(answers: &'static [(u8, (u8, u8, u8))]) -> std::net::SocketAddr {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    serve(move |mut s| async move {
+        let mut req = [0u8; 19];
+        if s.read_exact(&mut req).await.is_err() {
+            return;
+        }
+        let Some((_, (kind, flags, value))) = answers.iter().find(|(asked, _)| *asked == req[15])
+        else {
+            return;
+        };
+        let cc = [
+            3, 0, 0, 19, 14, 0xd0, 0, 0, 0x12, 0x34, 0, *kind, *flags, 8, 0, *value, 0, 0, 0,
+        ];
+        let _ = s.write_all(&cc).await;
+        pause(2000).await;
+    })
+    .await
+}
+
+/// xrdp's answers, as its libxrdp/xrdp_iso.c writes them with the default
+/// security_layer=negotiate (and as the zoo's real xrdp gives the first): TLS for TLS|CredSSP,
+/// standard RDP security for CredSSP alone, flags 0x01 both times.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn xrdp_chooses_what_was_not_offered() {
+    let addr = rdp_server(&[(3, (2, 1, 1)), (2, (2, 1, 0))]).await;
+    let d = detect(addr, None).await;
+    assert_eq!(d.service, "ms-wbt-server");
+    assert_eq!(d.product.as_deref(), Some("xrdp"));
+    assert!(
+        d.extra.as_deref().unwrap().starts_with("selected TLS; "),
+        "{d:?}"
+    );
+}
+
+/// A server that answers as MS-RDPBCGR says one without CredSSP must (failure
+/// SSL_REQUIRED_BY_SERVER to CredSSP alone), or one that does CredSSP (selects it): RDP, not
+/// named xrdp, even with the same flags and first answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conforming_rdp_servers_are_not_called_xrdp() {
+    for answers in [
+        &[(3u8, (2u8, 1u8, 1u8)), (2, (3, 0, 1))][..],
+        &[(3, (2, 1, 1)), (2, (2, 1, 2))][..],
+        &[(3, (2, 0x1f, 1)), (2, (2, 0x1f, 0))][..],
+        &[(3, (2, 1, 1))][..],
+    ] {
+        let answers: &'static [(u8, (u8, u8, u8))] = Box::leak(answers.to_vec().into_boxed_slice());
+        let addr = rdp_server(answers).await;
+        let d = detect(addr, None).await;
+        assert_eq!(d.service, "ms-wbt-server", "{answers:?}");
+        assert_eq!(d.product.as_deref(), Some("RDP"), "{answers:?}");
+    }
+}
+
+#[test]
+fn rdp_negotiation_readers_refuse_short_and_foreign_bytes() {
+    let xrdp_first = [
+        3, 0, 0, 19, 14, 0xd0, 0, 0, 0x12, 0x34, 0, 2, 1, 8, 0, 1, 0, 0, 0,
+    ];
+    assert!(b::rdp_may_be_xrdp(&xrdp_first));
+    for n in 0..xrdp_first.len() {
+        assert!(!b::rdp_may_be_xrdp(&xrdp_first[..n]), "{n} bytes");
+        assert!(!b::rdp_selects_unrequested(&xrdp_first[..n]), "{n} bytes");
+    }
+    let mut not_cc = xrdp_first;
+    not_cc[5] = 0xe0; // a Connection Request echoed back
+    assert!(!b::rdp_may_be_xrdp(&not_cc));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn smb2_negotiate() {
     let mut smb = b"\xfeSMB".to_vec();

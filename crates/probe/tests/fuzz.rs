@@ -45,6 +45,8 @@ fn exercise(data: &[u8], sigs: &SignatureSet) {
     );
     let _ = binary::dns_complete(data);
     let _ = binary::rdp_parse(data);
+    let _ = binary::rdp_may_be_xrdp(data);
+    let _ = binary::rdp_selects_unrequested(data);
     let _ = binary::tpkt_complete(data);
     let _ = binary::smb_parse(data);
     let _ = binary::smb2_session_setup_reply(data);

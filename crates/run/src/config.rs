@@ -8,7 +8,7 @@ use std::sync::Arc;
 use portent_probe::Detector;
 use portent_probe::udp::Catalogue;
 use portent_registry::Registry;
-use portent_scan::{Discovery, PortSet, Targets};
+use portent_scan::{Discovery, PortSet, Shard, Targets};
 
 /// Everything a run needs, validated by whoever built it (targets resolved, ports parsed).
 #[derive(Debug, Clone)]
@@ -64,6 +64,16 @@ pub struct ScanOptions {
     pub discovery: Discovery,
     /// A fixed order (reproducible runs); random when `None`.
     pub seed: Option<u64>,
+    /// Scan one shard of the (address x port) space (TCP only; `validate` refuses it with
+    /// UDP ports), partitioned with this seed (`portent_scan::shard`).
+    pub shard: Option<ShardOptions>,
+}
+
+/// Which shard a run scans, and why: recorded with the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ShardOptions {
+    pub shard: Shard,
+    pub partition_seed: u64,
 }
 
 impl Default for ScanOptions {
@@ -75,6 +85,7 @@ impl Default for ScanOptions {
             threads: 1,
             discovery: Discovery::Auto,
             seed: None,
+            shard: None,
         }
     }
 }

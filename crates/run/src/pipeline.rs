@@ -93,6 +93,7 @@ pub async fn run_on<N: Network, S: Sink + ?Sized>(
                     if let Event::Host {
                         addr,
                         status: HostStatus::Down,
+                        ..
                     } = e
                     {
                         down.lock()
@@ -200,6 +201,13 @@ impl RunConfig {
             scanner_builder(self).build()?;
         }
         if !self.udp_ports.is_empty() {
+            if let Some(s) = self.scan.shard {
+                return Err(portent_scan::ConfigError::BadShard {
+                    text: s.shard.to_string(),
+                    why: "sharding splits TCP scans only; scan UDP without --shard",
+                }
+                .into());
+            }
             udp_builder(self, self.targets.clone()).build()?;
         }
         if let Some(d) = &self.detection
@@ -235,6 +243,10 @@ fn scanner_builder(config: &RunConfig) -> ScannerBuilder<SystemNetwork> {
         .rate(o.rate)
         .threads(o.threads)
         .discovery(o.discovery);
+    let builder = match o.shard {
+        Some(s) => builder.shard(s.shard, s.partition_seed),
+        None => builder,
+    };
     match o.seed {
         Some(seed) => builder.seed(seed),
         None => builder,
@@ -386,9 +398,15 @@ impl<'c> Pipeline<'c> {
                     fd_limit,
                 })
             }
-            Event::Host { addr, status } => {
+            Event::Host {
+                addr,
+                status,
+                ports,
+            } => {
                 if status == HostStatus::Down {
-                    self.expected = self.expected.saturating_sub(self.ports_per_host());
+                    // With UDP after TCP, the host's UDP ports go too (sharding is TCP only).
+                    let udp = self.cfg.udp_ports.len() as u64;
+                    self.expected = self.expected.saturating_sub(ports + udp);
                 } else {
                     self.host(addr).status = status;
                 }
@@ -590,6 +608,15 @@ impl<'c> Pipeline<'c> {
             stopped: matches!(end, End::Stopped),
             started_at: self.started_at,
             ended_at: SystemTime::now(),
+            shard: cfg.scan.shard.map(|s| crate::ShardRecord {
+                shard: s.shard,
+                partition_seed: s.partition_seed,
+                plan: portent_scan::shard::plan_digest(
+                    s.partition_seed,
+                    cfg.targets.iter(),
+                    &cfg.ports.to_vec(),
+                ),
+            }),
         }
     }
 }

@@ -49,6 +49,18 @@ pub struct RunRecord {
     pub stopped: bool,
     pub started_at: SystemTime,
     pub ended_at: SystemTime,
+    /// The shard this run scanned, when it was one shard of a split scan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<ShardRecord>,
+}
+
+/// One shard of a split scan: which, the partition's seed, and the plan digest (seed,
+/// addresses and ports in order) that tells shards of one scan from shards of another.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardRecord {
+    pub shard: portent_scan::Shard,
+    pub partition_seed: u64,
+    pub plan: String,
 }
 
 /// One host of a run.

@@ -25,6 +25,7 @@ use crate::model::{Counts, Event, HostStatus, PortResult, Reason, State, Stats};
 use crate::net::{Attempt, Network, SystemNetwork};
 use crate::order::Permutation;
 use crate::ports::PortSet;
+use crate::shard::{Partition, Shard};
 use crate::targets::Targets;
 use crate::timing::{Pacer, RttEstimator, Window};
 
@@ -110,6 +111,7 @@ pub struct ScannerBuilder<N = SystemNetwork> {
     timing: Timing,
     discovery: Discovery,
     seed: Option<u64>,
+    shard: Option<(Shard, u64)>,
     network: N,
 }
 
@@ -121,6 +123,7 @@ impl ScannerBuilder<SystemNetwork> {
             timing: Timing::default(),
             discovery: Discovery::Auto,
             seed: None,
+            shard: None,
             network: SystemNetwork::default(),
         }
     }
@@ -135,6 +138,7 @@ impl<N: Network> ScannerBuilder<N> {
             timing: self.timing,
             discovery: self.discovery,
             seed: self.seed,
+            shard: self.shard,
             network,
         }
     }
@@ -180,6 +184,14 @@ impl<N: Network> ScannerBuilder<N> {
         self
     }
 
+    /// Scans only `shard`'s pairs of the (address x port) space, partitioned with
+    /// `partition_seed` ([`crate::shard`]): every shard of one scan must get the same targets,
+    /// ports and partition seed.
+    pub fn shard(mut self, shard: Shard, partition_seed: u64) -> Self {
+        self.shard = Some((shard, partition_seed));
+        self
+    }
+
     pub fn build(self) -> Result<Scanner<N>, ConfigError> {
         let t = &self.timing;
         if let Some(d) = t.timeout
@@ -219,12 +231,22 @@ impl<N: Network> ScannerBuilder<N> {
                 .unwrap_or(0);
             t ^ u64::from(std::process::id()).rotate_left(32)
         });
+        let ports = self.ports.to_vec();
+        let partition = self.shard.map(|(shard, pseed)| {
+            Arc::new(Partition::new(
+                shard,
+                self.targets.len(),
+                ports.len() as u64,
+                pseed,
+            ))
+        });
         Ok(Scanner {
             targets: self.targets,
-            ports: self.ports.to_vec(),
+            ports,
             timing: self.timing,
             discovery: self.discovery,
             seed,
+            partition,
             network: Arc::new(self.network),
         })
     }
@@ -238,6 +260,8 @@ pub struct Scanner<N = SystemNetwork> {
     timing: Timing,
     discovery: Discovery,
     seed: u64,
+    /// The shard's pairs only, when sharded.
+    partition: Option<Arc<Partition>>,
     network: Arc<N>,
 }
 
@@ -376,6 +400,21 @@ struct Share {
     k: u64,
     n: u64,
     phase: Phase,
+    /// A sharded scan's partition, and each group host's position in the whole target list
+    /// (the partition's host index). Discovery ignores it: it asks about hosts, not pairs.
+    partition: Option<(Arc<Partition>, Arc<[u64]>)>,
+}
+
+impl Share {
+    /// Whether the pair (group host `host`, port at `port` in `ports`) is this scan's.
+    fn owns(&self, host: u32, port: u64) -> bool {
+        match &self.partition {
+            Some((p, global)) if self.phase == Phase::Ports => {
+                p.contains(global[host as usize], port)
+            }
+            _ => true,
+        }
+    }
 }
 
 impl<N: Network> Driver<N> {
@@ -418,9 +457,13 @@ impl<N: Network> Driver<N> {
                     None if next < perm.len() => {
                         let i = perm.get(next);
                         next += share.n;
+                        let (host, port) = (live[(i % n_hosts) as usize], i / n_hosts);
+                        if !share.owns(host, port) {
+                            continue;
+                        }
                         Probe {
-                            host: live[(i % n_hosts) as usize],
-                            port: ports[(i / n_hosts) as usize],
+                            host,
+                            port: ports[port as usize],
                             attempt: 0,
                             self_connects: 0,
                             silent_before: false,
@@ -653,7 +696,10 @@ impl<N: Network> Scanner<N> {
         on_event(Event::Started {
             hosts,
             ports: self.ports.len(),
-            total: hosts * self.ports.len() as u64,
+            total: match &self.partition {
+                Some(p) => p.len(),
+                None => hosts * self.ports.len() as u64,
+            },
             max_in_flight: max_window,
             fd_limit,
         });
@@ -676,13 +722,20 @@ impl<N: Network> Scanner<N> {
             .collect();
         let discover = self.discovery == Discovery::Auto;
         let ports: Arc<[u16]> = self.ports.clone().into();
-        let mut addrs = self.targets.iter();
+        let mut addrs = self.targets.iter().zip(0u64..);
         let mut group_no = 0u64;
         loop {
-            let group: Vec<IpAddr> = addrs.by_ref().take(HOST_GROUP).collect();
+            // A sharded scan leaves out the hosts that have no pair in its shard: no
+            // discovery, no events for them.
+            let (group, global): (Vec<IpAddr>, Vec<u64>) = addrs
+                .by_ref()
+                .filter(|&(_, g)| self.partition.as_ref().is_none_or(|p| p.has_host(g)))
+                .take(HOST_GROUP)
+                .unzip();
             if group.is_empty() {
                 break;
             }
+            let global: Arc<[u64]> = global.into();
             group_no += 1;
             for d in &mut drivers {
                 d.hosts = group
@@ -712,7 +765,7 @@ impl<N: Network> Scanner<N> {
                     unknown.into(),
                     ports,
                     Phase::Discovery,
-                    group_no,
+                    (group_no, &global),
                     &mut |h, r| {
                         if r.state != State::Filtered {
                             status[h as usize] = HostStatus::Up;
@@ -720,10 +773,15 @@ impl<N: Network> Scanner<N> {
                     },
                 )
                 .await;
-                for (addr, st) in group.iter().zip(&status) {
+                for ((addr, st), g) in group.iter().zip(&status).zip(global.iter()) {
+                    let ports = match &self.partition {
+                        Some(p) => p.pairs_of(*g),
+                        None => self.ports.len() as u64,
+                    };
                     on_event(Event::Host {
                         addr: *addr,
                         status: *st,
+                        ports,
                     });
                 }
             }
@@ -735,7 +793,7 @@ impl<N: Network> Scanner<N> {
                 live.into(),
                 Arc::clone(&ports),
                 Phase::Ports,
-                group_no,
+                (group_no, &global),
                 &mut |h, r| {
                     counts[h as usize].add(r.state);
                     on_event(Event::Port(r));
@@ -782,7 +840,7 @@ impl<N: Network> Scanner<N> {
         live: Arc<[u32]>,
         ports: Arc<[u16]>,
         phase: Phase,
-        group_no: u64,
+        (group_no, global): (u64, &Arc<[u64]>),
         out: &mut impl FnMut(u32, PortResult),
     ) {
         if live.is_empty() || ports.is_empty() {
@@ -800,6 +858,10 @@ impl<N: Network> Scanner<N> {
             k,
             n,
             phase,
+            partition: self
+                .partition
+                .as_ref()
+                .map(|p| (Arc::clone(p), Arc::clone(global))),
         };
         if drivers.len() == 1 {
             drivers[0].run(&share(0), out).await;

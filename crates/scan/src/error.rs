@@ -133,6 +133,8 @@ pub enum ConfigError {
         limit: &'static str,
         value: String,
     },
+    #[error("invalid shard '{text}': {why}")]
+    BadShard { text: String, why: &'static str },
 }
 
 /// The scan could not run (not: a port did not answer, which is a result).

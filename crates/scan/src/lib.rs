@@ -16,6 +16,7 @@ pub mod model;
 pub mod net;
 pub mod order;
 pub mod ports;
+pub mod shard;
 pub mod targets;
 pub mod timing;
 pub mod udp;
@@ -26,6 +27,7 @@ pub use explain::{Explanation, explain, explain_on};
 pub use model::{Counts, Event, HostStatus, PortResult, Protocol, Reason, State, Stats};
 pub use net::{Attempt, Network, SystemNetwork};
 pub use ports::{PortClass, PortSet, PortSpec, Selection, Wanted};
+pub use shard::{Partition, Shard, ShardSource};
 pub use targets::{Resolution, Resolver, SystemResolver, Targets, TargetsBuilder};
 pub use udp::{IcmpBudget, UdpPayloads, UdpProbe, UdpScanner, UdpScannerBuilder};
 

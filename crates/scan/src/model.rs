@@ -354,8 +354,13 @@ pub enum Event {
         /// The open-file limit after raising it, when the network has one.
         fd_limit: Option<u64>,
     },
-    /// Host discovery finished for one host.
-    Host { addr: IpAddr, status: HostStatus },
+    /// Host discovery finished for one host. `ports`: the port results this host would give
+    /// (every port asked for; in a sharded scan, only the shard's pairs on this host).
+    Host {
+        addr: IpAddr,
+        status: HostStatus,
+        ports: u64,
+    },
     /// A UDP reply that a payload's parser accepted, for identification by the caller (who
     /// need not send again). Comes before the port's [`Event::Port`]; one per payload that
     /// was answered (repeats folded).

@@ -260,7 +260,7 @@ async fn hosts_are_interleaved_and_discovery_skips_silent_hosts() {
     let statuses: Vec<(IpAddr, HostStatus)> = ev
         .iter()
         .filter_map(|e| match e {
-            Event::Host { addr, status } => Some((*addr, *status)),
+            Event::Host { addr, status, .. } => Some((*addr, *status)),
             _ => None,
         })
         .collect();

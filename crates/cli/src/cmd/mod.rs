@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod check;
+pub mod config;
 pub mod detect;
 pub mod listening;
 pub mod memory;

@@ -15,10 +15,12 @@ use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use portent_probe::Detection;
 use portent_registry::Registry;
-use portent_run::{DetectionConfig, HostRecord, RunConfig, RunEvent, RunRecord, ScanOptions};
+use portent_run::{
+    DetectionConfig, HostRecord, RunConfig, RunEvent, RunRecord, ScanOptions, ShardOptions,
+};
 use portent_scan::{
-    Counts, Discovery, Explanation, HostStatus, PortResult, Protocol, State, Stats, SystemResolver,
-    TargetsBuilder, explain_on,
+    Counts, Discovery, Explanation, HostStatus, PortResult, Protocol, Shard, ShardSource, State,
+    Stats, SystemResolver, TargetsBuilder, explain_on,
 };
 use serde::Serialize;
 
@@ -122,6 +124,8 @@ struct Plan {
     progress: bool,
     quiet: bool,
     args_line: String,
+    /// Where the shard came from, when the run is one shard of a split scan.
+    shard_source: Option<ShardSource>,
 }
 
 /// What nmap's habits change, after the flags portent does not take are refused: the timing
@@ -248,6 +252,7 @@ fn plan(args: &ScanArgs, reg: &Registry) -> Result<Plan> {
         .as_deref()
         .map(portent_scan::parse_duration)
         .transpose()?;
+    let shard = shard_of(args)?;
     let scan = ScanOptions {
         timeout,
         retries: habits.retries,
@@ -268,6 +273,10 @@ fn plan(args: &ScanArgs, reg: &Registry) -> Result<Plan> {
             Discovery::Auto
         },
         seed: args.seed,
+        shard: shard.as_ref().map(|(s, _)| ShardOptions {
+            shard: *s,
+            partition_seed: args.seed.unwrap_or(portent_scan::shard::DEFAULT_SEED),
+        }),
     };
     let list_all = args.all || (!args.open && ports.len() + selection.udp.len() <= LIST_ALL_UP_TO);
     let mut config = RunConfig::new(targets, ports, reg.clone());
@@ -288,7 +297,27 @@ fn plan(args: &ScanArgs, reg: &Registry) -> Result<Plan> {
         progress: !args.quiet && io::stderr().is_terminal(),
         quiet: args.quiet,
         args_line,
+        shard_source: shard.map(|(_, src)| src),
     })
+}
+
+/// The shard to scan: `--shard K/N`, else the scheduler's environment (Slurm job array,
+/// Kubernetes Indexed Job). `--shards` alone, with no index in the environment, is an error:
+/// it would otherwise scan everything while the user thinks it scans a part.
+fn shard_of(args: &ScanArgs) -> Result<Option<(Shard, ShardSource)>> {
+    if let Some(text) = &args.shard {
+        return Ok(Some((Shard::parse(text)?, ShardSource::Flag)));
+    }
+    let found = portent_scan::shard::from_env(|k| std::env::var(k).ok(), args.shards)?;
+    if found.is_none()
+        && let Some(n) = args.shards
+    {
+        anyhow::bail!(
+            "--shards {n} needs a shard index: JOB_COMPLETION_INDEX (a Kubernetes Indexed Job) \
+             is not set; give --shard K/N to pick one by hand"
+        );
+    }
+    Ok(found)
 }
 
 pub fn run(args: &ScanArgs) -> Result<Outcome> {
@@ -311,6 +340,25 @@ pub fn run(args: &ScanArgs) -> Result<Outcome> {
             "{DIM}--udp-closed: up to {} more, if every silent UDP port is closed on hosts that \
              limit ICMP errors (Linux sends one a second){DIM:#}",
             human_duration(d)
+        );
+    }
+    if !plan.quiet
+        && let (Some(src), Some(s)) = (&plan.shard_source, plan.config.scan.shard)
+    {
+        // Said first, on stderr, in every format: which part of the scan this process does.
+        let _ = writeln!(
+            anstream::stderr(),
+            "{DIM}shard {} (from {src}): {} of {} address x port pairs, partition seed {}{DIM:#}",
+            s.shard,
+            portent_scan::Partition::new(
+                s.shard,
+                plan.config.targets.len(),
+                plan.config.ports.len() as u64,
+                s.partition_seed
+            )
+            .len(),
+            plan.config.targets.len() * plan.config.ports.len() as u64,
+            s.partition_seed
         );
     }
     if !plan.quiet && plan.format == Format::Table {
@@ -498,7 +546,7 @@ fn show_record(
         Format::Table => render_table(record, reg)?,
         Format::Json => out::json(&document(record, reg))?,
         Format::Jsonl => stream.finish_jsonl(record, reg)?,
-        Format::Csv => stream.out.flush()?,
+        Format::Csv => stream.finish_csv()?,
     }
     Ok(())
 }
@@ -759,19 +807,40 @@ impl Stream {
         }
     }
 
+    /// The CSV header, the first time it is asked for.
+    fn take_csv_header(&mut self) -> io::Result<Option<Vec<u8>>> {
+        if self.csv_header {
+            return Ok(None);
+        }
+        self.csv_header = true;
+        let mut head: Vec<&str> = CSV_HEADER.to_vec();
+        if self.detecting {
+            head.extend(CSV_DETECT_HEADER);
+        }
+        let mut w = csv::Writer::from_writer(Vec::with_capacity(256));
+        w.write_record(head)?;
+        w.into_inner()
+            .map(Some)
+            .map_err(|e| io::Error::other(e.to_string()))
+    }
+
+    /// The header even when no row came (nothing open, an empty shard): a CSV reader then
+    /// sees an empty table, not an empty file.
+    fn finish_csv(&mut self) -> io::Result<()> {
+        if let Some(head) = self.take_csv_header()? {
+            self.out.write_all(&head)?;
+        }
+        self.out.flush()
+    }
+
     fn csv_row(&mut self, v: &PortView<'_>) -> io::Result<()> {
+        if let Some(head) = self.take_csv_header()? {
+            self.out.write_all(&head)?;
+        }
         let row = csv_record(v, self.detecting);
         let mut w = csv::WriterBuilder::new()
             .has_headers(false)
             .from_writer(Vec::with_capacity(128));
-        if !self.csv_header {
-            self.csv_header = true;
-            let mut head: Vec<&str> = CSV_HEADER.to_vec();
-            if self.detecting {
-                head.extend(CSV_DETECT_HEADER);
-            }
-            w.write_record(head)?;
-        }
         w.write_record(row)?;
         let bytes = w
             .into_inner()
@@ -1046,6 +1115,7 @@ fn document<'r>(record: &'r RunRecord, reg: &Registry) -> ScanDocument<'r> {
         hosts_down: record.hosts_down,
         totals: record.totals,
         stats: record.stats,
+        shard: record.shard.as_ref(),
         hosts,
     }
 }
@@ -1206,8 +1276,27 @@ fn table_to<W: Write + ?Sized>(mut w: &mut W, record: &RunRecord, reg: &Registry
         (0, u) => plural(u as u64, "UDP port"),
         (t, u) => format!("{} TCP + {} UDP ports", group(t as u64), group(u as u64)),
     };
+    let shard = match &record.shard {
+        Some(s) => {
+            let total = record.addresses * record.port_count as u64;
+            let mine = portent_scan::Partition::new(
+                s.shard,
+                record.addresses,
+                record.port_count as u64,
+                s.partition_seed,
+            )
+            .len();
+            format!(
+                " (shard {}: {} of {} pairs)",
+                s.shard,
+                group(mine),
+                group(total)
+            )
+        }
+        None => String::new(),
+    };
     let head = format!(
-        "{}, {each} each, scanned in {elapsed:.2} s:",
+        "{}, {each} each{shard}, scanned in {elapsed:.2} s:",
         super::scan_xml::addresses_up(record),
     );
     let mut rest = format!(
@@ -1381,6 +1470,9 @@ struct ScanDocument<'a> {
     hosts_down: u64,
     totals: Counts,
     stats: Stats,
+    /// Present when the run was one shard of a split scan.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shard: Option<&'a portent_run::ShardRecord>,
     hosts: Vec<HostDoc<'a>>,
 }
 
