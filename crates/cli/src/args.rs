@@ -454,6 +454,13 @@ pub struct ScanArgs {
     /// only their index in JOB_COMPLETION_INDEX. Also PORTENT_SHARDS.
     #[arg(long, value_name = "N", conflicts_with = "shard")]
     pub shards: Option<u64>,
+    /// Save into the run named NAME, shared by every shard of one scan (each shard with the
+    /// same NAME, targets, ports and --seed): the store merges them into one run, idempotently
+    /// (a shard run twice changes nothing), and `portent show NAME` says which shards are
+    /// missing. A shard of another plan or shard count is refused before it scans. Without
+    /// --shard, the scan is the only shard of its run. TCP only (docs/scale.md).
+    #[arg(long, value_name = "NAME", conflicts_with = "no_save")]
+    pub scan_name: Option<String>,
     /// Identify what speaks on every open port: banner, probes, TLS, ONC RPC (docs/detection.md).
     /// Also -sV.
     #[arg(long)]

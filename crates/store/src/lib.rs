@@ -59,7 +59,7 @@ pub enum StoreError {
     #[error("a stored run is damaged: {0}")]
     Damaged(String),
     #[error(
-        "the scan named {name:?} is another scan: it is {theirs}, this shard is {ours} (every \
+        "the scan named {name:?} is another scan: it has {theirs}, this shard is {ours} (every \
          shard of one scan needs the same targets, ports, --seed and shard count; give another \
          --scan-name for another scan)"
     )]
@@ -417,7 +417,7 @@ impl Store {
             return Err(StoreError::ShardMismatch {
                 name: claim.name.clone(),
                 theirs: format!("{shards} shards of plan {plan}"),
-                ours: format!("shard {}/{} of plan {}", claim.index, claim.count, claim.plan),
+                ours: format!("{}/{} of plan {}", claim.index, claim.count, claim.plan),
             });
         }
         // A retry of a finished shard keeps its first try's record until it finishes too.
