@@ -405,9 +405,9 @@ impl Store {
             &[claim.name.clone().into()],
             &[Kind::Text, Kind::Text, Kind::Text, Kind::Int],
         )?;
-        let row = rows
-            .first()
-            .ok_or_else(|| StoreError::Damaged(format!("the run named {:?} vanished", claim.name)))?;
+        let row = rows.first().ok_or_else(|| {
+            StoreError::Damaged(format!("the run named {:?} vanished", claim.name))
+        })?;
         let id = row[0].text().unwrap_or_default();
         let (plan, shards) = match (row[2].text(), row[3].int()) {
             (Some(p), Some(n)) if row[1].text().as_deref() == Some(run.kind.as_str()) => (p, n),
@@ -550,13 +550,10 @@ impl Store {
             &[run.into()],
             &[Kind::Text, Kind::Text, Kind::Int],
         )?;
-        let Some((name, plan, n)) = rows.first().and_then(|r| {
-            Some((
-                r[0].text()?,
-                r[1].text()?,
-                u64::try_from(r[2].int()?).ok()?,
-            ))
-        }) else {
+        let Some((name, plan, n)) = rows
+            .first()
+            .and_then(|r| Some((r[0].text()?, r[1].text()?, u64::try_from(r[2].int()?).ok()?)))
+        else {
             return Ok(None);
         };
         let rows = self.db.query(

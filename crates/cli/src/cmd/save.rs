@@ -254,9 +254,7 @@ impl ScanSaver {
                 let index = claim.index;
                 std::thread::Builder::new()
                     .name("portent-save".to_owned())
-                    .spawn(move || -> Result<()> {
-                        Self::write(&mut store, &id, Some(index), &rx)
-                    })
+                    .spawn(move || -> Result<()> { Self::write(&mut store, &id, Some(index), &rx) })
             }
         };
         Ok(match thread {
