@@ -334,4 +334,12 @@ fn a_store_that_fails_never_loses_the_output() {
     assert!(v.is_object());
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("will not be saved"), "{err}");
+    // UDP is not split, so a named UDP scan is refused, not saved as something else.
+    let o = ns.portent(
+        data.path(),
+        &format!("sqlite:{}", data.path().join("s.sqlite").display()),
+        &["scan", "127.0.0.1", "-sU", "-p", "U:53", "--scan-name", "u"],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("TCP scans only"));
 }

@@ -253,6 +253,11 @@ fn plan(args: &ScanArgs, reg: &Registry) -> Result<Plan> {
         .map(portent_scan::parse_duration)
         .transpose()?;
     let shard = shard_of(args)?;
+    anyhow::ensure!(
+        args.scan_name.is_none() || selection.udp.is_empty(),
+        "--scan-name saves TCP scans only: a named run is merged from shards, and UDP scans are \
+         not split yet (docs/scale.md)"
+    );
     // A named scan without a shard is the only shard of its run.
     let partition = match (&shard, &args.scan_name) {
         (Some((s, _)), _) => Some(*s),
