@@ -164,11 +164,7 @@ impl Store {
         // Most opens find the schema current: one read instead of the migration runner's
         // write transaction (a listening snapshot is saved on every run).
         if !schema_current(&mut db) {
-            let report = match &mut db {
-                Db::Sqlite(c) => embedded::migrations::runner().run(c).map(|_| ()),
-                Db::Postgres(c) => embedded::migrations::runner().run(c.as_mut()).map(|_| ()),
-            };
-            report.map_err(|e| StoreError::Migrate(e.to_string()))?;
+            migrate(&mut db)?;
         }
         Ok(Store {
             db,
@@ -216,6 +212,9 @@ impl Store {
                 }
             }
         }
+        // In key order: writers sharing rows (the shards of one run, on PostgreSQL) then lock
+        // them in one order and cannot deadlock.
+        latest.sort_by(|a, b| a.host.cmp(&b.host));
         let mut tx = self.db.transaction()?;
         for chunk in latest.chunks(ROWS_PER_INSERT) {
             let sql = format!(
@@ -254,6 +253,7 @@ impl Store {
                 }
             }
         }
+        latest.sort_by(|a, b| (&a.host, &a.protocol, a.port).cmp(&(&b.host, &b.protocol, b.port)));
         let mut tx = self.db.transaction()?;
         for chunk in latest.chunks(ROWS_PER_INSERT) {
             let sql = format!(
@@ -1022,6 +1022,54 @@ fn json(v: &[String]) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "[]".to_owned())
 }
 
+/// A PostgreSQL advisory lock key held while migrating ("portent" in ASCII, truncated).
+const MIGRATION_LOCK: i64 = 0x706f_7274_656e;
+
+/// Brings the schema up to date. Several processes may open a new store at the same moment
+/// (the shards of one scan): on PostgreSQL they take turns on an advisory lock; on SQLite a
+/// process that loses the race to another's migration (its statements fail: the tables are
+/// there) waits and tries again until the schema is current.
+fn migrate(db: &mut Db) -> Result<(), StoreError> {
+    let err = |e: refinery::Error| StoreError::Migrate(e.to_string());
+    match db {
+        Db::Postgres(c) => {
+            c.execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])?;
+            let result = if schema_current(db) {
+                Ok(())
+            } else if let Db::Postgres(c) = db {
+                embedded::migrations::runner()
+                    .run(c.as_mut())
+                    .map(|_| ())
+                    .map_err(err)
+            } else {
+                Ok(())
+            };
+            if let Db::Postgres(c) = db {
+                c.execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])?;
+            }
+            result
+        }
+        Db::Sqlite(_) => {
+            let mut tries = 0;
+            loop {
+                let result = match db {
+                    Db::Sqlite(c) => embedded::migrations::runner().run(c).map(|_| ()),
+                    Db::Postgres(_) => Ok(()),
+                };
+                match result {
+                    Ok(()) => return Ok(()),
+                    Err(_) if schema_current(db) => return Ok(()),
+                    Err(e) if tries >= 50 => return Err(err(e)),
+                    Err(_) => {
+                        tries += 1;
+                        std::thread::sleep(Duration::from_millis(100));
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Whether the database already has every embedded migration applied.
 fn schema_current(db: &mut Db) -> bool {
     let latest = embedded::migrations::runner()
@@ -1054,9 +1102,11 @@ fn open_sqlite(path: &Path) -> Result<rusqlite::Connection, String> {
     let c = rusqlite::Connection::open(path).map_err(|e| e.to_string())?;
     // WAL: readers (history, the web server) never block a saving scan; NORMAL sync is safe
     // with WAL (a crash can lose the last transaction, never corrupt the file).
-    c.pragma_update(None, "journal_mode", "WAL")
+    // The busy timeout first: switching a new file to WAL takes a lock that another process
+    // opening the same new store (a shard starting at the same moment) may hold.
+    c.busy_timeout(Duration::from_secs(5))
+        .and_then(|()| c.pragma_update(None, "journal_mode", "WAL"))
         .and_then(|()| c.pragma_update(None, "synchronous", "NORMAL"))
-        .and_then(|()| c.busy_timeout(Duration::from_secs(5)))
         .map_err(|e| e.to_string())?;
     // No checkpoint (and its fsyncs) each time a short-lived command closes the store: the
     // WAL is folded in by SQLite's automatic checkpoints as it grows, and survives a crash.

@@ -108,7 +108,8 @@ fn snapshot(s: &mut Store, name: &str) -> String {
 }
 
 fn scenario(url: &str) {
-    // Four shards claim the run at the same moment, each on its own connection: one run.
+    // Four shards open the new store and claim the run at the same moment, each on its own
+    // connection: one schema, one run.
     let ids: Vec<String> = std::thread::scope(|scope| {
         let handles: Vec<_> = (1..=N)
             .map(|k| {
@@ -213,14 +214,12 @@ fn scenario(url: &str) {
 #[test]
 fn shards_merge_into_one_named_run_on_sqlite_and_postgresql() {
     let dir = tempfile::tempdir().unwrap();
+    // A new store each time: the racing shards also race to create its tables.
     let url = format!("sqlite:{}", dir.path().join("store.sqlite").display());
-    // The schema first, so the racing claims below race on the run, not on the migrations.
-    drop(Store::open(&url).unwrap());
     scenario(&url);
 
     let server = pg::TestPg::start();
     let url = server.database("portent_shards");
-    drop(Store::open(&url).unwrap());
     scenario(&url);
 }
 
