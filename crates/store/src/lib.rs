@@ -1102,11 +1102,25 @@ fn open_sqlite(path: &Path) -> Result<rusqlite::Connection, String> {
     let c = rusqlite::Connection::open(path).map_err(|e| e.to_string())?;
     // WAL: readers (history, the web server) never block a saving scan; NORMAL sync is safe
     // with WAL (a crash can lose the last transaction, never corrupt the file).
-    // The busy timeout first: switching a new file to WAL takes a lock that another process
-    // opening the same new store (a shard starting at the same moment) may hold.
     c.busy_timeout(Duration::from_secs(5))
-        .and_then(|()| c.pragma_update(None, "journal_mode", "WAL"))
-        .and_then(|()| c.pragma_update(None, "synchronous", "NORMAL"))
+        .map_err(|e| e.to_string())?;
+    // Switching a new file to WAL takes its exclusive lock. Processes opening the same new
+    // store at once (shards starting together) can each hold the shared lock the other waits
+    // on; SQLite then answers "busy" at once instead of waiting, so wait here and try again.
+    let mut tries = 0;
+    loop {
+        match c.pragma_update(None, "journal_mode", "WAL") {
+            Ok(()) => break,
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy && tries < 200 =>
+            {
+                tries += 1;
+                std::thread::sleep(Duration::from_millis(25));
+            }
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+    c.pragma_update(None, "synchronous", "NORMAL")
         .map_err(|e| e.to_string())?;
     // No checkpoint (and its fsyncs) each time a short-lived command closes the store: the
     // WAL is folded in by SQLite's automatic checkpoints as it grows, and survives a crash.

@@ -251,3 +251,23 @@ fn many_ports_are_saved_in_batches_and_a_repeated_row_keeps_its_last_version() {
     assert_eq!(got[79].port, 80);
     assert_eq!(got[79].service.as_deref(), Some("http"));
 }
+
+#[test]
+fn a_new_sqlite_store_opened_by_many_processes_at_once_opens_for_all() {
+    // Shards starting together on one new store: switching a new file to WAL, and creating the
+    // tables, must wait for the others instead of failing ("database is locked").
+    for round in 0..20 {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite:{}", dir.path().join("new.sqlite").display());
+        let barrier = std::sync::Barrier::new(6);
+        std::thread::scope(|scope| {
+            for _ in 0..6 {
+                scope.spawn(|| {
+                    barrier.wait();
+                    let mut s = Store::open(&url).unwrap_or_else(|e| panic!("round {round}: {e}"));
+                    s.claim_shard(&new_run(), &claim("x", 1)).unwrap();
+                });
+            }
+        });
+    }
+}
