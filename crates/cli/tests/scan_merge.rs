@@ -243,6 +243,29 @@ fn scenario(store: &str) {
         .collect();
     assert_eq!(named.len(), 1, "{history}");
     assert_eq!(named[0]["shards"]["missing"], serde_json::json!(["2/4"]));
+    // diff: the part is said in the text and in --json, and no port is called closed.
+    let o = ns.portent(data.path(), store, &["diff", &plain.id, "nightly"]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("(nightly) is part of its scan: 3 of 4 shards done; missing: 2/4"),
+        "{text}"
+    );
+    let o = ns.portent(
+        data.path(),
+        store,
+        &["diff", "--json", &plain.id, "nightly"],
+    );
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["to_shards"]["missing"], serde_json::json!(["2/4"]));
+    assert!(v.get("from_shards").is_none());
+    assert!(
+        v["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["change"] != "closed"),
+        "{v}"
+    );
 
     // A shard of another plan (other ports), or of another shard count: refused, exit 2,
     // before anything is scanned or written.

@@ -602,8 +602,11 @@ pub fn diff(args: &DiffArgs) -> Result<Outcome> {
         _ => anyhow::bail!("give two runs to compare, or none for the last two"),
     };
     let (sa, sb) = (store.shards(&a.id)?, store.shards(&b.id)?);
-    warn_missing_shards(&a, sa.as_ref());
-    warn_missing_shards(&b, sb.as_ref());
+    if args.json {
+        // The text form says it in its notes.
+        warn_missing_shards(&a, sa.as_ref());
+        warn_missing_shards(&b, sb.as_ref());
+    }
     if args.listening || a.kind == RunKind::Listening {
         let (da, db) = (store.data(a)?, store.data(b)?);
         let mut changes = portent_store::diff_sockets(&da.sockets, &db.sockets);
@@ -620,6 +623,8 @@ pub fn diff(args: &DiffArgs) -> Result<Outcome> {
                 changes: &changes,
             })?;
         } else {
+            warn_missing_shards(&da.run, sa.as_ref());
+            warn_missing_shards(&db.run, sb.as_ref());
             socket_changes_text(&da.run, &db.run, &changes)?;
         }
         return Ok(if changes.is_empty() {
@@ -653,7 +658,7 @@ pub fn diff(args: &DiffArgs) -> Result<Outcome> {
             changes: &changes,
         })?;
     } else {
-        changes_text(&da.run, &db.run, &changes)?;
+        changes_text(&da.run, &db.run, [sa.as_ref(), sb.as_ref()], &changes)?;
     }
     Ok(if changes.is_empty() {
         Outcome::Found
@@ -673,10 +678,31 @@ fn diff_header(w: &mut impl Write, a: &Run, b: &Run) -> std::io::Result<()> {
     )
 }
 
-fn changes_text(a: &Run, b: &Run, changes: &[Change]) -> Result<()> {
+fn changes_text(
+    a: &Run,
+    b: &Run,
+    shards: [Option<&portent_store::Shards>; 2],
+    changes: &[Change],
+) -> Result<()> {
     let mut w = out::buffered_stdout();
     diff_header(&mut w, a, b)?;
-    if !b.complete {
+    for (r, s) in [a, b].into_iter().zip(shards) {
+        if let Some(s) = s.filter(|s| !s.all_done()) {
+            writeln!(
+                w,
+                "{WARN}note:{WARN:#} {} ({}) is part of its scan: {}{}",
+                r.id,
+                clean(&s.name, false),
+                s.summary(),
+                if r.id == b.id {
+                    "; ports it may not have probed are not called closed"
+                } else {
+                    ""
+                }
+            )?;
+        }
+    }
+    if !b.complete && shards[1].is_none_or(portent_store::Shards::all_done) {
         writeln!(
             w,
             "{WARN}note:{WARN:#} {} was interrupted: ports it may not have probed are not called closed",
