@@ -454,6 +454,13 @@ pub struct ScanArgs {
     /// only their index in JOB_COMPLETION_INDEX. Also PORTENT_SHARDS.
     #[arg(long, value_name = "N", conflicts_with = "shard")]
     pub shards: Option<u64>,
+    /// Save into the run named NAME, shared by every shard of one scan (each shard with the
+    /// same NAME, targets, ports and --seed): the store merges them into one run, idempotently
+    /// (a shard run twice changes nothing), and `portent show NAME` says which shards are
+    /// missing. A shard of another plan or shard count is refused before it scans. Without
+    /// --shard, the scan is the only shard of its run. TCP only (docs/scale.md).
+    #[arg(long, value_name = "NAME", conflicts_with = "no_save")]
+    pub scan_name: Option<String>,
     /// Identify what speaks on every open port: banner, probes, TLS, ONC RPC (docs/detection.md).
     /// Also -sV.
     #[arg(long)]
@@ -536,7 +543,8 @@ pub struct SaveArgs {
 #[derive(Debug, Args)]
 #[command(after_help = "\
 RUN references: a run id (20261204-181512-3f2a), a unique prefix of one (20261204-18), last
-(the newest run) or last~N (the N-th before it).")]
+(the newest run), last~N (the N-th before it) or a scan's name (scan --scan-name). A named scan
+merged from shards says how many of its shards are done and which are missing.")]
 pub struct HistoryArgs {
     /// A host (address) whose ports to follow across runs.
     pub host: Option<String>,
@@ -558,9 +566,10 @@ pub struct HistoryArgs {
 
 #[derive(Debug, Args)]
 #[command(after_help = "\
-RUN references: a run id, a unique prefix of one, last or last~N. A port is only called
-closed when the later run was complete and asked for it: an interrupted run never turns
-ports it may not have probed into closures.")]
+RUN references: a run id, a unique prefix of one, last, last~N or a scan's name (scan
+--scan-name). A port is only called closed when the later run was complete and asked for it:
+an interrupted run, or a named scan with shards missing, never turns ports it may not have
+probed into closures.")]
 pub struct DiffArgs {
     /// Two runs, older first; none for the last two complete runs over the same targets.
     #[arg(value_name = "RUN")]
@@ -587,11 +596,13 @@ Examples:
   portent show last~1 --json        the run before it, as its --json document
   portent show 20261204 --csv       a scan by a unique prefix of its id, as CSV
   portent show last -oX last.xml    a scan as nmap XML (ndiff reads it)
+  portent show nightly              a scan merged from its shards (scan --scan-name nightly),
+                                    with the shards done and missing
 
-Scans and checks are shown in their command's forms; listening snapshots and runs that never
-finished (killed) are shown as the store keeps them.")]
+Scans and checks are shown in their command's forms; listening snapshots, runs that never
+finished (killed) and scans merged from shards are shown as the store keeps them.")]
 pub struct ShowArgs {
-    /// The run: an id, a unique prefix, last or last~N.
+    /// The run: an id, a unique prefix, last, last~N or a scan's name (--scan-name).
     #[arg(value_name = "RUN")]
     pub run: String,
     /// Print the run's JSON document, as the original command printed it.

@@ -209,6 +209,10 @@ const PAGES: &[Page] = &[
                 "portent scan 192.0.2.7 --csv --all -oX scan.xml",
                 "CSV on stdout, nmap XML for ndiff",
             ),
+            (
+                "portent scan 10.0.0.0/16 -p- --shard 3/8 --scan-name nightly --store postgres://scanner@db/portent",
+                "one shard of eight, merged with the others into the run named nightly (docs/scale.md)",
+            ),
         ],
     },
     Page {
@@ -271,6 +275,10 @@ const PAGES: &[Page] = &[
         exit: &[("0", "the run was printed"), USAGE],
         examples: &[
             ("portent show last --json", "a stored run again"),
+            (
+                "portent show nightly",
+                "a scan merged from its shards, with the shards still missing",
+            ),
             (
                 "portent show last~1 -oX old.xml",
                 "a stored scan as nmap XML",

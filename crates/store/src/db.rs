@@ -167,6 +167,34 @@ impl Tx<'_> {
         }
     }
 
+    pub(crate) fn query(
+        &mut self,
+        sql: &str,
+        values: &[Value],
+        kinds: &[Kind],
+    ) -> Result<Vec<Vec<Value>>, StoreError> {
+        match self {
+            Tx::Sqlite(t) => {
+                let mut st = t.prepare_cached(sql)?;
+                let rows = st
+                    .query_map(rusqlite::params_from_iter(sqlite_params(values)), |r| {
+                        sqlite_row(r, kinds)
+                    })?;
+                Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+            }
+            Tx::Postgres(t) => {
+                let sql = numbered(sql);
+                let params = pg_params(values);
+                let refs: Vec<&(dyn postgres::types::ToSql + Sync)> =
+                    params.iter().map(|b| b.as_ref()).collect();
+                let rows = t.query(sql.as_str(), &refs)?;
+                rows.iter()
+                    .map(|r| pg_row(r, kinds).map_err(StoreError::from))
+                    .collect()
+            }
+        }
+    }
+
     pub(crate) fn commit(self) -> Result<(), StoreError> {
         match self {
             Tx::Sqlite(t) => t.commit()?,
@@ -220,9 +248,22 @@ impl Db {
     }
 }
 
+/// `(?, ?, ?), (?, ?, ?)`: the VALUES of a multi-row insert of `rows` rows of `cols` columns
+/// (placeholders only; the values are bound).
+pub(crate) fn value_groups(rows: usize, cols: usize) -> String {
+    let group = format!("({})", vec!["?"; cols].join(", "));
+    vec![group; rows].join(", ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn value_groups_are_placeholders() {
+        assert_eq!(value_groups(2, 3), "(?, ?, ?), (?, ?, ?)");
+        assert_eq!(value_groups(1, 1), "(?)");
+    }
 
     #[test]
     fn placeholders_are_numbered_for_postgres() {

@@ -29,8 +29,8 @@ pub use diff::{
     timelines,
 };
 pub use model::{
-    ExtraRow, Finish, HostRow, NewRun, PortRow, Run, RunCounts, RunData, RunKind, SocketRow,
-    ports_contain,
+    ExtraRow, Finish, HostRow, NewRun, PortRow, Run, RunCounts, RunData, RunKind, ShardClaim,
+    ShardDone, ShardRow, Shards, SocketRow, ports_contain,
 };
 
 mod embedded {
@@ -58,7 +58,23 @@ pub enum StoreError {
     Ambiguous { reference: String, ids: Vec<String> },
     #[error("a stored run is damaged: {0}")]
     Damaged(String),
+    #[error(
+        "the scan named {name:?} is another scan: it has {theirs}, this shard is {ours} (every \
+         shard of one scan needs the same targets, ports, --seed and shard count; give another \
+         --scan-name for another scan)"
+    )]
+    ShardMismatch {
+        name: String,
+        theirs: String,
+        ours: String,
+    },
+    #[error("the name {0:?} belongs to a run that is not a sharded scan")]
+    NotAScanName(String),
 }
+
+/// Rows per multi-row INSERT: 400 rows of 12 columns are 4,800 bound values, far under
+/// SQLite's (32,766) and PostgreSQL's (65,535) limits.
+const ROWS_PER_INSERT: usize = 400;
 
 /// The file name of the default store in the data directory.
 pub const DEFAULT_FILE: &str = "store.sqlite";
@@ -148,11 +164,7 @@ impl Store {
         // Most opens find the schema current: one read instead of the migration runner's
         // write transaction (a listening snapshot is saved on every run).
         if !schema_current(&mut db) {
-            let report = match &mut db {
-                Db::Sqlite(c) => embedded::migrations::runner().run(c).map(|_| ()),
-                Db::Postgres(c) => embedded::migrations::runner().run(c.as_mut()).map(|_| ()),
-            };
-            report.map_err(|e| StoreError::Migrate(e.to_string()))?;
+            migrate(&mut db)?;
         }
         Ok(Store {
             db,
@@ -186,41 +198,78 @@ impl Store {
         Ok(id)
     }
 
-    /// Saves the hosts a run covered (one transaction; a repeated row replaces the earlier).
+    /// Saves the hosts a run covered (batched multi-row upserts in one transaction; a repeated
+    /// row replaces the earlier).
     pub fn save_hosts(&mut self, run: &str, rows: &[HostRow]) -> Result<(), StoreError> {
-        let mut tx = self.db.transaction()?;
+        let mut latest: Vec<&HostRow> = Vec::with_capacity(rows.len());
+        let mut at: HashMap<&str, usize> = HashMap::new();
         for h in rows {
-            tx.exec(
-                "INSERT INTO run_hosts (run_id, host, hostname, status) VALUES (?, ?, ?, ?) \
+            match at.get(h.host.as_str()) {
+                Some(&i) => latest[i] = h,
+                None => {
+                    at.insert(&h.host, latest.len());
+                    latest.push(h);
+                }
+            }
+        }
+        // In key order: writers sharing rows (the shards of one run, on PostgreSQL) then lock
+        // them in one order and cannot deadlock.
+        latest.sort_by(|a, b| a.host.cmp(&b.host));
+        let mut tx = self.db.transaction()?;
+        for chunk in latest.chunks(ROWS_PER_INSERT) {
+            let sql = format!(
+                "INSERT INTO run_hosts (run_id, host, hostname, status) VALUES {} \
                  ON CONFLICT (run_id, host) DO UPDATE SET hostname = excluded.hostname, \
                  status = excluded.status",
-                &[
+                db::value_groups(chunk.len(), 4)
+            );
+            let mut values = Vec::with_capacity(chunk.len() * 4);
+            for h in chunk {
+                values.extend([
                     run.into(),
                     h.host.clone().into(),
                     h.hostname.clone().into(),
                     h.status.clone().into(),
-                ],
-            )?;
+                ]);
+            }
+            tx.exec(&sql, &values)?;
         }
         tx.commit()
     }
 
-    /// Saves listed port results (one transaction per call; idempotent per
-    /// (run, host, protocol, port), so a retried batch replaces its first try).
+    /// Saves listed port results: multi-row upserts keyed by (run, host, protocol, port), a few
+    /// hundred rows a statement, in one transaction per call. A row given twice keeps its last
+    /// version, and a batch saved again (a retried shard) changes nothing.
     pub fn save_ports(&mut self, run: &str, rows: &[PortRow]) -> Result<(), StoreError> {
-        let mut tx = self.db.transaction()?;
+        // One statement may not upsert a key twice (PostgreSQL refuses it): the last wins.
+        let mut latest: Vec<&PortRow> = Vec::with_capacity(rows.len());
+        let mut at: HashMap<(&str, &str, u16), usize> = HashMap::new();
         for p in rows {
-            tx.exec(
+            match at.get(&(p.host.as_str(), p.protocol.as_str(), p.port)) {
+                Some(&i) => latest[i] = p,
+                None => {
+                    at.insert((&p.host, &p.protocol, p.port), latest.len());
+                    latest.push(p);
+                }
+            }
+        }
+        latest.sort_by(|a, b| (&a.host, &a.protocol, a.port).cmp(&(&b.host, &b.protocol, b.port)));
+        let mut tx = self.db.transaction()?;
+        for chunk in latest.chunks(ROWS_PER_INSERT) {
+            let sql = format!(
                 "INSERT INTO ports (run_id, host, protocol, port, state, reason, service, \
-                 product, version, cert_sha256, cert_not_after_ms, banner_sha256) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+                 product, version, cert_sha256, cert_not_after_ms, banner_sha256) VALUES {} \
                  ON CONFLICT (run_id, host, protocol, port) DO UPDATE SET \
                  state = excluded.state, reason = excluded.reason, service = excluded.service, \
                  product = excluded.product, version = excluded.version, \
                  cert_sha256 = excluded.cert_sha256, \
                  cert_not_after_ms = excluded.cert_not_after_ms, \
                  banner_sha256 = excluded.banner_sha256",
-                &[
+                db::value_groups(chunk.len(), 12)
+            );
+            let mut values = Vec::with_capacity(chunk.len() * 12);
+            for p in chunk {
+                values.extend([
                     run.into(),
                     p.host.clone().into(),
                     p.protocol.clone().into(),
@@ -233,8 +282,9 @@ impl Store {
                     p.cert_sha256.clone().into(),
                     p.cert_not_after_ms.into(),
                     p.banner_sha256.clone().into(),
-                ],
-            )?;
+                ]);
+            }
+            tx.exec(&sql, &values)?;
         }
         tx.commit()
     }
@@ -324,6 +374,248 @@ impl Store {
         Ok(())
     }
 
+    /// Joins one shard to the scan run named `claim.name`, creating the run when this shard is
+    /// the first, and returns the run's id. Shards starting at once on several machines agree
+    /// on one run: the name is unique and the insert does nothing when it is taken. A shard
+    /// whose plan digest or shard count differ from the run's is refused
+    /// ([`StoreError::ShardMismatch`]) and nothing is written.
+    pub fn claim_shard(&mut self, run: &NewRun, claim: &ShardClaim) -> Result<String, StoreError> {
+        let id = new_id(run.started_ms);
+        self.db.exec(
+            "INSERT INTO runs (id, kind, started_ms, finished_ms, complete, targets, ports, \
+             options, host_identifier, open_count, closed_count, filtered_count, hosts_up, \
+             document, name, plan, shard_count) \
+             VALUES (?, ?, ?, NULL, 0, ?, ?, ?, ?, 0, 0, 0, 0, NULL, ?, ?, ?) \
+             ON CONFLICT (name) DO NOTHING",
+            &[
+                id.into(),
+                run.kind.as_str().into(),
+                run.started_ms.into(),
+                json(&run.targets).into(),
+                run.ports.clone().into(),
+                run.options.to_string().into(),
+                run.host_identifier.clone().into(),
+                claim.name.clone().into(),
+                claim.plan.clone().into(),
+                count(claim.count).into(),
+            ],
+        )?;
+        let rows = self.db.query(
+            "SELECT id, kind, plan, shard_count FROM runs WHERE name = ?",
+            &[claim.name.clone().into()],
+            &[Kind::Text, Kind::Text, Kind::Text, Kind::Int],
+        )?;
+        let row = rows.first().ok_or_else(|| {
+            StoreError::Damaged(format!("the run named {:?} vanished", claim.name))
+        })?;
+        let id = row[0].text().unwrap_or_default();
+        let (plan, shards) = match (row[2].text(), row[3].int()) {
+            (Some(p), Some(n)) if row[1].text().as_deref() == Some(run.kind.as_str()) => (p, n),
+            _ => return Err(StoreError::NotAScanName(claim.name.clone())),
+        };
+        if plan != claim.plan || shards != count(claim.count) {
+            return Err(StoreError::ShardMismatch {
+                name: claim.name.clone(),
+                theirs: format!("{shards} shards of plan {plan}"),
+                ours: format!("{}/{} of plan {}", claim.index, claim.count, claim.plan),
+            });
+        }
+        // A retry of a finished shard keeps its first try's record until it finishes too.
+        self.db.exec(
+            "INSERT INTO run_shards (run_id, shard_index, shard_count, plan, started_ms, \
+             finished_ms, complete, host_identifier, host_count, port_count, open_count, \
+             closed_count, filtered_count, open_filtered_count) \
+             VALUES (?, ?, ?, ?, ?, NULL, 0, ?, 0, 0, 0, 0, 0, 0) \
+             ON CONFLICT (run_id, shard_index) DO UPDATE SET started_ms = excluded.started_ms, \
+             host_identifier = excluded.host_identifier WHERE run_shards.complete = 0",
+            &[
+                id.clone().into(),
+                count(claim.index).into(),
+                count(claim.count).into(),
+                claim.plan.clone().into(),
+                run.started_ms.into(),
+                run.host_identifier.clone().into(),
+            ],
+        )?;
+        Ok(id)
+    }
+
+    /// Records the end of one shard of a named run (its totals and counts of unlisted ports)
+    /// and brings the run's totals up to date: sums over its shards, complete when every
+    /// shard is. A shard ended twice replaces its first totals, so a retry adds nothing; an
+    /// interrupted retry of a complete shard leaves the complete one's. One transaction,
+    /// serialized with the other shards' ends by a lock on the run's row.
+    pub fn finish_shard(
+        &mut self,
+        run: &str,
+        done: &ShardDone,
+        extra: &[ExtraRow],
+    ) -> Result<(), StoreError> {
+        let index = count(done.index);
+        let mut tx = self.db.transaction()?;
+        // Taken first (a write): PostgreSQL locks the row, SQLite the database, until commit.
+        tx.exec(
+            "UPDATE runs SET finished_ms = finished_ms WHERE id = ?",
+            &[run.into()],
+        )?;
+        let was_complete = tx
+            .query(
+                "SELECT complete FROM run_shards WHERE run_id = ? AND shard_index = ?",
+                &[run.into(), index.into()],
+                &[Kind::Int],
+            )?
+            .first()
+            .is_some_and(|r| r[0].int() == Some(1));
+        if done.complete || !was_complete {
+            tx.exec(
+                "UPDATE run_shards SET finished_ms = ?, complete = ?, host_count = ?, \
+                 port_count = ?, open_count = ?, closed_count = ?, filtered_count = ?, \
+                 open_filtered_count = ? WHERE run_id = ? AND shard_index = ?",
+                &[
+                    done.finished_ms.into(),
+                    i64::from(done.complete).into(),
+                    count(done.hosts).into(),
+                    count(done.listed).into(),
+                    count(done.counts.open).into(),
+                    count(done.counts.closed).into(),
+                    count(done.counts.filtered).into(),
+                    count(done.counts.open_filtered).into(),
+                    run.into(),
+                    index.into(),
+                ],
+            )?;
+            tx.exec(
+                "DELETE FROM shard_extraports WHERE run_id = ? AND shard_index = ?",
+                &[run.into(), index.into()],
+            )?;
+            for chunk in extra.chunks(ROWS_PER_INSERT) {
+                let sql = format!(
+                    "INSERT INTO shard_extraports (run_id, shard_index, host, protocol, state, \
+                     reason, count) VALUES {}",
+                    db::value_groups(chunk.len(), 7)
+                );
+                let mut values = Vec::with_capacity(chunk.len() * 7);
+                for e in chunk {
+                    values.extend([
+                        run.into(),
+                        index.into(),
+                        e.host.clone().into(),
+                        e.protocol.clone().into(),
+                        e.state.clone().into(),
+                        e.reason.clone().into(),
+                        count(e.count).into(),
+                    ]);
+                }
+                tx.exec(&sql, &values)?;
+            }
+        }
+        tx.exec("DELETE FROM extraports WHERE run_id = ?", &[run.into()])?;
+        tx.exec(
+            "INSERT INTO extraports (run_id, host, protocol, state, reason, count) \
+             SELECT run_id, host, protocol, state, reason, CAST(SUM(count) AS BIGINT) \
+             FROM shard_extraports WHERE run_id = ? \
+             GROUP BY run_id, host, protocol, state, reason",
+            &[run.into()],
+        )?;
+        let sum = |col: &str| {
+            format!(
+                "{col} = (SELECT CAST(COALESCE(SUM({col}), 0) AS BIGINT) FROM run_shards \
+                 WHERE run_id = runs.id)"
+            )
+        };
+        tx.exec(
+            &format!(
+                "UPDATE runs SET {}, {}, {}, {}, \
+                 hosts_up = (SELECT COUNT(*) FROM run_hosts WHERE run_id = runs.id \
+                 AND status <> 'down'), \
+                 finished_ms = (SELECT MAX(finished_ms) FROM run_shards \
+                 WHERE run_id = runs.id), \
+                 complete = CASE WHEN (SELECT COUNT(*) FROM run_shards WHERE run_id = runs.id \
+                 AND complete = 1) = shard_count THEN 1 ELSE 0 END \
+                 WHERE id = ?",
+                sum("open_count"),
+                sum("closed_count"),
+                sum("filtered_count"),
+                sum("open_filtered_count"),
+            ),
+            &[run.into()],
+        )?;
+        tx.commit()
+    }
+
+    /// The shards of a named run (`None` for a run that is not a named scan).
+    pub fn shards(&mut self, run: &str) -> Result<Option<Shards>, StoreError> {
+        let rows = self.db.query(
+            "SELECT name, plan, shard_count FROM runs WHERE id = ?",
+            &[run.into()],
+            &[Kind::Text, Kind::Text, Kind::Int],
+        )?;
+        let Some((name, plan, n)) = rows
+            .first()
+            .and_then(|r| Some((r[0].text()?, r[1].text()?, u64::try_from(r[2].int()?).ok()?)))
+        else {
+            return Ok(None);
+        };
+        let rows = self.db.query(
+            "SELECT shard_index, started_ms, finished_ms, complete, host_identifier, \
+             host_count, port_count, open_count, closed_count, filtered_count, \
+             open_filtered_count FROM run_shards WHERE run_id = ? ORDER BY shard_index",
+            &[run.into()],
+            &[
+                Kind::Int,
+                Kind::Int,
+                Kind::Int,
+                Kind::Int,
+                Kind::Text,
+                Kind::Int,
+                Kind::Int,
+                Kind::Int,
+                Kind::Int,
+                Kind::Int,
+                Kind::Int,
+            ],
+        )?;
+        let u = |v: &Value| u64::try_from(v.int().unwrap_or(0)).unwrap_or(0);
+        let mut done = std::collections::BTreeSet::new();
+        let shards: Vec<ShardRow> = rows
+            .iter()
+            .map(|r| {
+                let complete = r[3].int() == Some(1);
+                if complete {
+                    done.insert(u(&r[0]));
+                }
+                ShardRow {
+                    shard: format!("{}/{n}", u(&r[0])),
+                    started_ms: r[1].int().unwrap_or(0),
+                    finished_ms: r[2].int(),
+                    complete,
+                    host_identifier: r[4].text().unwrap_or_default(),
+                    hosts: u(&r[5]),
+                    listed: u(&r[6]),
+                    counts: RunCounts {
+                        open: u(&r[7]),
+                        closed: u(&r[8]),
+                        filtered: u(&r[9]),
+                        hosts_up: u(&r[5]),
+                        open_filtered: u(&r[10]),
+                    },
+                }
+            })
+            .collect();
+        let missing = (1..=n)
+            .filter(|k| !done.contains(k))
+            .map(|k| format!("{k}/{n}"))
+            .collect();
+        Ok(Some(Shards {
+            name,
+            count: n,
+            plan,
+            done: done.len() as u64,
+            missing,
+            shards,
+        }))
+    }
+
     /// Runs, newest first: of one kind when given, at most `limit`.
     pub fn runs(&mut self, kind: Option<RunKind>, limit: usize) -> Result<Vec<Run>, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
@@ -342,8 +634,8 @@ impl Store {
         rows.iter().map(|r| run_of(r)).collect()
     }
 
-    /// The run a reference names: a whole id, a unique prefix of one, `last` (the newest run)
-    /// or `last~N` (the N-th before it).
+    /// The run a reference names: `last` (the newest run), `last~N` (the N-th before it), a
+    /// run's name (`scan --scan-name`), a whole id or a unique prefix of one.
     pub fn resolve(&mut self, reference: &str) -> Result<Run, StoreError> {
         let r = reference.trim();
         if let Some(rest) = r.strip_prefix("last") {
@@ -362,6 +654,15 @@ impl Store {
         }
         if r.is_empty() {
             return Err(StoreError::NoSuchRun(reference.to_owned()));
+        }
+        // A run's name (`scan --scan-name`) before an id prefix.
+        let named = self.db.query(
+            &format!("{RUN_SELECT} WHERE name = ?"),
+            &[r.into()],
+            RUN_KINDS,
+        )?;
+        if let Some(row) = named.first() {
+            return run_of(row);
         }
         // A prefix match on the primary key: `id >= prefix AND id < prefix + U+10FFFF`,
         // which both databases answer from the index, with no LIKE pattern built from input.
@@ -721,6 +1022,54 @@ fn json(v: &[String]) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "[]".to_owned())
 }
 
+/// A PostgreSQL advisory lock key held while migrating ("portent" in ASCII, truncated).
+const MIGRATION_LOCK: i64 = 0x706f_7274_656e;
+
+/// Brings the schema up to date. Several processes may open a new store at the same moment
+/// (the shards of one scan): on PostgreSQL they take turns on an advisory lock; on SQLite a
+/// process that loses the race to another's migration (its statements fail: the tables are
+/// there) waits and tries again until the schema is current.
+fn migrate(db: &mut Db) -> Result<(), StoreError> {
+    let err = |e: refinery::Error| StoreError::Migrate(e.to_string());
+    match db {
+        Db::Postgres(c) => {
+            c.execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])?;
+            let result = if schema_current(db) {
+                Ok(())
+            } else if let Db::Postgres(c) = db {
+                embedded::migrations::runner()
+                    .run(c.as_mut())
+                    .map(|_| ())
+                    .map_err(err)
+            } else {
+                Ok(())
+            };
+            if let Db::Postgres(c) = db {
+                c.execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])?;
+            }
+            result
+        }
+        Db::Sqlite(_) => {
+            let mut tries = 0;
+            loop {
+                let result = match db {
+                    Db::Sqlite(c) => embedded::migrations::runner().run(c).map(|_| ()),
+                    Db::Postgres(_) => Ok(()),
+                };
+                match result {
+                    Ok(()) => return Ok(()),
+                    Err(_) if schema_current(db) => return Ok(()),
+                    Err(e) if tries >= 50 => return Err(err(e)),
+                    Err(_) => {
+                        tries += 1;
+                        std::thread::sleep(Duration::from_millis(100));
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Whether the database already has every embedded migration applied.
 fn schema_current(db: &mut Db) -> bool {
     let latest = embedded::migrations::runner()
@@ -753,9 +1102,25 @@ fn open_sqlite(path: &Path) -> Result<rusqlite::Connection, String> {
     let c = rusqlite::Connection::open(path).map_err(|e| e.to_string())?;
     // WAL: readers (history, the web server) never block a saving scan; NORMAL sync is safe
     // with WAL (a crash can lose the last transaction, never corrupt the file).
-    c.pragma_update(None, "journal_mode", "WAL")
-        .and_then(|()| c.pragma_update(None, "synchronous", "NORMAL"))
-        .and_then(|()| c.busy_timeout(Duration::from_secs(5)))
+    c.busy_timeout(Duration::from_secs(5))
+        .map_err(|e| e.to_string())?;
+    // Switching a new file to WAL takes its exclusive lock. Processes opening the same new
+    // store at once (shards starting together) can each hold the shared lock the other waits
+    // on; SQLite then answers "busy" at once instead of waiting, so wait here and try again.
+    let mut tries = 0;
+    loop {
+        match c.pragma_update(None, "journal_mode", "WAL") {
+            Ok(()) => break,
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy && tries < 200 =>
+            {
+                tries += 1;
+                std::thread::sleep(Duration::from_millis(25));
+            }
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+    c.pragma_update(None, "synchronous", "NORMAL")
         .map_err(|e| e.to_string())?;
     // No checkpoint (and its fsyncs) each time a short-lived command closes the store: the
     // WAL is folded in by SQLite's automatic checkpoints as it grows, and survives a crash.

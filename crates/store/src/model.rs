@@ -160,6 +160,84 @@ pub struct RunData {
     pub sockets: Vec<SocketRow>,
 }
 
+/// One shard of a named scan as it starts: every shard of one scan names the same run and
+/// shares the plan digest and the shard count.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShardClaim {
+    /// The run's name (`--scan-name`).
+    pub name: String,
+    /// 1-based, as `--shard K/N` writes it.
+    pub index: u64,
+    pub count: u64,
+    /// The plan digest (seed, addresses and ports in order).
+    pub plan: String,
+}
+
+/// How one shard of a named scan ended.
+#[derive(Debug, Clone, Default)]
+pub struct ShardDone {
+    /// 1-based.
+    pub index: u64,
+    pub finished_ms: i64,
+    /// The shard's scan went to its end.
+    pub complete: bool,
+    pub counts: RunCounts,
+    /// Hosts the shard saw up or assumed, and port results it listed.
+    pub hosts: u64,
+    pub listed: u64,
+}
+
+/// One shard of a named scan, as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ShardRow {
+    /// `K/N`, 1-based.
+    pub shard: String,
+    pub started_ms: i64,
+    /// `None` while it runs, or when it was killed.
+    pub finished_ms: Option<i64>,
+    pub complete: bool,
+    /// The machine that ran it (the last try's).
+    pub host_identifier: String,
+    pub hosts: u64,
+    pub listed: u64,
+    pub counts: RunCounts,
+}
+
+/// The shards of a named scan: which are done and which are missing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Shards {
+    /// The run's name (`--scan-name`).
+    pub name: String,
+    /// How many shards the scan has.
+    pub count: u64,
+    /// The plan digest every shard shares.
+    pub plan: String,
+    /// Shards whose scan went to its end.
+    pub done: u64,
+    /// Shards not done (never started, still running, killed or interrupted), as `K/N`.
+    pub missing: Vec<String>,
+    /// The shards that started, by index.
+    pub shards: Vec<ShardRow>,
+}
+
+impl Shards {
+    /// Every shard is done: the run is the whole scan.
+    pub fn all_done(&self) -> bool {
+        self.missing.is_empty()
+    }
+
+    /// `3 of 4 shards done; missing: 2/4`, or `4 of 4 shards done`.
+    pub fn summary(&self) -> String {
+        let unit = if self.count == 1 { "shard" } else { "shards" };
+        let mut s = format!("{} of {} {unit} done", self.done, self.count);
+        if !self.missing.is_empty() {
+            s.push_str("; missing: ");
+            s.push_str(&self.missing.join(", "));
+        }
+        s
+    }
+}
+
 /// Whether `port` on `protocol` ("tcp", "udp") is in a range list as runs store it:
 /// "1-1024,8080" (TCP), or with nmap's prefixes when UDP was scanned: "U:53,161" or
 /// "T:22,80,U:53" (a prefix holds for the items after it; items before any prefix are TCP).

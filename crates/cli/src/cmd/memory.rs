@@ -384,6 +384,9 @@ struct RunOut<'a> {
     #[serde(flatten)]
     run: &'a Run,
     started: String,
+    /// A named (sharded) scan's shards: which are done, which are missing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shards: Option<portent_store::Shards>,
 }
 
 pub fn history(args: &HistoryArgs) -> Result<Outcome> {
@@ -392,17 +395,23 @@ pub fn history(args: &HistoryArgs) -> Result<Outcome> {
         None => {
             let kind = args.kind.as_deref().map(parse_kind).transpose()?;
             let runs = store.runs(kind, args.limit)?;
+            let shards = runs
+                .iter()
+                .map(|r| store.shards(&r.id))
+                .collect::<Result<Vec<_>, _>>()?;
             if args.json {
                 let list: Vec<RunOut> = runs
                     .iter()
-                    .map(|r| RunOut {
+                    .zip(shards)
+                    .map(|(r, shards)| RunOut {
                         run: r,
                         started: utc_readable(r.started_ms),
+                        shards,
                     })
                     .collect();
                 out::json(&serde_json::json!({ "store": store.location(), "runs": list }))?;
             } else {
-                runs_table(&runs)?;
+                runs_table(&runs, &shards)?;
             }
             Ok(if runs.is_empty() {
                 Outcome::Nothing
@@ -430,7 +439,7 @@ fn parse_kind(k: &str) -> Result<RunKind> {
     RunKind::parse(k).with_context(|| format!("unknown kind {k:?}: use scan, check or listening"))
 }
 
-fn runs_table(runs: &[Run]) -> Result<()> {
+fn runs_table(runs: &[Run], shards: &[Option<portent_store::Shards>]) -> Result<()> {
     let mut w = out::buffered_stdout();
     if runs.is_empty() {
         writeln!(w, "no runs stored yet")?;
@@ -441,15 +450,21 @@ fn runs_table(runs: &[Run]) -> Result<()> {
         "{HEAD}{:<20} {:<20} {:<9} {:>5} {:>6} {:>8}  {:<8} TARGETS{HEAD:#}",
         "RUN", "STARTED", "KIND", "OPEN", "CLOSED", "FILTERED", "COMPLETE"
     )?;
-    for r in runs {
+    for (r, shards) in runs.iter().zip(shards) {
         let (cs, done) = if r.complete {
-            (GOOD, "yes")
+            (GOOD, "yes".to_owned())
+        } else if let Some(s) = shards {
+            // A named scan with shards missing: how many are done.
+            (WARN, format!("{}/{}", s.done, s.count))
         } else if r.finished_ms.is_some() {
-            (WARN, "partial")
+            (WARN, "partial".to_owned())
         } else {
-            (BAD, "no")
+            (BAD, "no".to_owned())
         };
         let mut targets = r.targets.join(" ");
+        if let Some(s) = shards {
+            targets = format!("{} ({}): {targets}", s.name, s.summary());
+        }
         if !r.ports.is_empty() && r.kind != RunKind::Listening {
             targets.push_str(&format!(" -p {}", r.ports));
         }
@@ -546,7 +561,25 @@ fn unexpected_sockets(
 struct DiffOut<'a, C: Serialize> {
     from: &'a str,
     to: &'a str,
+    /// The shards of a named (sharded) run on either side.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    from_shards: Option<portent_store::Shards>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    to_shards: Option<portent_store::Shards>,
     changes: &'a [C],
+}
+
+/// On stderr, for a named run whose shards are not all done: the diff compares a part.
+fn warn_missing_shards(run: &Run, shards: Option<&portent_store::Shards>) {
+    if let Some(s) = shards.filter(|s| !s.all_done()) {
+        let _ = writeln!(
+            anstream::stderr(),
+            "{WARN}run {} ({}): {}{WARN:#}",
+            run.id,
+            clean(&s.name, false),
+            s.summary()
+        );
+    }
 }
 
 pub fn diff(args: &DiffArgs) -> Result<Outcome> {
@@ -568,6 +601,12 @@ pub fn diff(args: &DiffArgs) -> Result<Outcome> {
         [a, b] => (store.resolve(a)?, store.resolve(b)?),
         _ => anyhow::bail!("give two runs to compare, or none for the last two"),
     };
+    let (sa, sb) = (store.shards(&a.id)?, store.shards(&b.id)?);
+    if args.json {
+        // The text form says it in its notes.
+        warn_missing_shards(&a, sa.as_ref());
+        warn_missing_shards(&b, sb.as_ref());
+    }
     if args.listening || a.kind == RunKind::Listening {
         let (da, db) = (store.data(a)?, store.data(b)?);
         let mut changes = portent_store::diff_sockets(&da.sockets, &db.sockets);
@@ -579,9 +618,13 @@ pub fn diff(args: &DiffArgs) -> Result<Outcome> {
             out::json(&DiffOut {
                 from: &da.run.id,
                 to: &db.run.id,
+                from_shards: sa,
+                to_shards: sb,
                 changes: &changes,
             })?;
         } else {
+            warn_missing_shards(&da.run, sa.as_ref());
+            warn_missing_shards(&db.run, sb.as_ref());
             socket_changes_text(&da.run, &db.run, &changes)?;
         }
         return Ok(if changes.is_empty() {
@@ -610,10 +653,12 @@ pub fn diff(args: &DiffArgs) -> Result<Outcome> {
         out::json(&DiffOut {
             from: &da.run.id,
             to: &db.run.id,
+            from_shards: sa,
+            to_shards: sb,
             changes: &changes,
         })?;
     } else {
-        changes_text(&da.run, &db.run, &changes)?;
+        changes_text(&da.run, &db.run, [sa.as_ref(), sb.as_ref()], &changes)?;
     }
     Ok(if changes.is_empty() {
         Outcome::Found
@@ -633,10 +678,31 @@ fn diff_header(w: &mut impl Write, a: &Run, b: &Run) -> std::io::Result<()> {
     )
 }
 
-fn changes_text(a: &Run, b: &Run, changes: &[Change]) -> Result<()> {
+fn changes_text(
+    a: &Run,
+    b: &Run,
+    shards: [Option<&portent_store::Shards>; 2],
+    changes: &[Change],
+) -> Result<()> {
     let mut w = out::buffered_stdout();
     diff_header(&mut w, a, b)?;
-    if !b.complete {
+    for (r, s) in [a, b].into_iter().zip(shards) {
+        if let Some(s) = s.filter(|s| !s.all_done()) {
+            writeln!(
+                w,
+                "{WARN}note:{WARN:#} {} ({}) is part of its scan: {}{}",
+                r.id,
+                clean(&s.name, false),
+                s.summary(),
+                if r.id == b.id {
+                    "; ports it may not have probed are not called closed"
+                } else {
+                    ""
+                }
+            )?;
+        }
+    }
+    if !b.complete && shards[1].is_none_or(portent_store::Shards::all_done) {
         writeln!(
             w,
             "{WARN}note:{WARN:#} {} was interrupted: ports it may not have probed are not called closed",
@@ -740,11 +806,29 @@ fn show_header(r: &Run) -> Result<()> {
     Ok(())
 }
 
+/// `portent show --json` of a named scan: the stored rows and its shards.
+#[derive(Serialize)]
+struct ShowOut<'a> {
+    #[serde(flatten)]
+    data: &'a portent_store::RunData,
+    shards: Option<portent_store::Shards>,
+}
+
 pub fn show(args: &ShowArgs) -> Result<Outcome> {
     use super::scan::StoredForm;
     let mut store = open(&args.store)?;
     let run = store.resolve(&args.run)?;
+    let shards = store.shards(&run.id)?;
     if args.json {
+        if shards.is_some() {
+            // A named scan merged from its shards: the rows, and which shards are in.
+            let data = store.data(run)?;
+            out::json(&ShowOut {
+                data: &data,
+                shards,
+            })?;
+            return Ok(Outcome::Found);
+        }
         match store.document(&run.id)? {
             // The document the original command printed, as it printed it.
             Some(doc) => {
@@ -806,6 +890,7 @@ pub fn show(args: &ShowArgs) -> Result<Outcome> {
             match (run.kind, run.finished_ms) {
                 (RunKind::Listening, _) => "a listening snapshot",
                 (RunKind::Check, _) => "a check",
+                _ if shards.is_some() => "a scan merged from its shards",
                 (_, None) => "a scan that never finished (killed)",
                 _ => "a scan saved without its record",
             }
@@ -819,6 +904,16 @@ pub fn show(args: &ShowArgs) -> Result<Outcome> {
     writeln!(w, "{}", out::hang("  targets ", &r.targets.join(" "), 10))?;
     if !r.ports.is_empty() {
         writeln!(w, "{}", out::hang("  ports   ", &r.ports, 10))?;
+    }
+    if let Some(s) = &shards {
+        let c = if s.all_done() { GOOD } else { WARN };
+        writeln!(
+            w,
+            "  name    {}\n  shards  {c}{}{c:#}  {DIM}plan {}{DIM:#}",
+            clean(&s.name, false),
+            s.summary(),
+            s.plan
+        )?;
     }
     for h in &data.hosts {
         let name = h

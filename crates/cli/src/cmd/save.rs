@@ -14,7 +14,10 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use portent_local::listening::{Listing, Query};
 use portent_run::{RunEvent, RunRecord};
-use portent_store::{Finish, HostRow, NewRun, RunCounts, RunKind, SocketRow, Store};
+use portent_store::{
+    Finish, HostRow, NewRun, RunCounts, RunKind, ShardClaim, ShardDone, SocketRow, Store,
+    StoreError,
+};
 use std::io::Write;
 
 use crate::args::SaveArgs;
@@ -167,6 +170,8 @@ enum Save {
         hosts: Vec<HostRow>,
         extra: Vec<portent_store::ExtraRow>,
         fin: Box<Finish>,
+        /// Port results the run listed.
+        listed: u64,
     },
 }
 
@@ -195,15 +200,19 @@ impl ScanSaver {
         }
     }
 
-    /// Starts saving a scan run (nothing when `--no-save`).
+    /// Starts saving a scan run (nothing when `--no-save`). With a claim (`--scan-name`), the
+    /// shard joins its named run before the scan starts: a shard of another plan is an error
+    /// (nothing is scanned), while a store that cannot be reached is a warning and the scan
+    /// runs unsaved.
     pub fn start(
         args: &SaveArgs,
         targets: Vec<String>,
         ports: String,
         options: serde_json::Value,
-    ) -> ScanSaver {
+        claim: Option<ShardClaim>,
+    ) -> Result<ScanSaver> {
         if args.no_save {
-            return ScanSaver::off();
+            return Ok(ScanSaver::off());
         }
         let location = super::memory::location(&args.store);
         let run = NewRun {
@@ -215,14 +224,40 @@ impl ScanSaver {
             host_identifier: host_identifier(),
         };
         let (tx, rx) = mpsc::channel();
-        let thread = std::thread::Builder::new()
-            .name("portent-save".to_owned())
-            .spawn(move || -> Result<()> {
-                let mut store = Store::open_location(&location?)?;
-                let id = store.begin(&run)?;
-                Self::write(&mut store, &id, &rx)
-            });
-        match thread {
+        let thread = match claim {
+            None => std::thread::Builder::new()
+                .name("portent-save".to_owned())
+                .spawn(move || -> Result<()> {
+                    let mut store = Store::open_location(&location?)?;
+                    let id = store.begin(&run)?;
+                    Self::write(&mut store, &id, None, &rx)
+                }),
+            Some(claim) => {
+                let joined = (|| -> Result<(Store, String)> {
+                    let mut store = Store::open_location(&location?)?;
+                    let id = store.claim_shard(&run, &claim)?;
+                    Ok((store, id))
+                })();
+                let (mut store, id) = match joined {
+                    Ok(x) => x,
+                    Err(e) => {
+                        if let Some(
+                            e @ (StoreError::ShardMismatch { .. } | StoreError::NotAScanName(_)),
+                        ) = e.downcast_ref::<StoreError>()
+                        {
+                            anyhow::bail!("nothing scanned: {e}");
+                        }
+                        warn("this run will not be saved", &e);
+                        return Ok(ScanSaver::off());
+                    }
+                };
+                let index = claim.index;
+                std::thread::Builder::new()
+                    .name("portent-save".to_owned())
+                    .spawn(move || -> Result<()> { Self::write(&mut store, &id, Some(index), &rx) })
+            }
+        };
+        Ok(match thread {
             Ok(thread) => ScanSaver {
                 open: 0,
                 tx: Some(tx),
@@ -232,12 +267,19 @@ impl ScanSaver {
                 warn("this run was not saved", &e);
                 ScanSaver::off()
             }
-        }
+        })
     }
 
     /// The saving thread's loop: batches of ports until the end arrives. A scan that ends
     /// without [`ScanSaver::finish`] (an error) leaves its run incomplete.
-    fn write(store: &mut Store, id: &str, rx: &mpsc::Receiver<Save>) -> Result<()> {
+    /// `shard` (1-based) when the run is a named scan's: its totals are then the shard's, and
+    /// the run's are summed over its shards at the end.
+    fn write(
+        store: &mut Store,
+        id: &str,
+        shard: Option<u64>,
+        rx: &mpsc::Receiver<Save>,
+    ) -> Result<()> {
         let mut ports: Vec<portent_store::PortRow> = Vec::new();
         let mut open = None;
         let mut flushed = Instant::now();
@@ -247,11 +289,31 @@ impl ScanSaver {
                 Ok(Save::Port(p)) => ports.push(p),
                 Ok(Save::Open(n)) => open = Some(n),
                 Ok(Save::Hosts(h)) => store.save_hosts(id, &h)?,
-                Ok(Save::End { hosts, extra, fin }) => {
+                Ok(Save::End {
+                    hosts,
+                    extra,
+                    fin,
+                    listed,
+                }) => {
                     store.save_ports(id, &ports)?;
                     store.save_hosts(id, &hosts)?;
-                    store.save_extra(id, &extra)?;
-                    store.finish(id, &fin)?;
+                    match shard {
+                        None => {
+                            store.save_extra(id, &extra)?;
+                            store.finish(id, &fin)?;
+                        }
+                        Some(index) => {
+                            let done = ShardDone {
+                                index,
+                                finished_ms: fin.finished_ms,
+                                complete: fin.complete,
+                                counts: fin.counts,
+                                hosts: hosts.len() as u64,
+                                listed,
+                            };
+                            store.finish_shard(id, &done, &extra)?;
+                        }
+                    }
                     return Ok(());
                 }
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
@@ -265,7 +327,9 @@ impl ScanSaver {
                     store.save_ports(id, &ports)?;
                     ports.clear();
                 }
-                if let Some(n) = open.take() {
+                if let Some(n) = open.take()
+                    && shard.is_none()
+                {
                     let counts = RunCounts {
                         open: n,
                         ..RunCounts::default()
@@ -331,13 +395,14 @@ impl ScanSaver {
     /// Ends the run: totals, the JSON document and the record, then waits for the thread. A
     /// failure is a warning on stderr.
     pub fn finish(mut self, record: &RunRecord, document: Option<String>, args_line: &str) {
-        let (hosts, _, extra, mut fin) = scan_parts(record);
+        let (hosts, ports, extra, mut fin) = scan_parts(record);
         fin.document = document;
         fin.record = stored_record(record, args_line);
         self.send(Save::End {
             hosts,
             extra,
             fin: Box::new(fin),
+            listed: ports.len() as u64,
         });
         self.tx = None;
         if let Some(thread) = self.thread.take() {

@@ -253,6 +253,17 @@ fn plan(args: &ScanArgs, reg: &Registry) -> Result<Plan> {
         .map(portent_scan::parse_duration)
         .transpose()?;
     let shard = shard_of(args)?;
+    anyhow::ensure!(
+        args.scan_name.is_none() || selection.udp.is_empty(),
+        "--scan-name saves TCP scans only: a named run is merged from shards, and UDP scans are \
+         not split yet (docs/scale.md)"
+    );
+    // A named scan without a shard is the only shard of its run.
+    let partition = match (&shard, &args.scan_name) {
+        (Some((s, _)), _) => Some(*s),
+        (None, Some(_)) => Some(Shard::new(0, 1)?),
+        (None, None) => None,
+    };
     let scan = ScanOptions {
         timeout,
         retries: habits.retries,
@@ -273,8 +284,8 @@ fn plan(args: &ScanArgs, reg: &Registry) -> Result<Plan> {
             Discovery::Auto
         },
         seed: args.seed,
-        shard: shard.as_ref().map(|(s, _)| ShardOptions {
-            shard: *s,
+        shard: partition.map(|s| ShardOptions {
+            shard: s,
             partition_seed: args.seed.unwrap_or(portent_scan::shard::DEFAULT_SEED),
         }),
     };
@@ -298,6 +309,23 @@ fn plan(args: &ScanArgs, reg: &Registry) -> Result<Plan> {
         quiet: args.quiet,
         args_line,
         shard_source: shard.map(|(_, src)| src),
+    })
+}
+
+/// The named run this scan saves into (`--scan-name`): its shard and the plan digest every
+/// shard of the scan shares.
+fn shard_claim(args: &ScanArgs, plan: &Plan) -> Option<portent_store::ShardClaim> {
+    let name = args.scan_name.clone()?;
+    let s = plan.config.scan.shard?;
+    Some(portent_store::ShardClaim {
+        name,
+        index: s.shard.index() + 1,
+        count: s.shard.count(),
+        plan: portent_scan::shard::plan_digest(
+            s.partition_seed,
+            plan.config.targets.iter(),
+            &plan.config.ports.to_vec(),
+        ),
     })
 }
 
@@ -387,7 +415,8 @@ pub fn run(args: &ScanArgs) -> Result<Outcome> {
         scan_targets(args),
         ports_summary(&plan.config.ports, &plan.config.udp_ports),
         scan_options(args),
-    );
+        shard_claim(args, &plan),
+    )?;
     let mut sink = |e: &RunEvent<'_>| {
         saver.event(e);
         portent_run::Sink::event(&mut stream, e)

@@ -1,0 +1,368 @@
+//! `scan --shard K/N --scan-name NAME`: the shards of one scan merged into one stored run, end
+//! to end with the real binary against listeners in a network namespace (its own loopback),
+//! on the default SQLite store and on a real PostgreSQL server (started as the store's tests
+//! do). Shards run one by one, two at once, and one twice; the merged run must equal an
+//! unsharded scan port for port (state and reason), a retry must change no row, a shard of
+//! another plan must be refused before it scans, and `show NAME` must name the missing shard
+//! before it runs. Needs root (ip netns), python3 and the PostgreSQL server binaries; fails
+//! loudly without them (CI runs as root).
+#![cfg(target_os = "linux")]
+#![allow(clippy::unwrap_used, clippy::panic, clippy::expect_used)]
+
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use portent_store::{PortRow, Store};
+use serde_json::Value;
+
+#[path = "../../store/tests/common/pg.rs"]
+mod pg;
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+struct Netns {
+    name: String,
+}
+
+impl Netns {
+    fn new() -> Netns {
+        let out = Command::new("id").arg("-u").output().unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            "0",
+            "these tests need root for ip netns (CI runs as root)"
+        );
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let name = format!("ptsm-{}-{n}", std::process::id());
+        assert!(
+            Command::new("ip")
+                .args(["netns", "add", &name])
+                .status()
+                .unwrap()
+                .success()
+        );
+        let ns = Netns { name };
+        assert!(
+            Command::new("ip")
+                .args(["-n", &ns.name, "link", "set", "lo", "up"])
+                .status()
+                .unwrap()
+                .success()
+        );
+        ns
+    }
+
+    /// TCP listeners on 127.0.0.1 at `ports` in the namespace, each closing its clients.
+    /// Killed when dropped.
+    fn serve(&self, ports: &[u16]) -> Server {
+        let script = format!(
+            "import socket,select\n\
+             ls=[]\n\
+             for p in {ports:?}:\n\
+             \x20   s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n\
+             \x20   s.bind(('127.0.0.1', p)); s.listen(64); ls.append(s)\n\
+             print('ready', flush=True)\n\
+             while True:\n\
+             \x20   r,_,_=select.select(ls,[],[])\n\
+             \x20   for s in r:\n\
+             \x20       c,_=s.accept(); c.close()\n"
+        );
+        let mut child = Command::new("ip")
+            .args(["netns", "exec", &self.name, "python3", "-c", &script])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3");
+        let mut line = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(child.stdout.as_mut().unwrap()),
+            &mut line,
+        )
+        .unwrap();
+        assert_eq!(line.trim(), "ready");
+        Server(child)
+    }
+
+    fn command(&self, data: &std::path::Path, store: &str, args: &[&str]) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &self.name, env!("CARGO_BIN_EXE_portent")])
+            .args(args)
+            .args(["--store", store])
+            .env("PORTENT_DATA_DIR", data)
+            .env_remove("PORTENT_STORE")
+            .env_remove("SLURM_ARRAY_TASK_ID")
+            .env_remove("JOB_COMPLETION_INDEX");
+        c
+    }
+
+    fn portent(&self, data: &std::path::Path, store: &str, args: &[&str]) -> Output {
+        self.command(data, store, args).output().unwrap()
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .output();
+    }
+}
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn ok(o: &Output) -> &Output {
+    assert!(
+        o.status.success(),
+        "{:?}: {}{}",
+        o.status,
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o
+}
+
+fn json(o: &Output) -> Value {
+    serde_json::from_slice(&ok(o).stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    })
+}
+
+/// 22 ports (every one listed, closed ones too), four of them open.
+const PORTS: &str = "20-30,790-800";
+const OPEN: [u16; 4] = [21, 25, 795, 800];
+
+fn shard_args<'a>(k: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut a = vec![
+        "scan",
+        "127.0.0.1",
+        "-p",
+        PORTS,
+        "--seed",
+        "11",
+        "--shard",
+        k,
+        "--scan-name",
+        "nightly",
+        "-q",
+    ];
+    a.extend_from_slice(extra);
+    a
+}
+
+/// (host, protocol, port, state, reason) of a run's stored ports.
+fn keyed(rows: &[PortRow]) -> Vec<(String, String, u16, String, String)> {
+    rows.iter()
+        .map(|p| {
+            (
+                p.host.clone(),
+                p.protocol.clone(),
+                p.port,
+                p.state.clone(),
+                p.reason.clone(),
+            )
+        })
+        .collect()
+}
+
+/// Everything stored about the run `name` (its hosts, ports, counts of unlisted ports and
+/// totals) as JSON, to compare before and after; all but when its last shard finished, which
+/// a retry moves.
+fn stored(s: &mut Store, name: &str) -> String {
+    let mut run = s.resolve(name).unwrap();
+    run.finished_ms = None;
+    serde_json::to_string(&s.data(run).unwrap()).unwrap()
+}
+
+fn scenario(store: &str) {
+    let ns = Netns::new();
+    let data = tempfile::tempdir().unwrap();
+    let _server = ns.serve(&OPEN);
+
+    // The reference: the same scan, unsharded, saved as a plain run.
+    ok(&ns.portent(
+        data.path(),
+        store,
+        &["scan", "127.0.0.1", "-p", PORTS, "--seed", "11", "-q"],
+    ));
+    let mut s = Store::open(store).unwrap();
+    let plain = s.resolve("last").unwrap();
+    let want = keyed(&s.ports(&plain.id).unwrap());
+    assert_eq!(want.len(), 22);
+    assert_eq!(
+        want.iter()
+            .filter(|p| p.3 == "open")
+            .map(|p| p.2)
+            .collect::<Vec<_>>(),
+        OPEN
+    );
+
+    // Shard 1, then 3 and 4 at the same moment.
+    ok(&ns.portent(data.path(), store, &shard_args("1/4", &[])));
+    let shown = json(&ns.portent(data.path(), store, &["show", "nightly", "--json"]));
+    assert_eq!(
+        shown["shards"]["missing"],
+        serde_json::json!(["2/4", "3/4", "4/4"])
+    );
+    let a = ns
+        .command(data.path(), store, &shard_args("3/4", &[]))
+        .spawn()
+        .unwrap();
+    let b = ns
+        .command(data.path(), store, &shard_args("4/4", &[]))
+        .spawn()
+        .unwrap();
+    for c in [a, b] {
+        assert!(c.wait_with_output().unwrap().status.success());
+    }
+
+    // Before the last shard: show says which one is missing, in both forms.
+    let o = ok(&ns.portent(data.path(), store, &["show", "nightly"])).clone();
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("3 of 4 shards done; missing: 2/4"), "{text}");
+    let shown = json(&ns.portent(data.path(), store, &["show", "nightly", "--json"]));
+    assert_eq!(shown["shards"]["done"], 3);
+    assert_eq!(shown["shards"]["count"], 4);
+    assert_eq!(shown["shards"]["missing"], serde_json::json!(["2/4"]));
+    assert_eq!(shown["run"]["complete"], false);
+    let history = json(&ns.portent(data.path(), store, &["history", "--json"]));
+    let named: Vec<&Value> = history["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["shards"]["name"] == "nightly")
+        .collect();
+    assert_eq!(named.len(), 1, "{history}");
+    assert_eq!(named[0]["shards"]["missing"], serde_json::json!(["2/4"]));
+    // diff: the part is said in the text and in --json, and no port is called closed.
+    let o = ns.portent(data.path(), store, &["diff", &plain.id, "nightly"]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("(nightly) is part of its scan: 3 of 4 shards done; missing: 2/4"),
+        "{text}"
+    );
+    let o = ns.portent(
+        data.path(),
+        store,
+        &["diff", "--json", &plain.id, "nightly"],
+    );
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["to_shards"]["missing"], serde_json::json!(["2/4"]));
+    assert!(v.get("from_shards").is_none());
+    assert!(
+        v["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["change"] != "closed"),
+        "{v}"
+    );
+
+    // A shard of another plan (other ports), or of another shard count: refused, exit 2,
+    // before anything is scanned or written.
+    let before = stored(&mut s, "nightly");
+    let mut other = shard_args("2/4", &[]);
+    other[3] = "20-31";
+    let o = ns.portent(data.path(), store, &other);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("is another scan") && err.contains("nothing scanned"),
+        "{err}"
+    );
+    assert!(
+        o.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    let o = ns.portent(data.path(), store, &shard_args("2/5", &[]));
+    assert_eq!(o.status.code(), Some(2));
+    let after = stored(&mut s, "nightly");
+    assert_eq!(before, after);
+
+    // The last shard: the merged run is the unsharded scan, port for port.
+    ok(&ns.portent(data.path(), store, &shard_args("2/4", &[])));
+    let merged = s.resolve("nightly").unwrap();
+    assert!(merged.complete);
+    assert_eq!(keyed(&s.ports(&merged.id).unwrap()), want);
+    assert_eq!(merged.counts.open, plain.counts.open);
+    assert_eq!(merged.counts.closed, plain.counts.closed);
+    let o = ok(&ns.portent(data.path(), store, &["show", "nightly"])).clone();
+    assert!(String::from_utf8_lossy(&o.stdout).contains("4 of 4 shards done"));
+    let shown = json(&ns.portent(data.path(), store, &["show", "nightly", "--json"]));
+    assert_eq!(shown["shards"]["missing"], serde_json::json!([]));
+    assert_eq!(shown["run"]["complete"], true);
+
+    // A shard run again (a scheduler's retry) changes no row.
+    let before = stored(&mut s, "nightly");
+    ok(&ns.portent(data.path(), store, &shard_args("3/4", &[])));
+    let after = stored(&mut s, "nightly");
+    assert_eq!(before, after);
+    assert_eq!(s.runs(None, 100).unwrap().len(), 2);
+
+    // Without --shard, a named scan is the only shard of its run.
+    ok(&ns.portent(
+        data.path(),
+        store,
+        &[
+            "scan",
+            "127.0.0.1",
+            "-p",
+            PORTS,
+            "--scan-name",
+            "whole",
+            "-q",
+        ],
+    ));
+    let whole = s.resolve("whole").unwrap();
+    assert!(whole.complete);
+    assert_eq!(keyed(&s.ports(&whole.id).unwrap()), want);
+    assert_eq!(
+        s.shards(&whole.id).unwrap().unwrap().summary(),
+        "1 of 1 shard done"
+    );
+}
+
+#[test]
+fn shards_of_one_scan_merge_into_one_named_run() {
+    let dir = tempfile::tempdir().unwrap();
+    scenario(&format!(
+        "sqlite:{}",
+        dir.path().join("store.sqlite").display()
+    ));
+    let server = pg::TestPg::start();
+    scenario(&server.database("portent_merge"));
+}
+
+#[test]
+fn a_store_that_fails_never_loses_the_output() {
+    let ns = Netns::new();
+    let data = tempfile::tempdir().unwrap();
+    let _server = ns.serve(&OPEN);
+    let o = ns.portent(
+        data.path(),
+        "postgresql://nobody@%2Fnonexistent-portent-dir/x",
+        &shard_args("1/4", &["--json"]),
+    );
+    let v = json(&o);
+    assert!(v.is_object());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("will not be saved"), "{err}");
+    // UDP is not split, so a named UDP scan is refused, not saved as something else.
+    let o = ns.portent(
+        data.path(),
+        &format!("sqlite:{}", data.path().join("s.sqlite").display()),
+        &["scan", "127.0.0.1", "-sU", "-p", "U:53", "--scan-name", "u"],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("TCP scans only"));
+}
