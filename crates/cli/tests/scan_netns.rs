@@ -77,11 +77,17 @@ impl Netns {
     }
 
     fn exec(&self, args: &[&str]) -> Output {
+        self.exec_env(args, &[])
+    }
+
+    /// `exec` with more environment variables (a scheduler's, for shards).
+    fn exec_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
         // Runs remembered by these scans go to a store of their own, not the user's.
         let data = tempfile::tempdir().unwrap();
         Command::new("ip")
             .args(["netns", "exec", &self.name])
             .args(args)
+            .envs(env.iter().copied())
             .env("PORTENT_DATA_DIR", data.path())
             .output()
             .unwrap()
@@ -989,20 +995,10 @@ fn shards_are_disjoint_and_their_union_is_the_whole_scan() {
         rows(&portent_in(&lab.scanner, &args))
     };
     let with_env = |env: &[(&str, &str)], extra: &[&str]| {
-        let data = tempfile::tempdir().unwrap();
-        let o = Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                &lab.scanner.name,
-                env!("CARGO_BIN_EXE_portent"),
-            ])
-            .args(base)
-            .args(extra)
-            .envs(env.iter().copied())
-            .env("PORTENT_DATA_DIR", data.path())
-            .output()
-            .unwrap();
+        let mut args = vec![env!("CARGO_BIN_EXE_portent")];
+        args.extend_from_slice(&base);
+        args.extend_from_slice(extra);
+        let o = lab.scanner.exec_env(&args, env);
         assert_eq!(
             o.status.code(),
             Some(0),
@@ -1062,20 +1058,15 @@ fn shards_are_disjoint_and_their_union_is_the_whole_scan() {
             "shard count is unknown",
         ),
     ] {
-        let data = tempfile::tempdir().unwrap();
-        let o = Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                &lab.scanner.name,
-                env!("CARGO_BIN_EXE_portent"),
-            ])
-            .args(["scan", TARGET_V4, "-p", "797"])
-            .args(&args)
-            .envs(env.iter().copied())
-            .env("PORTENT_DATA_DIR", data.path())
-            .output()
-            .unwrap();
+        let mut argv = vec![
+            env!("CARGO_BIN_EXE_portent"),
+            "scan",
+            TARGET_V4,
+            "-p",
+            "797",
+        ];
+        argv.extend_from_slice(&args);
+        let o = lab.scanner.exec_env(&argv, &env);
         let stderr = String::from_utf8_lossy(&o.stderr);
         assert_eq!(o.status.code(), Some(2), "{args:?}: {stderr}");
         assert!(stderr.contains(want), "{args:?}: {stderr}");
