@@ -320,6 +320,17 @@ pub fn watch_scan(args: &crate::args::WatchArgs) -> Result<Outcome> {
 
 /// The store keeps reasons by their stable names; changes show them in the words every
 /// output uses (`conn-refused`, not `reset`).
+/// Stored rows carry the store's reason names ([`portent_scan::Reason::as_str`]); every output
+/// shows the word the scan itself printed (`conn-refused`, not `reset`).
+fn shown_row_reasons(data: &mut portent_store::RunData) {
+    for p in &mut data.ports {
+        p.reason = portent_scan::Reason::word_of(&p.reason).to_owned();
+    }
+    for e in &mut data.extra {
+        e.reason = portent_scan::Reason::word_of(&e.reason).to_owned();
+    }
+}
+
 fn shown_reasons(changes: &mut [Change]) {
     for c in changes {
         for side in c.before.iter_mut().chain(c.after.iter_mut()) {
@@ -822,7 +833,8 @@ pub fn show(args: &ShowArgs) -> Result<Outcome> {
     if args.json {
         if shards.is_some() {
             // A named scan merged from its shards: the rows, and which shards are in.
-            let data = store.data(run)?;
+            let mut data = store.data(run)?;
+            shown_row_reasons(&mut data);
             out::json(&ShowOut {
                 data: &data,
                 shards,
@@ -837,7 +849,8 @@ pub fn show(args: &ShowArgs) -> Result<Outcome> {
                 w.flush()?;
             }
             None => {
-                let data = store.data(run)?;
+                let mut data = store.data(run)?;
+                shown_row_reasons(&mut data);
                 out::json(&data)?;
             }
         }
