@@ -538,6 +538,16 @@ pub struct SaveArgs {
     /// a store that cannot be written is a warning, never a failed run).
     #[arg(long)]
     pub no_save: bool,
+    /// The host identity saved with the run, which the fleet view groups by (default:
+    /// PORTENT_HOST_ID, else `host_id` in a config file, else the host name and the first 12
+    /// digits of /etc/machine-id: `web-1@3f2a9c1e0b7d`).
+    #[arg(long = "host-id", value_name = "ID", value_parser = host_id)]
+    pub host_id: Option<String>,
+}
+
+/// A `--host-id`: printable, no spaces or slashes, at most 255 bytes.
+pub(crate) fn host_id(s: &str) -> Result<String, String> {
+    crate::cmd::save::check_host_id(s).map(str::to_owned)
 }
 
 #[derive(Debug, Args)]

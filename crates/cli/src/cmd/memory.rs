@@ -13,7 +13,7 @@ use portent_store::{
 use serde::Serialize;
 
 use super::save::{
-    host_identifier, listing_target, ms_of, save_listening, save_scan, scan_data, socket_rows, warn,
+    host_identity, listing_target, ms_of, save_listening, save_scan, scan_data, socket_rows, warn,
 };
 use crate::Outcome;
 use crate::args::{DiffArgs, HistoryArgs, ShowArgs, StoreArgs};
@@ -73,16 +73,19 @@ pub fn watch_listening(args: &crate::args::WatchArgs) -> Result<Outcome> {
         netns: args.netns.as_deref().map(super::listening::netns_path),
     };
     let target = listing_target(&query);
-    let me = host_identifier();
+    // The host identity: the differential lines' hostIdentifier, and whose snapshots to
+    // continue from in a store many hosts share.
+    let me = host_identity(args_save)?.id;
     let baseline = args.baseline.as_deref().map(read_baseline).transpose()?;
-    // Continue from the newest stored snapshot of the same namespace, when the store has one.
+    // Continue from this host's newest stored snapshot of the same namespace, when the store
+    // has one.
     let mut prev: Option<Vec<SocketRow>> = if args_save.no_save {
         None
     } else {
         (|| -> Result<Option<Vec<SocketRow>>> {
             let mut store = Store::open_location(&location(&args_save.store)?)?;
             let last = store
-                .runs(Some(RunKind::Listening), 50)?
+                .host_runs(&me, Some(RunKind::Listening), 50)?
                 .into_iter()
                 .find(|r| r.complete && r.targets == [target.clone()] && r.ports.is_empty());
             Ok(match last {
@@ -221,8 +224,8 @@ pub fn watch_scan(args: &crate::args::WatchArgs) -> Result<Outcome> {
     );
     let reg = out::registry();
     let baseline = args.baseline.as_deref().map(read_baseline).transpose()?;
-    let me = host_identifier();
     let save = &args.scan.save;
+    let me = host_identity(save)?.id;
     let mut prev: Option<portent_store::RunData> = None;
     let mut earlier: HashSet<(String, String, u16)> = HashSet::new();
     let sleeper = tokio::runtime::Builder::new_current_thread()
