@@ -564,6 +564,10 @@ pub struct HistoryArgs {
     /// Only runs of this kind: scan, check or listening.
     #[arg(long, value_name = "KIND")]
     pub kind: Option<String>,
+    /// Only runs saved by this host (fleet): its host id, host name or a unique prefix of its
+    /// id (`--host-id` of the saving command).
+    #[arg(long, value_name = "HOST", conflicts_with = "host")]
+    pub machine: Option<String>,
     /// At most this many runs.
     #[arg(long, default_value_t = 20)]
     pub limit: usize,
@@ -588,6 +592,11 @@ pub struct DiffArgs {
     /// so a daemon restarted with a new PID is no change.
     #[arg(long)]
     pub listening: bool,
+    /// Compare this host's listening snapshots (implies --listening): its host id, host name
+    /// or a unique prefix of its id. Without RUNs, its newest two whole snapshots of one
+    /// namespace; last and last~N count its snapshots only.
+    #[arg(long, value_name = "HOST")]
+    pub host: Option<String>,
     /// Print JSON: {"from", "to", "changes": [...]} (docs/json.md).
     #[arg(long)]
     pub json: bool,

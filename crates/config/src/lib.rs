@@ -182,6 +182,16 @@ pub const KEYS: &[Key] = &[
         about: "where runs are saved and read: sqlite:PATH, a file path, or postgres://USER@HOST/DB",
     },
     Key {
+        name: "host_id",
+        kind: Kind::Text,
+        default: Fallback::Unset("the host name and the first 12 digits of /etc/machine-id"),
+        flag: Some("--host-id"),
+        arg: Some("host_id"),
+        commands: &["scan", "check", "listening", "watch"],
+        env: Some("PORTENT_HOST_ID"),
+        about: "the host identity saved with each run, which the fleet view groups by",
+    },
+    Key {
         name: "data_dir",
         kind: Kind::Path,
         default: Fallback::Unset("$XDG_DATA_HOME/portent, else ~/.local/share/portent"),

@@ -397,7 +397,13 @@ pub fn history(args: &HistoryArgs) -> Result<Outcome> {
     match &args.host {
         None => {
             let kind = args.kind.as_deref().map(parse_kind).transpose()?;
-            let runs = store.runs(kind, args.limit)?;
+            let runs = match &args.machine {
+                Some(m) => {
+                    let host = store.resolve_host(m, kind.unwrap_or(RunKind::Listening))?;
+                    store.host_runs(&host.host_id, kind, args.limit)?
+                }
+                None => store.runs(kind, args.limit)?,
+            };
             let shards = runs
                 .iter()
                 .map(|r| store.shards(&r.id))
@@ -589,12 +595,25 @@ pub fn diff(args: &DiffArgs) -> Result<Outcome> {
     // Input first: a bad baseline is reported before the store is opened.
     let baseline = args.baseline.as_deref().map(read_baseline).transpose()?;
     let mut store = open(&args.store)?;
-    let kind = if args.listening {
+    let listening = args.listening || args.host.is_some();
+    let kind = if listening {
         RunKind::Listening
     } else {
         RunKind::Scan
     };
-    let (a, b) = match &args.runs[..] {
+    let host = match &args.host {
+        Some(h) => Some(store.resolve_host(h, RunKind::Listening)?.host_id),
+        None => None,
+    };
+    let (a, b) = match (&host, &args.runs[..]) {
+        (Some(h), []) => match store.host_pair(h)? {
+            (Some(a), Some(b)) => (a, b),
+            _ => anyhow::bail!(
+                "host {h} has fewer than two whole listening snapshots of one namespace stored"
+            ),
+        },
+        (Some(h), [a, b]) => (store.resolve_in_host(h, a)?, store.resolve_in_host(h, b)?),
+        (None, runs) => match runs {
         [] => store.last_pair(kind)?.with_context(|| {
             format!(
                 "no two complete {} runs over the same targets are stored yet",
@@ -603,6 +622,8 @@ pub fn diff(args: &DiffArgs) -> Result<Outcome> {
         })?,
         [a, b] => (store.resolve(a)?, store.resolve(b)?),
         _ => anyhow::bail!("give two runs to compare, or none for the last two"),
+        },
+        (Some(_), _) => anyhow::bail!("give two runs to compare, or none for the last two"),
     };
     let (sa, sb) = (store.shards(&a.id)?, store.shards(&b.id)?);
     if args.json {
@@ -610,7 +631,7 @@ pub fn diff(args: &DiffArgs) -> Result<Outcome> {
         warn_missing_shards(&a, sa.as_ref());
         warn_missing_shards(&b, sb.as_ref());
     }
-    if args.listening || a.kind == RunKind::Listening {
+    if listening || a.kind == RunKind::Listening {
         let (da, db) = (store.data(a)?, store.data(b)?);
         let mut changes = portent_store::diff_sockets(&da.sockets, &db.sockets);
         if let Some(b) = &baseline {
