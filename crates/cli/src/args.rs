@@ -123,7 +123,7 @@ pub enum Command {
 Layers, each above the ones before: the defaults, /etc/portent/config.toml
 ($PORTENT_CONFIG_SYSTEM), $XDG_CONFIG_HOME/portent/config.toml or
 ~/.config/portent/config.toml ($PORTENT_CONFIG), the environment (PORTENT_STORE,
-PORTENT_DATA_DIR), then flags. /dev/null in either variable means no such file. A missing
+PORTENT_HOST_ID, PORTENT_DATA_DIR), then flags. /dev/null in either variable means no such file. A missing
 file is fine; an invalid one stops every command with its file, line and column.")]
 pub struct ConfigArgs {
     /// Print JSON: {"files": [...], "settings": [...]} (docs/config.md).

@@ -97,7 +97,10 @@ fn get(addr: &str, path: &str) -> (u16, String) {
     let (head, body) = raw.split_once("\r\n\r\n").unwrap();
     let status = head.split(' ').nth(1).unwrap().parse().unwrap();
     // Chunked bodies: the JSON and HTML checks below look inside, so join the chunks.
-    let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
         let mut out = String::new();
         let mut rest = body;
         while let Some((size, tail)) = rest.split_once("\r\n") {
@@ -204,8 +207,14 @@ fn fleet_in(store: &str) {
     let o = portent(data.path(), store, &["diff", "--host", "web-2"]);
     assert_eq!(o.status.code(), Some(1), "changes found: exit 1");
     let text = String::from_utf8_lossy(&o.stdout);
-    assert!(text.contains("+ added") && text.contains("0.0.0.0:797"), "{text}");
-    assert!(text.contains("- removed") && text.contains("127.0.0.1:8080"), "{text}");
+    assert!(
+        text.contains("+ added") && text.contains("0.0.0.0:797"),
+        "{text}"
+    );
+    assert!(
+        text.contains("- removed") && text.contains("127.0.0.1:8080"),
+        "{text}"
+    );
     // An unchanged host: no changes, exit 0; run references count that host's snapshots.
     let o = ok(portent(
         data.path(),
@@ -218,7 +227,10 @@ fn fleet_in(store: &str) {
     let o = portent(data.path(), store, &["diff", "--host", "web"]);
     assert_ne!(o.status.code(), Some(0));
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("several hosts") && err.contains("web-1"), "{err}");
+    assert!(
+        err.contains("several hosts") && err.contains("web-1"),
+        "{err}"
+    );
     let o = portent(data.path(), store, &["diff", "--host", "mail-9"]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
@@ -242,7 +254,10 @@ fn fleet_in(store: &str) {
     assert_eq!(status, 200, "{body}");
     let f: Value = serde_json::from_str(&body).unwrap();
     let list = f["hosts"].as_array().unwrap();
-    let ids: Vec<&str> = list.iter().map(|h| h["host_id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = list
+        .iter()
+        .map(|h| h["host_id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, ["db-1", "web-1", "web-2"], "{f}");
     let want = [
         // (listeners, ghosts, exposed, added, removed)
@@ -271,10 +286,7 @@ fn fleet_in(store: &str) {
         assert_eq!(h["ghosts"], ghosts.len(), "{h}");
         assert_eq!(h["exposed"], exposed.len(), "{h}");
         assert!(h["previous"].is_string(), "{h}");
-        assert!(
-            h["target"].as_str().unwrap().starts_with("netns:"),
-            "{h}"
-        );
+        assert!(h["target"].as_str().unwrap().starts_with("netns:"), "{h}");
     }
     // What each port means, from the registry: 80 is http, 797 a ghost.
     let web2 = &list[2];
@@ -328,7 +340,10 @@ fn fleet_in(store: &str) {
     assert!(row.contains(">8080/tcp</a>"), "{row}");
     let row1 = page.split("<tr data-host=\"web-1\">").nth(1).unwrap();
     let row1 = row1.split("</tr>").next().unwrap();
-    assert!(!row1.contains("added") && !row1.contains("removed"), "{row1}");
+    assert!(
+        !row1.contains("added") && !row1.contains("removed"),
+        "{row1}"
+    );
     let (status, page) = get(&addr, "/fleet/web-2");
     assert_eq!(status, 200);
     assert!(page.contains("2 listeners, 1 ghosts, 2 exposed"), "{page}");
@@ -392,7 +407,14 @@ fn default_and_environment_host_ids() {
     assert_eq!(h["runs"][0]["host_id"], want.as_str(), "{h}");
     assert_eq!(h["runs"][0]["host_identifier"], hostname.as_str(), "{h}");
     let o = Command::new(BIN)
-        .args(["listening", "--netns", &ns.name, "--json", "--store", &store])
+        .args([
+            "listening",
+            "--netns",
+            &ns.name,
+            "--json",
+            "--store",
+            &store,
+        ])
         .env("PORTENT_DATA_DIR", data.path())
         .env("PORTENT_CONFIG", "/dev/null")
         .env("PORTENT_CONFIG_SYSTEM", "/dev/null")

@@ -158,7 +158,11 @@ impl Store {
     /// `limit` hosts, by host id).
     pub fn fleet(&mut self, limit: usize) -> Result<Vec<HostSnapshots>, StoreError> {
         let mut out = Vec::new();
-        for host in self.host_entries(RunKind::Listening)?.into_iter().take(limit) {
+        for host in self
+            .host_entries(RunKind::Listening)?
+            .into_iter()
+            .take(limit)
+        {
             let (older, newest) = self.host_pair(&host.host_id)?;
             let Some(newest) = newest else { continue };
             let latest = self.data(newest)?;

@@ -30,8 +30,8 @@ pub use diff::{
     timelines,
 };
 pub use model::{
-    ExtraRow, Finish, HostEntry, HostRow, HostSnapshots, NewRun, PortRow, Run, RunCounts, RunData, RunKind, ShardClaim,
-    ShardDone, ShardRow, Shards, SocketRow, ports_contain,
+    ExtraRow, Finish, HostEntry, HostRow, HostSnapshots, NewRun, PortRow, Run, RunCounts, RunData,
+    RunKind, ShardClaim, ShardDone, ShardRow, Shards, SocketRow, ports_contain,
 };
 
 mod embedded {
@@ -1040,10 +1040,7 @@ fn run_of(r: &[Value]) -> Result<Run, StoreError> {
         options: serde_json::from_str(&r[7].text().unwrap_or_default())
             .unwrap_or(serde_json::Value::Null),
         host_identifier: r[8].text().unwrap_or_default(),
-        host_id: r[14]
-            .text()
-            .or_else(|| r[8].text())
-            .unwrap_or_default(),
+        host_id: r[14].text().or_else(|| r[8].text()).unwrap_or_default(),
         machine_id: r[15].text(),
         counts: RunCounts {
             open: n(&r[9]),

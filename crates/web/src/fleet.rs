@@ -48,9 +48,7 @@ impl FleetSocket {
     pub fn service(&self) -> String {
         match &self.registry {
             Some(r) => match r.services.first() {
-                Some(name) if r.status == portent_registry::Status::Assigned => {
-                    (*name).to_owned()
-                }
+                Some(name) if r.status == portent_registry::Status::Assigned => (*name).to_owned(),
                 _ => r.status.as_str().to_owned(),
             },
             None => "-".to_owned(),

@@ -1400,8 +1400,7 @@ fn fleet_flags(h: &mut Html, s: &crate::fleet::FleetSocket) {
     for f in s.flags.iter() {
         let class = match f {
             Flag::Ghost
-                if s
-                    .registry
+                if s.registry
                     .as_ref()
                     .is_some_and(|r| r.range == PortRange::System) =>
             {
@@ -1529,7 +1528,11 @@ pub fn fleet_page(ctx: &Ctx, fleet: Result<Option<&crate::fleet::Fleet>, &str>) 
                         )),
                         &host.host_id,
                     )
-                    .el("<br><span class=\"dim\">", &fleet_host_name(host), "</span>")
+                    .el(
+                        "<br><span class=\"dim\">",
+                        &fleet_host_name(host),
+                        "</span>",
+                    )
                     .raw("</td><td>")
                     .text(&format!("{} ({})", host.started, host.snapshot))
                     .raw("</td><td class=\"num\">")
@@ -1595,7 +1598,10 @@ pub fn fleet_host_page(ctx: &Ctx, d: &crate::fleet::FleetHostDetail) -> String {
         h.el("<tr><td>", &so.protocol, "</td>")
             .el("<td class=\"mono\">", &so.address, "</td>")
             .raw("<td class=\"num\">")
-            .link(&ctx.href(&format!("/ports/{}", so.port)), &so.port.to_string())
+            .link(
+                &ctx.href(&format!("/ports/{}", so.port)),
+                &so.port.to_string(),
+            )
             .raw("</td>")
             .el("<td>", &s.service(), "</td>")
             .raw("<td>");

@@ -1539,8 +1539,8 @@ async fn hosts_pages_show_what_the_store_remembers() {
             ports: "1-1024".into(),
             options: serde_json::json!({}),
             host_identifier: "t".into(),
-        host_id: None,
-        machine_id: None,
+            host_id: None,
+            machine_id: None,
         })
         .unwrap();
     s.save_hosts(

@@ -614,14 +614,14 @@ pub fn diff(args: &DiffArgs) -> Result<Outcome> {
         },
         (Some(h), [a, b]) => (store.resolve_in_host(h, a)?, store.resolve_in_host(h, b)?),
         (None, runs) => match runs {
-        [] => store.last_pair(kind)?.with_context(|| {
-            format!(
-                "no two complete {} runs over the same targets are stored yet",
-                kind.as_str()
-            )
-        })?,
-        [a, b] => (store.resolve(a)?, store.resolve(b)?),
-        _ => anyhow::bail!("give two runs to compare, or none for the last two"),
+            [] => store.last_pair(kind)?.with_context(|| {
+                format!(
+                    "no two complete {} runs over the same targets are stored yet",
+                    kind.as_str()
+                )
+            })?,
+            [a, b] => (store.resolve(a)?, store.resolve(b)?),
+            _ => anyhow::bail!("give two runs to compare, or none for the last two"),
         },
         (Some(_), _) => anyhow::bail!("give two runs to compare, or none for the last two"),
     };

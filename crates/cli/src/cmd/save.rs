@@ -62,8 +62,10 @@ const MACHINE_ID_FILES: [&str; 2] = ["/etc/machine-id", "/var/lib/dbus/machine-i
 /// A machine id as machine-id(5) defines it: 32 lowercase hexadecimal digits on one line.
 fn machine_id_of(text: &str) -> Option<String> {
     let t = text.trim();
-    (t.len() == 32 && t.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
-        .then(|| t.to_owned())
+    (t.len() == 32
+        && t.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+    .then(|| t.to_owned())
 }
 
 /// This machine's id, when a file holds a valid one (read through the bounded reader).
@@ -81,7 +83,9 @@ pub fn check_host_id(s: &str) -> Result<&str, String> {
     if s.is_empty() || s.len() > 255 {
         return Err("a host id is 1 to 255 bytes".to_owned());
     }
-    if s.chars().any(|c| c.is_whitespace() || c.is_control() || c == '/') {
+    if s.chars()
+        .any(|c| c.is_whitespace() || c.is_control() || c == '/')
+    {
         return Err("a host id has no spaces, control characters or slashes".to_owned());
     }
     Ok(s)
