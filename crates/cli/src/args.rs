@@ -90,6 +90,10 @@ pub enum Command {
     /// runs given, the last two complete scans over the same targets); `--listening` compares
     /// listening snapshots. Exit 0 no changes, 1 changes, 2 error (as ndiff).
     Diff(DiffArgs),
+    /// The fleet: every host that saved listening snapshots into the store (`--host-id`), its
+    /// newest snapshot's listeners, ghosts and exposed listeners, and what changed since its
+    /// snapshot before (the /fleet page of `portent serve`). Exit 0 hosts listed, 1 none.
+    Fleet(FleetArgs),
     /// A stored run again: `--json` prints the document the original command printed.
     Show(ShowArgs),
     /// Scan targets (or take a listening snapshot) again and again, save each round, and print
@@ -572,6 +576,15 @@ pub struct HistoryArgs {
     #[arg(long, default_value_t = 20)]
     pub limit: usize,
     /// Print JSON (schema: docs/json.md).
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct FleetArgs {
+    /// Print JSON: {"hosts": [...], "totals": {...}}, as /api/fleet (docs/json.md).
     #[arg(long)]
     pub json: bool,
     #[command(flatten)]

@@ -309,6 +309,25 @@ fn fleet_in(store: &str) {
         "{f}"
     );
 
+    // `portent fleet --json` is the same document; its table says the same.
+    let o = ok(portent(data.path(), store, &["fleet", "--json"]));
+    let cli: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(cli, f);
+    let o = ok(portent(data.path(), store, &["fleet"]));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("  ghosts   797/tcp (unassigned)"), "{text}");
+    assert!(text.contains("+ added    tcp 0.0.0.0:797"), "{text}");
+    assert!(
+        text.contains("- removed  tcp 127.0.0.1:8080 (http-alt)"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "3 hosts, 5 listeners; 2 ghosts on 2 hosts, 3 exposed on 2 hosts; 1 hosts changed"
+        ),
+        "{text}"
+    );
+
     // One host, every socket.
     let (status, body) = get(&addr, "/api/fleet/web-2");
     assert_eq!(status, 200, "{body}");

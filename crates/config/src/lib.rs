@@ -155,6 +155,7 @@ const STORE_COMMANDS: &[&str] = &[
     "diff",
     "show",
     "watch",
+    "fleet",
 ];
 /// `watch` repeats a scan with the scan's flags, so `[scan]` is its default too.
 const SCAN_COMMANDS: &[&str] = &["scan", "watch"];

@@ -996,3 +996,99 @@ pub fn show(args: &ShowArgs) -> Result<Outcome> {
     w.flush()?;
     Ok(Outcome::Found)
 }
+
+/// `portent fleet`: the fleet page's data on the terminal.
+pub fn fleet(args: &crate::args::FleetArgs) -> Result<Outcome> {
+    let mut store = open(&args.store)?;
+    let f = portent_web::fleet::fleet(&mut store, &out::registry())?;
+    let outcome = if f.hosts.is_empty() {
+        Outcome::Nothing
+    } else {
+        Outcome::Found
+    };
+    if args.json {
+        out::json(&f)?;
+        return Ok(outcome);
+    }
+    let mut w = out::buffered_stdout();
+    if f.hosts.is_empty() {
+        writeln!(w, "no listening snapshot is stored yet")?;
+        w.flush()?;
+        return Ok(outcome);
+    }
+    let ports = |list: &[portent_web::fleet::FleetSocket]| -> String {
+        let v: Vec<String> = list
+            .iter()
+            .map(|s| format!("{}/{} ({})", s.socket.port, s.socket.protocol, s.service()))
+            .collect();
+        if v.is_empty() {
+            "-".to_owned()
+        } else {
+            v.join(" ")
+        }
+    };
+    writeln!(
+        w,
+        "{HEAD}{:<24} {:<20} {:>9}  GHOSTS / EXPOSED / CHANGES{HEAD:#}",
+        "HOST", "LAST SNAPSHOT", "LISTENERS"
+    )?;
+    for h in &f.hosts {
+        writeln!(
+            w,
+            "{NAME}{:<24}{NAME:#} {:<20} {:>9}  {DIM}{}{DIM:#}",
+            clean(&h.host_id, false),
+            h.started,
+            h.listeners,
+            clean(&h.hostname, false)
+        )?;
+        let st = if h.ghosts > 0 { BAD } else { DIM };
+        writeln!(
+            w,
+            "  {st}ghosts{st:#}   {}",
+            clean(&ports(&h.ghost_sockets), false)
+        )?;
+        let st = if h.exposed > 0 { WARN } else { DIM };
+        writeln!(
+            w,
+            "  {st}exposed{st:#}  {}",
+            clean(&ports(&h.exposed_sockets), false)
+        )?;
+        if h.previous.is_none() {
+            writeln!(w, "  {DIM}changes  first snapshot{DIM:#}")?;
+        } else if h.changes.is_empty() {
+            writeln!(w, "  {DIM}changes  none{DIM:#}")?;
+        }
+        for c in &h.changes {
+            let (mark, st) = if c.action == "added" {
+                ("+", BAD)
+            } else {
+                ("-", GOOD)
+            };
+            let s = &c.socket.socket;
+            writeln!(
+                w,
+                "  {st}{mark} {:<8}{st:#} {} {}:{} ({}) {}",
+                c.action,
+                s.protocol,
+                s.address,
+                s.port,
+                c.socket.service(),
+                clean(&s.executable, false)
+            )?;
+        }
+    }
+    let n = f.totals;
+    writeln!(
+        w,
+        "{DIM}{} hosts, {} listeners; {} ghosts on {} hosts, {} exposed on {} hosts; {} hosts changed{DIM:#}",
+        n.hosts,
+        n.listeners,
+        n.ghosts,
+        n.hosts_with_ghosts,
+        n.exposed,
+        n.hosts_with_exposed,
+        n.hosts_changed
+    )?;
+    w.flush()?;
+    Ok(outcome)
+}
