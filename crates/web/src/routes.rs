@@ -525,7 +525,10 @@ async fn read_fleet_host(
     let st = Arc::clone(state);
     let r = crate::memory::read(&state.store, move |s| {
         match crate::fleet::host(s, &st.reg, &host) {
-            Err(portent_store::StoreError::NoSuchHost { .. }) => Ok(None),
+            Err(
+                portent_store::StoreError::NoSuchHost { .. }
+                | portent_store::StoreError::AmbiguousHost { .. },
+            ) => Ok(None),
             other => other,
         }
     })
@@ -548,7 +551,7 @@ async fn fleet_host_page(State(state): St, ctx: Ctx, Path(host): Path<String>) -
         Ok(None) => error_page(
             &ctx,
             StatusCode::NOT_FOUND,
-            "No host of that id, host name or prefix has a listening snapshot in the store.",
+            "No single host of that id, host name or prefix has a listening snapshot in the store.",
         ),
         Err(e) => error_page(
             &ctx,
@@ -584,7 +587,7 @@ async fn api_fleet_host(State(state): St, text: Result<Path<String>, PathRejecti
         Ok(Some(d)) => json(StatusCode::OK, &d),
         Ok(None) => api_error(
             StatusCode::NOT_FOUND,
-            "no host of that id, host name or prefix has a listening snapshot in the store",
+            "no single host of that id, host name or prefix has a listening snapshot in the store",
         ),
         Err(e) => api_error(
             StatusCode::SERVICE_UNAVAILABLE,
