@@ -90,6 +90,10 @@ pub enum Command {
     /// runs given, the last two complete scans over the same targets); `--listening` compares
     /// listening snapshots. Exit 0 no changes, 1 changes, 2 error (as ndiff).
     Diff(DiffArgs),
+    /// The fleet: every host that saved listening snapshots into the store (`--host-id`), its
+    /// newest snapshot's listeners, ghosts and exposed listeners, and what changed since its
+    /// snapshot before (the /fleet page of `portent serve`). Exit 0 hosts listed, 1 none.
+    Fleet(FleetArgs),
     /// A stored run again: `--json` prints the document the original command printed.
     Show(ShowArgs),
     /// Scan targets (or take a listening snapshot) again and again, save each round, and print
@@ -123,7 +127,7 @@ pub enum Command {
 Layers, each above the ones before: the defaults, /etc/portent/config.toml
 ($PORTENT_CONFIG_SYSTEM), $XDG_CONFIG_HOME/portent/config.toml or
 ~/.config/portent/config.toml ($PORTENT_CONFIG), the environment (PORTENT_STORE,
-PORTENT_DATA_DIR), then flags. /dev/null in either variable means no such file. A missing
+PORTENT_HOST_ID, PORTENT_DATA_DIR), then flags. /dev/null in either variable means no such file. A missing
 file is fine; an invalid one stops every command with its file, line and column.")]
 pub struct ConfigArgs {
     /// Print JSON: {"files": [...], "settings": [...]} (docs/config.md).
@@ -538,6 +542,16 @@ pub struct SaveArgs {
     /// a store that cannot be written is a warning, never a failed run).
     #[arg(long)]
     pub no_save: bool,
+    /// The host identity saved with the run, which the fleet view groups by (default:
+    /// PORTENT_HOST_ID, else `host_id` in a config file, else the host name and the first 12
+    /// digits of /etc/machine-id: `web-1@3f2a9c1e0b7d`).
+    #[arg(long = "host-id", value_name = "ID", value_parser = host_id)]
+    pub host_id: Option<String>,
+}
+
+/// A `--host-id`: printable, no spaces or slashes, at most 255 bytes.
+pub(crate) fn host_id(s: &str) -> Result<String, String> {
+    crate::cmd::save::check_host_id(s).map(str::to_owned)
 }
 
 #[derive(Debug, Args)]
@@ -554,10 +568,23 @@ pub struct HistoryArgs {
     /// Only runs of this kind: scan, check or listening.
     #[arg(long, value_name = "KIND")]
     pub kind: Option<String>,
+    /// Only runs saved by this host (fleet): its host id, host name or a unique prefix of its
+    /// id (`--host-id` of the saving command).
+    #[arg(long, value_name = "HOST", conflicts_with = "host")]
+    pub machine: Option<String>,
     /// At most this many runs.
     #[arg(long, default_value_t = 20)]
     pub limit: usize,
     /// Print JSON (schema: docs/json.md).
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct FleetArgs {
+    /// Print JSON: {"hosts": [...], "totals": {...}}, as /api/fleet (docs/json.md).
     #[arg(long)]
     pub json: bool,
     #[command(flatten)]
@@ -578,6 +605,11 @@ pub struct DiffArgs {
     /// so a daemon restarted with a new PID is no change.
     #[arg(long)]
     pub listening: bool,
+    /// Compare this host's listening snapshots (implies --listening): its host id, host name
+    /// or a unique prefix of its id. Without RUNs, its newest two whole snapshots of one
+    /// namespace; last and last~N count its snapshots only.
+    #[arg(long, value_name = "HOST")]
+    pub host: Option<String>,
     /// Print JSON: {"from", "to", "changes": [...]} (docs/json.md).
     #[arg(long)]
     pub json: bool,

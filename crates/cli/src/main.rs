@@ -144,6 +144,7 @@ fn run() -> Result<Outcome> {
         Command::Check(a) => cmd::check::run(&a),
         Command::History(a) => cmd::memory::history(&a),
         Command::Diff(a) => cmd::memory::diff(&a),
+        Command::Fleet(a) => cmd::memory::fleet(&a),
         Command::Show(a) => cmd::memory::show(&a),
         Command::Watch(a) if a.listening => cmd::memory::watch_listening(&a),
         Command::Watch(a) => cmd::memory::watch_scan(&a),

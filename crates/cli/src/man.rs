@@ -351,6 +351,10 @@ const ENVIRONMENT: &[(&str, &str)] = &[
         "the store of runs when --store is not given: sqlite:PATH, a file path, or postgres://USER@HOST/DB (above store in a config file)",
     ),
     (
+        "PORTENT_HOST_ID",
+        "the host identity saved with each run (scan, check, listening, watch) when --host-id is not given; the fleet view groups by it (above host_id in a config file; default: the host name and the first 12 digits of /etc/machine-id)",
+    ),
+    (
         "PORTENT_SHARDS",
         "scan: the number of shards when JOB_COMPLETION_INDEX names the shard and --shards is not given",
     ),

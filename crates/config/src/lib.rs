@@ -155,6 +155,7 @@ const STORE_COMMANDS: &[&str] = &[
     "diff",
     "show",
     "watch",
+    "fleet",
 ];
 /// `watch` repeats a scan with the scan's flags, so `[scan]` is its default too.
 const SCAN_COMMANDS: &[&str] = &["scan", "watch"];
@@ -180,6 +181,16 @@ pub const KEYS: &[Key] = &[
         commands: STORE_COMMANDS,
         env: Some("PORTENT_STORE"),
         about: "where runs are saved and read: sqlite:PATH, a file path, or postgres://USER@HOST/DB",
+    },
+    Key {
+        name: "host_id",
+        kind: Kind::Text,
+        default: Fallback::Unset("the host name and the first 12 digits of /etc/machine-id"),
+        flag: Some("--host-id"),
+        arg: Some("host_id"),
+        commands: &["scan", "check", "listening", "watch"],
+        env: Some("PORTENT_HOST_ID"),
+        about: "the host identity saved with each run, which the fleet view groups by",
     },
     Key {
         name: "data_dir",

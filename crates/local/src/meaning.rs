@@ -26,6 +26,67 @@ pub struct RegistryView {
     pub known_use: Option<&'static str>,
 }
 
+impl RegistryView {
+    /// The registry's view of `port` over `transport`, with the flags that follow from it
+    /// alone (ghost, dynamic).
+    pub fn with_flags(reg: &Registry, port: u16, transport: Transport) -> (RegistryView, Flags) {
+        let protocol = transport.protocol();
+        let entry = reg.lookup(port, protocol);
+        let range = PortRange::of(port);
+        let dynamic = range == PortRange::Dynamic;
+        // Only ports the registry leaves free are looked up in the notes: few, so a listing of
+        // tens of thousands of sockets stays a table walk.
+        let known_use = (!entry.status.provides_for_listener())
+            .then(|| portent_registry::known_use(port, protocol))
+            .flatten()
+            .map(|n| n.title);
+        let view = RegistryView {
+            status: entry.status,
+            services: entry.service_names().into_iter().collect(),
+            range,
+            known_use,
+        };
+        let mut flags = Flags::default();
+        if !view.status.provides_for_listener() && !dynamic && known_use.is_none() {
+            flags.insert(Flag::Ghost);
+        }
+        if dynamic {
+            flags.insert(Flag::Dynamic);
+        }
+        (view, flags)
+    }
+}
+
+/// What a socket kept in the store means (the fleet view): the registry's view and its flags
+/// from the protocol word (`tcp`, `udp`), address text and port alone, as [`Row::of`] gives
+/// them for a live socket, except those a stored socket cannot tell: `ephemeral` (the other
+/// host's range is not stored) and `dual-stack`. An address that is not loopback is
+/// `exposed` (a socket bound to the loopback device by name is not told apart).
+pub fn stored(
+    reg: &Registry,
+    protocol: &str,
+    address: &str,
+    port: u16,
+) -> Option<(RegistryView, Flags)> {
+    let transport = match protocol {
+        "tcp" => Transport::Tcp,
+        "udp" => Transport::Udp,
+        _ => return None,
+    };
+    let (view, mut flags) = RegistryView::with_flags(reg, port, transport);
+    let loopback = match address.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(a)) => a.is_loopback(),
+        Ok(std::net::IpAddr::V6(a)) => {
+            a.is_loopback() || a.to_ipv4_mapped().is_some_and(|m| m.is_loopback())
+        }
+        Err(_) => false,
+    };
+    if !loopback {
+        flags.insert(Flag::Exposed);
+    }
+    Some((view, flags))
+}
+
 /// Something worth a second look about a socket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -104,29 +165,7 @@ pub struct Row<'a> {
 impl<'a> Row<'a> {
     /// Builds the row for `socket`.
     pub fn of(socket: &'a Listener, reg: &Registry, host: &HostFacts) -> Row<'a> {
-        let protocol = socket.protocol.protocol();
-        let entry = reg.lookup(socket.port, protocol);
-        let range = PortRange::of(socket.port);
-        let dynamic = range == PortRange::Dynamic;
-        // Only ports the registry leaves free are looked up in the notes: few, so a listing of
-        // tens of thousands of sockets stays a table walk.
-        let known_use = (!entry.status.provides_for_listener())
-            .then(|| portent_registry::known_use(socket.port, protocol))
-            .flatten()
-            .map(|n| n.title);
-        let registry = RegistryView {
-            status: entry.status,
-            services: entry.service_names().into_iter().collect(),
-            range,
-            known_use,
-        };
-        let mut flags = Flags::default();
-        if !registry.status.provides_for_listener() && !dynamic && known_use.is_none() {
-            flags.insert(Flag::Ghost);
-        }
-        if dynamic {
-            flags.insert(Flag::Dynamic);
-        }
+        let (registry, mut flags) = RegistryView::with_flags(reg, socket.port, socket.protocol);
         if socket.exposed() {
             flags.insert(Flag::Exposed);
         }

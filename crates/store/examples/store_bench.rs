@@ -31,6 +31,8 @@ fn main() {
                 ports: format!("1-{ports}"),
                 options: serde_json::json!({}),
                 host_identifier: "bench".into(),
+                host_id: None,
+                machine_id: None,
             })
             .unwrap();
         let hs: Vec<HostRow> = (0..hosts)
@@ -105,6 +107,8 @@ fn main() {
                 ports: "1-1024".into(),
                 options: serde_json::json!({}),
                 host_identifier: "bench".into(),
+                host_id: None,
+                machine_id: None,
             })
             .unwrap();
         s.save_hosts(

@@ -16,6 +16,7 @@
 pub mod baseline;
 mod db;
 pub mod diff;
+mod fleet;
 mod model;
 
 use std::collections::{HashMap, HashSet};
@@ -29,8 +30,8 @@ pub use diff::{
     timelines,
 };
 pub use model::{
-    ExtraRow, Finish, HostRow, NewRun, PortRow, Run, RunCounts, RunData, RunKind, ShardClaim,
-    ShardDone, ShardRow, Shards, SocketRow, ports_contain,
+    ExtraRow, Finish, HostEntry, HostRow, HostSnapshots, NewRun, PortRow, Run, RunCounts, RunData,
+    RunKind, ShardClaim, ShardDone, ShardRow, Shards, SocketRow, ports_contain,
 };
 
 mod embedded {
@@ -70,6 +71,31 @@ pub enum StoreError {
     },
     #[error("the name {0:?} belongs to a run that is not a sharded scan")]
     NotAScanName(String),
+    #[error("no host {reference:?} has stored {kind} runs{}", known_hosts(.known))]
+    NoSuchHost {
+        reference: String,
+        kind: &'static str,
+        known: Vec<String>,
+    },
+    #[error("{reference:?} matches several hosts ({}); give the whole host id", .ids.join(", "))]
+    AmbiguousHost { reference: String, ids: Vec<String> },
+    #[error("run {run} is not a {kind} run of host {host} (it is {what})")]
+    NotOfHost {
+        run: String,
+        host: String,
+        kind: &'static str,
+        what: String,
+    },
+}
+
+/// `; the hosts stored are: a, b` (at most ten), or nothing.
+fn known_hosts(known: &[String]) -> String {
+    if known.is_empty() {
+        return String::new();
+    }
+    let more = if known.len() > 10 { ", ..." } else { "" };
+    let shown: Vec<&str> = known.iter().take(10).map(String::as_str).collect();
+    format!("; the hosts stored are: {}{more}", shown.join(", "))
 }
 
 /// Rows per multi-row INSERT: 400 rows of 12 columns are 4,800 bound values, far under
@@ -184,7 +210,8 @@ impl Store {
         self.db.exec(
             "INSERT INTO runs (id, kind, started_ms, finished_ms, complete, targets, ports, \
              options, host_identifier, open_count, closed_count, filtered_count, hosts_up, \
-             document) VALUES (?, ?, ?, NULL, 0, ?, ?, ?, ?, 0, 0, 0, 0, NULL)",
+             document, host_id, machine_id) \
+             VALUES (?, ?, ?, NULL, 0, ?, ?, ?, ?, 0, 0, 0, 0, NULL, ?, ?)",
             &[
                 id.clone().into(),
                 run.kind.as_str().into(),
@@ -193,6 +220,8 @@ impl Store {
                 run.ports.clone().into(),
                 run.options.to_string().into(),
                 run.host_identifier.clone().into(),
+                host_id_of(run).into(),
+                run.machine_id.clone().into(),
             ],
         )?;
         Ok(id)
@@ -384,8 +413,8 @@ impl Store {
         self.db.exec(
             "INSERT INTO runs (id, kind, started_ms, finished_ms, complete, targets, ports, \
              options, host_identifier, open_count, closed_count, filtered_count, hosts_up, \
-             document, name, plan, shard_count) \
-             VALUES (?, ?, ?, NULL, 0, ?, ?, ?, ?, 0, 0, 0, 0, NULL, ?, ?, ?) \
+             document, name, plan, shard_count, host_id, machine_id) \
+             VALUES (?, ?, ?, NULL, 0, ?, ?, ?, ?, 0, 0, 0, 0, NULL, ?, ?, ?, ?, ?) \
              ON CONFLICT (name) DO NOTHING",
             &[
                 id.into(),
@@ -398,6 +427,8 @@ impl Store {
                 claim.name.clone().into(),
                 claim.plan.clone().into(),
                 count(claim.count).into(),
+                host_id_of(run).into(),
+                run.machine_id.clone().into(),
             ],
         )?;
         let rows = self.db.query(
@@ -825,7 +856,7 @@ impl Store {
         let rows = self.db.query(
             "SELECT r.id, r.kind, r.started_ms, r.finished_ms, r.complete, r.targets, r.ports, \
              r.options, r.host_identifier, r.open_count, r.closed_count, r.filtered_count, \
-             r.hosts_up, r.open_filtered_count, h.status FROM runs r \
+             r.hosts_up, r.open_filtered_count, r.host_id, r.machine_id, h.status FROM runs r \
              JOIN run_hosts h ON h.run_id = r.id \
              WHERE h.host = ? ORDER BY r.started_ms, r.id",
             &[host.into()],
@@ -862,7 +893,8 @@ impl Store {
         let rows = self.db.query(
             "SELECT h.host, r.id, r.kind, r.started_ms, r.finished_ms, r.complete, r.targets, \
              r.ports, r.options, r.host_identifier, r.open_count, r.closed_count, \
-             r.filtered_count, r.hosts_up, r.open_filtered_count FROM run_hosts h \
+             r.filtered_count, r.hosts_up, r.open_filtered_count, r.host_id, r.machine_id \
+             FROM run_hosts h \
              JOIN runs r ON r.id = h.run_id \
              ORDER BY h.host, r.started_ms DESC",
             &[],
@@ -961,7 +993,7 @@ impl Store {
 
 const RUN_SELECT: &str = "SELECT id, kind, started_ms, finished_ms, complete, targets, ports, \
                           options, host_identifier, open_count, closed_count, filtered_count, \
-                          hosts_up, open_filtered_count FROM runs";
+                          hosts_up, open_filtered_count, host_id, machine_id FROM runs";
 
 const RUN_KINDS: &[Kind] = &[
     Kind::Text,
@@ -978,7 +1010,16 @@ const RUN_KINDS: &[Kind] = &[
     Kind::Int,
     Kind::Int,
     Kind::Int,
+    Kind::Text,
+    Kind::Text,
 ];
+
+/// The host identity stored for a new run: its own, else its host name.
+fn host_id_of(run: &NewRun) -> String {
+    run.host_id
+        .clone()
+        .unwrap_or_else(|| run.host_identifier.clone())
+}
 
 fn run_of(r: &[Value]) -> Result<Run, StoreError> {
     let id = r[0].text().unwrap_or_default();
@@ -999,6 +1040,8 @@ fn run_of(r: &[Value]) -> Result<Run, StoreError> {
         options: serde_json::from_str(&r[7].text().unwrap_or_default())
             .unwrap_or(serde_json::Value::Null),
         host_identifier: r[8].text().unwrap_or_default(),
+        host_id: r[14].text().or_else(|| r[8].text()).unwrap_or_default(),
+        machine_id: r[15].text(),
         counts: RunCounts {
             open: n(&r[9]),
             closed: n(&r[10]),

@@ -43,8 +43,13 @@ pub struct NewRun {
     pub ports: String,
     /// The options that shaped the run (timing, detection...), as the caller names them.
     pub options: serde_json::Value,
-    /// The machine that ran it.
+    /// The machine that ran it: its host name.
     pub host_identifier: String,
+    /// The host identity the fleet view groups by (`web-1@3f2a9c1e0b7d`, or an operator's
+    /// `--host-id`); `None`: the host name alone.
+    pub host_id: Option<String>,
+    /// The machine's whole /etc/machine-id, when it could be read.
+    pub machine_id: Option<String>,
 }
 
 /// Totals of a run.
@@ -85,7 +90,13 @@ pub struct Run {
     pub targets: Vec<String>,
     pub ports: String,
     pub options: serde_json::Value,
+    /// The host name of the machine that ran it.
     pub host_identifier: String,
+    /// The host identity (the fleet view's key): `web-1@3f2a9c1e0b7d`, an operator's
+    /// `--host-id`, or the host name alone for runs saved before host identities.
+    pub host_id: String,
+    /// The machine's /etc/machine-id, when it was read.
+    pub machine_id: Option<String>,
     pub counts: RunCounts,
 }
 
@@ -158,6 +169,24 @@ pub struct RunData {
     pub ports: Vec<PortRow>,
     pub extra: Vec<ExtraRow>,
     pub sockets: Vec<SocketRow>,
+}
+
+/// A host identity the store knows, with its newest run of the kind asked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HostEntry {
+    pub host_id: String,
+    /// Its host name, as the newest run saw it.
+    pub hostname: String,
+    pub machine_id: Option<String>,
+}
+
+/// One host of the fleet: its newest whole listening snapshot and the one before it over the
+/// same namespace (`None` for a host with one snapshot so far).
+#[derive(Debug, Clone, Serialize)]
+pub struct HostSnapshots {
+    pub host: HostEntry,
+    pub latest: RunData,
+    pub previous: Option<RunData>,
 }
 
 /// One shard of a named scan as it starts: every shard of one scan names the same run and

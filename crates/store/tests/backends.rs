@@ -22,6 +22,8 @@ fn new_run(kind: RunKind, at: i64, targets: &[&str], ports: &str) -> NewRun {
         ports: ports.to_owned(),
         options: serde_json::json!({"timeout_ms": 1000}),
         host_identifier: "test-box".to_owned(),
+        host_id: None,
+        machine_id: None,
     }
 }
 

@@ -25,6 +25,8 @@ fn new_run() -> NewRun {
         ports: "1-100".to_owned(),
         options: serde_json::json!({}),
         host_identifier: "node".to_owned(),
+        host_id: None,
+        machine_id: None,
     }
 }
 

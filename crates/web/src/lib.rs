@@ -26,6 +26,7 @@ use portent_registry::Registry;
 use portent_registry::report::HostFacts;
 
 pub mod feedback;
+pub mod fleet;
 pub mod grid;
 pub mod guard;
 pub mod html;

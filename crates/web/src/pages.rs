@@ -90,6 +90,8 @@ fn frame(
         .raw(" ")
         .link(&ctx.href("/hosts"), t.hosts)
         .raw(" ")
+        .link(&ctx.href("/fleet"), t.fleet)
+        .raw(" ")
         .link(&ctx.href("/feedback"), t.feedback)
         .raw("</nav>");
     if search == SearchBox::Header {
@@ -1390,4 +1392,233 @@ pub fn feedback_page(ctx: &Ctx, s: &Summary) -> String {
         &[(t.feedback.to_owned(), None)],
         &h.finish(),
     )
+}
+
+/// A stored socket's flags as the listening table marks them.
+fn fleet_flags(h: &mut Html, s: &crate::fleet::FleetSocket) {
+    use portent_registry::PortRange;
+    for f in s.flags.iter() {
+        let class = match f {
+            Flag::Ghost
+                if s.registry
+                    .as_ref()
+                    .is_some_and(|r| r.range == PortRange::System) =>
+            {
+                "flag flag-ghost strong"
+            }
+            Flag::Ghost => "flag flag-ghost",
+            Flag::Exposed => "flag flag-exposed",
+            Flag::Ephemeral => "flag flag-ephemeral",
+            Flag::DualStack => "flag flag-dual",
+            Flag::Dynamic => "flag flag-dynamic",
+        };
+        h.raw("<span class=\"")
+            .raw(class)
+            .raw("\">")
+            .text(f.as_str())
+            .raw("</span> ");
+    }
+}
+
+/// `80/tcp (http)` linking to the port's page.
+fn fleet_port(h: &mut Html, ctx: &Ctx, s: &crate::fleet::FleetSocket) {
+    h.link(
+        &ctx.href(&format!("/ports/{}", s.socket.port)),
+        &format!("{}/{}", s.socket.port, s.socket.protocol),
+    )
+    .el(" <span class=\"svc\">(", &s.service(), ")</span>");
+}
+
+/// Sockets as a list of ports in one cell, with the address when it is not a wildcard.
+fn fleet_port_list(h: &mut Html, ctx: &Ctx, list: &[crate::fleet::FleetSocket]) {
+    if list.is_empty() {
+        h.raw("-");
+    }
+    for (i, s) in list.iter().enumerate() {
+        if i > 0 {
+            h.raw("<br>");
+        }
+        h.text(&s.socket.address).raw(" ");
+        fleet_port(h, ctx, s);
+    }
+}
+
+/// `web-1 (machine-id 3f2a…)`: how a host is named on the pages.
+fn fleet_host_name(host: &crate::fleet::FleetHost) -> String {
+    match &host.machine_id {
+        Some(m) => format!(
+            "{} (machine-id {}…)",
+            host.hostname,
+            m.chars().take(12).collect::<String>()
+        ),
+        None => host.hostname.clone(),
+    }
+}
+
+fn fleet_changes(h: &mut Html, ctx: &Ctx, changes: &[crate::fleet::FleetChange]) {
+    if changes.is_empty() {
+        h.raw("-");
+    }
+    for (i, c) in changes.iter().enumerate() {
+        if i > 0 {
+            h.raw("<br>");
+        }
+        h.raw(if c.action == "added" {
+            "<span class=\"change added\">+ added</span> "
+        } else {
+            "<span class=\"change removed\">- removed</span> "
+        })
+        .text(&c.socket.socket.address)
+        .raw(" ");
+        fleet_port(h, ctx, &c.socket);
+        h.raw(" ");
+        fleet_flags(h, &c.socket);
+    }
+}
+
+/// `/fleet`: one row per host with a listening snapshot in the store.
+pub fn fleet_page(ctx: &Ctx, fleet: Result<Option<&crate::fleet::Fleet>, &str>) -> String {
+    let t = ctx.t();
+    let mut h = Html::with_capacity(8_000);
+    h.el("<h1>", t.fleet, "</h1>");
+    match fleet {
+        Err(e) => {
+            h.el(
+                "<p class=\"warn\">",
+                &format!("cannot read the store: {e}"),
+                "</p>",
+            );
+        }
+        Ok(None) => {
+            h.el("<p>", t.nothing_stored, "</p>");
+        }
+        Ok(Some(f)) if f.hosts.is_empty() => {
+            h.el("<p>", t.nothing_stored, "</p>");
+        }
+        Ok(Some(f)) => {
+            let n = f.totals;
+            h.el(
+                "<p class=\"summary\" id=\"fleet-totals\">",
+                &format!(
+                    "{} hosts, {} listeners; {} ghosts on {} hosts, {} exposed on {} hosts; \
+                     {} hosts changed since their snapshot before",
+                    n.hosts,
+                    n.listeners,
+                    n.ghosts,
+                    n.hosts_with_ghosts,
+                    n.exposed,
+                    n.hosts_with_exposed,
+                    n.hosts_changed
+                ),
+                "</p>",
+            );
+            h.raw(
+                "<div class=\"scroll\"><table class=\"fleet\"><thead><tr><th>host</th>\
+                 <th>last snapshot</th><th>listeners</th><th>ghosts</th><th>exposed</th>\
+                 <th>changes since the snapshot before</th></tr></thead><tbody>",
+            );
+            for host in &f.hosts {
+                h.raw("<tr data-host=\"")
+                    .text(&host.host_id)
+                    .raw("\"><td>")
+                    .link(
+                        &ctx.href(&format!(
+                            "/fleet/{}",
+                            crate::fleet::path_segment(&host.host_id)
+                        )),
+                        &host.host_id,
+                    )
+                    .el(
+                        "<br><span class=\"dim\">",
+                        &fleet_host_name(host),
+                        "</span>",
+                    )
+                    .raw("</td><td>")
+                    .text(&format!("{} ({})", host.started, host.snapshot))
+                    .raw("</td><td class=\"num\">")
+                    .num(host.listeners as u64)
+                    .raw("</td><td>");
+                fleet_port_list(&mut h, ctx, &host.ghost_sockets);
+                h.raw("</td><td>");
+                fleet_port_list(&mut h, ctx, &host.exposed_sockets);
+                h.raw("</td><td>");
+                if host.previous.is_none() {
+                    h.raw("<span class=\"dim\">first snapshot</span>");
+                } else {
+                    fleet_changes(&mut h, ctx, &host.changes);
+                }
+                h.raw("</td></tr>");
+            }
+            h.raw("</tbody></table></div>");
+        }
+    }
+    let crumbs = [(t.fleet.to_owned(), None)];
+    layout(ctx, t.fleet, &crumbs, &h.finish())
+}
+
+/// `/fleet/HOST`: every socket of the host's newest snapshot with what it means, and what
+/// changed since the snapshot before.
+pub fn fleet_host_page(ctx: &Ctx, d: &crate::fleet::FleetHostDetail) -> String {
+    let t = ctx.t();
+    let host = &d.host;
+    let mut h = Html::with_capacity(8_000);
+    h.el("<h1>", &host.host_id, "</h1>");
+    h.el(
+        "<p class=\"summary\">",
+        &format!(
+            "{}; snapshot {} at {} of {}: {} listeners, {} ghosts, {} exposed",
+            fleet_host_name(host),
+            host.snapshot,
+            host.started,
+            host.target,
+            host.listeners,
+            host.ghosts,
+            host.exposed
+        ),
+        "</p>",
+    );
+    h.raw("<h2>changes since the snapshot before</h2><p id=\"changes\">");
+    match &host.previous {
+        None => {
+            h.raw("none: this is the host's first snapshot");
+        }
+        Some(p) => {
+            h.text(&format!("since {p}: ")).raw("<br>");
+            fleet_changes(&mut h, ctx, &host.changes);
+        }
+    }
+    h.raw("</p><h2>listeners</h2>");
+    h.raw(
+        "<div class=\"scroll\"><table class=\"listeners\"><thead><tr><th>proto</th>\
+         <th>address</th><th>port</th><th>service</th><th>flags</th><th>pid</th>\
+         <th>process</th><th>user</th><th>executable</th></tr></thead><tbody>",
+    );
+    for s in &d.sockets {
+        let so = &s.socket;
+        h.el("<tr><td>", &so.protocol, "</td>")
+            .el("<td class=\"mono\">", &so.address, "</td>")
+            .raw("<td class=\"num\">")
+            .link(
+                &ctx.href(&format!("/ports/{}", so.port)),
+                &so.port.to_string(),
+            )
+            .raw("</td>")
+            .el("<td>", &s.service(), "</td>")
+            .raw("<td>");
+        fleet_flags(&mut h, s);
+        h.el(
+            "</td><td class=\"num\">",
+            &so.pid.map_or_else(|| "-".to_owned(), |p| p.to_string()),
+            "</td>",
+        )
+        .el("<td>", so.process.as_deref().unwrap_or("-"), "</td>")
+        .el("<td>", &so.user, "</td>")
+        .el("<td class=\"mono\">", &so.executable, "</td></tr>");
+    }
+    h.raw("</tbody></table></div>");
+    let crumbs = [
+        (t.fleet.to_owned(), Some(ctx.href("/fleet"))),
+        (host.host_id.clone(), None),
+    ];
+    layout(ctx, &host.host_id, &crumbs, &h.finish())
 }

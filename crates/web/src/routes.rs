@@ -61,6 +61,10 @@ pub fn router(state: Arc<AppState>, bound: SocketAddr) -> Router {
         .route("/listening", get(listening_page))
         .route("/hosts", get(hosts_page))
         .route("/hosts/{addr}", get(host_page))
+        .route("/fleet", get(fleet_page))
+        .route("/fleet/{host}", get(fleet_host_page))
+        .route("/api/fleet", get(api_fleet))
+        .route("/api/fleet/{host}", get(api_fleet_host))
         .route("/api/hosts", get(api_hosts))
         .route("/api/hosts/{addr}", get(api_host))
         .route("/feedback", get(feedback_page))
@@ -499,6 +503,91 @@ async fn api_host(State(state): St, text: Result<Path<String>, PathRejection>) -
         Ok(v) => json(
             StatusCode::OK,
             &serde_json::json!({ "host": host, "ports": v.unwrap_or_default() }),
+        ),
+        Err(e) => api_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("cannot read the store: {e}"),
+        ),
+    }
+}
+
+/// The fleet from the store, off the async threads. `Ok(None)`: nothing stored yet.
+async fn read_fleet(state: &Arc<AppState>) -> Result<Option<crate::fleet::Fleet>, String> {
+    let st = Arc::clone(state);
+    crate::memory::read(&state.store, move |s| crate::fleet::fleet(s, &st.reg)).await
+}
+
+/// One host of the fleet. `Ok(None)`: no such host (or nothing stored).
+async fn read_fleet_host(
+    state: &Arc<AppState>,
+    host: String,
+) -> Result<Option<crate::fleet::FleetHostDetail>, String> {
+    let st = Arc::clone(state);
+    let r = crate::memory::read(&state.store, move |s| {
+        match crate::fleet::host(s, &st.reg, &host) {
+            Err(
+                portent_store::StoreError::NoSuchHost { .. }
+                | portent_store::StoreError::AmbiguousHost { .. },
+            ) => Ok(None),
+            other => other,
+        }
+    })
+    .await;
+    r.map(Option::flatten)
+}
+
+async fn fleet_page(State(state): St, ctx: Ctx) -> Response {
+    let r = read_fleet(&state).await;
+    let page = match &r {
+        Ok(v) => pages::fleet_page(&ctx, Ok(v.as_ref())),
+        Err(e) => pages::fleet_page(&ctx, Err(e)),
+    };
+    html(StatusCode::OK, page)
+}
+
+async fn fleet_host_page(State(state): St, ctx: Ctx, Path(host): Path<String>) -> Response {
+    match read_fleet_host(&state, host.clone()).await {
+        Ok(Some(d)) => html(StatusCode::OK, pages::fleet_host_page(&ctx, &d)),
+        Ok(None) => error_page(
+            &ctx,
+            StatusCode::NOT_FOUND,
+            "No single host of that id, host name or prefix has a listening snapshot in the store.",
+        ),
+        Err(e) => error_page(
+            &ctx,
+            StatusCode::SERVICE_UNAVAILABLE,
+            &format!("cannot read the store: {e}"),
+        ),
+    }
+}
+
+async fn api_fleet(State(state): St) -> Response {
+    match read_fleet(&state).await {
+        Ok(Some(f)) => json(StatusCode::OK, &f),
+        Ok(None) => json(
+            StatusCode::OK,
+            &crate::fleet::Fleet {
+                hosts: Vec::new(),
+                totals: crate::fleet::FleetTotals::default(),
+            },
+        ),
+        Err(e) => api_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("cannot read the store: {e}"),
+        ),
+    }
+}
+
+async fn api_fleet_host(State(state): St, text: Result<Path<String>, PathRejection>) -> Response {
+    let host = match path_text(text) {
+        Ok(t) => t,
+        Err(r) => return *r,
+    };
+    match read_fleet_host(&state, host).await {
+        Ok(Some(d)) => json(StatusCode::OK, &d),
+        Ok(None) => api_error(
+            StatusCode::NOT_FOUND,
+            "no single host of that id, host name or prefix has a listening snapshot in the store",
         ),
         Err(e) => api_error(
             StatusCode::SERVICE_UNAVAILABLE,

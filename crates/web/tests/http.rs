@@ -1539,6 +1539,8 @@ async fn hosts_pages_show_what_the_store_remembers() {
             ports: "1-1024".into(),
             options: serde_json::json!({}),
             host_identifier: "t".into(),
+            host_id: None,
+            machine_id: None,
         })
         .unwrap();
     s.save_hosts(
@@ -1598,4 +1600,97 @@ async fn hosts_pages_show_what_the_store_remembers() {
         get(&app, "/api/hosts/x").await.status,
         StatusCode::NOT_FOUND
     );
+}
+
+/// Two hosts with one host name stay apart by their machine ids; a host id that is markup is
+/// escaped on the page and percent-encoded in its link; an ambiguous host name is a 404.
+#[tokio::test]
+async fn fleet_pages_keep_hosts_of_one_name_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app_with(dir.path(), fake_source());
+    let b = get(&app, "/fleet").await.body;
+    assert!(b.contains("Nothing is stored yet"), "{b}");
+    let mut s =
+        portent_store::Store::open(&dir.path().join("store.sqlite").to_string_lossy()).unwrap();
+    let mut at = 1_796_400_000_000;
+    let mut snap = |s: &mut portent_store::Store, id: &str, mid: &str, ports: &[u16]| {
+        at += 1000;
+        let run = s
+            .begin(&portent_store::NewRun {
+                kind: portent_store::RunKind::Listening,
+                started_ms: at,
+                targets: vec!["local".into()],
+                ports: String::new(),
+                options: serde_json::json!({}),
+                host_identifier: "web".into(),
+                host_id: Some(id.into()),
+                machine_id: Some(mid.into()),
+            })
+            .unwrap();
+        let rows: Vec<portent_store::SocketRow> = ports
+            .iter()
+            .map(|&port| portent_store::SocketRow {
+                protocol: "tcp".into(),
+                address: "0.0.0.0".into(),
+                port,
+                executable: "/usr/sbin/x".into(),
+                user: "root".into(),
+                pid: Some(1),
+                process: Some("x".into()),
+            })
+            .collect();
+        s.save_sockets(&run, &rows).unwrap();
+        s.finish(
+            &run,
+            &portent_store::Finish {
+                finished_ms: at + 10,
+                complete: true,
+                ..portent_store::Finish::default()
+            },
+        )
+        .unwrap();
+    };
+    let (a, b_) = ("a".repeat(32), "b".repeat(32));
+    snap(&mut s, "web@aaaaaaaaaaaa", &a, &[22]);
+    snap(&mut s, "web@bbbbbbbbbbbb", &b_, &[22, 797]);
+    snap(&mut s, "web@aaaaaaaaaaaa", &a, &[22, 80]);
+    snap(&mut s, "<i>x</i>", &a, &[443]);
+    drop(s);
+    let r = get(&app, "/api/fleet").await;
+    assert_eq!(r.status, StatusCode::OK);
+    let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    let ids: Vec<&str> = v["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["host_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["<i>x</i>", "web@aaaaaaaaaaaa", "web@bbbbbbbbbbbb"]);
+    let a_host = &v["hosts"][1];
+    assert_eq!(a_host["added"], 1);
+    assert_eq!(a_host["changes"][0]["port"], 80);
+    assert_eq!(a_host["machine_id"], a.as_str());
+    assert_eq!(v["hosts"][2]["ghosts"], 1);
+    assert!(v["hosts"][2]["previous"].is_null());
+    let page = get(&app, "/fleet").await.body;
+    assert!(page.contains("&lt;i&gt;x&lt;/i&gt;") && !page.contains("<i>x</i>"));
+    assert!(
+        page.contains("href=\"/fleet/%3Ci%3Ex%3C%2Fi%3E\""),
+        "{page}"
+    );
+    assert!(page.contains("web (machine-id aaaaaaaaaaaa…)"));
+    assert_eq!(
+        get(&app, "/fleet/%3Ci%3Ex%3C%2Fi%3E").await.status,
+        StatusCode::OK
+    );
+    // "web" is the host name of two hosts: not one host.
+    assert_eq!(get(&app, "/fleet/web").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        get(&app, "/api/fleet/web").await.status,
+        StatusCode::NOT_FOUND
+    );
+    let r = get(&app, "/api/fleet/web@b").await;
+    assert_eq!(r.status, StatusCode::OK);
+    let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    assert_eq!(v["sockets"].as_array().unwrap().len(), 2);
 }

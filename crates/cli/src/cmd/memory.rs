@@ -13,7 +13,7 @@ use portent_store::{
 use serde::Serialize;
 
 use super::save::{
-    host_identifier, listing_target, ms_of, save_listening, save_scan, scan_data, socket_rows, warn,
+    host_identity, listing_target, ms_of, save_listening, save_scan, scan_data, socket_rows, warn,
 };
 use crate::Outcome;
 use crate::args::{DiffArgs, HistoryArgs, ShowArgs, StoreArgs};
@@ -73,16 +73,19 @@ pub fn watch_listening(args: &crate::args::WatchArgs) -> Result<Outcome> {
         netns: args.netns.as_deref().map(super::listening::netns_path),
     };
     let target = listing_target(&query);
-    let me = host_identifier();
+    // The host identity: the differential lines' hostIdentifier, and whose snapshots to
+    // continue from in a store many hosts share.
+    let me = host_identity(args_save)?.id;
     let baseline = args.baseline.as_deref().map(read_baseline).transpose()?;
-    // Continue from the newest stored snapshot of the same namespace, when the store has one.
+    // Continue from this host's newest stored snapshot of the same namespace, when the store
+    // has one.
     let mut prev: Option<Vec<SocketRow>> = if args_save.no_save {
         None
     } else {
         (|| -> Result<Option<Vec<SocketRow>>> {
             let mut store = Store::open_location(&location(&args_save.store)?)?;
             let last = store
-                .runs(Some(RunKind::Listening), 50)?
+                .host_runs(&me, Some(RunKind::Listening), 50)?
                 .into_iter()
                 .find(|r| r.complete && r.targets == [target.clone()] && r.ports.is_empty());
             Ok(match last {
@@ -221,8 +224,8 @@ pub fn watch_scan(args: &crate::args::WatchArgs) -> Result<Outcome> {
     );
     let reg = out::registry();
     let baseline = args.baseline.as_deref().map(read_baseline).transpose()?;
-    let me = host_identifier();
     let save = &args.scan.save;
+    let me = host_identity(save)?.id;
     let mut prev: Option<portent_store::RunData> = None;
     let mut earlier: HashSet<(String, String, u16)> = HashSet::new();
     let sleeper = tokio::runtime::Builder::new_current_thread()
@@ -405,7 +408,13 @@ pub fn history(args: &HistoryArgs) -> Result<Outcome> {
     match &args.host {
         None => {
             let kind = args.kind.as_deref().map(parse_kind).transpose()?;
-            let runs = store.runs(kind, args.limit)?;
+            let runs = match &args.machine {
+                Some(m) => {
+                    let host = store.resolve_host(m, kind.unwrap_or(RunKind::Listening))?;
+                    store.host_runs(&host.host_id, kind, args.limit)?
+                }
+                None => store.runs(kind, args.limit)?,
+            };
             let shards = runs
                 .iter()
                 .map(|r| store.shards(&r.id))
@@ -597,20 +606,35 @@ pub fn diff(args: &DiffArgs) -> Result<Outcome> {
     // Input first: a bad baseline is reported before the store is opened.
     let baseline = args.baseline.as_deref().map(read_baseline).transpose()?;
     let mut store = open(&args.store)?;
-    let kind = if args.listening {
+    let listening = args.listening || args.host.is_some();
+    let kind = if listening {
         RunKind::Listening
     } else {
         RunKind::Scan
     };
-    let (a, b) = match &args.runs[..] {
-        [] => store.last_pair(kind)?.with_context(|| {
-            format!(
-                "no two complete {} runs over the same targets are stored yet",
-                kind.as_str()
-            )
-        })?,
-        [a, b] => (store.resolve(a)?, store.resolve(b)?),
-        _ => anyhow::bail!("give two runs to compare, or none for the last two"),
+    let host = match &args.host {
+        Some(h) => Some(store.resolve_host(h, RunKind::Listening)?.host_id),
+        None => None,
+    };
+    let (a, b) = match (&host, &args.runs[..]) {
+        (Some(h), []) => match store.host_pair(h)? {
+            (Some(a), Some(b)) => (a, b),
+            _ => anyhow::bail!(
+                "host {h} has fewer than two whole listening snapshots of one namespace stored"
+            ),
+        },
+        (Some(h), [a, b]) => (store.resolve_in_host(h, a)?, store.resolve_in_host(h, b)?),
+        (None, runs) => match runs {
+            [] => store.last_pair(kind)?.with_context(|| {
+                format!(
+                    "no two complete {} runs over the same targets are stored yet",
+                    kind.as_str()
+                )
+            })?,
+            [a, b] => (store.resolve(a)?, store.resolve(b)?),
+            _ => anyhow::bail!("give two runs to compare, or none for the last two"),
+        },
+        (Some(_), _) => anyhow::bail!("give two runs to compare, or none for the last two"),
     };
     let (sa, sb) = (store.shards(&a.id)?, store.shards(&b.id)?);
     if args.json {
@@ -618,7 +642,7 @@ pub fn diff(args: &DiffArgs) -> Result<Outcome> {
         warn_missing_shards(&a, sa.as_ref());
         warn_missing_shards(&b, sb.as_ref());
     }
-    if args.listening || a.kind == RunKind::Listening {
+    if listening || a.kind == RunKind::Listening {
         let (da, db) = (store.data(a)?, store.data(b)?);
         let mut changes = portent_store::diff_sockets(&da.sockets, &db.sockets);
         if let Some(b) = &baseline {
@@ -984,4 +1008,100 @@ pub fn show(args: &ShowArgs) -> Result<Outcome> {
     }
     w.flush()?;
     Ok(Outcome::Found)
+}
+
+/// `portent fleet`: the fleet page's data on the terminal.
+pub fn fleet(args: &crate::args::FleetArgs) -> Result<Outcome> {
+    let mut store = open(&args.store)?;
+    let f = portent_web::fleet::fleet(&mut store, &out::registry())?;
+    let outcome = if f.hosts.is_empty() {
+        Outcome::Nothing
+    } else {
+        Outcome::Found
+    };
+    if args.json {
+        out::json(&f)?;
+        return Ok(outcome);
+    }
+    let mut w = out::buffered_stdout();
+    if f.hosts.is_empty() {
+        writeln!(w, "no listening snapshot is stored yet")?;
+        w.flush()?;
+        return Ok(outcome);
+    }
+    let ports = |list: &[portent_web::fleet::FleetSocket]| -> String {
+        let v: Vec<String> = list
+            .iter()
+            .map(|s| format!("{}/{} ({})", s.socket.port, s.socket.protocol, s.service()))
+            .collect();
+        if v.is_empty() {
+            "-".to_owned()
+        } else {
+            v.join(" ")
+        }
+    };
+    writeln!(
+        w,
+        "{HEAD}{:<24} {:<20} {:>9}  GHOSTS / EXPOSED / CHANGES{HEAD:#}",
+        "HOST", "LAST SNAPSHOT", "LISTENERS"
+    )?;
+    for h in &f.hosts {
+        writeln!(
+            w,
+            "{NAME}{:<24}{NAME:#} {:<20} {:>9}  {DIM}{}{DIM:#}",
+            clean(&h.host_id, false),
+            h.started,
+            h.listeners,
+            clean(&h.hostname, false)
+        )?;
+        let st = if h.ghosts > 0 { BAD } else { DIM };
+        writeln!(
+            w,
+            "  {st}ghosts{st:#}   {}",
+            clean(&ports(&h.ghost_sockets), false)
+        )?;
+        let st = if h.exposed > 0 { WARN } else { DIM };
+        writeln!(
+            w,
+            "  {st}exposed{st:#}  {}",
+            clean(&ports(&h.exposed_sockets), false)
+        )?;
+        if h.previous.is_none() {
+            writeln!(w, "  {DIM}changes  first snapshot{DIM:#}")?;
+        } else if h.changes.is_empty() {
+            writeln!(w, "  {DIM}changes  none{DIM:#}")?;
+        }
+        for c in &h.changes {
+            let (mark, st) = if c.action == "added" {
+                ("+", BAD)
+            } else {
+                ("-", GOOD)
+            };
+            let s = &c.socket.socket;
+            writeln!(
+                w,
+                "  {st}{mark} {:<8}{st:#} {} {}:{} ({}) {}",
+                c.action,
+                s.protocol,
+                s.address,
+                s.port,
+                c.socket.service(),
+                clean(&s.executable, false)
+            )?;
+        }
+    }
+    let n = f.totals;
+    writeln!(
+        w,
+        "{DIM}{} hosts, {} listeners; {} ghosts on {} hosts, {} exposed on {} hosts; {} hosts changed{DIM:#}",
+        n.hosts,
+        n.listeners,
+        n.ghosts,
+        n.hosts_with_ghosts,
+        n.exposed,
+        n.hosts_with_exposed,
+        n.hosts_changed
+    )?;
+    w.flush()?;
+    Ok(outcome)
 }

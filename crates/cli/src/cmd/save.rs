@@ -44,6 +44,99 @@ pub fn host_identifier() -> String {
         .unwrap_or_else(|| "unknown".to_owned())
 }
 
+/// Who this machine is in the store: its host name, and the host identity the fleet view
+/// groups by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostIdentity {
+    pub hostname: String,
+    /// `--host-id`, else PORTENT_HOST_ID, else the config file's `host_id`, else
+    /// `HOSTNAME@MACHINEID12`, else the host name alone (no readable machine id).
+    pub id: String,
+    /// The whole machine id, when one could be read.
+    pub machine_id: Option<String>,
+}
+
+/// The files a machine id is read from, in order (systemd's, then D-Bus's older place).
+const MACHINE_ID_FILES: [&str; 2] = ["/etc/machine-id", "/var/lib/dbus/machine-id"];
+
+/// A machine id as machine-id(5) defines it: 32 lowercase hexadecimal digits on one line.
+fn machine_id_of(text: &str) -> Option<String> {
+    let t = text.trim();
+    (t.len() == 32
+        && t.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+    .then(|| t.to_owned())
+}
+
+/// This machine's id, when a file holds a valid one (read through the bounded reader).
+fn machine_id() -> Option<String> {
+    const INPUT: portent_input::Input = portent_input::Input::new("machine id", 4096);
+    MACHINE_ID_FILES
+        .iter()
+        .find_map(|f| INPUT.read_text(std::path::Path::new(f)).ok())
+        .and_then(|t| machine_id_of(&t))
+}
+
+/// Why a host id is refused, or the id: 1 to 255 bytes, printable, no whitespace, no `/` (it
+/// names a page: /fleet/ID).
+pub fn check_host_id(s: &str) -> Result<&str, String> {
+    if s.is_empty() || s.len() > 255 {
+        return Err("a host id is 1 to 255 bytes".to_owned());
+    }
+    if s.chars()
+        .any(|c| c.is_whitespace() || c.is_control() || c == '/')
+    {
+        return Err("a host id has no spaces, control characters or slashes".to_owned());
+    }
+    Ok(s)
+}
+
+/// The default identity from a host name and machine id: `web-1@3f2a9c1e0b7d`.
+pub fn default_host_id(hostname: &str, machine_id: Option<&str>) -> String {
+    match machine_id {
+        Some(m) => format!("{hostname}@{}", &m[..m.len().min(12)]),
+        None => hostname.to_owned(),
+    }
+}
+
+/// This machine's identity for `args`: the flag (or the config file's value, which clap gives
+/// the flag as its default), the environment above the file, else the default form.
+pub fn host_identity(args: &SaveArgs) -> Result<HostIdentity> {
+    let hostname = host_identifier();
+    let machine_id = machine_id();
+    let env = std::env::var("PORTENT_HOST_ID")
+        .ok()
+        .filter(|s| !s.trim().is_empty());
+    let id = match (&args.host_id, env) {
+        (Some(id), _) => id.clone(),
+        (None, Some(env)) => check_host_id(env.trim())
+            .map_err(|e| anyhow::anyhow!("PORTENT_HOST_ID {env:?}: {e}"))?
+            .to_owned(),
+        (None, None) => default_host_id(&hostname, machine_id.as_deref()),
+    };
+    Ok(HostIdentity {
+        hostname,
+        id,
+        machine_id,
+    })
+}
+
+/// The identity fields of a new run for `args`; an identity that cannot be made (a bad
+/// PORTENT_HOST_ID) is a warning, and the run is saved under the default one.
+fn identity_fields(args: &SaveArgs) -> (String, Option<String>, Option<String>) {
+    let me = host_identity(args).unwrap_or_else(|e| {
+        warn("the host id is not used", &e);
+        let hostname = host_identifier();
+        let machine_id = machine_id();
+        HostIdentity {
+            id: default_host_id(&hostname, machine_id.as_deref()),
+            hostname,
+            machine_id,
+        }
+    });
+    (me.hostname, Some(me.id), me.machine_id)
+}
+
 /// Saves a listening snapshot (the sockets listed, before display filters). `started_ms` is
 /// when the listing began.
 pub fn save_listening(args: &SaveArgs, listing: &Listing, query: &Query, started_ms: i64) {
@@ -51,6 +144,7 @@ pub fn save_listening(args: &SaveArgs, listing: &Listing, query: &Query, started
         return;
     }
     let result = (|| -> Result<()> {
+        let me = host_identity(args)?;
         let mut store = Store::open_location(&super::memory::location(&args.store)?)?;
         let target = listing_target(query);
         let ports = query.port.map(|p| p.to_string()).unwrap_or_default();
@@ -60,7 +154,9 @@ pub fn save_listening(args: &SaveArgs, listing: &Listing, query: &Query, started
             targets: vec![target],
             ports,
             options: serde_json::json!({ "tcp": query.tcp, "udp": query.udp }),
-            host_identifier: host_identifier(),
+            host_identifier: me.hostname,
+            host_id: Some(me.id),
+            machine_id: me.machine_id,
         })?;
         let rows = socket_rows(listing);
         store.save_sockets(&id, &rows)?;
@@ -133,13 +229,16 @@ pub fn save_scan(
     document: Option<String>,
     args_line: &str,
 ) {
+    let (host_identifier, host_id, machine_id) = identity_fields(args);
     let run = NewRun {
         kind: RunKind::Scan,
         started_ms: ms_of(record.started_at),
         targets: targets.to_vec(),
         ports: record.port_list.clone(),
         options,
-        host_identifier: host_identifier(),
+        host_identifier,
+        host_id,
+        machine_id,
     };
     let (hosts, ports, extra, mut fin) = scan_parts(record);
     fin.document = document;
@@ -215,13 +314,16 @@ impl ScanSaver {
             return Ok(ScanSaver::off());
         }
         let location = super::memory::location(&args.store);
+        let (host_identifier, host_id, machine_id) = identity_fields(args);
         let run = NewRun {
             kind: RunKind::Scan,
             started_ms: portent_store::now_ms(),
             targets,
             ports,
             options,
-            host_identifier: host_identifier(),
+            host_identifier,
+            host_id,
+            machine_id,
         };
         let (tx, rx) = mpsc::channel();
         let thread = match claim {
@@ -519,6 +621,8 @@ pub(crate) fn scan_data(
             ports: record.port_list.clone(),
             options: options.clone(),
             host_identifier: host_identifier(),
+            host_id: host_identifier(),
+            machine_id: None,
             counts: fin.counts,
         },
         hosts,
@@ -563,6 +667,7 @@ pub(crate) fn save_check(
     document: Option<String>,
 ) {
     let report = &check.report;
+    let (host_identifier, host_id, machine_id) = identity_fields(args);
     let run = NewRun {
         kind: RunKind::Check,
         started_ms,
@@ -572,7 +677,9 @@ pub(crate) fn save_check(
             portent_scan::Protocol::Udp => format!("U:{}", check.port),
         },
         options: serde_json::json!({}),
-        host_identifier: host_identifier(),
+        host_identifier,
+        host_id,
+        machine_id,
     };
     let hosts: Vec<HostRow> = report
         .addresses
