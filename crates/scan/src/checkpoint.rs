@@ -15,10 +15,35 @@
 //! Memory: one slot per position between W and the newest issued one, i.e. about the window
 //! in flight plus the retries waiting behind the oldest silent port.
 //!
-//! Not built yet (see docs/scale.md): the engine and store wiring of these checkpoints and the
-//! `--resume` flag itself.
+//! The engine uses it when asked ([`crate::ScannerBuilder::checkpoints`]): port results then
+//! come in walk order, each batch followed by an [`crate::Event::Checkpoint`] with the
+//! [`WalkPoint`] they reach, and [`crate::ScannerBuilder::resume_from`] starts a scan at one.
+//! Not built yet (see docs/scale.md): the store's record of checkpoints and the `--resume`
+//! flag itself.
 
 use std::collections::VecDeque;
+
+/// A point in a scan's walk: every port result of the host groups before `group` (1-based, in
+/// target order, [`crate::engine::HOST_GROUP`] hosts each) is final, and so is every one at a
+/// permutation index below `position` in `group`'s port phase. The walk order is fixed by the
+/// targets, the ports, the seed and the shard, so the same point means the same pairs to a
+/// scan started again with them; `live` is the number of hosts of `group` that host discovery
+/// found up, which the permutation of that group depends on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct WalkPoint {
+    pub group: u64,
+    pub position: u64,
+    pub live: u64,
+}
+
+impl WalkPoint {
+    /// The start of a scan.
+    pub const START: WalkPoint = WalkPoint {
+        group: 1,
+        position: 0,
+        live: 0,
+    };
+}
 
 /// A misuse of [`Watermark`]: a position completed that was never issued, or twice.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
