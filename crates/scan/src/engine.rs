@@ -815,8 +815,7 @@ impl<N: Network> Scanner<N> {
                     unknown.into(),
                     ports,
                     Phase::Discovery,
-                    (group_no, &global),
-                    (0, false),
+                    (group_no, &global, 0, false),
                     &mut |o| {
                         if let Out::Result(h, r) = o
                             && r.state != State::Filtered
@@ -851,8 +850,7 @@ impl<N: Network> Scanner<N> {
                 live.into(),
                 Arc::clone(&ports),
                 Phase::Ports,
-                (group_no, &global),
-                (start, self.checkpoints),
+                (group_no, &global, start, self.checkpoints),
                 &mut |o| match o {
                     Out::Result(h, r) => {
                         counts[h as usize].add(r.state);
@@ -914,8 +912,9 @@ impl<N: Network> Scanner<N> {
         live: Arc<[u32]>,
         ports: Arc<[u16]>,
         phase: Phase,
-        (group_no, global): (u64, &Arc<[u64]>),
-        (start, ordered): (u64, bool),
+        // The group, its hosts' places in the target list, the walk's first index and
+        // whether results come in walk order.
+        (group_no, global, start, ordered): (u64, &Arc<[u64]>, u64, bool),
         out: &mut impl FnMut(Out),
     ) {
         if live.is_empty() || ports.is_empty() {

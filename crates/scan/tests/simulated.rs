@@ -379,10 +379,11 @@ fn resume_net(rtt_ms: u64) -> SimNet {
 }
 
 type Found = BTreeMap<(IpAddr, u16), (State, Reason)>;
+type Kept = Vec<(IpAddr, u16, State, Reason)>;
 
 /// Port results before the last checkpoint of an interrupted run (what a store would hold),
 /// and that checkpoint.
-fn checkpointed(events: &[Event]) -> (Vec<(IpAddr, u16, State, Reason)>, Option<WalkPoint>) {
+fn checkpointed(events: &[Event]) -> (Kept, Option<WalkPoint>) {
     let mut kept = Vec::new();
     let mut pending = Vec::new();
     let mut point = None;
