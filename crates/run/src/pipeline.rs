@@ -541,6 +541,8 @@ impl<'c> Pipeline<'c> {
                     })
                 }
             }
+            // Checkpoints are for a caller that records them (scan --resume); none here.
+            Event::Checkpoint(_) => ControlFlow::Continue(()),
             Event::Finished { elapsed, stats } => {
                 self.phases_finished += 1;
                 self.stats.absorb(&stats);

@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use tokio::task::JoinSet;
 
+use crate::checkpoint::{WalkPoint, Watermark, strided_start};
 use crate::error::ConfigError;
 use crate::limits;
 use crate::model::{Counts, Event, HostStatus, PortResult, Reason, State, Stats};
@@ -112,6 +113,8 @@ pub struct ScannerBuilder<N = SystemNetwork> {
     discovery: Discovery,
     seed: Option<u64>,
     shard: Option<(Shard, u64)>,
+    checkpoints: bool,
+    resume: Option<WalkPoint>,
     network: N,
 }
 
@@ -124,6 +127,8 @@ impl ScannerBuilder<SystemNetwork> {
             discovery: Discovery::Auto,
             seed: None,
             shard: None,
+            checkpoints: false,
+            resume: None,
             network: SystemNetwork::default(),
         }
     }
@@ -139,6 +144,8 @@ impl<N: Network> ScannerBuilder<N> {
             discovery: self.discovery,
             seed: self.seed,
             shard: self.shard,
+            checkpoints: self.checkpoints,
+            resume: self.resume,
             network,
         }
     }
@@ -189,6 +196,24 @@ impl<N: Network> ScannerBuilder<N> {
     /// ports and partition seed.
     pub fn shard(mut self, shard: Shard, partition_seed: u64) -> Self {
         self.shard = Some((shard, partition_seed));
+        self
+    }
+
+    /// Delivers port results in walk order, each batch followed by an
+    /// [`Event::Checkpoint`] ([`crate::checkpoint`]), so that a caller can record how far the
+    /// scan got. Results are held back behind the oldest unfinished pair (a silent port being
+    /// retried), at most the window's span.
+    pub fn checkpoints(mut self, on: bool) -> Self {
+        self.checkpoints = on;
+        self
+    }
+
+    /// Starts the walk at `point`, a checkpoint of an earlier scan with the same targets,
+    /// ports, seed and shard: the host groups before it are skipped (no discovery, no events),
+    /// and its group's port phase starts at its position. Turns checkpoints on.
+    pub fn resume_from(mut self, point: WalkPoint) -> Self {
+        self.resume = Some(point);
+        self.checkpoints = true;
         self
     }
 
@@ -247,6 +272,8 @@ impl<N: Network> ScannerBuilder<N> {
             discovery: self.discovery,
             seed,
             partition,
+            checkpoints: self.checkpoints,
+            resume: self.resume,
             network: Arc::new(self.network),
         })
     }
@@ -262,6 +289,10 @@ pub struct Scanner<N = SystemNetwork> {
     seed: u64,
     /// The shard's pairs only, when sharded.
     partition: Option<Arc<Partition>>,
+    /// Port results in walk order with [`Event::Checkpoint`]s.
+    checkpoints: bool,
+    /// Where the walk starts, when resumed.
+    resume: Option<WalkPoint>,
     network: Arc<N>,
 }
 
@@ -325,6 +356,8 @@ pub(crate) fn retries_for_loss(losses: u64, answers: u64, configured: u8, ports:
 
 #[derive(Debug, Clone, Copy)]
 struct Probe {
+    /// The pair's index in the phase's permutation (its place in walk order).
+    index: u64,
     host: u32,
     port: u16,
     attempt: u8,
@@ -399,6 +432,8 @@ struct Share {
     /// This driver takes permutation indexes `k, k + n, k + 2n, ...`.
     k: u64,
     n: u64,
+    /// The first index of the walk (a resumed group's position; else 0).
+    start: u64,
     phase: Phase,
     /// A sharded scan's partition, and each group host's position in the whole target list
     /// (the partition's host index). Discovery ignores it: it asks about hosts, not pairs.
@@ -418,8 +453,9 @@ impl Share {
 }
 
 impl<N: Network> Driver<N> {
-    /// Scans this driver's share, calling `out(host index, result)` for each final result.
-    async fn run(&mut self, share: &Share, out: &mut impl FnMut(u32, PortResult)) {
+    /// Scans this driver's share, calling `out(host index, result, permutation index)` for
+    /// each final result.
+    async fn run(&mut self, share: &Share, out: &mut impl FnMut(u32, PortResult, u64)) {
         let live = &share.live;
         let ports = &share.ports;
         if live.is_empty() || ports.is_empty() {
@@ -427,7 +463,7 @@ impl<N: Network> Driver<N> {
         }
         let n_hosts = live.len() as u64;
         let perm = &share.perm;
-        let mut next: u64 = share.k;
+        let mut next: u64 = share.k + share.n * strided_start(share.start, share.k, share.n);
         let mut retry: std::collections::VecDeque<Probe> = std::collections::VecDeque::new();
         let mut tasks: JoinSet<Done> = JoinSet::new();
         let mut pacer = self.timing.rate.map(|r| {
@@ -455,6 +491,7 @@ impl<N: Network> Driver<N> {
                 let probe = match retry.pop_front() {
                     Some(p) => p,
                     None if next < perm.len() => {
+                        let index = next;
                         let i = perm.get(next);
                         next += share.n;
                         let (host, port) = (live[(i % n_hosts) as usize], i / n_hosts);
@@ -462,6 +499,7 @@ impl<N: Network> Driver<N> {
                             continue;
                         }
                         Probe {
+                            index,
                             host,
                             port: ports[port as usize],
                             attempt: 0,
@@ -541,6 +579,7 @@ impl<N: Network> Driver<N> {
             let settled_any = !batch.is_empty();
             for d in batch {
                 let in_flight = tasks.len();
+                let index = d.probe.index;
                 if let Some((host, result)) = self.settle(
                     d,
                     share.phase,
@@ -549,7 +588,7 @@ impl<N: Network> Driver<N> {
                     in_flight,
                     ports.len(),
                 ) {
-                    out(host, result);
+                    out(host, result, index);
                 }
             }
             if settled_any && let Some(iv) = self.window.pacing_interval() {
@@ -667,8 +706,15 @@ impl Drop for StopOnDrop {
     }
 }
 
-enum Msg<N> {
+/// What a phase hands its caller: a final result, or (in walk order, with checkpoints on) the
+/// permutation index below which every result has been handed over.
+enum Out {
     Result(u32, PortResult),
+    Mark(u64),
+}
+
+enum Msg<N> {
+    Result(u32, PortResult, u64),
     Finished(usize, Box<Driver<N>>),
 }
 
@@ -737,6 +783,10 @@ impl<N: Network> Scanner<N> {
             }
             let global: Arc<[u64]> = global.into();
             group_no += 1;
+            // A resumed walk: the groups before its point are final already.
+            if self.resume.is_some_and(|r| group_no < r.group) {
+                continue;
+            }
             for d in &mut drivers {
                 d.hosts = group
                     .iter()
@@ -765,9 +815,11 @@ impl<N: Network> Scanner<N> {
                     unknown.into(),
                     ports,
                     Phase::Discovery,
-                    (group_no, &global),
-                    &mut |h, r| {
-                        if r.state != State::Filtered {
+                    (group_no, &global, 0, false),
+                    &mut |o| {
+                        if let Out::Result(h, r) = o
+                            && r.state != State::Filtered
+                        {
                             status[h as usize] = HostStatus::Up;
                         }
                     },
@@ -788,15 +840,27 @@ impl<N: Network> Scanner<N> {
             let live: Vec<u32> = (0..group.len() as u32)
                 .filter(|&i| status[i as usize] != HostStatus::Down)
                 .collect();
+            let n_live = live.len() as u64;
+            let start = match self.resume {
+                Some(r) if r.group == group_no => r.position,
+                _ => 0,
+            };
             self.phase(
                 &mut drivers,
                 live.into(),
                 Arc::clone(&ports),
                 Phase::Ports,
-                (group_no, &global),
-                &mut |h, r| {
-                    counts[h as usize].add(r.state);
-                    on_event(Event::Port(r));
+                (group_no, &global, start, self.checkpoints),
+                &mut |o| match o {
+                    Out::Result(h, r) => {
+                        counts[h as usize].add(r.state);
+                        on_event(Event::Port(r));
+                    }
+                    Out::Mark(position) => on_event(Event::Checkpoint(WalkPoint {
+                        group: group_no,
+                        position,
+                        live: n_live,
+                    })),
                 },
             )
             .await;
@@ -813,6 +877,14 @@ impl<N: Network> Scanner<N> {
                     counts: counts[i],
                     srtt,
                 });
+            }
+            // The phase returns only when its walk is done (a stop drops this future).
+            if self.checkpoints {
+                on_event(Event::Checkpoint(WalkPoint {
+                    group: group_no + 1,
+                    position: 0,
+                    live: 0,
+                }));
             }
         }
         let mut stats = Stats::default();
@@ -840,8 +912,10 @@ impl<N: Network> Scanner<N> {
         live: Arc<[u32]>,
         ports: Arc<[u16]>,
         phase: Phase,
-        (group_no, global): (u64, &Arc<[u64]>),
-        out: &mut impl FnMut(u32, PortResult),
+        // The group, its hosts' places in the target list, the walk's first index and
+        // whether results come in walk order.
+        (group_no, global, start, ordered): (u64, &Arc<[u64]>, u64, bool),
+        out: &mut impl FnMut(Out),
     ) {
         if live.is_empty() || ports.is_empty() {
             return;
@@ -857,14 +931,46 @@ impl<N: Network> Scanner<N> {
             perm: perm.clone(),
             k,
             n,
+            start,
             phase,
             partition: self
                 .partition
                 .as_ref()
                 .map(|p| (Arc::clone(p), Arc::clone(global))),
         };
+        // In walk order: results wait in a watermark until every earlier index is final.
+        let mut tracker = ordered.then(|| Watermark::<(u32, PortResult)>::new(start));
+        let owner = share(0);
+        let n_hosts = live.len() as u64;
+        let mut deliver = |h: u32, r: PortResult, index: u64| {
+            let Some(t) = tracker.as_mut() else {
+                out(Out::Result(h, r));
+                return;
+            };
+            // Indexes up to this one: pending, or final at once when not the shard's.
+            while t.issued() <= index {
+                let i = perm.get(t.issued());
+                if owner.owns(live[(i % n_hosts) as usize], i / n_hosts) {
+                    t.issue();
+                } else {
+                    t.skip();
+                }
+            }
+            // Each index is settled once by the driver that owns it; an error cannot occur,
+            // and a result refused here would be one counted twice.
+            if t.complete(index, (h, r)).is_err() {
+                return;
+            }
+            let (mark, ready) = t.drain();
+            if !ready.is_empty() {
+                for (h, r) in ready {
+                    out(Out::Result(h, r));
+                }
+                out(Out::Mark(mark));
+            }
+        };
         if drivers.len() == 1 {
-            drivers[0].run(&share(0), out).await;
+            drivers[0].run(&share(0), &mut deliver).await;
             return;
         }
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Msg<N>>();
@@ -877,8 +983,8 @@ impl<N: Network> Scanner<N> {
                     .enable_all()
                     .build();
                 if let Ok(rt) = rt {
-                    rt.block_on(d.run(&sh, &mut |h, r| {
-                        let _ = tx.send(Msg::Result(h, r));
+                    rt.block_on(d.run(&sh, &mut |h, r, i| {
+                        let _ = tx.send(Msg::Result(h, r, i));
                     }));
                 }
                 let _ = tx.send(Msg::Finished(k, Box::new(d)));
@@ -888,7 +994,7 @@ impl<N: Network> Scanner<N> {
         let mut back: Vec<Option<Driver<N>>> = (0..count).map(|_| None).collect();
         while let Some(m) = rx.recv().await {
             match m {
-                Msg::Result(h, r) => out(h, r),
+                Msg::Result(h, r, i) => deliver(h, r, i),
                 Msg::Finished(k, d) => back[k] = Some(*d),
             }
         }

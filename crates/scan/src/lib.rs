@@ -8,6 +8,7 @@
 //! engine, [`udp::UdpScanner`], with the same events.
 
 pub mod check;
+pub mod checkpoint;
 pub mod engine;
 pub mod error;
 pub mod explain;

@@ -377,6 +377,10 @@ pub enum Event {
     },
     /// One port's final result.
     Port(PortResult),
+    /// With checkpoints on ([`crate::ScannerBuilder::checkpoints`]): the [`Event::Port`]s
+    /// delivered since the scan (or its resume) started are exactly the port results of the
+    /// pairs before this point in walk order, each once.
+    Checkpoint(crate::checkpoint::WalkPoint),
     /// A host is finished.
     HostDone {
         addr: IpAddr,

@@ -10,8 +10,9 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use portent_scan::checkpoint::WalkPoint;
 use portent_scan::{
-    Attempt, Discovery, Event, HostStatus, Network, PortSet, Reason, Scanner, State, Stats,
+    Attempt, Discovery, Event, HostStatus, Network, PortSet, Reason, Scanner, Shard, State, Stats,
     Targets, Timing,
 };
 
@@ -356,4 +357,205 @@ async fn several_threads_share_the_work_exactly() {
         })
         .collect();
     assert_eq!(done, [3000, 3000]);
+}
+
+/// The network of the resume tests: open, closed, silent (retried, so results finish out of
+/// order) and lossy ports on two hosts. A new one per run: its loss counts per port restart.
+fn resume_net(rtt_ms: u64) -> SimNet {
+    let mut net = SimNet::new(rtt_ms, Behaviour::Closed);
+    for host in ["192.0.2.1", "192.0.2.2"] {
+        for port in 1..=400u16 {
+            let b = match port % 37 {
+                0 => Behaviour::Silent,
+                5 => Behaviour::Open,
+                11 => Behaviour::LoseFirst(1),
+                17 => Behaviour::Icmp,
+                _ => continue,
+            };
+            net = net.set(host, port, b);
+        }
+    }
+    net
+}
+
+type Found = BTreeMap<(IpAddr, u16), (State, Reason)>;
+type Kept = Vec<(IpAddr, u16, State, Reason)>;
+
+/// Port results before the last checkpoint of an interrupted run (what a store would hold),
+/// and that checkpoint.
+fn checkpointed(events: &[Event]) -> (Kept, Option<WalkPoint>) {
+    let mut kept = Vec::new();
+    let mut pending = Vec::new();
+    let mut point = None;
+    for e in events {
+        match e {
+            Event::Port(r) => pending.push((r.addr, r.port, r.state, r.reason)),
+            Event::Checkpoint(p) => {
+                kept.append(&mut pending);
+                point = Some(*p);
+            }
+            _ => {}
+        }
+    }
+    (kept, point)
+}
+
+/// Scans `resume_net` killed at `kills` (milliseconds after each start; the future dropped, as
+/// on kill -9 nothing past the last checkpoint survives), resuming from the last checkpoint
+/// each time, then to the end: returns every kept result, asserting each pair came once.
+async fn interrupted_scan(
+    threads: usize,
+    shard: Option<Shard>,
+    kills: &[u64],
+    rtt_ms: u64,
+    timing: Timing,
+) -> (Found, usize) {
+    let mut found = Found::new();
+    let mut point: Option<WalkPoint> = None;
+    let mut resumed_midway = 0;
+    for (i, kill) in kills.iter().map(Some).chain([None]).enumerate() {
+        let targets = Targets::from_addrs(["192.0.2.1", "192.0.2.2"].map(|h| h.parse().unwrap()));
+        let mut b = Scanner::builder(targets, PortSet::from_ports(1..=400))
+            .timing(Timing { threads, ..timing })
+            .discovery(Discovery::Off)
+            .seed(11)
+            .network(resume_net(rtt_ms));
+        if let Some(s) = shard {
+            b = b.shard(s, 99);
+        }
+        b = match point {
+            Some(p) => b.resume_from(p),
+            None => b.checkpoints(true),
+        };
+        let scanner = b.build().unwrap();
+        let mut events = Vec::new();
+        let run = scanner.run(|e| events.push(e));
+        match kill {
+            Some(ms) => {
+                let _ = tokio::time::timeout(Duration::from_millis(*ms), run).await;
+            }
+            None => {
+                let stats = run.await;
+                assert!(matches!(events.last(), Some(Event::Finished { .. })));
+                // The resumed run probed only the pairs it reports: none below its point.
+                let delivered = events
+                    .iter()
+                    .filter(|e| matches!(e, Event::Port(_)))
+                    .count() as u64;
+                assert_eq!(
+                    stats.attempts - stats.retries,
+                    delivered,
+                    "run {i}: {stats:?}"
+                );
+            }
+        }
+        let (kept, at) = if kill.is_some() {
+            checkpointed(&events)
+        } else {
+            let all = events
+                .iter()
+                .filter_map(|e| match e {
+                    Event::Port(r) => Some((r.addr, r.port, r.state, r.reason)),
+                    _ => None,
+                })
+                .collect();
+            (all, None)
+        };
+        for (addr, port, state, reason) in kept {
+            assert!(
+                found.insert((addr, port), (state, reason)).is_none(),
+                "run {i}: {addr}:{port} twice"
+            );
+        }
+        if let Some(p) = at {
+            assert!(point.is_none_or(|q| p >= q), "checkpoints move forward");
+            if p.position > 0 {
+                resumed_midway += 1;
+            }
+            point = Some(p);
+        }
+    }
+    (found, resumed_midway)
+}
+
+async fn whole_scan(threads: usize, shard: Option<Shard>, rtt_ms: u64, timing: Timing) -> Found {
+    let targets = Targets::from_addrs(["192.0.2.1", "192.0.2.2"].map(|h| h.parse().unwrap()));
+    let mut b = Scanner::builder(targets, PortSet::from_ports(1..=400))
+        .timing(Timing { threads, ..timing })
+        .discovery(Discovery::Off)
+        .seed(11)
+        .network(resume_net(rtt_ms));
+    if let Some(s) = shard {
+        b = b.shard(s, 99);
+    }
+    let mut events = Vec::new();
+    b.build().unwrap().run(|e| events.push(e)).await;
+    let mut m = Found::new();
+    for e in events {
+        if let Event::Port(r) = e {
+            assert!(m.insert((r.addr, r.port), (r.state, r.reason)).is_none());
+        }
+    }
+    m
+}
+
+/// A seeded generator for kill points (xorshift64*); the seed is printed.
+fn kill_points(seed: u64, n: usize, below_ms: u64) -> Vec<u64> {
+    let mut x = seed | 1;
+    (0..n)
+        .map(|_| {
+            x ^= x >> 12;
+            x ^= x << 25;
+            x ^= x >> 27;
+            1 + x.wrapping_mul(0x2545_f491_4f6c_dd1d) % below_ms
+        })
+        .collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_scan_killed_and_resumed_from_checkpoints_loses_nothing_and_repeats_nothing() {
+    let timing = Timing {
+        initial_window: 16,
+        max_window: 16,
+        ..Timing::default()
+    };
+    let whole = whole_scan(1, None, 5, timing).await;
+    assert_eq!(whole.len(), 800);
+    let mut midway = 0;
+    for seed in [1u64, 2, 3, 4, 5] {
+        println!("kill seed {seed}");
+        // The whole scan takes a few seconds of the paused clock: kills inside it.
+        let kills = kill_points(seed, 4, 1500);
+        let (found, m) = interrupted_scan(1, None, &kills, 5, timing).await;
+        assert_eq!(found, whole, "kill seed {seed}, kills {kills:?}");
+        midway += m;
+    }
+    assert!(
+        midway >= 5,
+        "only {midway} kills fell after a checkpoint inside the walk"
+    );
+    // A shard resumed gives the shard's pairs, each once.
+    let shard = Shard::new(2, 3).unwrap();
+    let whole = whole_scan(1, Some(shard), 5, timing).await;
+    let (found, _) = interrupted_scan(1, Some(shard), &kill_points(9, 3, 600), 5, timing).await;
+    assert_eq!(found, whole);
+    assert!(!whole.is_empty() && whole.len() < 800);
+}
+
+#[tokio::test]
+async fn several_threads_resume_at_the_strided_watermark() {
+    // Real time: each driver thread has its own runtime. A fixed 30 ms timeout for silence.
+    let timing = Timing {
+        timeout: Some(Duration::from_millis(30)),
+        initial_window: 8,
+        max_window: 8,
+        ..Timing::default()
+    };
+    let whole = whole_scan(3, None, 1, timing).await;
+    assert_eq!(whole.len(), 800);
+    let seed = 21;
+    println!("kill seed {seed}");
+    let kills = kill_points(seed, 4, 300);
+    let (found, _) = interrupted_scan(3, None, &kills, 1, timing).await;
+    assert_eq!(found, whole, "kills {kills:?}");
 }

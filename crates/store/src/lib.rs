@@ -30,8 +30,9 @@ pub use diff::{
     timelines,
 };
 pub use model::{
-    ExtraRow, Finish, HostEntry, HostRow, HostSnapshots, NewRun, PortRow, Run, RunCounts, RunData,
-    RunKind, ShardClaim, ShardDone, ShardRow, Shards, SocketRow, ports_contain,
+    Checkpoint, ExtraRow, Finish, HostEntry, HostRow, HostSnapshots, NewRun, PortRow, Run,
+    RunCounts, RunData, RunKind, ShardClaim, ShardDone, ShardRow, Shards, SocketRow,
+    ports_contain,
 };
 
 mod embedded {
@@ -284,6 +285,122 @@ impl Store {
         }
         latest.sort_by(|a, b| (&a.host, &a.protocol, a.port).cmp(&(&b.host, &b.protocol, b.port)));
         let mut tx = self.db.transaction()?;
+        upsert_ports(&mut tx, run, &latest)?;
+        tx.commit()
+    }
+
+    /// Saves a checkpoint of a scan in progress in one transaction: the ports listed since
+    /// the last one (`ports`), the counts of unlisted ports of the whole prefix
+    /// (`point.extra`, replacing the earlier ones) and the point itself. A process killed at
+    /// any moment leaves either the earlier checkpoint or this one, whole. Ports are keyed
+    /// by (run, host, protocol, port), so a prefix saved again changes nothing.
+    pub fn save_checkpoint(
+        &mut self,
+        run: &str,
+        point: &Checkpoint,
+        ports: &[PortRow],
+    ) -> Result<(), StoreError> {
+        let index = count(point.shard_index);
+        let mut latest: Vec<&PortRow> = Vec::with_capacity(ports.len());
+        let mut at: HashMap<(&str, &str, u16), usize> = HashMap::new();
+        for p in ports {
+            match at.get(&(p.host.as_str(), p.protocol.as_str(), p.port)) {
+                Some(&i) => latest[i] = p,
+                None => {
+                    at.insert((&p.host, &p.protocol, p.port), latest.len());
+                    latest.push(p);
+                }
+            }
+        }
+        // In key order, as save_ports writes them: concurrent writers lock rows alike.
+        latest.sort_by(|a, b| (&a.host, &a.protocol, a.port).cmp(&(&b.host, &b.protocol, b.port)));
+        let mut tx = self.db.transaction()?;
+        upsert_ports(&mut tx, run, &latest)?;
+        tx.exec(
+            "DELETE FROM checkpoint_extraports WHERE run_id = ? AND shard_index = ?",
+            &[run.into(), index.into()],
+        )?;
+        for chunk in point.extra.chunks(ROWS_PER_INSERT) {
+            let sql = format!(
+                "INSERT INTO checkpoint_extraports (run_id, shard_index, host, protocol,                  state, reason, count) VALUES {}",
+                db::value_groups(chunk.len(), 7)
+            );
+            let mut values = Vec::with_capacity(chunk.len() * 7);
+            for e in chunk {
+                values.extend([
+                    run.into(),
+                    index.into(),
+                    e.host.clone().into(),
+                    e.protocol.clone().into(),
+                    e.state.clone().into(),
+                    e.reason.clone().into(),
+                    count(e.count).into(),
+                ]);
+            }
+            tx.exec(&sql, &values)?;
+        }
+        tx.exec(
+            "INSERT INTO run_checkpoints (run_id, shard_index, plan, walk_group,              walk_position, walk_live, updated_ms) VALUES (?, ?, ?, ?, ?, ?, ?)              ON CONFLICT (run_id, shard_index) DO UPDATE SET plan = excluded.plan,              walk_group = excluded.walk_group, walk_position = excluded.walk_position,              walk_live = excluded.walk_live, updated_ms = excluded.updated_ms",
+            &[
+                run.into(),
+                index.into(),
+                point.plan.clone().into(),
+                count(point.group).into(),
+                count(point.position).into(),
+                count(point.live).into(),
+                point.updated_ms.into(),
+            ],
+        )?;
+        tx.commit()
+    }
+
+    /// The last checkpoint of a run's shard (1 for an unsharded run), if one was saved.
+    pub fn checkpoint(
+        &mut self,
+        run: &str,
+        shard_index: u64,
+    ) -> Result<Option<Checkpoint>, StoreError> {
+        let index = count(shard_index);
+        let rows = self.db.query(
+            "SELECT plan, walk_group, walk_position, walk_live, updated_ms FROM              run_checkpoints WHERE run_id = ? AND shard_index = ?",
+            &[run.into(), index.into()],
+            &[Kind::Text, Kind::Int, Kind::Int, Kind::Int, Kind::Int],
+        )?;
+        let Some(r) = rows.first() else {
+            return Ok(None);
+        };
+        let int = |v: &Value| v.int().and_then(|n| u64::try_from(n).ok()).unwrap_or(0);
+        let extra = self
+            .db
+            .query(
+                "SELECT host, protocol, state, reason, count FROM checkpoint_extraports                  WHERE run_id = ? AND shard_index = ? ORDER BY host, protocol, state, reason",
+                &[run.into(), index.into()],
+                &[Kind::Text, Kind::Text, Kind::Text, Kind::Text, Kind::Int],
+            )?
+            .iter()
+            .map(|e| ExtraRow {
+                host: e[0].text().unwrap_or_default(),
+                protocol: e[1].text().unwrap_or_default(),
+                state: e[2].text().unwrap_or_default(),
+                reason: e[3].text().unwrap_or_default(),
+                count: int(&e[4]),
+            })
+            .collect();
+        Ok(Some(Checkpoint {
+            shard_index,
+            plan: r[0].text().unwrap_or_default(),
+            group: int(&r[1]),
+            position: int(&r[2]),
+            live: int(&r[3]),
+            updated_ms: r[4].int().unwrap_or(0),
+            extra,
+        }))
+    }
+}
+
+/// The multi-row upsert of [`Store::save_ports`], inside the caller's transaction.
+fn upsert_ports(tx: &mut db::Tx<'_>, run: &str, latest: &[&PortRow]) -> Result<(), StoreError> {
+    {
         for chunk in latest.chunks(ROWS_PER_INSERT) {
             let sql = format!(
                 "INSERT INTO ports (run_id, host, protocol, port, state, reason, service, \
@@ -315,9 +432,11 @@ impl Store {
             }
             tx.exec(&sql, &values)?;
         }
-        tx.commit()
     }
+    Ok(())
+}
 
+impl Store {
     /// Saves the counts of ports not listed (closed and filtered ones of a wide scan).
     pub fn save_extra(&mut self, run: &str, rows: &[ExtraRow]) -> Result<(), StoreError> {
         let mut tx = self.db.transaction()?;

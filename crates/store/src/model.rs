@@ -202,6 +202,23 @@ pub struct ShardClaim {
     pub plan: String,
 }
 
+/// A checkpoint of a scan in progress (`scan --resume`): every pair of the walk before the
+/// point (`group`, `position`, `live`: portent-scan's `WalkPoint`) is final, its listed ports
+/// are saved and `extra` counts its unlisted ones.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Checkpoint {
+    /// 1-based; 1 for an unsharded scan.
+    pub shard_index: u64,
+    /// The plan digest the walk belongs to.
+    pub plan: String,
+    pub group: u64,
+    pub position: u64,
+    pub live: u64,
+    pub updated_ms: i64,
+    /// Unlisted ports of the whole prefix, by host, protocol, state and reason.
+    pub extra: Vec<ExtraRow>,
+}
+
 /// How one shard of a named scan ended.
 #[derive(Debug, Clone, Default)]
 pub struct ShardDone {
