@@ -31,8 +31,7 @@ pub use diff::{
 };
 pub use model::{
     Checkpoint, ExtraRow, Finish, HostEntry, HostRow, HostSnapshots, NewRun, PortRow, Run,
-    RunCounts, RunData, RunKind, ShardClaim, ShardDone, ShardRow, Shards, SocketRow,
-    ports_contain,
+    RunCounts, RunData, RunKind, ShardClaim, ShardDone, ShardRow, Shards, SocketRow, ports_contain,
 };
 
 mod embedded {

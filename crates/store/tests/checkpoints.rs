@@ -58,6 +58,8 @@ fn scenario(url: &str) {
             ports: "1-1000".to_owned(),
             options: serde_json::json!({}),
             host_identifier: "node".to_owned(),
+            host_id: None,
+            machine_id: None,
         })
         .unwrap();
     assert_eq!(s.checkpoint(&id, 2).unwrap(), None);
