@@ -150,7 +150,7 @@ pub(crate) enum Tx<'a> {
     Postgres(postgres::Transaction<'a>),
 }
 
-impl Tx<'_> {
+impl<'a> Tx<'a> {
     pub(crate) fn exec(&mut self, sql: &str, values: &[Value]) -> Result<u64, StoreError> {
         match self {
             Tx::Sqlite(t) => {
@@ -192,6 +192,14 @@ impl Tx<'_> {
                     .map(|r| pg_row(r, kinds).map_err(StoreError::from))
                     .collect()
             }
+        }
+    }
+
+    /// The PostgreSQL transaction, for what only PostgreSQL has (COPY).
+    pub(crate) fn postgres(&mut self) -> Option<&mut postgres::Transaction<'a>> {
+        match self {
+            Tx::Sqlite(_) => None,
+            Tx::Postgres(t) => Some(t),
         }
     }
 
