@@ -284,8 +284,8 @@ fn syn_builder(config: &RunConfig) -> portent_scan::SynScannerBuilder {
         rate: o.rate,
         ..Timing::default()
     };
-    let builder =
-        portent_scan::SynScanner::builder(config.targets.clone(), config.ports.clone()).timing(timing);
+    let builder = portent_scan::SynScanner::builder(config.targets.clone(), config.ports.clone())
+        .timing(timing);
     let builder = match o.shard {
         Some(s) => builder.shard(s.shard, s.partition_seed),
         None => builder,

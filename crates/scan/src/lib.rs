@@ -30,9 +30,9 @@ pub use model::{Counts, Event, HostStatus, PortResult, Protocol, Reason, State, 
 pub use net::{Attempt, Network, SystemNetwork};
 pub use ports::{PortClass, PortSet, PortSpec, Selection, Wanted};
 pub use shard::{Partition, Shard, ShardSource};
-pub use targets::{Resolution, Resolver, SystemResolver, Targets, TargetsBuilder};
 #[cfg(target_os = "linux")]
 pub use syn::{SynScanner, SynScannerBuilder};
+pub use targets::{Resolution, Resolver, SystemResolver, Targets, TargetsBuilder};
 pub use udp::{IcmpBudget, UdpPayloads, UdpProbe, UdpScanner, UdpScannerBuilder};
 
 use std::time::Duration;

@@ -296,7 +296,8 @@ impl SynScanner {
             attempts_of = round as u8 + 1;
             let me = Arc::clone(self);
             let (stop_s, sent_s) = (Arc::clone(&stop), Arc::clone(&sent));
-            let sender = tokio::task::spawn_blocking(move || me.send(&todo, started, &stop_s, &sent_s));
+            let sender =
+                tokio::task::spawn_blocking(move || me.send(&todo, started, &stop_s, &sent_s));
             // Take answers while sending.
             let mut sender = std::pin::pin!(sender);
             loop {
@@ -337,7 +338,11 @@ impl SynScanner {
                     port,
                     protocol: Protocol::Tcp,
                     state: if a.open { State::Open } else { State::Closed },
-                    reason: if a.open { Reason::SynAck } else { Reason::Reset },
+                    reason: if a.open {
+                        Reason::SynAck
+                    } else {
+                        Reason::Reset
+                    },
                     rtt: a.rtt,
                     attempts: attempts_of.max(1),
                 },
@@ -458,7 +463,9 @@ impl SynScanner {
                 Ok(n) => n,
                 Err(_) => continue,
             };
-            let Some(r) = buf.get(..n).and_then(parse_reply) else { continue };
+            let Some(r) = buf.get(..n).and_then(parse_reply) else {
+                continue;
+            };
             if r.dport != self.sport {
                 continue;
             }
@@ -677,7 +684,10 @@ mod tests {
         pkt.extend_from_slice(&d.octets());
         pkt.extend_from_slice(&tcp);
         let r = parse_reply(&pkt).unwrap();
-        assert_eq!((r.src, r.dst, r.sport, r.dport, r.ack), (s, d, 80, 40000, 42));
+        assert_eq!(
+            (r.src, r.dst, r.sport, r.dport, r.ack),
+            (s, d, 80, 40000, 42)
+        );
         assert!(r.syn && r.ack_flag && !r.rst);
         assert_eq!(r.tsecr, Some(555));
         assert!(parse_reply(&pkt[..30]).is_none());

@@ -92,7 +92,7 @@ pub fn nmap_spellings(argv: Vec<OsString>) -> Vec<OsString> {
 /// nmap's scan types portent does not have, and what to say about each.
 fn scan_type_sentence(t: &str) -> String {
     let what = match t {
-                "A" | "W" | "M" | "N" | "F" | "X" => {
+        "A" | "W" | "M" | "N" | "F" | "X" => {
             "this scan reads firewall and TCP stack quirks from raw packets, which portent does not send"
         }
         "Y" | "Z" => "portent does not scan SCTP",
