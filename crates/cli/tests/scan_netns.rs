@@ -1235,7 +1235,7 @@ fn injector(
             }
             let ihl = usize::from(p[0] & 15) * 4;
             let t = &p[ihl..];
-            if t[13] != 0x02 || &p[12..16] != [198, 18, 0, 1] {
+            if t[13] != 0x02 || p[12..16] != [198, 18, 0, 1] {
                 continue;
             }
             let sport = u16::from_be_bytes([t[0], t[1]]);

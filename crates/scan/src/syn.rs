@@ -27,6 +27,9 @@
 //! Round trips come from the TCP timestamp option: each SYN carries the send time (µs since
 //! the scan began) as TSval, and a SYN-ACK echoes it in TSecr; resets carry none.
 //!
+//! Results are emitted per host at the end of the last round (the connect engine streams
+//! them as they come).
+//!
 //! Not yet: IPv6 targets (refused with [`ConfigError::SynUnsupported`]), ICMP unreachable
 //! replies (a port behind one is `filtered`/`no-response` after the retries), and adaptive
 //! pacing beyond `--rate` and send-buffer back-off.
@@ -246,7 +249,8 @@ impl SynScanner {
             hosts,
             ports: self.ports.len(),
             total: (0..hosts).map(pairs_of).sum(),
-            max_in_flight: usize::MAX,
+            // Nothing bounds probes in flight but the rate: a round sends every pair.
+            max_in_flight: usize::try_from(hosts.saturating_mul(nports)).unwrap_or(usize::MAX),
             fd_limit: None,
         });
         for (h, a) in self.targets.iter().enumerate() {
@@ -377,7 +381,7 @@ impl SynScanner {
         stats.unmatched_replies = ignored.load(Ordering::Relaxed);
         on_event(Event::Finished {
             elapsed: started.elapsed(),
-            stats: stats.clone(),
+            stats,
         });
         stats
     }
