@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Full-range TCP scan benchmark: portent against nmap -sT (unprivileged connect scan),
+# Full-range TCP scan benchmark: portent (connect, and SYN as portent-syn) against nmap -sT (unprivileged connect scan),
 # nmap -sS (SYN scan, as root) and RustScan, on the namespace lab from bench/lab.sh.
 # Each tool scans 65,535 ports of each target RUNS times; the table gives the median time,
 # median peak RSS (/usr/bin/time -v "Maximum resident set size") and accuracy against the
@@ -17,7 +17,7 @@ PORTENT=${PORTENT:-target/release/portent}
 NMAP=${NMAP:-nmap}
 RUSTSCAN=${RUSTSCAN:-$(command -v rustscan || echo /tmp/rustscan/bin/rustscan)}
 OPEN=${OPEN:-22,25,53,80,111,139,443,445,770,797,985,1033,2049,3306,5432,6379,8000,8080,27017,40000,50000,60000}
-TOOLS=${TOOLS:-portent nmap-sT nmap-sS rustscan}
+TOOLS=${TOOLS:-portent portent-syn nmap-sT nmap-sS rustscan}
 TARGETS=${TARGETS:-loopback veth wan}
 OUT=${OUT:-/tmp/portent-bench}
 mkdir -p "$OUT"
@@ -31,6 +31,7 @@ target_addr() { case $1 in loopback) echo 127.0.0.1 ;; veth) echo 198.18.1.2 ;; 
 cmd() {
     case $1 in
         portent) echo "$PORTENT scan $2 --csv -q" ;;
+        portent-syn) echo "$PORTENT scan $2 -sS --csv -q" ;;
         nmap-sT) echo "$NMAP -sT -T4 -p- -n -Pn $2 -oG -" ;;
         nmap-sS) echo "$NMAP -sS -T4 -p- -n -Pn $2 -oG -" ;;
         rustscan) echo "$RUSTSCAN -a $2 -r 1-65535 -g --no-config" ;;
@@ -40,7 +41,7 @@ cmd() {
 # Open ports, one per line, sorted, from a tool's output.
 open_ports() {
     case $1 in
-        portent) awk -F, 'NR > 1 && $5 == "open" { print $3 }' "$2" ;;
+        portent*) awk -F, 'NR > 1 && $5 == "open" { print $3 }' "$2" ;;
         nmap-*) grep -o '[0-9]*/open/' "$2" | cut -d/ -f1 ;;
         rustscan) grep -o '\[.*\]' "$2" | tr -d '[] ' | tr ',' '\n' | grep . ;;
     esac | sort -n | uniq

@@ -341,6 +341,12 @@ pub struct ScanArgs {
     /// --listening`: TCP sockets only.
     #[arg(long)]
     pub tcp: bool,
+    /// Scan TCP ports with SYN probes on raw sockets instead of connect(): half-open, replies
+    /// checked against a keyed SYN cookie, the kernel's reset closes each. Needs root or
+    /// CAP_NET_RAW (Linux, IPv4 targets); no host discovery (every target is scanned). Also
+    /// -sS.
+    #[arg(long)]
+    pub syn: bool,
     /// Scan UDP ports: every payload portent has for a port is sent at once (docs/detection.md),
     /// a reply is `open`, ICMP port unreachable `closed`, silence `open|filtered`. Without -p,
     /// the UDP ports are the ones portent has payloads for (listed in docs/detection.md).
@@ -412,7 +418,7 @@ pub struct ScanArgs {
     /// Fast: the 100 ports most often found open (--top-ports 100).
     #[arg(short = 'F', conflicts_with_all = ["port", "ports", "top_ports"])]
     pub fast: bool,
-    /// nmap scan types other than -sT, -sU and -sV (-sS, -sA...): refused with a sentence.
+    /// nmap scan types other than -sT, -sS, -sU and -sV (-sA...): refused with a sentence.
     #[arg(long = "nmap-scan-type", value_name = "X", hide = true)]
     pub nmap_scan_type: Option<String>,
     /// Print one JSON document at the end (schema: docs/json.md).

@@ -202,6 +202,10 @@ const PAGES: &[Page] = &[
                 "also what speaks on each open port (also -sV)",
             ),
             (
+                "sudo portent scan HOST -sS -p-",
+                "SYN scan on raw sockets (root or CAP_NET_RAW, IPv4)",
+            ),
+            (
                 "portent scan HOST -sU",
                 "UDP: the ports portent has payloads for",
             ),

@@ -33,7 +33,6 @@ fn ports() -> (TcpListener, u16, u16) {
 fn refused_flags_say_why() {
     let dir = tempfile::tempdir().unwrap();
     for (args, needle) in [
-        (vec!["-sS"], "SYN scan needs raw sockets"),
         (vec!["-sA"], "raw packets"),
         (vec!["-sn"], "host discovery alone"),
         (vec!["-sY"], "SCTP"),

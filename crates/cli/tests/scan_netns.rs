@@ -1072,3 +1072,274 @@ fn shards_are_disjoint_and_their_union_is_the_whole_scan() {
         assert!(stderr.contains(want), "{args:?}: {stderr}");
     }
 }
+
+// ---- SYN mode (-sS): raw sockets, the same lab, the same sets ----
+
+/// Runs a scan with `--csv --all` and returns its rows by port.
+fn csv_by_port(ns: &Netns, args: &[&str]) -> std::collections::BTreeMap<u16, (String, String)> {
+    let mut v = vec!["scan"];
+    v.extend_from_slice(args);
+    v.extend_from_slice(&["--csv", "--all", "--no-save"]);
+    let o = portent_in(ns, &v);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    csv_rows(&o)
+        .into_iter()
+        .map(|(_, port, state, reason)| (port, (state, reason)))
+        .collect()
+}
+
+#[test]
+fn syn_full_range_over_veth_matches_the_connect_scan() {
+    let lab = lab();
+    let connect = csv_by_port(&lab.scanner, &[TARGET_V4, "-p-"]);
+    let syn = csv_by_port(&lab.scanner, &[TARGET_V4, "-p-", "-sS"]);
+    assert_eq!(syn.len(), 65535);
+    for (port, (state, reason)) in &connect {
+        let (s, r) = &syn[port];
+        assert_eq!(s, state, "state of port {port}");
+        // The SYN scan does not read ICMP yet: a port behind ICMP admin-prohibited is
+        // filtered with no-response (the connect scan names the ICMP error).
+        let want = if ICMP.contains(port) {
+            "no-response"
+        } else {
+            reason.as_str()
+        };
+        assert_eq!(r, want, "reason of port {port}");
+    }
+    let rows: Vec<(String, u16, String, String)> = syn
+        .iter()
+        .map(|(p, (s, r))| (TARGET_V4.to_owned(), *p, s.clone(), r.clone()))
+        .collect();
+    assert_lab_result(&rows, "no-response");
+}
+
+#[test]
+fn syn_full_range_of_a_namespace_loopback() {
+    let lab = lab();
+    let syn = csv_by_port(&lab.target, &["127.0.0.1", "-sS", "-p-"]);
+    let rows: Vec<(String, u16, String, String)> = syn
+        .iter()
+        .map(|(p, (s, r))| ("127.0.0.1".to_owned(), *p, s.clone(), r.clone()))
+        .collect();
+    assert_eq!(rows.len(), 65535);
+    assert_lab_result(&rows, "no-response");
+}
+
+#[test]
+fn syn_without_privilege_is_a_clear_error() {
+    let lab = lab();
+    // As nobody, with no capabilities: the raw socket is refused before anything is sent.
+    let o = lab.scanner.exec(&[
+        "setpriv",
+        "--reuid=nobody",
+        "--regid=nogroup",
+        "--clear-groups",
+        "--inh-caps=-all",
+        "--bounding-set=-all",
+        env!("CARGO_BIN_EXE_portent"),
+        "scan",
+        TARGET_V4,
+        "-sS",
+        "-p",
+        "22",
+        "--no-save",
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "{err}");
+    assert!(err.contains("CAP_NET_RAW") && err.contains("-sT"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(o.stdout.is_empty() || !String::from_utf8_lossy(&o.stdout).contains("open"));
+}
+
+/// The TCP checksum over the IPv4 pseudo-header (the fixture's own, independent of portent's).
+fn tcp_sum(src: [u8; 4], dst: [u8; 4], seg: &[u8]) -> u16 {
+    let mut b = Vec::new();
+    b.extend_from_slice(&src);
+    b.extend_from_slice(&dst);
+    b.extend_from_slice(&[0, 6]);
+    b.extend_from_slice(&(seg.len() as u16).to_be_bytes());
+    b.extend_from_slice(seg);
+    if b.len() % 2 == 1 {
+        b.push(0);
+    }
+    let mut s: u32 = b
+        .chunks(2)
+        .map(|c| u32::from(u16::from_be_bytes([c[0], c[1]])))
+        .sum();
+    while s > 0xffff {
+        s = (s & 0xffff) + (s >> 16);
+    }
+    !(s as u16)
+}
+
+/// An IPv4 packet (header written by us: IP_HDRINCL) carrying a TCP segment with `flags`.
+fn forged(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16, ack: u32, flags: u8) -> Vec<u8> {
+    let mut tcp = vec![0u8; 20];
+    tcp[0..2].copy_from_slice(&sport.to_be_bytes());
+    tcp[2..4].copy_from_slice(&dport.to_be_bytes());
+    tcp[4..8].copy_from_slice(&0x1234_5678u32.to_be_bytes());
+    tcp[8..12].copy_from_slice(&ack.to_be_bytes());
+    tcp[12] = 5 << 4;
+    tcp[13] = flags;
+    tcp[14..16].copy_from_slice(&1024u16.to_be_bytes());
+    let sum = tcp_sum(src, dst, &tcp);
+    tcp[16..18].copy_from_slice(&sum.to_be_bytes());
+    let mut ip = vec![0x45, 0, 0, 40, 0, 0, 0x40, 0, 64, 6, 0, 0];
+    ip.extend_from_slice(&src);
+    ip.extend_from_slice(&dst);
+    ip.extend_from_slice(&tcp);
+    ip
+}
+
+/// Starts a thread in `ns` that watches SYNs on the wire (AF_PACKET, before the firewall) and
+/// answers each with forged replies from `forge(dport, seq)`; stops after `for_how_long`.
+fn injector(
+    ns: &Netns,
+    for_how_long: std::time::Duration,
+    forge: impl Fn(u16, u16, u32) -> Vec<Vec<u8>> + Send + 'static,
+) -> std::thread::JoinHandle<u64> {
+    let file = File::open(format!("/run/netns/{}", ns.name)).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let h = std::thread::spawn(move || {
+        use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+        nix::sched::setns(&file, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
+        // ETH_P_IP in network byte order; SOCK_DGRAM: the IP packet without the link header.
+        let sniff = Socket::new(
+            Domain::PACKET,
+            Type::DGRAM,
+            Some(Protocol::from(i32::from(0x0800u16.to_be()))),
+        )
+        .unwrap();
+        sniff
+            .set_read_timeout(Some(std::time::Duration::from_millis(50)))
+            .unwrap();
+        let send = Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::from(255))).unwrap();
+        send.set_header_included_v4(true).unwrap();
+        tx.send(()).unwrap();
+        let until = std::time::Instant::now() + for_how_long;
+        let mut sent = 0u64;
+        let mut buf = [0u8; 2048];
+        while std::time::Instant::now() < until {
+            let n = match std::io::Read::read(&mut &sniff, &mut buf) {
+                Ok(n) => n,
+                Err(_) => continue,
+            };
+            let p = &buf[..n];
+            if n < 40 || p[0] >> 4 != 4 || p[9] != 6 {
+                continue;
+            }
+            let ihl = usize::from(p[0] & 15) * 4;
+            let t = &p[ihl..];
+            if t[13] != 0x02 || p[12..16] != [198, 18, 0, 1] {
+                continue;
+            }
+            let sport = u16::from_be_bytes([t[0], t[1]]);
+            let dport = u16::from_be_bytes([t[2], t[3]]);
+            let seq = u32::from_be_bytes([t[4], t[5], t[6], t[7]]);
+            for pkt in forge(sport, dport, seq) {
+                let to = SockAddr::from(std::net::SocketAddrV4::new(
+                    std::net::Ipv4Addr::new(198, 18, 0, 1),
+                    0,
+                ));
+                send.send_to(&pkt, &to).unwrap();
+                sent += 1;
+            }
+        }
+        sent
+    });
+    rx.recv().unwrap();
+    h
+}
+
+#[test]
+fn syn_ignores_forged_stale_and_non_target_replies() {
+    let lab = lab();
+    // NOBODY_V4 answers from inside the target namespace: a host that is not a target.
+    lab.target
+        .ip(&["addr", "add", &format!("{NOBODY_V4}/32"), "dev", "lo"]);
+    const T: [u8; 4] = [198, 18, 0, 2];
+    const N: [u8; 4] = [198, 18, 0, 3];
+    const S: [u8; 4] = [198, 18, 0, 1];
+    const SYNACK: u8 = 0x12;
+    const RST_ACK: u8 = 0x14;
+    // Only DROP ports are forged for (nothing real ever answers them), so any accepted
+    // forgery shows as a state change. 61000 gets one correct reply: the control that proves
+    // injected packets reach the scanner and pass when valid.
+    let seq_of_23 = std::sync::Arc::new(std::sync::Mutex::new(None::<u32>));
+    let remembered = std::sync::Arc::clone(&seq_of_23);
+    let inj = injector(
+        &lab.target,
+        std::time::Duration::from_secs(6),
+        move |sport, dport, seq| {
+            match dport {
+                23 => {
+                    *remembered.lock().unwrap() = Some(seq);
+                    vec![
+                        // Wrong acknowledgement (cookie + 2), a SYN-ACK and a reset.
+                        forged(T, S, 23, sport, seq.wrapping_add(2), SYNACK),
+                        forged(T, S, 23, sport, seq.wrapping_add(2), RST_ACK),
+                        // Right cookie, wrong source: a host that is not a target.
+                        forged(N, S, 23, sport, seq.wrapping_add(1), SYNACK),
+                        // Right cookie, from a port not in the plan.
+                        forged(T, S, 31, sport, seq.wrapping_add(1), SYNACK),
+                    ]
+                }
+                // A stale cookie: the one for port 23, replayed for port 771.
+                771 => match *remembered.lock().unwrap() {
+                    Some(s23) => vec![forged(T, S, 771, sport, s23.wrapping_add(1), SYNACK)],
+                    None => Vec::new(),
+                },
+                61000 => vec![forged(T, S, 61000, sport, seq.wrapping_add(1), SYNACK)],
+                _ => Vec::new(),
+            }
+        },
+    );
+    let mut v = vec![env!("CARGO_BIN_EXE_portent")];
+    v.extend_from_slice(&[
+        "scan",
+        TARGET_V4,
+        "-sS",
+        "-p",
+        "20-30,771,61000",
+        "--json",
+        "--all",
+        "--no-save",
+        "--seed",
+        "7",
+    ]);
+    let o = lab.scanner.exec(&v);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let sent = inj.join().unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let ports = doc["hosts"][0]["ports"].as_array().unwrap();
+    let state = |p: u64| {
+        ports.iter().find(|x| x["port"] == p).unwrap()["state"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(state(61000), "open", "the control forgery must be accepted");
+    assert_eq!(state(23), "filtered");
+    assert_eq!(state(771), "filtered");
+    assert_eq!(state(22), "open");
+    assert_eq!(state(24), "closed");
+    // Only the target was reported on, and 31 (not in the plan) not at all.
+    assert_eq!(doc["hosts"].as_array().unwrap().len(), 1);
+    assert!(ports.iter().all(|x| x["port"] != 31));
+    assert!(seq_of_23.lock().unwrap().is_some());
+    // Every bad forgery was seen and ignored: 4 per SYN to 23 (two rounds) + 1 per SYN to
+    // 771 after 23's.
+    let ignored = doc["stats"]["unmatched_replies"].as_u64().unwrap_or(0);
+    assert!(sent >= 6, "injector sent {sent}");
+    assert!(ignored >= 4, "ignored {ignored} of {sent} forged");
+}

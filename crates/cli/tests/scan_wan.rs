@@ -203,3 +203,29 @@ fn loss_is_retried_and_backed_off_without_false_filtered() {
     filtered.insert(5555);
     assert_eq!(states(&v, "filtered"), filtered, "{stats}");
 }
+
+#[test]
+fn syn_scan_over_the_20ms_path_is_exact() {
+    let w = wan(0.0, Vec::new());
+    let (_, v) = scan(&w, &["198.19.0.2", "-sS", "-p-", "--json", "--all"]);
+    assert_eq!(
+        states(&v, "open"),
+        OPEN.iter().map(|&p| u64::from(p)).collect()
+    );
+    assert_eq!(
+        states(&v, "filtered"),
+        DROP.iter().map(|&p| u64::from(p)).collect()
+    );
+    assert_eq!(v["hosts"][0]["counts"]["closed"], 65535 - 6);
+    // Round trips come from the timestamp echo of the SYN-ACKs: at least the path's 20 ms.
+    let srtt = v["hosts"][0]["srtt_ms"].as_f64().unwrap();
+    assert!(
+        (19.0..200.0).contains(&srtt),
+        "srtt {srtt} ms on a 20 ms path"
+    );
+    for p in v["hosts"][0]["ports"].as_array().unwrap() {
+        if p["state"] == "open" {
+            assert!(p["rtt_ms"].as_f64().unwrap() >= 19.0, "{p}");
+        }
+    }
+}

@@ -67,6 +67,9 @@ pub struct ScanOptions {
     /// Scan one shard of the (address x port) space (TCP only; `validate` refuses it with
     /// UDP ports), partitioned with this seed (`portent_scan::shard`).
     pub shard: Option<ShardOptions>,
+    /// TCP by SYN probes on raw sockets (`-sS`, Linux, IPv4, CAP_NET_RAW) instead of
+    /// connect(); no host discovery (every host is scanned, as with `--no-ping`).
+    pub syn: bool,
 }
 
 /// Which shard a run scans, and why: recorded with the run.
@@ -86,6 +89,7 @@ impl Default for ScanOptions {
             discovery: Discovery::Auto,
             seed: None,
             shard: None,
+            syn: false,
         }
     }
 }

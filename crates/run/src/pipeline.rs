@@ -66,7 +66,20 @@ pub async fn run_on<N: Network, S: Sink + ?Sized>(
     sink: &mut S,
     stop: impl Future<Output = ()>,
 ) -> Result<RunRecord, RunError> {
-    let tcp = if config.ports.is_empty() {
+    #[cfg(target_os = "linux")]
+    let syn = if config.scan.syn && !config.ports.is_empty() {
+        Some(Arc::new(syn_builder(&config).build()?))
+    } else {
+        None
+    };
+    #[cfg(not(target_os = "linux"))]
+    if config.scan.syn {
+        return Err(portent_scan::ConfigError::SynUnsupported {
+            why: "raw-socket SYN probes are built for Linux only".into(),
+        }
+        .into());
+    }
+    let tcp = if config.ports.is_empty() || config.scan.syn {
         None
     } else {
         Some(scanner_builder(&config).network(network).build()?)
@@ -87,6 +100,14 @@ pub async fn run_on<N: Network, S: Sink + ?Sized>(
         let scan = async move {
             // Hosts TCP's discovery found down: UDP skips them, as nmap does.
             let down: Arc<Mutex<Vec<std::net::IpAddr>>> = Arc::default();
+            #[cfg(target_os = "linux")]
+            if let Some(syn) = syn {
+                let tx = tx.clone();
+                syn.run(move |e| {
+                    let _ = tx.send(e);
+                })
+                .await;
+            }
             if let Some(tcp) = tcp {
                 let (tx, down) = (tx.clone(), Arc::clone(&down));
                 tcp.run(move |e| {
@@ -243,6 +264,28 @@ fn scanner_builder(config: &RunConfig) -> ScannerBuilder<SystemNetwork> {
         .rate(o.rate)
         .threads(o.threads)
         .discovery(o.discovery);
+    let builder = match o.shard {
+        Some(s) => builder.shard(s.shard, s.partition_seed),
+        None => builder,
+    };
+    match o.seed {
+        Some(seed) => builder.seed(seed),
+        None => builder,
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn syn_builder(config: &RunConfig) -> portent_scan::SynScannerBuilder {
+    let o = config.scan;
+    // --timeout, --retries and --rate mean the same as for the connect scan.
+    let timing = Timing {
+        timeout: o.timeout,
+        retries: o.retries,
+        rate: o.rate,
+        ..Timing::default()
+    };
+    let builder = portent_scan::SynScanner::builder(config.targets.clone(), config.ports.clone())
+        .timing(timing);
     let builder = match o.shard {
         Some(s) => builder.shard(s.shard, s.partition_seed),
         None => builder,

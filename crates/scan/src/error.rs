@@ -135,6 +135,14 @@ pub enum ConfigError {
     },
     #[error("invalid shard '{text}': {why}")]
     BadShard { text: String, why: &'static str },
+    #[error(
+        "the SYN scan (-sS) sends raw packets, which needs root or the CAP_NET_RAW capability \
+         (sudo setcap cap_net_raw+ep $(command -v portent)); without it, scan with TCP connect \
+         (-sT, the default)"
+    )]
+    SynPrivilege,
+    #[error("the SYN scan (-sS) cannot run: {why}")]
+    SynUnsupported { why: String },
 }
 
 /// The scan could not run (not: a port did not answer, which is a result).

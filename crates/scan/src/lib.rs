@@ -18,6 +18,8 @@ pub mod net;
 pub mod order;
 pub mod ports;
 pub mod shard;
+#[cfg(target_os = "linux")]
+pub mod syn;
 pub mod targets;
 pub mod timing;
 pub mod udp;
@@ -29,6 +31,8 @@ pub use model::{Counts, Event, HostStatus, PortResult, Protocol, Reason, State, 
 pub use net::{Attempt, Network, SystemNetwork};
 pub use ports::{PortClass, PortSet, PortSpec, Selection, Wanted};
 pub use shard::{Partition, Shard, ShardSource};
+#[cfg(target_os = "linux")]
+pub use syn::{SynScanner, SynScannerBuilder};
 pub use targets::{Resolution, Resolver, SystemResolver, Targets, TargetsBuilder};
 pub use udp::{IcmpBudget, UdpPayloads, UdpProbe, UdpScanner, UdpScannerBuilder};
 

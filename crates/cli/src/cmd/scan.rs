@@ -34,7 +34,7 @@ pub const LIST_ALL_UP_TO: usize = 25;
 /// Rewrites nmap's multi-letter short options after `scan` (and `show`, `watch`) to their long
 /// forms: `-iL F` to `--input-list F`, `-oX F`, `-oN F`, `-oG F`, `-oA B` to the output options
 /// (also joined: `-oXscan.xml`), `-Pn` to `--no-ping`, `-sV` to `--detect`, `-sU` to `--udp`,
-/// `-sT` to `--tcp`, and any other `-sX` scan type to `--nmap-scan-type X`, which `scan`
+/// `-sT` to `--tcp`, `-sS` to `--syn`, and any other `-sX` scan type to `--nmap-scan-type X`, which `scan`
 /// answers with a sentence. clap cannot take these itself: a short option is one letter.
 pub fn nmap_spellings(argv: Vec<OsString>) -> Vec<OsString> {
     const JOINED: [(&str, &str); 5] = [
@@ -78,6 +78,7 @@ pub fn nmap_spellings(argv: Vec<OsString>) -> Vec<OsString> {
             "-sV" => out.push("--detect".into()),
             "-sU" => out.push("--udp".into()),
             "-sT" => out.push("--tcp".into()),
+            "-sS" => out.push("--syn".into()),
             _ if s.len() == 3 && s.starts_with("-s") && s.as_bytes()[2].is_ascii_alphabetic() => {
                 out.push("--nmap-scan-type".into());
                 out.push(s[2..].to_owned().into());
@@ -91,7 +92,6 @@ pub fn nmap_spellings(argv: Vec<OsString>) -> Vec<OsString> {
 /// nmap's scan types portent does not have, and what to say about each.
 fn scan_type_sentence(t: &str) -> String {
     let what = match t {
-        "S" => "a SYN scan needs raw sockets and is not built yet",
         "A" | "W" | "M" | "N" | "F" | "X" => {
             "this scan reads firewall and TCP stack quirks from raw packets, which portent does not send"
         }
@@ -104,7 +104,7 @@ fn scan_type_sentence(t: &str) -> String {
         _ => "portent does not know this nmap scan type",
     };
     format!(
-        "-s{t}: {what}. portent scans with TCP connect (-sT, the default) and UDP (-sU); --detect (-sV) identifies services."
+        "-s{t}: {what}. portent scans with TCP connect (-sT, the default), SYN (-sS, privileged) and UDP (-sU); --detect (-sV) identifies services."
     )
 }
 
@@ -288,6 +288,7 @@ fn plan(args: &ScanArgs, reg: &Registry) -> Result<Plan> {
             shard: s,
             partition_seed: args.seed.unwrap_or(portent_scan::shard::DEFAULT_SEED),
         }),
+        syn: args.syn,
     };
     let list_all = args.all || (!args.open && ports.len() + selection.udp.len() <= LIST_ALL_UP_TO);
     let mut config = RunConfig::new(targets, ports, reg.clone());

@@ -1,0 +1,715 @@
+//! The privileged SYN scan (`-sS`): half-open probes sent and read on raw sockets, in the
+//! shape that lets masscan and zmap scale.
+//!
+//! - **Order.** The (address x port) index is walked through the same keyed permutation the
+//!   connect engine's `--shard` uses ([`crate::order::Permutation`], filtered by
+//!   [`Partition`]), so shards split SYN scans the same way.
+//! - **Stateless validation.** The sequence number of each SYN is a keyed hash (SipHash, via
+//!   std's `RandomState`, a fresh random key per run) of the 4-tuple. A reply counts only if it
+//!   comes from a target address and a port in the plan, to our reserved source port, and its
+//!   acknowledgement is that cookie + 1. Anything else (stray SYN-ACKs, replies from hosts that
+//!   were not targets, stale cookies from an earlier run) is ignored, so a false open needs a
+//!   64-bit key guessed.
+//! - **State per probe: one bit** (answered), so silent probes can be sent again after a wait
+//!   derived from the round trips seen; after the last round, silence is `filtered`
+//!   (`no-response`).
+//! - **The half-open connection is closed by the kernel.** The source port is reserved by
+//!   binding an ordinary TCP socket to it (never listening), so no other program gets it and
+//!   the kernel answers every SYN-ACK to it with a reset. No firewall rule is installed.
+//! - **Raw sockets through socket2.** A raw IPv4 `IPPROTO_TCP` socket (the kernel writes the IP
+//!   header, routes, and picks the interface) sends, and on Linux the same socket receives a
+//!   copy of every incoming TCP segment. This needs no libpcap at build or run time (the pcap
+//!   crate does) and no link-layer work (AF_PACKET would need ARP and the interface's MAC),
+//!   and socket2 is already how the connect engine makes sockets. The 36-byte TCP header is
+//!   written here by hand: a fixed layout and a ones'-complement sum are less code than an
+//!   extra packet crate and its licence review, and the parser reads four fields.
+//!
+//! Round trips come from the TCP timestamp option: each SYN carries the send time (µs since
+//! the scan began) as TSval, and a SYN-ACK echoes it in TSecr; resets carry none.
+//!
+//! Results are emitted per host at the end of the last round (the connect engine streams
+//! them as they come).
+//!
+//! Not yet: IPv6 targets (refused with [`ConfigError::SynUnsupported`]), ICMP unreachable
+//! replies (a port behind one is `filtered`/`no-response` after the retries), and adaptive
+//! pacing beyond `--rate` and send-buffer back-off.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasher, Hasher};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4, UdpSocket};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use socket2::{Domain, Protocol as SockProtocol, SockAddr, Socket, Type};
+
+use crate::engine::Timing;
+use crate::error::ConfigError;
+use crate::model::{Counts, Event, HostStatus, PortResult, Protocol, Reason, State, Stats};
+use crate::order::Permutation;
+use crate::ports::PortSet;
+use crate::shard::{Partition, Shard};
+use crate::targets::Targets;
+
+/// TCP header length of our SYN: 20 bytes + MSS (4) + NOP NOP TIMESTAMP (12).
+const SYN_LEN: usize = 36;
+
+/// Builds a [`SynScanner`].
+#[derive(Debug)]
+pub struct SynScannerBuilder {
+    targets: Targets,
+    ports: PortSet,
+    timing: Timing,
+    seed: Option<u64>,
+    shard: Option<(Shard, u64)>,
+}
+
+impl SynScannerBuilder {
+    pub fn new(targets: Targets, ports: PortSet) -> Self {
+        SynScannerBuilder {
+            targets,
+            ports,
+            timing: Timing::default(),
+            seed: None,
+            shard: None,
+        }
+    }
+
+    /// `--timeout` (a fixed wait after each round), `--retries` and `--rate` as the connect
+    /// engine reads them.
+    pub fn timing(mut self, t: Timing) -> Self {
+        self.timing = t;
+        self
+    }
+
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+
+    pub fn shard(mut self, shard: Shard, partition_seed: u64) -> Self {
+        self.shard = Some((shard, partition_seed));
+        self
+    }
+
+    /// Checks the options and opens the raw socket: without CAP_NET_RAW this is where the
+    /// scan stops, with [`ConfigError::SynPrivilege`], before anything is sent.
+    pub fn build(self) -> Result<SynScanner, ConfigError> {
+        if self.timing.retries > 10 {
+            return Err(ConfigError::OutOfBounds {
+                what: "retries",
+                limit: "at most 10",
+                value: self.timing.retries.to_string(),
+            });
+        }
+        if self.timing.rate == Some(0) {
+            return Err(ConfigError::OutOfBounds {
+                what: "the rate",
+                limit: "at least 1 probe per second",
+                value: "0".into(),
+            });
+        }
+        let mut v4 = Vec::new();
+        for a in self.targets.iter() {
+            match a {
+                IpAddr::V4(a) => v4.push(a),
+                IpAddr::V6(a) => {
+                    return Err(ConfigError::SynUnsupported {
+                        why: format!(
+                            "{a}: the SYN scan sends IPv4 only so far; scan IPv6 targets with the connect scan (-sT)"
+                        ),
+                    });
+                }
+            }
+        }
+        let raw = Socket::new(Domain::IPV4, Type::RAW, Some(SockProtocol::TCP)).map_err(|e| {
+            if matches!(e.raw_os_error(), Some(libc::EPERM) | Some(libc::EACCES)) {
+                ConfigError::SynPrivilege
+            } else {
+                ConfigError::SynUnsupported {
+                    why: format!("cannot open a raw socket: {e}"),
+                }
+            }
+        })?;
+        // A large receive buffer: a full-range scan's replies arrive in a burst.
+        let _ = raw.set_recv_buffer_size(8 << 20);
+        let _ = raw.set_send_buffer_size(4 << 20);
+        let _ = raw.set_read_timeout(Some(Duration::from_millis(20)));
+        // The reserved source port: bound, never listening (see the module header).
+        let reserve = Socket::new(Domain::IPV4, Type::STREAM, Some(SockProtocol::TCP))
+            .and_then(|s| {
+                s.bind(&SockAddr::from(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0)))?;
+                Ok(s)
+            })
+            .map_err(|e| ConfigError::SynUnsupported {
+                why: format!("cannot reserve a source port: {e}"),
+            })?;
+        let sport = reserve
+            .local_addr()
+            .ok()
+            .and_then(|a| a.as_socket())
+            .map(|a| a.port())
+            .ok_or_else(|| ConfigError::SynUnsupported {
+                why: "cannot read the reserved source port".into(),
+            })?;
+        // The source address for each target, as the kernel's routing would pick it: a UDP
+        // socket's connect() sends nothing.
+        let mut sources = Vec::with_capacity(v4.len());
+        for a in &v4 {
+            let src = UdpSocket::bind("0.0.0.0:0")
+                .and_then(|u| {
+                    u.connect(SocketAddr::from((*a, 9)))?;
+                    u.local_addr()
+                })
+                .map_err(|e| ConfigError::SynUnsupported {
+                    why: format!("no route to {a}: {e}"),
+                })?;
+            match src.ip() {
+                IpAddr::V4(s) => sources.push(s),
+                IpAddr::V6(_) => {
+                    return Err(ConfigError::SynUnsupported {
+                        why: format!("no IPv4 source address for {a}"),
+                    });
+                }
+            }
+        }
+        let seed = self.seed.unwrap_or_else(|| {
+            let h = std::collections::hash_map::RandomState::new();
+            h.hash_one(0u8)
+        });
+        Ok(SynScanner {
+            targets: v4,
+            sources,
+            ports: self.ports.to_vec(),
+            timing: self.timing,
+            seed,
+            shard: self.shard,
+            raw: Arc::new(raw),
+            _reserve: reserve,
+            sport,
+            key: std::collections::hash_map::RandomState::new(),
+        })
+    }
+}
+
+/// A configured SYN scan; [`run`](SynScanner::run) performs it.
+#[derive(Debug)]
+pub struct SynScanner {
+    targets: Vec<Ipv4Addr>,
+    sources: Vec<Ipv4Addr>,
+    ports: Vec<u16>,
+    timing: Timing,
+    seed: u64,
+    shard: Option<(Shard, u64)>,
+    raw: Arc<Socket>,
+    _reserve: Socket,
+    sport: u16,
+    /// The run's cookie key (SipHash with random keys).
+    key: std::collections::hash_map::RandomState,
+}
+
+/// A validated reply.
+#[derive(Debug, Clone, Copy)]
+struct Answer {
+    index: u64,
+    open: bool,
+    rtt: Option<Duration>,
+}
+
+impl SynScanner {
+    pub fn builder(targets: Targets, ports: PortSet) -> SynScannerBuilder {
+        SynScannerBuilder::new(targets, ports)
+    }
+
+    pub fn ports(&self) -> &[u16] {
+        &self.ports
+    }
+
+    /// The source port probes are sent from.
+    pub fn source_port(&self) -> u16 {
+        self.sport
+    }
+
+    fn cookie(&self, src: Ipv4Addr, dst: Ipv4Addr, dport: u16) -> u32 {
+        cookie(&self.key, src, self.sport, dst, dport)
+    }
+
+    /// Runs the scan, calling `on_event` for each event in order (the same events as the
+    /// connect engine). Must be called within a tokio runtime: sending and receiving run on
+    /// two blocking threads. Dropping the future stops the scan.
+    pub async fn run(self: &Arc<Self>, mut on_event: impl FnMut(Event)) -> Stats {
+        let started = Instant::now();
+        let hosts = self.targets.len() as u64;
+        let nports = self.ports.len() as u64;
+        let partition = self
+            .shard
+            .map(|(s, seed)| Partition::new(s, hosts, nports, seed));
+        let pairs_of = |h: u64| partition.as_ref().map_or(nports, |p| p.pairs_of(h));
+        on_event(Event::Started {
+            hosts,
+            ports: self.ports.len(),
+            total: (0..hosts).map(pairs_of).sum(),
+            // Nothing bounds probes in flight but the rate: a round sends every pair.
+            max_in_flight: usize::try_from(hosts.saturating_mul(nports)).unwrap_or(usize::MAX),
+            fd_limit: None,
+        });
+        for (h, a) in self.targets.iter().enumerate() {
+            on_event(Event::Host {
+                addr: IpAddr::V4(*a),
+                status: HostStatus::Assumed,
+                ports: pairs_of(h as u64),
+            });
+        }
+        let stop = Arc::new(AtomicBool::new(false));
+        let sent = Arc::new(AtomicU64::new(0));
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Answer>();
+        let me = Arc::clone(self);
+        let stop_r = Arc::clone(&stop);
+        let ignored = Arc::new(AtomicU64::new(0));
+        let ignored_r = Arc::clone(&ignored);
+        let receiver =
+            tokio::task::spawn_blocking(move || me.receive(started, &stop_r, &ignored_r, &tx));
+        // Stops the threads if this future is dropped.
+        let _guard = StopOnDrop(Arc::clone(&stop));
+
+        let total = hosts * nports;
+        let mut answered = vec![0u64; total.div_ceil(64) as usize];
+        let mut results: HashMap<u64, Answer> = HashMap::new();
+        let mut max_rtt: Option<Duration> = None;
+        let mut stats = Stats::default();
+        let perm = Permutation::new(total, self.seed);
+        let mine: Vec<u64> = (0..total)
+            .map(|i| perm.get(i))
+            .filter(|g| {
+                partition
+                    .as_ref()
+                    .is_none_or(|p| p.contains(g / nports, g % nports))
+            })
+            .collect();
+        let rounds = 1 + u32::from(self.timing.retries);
+        let mut attempts_of = 0u8;
+        for round in 0..rounds {
+            let todo: Vec<u64> = mine
+                .iter()
+                .copied()
+                .filter(|g| answered[(*g / 64) as usize] & (1 << (g % 64)) == 0)
+                .collect();
+            if todo.is_empty() {
+                break;
+            }
+            attempts_of = round as u8 + 1;
+            let me = Arc::clone(self);
+            let (stop_s, sent_s) = (Arc::clone(&stop), Arc::clone(&sent));
+            let sender =
+                tokio::task::spawn_blocking(move || me.send(&todo, started, &stop_s, &sent_s));
+            // Take answers while sending.
+            let mut sender = std::pin::pin!(sender);
+            loop {
+                tokio::select! {
+                    _ = &mut sender => break,
+                    Some(a) = rx.recv() => take(a, &mut answered, &mut results, &mut max_rtt),
+                }
+            }
+            // Wait for the round's stragglers: a fixed --timeout, or 4 round trips (at least
+            // 100 ms), or the initial timeout when nothing has answered yet.
+            let wait = self.timing.timeout.unwrap_or_else(|| match max_rtt {
+                Some(r) => (r * 4).clamp(self.timing.min_timeout, self.timing.max_timeout),
+                None => self.timing.initial_timeout,
+            });
+            let until = tokio::time::Instant::now() + wait;
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep_until(until) => break,
+                    Some(a) = rx.recv() => take(a, &mut answered, &mut results, &mut max_rtt),
+                }
+            }
+        }
+        stop.store(true, Ordering::Relaxed);
+        let _ = receiver.await;
+        while let Ok(a) = rx.try_recv() {
+            take(a, &mut answered, &mut results, &mut max_rtt);
+        }
+
+        // Results host by host, ports in list order.
+        let mut by_host: Vec<Vec<PortResult>> = vec![Vec::new(); self.targets.len()];
+        for g in &mine {
+            let (h, p) = ((g / nports) as usize, (g % nports) as usize);
+            let addr = IpAddr::V4(self.targets[h]);
+            let port = self.ports[p];
+            let r = match results.get(g) {
+                Some(a) => PortResult {
+                    addr,
+                    port,
+                    protocol: Protocol::Tcp,
+                    state: if a.open { State::Open } else { State::Closed },
+                    reason: if a.open {
+                        Reason::SynAck
+                    } else {
+                        Reason::Reset
+                    },
+                    rtt: a.rtt,
+                    attempts: attempts_of.max(1),
+                },
+                None => PortResult {
+                    addr,
+                    port,
+                    protocol: Protocol::Tcp,
+                    state: State::Filtered,
+                    reason: Reason::Timeout,
+                    rtt: None,
+                    attempts: attempts_of.max(1),
+                },
+            };
+            by_host[h].push(r);
+        }
+        for (h, mut list) in by_host.into_iter().enumerate() {
+            list.sort_by_key(|r| r.port);
+            let mut counts = Counts::default();
+            for r in list {
+                counts.add(r.state);
+                on_event(Event::Port(r));
+            }
+            on_event(Event::HostDone {
+                addr: IpAddr::V4(self.targets[h]),
+                status: HostStatus::Assumed,
+                counts,
+                srtt: max_rtt,
+            });
+        }
+        stats.attempts = sent.load(Ordering::Relaxed);
+        stats.retries = stats.attempts.saturating_sub(mine.len() as u64);
+        stats.unmatched_replies = ignored.load(Ordering::Relaxed);
+        on_event(Event::Finished {
+            elapsed: started.elapsed(),
+            stats,
+        });
+        stats
+    }
+
+    /// Sends one SYN per index, paced by `--rate`, backing off when the send buffer is full.
+    fn send(&self, todo: &[u64], started: Instant, stop: &AtomicBool, sent: &AtomicU64) {
+        let nports = self.ports.len() as u64;
+        let per = self.timing.rate.map(|r| Duration::from_secs(1) / r);
+        let t0 = Instant::now();
+        let mut buf = [0u8; SYN_LEN];
+        for (i, g) in todo.iter().enumerate() {
+            if stop.load(Ordering::Relaxed) {
+                return;
+            }
+            if let Some(per) = per {
+                let due = t0 + per * (i as u32);
+                let now = Instant::now();
+                if due > now {
+                    std::thread::sleep(due - now);
+                }
+            }
+            let (h, p) = ((g / nports) as usize, (g % nports) as usize);
+            let (dst, src, dport) = (self.targets[h], self.sources[h], self.ports[p]);
+            let ts = started.elapsed().as_micros() as u32;
+            syn_segment(
+                &mut buf,
+                src,
+                dst,
+                self.sport,
+                dport,
+                self.cookie(src, dst, dport),
+                ts,
+            );
+            let to = SockAddr::from(SocketAddrV4::new(dst, 0));
+            let mut tries = 0;
+            loop {
+                match self.raw.send_to(&buf, &to) {
+                    Ok(_) => {
+                        sent.fetch_add(1, Ordering::Relaxed);
+                        break;
+                    }
+                    // The send buffer is full: let it drain.
+                    Err(e)
+                        if tries < 1000
+                            && matches!(
+                                e.raw_os_error(),
+                                Some(libc::ENOBUFS) | Some(libc::EAGAIN)
+                            ) =>
+                    {
+                        tries += 1;
+                        std::thread::sleep(Duration::from_micros(200));
+                    }
+                    // Unreachable from here (no route, local firewall): silence, reported
+                    // as filtered after the retries.
+                    Err(_) => break,
+                }
+            }
+        }
+    }
+
+    /// Reads every incoming TCP segment until `stop`, passing on the valid replies.
+    fn receive(
+        &self,
+        started: Instant,
+        stop: &AtomicBool,
+        ignored: &AtomicU64,
+        tx: &tokio::sync::mpsc::UnboundedSender<Answer>,
+    ) {
+        let hosts: HashMap<Ipv4Addr, usize> = self
+            .targets
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (*a, i))
+            .collect();
+        let mut port_at = vec![u32::MAX; 65536];
+        for (i, p) in self.ports.iter().enumerate() {
+            port_at[*p as usize] = i as u32;
+        }
+        let nports = self.ports.len() as u64;
+        let mut buf = [0u8; 2048];
+        while !stop.load(Ordering::Relaxed) {
+            let n = match std::io::Read::read(&mut &*self.raw, &mut buf) {
+                Ok(n) => n,
+                Err(_) => continue,
+            };
+            let Some(r) = buf.get(..n).and_then(parse_reply) else {
+                continue;
+            };
+            if r.dport != self.sport {
+                continue;
+            }
+            // Addressed to our port from here on: anything that fails a check is counted
+            // as ignored (a forged, stale or stray reply).
+            let Some(&h) = hosts.get(&r.src) else {
+                ignored.fetch_add(1, Ordering::Relaxed);
+                continue;
+            };
+            let p = port_at[r.sport as usize];
+            let expect = self.cookie(r.dst, r.src, r.sport).wrapping_add(1);
+            let open = r.syn && r.ack_flag && !r.rst;
+            if p == u32::MAX || r.dst != self.sources[h] || r.ack != expect || !(open || r.rst) {
+                ignored.fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
+            let rtt = r.tsecr.filter(|_| open).map(|echo| {
+                let now = started.elapsed().as_micros() as u32;
+                Duration::from_micros(u64::from(now.wrapping_sub(echo)))
+            });
+            let _ = tx.send(Answer {
+                index: h as u64 * nports + u64::from(p),
+                open,
+                rtt,
+            });
+        }
+    }
+}
+
+struct StopOnDrop(Arc<AtomicBool>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+fn take(
+    a: Answer,
+    answered: &mut [u64],
+    results: &mut HashMap<u64, Answer>,
+    max_rtt: &mut Option<Duration>,
+) {
+    let (w, b) = ((a.index / 64) as usize, a.index % 64);
+    if let Some(word) = answered.get_mut(w) {
+        *word |= 1 << b;
+    }
+    if let Some(r) = a.rtt {
+        // A round trip beyond 10 s is a wrapped or forged echo: not a sample.
+        if r < Duration::from_secs(10) {
+            *max_rtt = Some(max_rtt.map_or(r, |m| m.max(r)));
+        }
+    }
+    // The first answer stands (a retransmission's duplicate says the same).
+    results.entry(a.index).or_insert(a);
+}
+
+/// The SYN cookie: SipHash (std's, keyed at random per run) of the 4-tuple.
+fn cookie(
+    key: &std::collections::hash_map::RandomState,
+    src: Ipv4Addr,
+    sport: u16,
+    dst: Ipv4Addr,
+    dport: u16,
+) -> u32 {
+    let mut h = key.build_hasher();
+    h.write(&src.octets());
+    h.write_u16(sport);
+    h.write(&dst.octets());
+    h.write_u16(dport);
+    h.finish() as u32
+}
+
+/// Writes a SYN with MSS 1460 and a timestamp option into `buf`, checksum included.
+fn syn_segment(
+    buf: &mut [u8; SYN_LEN],
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
+    sport: u16,
+    dport: u16,
+    seq: u32,
+    tsval: u32,
+) {
+    buf.fill(0);
+    buf[0..2].copy_from_slice(&sport.to_be_bytes());
+    buf[2..4].copy_from_slice(&dport.to_be_bytes());
+    buf[4..8].copy_from_slice(&seq.to_be_bytes());
+    buf[12] = ((SYN_LEN / 4) as u8) << 4;
+    buf[13] = 0x02; // SYN
+    buf[14..16].copy_from_slice(&64240u16.to_be_bytes());
+    // Options: MSS 1460; NOP NOP; timestamp (kind 8, len 10) TSval, TSecr 0.
+    buf[20..24].copy_from_slice(&[2, 4, 0x05, 0xb4]);
+    buf[24..28].copy_from_slice(&[1, 1, 8, 10]);
+    buf[28..32].copy_from_slice(&tsval.to_be_bytes());
+    let sum = tcp_checksum(src, dst, buf);
+    buf[16..18].copy_from_slice(&sum.to_be_bytes());
+}
+
+/// The TCP checksum over the IPv4 pseudo-header and the segment (RFC 793, RFC 1071).
+fn tcp_checksum(src: Ipv4Addr, dst: Ipv4Addr, seg: &[u8]) -> u16 {
+    let mut sum: u32 = 0;
+    let mut add = |b: &[u8]| {
+        for c in b.chunks(2) {
+            let w = if c.len() == 2 {
+                u16::from_be_bytes([c[0], c[1]])
+            } else {
+                u16::from_be_bytes([c[0], 0])
+            };
+            sum += u32::from(w);
+        }
+    };
+    add(&src.octets());
+    add(&dst.octets());
+    add(&[0, 6]);
+    add(&(seg.len() as u16).to_be_bytes());
+    add(seg);
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    !(sum as u16)
+}
+
+/// The fields of an incoming IPv4 TCP segment the validation reads.
+#[derive(Debug, PartialEq, Eq)]
+struct Reply {
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
+    sport: u16,
+    dport: u16,
+    ack: u32,
+    syn: bool,
+    ack_flag: bool,
+    rst: bool,
+    tsecr: Option<u32>,
+}
+
+/// Parses an IPv4 packet carrying TCP (as a raw socket delivers it); `None` for anything
+/// short or malformed.
+fn parse_reply(pkt: &[u8]) -> Option<Reply> {
+    let ihl = usize::from(*pkt.first()? & 0x0f) * 4;
+    if pkt.first()? >> 4 != 4 || ihl < 20 || *pkt.get(9)? != 6 {
+        return None;
+    }
+    let ip4 = |o: usize| -> Option<Ipv4Addr> {
+        let b: [u8; 4] = pkt.get(o..o + 4)?.try_into().ok()?;
+        Some(Ipv4Addr::from(b))
+    };
+    let (src, dst) = (ip4(12)?, ip4(16)?);
+    let tcp = pkt.get(ihl..)?;
+    if tcp.len() < 20 {
+        return None;
+    }
+    let off = usize::from(tcp[12] >> 4) * 4;
+    let flags = tcp[13];
+    let opts = tcp.get(20..off.max(20))?;
+    Some(Reply {
+        src,
+        dst,
+        sport: u16::from_be_bytes([tcp[0], tcp[1]]),
+        dport: u16::from_be_bytes([tcp[2], tcp[3]]),
+        ack: u32::from_be_bytes([tcp[8], tcp[9], tcp[10], tcp[11]]),
+        syn: flags & 0x02 != 0,
+        ack_flag: flags & 0x10 != 0,
+        rst: flags & 0x04 != 0,
+        tsecr: timestamp_echo(opts),
+    })
+}
+
+/// TSecr of a timestamp option, if the options carry one.
+fn timestamp_echo(mut opts: &[u8]) -> Option<u32> {
+    while let Some(&kind) = opts.first() {
+        match kind {
+            0 => return None,
+            1 => opts = &opts[1..],
+            _ => {
+                let len = usize::from(*opts.get(1)?);
+                if len < 2 {
+                    return None;
+                }
+                let o = opts.get(..len)?;
+                if kind == 8 && len == 10 {
+                    return Some(u32::from_be_bytes([o[6], o[7], o[8], o[9]]));
+                }
+                opts = &opts[len..];
+            }
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checksum_verifies_to_zero() {
+        let (s, d) = (Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(10, 0, 0, 2));
+        let mut b = [0u8; SYN_LEN];
+        syn_segment(&mut b, s, d, 40000, 80, 0xdead_beef, 1234);
+        // Summing a segment with its checksum in place gives 0 (complemented).
+        assert_eq!(tcp_checksum(s, d, &b), 0);
+        assert_eq!(timestamp_echo(&b[20..]), Some(0));
+    }
+
+    #[test]
+    fn parses_a_syn_ack_and_its_echo() {
+        let (s, d) = (Ipv4Addr::new(10, 0, 0, 2), Ipv4Addr::new(10, 0, 0, 1));
+        let mut tcp = [0u8; SYN_LEN];
+        syn_segment(&mut tcp, s, d, 80, 40000, 7, 99);
+        tcp[8..12].copy_from_slice(&42u32.to_be_bytes());
+        tcp[13] = 0x12;
+        tcp[32..36].copy_from_slice(&555u32.to_be_bytes());
+        let mut pkt = vec![0x45, 0, 0, 0, 0, 0, 0, 0, 64, 6, 0, 0];
+        pkt.extend_from_slice(&s.octets());
+        pkt.extend_from_slice(&d.octets());
+        pkt.extend_from_slice(&tcp);
+        let r = parse_reply(&pkt).unwrap();
+        assert_eq!(
+            (r.src, r.dst, r.sport, r.dport, r.ack),
+            (s, d, 80, 40000, 42)
+        );
+        assert!(r.syn && r.ack_flag && !r.rst);
+        assert_eq!(r.tsecr, Some(555));
+        assert!(parse_reply(&pkt[..30]).is_none());
+    }
+
+    #[test]
+    fn cookies_depend_on_every_field_and_the_key() {
+        let k = std::collections::hash_map::RandomState::new();
+        let (a, b) = (Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(10, 0, 0, 2));
+        let c = cookie(&k, a, 1, b, 80);
+        assert_eq!(c, cookie(&k, a, 1, b, 80));
+        let others = [
+            cookie(&k, b, 1, b, 80),
+            cookie(&k, a, 2, b, 80),
+            cookie(&k, a, 1, a, 80),
+            cookie(&k, a, 1, b, 81),
+            cookie(&std::collections::hash_map::RandomState::new(), a, 1, b, 80),
+        ];
+        assert!(others.iter().all(|o| *o != c), "{c} {others:?}");
+    }
+}
