@@ -8,8 +8,11 @@
 //!   std's `RandomState`, a fresh random key per run) of the 4-tuple. A reply counts only if it
 //!   comes from a target address and a port in the plan, to our reserved source port, and its
 //!   acknowledgement is that cookie + 1. Anything else (stray SYN-ACKs, replies from hosts that
-//!   were not targets, stale cookies from an earlier run) is ignored, so a false open needs a
-//!   64-bit key guessed.
+//!   were not targets, stale cookies from an earlier run) is ignored: a forger who cannot see
+//!   our SYNs has one chance in 2^32 per forged packet (the sequence number is 32 bits), and
+//!   nothing learned from one run's cookies helps in the next (the key is new). std's hasher
+//!   is SipHash-1-3 today; its algorithm is not promised, and any keyed hash of this quality
+//!   would do.
 //! - **State per probe: one bit** (answered), so silent probes can be sent again after a wait
 //!   derived from the round trips seen; after the last round, silence is `filtered`
 //!   (`no-response`).
