@@ -550,7 +550,7 @@ pub struct SaveArgs {
     pub no_save: bool,
     /// The host identity saved with the run, which the fleet view groups by (default:
     /// PORTENT_HOST_ID, else `host_id` in a config file, else the host name and the first 12
-    /// digits of /etc/machine-id: `web-1@3f2a9c1e0b7d`).
+    /// digits of an app-specific id derived from /etc/machine-id: `web-1@3f2a9c1e0b7d`).
     #[arg(long = "host-id", value_name = "ID", value_parser = host_id)]
     pub host_id: Option<String>,
 }

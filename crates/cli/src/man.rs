@@ -356,7 +356,7 @@ const ENVIRONMENT: &[(&str, &str)] = &[
     ),
     (
         "PORTENT_HOST_ID",
-        "the host identity saved with each run (scan, check, listening, watch) when --host-id is not given; the fleet view groups by it (above host_id in a config file; default: the host name and the first 12 digits of /etc/machine-id)",
+        "the host identity saved with each run (scan, check, listening, watch) when --host-id is not given; the fleet view groups by it (above host_id in a config file; default: the host name and the first 12 digits of an app-specific id derived from /etc/machine-id)",
     ),
     (
         "PORTENT_SHARDS",

@@ -396,7 +396,8 @@ fn fleet_in_sqlite() {
     fleet_in(&store);
 }
 
-/// Without --host-id: the host name and the start of /etc/machine-id; PORTENT_HOST_ID wins.
+/// Without --host-id: the host name and the start of the app-specific machine id; PORTENT_HOST_ID
+/// wins.
 #[test]
 fn default_and_environment_host_ids() {
     common::require_root("it creates a network namespace");
@@ -413,10 +414,22 @@ fn default_and_environment_host_ids() {
         .unwrap()
         .trim()
         .to_owned();
-    let want = match std::fs::read_to_string("/etc/machine-id") {
-        Ok(m) if m.trim().len() == 32 => format!("{hostname}@{}", &m.trim()[..12]),
-        _ => hostname.clone(),
-    };
+    // The app-specific machine id, as systemd computes it (an implementation apart from ours):
+    // /etc/machine-id itself must not be stored or shown (machine-id(5)).
+    let raw = std::fs::read_to_string("/etc/machine-id")
+        .expect("this test needs /etc/machine-id (systemd's, 32 hex digits)");
+    let app = Command::new("systemd-id128")
+        .args([
+            "machine-id",
+            "--app-specific=8f2c1d5e3a7b4c9d0e6f1a2b3c4d5e6f",
+        ])
+        .output()
+        .expect("systemd-id128 (Debian: systemd) computes the app-specific id this test expects");
+    assert!(app.status.success(), "systemd-id128 failed: {app:?}");
+    let app = String::from_utf8(app.stdout).unwrap().trim().to_owned();
+    assert_eq!(app.len(), 32, "{app}");
+    assert!(!app.starts_with(&raw.trim()[..12]), "the raw machine id is not used");
+    let want = format!("{hostname}@{}", &app[..12]);
     let o = ok(portent(
         data.path(),
         &store,

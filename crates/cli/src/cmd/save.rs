@@ -52,7 +52,8 @@ pub struct HostIdentity {
     /// `--host-id`, else PORTENT_HOST_ID, else the config file's `host_id`, else
     /// `HOSTNAME@MACHINEID12`, else the host name alone (no readable machine id).
     pub id: String,
-    /// The whole machine id, when one could be read.
+    /// The machine's app-specific id ([`app_specific_machine_id`]), when a machine id could
+    /// be read.
     pub machine_id: Option<String>,
 }
 
@@ -68,13 +69,41 @@ fn machine_id_of(text: &str) -> Option<String> {
     .then(|| t.to_owned())
 }
 
-/// This machine's id, when a file holds a valid one (read through the bounded reader).
+/// portent's application id for machine-id(5)'s app-specific ids (a fixed random UUID).
+pub const MACHINE_APP_ID: [u8; 16] = [
+    0x8f, 0x2c, 0x1d, 0x5e, 0x3a, 0x7b, 0x4c, 0x9d, 0x0e, 0x6f, 0x1a, 0x2b, 0x3c, 0x4d, 0x5e, 0x6f,
+];
+
+/// This machine's id as portent may store and show it. machine-id(5) asks that the id itself
+/// never leave the machine and that programs use an app-specific one instead: HMAC-SHA256 of
+/// the application's id keyed by the 16 bytes of the machine id, its first 16 bytes made a
+/// version 4 UUID, as systemd's sd_id128_get_machine_app_specific() makes it (so
+/// `systemd-id128 machine-id --app-specific=8f2c1d5e3a7b4c9d0e6f1a2b3c4d5e6f` prints the same).
+pub fn app_specific_machine_id(machine_id: &str) -> Option<String> {
+    let mut key = [0u8; 16];
+    for (i, b) in key.iter_mut().enumerate() {
+        *b = u8::from_str_radix(machine_id.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    let tag = ring::hmac::sign(
+        &ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &key),
+        &MACHINE_APP_ID,
+    );
+    let mut id = [0u8; 16];
+    id.copy_from_slice(&tag.as_ref()[..16]);
+    id[6] = (id[6] & 0x0f) | 0x40;
+    id[8] = (id[8] & 0x3f) | 0x80;
+    Some(id.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// This machine's app-specific id, when a file holds a valid machine id (read through the
+/// bounded reader).
 fn machine_id() -> Option<String> {
     const INPUT: portent_input::Input = portent_input::Input::new("machine id", 4096);
     MACHINE_ID_FILES
         .iter()
         .find_map(|f| INPUT.read_text(std::path::Path::new(f)).ok())
         .and_then(|t| machine_id_of(&t))
+        .and_then(|m| app_specific_machine_id(&m))
 }
 
 /// Why a host id is refused, or the id: 1 to 255 bytes, printable, no whitespace, no `/` (it
