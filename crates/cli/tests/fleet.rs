@@ -428,7 +428,10 @@ fn default_and_environment_host_ids() {
     assert!(app.status.success(), "systemd-id128 failed: {app:?}");
     let app = String::from_utf8(app.stdout).unwrap().trim().to_owned();
     assert_eq!(app.len(), 32, "{app}");
-    assert!(!app.starts_with(&raw.trim()[..12]), "the raw machine id is not used");
+    assert!(
+        !app.starts_with(&raw.trim()[..12]),
+        "the raw machine id is not used"
+    );
     let want = format!("{hostname}@{}", &app[..12]);
     let o = ok(portent(
         data.path(),
