@@ -261,6 +261,24 @@ const PAGES: &[Page] = &[
         ],
     },
     Page {
+        command: "fleet",
+        exit: &[
+            ("0", "hosts were found"),
+            ("1", "no listening snapshot is stored"),
+            USAGE,
+        ],
+        examples: &[
+            (
+                "portent fleet --store postgres://reader@db/portent",
+                "every host saving listening snapshots: ghosts, exposed listeners, changes",
+            ),
+            (
+                "portent fleet --json",
+                "the same as portent serve's /api/fleet",
+            ),
+        ],
+    },
+    Page {
         command: "diff",
         exit: &[("0", "no changes"), ("1", "changes (as ndiff)"), USAGE],
         examples: &[
