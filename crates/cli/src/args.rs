@@ -471,6 +471,17 @@ pub struct ScanArgs {
     /// --shard, the scan is the only shard of its run. TCP only (docs/scale.md).
     #[arg(long, value_name = "NAME", conflicts_with = "no_save")]
     pub scan_name: Option<String>,
+    /// Continue the named run (--scan-name) from its last checkpoint instead of starting
+    /// over: a scan or shard interrupted by Ctrl-C, kill or a lost node scans only what it
+    /// had not finished. Same targets, ports, --seed and shard (another plan is refused before
+    /// anything is sent); with no checkpoint it starts at the beginning, and a shard already
+    /// complete scans nothing. Connect scans of TCP only (docs/scale.md).
+    #[arg(long, requires = "scan_name")]
+    pub resume: bool,
+    /// How often a named run records how far it got (a checkpoint, for --resume): ports and
+    /// the point in one transaction.
+    #[arg(long, value_name = "DURATION", default_value = "2s")]
+    pub checkpoint_every: String,
     /// Identify what speaks on every open port: banner, probes, TLS, ONC RPC (docs/detection.md).
     /// Also -sV.
     #[arg(long)]

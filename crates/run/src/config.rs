@@ -70,6 +70,13 @@ pub struct ScanOptions {
     /// TCP by SYN probes on raw sockets (`-sS`, Linux, IPv4, CAP_NET_RAW) instead of
     /// connect(); no host discovery (every host is scanned, as with `--no-ping`).
     pub syn: bool,
+    /// Hand the sink a [`RunEvent::Checkpoint`](crate::RunEvent::Checkpoint) at most this
+    /// often, so a store can record how far the scan got (`scan --resume`, docs/scale.md).
+    /// Connect scans of TCP only; port results then come in the walk's order.
+    pub checkpoints: Option<Duration>,
+    /// Start at this checkpoint of an earlier run of the same plan (targets, ports, seed and
+    /// shard): the pairs before it are not scanned again. Needs `checkpoints`.
+    pub resume: Option<portent_scan::checkpoint::WalkPoint>,
 }
 
 /// Which shard a run scans, and why: recorded with the run.
@@ -90,6 +97,8 @@ impl Default for ScanOptions {
             seed: None,
             shard: None,
             syn: false,
+            checkpoints: None,
+            resume: None,
         }
     }
 }

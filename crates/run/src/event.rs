@@ -7,7 +7,8 @@ use std::ops::ControlFlow;
 use std::time::Duration;
 
 use portent_probe::Detection;
-use portent_scan::{Counts, Explanation, HostStatus, PortResult, Stats};
+use portent_scan::checkpoint::WalkPoint;
+use portent_scan::{Counts, Explanation, HostStatus, PortResult, Protocol, Reason, State, Stats};
 
 /// One step of a run.
 #[derive(Debug)]
@@ -56,6 +57,9 @@ pub enum RunEvent<'a> {
     },
     /// Counts so far, after each port result, host skipped and detection.
     Progress(Progress),
+    /// How far the scan has got (with `ScanOptions::checkpoints`): every port result before
+    /// the point has been handed over, and so has the detection of each of its open ports.
+    Checkpoint(&'a Checkpoint),
     /// The scan is complete; detections may still be running.
     ScanFinished {
         elapsed: Duration,
@@ -90,4 +94,27 @@ impl<F: FnMut(&RunEvent<'_>) -> ControlFlow<()>> Sink for F {
     fn event(&mut self, event: &RunEvent<'_>) -> ControlFlow<()> {
         self(event)
     }
+}
+
+/// A point a scan can be resumed from, and what this run found before it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checkpoint {
+    /// Every pair of the walk before it is final.
+    pub point: WalkPoint,
+    /// This run's port results up to the point, by host, protocol, state and reason (a
+    /// resumed run counts only what it scanned itself).
+    pub counts: Vec<PrefixCount>,
+}
+
+/// Port results of one host with one protocol, state and reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PrefixCount {
+    pub addr: IpAddr,
+    pub protocol: Protocol,
+    pub state: State,
+    pub reason: Reason,
+    /// Listed ones (their rows were handed over as [`RunEvent::Port`]s).
+    pub listed: u64,
+    /// Only counted.
+    pub unlisted: u64,
 }

@@ -38,9 +38,9 @@ pub mod record;
 pub mod udp;
 
 pub use config::{DetectionConfig, RunConfig, ScanOptions, ShardOptions, UdpOptions};
-pub use event::{Progress, RunEvent, Sink};
+pub use event::{Checkpoint, PrefixCount, Progress, RunEvent, Sink};
 pub use pipeline::{run, run_on};
-pub use record::{HostRecord, RunRecord, ShardRecord};
+pub use record::{HostRecord, ResumedRecord, RunRecord, ShardRecord};
 
 /// Why a run could not start. Once started, a run always returns a record (interrupted or
 /// not); problems with single ports are results, not errors.

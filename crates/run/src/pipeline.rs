@@ -165,7 +165,12 @@ pub async fn run_on<N: Network, S: Sink + ?Sized>(
                     // Every port has its result: what is left of the scan is bookkeeping (the
                     // hosts' final counts and round trips, threads joining), which sends
                     // nothing. Let it finish so the stop lands in detection, not in the scan.
-                    if scanning && p.expected > 0 && p.totals.total() >= p.expected {
+                    // (A resumed scan's expected count is a guess: never taken for the end.)
+                    if scanning
+                        && p.cfg.scan.resume.is_none()
+                        && p.expected > 0
+                        && p.totals.total() >= p.expected
+                    {
                         stopping = true;
                         ControlFlow::Continue(())
                     } else {
@@ -218,6 +223,21 @@ impl RunConfig {
     /// Checks the scan options (timeout, retries, rate) as [`run`] will, so a caller can
     /// refuse bad input before printing anything.
     pub fn validate(&self) -> Result<(), RunError> {
+        let o = &self.scan;
+        if o.checkpoints.is_some() || o.resume.is_some() {
+            let why = if o.syn {
+                Some("with the SYN scan (-sS): checkpoints are kept by the connect scan only")
+            } else if !self.udp_ports.is_empty() {
+                Some("with UDP ports: checkpoints are kept by TCP scans only")
+            } else if o.checkpoints.is_none() {
+                Some("without checkpoints")
+            } else {
+                None
+            };
+            if let Some(why) = why {
+                return Err(portent_scan::ConfigError::NotResumable { why }.into());
+            }
+        }
         if !self.ports.is_empty() {
             scanner_builder(self).build()?;
         }
@@ -263,7 +283,12 @@ fn scanner_builder(config: &RunConfig) -> ScannerBuilder<SystemNetwork> {
         .retries(o.retries)
         .rate(o.rate)
         .threads(o.threads)
-        .discovery(o.discovery);
+        .discovery(o.discovery)
+        .checkpoints(o.checkpoints.is_some());
+    let builder = match o.resume {
+        Some(point) => builder.resume_from(point),
+        None => builder,
+    };
     let builder = match o.shard {
         Some(s) => builder.shard(s.shard, s.partition_seed),
         None => builder,
@@ -348,6 +373,25 @@ struct Pipeline<'c> {
     engine_elapsed: std::time::Duration,
     /// The best identification of each UDP port's replies, until its result comes.
     udp_found: HashMap<SocketAddr, Detection>,
+    /// Checkpoints for the sink (`ScanOptions::checkpoints`).
+    marks: Marks,
+}
+
+/// Turns the engine's checkpoints (one per result, nearly) into a few for the sink: at most
+/// one per interval, each held back until the detections of the open ports before it have
+/// finished, so a store that writes one never passes an open port it has not identified.
+#[derive(Debug, Default)]
+struct Marks {
+    every: Option<std::time::Duration>,
+    last: Option<Instant>,
+    /// Detections in the order they started; a checkpoint waits for those started before it.
+    next_seq: u64,
+    seq_of: HashMap<SocketAddr, u64>,
+    running: std::collections::BTreeSet<u64>,
+    /// Checkpoints taken and the detection sequence number each waits for.
+    held: std::collections::VecDeque<(u64, crate::Checkpoint)>,
+    /// Listed results by host, protocol, state and reason (the record may not keep them).
+    listed: HashMap<(IpAddr, Protocol, State, portent_scan::Reason), u64>,
 }
 
 impl<'c> Pipeline<'c> {
@@ -380,6 +424,59 @@ impl<'c> Pipeline<'c> {
             phases_finished: 0,
             engine_elapsed: std::time::Duration::ZERO,
             udp_found: HashMap::new(),
+            marks: Marks {
+                every: cfg.scan.checkpoints,
+                ..Marks::default()
+            },
+        }
+    }
+
+    /// A checkpoint of this run's results at `point` (the engine has handed over every
+    /// result before it).
+    fn snapshot(&self, point: portent_scan::checkpoint::WalkPoint) -> crate::Checkpoint {
+        let mut counts = Vec::new();
+        for h in self.hosts.values() {
+            let all = h
+                .reasons
+                .iter()
+                .map(|r| (Protocol::Tcp, r))
+                .chain(h.udp_reasons.iter().map(|r| (Protocol::Udp, r)));
+            for (protocol, (&(state, reason), &n)) in all {
+                let listed = self
+                    .marks
+                    .listed
+                    .get(&(h.addr, protocol, state, reason))
+                    .copied()
+                    .unwrap_or(0)
+                    .min(n);
+                counts.push(crate::PrefixCount {
+                    addr: h.addr,
+                    protocol,
+                    state,
+                    reason,
+                    listed,
+                    unlisted: n - listed,
+                });
+            }
+        }
+        crate::Checkpoint { point, counts }
+    }
+
+    /// Hands the sink the newest held checkpoint whose detections have all finished.
+    fn release<S: Sink + ?Sized>(&mut self, sink: &mut S) -> ControlFlow<()> {
+        let floor = self.marks.running.first().copied().unwrap_or(u64::MAX);
+        let mut ready = None;
+        while self
+            .marks
+            .held
+            .front()
+            .is_some_and(|(wait, _)| *wait <= floor)
+        {
+            ready = self.marks.held.pop_front().map(|(_, c)| c);
+        }
+        match ready {
+            Some(c) => sink.event(&RunEvent::Checkpoint(&c)),
+            None => ControlFlow::Continue(()),
         }
     }
 
@@ -504,13 +601,27 @@ impl<'c> Pipeline<'c> {
                     if keep {
                         h.listed.push(r);
                     }
+
                     if let (true, Some(d)) = (open && udp, found) {
                         h.udp_detections.insert(r.port, d);
                     }
                 }
+                if listed && self.marks.every.is_some() {
+                    *self
+                        .marks
+                        .listed
+                        .entry((r.addr, r.protocol, r.state, r.reason))
+                        .or_default() += 1;
+                }
                 if detecting {
                     let addr = SocketAddr::new(r.addr, r.port);
                     self.pending.insert(addr);
+                    if self.marks.every.is_some() {
+                        let seq = self.marks.next_seq;
+                        self.marks.next_seq += 1;
+                        self.marks.seq_of.insert(addr, seq);
+                        self.marks.running.insert(seq);
+                    }
                     if let (Some((det, permits, rt)), Some(tasks)) = (&self.detector, tasks) {
                         self.first_detection.get_or_insert_with(Instant::now);
                         let (det, permits) = (Arc::clone(det), Arc::clone(permits));
@@ -584,8 +695,18 @@ impl<'c> Pipeline<'c> {
                     })
                 }
             }
-            // Checkpoints are for a caller that records them (scan --resume); none here.
-            Event::Checkpoint(_) => ControlFlow::Continue(()),
+            Event::Checkpoint(point) => {
+                let Some(every) = self.marks.every else {
+                    return ControlFlow::Continue(());
+                };
+                if self.marks.last.is_some_and(|t| t.elapsed() < every) {
+                    return ControlFlow::Continue(());
+                }
+                self.marks.last = Some(Instant::now());
+                let c = self.snapshot(point);
+                self.marks.held.push_back((self.marks.next_seq, c));
+                self.release(sink)
+            }
             Event::Finished { elapsed, stats } => {
                 self.phases_finished += 1;
                 self.stats.absorb(&stats);
@@ -617,6 +738,10 @@ impl<'c> Pipeline<'c> {
         h.detections.insert(addr.port(), d);
         if let Some(detection) = h.detections.get(&addr.port()) {
             sink.event(&RunEvent::Detected { addr, detection })?;
+        }
+        if let Some(seq) = self.marks.seq_of.remove(&addr) {
+            self.marks.running.remove(&seq);
+            self.release(sink)?;
         }
         sink.event(&self.progress())
     }
@@ -662,6 +787,7 @@ impl<'c> Pipeline<'c> {
                     &cfg.ports.to_vec(),
                 ),
             }),
+            resumed: None,
         }
     }
 }

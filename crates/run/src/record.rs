@@ -52,6 +52,25 @@ pub struct RunRecord {
     /// The shard this run scanned, when it was one shard of a split scan.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shard: Option<ShardRecord>,
+    /// Where this run picked up when it resumed an interrupted one (set by the caller that
+    /// resumed it: the results above are only those after the checkpoint).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resumed: Option<ResumedRecord>,
+}
+
+/// The checkpoint a resumed run started from, and what the runs before it had found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResumedRecord {
+    /// The stored run it continues (its name, `--scan-name`).
+    pub run: String,
+    /// The walk point: host group (1-based) and position in it.
+    pub group: u64,
+    pub position: u64,
+    /// Port results before the checkpoint (not scanned again), and how many were listed.
+    pub done: u64,
+    pub listed: u64,
+    /// When the checkpoint was written, in milliseconds since the Unix epoch.
+    pub checkpoint_ms: i64,
 }
 
 /// One shard of a split scan: which, the partition's seed, and the plan digest (seed,

@@ -210,7 +210,9 @@ impl<N: Network> ScannerBuilder<N> {
 
     /// Starts the walk at `point`, a checkpoint of an earlier scan with the same targets,
     /// ports, seed and shard: the host groups before it are skipped (no discovery, no events),
-    /// and its group's port phase starts at its position. Turns checkpoints on.
+    /// and its group's port phase starts at its position, unless the group's discovery finds
+    /// another number of live hosts than `point.live`: the group then starts over (its
+    /// checkpoints say so by their `live`). Turns checkpoints on.
     pub fn resume_from(mut self, point: WalkPoint) -> Self {
         self.resume = Some(point);
         self.checkpoints = true;
@@ -841,10 +843,22 @@ impl<N: Network> Scanner<N> {
                 .filter(|&i| status[i as usize] != HostStatus::Down)
                 .collect();
             let n_live = live.len() as u64;
+            // The permutation of a group depends on how many of its hosts are live: a resumed
+            // group whose discovery found another number than the checkpoint's starts over
+            // (the checkpoint's `live` is the caller's cue to drop that group's prefix).
             let start = match self.resume {
-                Some(r) if r.group == group_no => r.position,
+                Some(r) if r.group == group_no && r.live == n_live => r.position,
                 _ => 0,
             };
+            // Where a resumed walk picks up, said first: a caller learns from its `live`
+            // whether the group starts over.
+            if self.resume.is_some_and(|r| r.group == group_no) {
+                on_event(Event::Checkpoint(WalkPoint {
+                    group: group_no,
+                    position: start,
+                    live: n_live,
+                }));
+            }
             self.phase(
                 &mut drivers,
                 live.into(),

@@ -143,6 +143,8 @@ pub enum ConfigError {
     SynPrivilege,
     #[error("the SYN scan (-sS) cannot run: {why}")]
     SynUnsupported { why: String },
+    #[error("a scan cannot be resumed {why}")]
+    NotResumable { why: &'static str },
 }
 
 /// The scan could not run (not: a port did not answer, which is a result).

@@ -559,3 +559,82 @@ async fn several_threads_resume_at_the_strided_watermark() {
     let (found, _) = interrupted_scan(3, None, &kills, 1, timing).await;
     assert_eq!(found, whole, "kills {kills:?}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_resumed_group_whose_live_hosts_differ_starts_over_and_says_so() {
+    let timing = Timing {
+        initial_window: 16,
+        max_window: 16,
+        ..Timing::default()
+    };
+    let whole = whole_scan(1, None, 5, timing).await;
+    let run = |point: WalkPoint| async move {
+        let targets = Targets::from_addrs(["192.0.2.1", "192.0.2.2"].map(|h| h.parse().unwrap()));
+        let scanner = Scanner::builder(targets, PortSet::from_ports(1..=400))
+            .timing(timing)
+            .discovery(Discovery::Off)
+            .seed(11)
+            .network(resume_net(5))
+            .resume_from(point)
+            .build()
+            .unwrap();
+        let mut events = Vec::new();
+        scanner.run(|e| events.push(e)).await;
+        events
+    };
+    // The checkpoint saw one live host; both are live now: the group's walk differs, so it
+    // starts over, and the first checkpoint says where with the new count.
+    let events = run(WalkPoint {
+        group: 1,
+        position: 300,
+        live: 1,
+    })
+    .await;
+    let first = events.iter().find_map(|e| match e {
+        Event::Checkpoint(p) => Some(*p),
+        _ => None,
+    });
+    assert_eq!(
+        first,
+        Some(WalkPoint {
+            group: 1,
+            position: 0,
+            live: 2
+        })
+    );
+    let mut found = Found::new();
+    for e in &events {
+        if let Event::Port(r) = e {
+            assert!(
+                found
+                    .insert((r.addr, r.port), (r.state, r.reason))
+                    .is_none()
+            );
+        }
+    }
+    assert_eq!(found, whole);
+    // With the same count, the first checkpoint is the point itself, and fewer pairs come.
+    let events = run(WalkPoint {
+        group: 1,
+        position: 300,
+        live: 2,
+    })
+    .await;
+    let first = events.iter().find_map(|e| match e {
+        Event::Checkpoint(p) => Some(*p),
+        _ => None,
+    });
+    assert_eq!(
+        first,
+        Some(WalkPoint {
+            group: 1,
+            position: 300,
+            live: 2
+        })
+    );
+    let ports = events
+        .iter()
+        .filter(|e| matches!(e, Event::Port(_)))
+        .count();
+    assert_eq!(ports, 800 - 300);
+}

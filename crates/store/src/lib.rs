@@ -30,8 +30,9 @@ pub use diff::{
     timelines,
 };
 pub use model::{
-    Checkpoint, ExtraRow, Finish, HostEntry, HostRow, HostSnapshots, NewRun, PortRow, Run,
-    RunCounts, RunData, RunKind, ShardClaim, ShardDone, ShardRow, Shards, SocketRow, ports_contain,
+    Checkpoint, ExtraRow, Finish, HostEntry, HostRow, HostSnapshots, NewRun, PortRow, PrefixRow,
+    Run, RunCounts, RunData, RunKind, ShardClaim, ShardDone, ShardRow, Shards, SocketRow,
+    ports_contain,
 };
 
 mod embedded {
@@ -289,8 +290,8 @@ impl Store {
     }
 
     /// Saves a checkpoint of a scan in progress in one transaction: the ports listed since
-    /// the last one (`ports`), the counts of unlisted ports of the whole prefix
-    /// (`point.extra`, replacing the earlier ones) and the point itself. A process killed at
+    /// the last one (`ports`), the counts of the whole prefix (`point.counts`, replacing the
+    /// earlier ones) and the point itself. A process killed at
     /// any moment leaves either the earlier checkpoint or this one, whole. Ports are keyed
     /// by (run, host, protocol, port), so a prefix saved again changes nothing.
     pub fn save_checkpoint(
@@ -319,12 +320,13 @@ impl Store {
             "DELETE FROM checkpoint_extraports WHERE run_id = ? AND shard_index = ?",
             &[run.into(), index.into()],
         )?;
-        for chunk in point.extra.chunks(ROWS_PER_INSERT) {
+        for chunk in point.counts.chunks(ROWS_PER_INSERT) {
             let sql = format!(
-                "INSERT INTO checkpoint_extraports (run_id, shard_index, host, protocol,                  state, reason, count) VALUES {}",
-                db::value_groups(chunk.len(), 7)
+                "INSERT INTO checkpoint_extraports (run_id, shard_index, host, protocol, \
+                 state, reason, count, listed) VALUES {}",
+                db::value_groups(chunk.len(), 8)
             );
-            let mut values = Vec::with_capacity(chunk.len() * 7);
+            let mut values = Vec::with_capacity(chunk.len() * 8);
             for e in chunk {
                 values.extend([
                     run.into(),
@@ -333,13 +335,19 @@ impl Store {
                     e.protocol.clone().into(),
                     e.state.clone().into(),
                     e.reason.clone().into(),
-                    count(e.count).into(),
+                    count(e.unlisted).into(),
+                    count(e.listed).into(),
                 ]);
             }
             tx.exec(&sql, &values)?;
         }
         tx.exec(
-            "INSERT INTO run_checkpoints (run_id, shard_index, plan, walk_group,              walk_position, walk_live, updated_ms) VALUES (?, ?, ?, ?, ?, ?, ?)              ON CONFLICT (run_id, shard_index) DO UPDATE SET plan = excluded.plan,              walk_group = excluded.walk_group, walk_position = excluded.walk_position,              walk_live = excluded.walk_live, updated_ms = excluded.updated_ms",
+            "INSERT INTO run_checkpoints (run_id, shard_index, plan, walk_group, \
+             walk_position, walk_live, updated_ms, walk_seed) VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (run_id, shard_index) DO UPDATE SET plan = excluded.plan, \
+             walk_group = excluded.walk_group, walk_position = excluded.walk_position, \
+             walk_live = excluded.walk_live, updated_ms = excluded.updated_ms, \
+             walk_seed = excluded.walk_seed",
             &[
                 run.into(),
                 index.into(),
@@ -348,6 +356,8 @@ impl Store {
                 count(point.position).into(),
                 count(point.live).into(),
                 point.updated_ms.into(),
+                // All 64 bits, kept as the signed integer both databases have.
+                i64::from_ne_bytes(point.seed.to_ne_bytes()).into(),
             ],
         )?;
         tx.commit()
@@ -361,28 +371,46 @@ impl Store {
     ) -> Result<Option<Checkpoint>, StoreError> {
         let index = count(shard_index);
         let rows = self.db.query(
-            "SELECT plan, walk_group, walk_position, walk_live, updated_ms FROM              run_checkpoints WHERE run_id = ? AND shard_index = ?",
+            "SELECT plan, walk_group, walk_position, walk_live, updated_ms, walk_seed FROM \
+             run_checkpoints WHERE run_id = ? AND shard_index = ?",
             &[run.into(), index.into()],
-            &[Kind::Text, Kind::Int, Kind::Int, Kind::Int, Kind::Int],
+            &[
+                Kind::Text,
+                Kind::Int,
+                Kind::Int,
+                Kind::Int,
+                Kind::Int,
+                Kind::Int,
+            ],
         )?;
         let Some(r) = rows.first() else {
             return Ok(None);
         };
         let int = |v: &Value| v.int().and_then(|n| u64::try_from(n).ok()).unwrap_or(0);
-        let extra = self
+        let counts = self
             .db
             .query(
-                "SELECT host, protocol, state, reason, count FROM checkpoint_extraports                  WHERE run_id = ? AND shard_index = ? ORDER BY host, protocol, state, reason",
+                "SELECT host, protocol, state, reason, count, listed FROM \
+                 checkpoint_extraports WHERE run_id = ? AND shard_index = ? \
+                 ORDER BY host, protocol, state, reason",
                 &[run.into(), index.into()],
-                &[Kind::Text, Kind::Text, Kind::Text, Kind::Text, Kind::Int],
+                &[
+                    Kind::Text,
+                    Kind::Text,
+                    Kind::Text,
+                    Kind::Text,
+                    Kind::Int,
+                    Kind::Int,
+                ],
             )?
             .iter()
-            .map(|e| ExtraRow {
+            .map(|e| PrefixRow {
                 host: e[0].text().unwrap_or_default(),
                 protocol: e[1].text().unwrap_or_default(),
                 state: e[2].text().unwrap_or_default(),
                 reason: e[3].text().unwrap_or_default(),
-                count: int(&e[4]),
+                unlisted: int(&e[4]),
+                listed: int(&e[5]),
             })
             .collect();
         Ok(Some(Checkpoint {
@@ -392,7 +420,8 @@ impl Store {
             position: int(&r[2]),
             live: int(&r[3]),
             updated_ms: r[4].int().unwrap_or(0),
-            extra,
+            seed: u64::from_ne_bytes(r[5].int().unwrap_or(0).to_ne_bytes()),
+            counts,
         }))
     }
 }

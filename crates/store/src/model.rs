@@ -204,7 +204,7 @@ pub struct ShardClaim {
 
 /// A checkpoint of a scan in progress (`scan --resume`): every pair of the walk before the
 /// point (`group`, `position`, `live`: portent-scan's `WalkPoint`) is final, its listed ports
-/// are saved and `extra` counts its unlisted ones.
+/// are saved and `counts` counts all of its results.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Checkpoint {
     /// 1-based; 1 for an unsharded scan.
@@ -214,9 +214,24 @@ pub struct Checkpoint {
     pub group: u64,
     pub position: u64,
     pub live: u64,
+    /// The seed of the walk's order.
+    pub seed: u64,
     pub updated_ms: i64,
-    /// Unlisted ports of the whole prefix, by host, protocol, state and reason.
-    pub extra: Vec<ExtraRow>,
+    /// Port results of the whole prefix, by host, protocol, state and reason.
+    pub counts: Vec<PrefixRow>,
+}
+
+/// Port results of one host with one protocol, state and reason in a checkpoint's prefix.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PrefixRow {
+    pub host: String,
+    pub protocol: String,
+    pub state: String,
+    pub reason: String,
+    /// Listed (their rows are in the run's ports).
+    pub listed: u64,
+    /// Only counted.
+    pub unlisted: u64,
 }
 
 /// How one shard of a named scan ended.

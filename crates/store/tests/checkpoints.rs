@@ -8,7 +8,7 @@
 #[path = "common/pg.rs"]
 mod pg;
 
-use portent_store::{Checkpoint, ExtraRow, NewRun, PortRow, RunKind, Store};
+use portent_store::{Checkpoint, NewRun, PortRow, PrefixRow, RunKind, Store};
 
 const H: &str = "198.18.0.9";
 
@@ -23,13 +23,15 @@ fn port(port: u16) -> PortRow {
     }
 }
 
-fn extra(state: &str, reason: &str, count: u64) -> ExtraRow {
-    ExtraRow {
+fn extra(state: &str, reason: &str, count: u64) -> PrefixRow {
+    PrefixRow {
         host: H.to_owned(),
         protocol: "tcp".to_owned(),
         state: state.to_owned(),
         reason: reason.to_owned(),
-        count,
+        // Listed and unlisted kept apart: a store that swapped them fails the equality.
+        listed: count / 3,
+        unlisted: count - count / 3,
     }
 }
 
@@ -40,8 +42,10 @@ fn point(position: u64, closed: u64, filtered: u64) -> Checkpoint {
         group: 1,
         position,
         live: 1,
+        // Above i64::MAX: all 64 bits come back.
+        seed: 0xfedc_ba98_7654_3210 ^ position,
         updated_ms: 1_796_000_000_000 + position as i64,
-        extra: vec![
+        counts: vec![
             extra("closed", "conn-refused", closed),
             extra("filtered", "no-response", filtered),
         ],
@@ -82,7 +86,7 @@ fn scenario(url: &str) {
     // A checkpoint whose write fails part way (two counts with one key: the second insert is
     // refused) leaves the earlier one whole: no point moved, no port of it written.
     let mut bad = point(700, 680, 9);
-    bad.extra.push(extra("closed", "conn-refused", 1));
+    bad.counts.push(extra("closed", "conn-refused", 1));
     assert!(s.save_checkpoint(&id, &bad, &[port(8080)]).is_err());
     let mut s = Store::open(url).unwrap();
     assert_eq!(s.checkpoint(&id, 2).unwrap().unwrap(), point(400, 390, 7));
@@ -97,7 +101,7 @@ fn scenario(url: &str) {
     s.save_checkpoint(&id, &point(1000, 985, 12), &[port(8080)])
         .unwrap();
     let got = s.checkpoint(&id, 2).unwrap().unwrap();
-    assert_eq!(got.extra, point(1000, 985, 12).extra);
+    assert_eq!(got.counts, point(1000, 985, 12).counts);
     assert_eq!(got.position, 1000);
     let ports: Vec<u16> = s.ports(&id).unwrap().iter().map(|p| p.port).collect();
     assert_eq!(ports, [22, 80, 443, 8080]);

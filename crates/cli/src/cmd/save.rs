@@ -14,9 +14,10 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use portent_local::listening::{Listing, Query};
 use portent_run::{RunEvent, RunRecord};
+use portent_scan::checkpoint::WalkPoint;
 use portent_store::{
-    Finish, HostRow, NewRun, RunCounts, RunKind, ShardClaim, ShardDone, SocketRow, Store,
-    StoreError,
+    Checkpoint, Finish, HostRow, NewRun, PrefixRow, RunCounts, RunKind, ShardClaim, ShardDone,
+    SocketRow, Store, StoreError,
 };
 use std::io::Write;
 
@@ -293,6 +294,11 @@ enum Save {
     Port(portent_store::PortRow),
     /// Open ports so far, written with the next batch.
     Open(u64),
+    /// A point the scan can be resumed from, with this process's counts before it.
+    Checkpoint {
+        point: WalkPoint,
+        rows: Vec<PrefixRow>,
+    },
     /// The end: the rows only the record has (hosts, counts of unlisted ports) and totals.
     End {
         hosts: Vec<HostRow>,
@@ -316,6 +322,111 @@ pub struct ScanSaver {
     thread: Option<std::thread::JoinHandle<Result<()>>>,
 }
 
+/// What `scan --resume` asks of [`ScanSaver::start`]: whether to resume, and the walk's seed
+/// when the scan starts afresh (a checkpoint keeps it).
+pub struct Resume {
+    pub wanted: bool,
+    pub seed: u64,
+}
+
+/// Where a named scan starts.
+pub enum Resumed {
+    /// At the beginning: not asked to resume, or no checkpoint yet.
+    Fresh,
+    /// Asked to resume a shard that is complete: nothing to scan.
+    Complete { name: String, shard: String },
+    /// At a checkpoint.
+    From(ResumePoint),
+}
+
+pub struct ResumePoint {
+    pub point: WalkPoint,
+    /// The walk's seed, as the interrupted run had it.
+    pub seed: u64,
+    pub record: portent_run::ResumedRecord,
+}
+
+/// The saving thread's part in checkpoints: what identifies them, and the prefix a resumed
+/// run adds its own counts to.
+struct Marks {
+    shard_index: u64,
+    plan: String,
+    seed: u64,
+    prefix: Option<Prefix>,
+}
+
+/// The stored checkpoint a run resumed from.
+struct Prefix {
+    point: WalkPoint,
+    rows: Vec<PrefixRow>,
+    /// The first checkpoint of the resumed run has come (it says whether the group starts
+    /// over), and the hosts its group's discovery reported before it.
+    checked: bool,
+    group_hosts: std::collections::HashSet<String>,
+}
+
+impl Prefix {
+    /// The first checkpoint of the resumed run: where the walk picked up. A group whose
+    /// discovery found another number of live hosts starts over (the engine's permutation
+    /// depends on it), so its hosts' counts from before are dropped; their listed ports are
+    /// found again and overwrite the stored ones.
+    fn check(&mut self, point: WalkPoint) {
+        if self.checked {
+            return;
+        }
+        self.checked = true;
+        let p = self.point;
+        if point.group == p.group && point.live != p.live && p.position > 0 {
+            let hosts = &self.group_hosts;
+            self.rows.retain(|r| !hosts.contains(&r.host));
+        }
+    }
+}
+
+/// Counts of a prefix and of the run after it, summed by host, protocol, state and reason.
+fn merged(a: &[PrefixRow], b: &[PrefixRow]) -> Vec<PrefixRow> {
+    let mut m: std::collections::BTreeMap<(&str, &str, &str, &str), (u64, u64)> =
+        Default::default();
+    for r in a.iter().chain(b) {
+        let e = m
+            .entry((&r.host, &r.protocol, &r.state, &r.reason))
+            .or_default();
+        e.0 += r.listed;
+        e.1 += r.unlisted;
+    }
+    m.into_iter()
+        .map(
+            |((host, protocol, state, reason), (listed, unlisted))| PrefixRow {
+                host: host.to_owned(),
+                protocol: protocol.to_owned(),
+                state: state.to_owned(),
+                reason: reason.to_owned(),
+                listed,
+                unlisted,
+            },
+        )
+        .collect()
+}
+
+/// A prefix's counts by state, its listed results and its hosts, to add to a resumed run's.
+fn prefix_totals(rows: &[PrefixRow]) -> (RunCounts, u64, std::collections::BTreeSet<&str>) {
+    let mut c = RunCounts::default();
+    let mut listed = 0;
+    let mut hosts = std::collections::BTreeSet::new();
+    for r in rows {
+        let n = r.listed + r.unlisted;
+        match r.state.as_str() {
+            "open" => c.open += n,
+            "closed" => c.closed += n,
+            "filtered" => c.filtered += n,
+            _ => c.open_filtered += n,
+        }
+        listed += r.listed;
+        hosts.insert(r.host.as_str());
+    }
+    (c, listed, hosts)
+}
+
 impl ScanSaver {
     const BATCH: usize = 4096;
     const FLUSH: Duration = Duration::from_millis(500);
@@ -329,18 +440,24 @@ impl ScanSaver {
     }
 
     /// Starts saving a scan run (nothing when `--no-save`). With a claim (`--scan-name`), the
-    /// shard joins its named run before the scan starts: a shard of another plan is an error
-    /// (nothing is scanned), while a store that cannot be reached is a warning and the scan
-    /// runs unsaved.
+    /// shard joins its named run before the scan starts and records checkpoints: a shard of
+    /// another plan is an error (nothing is scanned), while a store that cannot be reached is
+    /// a warning and the scan runs unsaved (unless it was to resume: then it is an error).
+    /// With `resume.wanted`, says where the scan starts.
     pub fn start(
         args: &SaveArgs,
         targets: Vec<String>,
         ports: String,
         options: serde_json::Value,
         claim: Option<ShardClaim>,
-    ) -> Result<ScanSaver> {
+        resume: Resume,
+    ) -> Result<(ScanSaver, Resumed)> {
         if args.no_save {
-            return Ok(ScanSaver::off());
+            anyhow::ensure!(
+                !resume.wanted,
+                "--resume reads the store: not with --no-save"
+            );
+            return Ok((ScanSaver::off(), Resumed::Fresh));
         }
         let location = super::memory::location(&args.store);
         let (host_identifier, host_id, machine_id) = identity_fields(args);
@@ -354,22 +471,36 @@ impl ScanSaver {
             host_id,
             machine_id,
         };
+        anyhow::ensure!(
+            !resume.wanted || claim.is_some(),
+            "--resume continues a named scan: give its --scan-name"
+        );
         let (tx, rx) = mpsc::channel();
+        let mut resumed = Resumed::Fresh;
         let thread = match claim {
             None => std::thread::Builder::new()
                 .name("portent-save".to_owned())
                 .spawn(move || -> Result<()> {
                     let mut store = Store::open_location(&location?)?;
                     let id = store.begin(&run)?;
-                    Self::write(&mut store, &id, None, &rx)
+                    Self::write(&mut store, &id, None, None, &rx)
                 }),
             Some(claim) => {
-                let joined = (|| -> Result<(Store, String)> {
+                let joined = (|| -> Result<(Store, String, Option<Checkpoint>, bool)> {
                     let mut store = Store::open_location(&location?)?;
                     let id = store.claim_shard(&run, &claim)?;
-                    Ok((store, id))
+                    if !resume.wanted {
+                        return Ok((store, id, None, false));
+                    }
+                    let complete = store.shards(&id)?.is_some_and(|s| {
+                        s.shards.iter().any(|r| {
+                            r.complete && r.shard == format!("{}/{}", claim.index, s.count)
+                        })
+                    });
+                    let point = store.checkpoint(&id, claim.index)?;
+                    Ok((store, id, point, complete))
                 })();
-                let (mut store, id) = match joined {
+                let (mut store, id, point, complete) = match joined {
                     Ok(x) => x,
                     Err(e) => {
                         if let Some(
@@ -378,25 +509,83 @@ impl ScanSaver {
                         {
                             anyhow::bail!("nothing scanned: {e}");
                         }
+                        if resume.wanted {
+                            anyhow::bail!("nothing scanned: --resume cannot read the store: {e:#}");
+                        }
                         warn("this run will not be saved", &e);
-                        return Ok(ScanSaver::off());
+                        return Ok((ScanSaver::off(), Resumed::Fresh));
                     }
                 };
+                if complete {
+                    return Ok((
+                        ScanSaver::off(),
+                        Resumed::Complete {
+                            name: claim.name.clone(),
+                            shard: format!("{}/{}", claim.index, claim.count),
+                        },
+                    ));
+                }
+                // A checkpoint of another plan cannot be: claim_shard refused the plan.
+                let mut marks = Marks {
+                    shard_index: claim.index,
+                    plan: claim.plan.clone(),
+                    seed: resume.seed,
+                    prefix: None,
+                };
+                if let Some(c) = point {
+                    let walk = WalkPoint {
+                        group: c.group,
+                        position: c.position,
+                        live: c.live,
+                    };
+                    let (counts, listed, _) = prefix_totals(&c.counts);
+                    marks.seed = c.seed;
+                    resumed = Resumed::From(ResumePoint {
+                        point: walk,
+                        seed: c.seed,
+                        record: portent_run::ResumedRecord {
+                            run: claim.name.clone(),
+                            group: c.group,
+                            position: c.position,
+                            done: counts.open
+                                + counts.closed
+                                + counts.filtered
+                                + counts.open_filtered,
+                            listed,
+                            checkpoint_ms: c.updated_ms,
+                        },
+                    });
+                    marks.prefix = Some(Prefix {
+                        point: walk,
+                        rows: c.counts,
+                        checked: false,
+                        group_hosts: Default::default(),
+                    });
+                }
                 let index = claim.index;
                 std::thread::Builder::new()
                     .name("portent-save".to_owned())
-                    .spawn(move || -> Result<()> { Self::write(&mut store, &id, Some(index), &rx) })
+                    .spawn(move || -> Result<()> {
+                        Self::write(&mut store, &id, Some(index), Some(marks), &rx)
+                    })
             }
         };
         Ok(match thread {
-            Ok(thread) => ScanSaver {
-                open: 0,
-                tx: Some(tx),
-                thread: Some(thread),
-            },
+            Ok(thread) => (
+                ScanSaver {
+                    open: 0,
+                    tx: Some(tx),
+                    thread: Some(thread),
+                },
+                resumed,
+            ),
             Err(e) => {
+                anyhow::ensure!(
+                    matches!(resumed, Resumed::Fresh),
+                    "nothing scanned: the saving thread cannot start: {e}"
+                );
                 warn("this run was not saved", &e);
-                ScanSaver::off()
+                (ScanSaver::off(), Resumed::Fresh)
             }
         })
     }
@@ -409,6 +598,7 @@ impl ScanSaver {
         store: &mut Store,
         id: &str,
         shard: Option<u64>,
+        mut marks: Option<Marks>,
         rx: &mpsc::Receiver<Save>,
     ) -> Result<()> {
         let mut ports: Vec<portent_store::PortRow> = Vec::new();
@@ -419,7 +609,38 @@ impl ScanSaver {
             match msg {
                 Ok(Save::Port(p)) => ports.push(p),
                 Ok(Save::Open(n)) => open = Some(n),
-                Ok(Save::Hosts(h)) => store.save_hosts(id, &h)?,
+                Ok(Save::Hosts(h)) => {
+                    store.save_hosts(id, &h)?;
+                    if let Some(p) = marks.as_mut().and_then(|m| m.prefix.as_mut())
+                        && !p.checked
+                    {
+                        p.group_hosts.extend(h.into_iter().map(|h| h.host));
+                    }
+                }
+                Ok(Save::Checkpoint { point, rows }) => {
+                    if let Some(m) = marks.as_mut() {
+                        let counts = match m.prefix.as_mut() {
+                            Some(p) => {
+                                p.check(point);
+                                merged(&p.rows, &rows)
+                            }
+                            None => rows,
+                        };
+                        // The ports listed so far go with the point, in its transaction.
+                        let c = Checkpoint {
+                            shard_index: m.shard_index,
+                            plan: m.plan.clone(),
+                            group: point.group,
+                            position: point.position,
+                            live: point.live,
+                            seed: m.seed,
+                            updated_ms: portent_store::now_ms(),
+                            counts,
+                        };
+                        store.save_checkpoint(id, &c, &ports)?;
+                        ports.clear();
+                    }
+                }
                 Ok(Save::End {
                     hosts,
                     extra,
@@ -428,6 +649,42 @@ impl ScanSaver {
                 }) => {
                     store.save_ports(id, &ports)?;
                     store.save_hosts(id, &hosts)?;
+                    // A resumed run: the prefix's counts join this run's.
+                    let (mut fin, mut extra, mut listed, mut host_count) =
+                        (fin, extra, listed, hosts.len() as u64);
+                    if let Some(p) = marks.as_ref().and_then(|m| m.prefix.as_ref()) {
+                        let (c, l, prefix_hosts) = prefix_totals(&p.rows);
+                        fin.counts.open += c.open;
+                        fin.counts.closed += c.closed;
+                        fin.counts.filtered += c.filtered;
+                        fin.counts.open_filtered += c.open_filtered;
+                        listed += l;
+                        let mine: std::collections::BTreeSet<&str> =
+                            hosts.iter().map(|h| h.host.as_str()).collect();
+                        host_count = mine.union(&prefix_hosts).count() as u64;
+                        let after: Vec<PrefixRow> = extra
+                            .iter()
+                            .map(|e| PrefixRow {
+                                host: e.host.clone(),
+                                protocol: e.protocol.clone(),
+                                state: e.state.clone(),
+                                reason: e.reason.clone(),
+                                listed: 0,
+                                unlisted: e.count,
+                            })
+                            .collect();
+                        extra = merged(&p.rows, &after)
+                            .into_iter()
+                            .filter(|r| r.unlisted > 0)
+                            .map(|r| portent_store::ExtraRow {
+                                host: r.host,
+                                protocol: r.protocol,
+                                state: r.state,
+                                reason: r.reason,
+                                count: r.unlisted,
+                            })
+                            .collect();
+                    }
                     match shard {
                         None => {
                             store.save_extra(id, &extra)?;
@@ -439,7 +696,7 @@ impl ScanSaver {
                                 finished_ms: fin.finished_ms,
                                 complete: fin.complete,
                                 counts: fin.counts,
-                                hosts: hosts.len() as u64,
+                                hosts: host_count,
                                 listed,
                             };
                             store.finish_shard(id, &done, &extra)?;
@@ -510,6 +767,21 @@ impl ScanSaver {
                 portent_scan::Reason::SynAck,
                 Some(detection),
             ))),
+            RunEvent::Checkpoint(c) => self.send(Save::Checkpoint {
+                point: c.point,
+                rows: c
+                    .counts
+                    .iter()
+                    .map(|r| PrefixRow {
+                        host: r.addr.to_string(),
+                        protocol: r.protocol.as_str().to_owned(),
+                        state: r.state.as_str().to_owned(),
+                        reason: r.reason.as_str().to_owned(),
+                        listed: r.listed,
+                        unlisted: r.unlisted,
+                    })
+                    .collect(),
+            }),
             RunEvent::HostStarted { addr, status } => self.send(Save::Hosts(vec![HostRow {
                 host: addr.to_string(),
                 hostname: None,

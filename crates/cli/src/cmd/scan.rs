@@ -289,6 +289,9 @@ fn plan(args: &ScanArgs, reg: &Registry) -> Result<Plan> {
             partition_seed: args.seed.unwrap_or(portent_scan::shard::DEFAULT_SEED),
         }),
         syn: args.syn,
+        // Set by `run` for a named scan, which records checkpoints.
+        checkpoints: None,
+        resume: None,
     };
     let list_all = args.all || (!args.open && ports.len() + selection.udp.len() <= LIST_ALL_UP_TO);
     let mut config = RunConfig::new(targets, ports, reg.clone());
@@ -410,22 +413,72 @@ pub fn run(args: &ScanArgs) -> Result<Outcome> {
         .context("cannot start the async runtime")?;
     let detect_rt = detection_runtime(&mut plan)?;
     let mut stream = Stream::new(&plan);
+    // A named scan records checkpoints as it goes, so that it can be resumed (--resume); its
+    // walk then needs a seed that a resumed run can reuse (the checkpoint keeps it).
+    let claim = shard_claim(args, &plan);
+    anyhow::ensure!(
+        !(args.resume && args.syn),
+        "--resume continues connect scans only: the SYN scan (-sS) keeps no checkpoints yet"
+    );
+    if claim.is_some() && !args.syn {
+        plan.config.scan.checkpoints = Some(portent_scan::parse_duration(&args.checkpoint_every)?);
+        plan.config.scan.seed.get_or_insert_with(random_seed);
+    }
     // Saved as it runs: a scan killed outright still leaves a partial run with what it found.
-    let mut saver = super::save::ScanSaver::start(
+    let (mut saver, resumed) = super::save::ScanSaver::start(
         &args.save,
         scan_targets(args),
         ports_summary(&plan.config.ports, &plan.config.udp_ports),
         scan_options(args),
-        shard_claim(args, &plan),
+        claim,
+        super::save::Resume {
+            wanted: args.resume,
+            seed: plan.config.scan.seed.unwrap_or_default(),
+        },
     )?;
+    let resumed = match resumed {
+        super::save::Resumed::Fresh => None,
+        super::save::Resumed::Complete { name, shard } => {
+            // Nothing left to do: said on stderr, nothing on stdout, success.
+            if !plan.quiet {
+                let _ = writeln!(
+                    anstream::stderr(),
+                    "{DIM}shard {shard} of {} is complete: nothing to resume (portent show {} \
+                     shows the run){DIM:#}",
+                    clean(&name, false),
+                    clean(&name, false)
+                );
+            }
+            return Ok(Outcome::Found);
+        }
+        super::save::Resumed::From(r) => {
+            plan.config.scan.seed = Some(r.seed);
+            plan.config.scan.resume = Some(r.point);
+            if !plan.quiet {
+                let _ = writeln!(
+                    anstream::stderr(),
+                    "{DIM}resuming {} from its checkpoint of {}: {} port results were done \
+                     before ({} listed, in the store); the output below has the rest, and \
+                     portent show {} the whole run{DIM:#}",
+                    clean(&r.record.run, false),
+                    portent_store::utc_readable(r.record.checkpoint_ms),
+                    group(r.record.done),
+                    group(r.record.listed),
+                    clean(&r.record.run, false)
+                );
+            }
+            Some(r.record)
+        }
+    };
     let mut sink = |e: &RunEvent<'_>| {
         saver.event(e);
         portent_run::Sink::event(&mut stream, e)
     };
-    let record = rt.block_on(portent_run::run(plan.config.clone(), &mut sink, async {
+    let mut record = rt.block_on(portent_run::run(plan.config.clone(), &mut sink, async {
         // Polled first by the run, so the Ctrl-C listener is set before anything is sent.
         let _ = tokio::signal::ctrl_c().await;
     }))?;
+    record.resumed = resumed;
     // Attempts and detections still in flight are aborted with the runtimes.
     drop(rt);
     drop(detect_rt);
@@ -442,6 +495,13 @@ pub fn run(args: &ScanArgs) -> Result<Outcome> {
     } else {
         Outcome::Found
     })
+}
+
+/// A seed for a walk's order that nobody chose: random per process (the standard library's
+/// hasher keys are drawn from the system's random source).
+fn random_seed() -> u64 {
+    use std::hash::BuildHasher;
+    std::collections::hash_map::RandomState::new().hash_one(std::process::id())
 }
 
 /// Where one of nmap's output forms goes: a file, or stdout in place of the table.
@@ -974,6 +1034,7 @@ impl portent_run::Sink for Stream {
                 }
             }
             RunEvent::HostStarted { .. }
+            | RunEvent::Checkpoint(_)
             | RunEvent::Detected { .. }
             | RunEvent::HostDone { .. }
             | RunEvent::Finished { .. } => {}
@@ -1146,6 +1207,7 @@ fn document<'r>(record: &'r RunRecord, reg: &Registry) -> ScanDocument<'r> {
         totals: record.totals,
         stats: record.stats,
         shard: record.shard.as_ref(),
+        resumed: record.resumed.as_ref(),
         hosts,
     }
 }
@@ -1503,6 +1565,10 @@ struct ScanDocument<'a> {
     /// Present when the run was one shard of a split scan.
     #[serde(skip_serializing_if = "Option::is_none")]
     shard: Option<&'a portent_run::ShardRecord>,
+    /// Present when the run resumed an interrupted one (`--resume`): the results here are
+    /// those after its checkpoint; the stored run has them all.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    resumed: Option<&'a portent_run::ResumedRecord>,
     hosts: Vec<HostDoc<'a>>,
 }
 
