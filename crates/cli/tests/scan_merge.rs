@@ -366,3 +366,248 @@ fn a_store_that_fails_never_loses_the_output() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("TCP scans only"));
 }
+
+/// Ports open in the resume tests: spread over the whole range, so kills land between them.
+const WIDE_OPEN: [u16; 6] = [21, 795, 8080, 31337, 50000, 65535];
+
+/// A full-range scan, slow enough (a rate ceiling) that kills land inside it, checkpointed
+/// every 50 ms. No --seed: the walk's random seed must come back from the checkpoint.
+fn wide_args<'a>(name: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut a = vec![
+        "scan",
+        "127.0.0.1",
+        "-p-",
+        "--rate",
+        "12000",
+        "--scan-name",
+        name,
+        "--checkpoint-every",
+        "50ms",
+    ];
+    a.extend_from_slice(extra);
+    a
+}
+
+/// Kill points in milliseconds, from a seed printed so a failure can be run again
+/// (xorshift64*).
+fn kill_after(seed: u64, n: usize, from_ms: u64, to_ms: u64) -> Vec<u64> {
+    let mut x = seed | 1;
+    (0..n)
+        .map(|_| {
+            x ^= x >> 12;
+            x ^= x << 25;
+            x ^= x >> 27;
+            from_ms + x.wrapping_mul(0x2545_f491_4f6c_dd1d) % (to_ms - from_ms)
+        })
+        .collect()
+}
+
+/// The rows that must match an uninterrupted scan: ports (state, reason), the counts of the
+/// rest, and the totals.
+fn result_of(s: &mut Store, name: &str) -> (Vec<(String, String, u16, String, String)>, String) {
+    let run = s.resolve(name).unwrap();
+    let data = s.data(run.clone()).unwrap();
+    let c = run.counts;
+    (
+        keyed(&s.ports(&run.id).unwrap()),
+        format!(
+            "{:?} open {} closed {} filtered {} complete {}",
+            data.extra, c.open, c.closed, c.filtered, run.complete
+        ),
+    )
+}
+
+/// Runs `args` in the namespace and ends it after `ms` with `signal`; returns its output.
+fn interrupted(
+    ns: &Netns,
+    data: &std::path::Path,
+    store: &str,
+    args: &[&str],
+    ms: u64,
+    signal: nix::sys::signal::Signal,
+) -> Output {
+    let child = ns
+        .command(data, store, args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(ms));
+    // `ip netns exec` runs the program in its own process: this PID is portent's.
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap());
+    let _ = nix::sys::signal::kill(pid, signal);
+    child.wait_with_output().unwrap()
+}
+
+/// How far the stored checkpoint of `name`'s shard got (results before it), if there is one.
+fn checkpoint_done(s: &mut Store, name: &str, shard: u64) -> Option<u64> {
+    let run = s.resolve(name).ok()?;
+    let c = s.checkpoint(&run.id, shard).unwrap()?;
+    Some(c.counts.iter().map(|r| r.listed + r.unlisted).sum())
+}
+
+fn resume_scenario(store: &str, seed: u64) {
+    use nix::sys::signal::Signal;
+    println!("kill seed {seed} on {store}");
+    let ns = Netns::new();
+    let data = tempfile::tempdir().unwrap();
+    let _server = ns.serve(&WIDE_OPEN);
+    let mut s = Store::open(store).unwrap();
+
+    // The reference: the same scan, never interrupted.
+    let o = ok(&ns.portent(data.path(), store, &wide_args("whole", &["-q"]))).clone();
+    assert!(
+        o.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let want = result_of(&mut s, "whole");
+    assert_eq!(
+        want.0.iter().map(|p| p.2).collect::<Vec<_>>(),
+        WIDE_OPEN,
+        "{want:?}"
+    );
+    assert!(want.1.contains("closed 65529") && want.1.contains("complete true"));
+
+    // kill -9 twice at seeded points, then resumed to the end: the stored run equals the
+    // reference, each port once (the totals add up to 65,535).
+    let kills = kill_after(seed, 2, 300, 3500);
+    let mut midway = 0;
+    for (i, ms) in kills.iter().enumerate() {
+        let extra: &[&str] = if i == 0 { &["-q"] } else { &["-q", "--resume"] };
+        let o = interrupted(
+            &ns,
+            data.path(),
+            store,
+            &wide_args("big", extra),
+            *ms,
+            Signal::SIGKILL,
+        );
+        assert_eq!(o.status.code(), None, "killed by the signal: {o:?}");
+        if let Some(done) = checkpoint_done(&mut s, "big", 1) {
+            assert!(done <= 65_535);
+            midway += usize::from(done > 0);
+        }
+    }
+    let o = ok(&ns.portent(
+        data.path(),
+        store,
+        &wide_args("big", &["--resume", "--json"]),
+    ))
+    .clone();
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let t = &v["totals"];
+    let scanned = t["open"].as_u64().unwrap() + t["closed"].as_u64().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    match v.get("resumed") {
+        Some(r) => {
+            // The pairs before the checkpoint were not scanned again, none after it skipped.
+            assert_eq!(r["done"].as_u64().unwrap() + scanned, 65_535, "{v}");
+            assert!(err.contains("resuming big from its checkpoint"), "{err}");
+        }
+        None => assert_eq!(scanned, 65_535, "no checkpoint: a whole scan"),
+    }
+    assert_eq!(result_of(&mut s, "big"), want);
+    assert!(
+        midway >= 1,
+        "no kill fell after a checkpoint (kills {kills:?})"
+    );
+
+    // Resumed again when complete: nothing scanned, nothing changed, success.
+    let o = ok(&ns.portent(data.path(), store, &wide_args("big", &["--resume"]))).clone();
+    assert!(o.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("is complete: nothing to resume"));
+    assert_eq!(result_of(&mut s, "big"), want);
+
+    // Ctrl-C (SIGINT): the run ends as interrupted (130), then resumes to the same result.
+    let ms = kill_after(seed ^ 0x5151, 1, 500, 3000)[0];
+    let o = interrupted(
+        &ns,
+        data.path(),
+        store,
+        &wide_args("int", &["-q"]),
+        ms,
+        Signal::SIGINT,
+    );
+    assert_eq!(o.status.code(), Some(130), "{o:?}");
+    assert!(!s.resolve("int").unwrap().complete);
+    ok(&ns.portent(data.path(), store, &wide_args("int", &["-q", "--resume"])));
+    assert_eq!(result_of(&mut s, "int"), want);
+
+    // A shard killed and resumed: the two shards merge into the reference.
+    let ms = kill_after(seed ^ 0xa5a5, 1, 300, 1500)[0];
+    ok(&ns.portent(
+        data.path(),
+        store,
+        &wide_args("halves", &["-q", "--shard", "1/2"]),
+    ));
+    interrupted(
+        &ns,
+        data.path(),
+        store,
+        &wide_args("halves", &["-q", "--shard", "2/2"]),
+        ms,
+        Signal::SIGKILL,
+    );
+    ok(&ns.portent(
+        data.path(),
+        store,
+        &wide_args("halves", &["-q", "--shard", "2/2", "--resume"]),
+    ));
+    assert_eq!(result_of(&mut s, "halves"), want);
+
+    // Another plan (other ports) is refused before anything is sent: exit 2.
+    let mut other = wide_args("big", &["-q", "--resume"]);
+    other[2] = "-p1-60000";
+    let o = ns.portent(data.path(), store, &other);
+    assert_eq!(o.status.code(), Some(2), "{o:?}");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("nothing scanned"));
+    assert_eq!(result_of(&mut s, "big"), want);
+}
+
+#[test]
+fn an_interrupted_scan_resumes_from_its_checkpoint_and_loses_nothing() {
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
+    let dir = tempfile::tempdir().unwrap();
+    resume_scenario(
+        &format!("sqlite:{}", dir.path().join("store.sqlite").display()),
+        seed,
+    );
+    let server = pg::TestPg::start();
+    resume_scenario(&server.database("portent_resume"), seed.rotate_left(17));
+}
+
+#[test]
+fn resume_needs_a_named_connect_scan() {
+    let ns = Netns::new();
+    let data = tempfile::tempdir().unwrap();
+    let store = format!("sqlite:{}", data.path().join("s.sqlite").display());
+    // Without --scan-name: clap's usage error.
+    let o = ns.portent(
+        data.path(),
+        &store,
+        &["scan", "127.0.0.1", "-p", "22", "--resume"],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--scan-name"));
+    // With the SYN scan, which keeps no checkpoints yet.
+    let o = ns.portent(
+        data.path(),
+        &store,
+        &[
+            "scan",
+            "127.0.0.1",
+            "-p",
+            "22",
+            "-sS",
+            "--scan-name",
+            "x",
+            "--resume",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("connect scans only"));
+}
