@@ -370,3 +370,76 @@ async fn detection_concurrency_is_bounded() {
     assert!(record.interrupted_in_detection());
     assert_eq!(record.detections_interrupted(), 3);
 }
+
+/// With checkpoints on, a checkpoint never passes an open port whose detection has not
+/// finished: every listed open port a checkpoint counts has had its `Detected` event first.
+/// The tarpit's detection takes its whole timeout (0.8 s) while the other ports finish at
+/// once, so a checkpoint released early would count it undetected.
+#[tokio::test]
+async fn checkpoints_wait_for_the_detections_before_them() {
+    let ssh = ssh_server().await;
+    let pit = tarpit(Arc::new(Notify::new())).await;
+    let answers: HashMap<u16, Answer> = HashMap::from([(ssh, Answer::Open), (pit, Answer::Open)]);
+    let mut ports = vec![ssh, pit];
+    // The rest refused at once (the fake network refuses what it has no answer for).
+    ports.extend((1..=200u16).filter(|p| *p != ssh && *p != pit));
+    let mut c = config(&ports, Duration::from_millis(800), 4);
+    c.scan.checkpoints = Some(Duration::ZERO);
+    c.validate().unwrap();
+    // Each checkpoint: the Detected events seen before it, and its listed open count.
+    let seen: Mutex<Vec<(usize, u64, u64)>> = Mutex::default();
+    let detected = Mutex::new(0usize);
+    let mut sink = |e: &RunEvent<'_>| {
+        match e {
+            RunEvent::Detected { .. } => *detected.lock().unwrap() += 1,
+            RunEvent::Checkpoint(cp) => {
+                let open: u64 = cp
+                    .counts
+                    .iter()
+                    .filter(|r| r.state == State::Open)
+                    .map(|r| r.listed)
+                    .sum();
+                let all: u64 = cp.counts.iter().map(|r| r.listed + r.unlisted).sum();
+                seen.lock()
+                    .unwrap()
+                    .push((*detected.lock().unwrap(), open, all));
+            }
+            _ => {}
+        }
+        ControlFlow::Continue(())
+    };
+    let record = portent_run::run_on(c, FakeNet(answers), &mut sink, std::future::pending())
+        .await
+        .unwrap();
+    assert!(record.scan_complete && !record.interrupted);
+    let seen = seen.into_inner().unwrap();
+    assert!(!seen.is_empty());
+    for &(detected, open, _) in &seen {
+        assert!(
+            open as usize <= detected,
+            "a checkpoint passed an undetected port: {seen:?}"
+        );
+    }
+    // The last one covers every port, after both detections.
+    assert_eq!(seen.last(), Some(&(2, 2, ports.len() as u64)), "{seen:?}");
+    // The checkpoints that came while the tarpit was being detected stopped before it.
+    assert!(seen.iter().any(|&(d, _, all)| d < 2 && all > 0), "{seen:?}");
+}
+
+/// Checkpoints are the connect scan's: refused with UDP or -sS, and a resume needs them.
+#[test]
+fn checkpoints_are_refused_where_they_are_not_kept() {
+    let mut c = config(&[22], Duration::from_secs(1), 1);
+    c.scan.checkpoints = Some(Duration::from_secs(1));
+    c.scan.syn = true;
+    assert!(c.validate().unwrap_err().to_string().contains("SYN"));
+    c.scan.syn = false;
+    c.udp_ports = PortSet::from_ports([53]);
+    assert!(c.validate().unwrap_err().to_string().contains("UDP"));
+    c.udp_ports = PortSet::empty();
+    c.scan.checkpoints = None;
+    c.scan.resume = Some(portent_scan::checkpoint::WalkPoint::START);
+    assert!(c.validate().is_err());
+    c.scan.checkpoints = Some(Duration::from_secs(1));
+    c.validate().unwrap();
+}
