@@ -217,6 +217,10 @@ const PAGES: &[Page] = &[
                 "portent scan 10.0.0.0/16 -p- --shard 3/8 --scan-name nightly --store postgres://scanner@db/portent",
                 "one shard of eight, merged with the others into the run named nightly (docs/scale.md)",
             ),
+            (
+                "portent scan 10.0.0.0/16 -p- --scan-name big --resume",
+                "continue the named scan from its last checkpoint after Ctrl-C, kill or a lost node",
+            ),
         ],
     },
     Page {
