@@ -36,18 +36,37 @@ pub(crate) struct HostSummary {
     pub run: portent_store::Run,
     /// Ports that run found open.
     pub open: Vec<portent_store::PortRow>,
+    /// When that run is a named scan merged from shards: which are done and which missing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shards: Option<portent_store::Shards>,
 }
 
 /// Every stored host with its newest run's open ports (at most `limit` hosts).
 pub(crate) fn summaries(store: &mut Store, limit: usize) -> Result<Vec<HostSummary>, StoreError> {
     let mut out = Vec::new();
+    // Many hosts share a run: its shards are read once.
+    let mut shards_of: std::collections::HashMap<String, Option<portent_store::Shards>> =
+        std::collections::HashMap::new();
     for (host, run) in store.hosts()?.into_iter().take(limit) {
         let open = store
             .ports(&run.id)?
             .into_iter()
             .filter(|p| p.host == host && p.state == "open")
             .collect();
-        out.push(HostSummary { host, run, open });
+        let shards = match shards_of.get(&run.id) {
+            Some(s) => s.clone(),
+            None => {
+                let s = store.shards(&run.id)?;
+                shards_of.insert(run.id.clone(), s.clone());
+                s
+            }
+        };
+        out.push(HostSummary {
+            host,
+            run,
+            open,
+            shards,
+        });
     }
     Ok(out)
 }

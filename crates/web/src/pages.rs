@@ -997,7 +997,12 @@ pub fn hosts_page(
                         "{} ({}{})",
                         portent_store::utc_readable(s.run.started_ms),
                         s.run.id,
-                        if s.run.complete { "" } else { ", partial" }
+                        // A named scan says which of its shards are missing.
+                        match &s.shards {
+                            Some(sh) if !sh.all_done() => format!(", {}", sh.summary()),
+                            _ if s.run.complete => String::new(),
+                            _ => ", partial".to_owned(),
+                        }
                     ))
                     .raw("</td><td>");
                 for (i, p) in s.open.iter().enumerate() {

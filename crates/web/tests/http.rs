@@ -1592,6 +1592,57 @@ async fn hosts_pages_show_what_the_store_remembers() {
     let r = get(&app, "/api/hosts/198.18.0.2").await;
     let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
     assert_eq!(v["ports"].as_array().unwrap().len(), 2);
+    // A named scan with a shard missing: the hosts page and its JSON say which.
+    let mut s =
+        portent_store::Store::open(&dir.path().join("store.sqlite").to_string_lossy()).unwrap();
+    let run = portent_store::NewRun {
+        kind: portent_store::RunKind::Scan,
+        started_ms: 1_796_400_100_000,
+        targets: vec!["198.18.0.3".into()],
+        ports: "1-1024".into(),
+        options: serde_json::json!({}),
+        host_identifier: "t".into(),
+        host_id: None,
+        machine_id: None,
+    };
+    let claim = |index| portent_store::ShardClaim {
+        name: "nightly".into(),
+        index,
+        count: 2,
+        plan: "00aa".into(),
+    };
+    let named = s.claim_shard(&run, &claim(1)).unwrap();
+    s.save_hosts(
+        &named,
+        &[portent_store::HostRow {
+            host: "198.18.0.3".into(),
+            hostname: None,
+            status: "up".into(),
+        }],
+    )
+    .unwrap();
+    s.finish_shard(
+        &named,
+        &portent_store::ShardDone {
+            index: 1,
+            finished_ms: 1_796_400_101_000,
+            complete: true,
+            ..portent_store::ShardDone::default()
+        },
+        &[],
+    )
+    .unwrap();
+    drop(s);
+    let b = get(&app, "/hosts").await.body;
+    assert!(b.contains("1 of 2 shards done; missing: 2/2"), "{b}");
+    let v: serde_json::Value = serde_json::from_str(&get(&app, "/api/hosts").await.body).unwrap();
+    let named = v["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["host"] == "198.18.0.3")
+        .unwrap();
+    assert_eq!(named["shards"]["missing"], serde_json::json!(["2/2"]));
     assert_eq!(
         get(&app, "/hosts/%3Cscript%3E").await.status,
         StatusCode::NOT_FOUND
