@@ -1102,10 +1102,10 @@ fn syn_full_range_over_veth_matches_the_connect_scan() {
     for (port, (state, reason)) in &connect {
         let (s, r) = &syn[port];
         assert_eq!(s, state, "state of port {port}");
-        // The SYN scan does not read ICMP yet: a port behind ICMP admin-prohibited is
-        // filtered with no-response (the connect scan names the ICMP error).
+        // The SYN scan reads the ICMP error itself and names its code; the connect scan gets
+        // it from the kernel as EHOSTUNREACH (host-unreach).
         let want = if ICMP.contains(port) {
-            "no-response"
+            "admin-prohibited"
         } else {
             reason.as_str()
         };
@@ -1115,7 +1115,7 @@ fn syn_full_range_over_veth_matches_the_connect_scan() {
         .iter()
         .map(|(p, (s, r))| (TARGET_V4.to_owned(), *p, s.clone(), r.clone()))
         .collect();
-    assert_lab_result(&rows, "no-response");
+    assert_lab_result(&rows, "admin-prohibited");
 }
 
 #[test]
@@ -1127,7 +1127,7 @@ fn syn_full_range_of_a_namespace_loopback() {
         .map(|(p, (s, r))| ("127.0.0.1".to_owned(), *p, s.clone(), r.clone()))
         .collect();
     assert_eq!(rows.len(), 65535);
-    assert_lab_result(&rows, "no-response");
+    assert_lab_result(&rows, "admin-prohibited");
 }
 
 #[test]
@@ -1193,6 +1193,53 @@ fn forged(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16, ack: u32, flags: u
     ip.extend_from_slice(&src);
     ip.extend_from_slice(&dst);
     ip.extend_from_slice(&tcp);
+    ip
+}
+
+/// An IPv4 ICMP destination unreachable (`code`) from `src` to `dst`, quoting a SYN from
+/// `dst`:`sport` to `target`:`dport` with sequence number `seq` (the header and 8 bytes).
+#[allow(clippy::too_many_arguments)]
+fn forged_icmp(
+    src: [u8; 4],
+    dst: [u8; 4],
+    target: [u8; 4],
+    sport: u16,
+    dport: u16,
+    seq: u32,
+    code: u8,
+) -> Vec<u8> {
+    let mut icmp = vec![3, code, 0, 0, 0, 0, 0, 0];
+    icmp.extend_from_slice(&[0x45, 0, 0, 60, 0, 0, 0x40, 0, 64, 6, 0, 0]);
+    icmp.extend_from_slice(&dst);
+    icmp.extend_from_slice(&target);
+    icmp.extend_from_slice(&sport.to_be_bytes());
+    icmp.extend_from_slice(&dport.to_be_bytes());
+    icmp.extend_from_slice(&seq.to_be_bytes());
+    let mut sum: u32 = icmp
+        .chunks(2)
+        .map(|c| u32::from(u16::from_be_bytes([c[0], c[1]])))
+        .sum();
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    icmp[2..4].copy_from_slice(&(!(sum as u16)).to_be_bytes());
+    let mut ip = vec![
+        0x45,
+        0,
+        0,
+        20 + icmp.len() as u8,
+        0,
+        0,
+        0x40,
+        0,
+        64,
+        1,
+        0,
+        0,
+    ];
+    ip.extend_from_slice(&src);
+    ip.extend_from_slice(&dst);
+    ip.extend_from_slice(&icmp);
     ip
 }
 
@@ -1287,11 +1334,18 @@ fn syn_ignores_forged_stale_and_non_target_replies() {
                         forged(N, S, 23, sport, seq.wrapping_add(1), SYNACK),
                         // Right cookie, from a port not in the plan.
                         forged(T, S, 31, sport, seq.wrapping_add(1), SYNACK),
+                        // An ICMP error quoting a SYN with the wrong sequence number.
+                        forged_icmp(N, S, T, sport, 23, seq.wrapping_add(1), 13),
                     ]
                 }
-                // A stale cookie: the one for port 23, replayed for port 771.
+                // A stale cookie: the one for port 23, replayed for port 771; then a valid
+                // ICMP error from a router (not a target: routers send them), which is the
+                // control for ICMP: 771 turns admin-prohibited.
                 771 => match *remembered.lock().unwrap() {
-                    Some(s23) => vec![forged(T, S, 771, sport, s23.wrapping_add(1), SYNACK)],
+                    Some(s23) => vec![
+                        forged(T, S, 771, sport, s23.wrapping_add(1), SYNACK),
+                        forged_icmp(N, S, T, sport, 771, seq, 13),
+                    ],
                     None => Vec::new(),
                 },
                 61000 => vec![forged(T, S, 61000, sport, seq.wrapping_add(1), SYNACK)],
@@ -1328,9 +1382,25 @@ fn syn_ignores_forged_stale_and_non_target_replies() {
             .unwrap()
             .to_owned()
     };
+    let reason = |p: u64| {
+        ports.iter().find(|x| x["port"] == p).unwrap()["reason"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
     assert_eq!(state(61000), "open", "the control forgery must be accepted");
     assert_eq!(state(23), "filtered");
+    assert_eq!(
+        reason(23),
+        "no-response",
+        "an ICMP error with a wrong cookie"
+    );
     assert_eq!(state(771), "filtered");
+    assert_eq!(
+        reason(771),
+        "admin-prohibited",
+        "the valid ICMP error must be accepted"
+    );
     assert_eq!(state(22), "open");
     assert_eq!(state(24), "closed");
     // Only the target was reported on, and 31 (not in the plan) not at all.

@@ -27,15 +27,23 @@
 //!   written here by hand: a fixed layout and a ones'-complement sum are less code than an
 //!   extra packet crate and its licence review, and the parser reads four fields.
 //!
+//! - **ICMP errors.** A second raw socket (`IPPROTO_ICMP`) reads destination-unreachable
+//!   errors. An error quotes the start of the packet that caused it: the inner IPv4 header
+//!   and the first 8 bytes of our SYN, whose sequence number is the cookie. One counts only
+//!   when that quoted SYN is one of ours (a target, our source address and port, a planned
+//!   port, the right cookie), from whichever router sent it; it ends the port's retries with
+//!   the reason the code says, read as the UDP scan reads it ([`crate::udp::icmp_reason`]):
+//!   administratively prohibited, host or network unreachable are `filtered`; port
+//!   unreachable is `closed`, as the connect scan (the kernel refuses the connection) says.
+//!
 //! Round trips come from the TCP timestamp option: each SYN carries the send time (µs since
 //! the scan began) as TSval, and a SYN-ACK echoes it in TSecr; resets carry none.
 //!
 //! Results are emitted per host at the end of the last round (the connect engine streams
 //! them as they come).
 //!
-//! Not yet: IPv6 targets (refused with [`ConfigError::SynUnsupported`]), ICMP unreachable
-//! replies (a port behind one is `filtered`/`no-response` after the retries), and adaptive
-//! pacing beyond `--rate` and send-buffer back-off.
+//! Not yet: IPv6 targets (refused with [`ConfigError::SynUnsupported`]) and adaptive pacing
+//! beyond `--rate` and send-buffer back-off.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
@@ -138,6 +146,15 @@ impl SynScannerBuilder {
         let _ = raw.set_recv_buffer_size(8 << 20);
         let _ = raw.set_send_buffer_size(4 << 20);
         let _ = raw.set_read_timeout(Some(Duration::from_millis(20)));
+        // ICMP errors about our probes (same privilege as the TCP one).
+        let icmp =
+            Socket::new(Domain::IPV4, Type::RAW, Some(SockProtocol::ICMPV4)).map_err(|e| {
+                ConfigError::SynUnsupported {
+                    why: format!("cannot open a raw ICMP socket: {e}"),
+                }
+            })?;
+        let _ = icmp.set_recv_buffer_size(1 << 20);
+        let _ = icmp.set_read_timeout(Some(Duration::from_millis(20)));
         // The reserved source port: bound, never listening (see the module header).
         let reserve = Socket::new(Domain::IPV4, Type::STREAM, Some(SockProtocol::TCP))
             .and_then(|s| {
@@ -188,6 +205,7 @@ impl SynScannerBuilder {
             seed,
             shard: self.shard,
             raw: Arc::new(raw),
+            icmp: Arc::new(icmp),
             _reserve: reserve,
             sport,
             key: std::collections::hash_map::RandomState::new(),
@@ -205,6 +223,8 @@ pub struct SynScanner {
     seed: u64,
     shard: Option<(Shard, u64)>,
     raw: Arc<Socket>,
+    /// Reads ICMP errors about our probes.
+    icmp: Arc<Socket>,
     _reserve: Socket,
     sport: u16,
     /// The run's cookie key (SipHash with random keys).
@@ -215,7 +235,8 @@ pub struct SynScanner {
 #[derive(Debug, Clone, Copy)]
 struct Answer {
     index: u64,
-    open: bool,
+    /// `SynAck`, `Reset`, or the ICMP error's reason.
+    reason: Reason,
     rtt: Option<Duration>,
 }
 
@@ -270,8 +291,16 @@ impl SynScanner {
         let stop_r = Arc::clone(&stop);
         let ignored = Arc::new(AtomicU64::new(0));
         let ignored_r = Arc::clone(&ignored);
+        let (me_i, stop_i, ignored_i, tx_i) = (
+            Arc::clone(self),
+            Arc::clone(&stop),
+            Arc::clone(&ignored),
+            tx.clone(),
+        );
         let receiver =
             tokio::task::spawn_blocking(move || me.receive(started, &stop_r, &ignored_r, &tx));
+        let icmp_receiver =
+            tokio::task::spawn_blocking(move || me_i.receive_icmp(&stop_i, &ignored_i, &tx_i));
         // Stops the threads if this future is dropped.
         let _guard = StopOnDrop(Arc::clone(&stop));
 
@@ -329,6 +358,7 @@ impl SynScanner {
         }
         stop.store(true, Ordering::Relaxed);
         let _ = receiver.await;
+        let _ = icmp_receiver.await;
         while let Ok(a) = rx.try_recv() {
             take(a, &mut answered, &mut results, &mut max_rtt);
         }
@@ -344,12 +374,8 @@ impl SynScanner {
                     addr,
                     port,
                     protocol: Protocol::Tcp,
-                    state: if a.open { State::Open } else { State::Closed },
-                    reason: if a.open {
-                        Reason::SynAck
-                    } else {
-                        Reason::Reset
-                    },
+                    state: a.reason.state(),
+                    reason: a.reason,
                     rtt: a.rtt,
                     attempts: attempts_of.max(1),
                 },
@@ -495,9 +521,64 @@ impl SynScanner {
             });
             let _ = tx.send(Answer {
                 index: h as u64 * nports + u64::from(p),
-                open,
+                reason: if open { Reason::SynAck } else { Reason::Reset },
                 rtt,
             });
+        }
+    }
+
+    /// Reads ICMP errors until `stop`, passing on those about one of our SYNs (see the
+    /// module header) as answers.
+    fn receive_icmp(
+        &self,
+        stop: &AtomicBool,
+        ignored: &AtomicU64,
+        tx: &tokio::sync::mpsc::UnboundedSender<Answer>,
+    ) {
+        let hosts: HashMap<Ipv4Addr, usize> = self
+            .targets
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (*a, i))
+            .collect();
+        let mut port_at = vec![u32::MAX; 65536];
+        for (i, p) in self.ports.iter().enumerate() {
+            port_at[*p as usize] = i as u32;
+        }
+        let nports = self.ports.len() as u64;
+        let mut buf = [0u8; 2048];
+        while !stop.load(Ordering::Relaxed) {
+            let n = match std::io::Read::read(&mut &*self.icmp, &mut buf) {
+                Ok(n) => n,
+                Err(_) => continue,
+            };
+            let Some(e) = buf.get(..n).and_then(parse_icmp_error) else {
+                continue;
+            };
+            if e.sport != self.sport {
+                continue;
+            }
+            // About a segment from our port: from here on, a failed check is counted.
+            let valid = hosts.get(&e.dst).and_then(|&h| {
+                let p = port_at[e.dport as usize];
+                let ours = p != u32::MAX
+                    && e.src == self.sources[h]
+                    && e.seq == self.cookie(e.src, e.dst, e.dport);
+                let reason = crate::udp::icmp_reason(false, e.icmp_type, e.code)?;
+                ours.then_some((h as u64 * nports + u64::from(p), reason))
+            });
+            match valid {
+                Some((index, reason)) => {
+                    let _ = tx.send(Answer {
+                        index,
+                        reason,
+                        rtt: None,
+                    });
+                }
+                None => {
+                    ignored.fetch_add(1, Ordering::Relaxed);
+                }
+            }
         }
     }
 }
@@ -641,6 +722,52 @@ fn parse_reply(pkt: &[u8]) -> Option<Reply> {
     })
 }
 
+/// The fields of an ICMP error about a TCP segment: its type and code, and from the segment
+/// it quotes, the addresses, ports and sequence number.
+#[derive(Debug, PartialEq, Eq)]
+struct IcmpError {
+    icmp_type: u8,
+    code: u8,
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
+    sport: u16,
+    dport: u16,
+    seq: u32,
+}
+
+/// Parses an IPv4 ICMP destination-unreachable packet quoting a TCP segment (RFC 792: the
+/// quoted IP header and at least 8 bytes of its data); `None` for anything else.
+fn parse_icmp_error(pkt: &[u8]) -> Option<IcmpError> {
+    let ihl = usize::from(*pkt.first()? & 0x0f) * 4;
+    if pkt.first()? >> 4 != 4 || ihl < 20 || *pkt.get(9)? != 1 {
+        return None;
+    }
+    let icmp = pkt.get(ihl..)?;
+    let (icmp_type, code) = (*icmp.first()?, *icmp.get(1)?);
+    if icmp_type != 3 {
+        return None;
+    }
+    let inner = icmp.get(8..)?;
+    let inner_ihl = usize::from(*inner.first()? & 0x0f) * 4;
+    if inner.first()? >> 4 != 4 || inner_ihl < 20 || *inner.get(9)? != 6 {
+        return None;
+    }
+    let ip4 = |o: usize| -> Option<Ipv4Addr> {
+        let b: [u8; 4] = inner.get(o..o + 4)?.try_into().ok()?;
+        Some(Ipv4Addr::from(b))
+    };
+    let tcp = inner.get(inner_ihl..inner_ihl + 8)?;
+    Some(IcmpError {
+        icmp_type,
+        code,
+        src: ip4(12)?,
+        dst: ip4(16)?,
+        sport: u16::from_be_bytes([tcp[0], tcp[1]]),
+        dport: u16::from_be_bytes([tcp[2], tcp[3]]),
+        seq: u32::from_be_bytes([tcp[4], tcp[5], tcp[6], tcp[7]]),
+    })
+}
+
 /// TSecr of a timestamp option, if the options carry one.
 fn timestamp_echo(mut opts: &[u8]) -> Option<u32> {
     while let Some(&kind) = opts.first() {
@@ -698,6 +825,48 @@ mod tests {
         assert!(r.syn && r.ack_flag && !r.rst);
         assert_eq!(r.tsecr, Some(555));
         assert!(parse_reply(&pkt[..30]).is_none());
+    }
+
+    #[test]
+    fn parses_an_icmp_error_quoting_our_syn() {
+        let (me, target, router) = (
+            Ipv4Addr::new(10, 0, 0, 1),
+            Ipv4Addr::new(10, 0, 0, 2),
+            Ipv4Addr::new(10, 0, 9, 9),
+        );
+        let mut syn = [0u8; SYN_LEN];
+        syn_segment(&mut syn, me, target, 40000, 25, 0xfeed_f00d, 1);
+        let ip = |proto: u8, src: Ipv4Addr, dst: Ipv4Addr| {
+            let mut h = vec![0x45, 0, 0, 0, 0, 0, 0, 0, 64, proto, 0, 0];
+            h.extend_from_slice(&src.octets());
+            h.extend_from_slice(&dst.octets());
+            h
+        };
+        let mut pkt = ip(1, router, me);
+        pkt.extend_from_slice(&[3, 13, 0, 0, 0, 0, 0, 0]);
+        pkt.extend_from_slice(&ip(6, me, target));
+        pkt.extend_from_slice(&syn[..8]);
+        let e = parse_icmp_error(&pkt).unwrap();
+        assert_eq!(
+            e,
+            IcmpError {
+                icmp_type: 3,
+                code: 13,
+                src: me,
+                dst: target,
+                sport: 40000,
+                dport: 25,
+                seq: 0xfeed_f00d
+            }
+        );
+        // Short of the quoted 8 bytes, another ICMP type, or quoting UDP: not one.
+        assert!(parse_icmp_error(&pkt[..pkt.len() - 1]).is_none());
+        let mut echo = pkt.clone();
+        echo[20] = 0;
+        assert!(parse_icmp_error(&echo).is_none());
+        let mut udp = pkt.clone();
+        udp[28 + 9] = 17;
+        assert!(parse_icmp_error(&udp).is_none());
     }
 
     #[test]
