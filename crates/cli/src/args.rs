@@ -343,7 +343,7 @@ pub struct ScanArgs {
     pub tcp: bool,
     /// Scan TCP ports with SYN probes on raw sockets instead of connect(): half-open, replies
     /// checked against a keyed SYN cookie, the kernel's reset closes each. Needs root or
-    /// CAP_NET_RAW (Linux, IPv4 targets); no host discovery (every target is scanned). Also
+    /// CAP_NET_RAW (Linux; IPv4 and IPv6 targets); no host discovery (every target is scanned). Also
     /// -sS.
     #[arg(long)]
     pub syn: bool,

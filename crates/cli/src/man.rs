@@ -203,7 +203,7 @@ const PAGES: &[Page] = &[
             ),
             (
                 "sudo portent scan HOST -sS -p-",
-                "SYN scan on raw sockets (root or CAP_NET_RAW, IPv4)",
+                "SYN scan on raw sockets (root or CAP_NET_RAW; IPv4 and IPv6)",
             ),
             (
                 "portent scan HOST -sU",

@@ -159,8 +159,11 @@ fn shard_args<'a>(k: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
     a
 }
 
-/// (host, protocol, port, state, reason) of a run's stored ports.
-fn keyed(rows: &[PortRow]) -> Vec<(String, String, u16, String, String)> {
+/// (host, protocol, port, state, reason) of a stored port.
+type Keyed = (String, String, u16, String, String);
+
+/// Each of a run's stored ports, keyed.
+fn keyed(rows: &[PortRow]) -> Vec<Keyed> {
     rows.iter()
         .map(|p| {
             (
@@ -404,7 +407,7 @@ fn kill_after(seed: u64, n: usize, from_ms: u64, to_ms: u64) -> Vec<u64> {
 
 /// The rows that must match an uninterrupted scan: ports (state, reason), the counts of the
 /// rest, and the totals.
-fn result_of(s: &mut Store, name: &str) -> (Vec<(String, String, u16, String, String)>, String) {
+fn result_of(s: &mut Store, name: &str) -> (Vec<Keyed>, String) {
     let run = s.resolve(name).unwrap();
     let data = s.data(run.clone()).unwrap();
     let c = run.counts;

@@ -1119,6 +1119,46 @@ fn syn_full_range_over_veth_matches_the_connect_scan() {
 }
 
 #[test]
+fn syn_ipv6_over_veth_matches_the_connect_scan() {
+    let lab = lab();
+    let connect = csv_by_port(&lab.scanner, &[TARGET_V6, "-p-"]);
+    let syn = csv_by_port(&lab.scanner, &[TARGET_V6, "-p-", "-sS"]);
+    assert_eq!(syn.len(), 65535);
+    // Over IPv6 both name the ICMPv6 error alike (admin-prohibited): the same table.
+    assert_eq!(syn, connect);
+    let rows: Vec<(String, u16, String, String)> = syn
+        .iter()
+        .map(|(p, (s, r))| (TARGET_V6.to_owned(), *p, s.clone(), r.clone()))
+        .collect();
+    assert_lab_result(&rows, "admin-prohibited");
+    // Both families in one run: each target gets its own family's probes.
+    let both = portent_in(
+        &lab.scanner,
+        &[
+            "scan",
+            TARGET_V4,
+            TARGET_V6,
+            "-sS",
+            "-p",
+            "20-30",
+            "--csv",
+            "--all",
+            "--no-save",
+        ],
+    );
+    let rows = csv_rows(&both);
+    assert_eq!(rows.len(), 22);
+    for addr in [TARGET_V4, TARGET_V6] {
+        let open: Vec<u16> = rows
+            .iter()
+            .filter(|r| r.0 == addr && r.2 == "open")
+            .map(|r| r.1)
+            .collect();
+        assert_eq!(open, [22], "{addr}");
+    }
+}
+
+#[test]
 fn syn_full_range_of_a_namespace_loopback() {
     let lab = lab();
     let syn = csv_by_port(&lab.target, &["127.0.0.1", "-sS", "-p-"]);

@@ -67,7 +67,7 @@ pub struct ScanOptions {
     /// Scan one shard of the (address x port) space (TCP only; `validate` refuses it with
     /// UDP ports), partitioned with this seed (`portent_scan::shard`).
     pub shard: Option<ShardOptions>,
-    /// TCP by SYN probes on raw sockets (`-sS`, Linux, IPv4, CAP_NET_RAW) instead of
+    /// TCP by SYN probes on raw sockets (`-sS`, Linux, IPv4 and IPv6, CAP_NET_RAW) instead of
     /// connect(); no host discovery (every host is scanned, as with `--no-ping`).
     pub syn: bool,
     /// Hand the sink a [`RunEvent::Checkpoint`](crate::RunEvent::Checkpoint) at most this

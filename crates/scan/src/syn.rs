@@ -42,12 +42,17 @@
 //! Results are emitted per host at the end of the last round (the connect engine streams
 //! them as they come).
 //!
-//! Not yet: IPv6 targets (refused with [`ConfigError::SynUnsupported`]) and adaptive pacing
-//! beyond `--rate` and send-buffer back-off.
+//! - **IPv6** the same way, on a raw `AF_INET6` `IPPROTO_TCP` socket and an ICMPv6 one (opened
+//!   only when a target is IPv6). An IPv6 raw socket delivers the segment without the IP
+//!   header, so the sender's address comes from `recvfrom` and the address it was sent to is
+//!   not checked: the cookie covers it (it hashes the source address we sent from).
+//!
+//! Not yet: adaptive pacing beyond `--rate` and send-buffer back-off.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4, UdpSocket};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, UdpSocket};
+use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -120,19 +125,8 @@ impl SynScannerBuilder {
                 value: "0".into(),
             });
         }
-        let mut v4 = Vec::new();
-        for a in self.targets.iter() {
-            match a {
-                IpAddr::V4(a) => v4.push(a),
-                IpAddr::V6(a) => {
-                    return Err(ConfigError::SynUnsupported {
-                        why: format!(
-                            "{a}: the SYN scan sends IPv4 only so far; scan IPv6 targets with the connect scan (-sT)"
-                        ),
-                    });
-                }
-            }
-        }
+        let targets: Vec<IpAddr> = self.targets.iter().collect();
+        let any_v6 = targets.iter().any(IpAddr::is_ipv6);
         let raw = Socket::new(Domain::IPV4, Type::RAW, Some(SockProtocol::TCP)).map_err(|e| {
             if matches!(e.raw_os_error(), Some(libc::EPERM) | Some(libc::EACCES)) {
                 ConfigError::SynPrivilege
@@ -155,15 +149,45 @@ impl SynScannerBuilder {
             })?;
         let _ = icmp.set_recv_buffer_size(1 << 20);
         let _ = icmp.set_read_timeout(Some(Duration::from_millis(20)));
-        // The reserved source port: bound, never listening (see the module header).
-        let reserve = Socket::new(Domain::IPV4, Type::STREAM, Some(SockProtocol::TCP))
-            .and_then(|s| {
+        let v6 = if any_v6 {
+            let open = |proto| {
+                let s = Socket::new(Domain::IPV6, Type::RAW, Some(proto)).map_err(|e| {
+                    ConfigError::SynUnsupported {
+                        why: format!("cannot open a raw IPv6 socket: {e}"),
+                    }
+                })?;
+                let _ = s.set_recv_buffer_size(8 << 20);
+                let _ = s.set_send_buffer_size(4 << 20);
+                let _ = s.set_read_timeout(Some(Duration::from_millis(20)));
+                Ok::<_, ConfigError>(s)
+            };
+            Some(V6Sockets {
+                tcp: Arc::new(open(SockProtocol::TCP)?),
+                icmp: Arc::new(open(SockProtocol::ICMPV6)?),
+            })
+        } else {
+            None
+        };
+        // The reserved source port: bound, never listening (see the module header); on both
+        // families when IPv6 targets are scanned (a dual-stack socket).
+        let reserve = if any_v6 {
+            Socket::new(Domain::IPV6, Type::STREAM, Some(SockProtocol::TCP)).and_then(|s| {
+                s.set_only_v6(false)?;
+                s.bind(&SockAddr::from(SocketAddr::from((
+                    Ipv6Addr::UNSPECIFIED,
+                    0,
+                ))))?;
+                Ok(s)
+            })
+        } else {
+            Socket::new(Domain::IPV4, Type::STREAM, Some(SockProtocol::TCP)).and_then(|s| {
                 s.bind(&SockAddr::from(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0)))?;
                 Ok(s)
             })
-            .map_err(|e| ConfigError::SynUnsupported {
-                why: format!("cannot reserve a source port: {e}"),
-            })?;
+        }
+        .map_err(|e| ConfigError::SynUnsupported {
+            why: format!("cannot reserve a source port: {e}"),
+        })?;
         let sport = reserve
             .local_addr()
             .ok()
@@ -174,31 +198,25 @@ impl SynScannerBuilder {
             })?;
         // The source address for each target, as the kernel's routing would pick it: a UDP
         // socket's connect() sends nothing.
-        let mut sources = Vec::with_capacity(v4.len());
-        for a in &v4 {
-            let src = UdpSocket::bind("0.0.0.0:0")
+        let mut sources = Vec::with_capacity(targets.len());
+        for a in &targets {
+            let any = if a.is_ipv6() { "[::]:0" } else { "0.0.0.0:0" };
+            let src = UdpSocket::bind(any)
                 .and_then(|u| {
-                    u.connect(SocketAddr::from((*a, 9)))?;
+                    u.connect(SocketAddr::new(*a, 9))?;
                     u.local_addr()
                 })
                 .map_err(|e| ConfigError::SynUnsupported {
                     why: format!("no route to {a}: {e}"),
                 })?;
-            match src.ip() {
-                IpAddr::V4(s) => sources.push(s),
-                IpAddr::V6(_) => {
-                    return Err(ConfigError::SynUnsupported {
-                        why: format!("no IPv4 source address for {a}"),
-                    });
-                }
-            }
+            sources.push(src.ip());
         }
         let seed = self.seed.unwrap_or_else(|| {
             let h = std::collections::hash_map::RandomState::new();
             h.hash_one(0u8)
         });
         Ok(SynScanner {
-            targets: v4,
+            targets,
             sources,
             ports: self.ports.to_vec(),
             timing: self.timing,
@@ -206,6 +224,7 @@ impl SynScannerBuilder {
             shard: self.shard,
             raw: Arc::new(raw),
             icmp: Arc::new(icmp),
+            v6,
             _reserve: reserve,
             sport,
             key: std::collections::hash_map::RandomState::new(),
@@ -216,8 +235,9 @@ impl SynScannerBuilder {
 /// A configured SYN scan; [`run`](SynScanner::run) performs it.
 #[derive(Debug)]
 pub struct SynScanner {
-    targets: Vec<Ipv4Addr>,
-    sources: Vec<Ipv4Addr>,
+    targets: Vec<IpAddr>,
+    /// The address each target's probes are sent from (the routing table's choice).
+    sources: Vec<IpAddr>,
     ports: Vec<u16>,
     timing: Timing,
     seed: u64,
@@ -225,10 +245,27 @@ pub struct SynScanner {
     raw: Arc<Socket>,
     /// Reads ICMP errors about our probes.
     icmp: Arc<Socket>,
+    /// The IPv6 pair, when a target is IPv6.
+    v6: Option<V6Sockets>,
     _reserve: Socket,
     sport: u16,
     /// The run's cookie key (SipHash with random keys).
     key: std::collections::hash_map::RandomState,
+}
+
+#[derive(Debug)]
+struct V6Sockets {
+    tcp: Arc<Socket>,
+    icmp: Arc<Socket>,
+}
+
+/// Which raw socket a receiving thread reads, and so what it parses.
+#[derive(Debug, Clone, Copy)]
+enum Listen {
+    Tcp4,
+    Icmp4,
+    Tcp6,
+    Icmp6,
 }
 
 /// A validated reply.
@@ -254,7 +291,7 @@ impl SynScanner {
         self.sport
     }
 
-    fn cookie(&self, src: Ipv4Addr, dst: Ipv4Addr, dport: u16) -> u32 {
+    fn cookie(&self, src: IpAddr, dst: IpAddr, dport: u16) -> u32 {
         cookie(&self.key, src, self.sport, dst, dport)
     }
 
@@ -279,7 +316,7 @@ impl SynScanner {
         });
         for (h, a) in self.targets.iter().enumerate() {
             on_event(Event::Host {
-                addr: IpAddr::V4(*a),
+                addr: *a,
                 status: HostStatus::Assumed,
                 ports: pairs_of(h as u64),
             });
@@ -291,16 +328,23 @@ impl SynScanner {
         let stop_r = Arc::clone(&stop);
         let ignored = Arc::new(AtomicU64::new(0));
         let ignored_r = Arc::clone(&ignored);
-        let (me_i, stop_i, ignored_i, tx_i) = (
-            Arc::clone(self),
-            Arc::clone(&stop),
-            Arc::clone(&ignored),
-            tx.clone(),
-        );
-        let receiver =
-            tokio::task::spawn_blocking(move || me.receive(started, &stop_r, &ignored_r, &tx));
-        let icmp_receiver =
-            tokio::task::spawn_blocking(move || me_i.receive_icmp(&stop_i, &ignored_i, &tx_i));
+        let mut kinds = vec![Listen::Tcp4, Listen::Icmp4];
+        if self.v6.is_some() {
+            kinds.extend([Listen::Tcp6, Listen::Icmp6]);
+        }
+        let receivers: Vec<_> = kinds
+            .into_iter()
+            .map(|kind| {
+                let (me, stop, ignored, tx) = (
+                    Arc::clone(&me),
+                    Arc::clone(&stop_r),
+                    Arc::clone(&ignored_r),
+                    tx.clone(),
+                );
+                tokio::task::spawn_blocking(move || me.listen(kind, started, &stop, &ignored, &tx))
+            })
+            .collect();
+        drop(tx);
         // Stops the threads if this future is dropped.
         let _guard = StopOnDrop(Arc::clone(&stop));
 
@@ -357,8 +401,9 @@ impl SynScanner {
             }
         }
         stop.store(true, Ordering::Relaxed);
-        let _ = receiver.await;
-        let _ = icmp_receiver.await;
+        for r in receivers {
+            let _ = r.await;
+        }
         while let Ok(a) = rx.try_recv() {
             take(a, &mut answered, &mut results, &mut max_rtt);
         }
@@ -367,7 +412,7 @@ impl SynScanner {
         let mut by_host: Vec<Vec<PortResult>> = vec![Vec::new(); self.targets.len()];
         for g in &mine {
             let (h, p) = ((g / nports) as usize, (g % nports) as usize);
-            let addr = IpAddr::V4(self.targets[h]);
+            let addr = self.targets[h];
             let port = self.ports[p];
             let r = match results.get(g) {
                 Some(a) => PortResult {
@@ -399,7 +444,7 @@ impl SynScanner {
                 on_event(Event::Port(r));
             }
             on_event(Event::HostDone {
-                addr: IpAddr::V4(self.targets[h]),
+                addr: self.targets[h],
                 status: HostStatus::Assumed,
                 counts,
                 srtt: max_rtt,
@@ -444,10 +489,14 @@ impl SynScanner {
                 self.cookie(src, dst, dport),
                 ts,
             );
-            let to = SockAddr::from(SocketAddrV4::new(dst, 0));
+            let to = SockAddr::from(SocketAddr::new(dst, 0));
+            let sock = match (&self.v6, dst) {
+                (Some(v6), IpAddr::V6(_)) => &v6.tcp,
+                _ => &self.raw,
+            };
             let mut tries = 0;
             loop {
-                match self.raw.send_to(&buf, &to) {
+                match sock.send_to(&buf, &to) {
                     Ok(_) => {
                         sent.fetch_add(1, Ordering::Relaxed);
                         break;
@@ -471,15 +520,25 @@ impl SynScanner {
         }
     }
 
-    /// Reads every incoming TCP segment until `stop`, passing on the valid replies.
-    fn receive(
+    /// Reads one raw socket until `stop`, passing on the replies and ICMP errors that are
+    /// about one of our SYNs (see the module header); anything else addressed to our port is
+    /// counted as ignored (a forged, stale or stray packet).
+    fn listen(
         &self,
+        kind: Listen,
         started: Instant,
         stop: &AtomicBool,
         ignored: &AtomicU64,
         tx: &tokio::sync::mpsc::UnboundedSender<Answer>,
     ) {
-        let hosts: HashMap<Ipv4Addr, usize> = self
+        let sock = match (kind, &self.v6) {
+            (Listen::Tcp4, _) => &self.raw,
+            (Listen::Icmp4, _) => &self.icmp,
+            (Listen::Tcp6, Some(v6)) => &v6.tcp,
+            (Listen::Icmp6, Some(v6)) => &v6.icmp,
+            _ => return,
+        };
+        let hosts: HashMap<IpAddr, usize> = self
             .targets
             .iter()
             .enumerate()
@@ -492,88 +551,69 @@ impl SynScanner {
         let nports = self.ports.len() as u64;
         let mut buf = [0u8; 2048];
         while !stop.load(Ordering::Relaxed) {
-            let n = match std::io::Read::read(&mut &*self.raw, &mut buf) {
-                Ok(n) => n,
-                Err(_) => continue,
-            };
-            let Some(r) = buf.get(..n).and_then(parse_reply) else {
+            // nix's recvfrom: the sender's address into an initialized buffer (socket2's
+            // wants uninitialized memory, which safe code cannot read back).
+            let Ok((n, from)) = nix::sys::socket::recvfrom::<nix::sys::socket::SockaddrStorage>(
+                sock.as_raw_fd(),
+                &mut buf,
+            ) else {
                 continue;
             };
-            if r.dport != self.sport {
-                continue;
-            }
-            // Addressed to our port from here on: anything that fails a check is counted
-            // as ignored (a forged, stale or stray reply).
-            let Some(&h) = hosts.get(&r.src) else {
-                ignored.fetch_add(1, Ordering::Relaxed);
+            let Some(pkt) = buf.get(..n) else {
                 continue;
             };
-            let p = port_at[r.sport as usize];
-            let expect = self.cookie(r.dst, r.src, r.sport).wrapping_add(1);
-            let open = r.syn && r.ack_flag && !r.rst;
-            if p == u32::MAX || r.dst != self.sources[h] || r.ack != expect || !(open || r.rst) {
-                ignored.fetch_add(1, Ordering::Relaxed);
-                continue;
-            }
-            let rtt = r.tsecr.filter(|_| open).map(|echo| {
-                let now = started.elapsed().as_micros() as u32;
-                Duration::from_micros(u64::from(now.wrapping_sub(echo)))
+            let from = from.and_then(|a| {
+                a.as_sockaddr_in6()
+                    .map(|a| IpAddr::V6(a.ip()))
+                    .or_else(|| a.as_sockaddr_in().map(|a| IpAddr::V4(a.ip())))
             });
-            let _ = tx.send(Answer {
-                index: h as u64 * nports + u64::from(p),
-                reason: if open { Reason::SynAck } else { Reason::Reset },
-                rtt,
-            });
-        }
-    }
-
-    /// Reads ICMP errors until `stop`, passing on those about one of our SYNs (see the
-    /// module header) as answers.
-    fn receive_icmp(
-        &self,
-        stop: &AtomicBool,
-        ignored: &AtomicU64,
-        tx: &tokio::sync::mpsc::UnboundedSender<Answer>,
-    ) {
-        let hosts: HashMap<Ipv4Addr, usize> = self
-            .targets
-            .iter()
-            .enumerate()
-            .map(|(i, a)| (*a, i))
-            .collect();
-        let mut port_at = vec![u32::MAX; 65536];
-        for (i, p) in self.ports.iter().enumerate() {
-            port_at[*p as usize] = i as u32;
-        }
-        let nports = self.ports.len() as u64;
-        let mut buf = [0u8; 2048];
-        while !stop.load(Ordering::Relaxed) {
-            let n = match std::io::Read::read(&mut &*self.icmp, &mut buf) {
-                Ok(n) => n,
-                Err(_) => continue,
+            let heard = match kind {
+                Listen::Tcp4 => parse_reply(pkt).map(Heard::Segment),
+                Listen::Tcp6 => from
+                    .and_then(|src| parse_segment(src, None, pkt))
+                    .map(Heard::Segment),
+                Listen::Icmp4 => parse_icmp_error(pkt).map(Heard::Icmp),
+                Listen::Icmp6 => parse_icmp6_error(pkt).map(Heard::Icmp),
             };
-            let Some(e) = buf.get(..n).and_then(parse_icmp_error) else {
-                continue;
-            };
-            if e.sport != self.sport {
-                continue;
-            }
-            // About a segment from our port: from here on, a failed check is counted.
-            let valid = hosts.get(&e.dst).and_then(|&h| {
-                let p = port_at[e.dport as usize];
-                let ours = p != u32::MAX
-                    && e.src == self.sources[h]
-                    && e.seq == self.cookie(e.src, e.dst, e.dport);
-                let reason = crate::udp::icmp_reason(false, e.icmp_type, e.code)?;
-                ours.then_some((h as u64 * nports + u64::from(p), reason))
-            });
-            match valid {
-                Some((index, reason)) => {
-                    let _ = tx.send(Answer {
-                        index,
+            let answer = match heard {
+                Some(Heard::Segment(r)) if r.dport == self.sport => {
+                    hosts.get(&r.src).and_then(|&h| {
+                        let p = port_at[r.sport as usize];
+                        let expect = self.cookie(self.sources[h], r.src, r.sport).wrapping_add(1);
+                        let open = r.syn && r.ack_flag && !r.rst;
+                        let ok = p != u32::MAX
+                            && r.dst.is_none_or(|d| d == self.sources[h])
+                            && r.ack == expect
+                            && (open || r.rst);
+                        let rtt = r.tsecr.filter(|_| open).map(|echo| {
+                            let now = started.elapsed().as_micros() as u32;
+                            Duration::from_micros(u64::from(now.wrapping_sub(echo)))
+                        });
+                        ok.then(|| Answer {
+                            index: h as u64 * nports + u64::from(p),
+                            reason: if open { Reason::SynAck } else { Reason::Reset },
+                            rtt,
+                        })
+                    })
+                }
+                Some(Heard::Icmp(e)) if e.sport == self.sport => hosts.get(&e.dst).and_then(|&h| {
+                    let p = port_at[e.dport as usize];
+                    let ours = p != u32::MAX
+                        && e.src == self.sources[h]
+                        && e.seq == self.cookie(e.src, e.dst, e.dport);
+                    let reason = crate::udp::icmp_reason(e.v6, e.icmp_type, e.code)?;
+                    ours.then(|| Answer {
+                        index: h as u64 * nports + u64::from(p),
                         reason,
                         rtt: None,
-                    });
+                    })
+                }),
+                // Not about our port (other programs' traffic): not counted.
+                _ => continue,
+            };
+            match answer {
+                Some(a) => {
+                    let _ = tx.send(a);
                 }
                 None => {
                     ignored.fetch_add(1, Ordering::Relaxed);
@@ -581,6 +621,12 @@ impl SynScanner {
             }
         }
     }
+}
+
+/// What a receiving thread parsed.
+enum Heard {
+    Segment(Reply),
+    Icmp(IcmpError),
 }
 
 struct StopOnDrop(Arc<AtomicBool>);
@@ -614,24 +660,32 @@ fn take(
 /// The SYN cookie: SipHash (std's, keyed at random per run) of the 4-tuple.
 fn cookie(
     key: &std::collections::hash_map::RandomState,
-    src: Ipv4Addr,
+    src: IpAddr,
     sport: u16,
-    dst: Ipv4Addr,
+    dst: IpAddr,
     dport: u16,
 ) -> u32 {
     let mut h = key.build_hasher();
-    h.write(&src.octets());
+    h.write(&octets(src));
     h.write_u16(sport);
-    h.write(&dst.octets());
+    h.write(&octets(dst));
     h.write_u16(dport);
     h.finish() as u32
+}
+
+/// An address's bytes (4 or 16), in network order.
+fn octets(a: IpAddr) -> Vec<u8> {
+    match a {
+        IpAddr::V4(a) => a.octets().to_vec(),
+        IpAddr::V6(a) => a.octets().to_vec(),
+    }
 }
 
 /// Writes a SYN with MSS 1460 and a timestamp option into `buf`, checksum included.
 fn syn_segment(
     buf: &mut [u8; SYN_LEN],
-    src: Ipv4Addr,
-    dst: Ipv4Addr,
+    src: IpAddr,
+    dst: IpAddr,
     sport: u16,
     dport: u16,
     seq: u32,
@@ -652,8 +706,9 @@ fn syn_segment(
     buf[16..18].copy_from_slice(&sum.to_be_bytes());
 }
 
-/// The TCP checksum over the IPv4 pseudo-header and the segment (RFC 793, RFC 1071).
-fn tcp_checksum(src: Ipv4Addr, dst: Ipv4Addr, seg: &[u8]) -> u16 {
+/// The TCP checksum over the pseudo-header (IPv4: RFC 793; IPv6: RFC 8200 section 8.1) and
+/// the segment (RFC 1071).
+fn tcp_checksum(src: IpAddr, dst: IpAddr, seg: &[u8]) -> u16 {
     let mut sum: u32 = 0;
     let mut add = |b: &[u8]| {
         for c in b.chunks(2) {
@@ -665,10 +720,18 @@ fn tcp_checksum(src: Ipv4Addr, dst: Ipv4Addr, seg: &[u8]) -> u16 {
             sum += u32::from(w);
         }
     };
-    add(&src.octets());
-    add(&dst.octets());
-    add(&[0, 6]);
-    add(&(seg.len() as u16).to_be_bytes());
+    add(&octets(src));
+    add(&octets(dst));
+    match src {
+        IpAddr::V4(_) => {
+            add(&[0, 6]);
+            add(&(seg.len() as u16).to_be_bytes());
+        }
+        IpAddr::V6(_) => {
+            add(&(seg.len() as u32).to_be_bytes());
+            add(&[0, 0, 0, 6]);
+        }
+    }
     add(seg);
     while sum > 0xffff {
         sum = (sum & 0xffff) + (sum >> 16);
@@ -676,11 +739,12 @@ fn tcp_checksum(src: Ipv4Addr, dst: Ipv4Addr, seg: &[u8]) -> u16 {
     !(sum as u16)
 }
 
-/// The fields of an incoming IPv4 TCP segment the validation reads.
+/// The fields of an incoming TCP segment the validation reads.
 #[derive(Debug, PartialEq, Eq)]
 struct Reply {
-    src: Ipv4Addr,
-    dst: Ipv4Addr,
+    src: IpAddr,
+    /// The address it was sent to, when the socket tells (IPv4 raw sockets give the header).
+    dst: Option<IpAddr>,
     sport: u16,
     dport: u16,
     ack: u32,
@@ -702,7 +766,11 @@ fn parse_reply(pkt: &[u8]) -> Option<Reply> {
         Some(Ipv4Addr::from(b))
     };
     let (src, dst) = (ip4(12)?, ip4(16)?);
-    let tcp = pkt.get(ihl..)?;
+    parse_segment(IpAddr::V4(src), Some(IpAddr::V4(dst)), pkt.get(ihl..)?)
+}
+
+/// The fields of a TCP segment from `src` (to `dst`, when known).
+fn parse_segment(src: IpAddr, dst: Option<IpAddr>, tcp: &[u8]) -> Option<Reply> {
     if tcp.len() < 20 {
         return None;
     }
@@ -726,10 +794,12 @@ fn parse_reply(pkt: &[u8]) -> Option<Reply> {
 /// it quotes, the addresses, ports and sequence number.
 #[derive(Debug, PartialEq, Eq)]
 struct IcmpError {
+    /// ICMPv6 (its types and codes differ).
+    v6: bool,
     icmp_type: u8,
     code: u8,
-    src: Ipv4Addr,
-    dst: Ipv4Addr,
+    src: IpAddr,
+    dst: IpAddr,
     sport: u16,
     dport: u16,
     seq: u32,
@@ -756,12 +826,45 @@ fn parse_icmp_error(pkt: &[u8]) -> Option<IcmpError> {
         let b: [u8; 4] = inner.get(o..o + 4)?.try_into().ok()?;
         Some(Ipv4Addr::from(b))
     };
-    let tcp = inner.get(inner_ihl..inner_ihl + 8)?;
+    let (src, dst) = (IpAddr::V4(ip4(12)?), IpAddr::V4(ip4(16)?));
+    quoted(false, icmp_type, code, src, dst, inner.get(inner_ihl..)?)
+}
+
+/// Parses an ICMPv6 destination-unreachable message (as an ICMPv6 raw socket delivers it,
+/// without the IPv6 header) quoting a TCP segment right after the quoted IPv6 header (RFC
+/// 4443); `None` for anything else, extension headers included.
+fn parse_icmp6_error(msg: &[u8]) -> Option<IcmpError> {
+    let (icmp_type, code) = (*msg.first()?, *msg.get(1)?);
+    if icmp_type != 1 {
+        return None;
+    }
+    let inner = msg.get(8..)?;
+    if inner.first()? >> 4 != 6 || *inner.get(6)? != 6 {
+        return None;
+    }
+    let ip6 = |o: usize| -> Option<IpAddr> {
+        let b: [u8; 16] = inner.get(o..o + 16)?.try_into().ok()?;
+        Some(IpAddr::V6(Ipv6Addr::from(b)))
+    };
+    quoted(true, icmp_type, code, ip6(8)?, ip6(24)?, inner.get(40..)?)
+}
+
+/// An ICMP error's fields from the first 8 bytes of the TCP segment it quotes.
+fn quoted(
+    v6: bool,
+    icmp_type: u8,
+    code: u8,
+    src: IpAddr,
+    dst: IpAddr,
+    tcp: &[u8],
+) -> Option<IcmpError> {
+    let tcp = tcp.get(..8)?;
     Some(IcmpError {
+        v6,
         icmp_type,
         code,
-        src: ip4(12)?,
-        dst: ip4(16)?,
+        src,
+        dst,
         sport: u16::from_be_bytes([tcp[0], tcp[1]]),
         dport: u16::from_be_bytes([tcp[2], tcp[3]]),
         seq: u32::from_be_bytes([tcp[4], tcp[5], tcp[6], tcp[7]]),
@@ -797,19 +900,28 @@ mod tests {
 
     #[test]
     fn checksum_verifies_to_zero() {
-        let (s, d) = (Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(10, 0, 0, 2));
-        let mut b = [0u8; SYN_LEN];
-        syn_segment(&mut b, s, d, 40000, 80, 0xdead_beef, 1234);
-        // Summing a segment with its checksum in place gives 0 (complemented).
-        assert_eq!(tcp_checksum(s, d, &b), 0);
-        assert_eq!(timestamp_echo(&b[20..]), Some(0));
+        let v4: (IpAddr, IpAddr) = ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
+        let v6: (IpAddr, IpAddr) = ("fd00::1".parse().unwrap(), "fd00::2".parse().unwrap());
+        for (s, d) in [v4, v6] {
+            let mut b = [0u8; SYN_LEN];
+            syn_segment(&mut b, s, d, 40000, 80, 0xdead_beef, 1234);
+            // Summing a segment with its checksum in place gives 0 (complemented).
+            assert_eq!(tcp_checksum(s, d, &b), 0);
+            assert_eq!(timestamp_echo(&b[20..]), Some(0));
+        }
+        // A known IPv6 sum, worked by hand: the pseudo-header is the addresses, the length
+        // as 32 bits and the next header; one byte differs from IPv4's layout.
+        let (s, d) = v6;
+        let seg = [0u8; 20];
+        // fd00 + fd00 + 1 + 2 + 20 + 6 = 0x1fa1d -> 0xfa1e; complemented: 0x05e1.
+        assert_eq!(tcp_checksum(s, d, &seg), 0x05e1);
     }
 
     #[test]
     fn parses_a_syn_ack_and_its_echo() {
         let (s, d) = (Ipv4Addr::new(10, 0, 0, 2), Ipv4Addr::new(10, 0, 0, 1));
         let mut tcp = [0u8; SYN_LEN];
-        syn_segment(&mut tcp, s, d, 80, 40000, 7, 99);
+        syn_segment(&mut tcp, s.into(), d.into(), 80, 40000, 7, 99);
         tcp[8..12].copy_from_slice(&42u32.to_be_bytes());
         tcp[13] = 0x12;
         tcp[32..36].copy_from_slice(&555u32.to_be_bytes());
@@ -820,7 +932,7 @@ mod tests {
         let r = parse_reply(&pkt).unwrap();
         assert_eq!(
             (r.src, r.dst, r.sport, r.dport, r.ack),
-            (s, d, 80, 40000, 42)
+            (IpAddr::V4(s), Some(IpAddr::V4(d)), 80, 40000, 42)
         );
         assert!(r.syn && r.ack_flag && !r.rst);
         assert_eq!(r.tsecr, Some(555));
@@ -835,7 +947,15 @@ mod tests {
             Ipv4Addr::new(10, 0, 9, 9),
         );
         let mut syn = [0u8; SYN_LEN];
-        syn_segment(&mut syn, me, target, 40000, 25, 0xfeed_f00d, 1);
+        syn_segment(
+            &mut syn,
+            me.into(),
+            target.into(),
+            40000,
+            25,
+            0xfeed_f00d,
+            1,
+        );
         let ip = |proto: u8, src: Ipv4Addr, dst: Ipv4Addr| {
             let mut h = vec![0x45, 0, 0, 0, 0, 0, 0, 0, 64, proto, 0, 0];
             h.extend_from_slice(&src.octets());
@@ -850,10 +970,11 @@ mod tests {
         assert_eq!(
             e,
             IcmpError {
+                v6: false,
                 icmp_type: 3,
                 code: 13,
-                src: me,
-                dst: target,
+                src: me.into(),
+                dst: target.into(),
                 sport: 40000,
                 dport: 25,
                 seq: 0xfeed_f00d
@@ -867,12 +988,31 @@ mod tests {
         let mut udp = pkt.clone();
         udp[28 + 9] = 17;
         assert!(parse_icmp_error(&udp).is_none());
+
+        // ICMPv6 (no IPv6 header from the raw socket): destination unreachable, code 1
+        // (administratively prohibited), quoting the IPv6 header and the SYN's first bytes.
+        let (me6, target6): (IpAddr, IpAddr) =
+            ("fd00::1".parse().unwrap(), "fd00::2".parse().unwrap());
+        let mut msg = vec![1, 1, 0, 0, 0, 0, 0, 0];
+        msg.extend_from_slice(&[0x60, 0, 0, 0, 0, 36, 6, 64]);
+        msg.extend_from_slice(&octets(me6));
+        msg.extend_from_slice(&octets(target6));
+        msg.extend_from_slice(&syn[..8]);
+        let e = parse_icmp6_error(&msg).unwrap();
+        assert_eq!(
+            (e.v6, e.code, e.src, e.dst, e.sport, e.dport, e.seq),
+            (true, 1, me6, target6, 40000, 25, 0xfeed_f00d)
+        );
+        let mut hop = msg.clone();
+        hop[8 + 6] = 0; // a hop-by-hop header first: not read
+        assert!(parse_icmp6_error(&hop).is_none());
+        assert!(parse_icmp6_error(&msg[..msg.len() - 1]).is_none());
     }
 
     #[test]
     fn cookies_depend_on_every_field_and_the_key() {
         let k = std::collections::hash_map::RandomState::new();
-        let (a, b) = (Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(10, 0, 0, 2));
+        let (a, b): (IpAddr, IpAddr) = ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
         let c = cookie(&k, a, 1, b, 80);
         assert_eq!(c, cookie(&k, a, 1, b, 80));
         let others = [
