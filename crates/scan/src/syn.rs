@@ -137,7 +137,7 @@ impl SynScannerBuilder {
             }
         })?;
         // A large receive buffer: a full-range scan's replies arrive in a burst.
-        let _ = raw.set_recv_buffer_size(8 << 20);
+        big_receive_buffer(&raw, 8 << 20);
         let _ = raw.set_send_buffer_size(4 << 20);
         let _ = raw.set_read_timeout(Some(Duration::from_millis(20)));
         // ICMP errors about our probes (same privilege as the TCP one).
@@ -147,7 +147,7 @@ impl SynScannerBuilder {
                     why: format!("cannot open a raw ICMP socket: {e}"),
                 }
             })?;
-        let _ = icmp.set_recv_buffer_size(1 << 20);
+        big_receive_buffer(&icmp, 1 << 20);
         let _ = icmp.set_read_timeout(Some(Duration::from_millis(20)));
         let v6 = if any_v6 {
             let open = |proto| {
@@ -156,7 +156,7 @@ impl SynScannerBuilder {
                         why: format!("cannot open a raw IPv6 socket: {e}"),
                     }
                 })?;
-                let _ = s.set_recv_buffer_size(8 << 20);
+                big_receive_buffer(&s, 8 << 20);
                 let _ = s.set_send_buffer_size(4 << 20);
                 let _ = s.set_read_timeout(Some(Duration::from_millis(20)));
                 Ok::<_, ConfigError>(s)
@@ -387,13 +387,14 @@ impl SynScanner {
                 }
             }
             // Wait for the round's stragglers: a fixed --timeout, or 4 round trips (at least
-            // 100 ms), or the initial timeout when nothing has answered yet.
+            // 100 ms), or the initial timeout when no SYN-ACK has told a round trip (resets
+            // carry no timestamp echo). Over as soon as every probe has its answer.
             let wait = self.timing.timeout.unwrap_or_else(|| match max_rtt {
                 Some(r) => (r * 4).clamp(self.timing.min_timeout, self.timing.max_timeout),
                 None => self.timing.initial_timeout,
             });
             let until = tokio::time::Instant::now() + wait;
-            loop {
+            while results.len() < mine.len() {
                 tokio::select! {
                     _ = tokio::time::sleep_until(until) => break,
                     Some(a) = rx.recv() => take(a, &mut answered, &mut results, &mut max_rtt),
@@ -655,6 +656,16 @@ fn take(
     }
     // The first answer stands (a retransmission's duplicate says the same).
     results.entry(a.index).or_insert(a);
+}
+
+/// Asks for a receive buffer of `bytes`: a full-range scan's replies come in a burst, and
+/// what the buffer cannot hold is lost (and sent again a round later). SO_RCVBUF is capped at
+/// net.core.rmem_max (208 KiB by default, a few hundred replies); SO_RCVBUFFORCE, allowed
+/// with CAP_NET_ADMIN (root has it), is not. Without it, the capped size.
+fn big_receive_buffer(sock: &Socket, bytes: usize) {
+    if nix::sys::socket::setsockopt(sock, nix::sys::socket::sockopt::RcvBufForce, &bytes).is_err() {
+        let _ = sock.set_recv_buffer_size(bytes);
+    }
 }
 
 /// The SYN cookie: SipHash (std's, keyed at random per run) of the 4-tuple.
