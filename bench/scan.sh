@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
 # Full-range TCP scan benchmark: portent (connect, and SYN as portent-syn) against nmap -sT (unprivileged connect scan),
-# nmap -sS (SYN scan, as root) and RustScan, on the namespace lab from bench/lab.sh.
-# Each tool scans 65,535 ports of each target RUNS times; the table gives the median time,
-# median peak RSS (/usr/bin/time -v "Maximum resident set size") and accuracy against the
-# known open set. Needs root; traffic stays inside the lab's namespaces.
+# nmap -sS (SYN scan, as root), masscan (raw packets; veth only: it cannot scan loopback, and
+# the WAN target sits behind a TUN device, which has no Ethernet for its frames) and RustScan,
+# on the namespace lab from bench/lab.sh. Each tool scans 65,535 ports of each target RUNS
+# times; the table gives the median, minimum and maximum time and max/min, median peak RSS
+# (/usr/bin/time -v "Maximum resident set size"), packets per second for the raw-packet tools
+# (probes sent / median time), and accuracy against the known open set. Needs root; traffic
+# stays inside the lab's namespaces.
 #
 #   bench/lab.sh up && bench/scan.sh 5 && bench/lab.sh down
 #
-# Tools: PORTENT (default target/release/portent), NMAP (nmap), RUSTSCAN (rustscan; install
-# with `CARGO_TARGET_DIR=/tmp/rustscan-target cargo install rustscan --root /tmp/rustscan`).
+# Tools: PORTENT (default target/release/portent), NMAP (nmap), MASSCAN (masscan, the Debian
+# package; MASSCAN_RATE packets a second, default 1000000, and --wait 1: masscan's default
+# rate is 100 a second and its default wait 10 s after sending, both made for the internet),
+# RUSTSCAN (rustscan; install with
+# `CARGO_TARGET_DIR=/tmp/rustscan-target cargo install rustscan --root /tmp/rustscan`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,8 +22,10 @@ RUNS=${1:-5}
 PORTENT=${PORTENT:-target/release/portent}
 NMAP=${NMAP:-nmap}
 RUSTSCAN=${RUSTSCAN:-$(command -v rustscan || echo /tmp/rustscan/bin/rustscan)}
+MASSCAN=${MASSCAN:-masscan}
+MASSCAN_RATE=${MASSCAN_RATE:-1000000}
 OPEN=${OPEN:-22,25,53,80,111,139,443,445,770,797,985,1033,2049,3306,5432,6379,8000,8080,27017,40000,50000,60000}
-TOOLS=${TOOLS:-portent portent-syn nmap-sT nmap-sS rustscan}
+TOOLS=${TOOLS:-portent portent-syn nmap-sT nmap-sS masscan rustscan}
 TARGETS=${TARGETS:-loopback veth wan}
 OUT=${OUT:-/tmp/portent-bench}
 mkdir -p "$OUT"
@@ -35,14 +43,23 @@ cmd() {
         nmap-sT) echo "$NMAP -sT -T4 -p- -n -Pn $2 -oG -" ;;
         nmap-sS) echo "$NMAP -sS -T4 -p- -n -Pn $2 -oG -" ;;
         rustscan) echo "$RUSTSCAN -a $2 -r 1-65535 -g --no-config" ;;
+        # masscan writes Ethernet frames itself: it needs the next hop's MAC (the target's
+        # end of the veth pair).
+        masscan) echo "$MASSCAN $2 -p1-65535 --rate $MASSCAN_RATE --wait 1 $3 -oG -" ;;
     esac
+}
+
+# The MAC address of the interface holding ADDR in the target's namespace NS (for masscan).
+target_mac() {
+    dev=$(ip -n "$1" -o addr show to "$2" | awk '{ print $2 }' | head -n 1)
+    ip -n "$1" link show dev "$dev" | awk '/link\/ether/ { print $2 }'
 }
 
 # Open ports, one per line, sorted, from a tool's output.
 open_ports() {
     case $1 in
         portent*) awk -F, 'NR > 1 && $5 == "open" { print $3 }' "$2" ;;
-        nmap-*) grep -o '[0-9]*/open/' "$2" | cut -d/ -f1 ;;
+        nmap-*|masscan) grep -o '[0-9]*/open/' "$2" | cut -d/ -f1 ;;
         rustscan) grep -o '\[.*\]' "$2" | tr -d '[] ' | tr ',' '\n' | grep . ;;
     esac | sort -n | uniq
 }
@@ -50,17 +67,21 @@ open_ports() {
 median() { sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
 expected=$(echo "$OPEN" | tr ',' '\n' | sort -n)
-echo "| target | tool | median s | runs (s) | median RSS MiB | accuracy |"
-echo "|---|---|---|---|---|---|"
+echo "| target | tool | median s | min s | max s | max/min | runs (s) | median RSS MiB | packets/s | accuracy |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
 for t in $TARGETS; do
     ns=$(target_ns "$t"); addr=$(target_addr "$t")
     for tool in $TOOLS; do
         if [ "$tool" = rustscan ] && [ ! -x "$RUSTSCAN" ]; then continue; fi
+        if [ "$tool" = masscan ] && { [ "$t" != veth ] || ! command -v "$MASSCAN" >/dev/null; }; then continue; fi
+        mac=""
+        # masscan's way out: the scanner's interface towards the target, the target's MAC.
+        [ "$tool" != masscan ] || mac="--interface $(ip -n "$ns" -o route get "$addr" | sed -n 's/.* dev \([^ ]*\).*/\1/p') --router-mac $(target_mac ptb-vt "$addr")"
         times=(); rss=(); acc="exact"
         for i in $(seq "$RUNS"); do
             f="$OUT/$t-$tool-$i"
             # shellcheck disable=SC2046
-            ip netns exec "$ns" /usr/bin/time -v -o "$f.time" $(cmd "$tool" "$addr") >"$f.out" 2>"$f.err" || true
+            ip netns exec "$ns" /usr/bin/time -v -o "$f.time" $(cmd "$tool" "$addr" "$mac") >"$f.out" 2>"$f.err" || true
             times+=("$(awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, p, ":"); s = 0; for (k = 1; k <= n; k++) s = s * 60 + p[k]; print s }' "$f.time")")
             rss+=("$(awk -F': ' '/Maximum resident set size/ { printf "%.1f", $2 / 1024 }' "$f.time")")
             got=$(open_ports "$tool" "$f.out")
@@ -70,7 +91,13 @@ for t in $TARGETS; do
             sleep 0.5
         done
         m=$(printf '%s\n' "${times[@]}" | median)
+        lo=$(printf '%s\n' "${times[@]}" | sort -g | head -n 1)
+        hi=$(printf '%s\n' "${times[@]}" | sort -g | tail -n 1)
+        spread=$(awk -v a="$hi" -v b="$lo" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
         r=$(printf '%s\n' "${rss[@]}" | median)
-        echo "| $t | $tool | $m | ${times[*]} | $r | $acc |"
+        # Raw-packet tools send one probe per port (plus retries, not counted): 65,535 / time.
+        pps="-"
+        case $tool in portent-syn|nmap-sS|masscan) pps=$(awk -v m="$m" 'BEGIN { if (m > 0) printf "%.0f", 65535 / m }') ;; esac
+        echo "| $t | $tool | $m | $lo | $hi | $spread | ${times[*]} | $r | $pps | $acc |"
     done
 done
