@@ -67,6 +67,14 @@ use crate::ports::PortSet;
 use crate::shard::{Partition, Shard};
 use crate::targets::Targets;
 
+/// How long a receiving thread's read waits before it looks at the stop flag and hands over
+/// the answers it holds.
+const READ_WAIT: Duration = Duration::from_millis(5);
+
+/// Answers a receiving thread hands over at once: one channel message (and one wake-up of
+/// the scan's thread) per batch, not per reply.
+const BATCH: usize = 64;
+
 /// TCP header length of our SYN: 20 bytes + MSS (4) + NOP NOP TIMESTAMP (12).
 const SYN_LEN: usize = 36;
 
@@ -139,7 +147,7 @@ impl SynScannerBuilder {
         // A large receive buffer: a full-range scan's replies arrive in a burst.
         big_receive_buffer(&raw, 8 << 20);
         let _ = raw.set_send_buffer_size(4 << 20);
-        let _ = raw.set_read_timeout(Some(Duration::from_millis(20)));
+        let _ = raw.set_read_timeout(Some(READ_WAIT));
         // ICMP errors about our probes (same privilege as the TCP one).
         let icmp =
             Socket::new(Domain::IPV4, Type::RAW, Some(SockProtocol::ICMPV4)).map_err(|e| {
@@ -148,7 +156,7 @@ impl SynScannerBuilder {
                 }
             })?;
         big_receive_buffer(&icmp, 1 << 20);
-        let _ = icmp.set_read_timeout(Some(Duration::from_millis(20)));
+        let _ = icmp.set_read_timeout(Some(READ_WAIT));
         let v6 = if any_v6 {
             let open = |proto| {
                 let s = Socket::new(Domain::IPV6, Type::RAW, Some(proto)).map_err(|e| {
@@ -158,7 +166,7 @@ impl SynScannerBuilder {
                 })?;
                 big_receive_buffer(&s, 8 << 20);
                 let _ = s.set_send_buffer_size(4 << 20);
-                let _ = s.set_read_timeout(Some(Duration::from_millis(20)));
+                let _ = s.set_read_timeout(Some(READ_WAIT));
                 Ok::<_, ConfigError>(s)
             };
             Some(V6Sockets {
@@ -323,7 +331,7 @@ impl SynScanner {
         }
         let stop = Arc::new(AtomicBool::new(false));
         let sent = Arc::new(AtomicU64::new(0));
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Answer>();
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Vec<Answer>>();
         let me = Arc::clone(self);
         let stop_r = Arc::clone(&stop);
         let ignored = Arc::new(AtomicU64::new(0));
@@ -383,7 +391,9 @@ impl SynScanner {
             loop {
                 tokio::select! {
                     _ = &mut sender => break,
-                    Some(a) = rx.recv() => take(a, &mut answered, &mut results, &mut max_rtt),
+                    Some(batch) = rx.recv() => for a in batch {
+                        take(a, &mut answered, &mut results, &mut max_rtt);
+                    },
                 }
             }
             // Wait for the round's stragglers: a fixed --timeout, or 4 round trips (at least
@@ -397,7 +407,9 @@ impl SynScanner {
             while results.len() < mine.len() {
                 tokio::select! {
                     _ = tokio::time::sleep_until(until) => break,
-                    Some(a) = rx.recv() => take(a, &mut answered, &mut results, &mut max_rtt),
+                    Some(batch) = rx.recv() => for a in batch {
+                        take(a, &mut answered, &mut results, &mut max_rtt);
+                    },
                 }
             }
         }
@@ -405,8 +417,10 @@ impl SynScanner {
         for r in receivers {
             let _ = r.await;
         }
-        while let Ok(a) = rx.try_recv() {
-            take(a, &mut answered, &mut results, &mut max_rtt);
+        while let Ok(batch) = rx.try_recv() {
+            for a in batch {
+                take(a, &mut answered, &mut results, &mut max_rtt);
+            }
         }
 
         // Results host by host, ports in list order.
@@ -530,7 +544,7 @@ impl SynScanner {
         started: Instant,
         stop: &AtomicBool,
         ignored: &AtomicU64,
-        tx: &tokio::sync::mpsc::UnboundedSender<Answer>,
+        tx: &tokio::sync::mpsc::UnboundedSender<Vec<Answer>>,
     ) {
         let sock = match (kind, &self.v6) {
             (Listen::Tcp4, _) => &self.raw,
@@ -551,6 +565,14 @@ impl SynScanner {
         }
         let nports = self.ports.len() as u64;
         let mut buf = [0u8; 2048];
+        let mut batch = Vec::with_capacity(BATCH);
+        // Hands over what is held: when a batch is full, and whenever a read waited in vain
+        // (the burst is over), so no answer waits longer than READ_WAIT.
+        let flush = |batch: &mut Vec<Answer>| {
+            if !batch.is_empty() {
+                let _ = tx.send(std::mem::replace(batch, Vec::with_capacity(BATCH)));
+            }
+        };
         while !stop.load(Ordering::Relaxed) {
             // nix's recvfrom: the sender's address into an initialized buffer (socket2's
             // wants uninitialized memory, which safe code cannot read back).
@@ -558,6 +580,7 @@ impl SynScanner {
                 sock.as_raw_fd(),
                 &mut buf,
             ) else {
+                flush(&mut batch);
                 continue;
             };
             let Some(pkt) = buf.get(..n) else {
@@ -614,13 +637,17 @@ impl SynScanner {
             };
             match answer {
                 Some(a) => {
-                    let _ = tx.send(a);
+                    batch.push(a);
+                    if batch.len() >= BATCH {
+                        flush(&mut batch);
+                    }
                 }
                 None => {
                     ignored.fetch_add(1, Ordering::Relaxed);
                 }
             }
         }
+        flush(&mut batch);
     }
 }
 
