@@ -1170,6 +1170,45 @@ fn syn_full_range_of_a_namespace_loopback() {
     assert_lab_result(&rows, "admin-prohibited");
 }
 
+/// Nine loopback addresses at every port: 589,815 probes, more than one chunk of the SYN
+/// scan's walk (524,288), so results stream out chunk by chunk and each host's count is still
+/// exact.
+#[test]
+fn syn_scan_larger_than_one_chunk_is_exact() {
+    let lab = lab();
+    let o = portent_in(
+        &lab.target,
+        &[
+            "scan",
+            "127.0.0.1-9",
+            "-sS",
+            "-p-",
+            "--csv",
+            "--all",
+            "--no-save",
+            "--seed",
+            "3",
+        ],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let rows = csv_rows(&o);
+    assert_eq!(rows.len(), 9 * 65535);
+    for i in 1..=9 {
+        let addr = format!("127.0.0.{i}");
+        let mine: Vec<(String, u16, String, String)> =
+            rows.iter().filter(|r| r.0 == addr).cloned().collect();
+        assert_eq!(mine.len(), 65535, "{addr}");
+        let ports: BTreeSet<u16> = mine.iter().map(|r| r.1).collect();
+        assert_eq!(ports.len(), 65535, "{addr}: every port once");
+        assert_lab_result(&mine, "admin-prohibited");
+    }
+}
+
 #[test]
 fn syn_without_privilege_is_a_clear_error() {
     let lab = lab();

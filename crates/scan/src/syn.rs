@@ -39,8 +39,9 @@
 //! Round trips come from the TCP timestamp option: each SYN carries the send time (µs since
 //! the scan began) as TSval, and a SYN-ACK echoes it in TSecr; resets carry none.
 //!
-//! Results are emitted per host at the end of the last round (the connect engine streams
-//! them as they come).
+//! The walk goes in chunks of [`CHUNK`] positions: a chunk's probes are sent, retried and
+//! reported before the next chunk's, so memory is that of one chunk (a slot per probe) for a
+//! scan of any size, and results stream out chunk by chunk (each host's `HostDone` at the end).
 //!
 //! - **IPv6** the same way, on a raw `AF_INET6` `IPPROTO_TCP` socket and an ICMPv6 one (opened
 //!   only when a target is IPv6). An IPv6 raw socket delivers the segment without the IP
@@ -70,6 +71,10 @@ use crate::targets::Targets;
 /// How long a receiving thread's read waits before it looks at the stop flag and hands over
 /// the answers it holds.
 const READ_WAIT: Duration = Duration::from_millis(5);
+
+/// Positions of the walk sent, retried and reported together: bounds the memory of a scan of
+/// any size (a slot per position, about 20 MiB) and lets results stream out.
+const CHUNK: u64 = 1 << 19;
 
 /// Answers a receiving thread hands over at once: one channel message (and one wake-up of
 /// the scan's thread) per batch, not per reply.
@@ -357,116 +362,115 @@ impl SynScanner {
         let _guard = StopOnDrop(Arc::clone(&stop));
 
         let total = hosts * nports;
-        let mut answered = vec![0u64; total.div_ceil(64) as usize];
-        let mut results: HashMap<u64, Answer> = HashMap::new();
         let mut max_rtt: Option<Duration> = None;
         let mut stats = Stats::default();
         let perm = Permutation::new(total, self.seed);
-        let mine: Vec<u64> = (0..total)
-            .map(|i| perm.get(i))
-            .filter(|g| {
-                partition
-                    .as_ref()
-                    .is_none_or(|p| p.contains(g / nports, g % nports))
-            })
-            .collect();
-        let rounds = 1 + u32::from(self.timing.retries);
-        let mut attempts_of = 0u8;
-        for round in 0..rounds {
-            let todo: Vec<u64> = mine
-                .iter()
-                .copied()
-                .filter(|g| answered[(*g / 64) as usize] & (1 << (g % 64)) == 0)
+        let mut counts = vec![Counts::default(); self.targets.len()];
+        let mut planned = 0u64;
+        // The walk in chunks of CHUNK positions: each chunk's probes are sent, retried and
+        // reported before the next, so memory stays that of one chunk however large the
+        // scan, and results stream out chunk by chunk.
+        let mut from = 0u64;
+        while from < total {
+            let to = (from + CHUNK).min(total);
+            let mine: Vec<u64> = (from..to)
+                .map(|i| perm.get(i))
+                .filter(|g| {
+                    partition
+                        .as_ref()
+                        .is_none_or(|p| p.contains(g / nports, g % nports))
+                })
                 .collect();
-            if todo.is_empty() {
-                break;
+            from = to;
+            if mine.is_empty() {
+                continue;
             }
-            attempts_of = round as u8 + 1;
-            let me = Arc::clone(self);
-            let (stop_s, sent_s) = (Arc::clone(&stop), Arc::clone(&sent));
-            let sender =
-                tokio::task::spawn_blocking(move || me.send(&todo, started, &stop_s, &sent_s));
-            // Take answers while sending.
-            let mut sender = std::pin::pin!(sender);
-            loop {
-                tokio::select! {
-                    _ = &mut sender => break,
-                    Some(batch) = rx.recv() => for a in batch {
-                        take(a, &mut answered, &mut results, &mut max_rtt);
-                    },
+            planned += mine.len() as u64;
+            let mut answers = ChunkAnswers::new(&mine);
+            let rounds = 1 + u32::from(self.timing.retries);
+            let mut attempts_of = 0u8;
+            for round in 0..rounds {
+                let todo: Vec<u64> = mine
+                    .iter()
+                    .copied()
+                    .filter(|g| answers.waiting(*g))
+                    .collect();
+                if todo.is_empty() {
+                    break;
+                }
+                attempts_of = round as u8 + 1;
+                let me = Arc::clone(self);
+                let (stop_s, sent_s) = (Arc::clone(&stop), Arc::clone(&sent));
+                let sender =
+                    tokio::task::spawn_blocking(move || me.send(&todo, started, &stop_s, &sent_s));
+                // Take answers while sending.
+                let mut sender = std::pin::pin!(sender);
+                loop {
+                    tokio::select! {
+                        _ = &mut sender => break,
+                        Some(batch) = rx.recv() => answers.take(batch, &mut max_rtt),
+                    }
+                }
+                // Wait for the round's stragglers: a fixed --timeout, or 4 round trips (at
+                // least 100 ms), or the initial timeout when no SYN-ACK has told a round trip
+                // (resets carry no timestamp echo). Over as soon as every probe has its answer.
+                let wait = self.timing.timeout.unwrap_or_else(|| match max_rtt {
+                    Some(r) => (r * 4).clamp(self.timing.min_timeout, self.timing.max_timeout),
+                    None => self.timing.initial_timeout,
+                });
+                let until = tokio::time::Instant::now() + wait;
+                while answers.got < mine.len() {
+                    tokio::select! {
+                        _ = tokio::time::sleep_until(until) => break,
+                        Some(batch) = rx.recv() => answers.take(batch, &mut max_rtt),
+                    }
                 }
             }
-            // Wait for the round's stragglers: a fixed --timeout, or 4 round trips (at least
-            // 100 ms), or the initial timeout when no SYN-ACK has told a round trip (resets
-            // carry no timestamp echo). Over as soon as every probe has its answer.
-            let wait = self.timing.timeout.unwrap_or_else(|| match max_rtt {
-                Some(r) => (r * 4).clamp(self.timing.min_timeout, self.timing.max_timeout),
-                None => self.timing.initial_timeout,
-            });
-            let until = tokio::time::Instant::now() + wait;
-            while results.len() < mine.len() {
-                tokio::select! {
-                    _ = tokio::time::sleep_until(until) => break,
-                    Some(batch) = rx.recv() => for a in batch {
-                        take(a, &mut answered, &mut results, &mut max_rtt);
+            // Answers already read and queued count too.
+            while let Ok(batch) = rx.try_recv() {
+                answers.take(batch, &mut max_rtt);
+            }
+            for g in &mine {
+                let (h, p) = ((g / nports) as usize, (g % nports) as usize);
+                let (addr, port) = (self.targets[h], self.ports[p]);
+                let r = match answers.slots.get(g).copied().flatten() {
+                    Some(a) => PortResult {
+                        addr,
+                        port,
+                        protocol: Protocol::Tcp,
+                        state: a.reason.state(),
+                        reason: a.reason,
+                        rtt: a.rtt,
+                        attempts: attempts_of.max(1),
                     },
-                }
+                    None => PortResult {
+                        addr,
+                        port,
+                        protocol: Protocol::Tcp,
+                        state: State::Filtered,
+                        reason: Reason::Timeout,
+                        rtt: None,
+                        attempts: attempts_of.max(1),
+                    },
+                };
+                counts[h].add(r.state);
+                on_event(Event::Port(r));
             }
         }
         stop.store(true, Ordering::Relaxed);
         for r in receivers {
             let _ = r.await;
         }
-        while let Ok(batch) = rx.try_recv() {
-            for a in batch {
-                take(a, &mut answered, &mut results, &mut max_rtt);
-            }
-        }
-
-        // Results host by host, ports in list order.
-        let mut by_host: Vec<Vec<PortResult>> = vec![Vec::new(); self.targets.len()];
-        for g in &mine {
-            let (h, p) = ((g / nports) as usize, (g % nports) as usize);
-            let addr = self.targets[h];
-            let port = self.ports[p];
-            let r = match results.get(g) {
-                Some(a) => PortResult {
-                    addr,
-                    port,
-                    protocol: Protocol::Tcp,
-                    state: a.reason.state(),
-                    reason: a.reason,
-                    rtt: a.rtt,
-                    attempts: attempts_of.max(1),
-                },
-                None => PortResult {
-                    addr,
-                    port,
-                    protocol: Protocol::Tcp,
-                    state: State::Filtered,
-                    reason: Reason::Timeout,
-                    rtt: None,
-                    attempts: attempts_of.max(1),
-                },
-            };
-            by_host[h].push(r);
-        }
-        for (h, mut list) in by_host.into_iter().enumerate() {
-            list.sort_by_key(|r| r.port);
-            let mut counts = Counts::default();
-            for r in list {
-                counts.add(r.state);
-                on_event(Event::Port(r));
-            }
+        for (h, c) in counts.into_iter().enumerate() {
             on_event(Event::HostDone {
                 addr: self.targets[h],
                 status: HostStatus::Assumed,
-                counts,
+                counts: c,
                 srtt: max_rtt,
             });
         }
         stats.attempts = sent.load(Ordering::Relaxed);
-        stats.retries = stats.attempts.saturating_sub(mine.len() as u64);
+        stats.retries = stats.attempts.saturating_sub(planned);
         stats.unmatched_replies = ignored.load(Ordering::Relaxed);
         on_event(Event::Finished {
             elapsed: started.elapsed(),
@@ -665,24 +669,45 @@ impl Drop for StopOnDrop {
     }
 }
 
-fn take(
-    a: Answer,
-    answered: &mut [u64],
-    results: &mut HashMap<u64, Answer>,
-    max_rtt: &mut Option<Duration>,
-) {
-    let (w, b) = ((a.index / 64) as usize, a.index % 64);
-    if let Some(word) = answered.get_mut(w) {
-        *word |= 1 << b;
-    }
-    if let Some(r) = a.rtt {
-        // A round trip beyond 10 s is a wrapped or forged echo: not a sample.
-        if r < Duration::from_secs(10) {
-            *max_rtt = Some(max_rtt.map_or(r, |m| m.max(r)));
+/// One chunk's answers by walk index. A late answer about an earlier chunk finds no slot: its
+/// port was reported already.
+struct ChunkAnswers {
+    slots: HashMap<u64, Option<Answer>>,
+    /// Slots filled.
+    got: usize,
+}
+
+impl ChunkAnswers {
+    fn new(mine: &[u64]) -> ChunkAnswers {
+        ChunkAnswers {
+            slots: mine.iter().map(|g| (*g, None)).collect(),
+            got: 0,
         }
     }
-    // The first answer stands (a retransmission's duplicate says the same).
-    results.entry(a.index).or_insert(a);
+
+    /// Whether `g` still waits for its answer.
+    fn waiting(&self, g: u64) -> bool {
+        self.slots.get(&g).is_some_and(Option::is_none)
+    }
+
+    fn take(&mut self, batch: Vec<Answer>, max_rtt: &mut Option<Duration>) {
+        for a in batch {
+            let Some(slot) = self.slots.get_mut(&a.index) else {
+                continue;
+            };
+            if let Some(r) = a.rtt {
+                // A round trip beyond 10 s is a wrapped or forged echo: not a sample.
+                if r < Duration::from_secs(10) {
+                    *max_rtt = Some(max_rtt.map_or(r, |m| m.max(r)));
+                }
+            }
+            // The first answer stands (a retransmission's duplicate says the same).
+            if slot.is_none() {
+                *slot = Some(a);
+                self.got += 1;
+            }
+        }
+    }
 }
 
 /// Asks for a receive buffer of `bytes`: a full-range scan's replies come in a burst, and
