@@ -593,7 +593,10 @@ async fn driver_threads_hand_results_over_while_the_scan_runs() {
     let took = started.elapsed();
     let first = first_port.unwrap();
     assert!(took >= Duration::from_millis(800), "{took:?}");
-    assert!(first < Duration::from_millis(300), "first result after {first:?}");
+    assert!(
+        first < Duration::from_millis(300),
+        "first result after {first:?}"
+    );
     let r = results(&events);
     assert_eq!(r.len(), 2000);
     assert_eq!(r[&("192.0.2.1".parse().unwrap(), 1950)].1, Reason::Timeout);
