@@ -454,10 +454,48 @@ impl Share {
     }
 }
 
+/// Where a driver puts its final results: `result(host index, result, permutation index)`
+/// for each, and `flush` after each batch of outcomes it has booked.
+trait Sink {
+    fn result(&mut self, host: u32, result: PortResult, index: u64);
+    fn flush(&mut self) {}
+}
+
+/// A driver on the caller's runtime hands each result over at once (no wakeup to pay for).
+struct Direct<F>(F);
+
+impl<F: FnMut(u32, PortResult, u64)> Sink for Direct<F> {
+    fn result(&mut self, host: u32, result: PortResult, index: u64) {
+        (self.0)(host, result, index);
+    }
+}
+
+/// A driver on its own thread sends its results to the caller's runtime a batch at a time:
+/// one message per result woke the caller's thread for each (an eventfd write and two context
+/// switches per port, measured in docs/benchmarks.md, issue 17).
+struct Batches<N> {
+    tx: tokio::sync::mpsc::UnboundedSender<Msg<N>>,
+    buf: Vec<(u32, PortResult, u64)>,
+}
+
+impl<N> Sink for Batches<N> {
+    fn result(&mut self, host: u32, result: PortResult, index: u64) {
+        self.buf.push((host, result, index));
+    }
+
+    fn flush(&mut self) {
+        if !self.buf.is_empty() {
+            // The receiver outlives the drivers unless the scan was dropped: then the
+            // results have nowhere to go.
+            let _ = self.tx.send(Msg::Results(std::mem::take(&mut self.buf)));
+        }
+    }
+}
+
 impl<N: Network> Driver<N> {
-    /// Scans this driver's share, calling `out(host index, result, permutation index)` for
-    /// each final result.
-    async fn run(&mut self, share: &Share, out: &mut impl FnMut(u32, PortResult, u64)) {
+    /// Scans this driver's share, handing each final result to `out`, and flushing it after
+    /// each batch of outcomes.
+    async fn run(&mut self, share: &Share, out: &mut impl Sink) {
         let live = &share.live;
         let ports = &share.ports;
         if live.is_empty() || ports.is_empty() {
@@ -590,9 +628,10 @@ impl<N: Network> Driver<N> {
                     in_flight,
                     ports.len(),
                 ) {
-                    out(host, result, index);
+                    out.result(host, result, index);
                 }
             }
+            out.flush();
             if settled_any && let Some(iv) = self.window.pacing_interval() {
                 spacing.set_interval(iv);
             }
@@ -716,7 +755,7 @@ enum Out {
 }
 
 enum Msg<N> {
-    Result(u32, PortResult, u64),
+    Results(Vec<(u32, PortResult, u64)>),
     Finished(usize, Box<Driver<N>>),
 }
 
@@ -984,7 +1023,7 @@ impl<N: Network> Scanner<N> {
             }
         };
         if drivers.len() == 1 {
-            drivers[0].run(&share(0), &mut deliver).await;
+            drivers[0].run(&share(0), &mut Direct(&mut deliver)).await;
             return;
         }
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Msg<N>>();
@@ -997,9 +1036,12 @@ impl<N: Network> Scanner<N> {
                     .enable_all()
                     .build();
                 if let Ok(rt) = rt {
-                    rt.block_on(d.run(&sh, &mut |h, r, i| {
-                        let _ = tx.send(Msg::Result(h, r, i));
-                    }));
+                    let mut sink = Batches {
+                        tx: tx.clone(),
+                        buf: Vec::new(),
+                    };
+                    rt.block_on(d.run(&sh, &mut sink));
+                    sink.flush();
                 }
                 let _ = tx.send(Msg::Finished(k, Box::new(d)));
             });
@@ -1008,7 +1050,11 @@ impl<N: Network> Scanner<N> {
         let mut back: Vec<Option<Driver<N>>> = (0..count).map(|_| None).collect();
         while let Some(m) = rx.recv().await {
             match m {
-                Msg::Result(h, r, i) => deliver(h, r, i),
+                Msg::Results(batch) => {
+                    for (h, r, i) in batch {
+                        deliver(h, r, i);
+                    }
+                }
                 Msg::Finished(k, d) => back[k] = Some(*d),
             }
         }

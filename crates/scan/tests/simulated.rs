@@ -638,3 +638,45 @@ async fn a_resumed_group_whose_live_hosts_differ_starts_over_and_says_so() {
         .count();
     assert_eq!(ports, 800 - 300);
 }
+
+#[tokio::test]
+async fn driver_threads_hand_results_over_while_the_scan_runs() {
+    // Driver threads send their results a batch at a time: a batch must go as soon as it is
+    // booked, not when the driver's share is done. Here one silent port keeps its driver
+    // busy for 2 x 400 ms; the closed ports (1 ms RTT) must reach the caller long before.
+    // Twenty silent ports, so that every driver's share has some.
+    let mut net = SimNet::new(1, Behaviour::Closed);
+    for port in (50..2000).step_by(100) {
+        net = net.set("192.0.2.1", port, Behaviour::Silent);
+    }
+    let targets = Targets::from_addrs(["192.0.2.1".parse().unwrap()]);
+    let scanner = Scanner::builder(targets, PortSet::from_ports(1..=2000))
+        .threads(2)
+        .seed(1)
+        .timeout(Some(Duration::from_millis(400)))
+        .discovery(Discovery::Off)
+        .network(net)
+        .build()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut first_port = None;
+    let mut events = Vec::new();
+    scanner
+        .run(|e| {
+            if matches!(e, Event::Port(_)) && first_port.is_none() {
+                first_port = Some(started.elapsed());
+            }
+            events.push(e);
+        })
+        .await;
+    let took = started.elapsed();
+    let first = first_port.unwrap();
+    assert!(took >= Duration::from_millis(800), "{took:?}");
+    assert!(
+        first < Duration::from_millis(300),
+        "first result after {first:?}"
+    );
+    let r = results(&events);
+    assert_eq!(r.len(), 2000);
+    assert_eq!(r[&("192.0.2.1".parse().unwrap(), 1950)].1, Reason::Timeout);
+}
