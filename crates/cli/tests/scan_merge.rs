@@ -521,9 +521,20 @@ fn resume_scenario(store: &str, seed: u64) {
         "no kill fell after a checkpoint (kills {kills:?})"
     );
 
-    // Resumed again when complete: nothing scanned, nothing changed, success.
-    let o = ok(&ns.portent(data.path(), store, &wide_args("big", &["--resume"]))).clone();
-    assert!(o.stdout.is_empty());
+    // Resumed again when complete: scanned again from the start (a retry: its whole output,
+    // no `resumed`), and the stored run is unchanged.
+    let o = ok(&ns.portent(
+        data.path(),
+        store,
+        &wide_args("big", &["--resume", "--json"]),
+    ))
+    .clone();
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v.get("resumed").is_none(), "{v}");
+    assert_eq!(
+        v["totals"]["open"].as_u64().unwrap() + v["totals"]["closed"].as_u64().unwrap(),
+        65_535
+    );
     assert!(String::from_utf8_lossy(&o.stderr).contains("is complete: nothing to resume"));
     assert_eq!(result_of(&mut s, "big"), want);
 

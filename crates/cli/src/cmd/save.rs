@@ -333,7 +333,8 @@ pub struct Resume {
 pub enum Resumed {
     /// At the beginning: not asked to resume, or no checkpoint yet.
     Fresh,
-    /// Asked to resume a shard that is complete: nothing to scan.
+    /// Asked to resume a shard that is complete: it is scanned again from the start (a
+    /// retry, which changes no stored row), so that its output is whole.
     Complete { name: String, shard: String },
     /// At a checkpoint.
     From(ResumePoint),
@@ -516,15 +517,6 @@ impl ScanSaver {
                         return Ok((ScanSaver::off(), Resumed::Fresh));
                     }
                 };
-                if complete {
-                    return Ok((
-                        ScanSaver::off(),
-                        Resumed::Complete {
-                            name: claim.name.clone(),
-                            shard: format!("{}/{}", claim.index, claim.count),
-                        },
-                    ));
-                }
                 // A checkpoint of another plan cannot be: claim_shard refused the plan.
                 let mut marks = Marks {
                     shard_index: claim.index,
@@ -532,7 +524,14 @@ impl ScanSaver {
                     seed: resume.seed,
                     prefix: None,
                 };
-                if let Some(c) = point {
+                if complete {
+                    // Scanned again from the start, as a retry (its rows change nothing), so
+                    // that the output files it was asked for are whole, not emptied.
+                    resumed = Resumed::Complete {
+                        name: claim.name.clone(),
+                        shard: format!("{}/{}", claim.index, claim.count),
+                    };
+                } else if let Some(c) = point {
                     let walk = WalkPoint {
                         group: c.group,
                         position: c.position,
@@ -581,7 +580,7 @@ impl ScanSaver {
             ),
             Err(e) => {
                 anyhow::ensure!(
-                    matches!(resumed, Resumed::Fresh),
+                    !matches!(resumed, Resumed::From(_)),
                     "nothing scanned: the saving thread cannot start: {e}"
                 );
                 warn("this run was not saved", &e);

@@ -439,17 +439,17 @@ pub fn run(args: &ScanArgs) -> Result<Outcome> {
     let resumed = match resumed {
         super::save::Resumed::Fresh => None,
         super::save::Resumed::Complete { name, shard } => {
-            // Nothing left to do: said on stderr, nothing on stdout, success.
+            // Nothing to resume: scanned again from the start, a retry that changes no
+            // stored row, so the outputs asked for are whole (they were created already).
             if !plan.quiet {
                 let _ = writeln!(
                     anstream::stderr(),
-                    "{DIM}shard {shard} of {} is complete: nothing to resume (portent show {} \
-                     shows the run){DIM:#}",
-                    clean(&name, false),
+                    "{DIM}shard {shard} of {} is complete: nothing to resume; scanning it \
+                     again (its stored rows do not change){DIM:#}",
                     clean(&name, false)
                 );
             }
-            return Ok(Outcome::Found);
+            None
         }
         super::save::Resumed::From(r) => {
             plan.config.scan.seed = Some(r.seed);
