@@ -575,6 +575,35 @@ fn resume_scenario(store: &str, seed: u64) {
     ));
     assert_eq!(result_of(&mut s, "halves"), want);
 
+    // The Kubernetes contract, as a kubelet runs an Indexed Job's pods (no cluster runs here):
+    // three processes with JOB_COMPLETION_INDEX 0, 1, 2 and PORTENT_SHARDS=3, the manifest's
+    // --scan-name and --resume; index 1 killed part way and started again with the same
+    // environment, as the Job controller restarts a failed pod. The merged run is the scan.
+    let pod = |index: &str| {
+        let mut c = ns.command(data.path(), store, &wide_args("kube", &["-q", "--resume"]));
+        c.env("JOB_COMPLETION_INDEX", index)
+            .env("PORTENT_SHARDS", "3");
+        c
+    };
+    for index in ["0", "2"] {
+        let o = pod(index).output().unwrap();
+        ok(&o);
+    }
+    let ms = kill_after(seed ^ 0x3c3c, 1, 300, 1500)[0];
+    let child = pod("1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(ms));
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap());
+    let _ = nix::sys::signal::kill(pid, Signal::SIGKILL);
+    let _ = child.wait_with_output();
+    let shown = json(&ns.portent(data.path(), store, &["show", "kube", "--json"]));
+    assert_eq!(shown["shards"]["missing"], serde_json::json!(["2/3"]));
+    ok(&pod("1").output().unwrap());
+    assert_eq!(result_of(&mut s, "kube"), want);
+
     // Another plan (other ports) is refused before anything is sent: exit 2.
     let mut other = wide_args("big", &["-q", "--resume"]);
     other[2] = "-p1-60000";
