@@ -858,3 +858,23 @@ fn scan_table_notes_fit_the_width() {
         assert!(s.lines().count() < 10, "{s}");
     }
 }
+
+/// A watch saves each round as a run of its own: the named-run flags it shares with `scan`
+/// are refused before anything is sent, not ignored.
+#[test]
+fn watch_refuses_the_named_run_flags() {
+    for extra in [
+        &["--scan-name", "nightly"][..],
+        &["--scan-name", "nightly", "--resume"][..],
+    ] {
+        let mut args = vec!["watch", "127.0.0.1", "-p", "1", "--count", "1"];
+        args.extend_from_slice(extra);
+        let o = portent(&args);
+        assert_eq!(o.status.code(), Some(2), "{extra:?}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("--scan-name and --resume are for scan"),
+            "{extra:?}: {}",
+            stderr(&o)
+        );
+    }
+}

@@ -601,7 +601,6 @@ impl<'c> Pipeline<'c> {
                     if keep {
                         h.listed.push(r);
                     }
-
                     if let (true, Some(d)) = (open && udp, found) {
                         h.udp_detections.insert(r.port, d);
                     }

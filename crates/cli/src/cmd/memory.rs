@@ -214,6 +214,12 @@ pub fn watch_scan(args: &crate::args::WatchArgs) -> Result<Outcome> {
         !args.scan.targets.is_empty() || !args.scan.input_list.is_empty(),
         "give the targets to watch (as for scan), or --listening"
     );
+    // Each round of a watch is a run of its own, compared with the one before: it joins no
+    // named run and resumes none (those flags come with the scan's and would be ignored).
+    anyhow::ensure!(
+        args.scan.scan_name.is_none() && !args.scan.resume,
+        "watch saves each round as a run of its own: --scan-name and --resume are for scan"
+    );
     let every = match args.every.as_deref() {
         Some(t) => portent_scan::parse_duration(t)?,
         None => std::time::Duration::from_secs(600),
