@@ -13,9 +13,12 @@
 //!   nothing learned from one run's cookies helps in the next (the key is new). std's hasher
 //!   is SipHash-1-3 today; its algorithm is not promised, and any keyed hash of this quality
 //!   would do.
-//! - **State per probe: one bit** (answered), so silent probes can be sent again after a wait
-//!   derived from the round trips seen; after the last round, silence is `filtered`
-//!   (`no-response`).
+//! - **State per probe: its answer, one chunk at a time.** The walk goes in chunks of
+//!   [`CHUNK`] positions: a chunk's probes are sent, the silent ones sent again after a wait
+//!   derived from the round trips seen, and its results reported before the next chunk's, so
+//!   memory is that of one chunk (a slot per probe) for a scan of any size and results stream
+//!   out chunk by chunk (each host's `HostDone` at the end). After the last round, silence is
+//!   `filtered` (`no-response`).
 //! - **The half-open connection is closed by the kernel.** The source port is reserved by
 //!   binding an ordinary TCP socket to it (never listening), so no other program gets it and
 //!   the kernel answers every SYN-ACK to it with a reset. No firewall rule is installed.
@@ -26,7 +29,6 @@
 //!   and socket2 is already how the connect engine makes sockets. The 36-byte TCP header is
 //!   written here by hand: a fixed layout and a ones'-complement sum are less code than an
 //!   extra packet crate and its licence review, and the parser reads four fields.
-//!
 //! - **ICMP errors.** A second raw socket (`IPPROTO_ICMP`) reads destination-unreachable
 //!   errors. An error quotes the start of the packet that caused it: the inner IPv4 header
 //!   and the first 8 bytes of our SYN, whose sequence number is the cookie. One counts only
@@ -35,18 +37,13 @@
 //!   the reason the code says, read as the UDP scan reads it ([`crate::udp::icmp_reason`]):
 //!   administratively prohibited, host or network unreachable are `filtered`; port
 //!   unreachable is `closed`, as the connect scan (the kernel refuses the connection) says.
-//!
-//! Round trips come from the TCP timestamp option: each SYN carries the send time (µs since
-//! the scan began) as TSval, and a SYN-ACK echoes it in TSecr; resets carry none.
-//!
-//! The walk goes in chunks of [`CHUNK`] positions: a chunk's probes are sent, retried and
-//! reported before the next chunk's, so memory is that of one chunk (a slot per probe) for a
-//! scan of any size, and results stream out chunk by chunk (each host's `HostDone` at the end).
-//!
 //! - **IPv6** the same way, on a raw `AF_INET6` `IPPROTO_TCP` socket and an ICMPv6 one (opened
 //!   only when a target is IPv6). An IPv6 raw socket delivers the segment without the IP
 //!   header, so the sender's address comes from `recvfrom` and the address it was sent to is
 //!   not checked: the cookie covers it (it hashes the source address we sent from).
+//!
+//! Round trips come from the TCP timestamp option: each SYN carries the send time (µs since
+//! the scan began) as TSval, and a SYN-ACK echoes it in TSecr; resets carry none.
 //!
 //! Not yet: adaptive pacing beyond `--rate` and send-buffer back-off.
 
