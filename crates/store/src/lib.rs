@@ -271,19 +271,7 @@ impl Store {
     /// hundred rows a statement, in one transaction per call. A row given twice keeps its last
     /// version, and a batch saved again (a retried shard) changes nothing.
     pub fn save_ports(&mut self, run: &str, rows: &[PortRow]) -> Result<(), StoreError> {
-        // One statement may not upsert a key twice (PostgreSQL refuses it): the last wins.
-        let mut latest: Vec<&PortRow> = Vec::with_capacity(rows.len());
-        let mut at: HashMap<(&str, &str, u16), usize> = HashMap::new();
-        for p in rows {
-            match at.get(&(p.host.as_str(), p.protocol.as_str(), p.port)) {
-                Some(&i) => latest[i] = p,
-                None => {
-                    at.insert((&p.host, &p.protocol, p.port), latest.len());
-                    latest.push(p);
-                }
-            }
-        }
-        latest.sort_by(|a, b| (&a.host, &a.protocol, a.port).cmp(&(&b.host, &b.protocol, b.port)));
+        let latest = latest_ports(rows);
         let mut tx = self.db.transaction()?;
         upsert_ports(&mut tx, run, &latest)?;
         tx.commit()
@@ -301,19 +289,7 @@ impl Store {
         ports: &[PortRow],
     ) -> Result<(), StoreError> {
         let index = count(point.shard_index);
-        let mut latest: Vec<&PortRow> = Vec::with_capacity(ports.len());
-        let mut at: HashMap<(&str, &str, u16), usize> = HashMap::new();
-        for p in ports {
-            match at.get(&(p.host.as_str(), p.protocol.as_str(), p.port)) {
-                Some(&i) => latest[i] = p,
-                None => {
-                    at.insert((&p.host, &p.protocol, p.port), latest.len());
-                    latest.push(p);
-                }
-            }
-        }
-        // In key order, as save_ports writes them: concurrent writers lock rows alike.
-        latest.sort_by(|a, b| (&a.host, &a.protocol, a.port).cmp(&(&b.host, &b.protocol, b.port)));
+        let latest = latest_ports(ports);
         let mut tx = self.db.transaction()?;
         upsert_ports(&mut tx, run, &latest)?;
         tx.exec(
@@ -424,6 +400,25 @@ impl Store {
             counts,
         }))
     }
+}
+
+/// Port rows as one upsert may take them: one statement may not upsert a key twice
+/// (PostgreSQL refuses it), so a key given twice keeps its last row; in key order, so that
+/// concurrent writers lock rows alike.
+fn latest_ports(rows: &[PortRow]) -> Vec<&PortRow> {
+    let mut latest: Vec<&PortRow> = Vec::with_capacity(rows.len());
+    let mut at: HashMap<(&str, &str, u16), usize> = HashMap::new();
+    for p in rows {
+        match at.get(&(p.host.as_str(), p.protocol.as_str(), p.port)) {
+            Some(&i) => latest[i] = p,
+            None => {
+                at.insert((&p.host, &p.protocol, p.port), latest.len());
+                latest.push(p);
+            }
+        }
+    }
+    latest.sort_by(|a, b| (&a.host, &a.protocol, a.port).cmp(&(&b.host, &b.protocol, b.port)));
+    latest
 }
 
 /// The multi-row upsert of [`Store::save_ports`], inside the caller's transaction.
