@@ -429,8 +429,12 @@ fn interrupted(
     ms: u64,
     signal: nix::sys::signal::Signal,
 ) -> Output {
-    let child = ns
-        .command(data, store, args)
+    interrupt(ns.command(data, store, args), ms, signal)
+}
+
+/// Starts `command` and ends it after `ms` with `signal`; returns its output.
+fn interrupt(mut command: Command, ms: u64, signal: nix::sys::signal::Signal) -> Output {
+    let child = command
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -589,16 +593,11 @@ fn resume_scenario(store: &str, seed: u64) {
         let o = pod(index).output().unwrap();
         ok(&o);
     }
-    let ms = kill_after(seed ^ 0x3c3c, 1, 300, 1500)[0];
-    let child = pod("1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(ms));
-    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap());
-    let _ = nix::sys::signal::kill(pid, Signal::SIGKILL);
-    let _ = child.wait_with_output();
+    interrupt(
+        pod("1"),
+        kill_after(seed ^ 0x3c3c, 1, 300, 1500)[0],
+        Signal::SIGKILL,
+    );
     let shown = json(&ns.portent(data.path(), store, &["show", "kube", "--json"]));
     assert_eq!(shown["shards"]["missing"], serde_json::json!(["2/3"]));
     ok(&pod("1").output().unwrap());

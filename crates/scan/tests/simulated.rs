@@ -560,6 +560,14 @@ async fn several_threads_resume_at_the_strided_watermark() {
     assert_eq!(found, whole, "kills {kills:?}");
 }
 
+/// The first checkpoint of a run: where a resumed walk says it picks up.
+fn first_checkpoint(events: &[Event]) -> Option<WalkPoint> {
+    events.iter().find_map(|e| match e {
+        Event::Checkpoint(p) => Some(*p),
+        _ => None,
+    })
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_resumed_group_whose_live_hosts_differ_starts_over_and_says_so() {
     let timing = Timing {
@@ -590,10 +598,7 @@ async fn a_resumed_group_whose_live_hosts_differ_starts_over_and_says_so() {
         live: 1,
     })
     .await;
-    let first = events.iter().find_map(|e| match e {
-        Event::Checkpoint(p) => Some(*p),
-        _ => None,
-    });
+    let first = first_checkpoint(&events);
     assert_eq!(
         first,
         Some(WalkPoint {
@@ -620,10 +625,7 @@ async fn a_resumed_group_whose_live_hosts_differ_starts_over_and_says_so() {
         live: 2,
     })
     .await;
-    let first = events.iter().find_map(|e| match e {
-        Event::Checkpoint(p) => Some(*p),
-        _ => None,
-    });
+    let first = first_checkpoint(&events);
     assert_eq!(
         first,
         Some(WalkPoint {
