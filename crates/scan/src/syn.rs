@@ -70,7 +70,8 @@ use crate::targets::Targets;
 const READ_WAIT: Duration = Duration::from_millis(5);
 
 /// Positions of the walk sent, retried and reported together: bounds the memory of a scan of
-/// any size (a slot per position, about 20 MiB) and lets results stream out.
+/// any size (a slot per position; peak RSS measured in docs/design.md) and lets results stream
+/// out.
 const CHUNK: u64 = 1 << 19;
 
 /// Answers a receiving thread hands over at once: one channel message (and one wake-up of
