@@ -475,8 +475,8 @@ pub struct ScanArgs {
     /// over: a scan or shard interrupted by Ctrl-C, kill or a lost node scans only what it
     /// had not finished. Same targets, ports, --seed and shard (another plan is refused before
     /// anything is sent); with no checkpoint it starts at the beginning, and a shard already
-    /// complete is scanned again whole (a retry: its stored rows do not change). Connect scans
-    /// of TCP only (docs/scale.md).
+    /// complete is scanned again whole (a retry: its stored rows do not change). TCP only;
+    /// a SYN scan (-sS) checkpoints after each 524,288 probes (docs/scale.md).
     #[arg(long, requires = "scan_name")]
     pub resume: bool,
     /// How often a named run records how far it got (a checkpoint, for --resume): ports and

@@ -225,9 +225,7 @@ impl RunConfig {
     pub fn validate(&self) -> Result<(), RunError> {
         let o = &self.scan;
         if o.checkpoints.is_some() || o.resume.is_some() {
-            let why = if o.syn {
-                Some("with the SYN scan (-sS): checkpoints are kept by the connect scan only")
-            } else if !self.udp_ports.is_empty() {
+            let why = if !self.udp_ports.is_empty() {
                 Some("with UDP ports: checkpoints are kept by TCP scans only")
             } else if o.checkpoints.is_none() {
                 Some("without checkpoints")
@@ -310,7 +308,12 @@ fn syn_builder(config: &RunConfig) -> portent_scan::SynScannerBuilder {
         ..Timing::default()
     };
     let builder = portent_scan::SynScanner::builder(config.targets.clone(), config.ports.clone())
-        .timing(timing);
+        .timing(timing)
+        .checkpoints(o.checkpoints.is_some());
+    let builder = match o.resume {
+        Some(point) => builder.resume_from(point),
+        None => builder,
+    };
     let builder = match o.shard {
         Some(s) => builder.shard(s.shard, s.partition_seed),
         None => builder,
@@ -784,6 +787,7 @@ impl<'c> Pipeline<'c> {
                     s.partition_seed,
                     cfg.targets.iter(),
                     &cfg.ports.to_vec(),
+                    cfg.scan.syn,
                 ),
             }),
             resumed: None,

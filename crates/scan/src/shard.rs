@@ -258,13 +258,16 @@ pub fn from_env(
     Ok(None)
 }
 
-/// A fingerprint of what a sharded scan covers: the seed, the addresses in order and the
-/// ports in order (FNV-1a, 64 bits, written in hex). Shards with different digests are not
-/// parts of one scan.
+/// A fingerprint of what a sharded scan covers: the seed, the addresses in order, the ports
+/// in order, and for a SYN scan (`syn`) that it is one (FNV-1a, 64 bits, written in hex).
+/// Shards with different digests are not parts of one scan. The SYN scan walks the pairs in
+/// other steps than the connect scan, so a checkpoint of one means nothing to the other; a
+/// connect scan's digest is what it was before SYN scans were resumable.
 pub fn plan_digest(
     seed: u64,
     addrs: impl IntoIterator<Item = std::net::IpAddr>,
     ports: &[u16],
+    syn: bool,
 ) -> String {
     // FNV-1a by hand: eight lines, and no cryptographic strength is wanted (it detects
     // mistakes, not forgeries).
@@ -285,6 +288,9 @@ pub fn plan_digest(
     feed(b"/");
     for p in ports {
         feed(&p.to_be_bytes());
+    }
+    if syn {
+        feed(b"/syn");
     }
     format!("{h:016x}")
 }
@@ -475,10 +481,11 @@ mod tests {
         let a: Vec<std::net::IpAddr> =
             vec!["10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap()];
         let b: Vec<std::net::IpAddr> = a.iter().rev().copied().collect();
-        let d = plan_digest(1, a.iter().copied(), &[22, 80]);
-        assert_eq!(d, plan_digest(1, a.iter().copied(), &[22, 80]));
-        assert_ne!(d, plan_digest(1, b, &[22, 80]));
-        assert_ne!(d, plan_digest(2, a.iter().copied(), &[22, 80]));
-        assert_ne!(d, plan_digest(1, a.iter().copied(), &[80, 22]));
+        let d = plan_digest(1, a.iter().copied(), &[22, 80], false);
+        assert_eq!(d, plan_digest(1, a.iter().copied(), &[22, 80], false));
+        assert_ne!(d, plan_digest(1, b, &[22, 80], false));
+        assert_ne!(d, plan_digest(2, a.iter().copied(), &[22, 80], false));
+        assert_ne!(d, plan_digest(1, a.iter().copied(), &[80, 22], false));
+        assert_ne!(d, plan_digest(1, a.iter().copied(), &[22, 80], true));
     }
 }

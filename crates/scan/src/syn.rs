@@ -42,21 +42,31 @@
 //!   header, so the sender's address comes from `recvfrom` and the address it was sent to is
 //!   not checked: the cookie covers it (it hashes the source address we sent from).
 //!
-//! Round trips come from the TCP timestamp option: each SYN carries the send time (µs since
-//! the scan began) as TSval, and a SYN-ACK echoes it in TSecr; resets carry none.
+//! The round trip reported for an open port comes from the TCP timestamp option: each SYN
+//! carries the send time (µs since the scan began) as TSval, and a SYN-ACK echoes it in TSecr
+//! (exact even after a retry); resets carry none.
 //!
-//! Not yet: adaptive pacing beyond `--rate` and send-buffer back-off.
+//! - **Pacing** by `--rate` and by a window (the connect scan's [`Window`], as a rate: window
+//!   per round trip), which grows while round trips stay near the shortest seen and shrinks
+//!   when they grow (queueing delay: a buffer on the path filling up before it drops). Round
+//!   trips come from each probe's send time (kept per chunk position) and its answer's
+//!   arrival, resets included. See [`Pace`]; the send buffer, when full, is waited for.
+//! - **Checkpoints** (`scan --resume`): after each chunk every position below its end is
+//!   final, which is what a [`WalkPoint`] says; a resumed scan starts at the chunk it names.
+//!
+//! Not yet: host discovery (every target is assumed up, as with `-Pn`).
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, UdpSocket};
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use socket2::{Domain, Protocol as SockProtocol, SockAddr, Socket, Type};
 
+use crate::checkpoint::WalkPoint;
 use crate::engine::Timing;
 use crate::error::ConfigError;
 use crate::model::{Counts, Event, HostStatus, PortResult, Protocol, Reason, State, Stats};
@@ -64,6 +74,7 @@ use crate::order::Permutation;
 use crate::ports::PortSet;
 use crate::shard::{Partition, Shard};
 use crate::targets::Targets;
+use crate::timing::{Pacer, RttEstimator, Window};
 
 /// How long a receiving thread's read waits before it looks at the stop flag and hands over
 /// the answers it holds.
@@ -78,6 +89,11 @@ const CHUNK: u64 = 1 << 19;
 /// the scan's thread) per batch, not per reply.
 const BATCH: usize = 64;
 
+/// The pacing window at the start ([`Pace`]): a rate of this many probes per round trip
+/// until the round trips say otherwise. Larger than the connect scan's (512): a SYN costs no
+/// descriptor, and slow start doubles it each round trip.
+const SYN_WINDOW: usize = 2048;
+
 /// TCP header length of our SYN: 20 bytes + MSS (4) + NOP NOP TIMESTAMP (12).
 const SYN_LEN: usize = 36;
 
@@ -89,6 +105,8 @@ pub struct SynScannerBuilder {
     timing: Timing,
     seed: Option<u64>,
     shard: Option<(Shard, u64)>,
+    checkpoints: bool,
+    resume: Option<WalkPoint>,
 }
 
 impl SynScannerBuilder {
@@ -99,6 +117,8 @@ impl SynScannerBuilder {
             timing: Timing::default(),
             seed: None,
             shard: None,
+            checkpoints: false,
+            resume: None,
         }
     }
 
@@ -116,6 +136,25 @@ impl SynScannerBuilder {
 
     pub fn shard(mut self, shard: Shard, partition_seed: u64) -> Self {
         self.shard = Some((shard, partition_seed));
+        self
+    }
+
+    /// Emits an [`Event::Checkpoint`] after each chunk's results: every position of the walk
+    /// below the chunk's end is then final. The points are the connect engine's
+    /// ([`WalkPoint`]) with all targets as one group (a SYN scan has no host discovery), so
+    /// `scan --resume` records and reads them the same way; the walk must be seeded
+    /// ([`seed`](Self::seed)) for a resumed run to take the same order.
+    pub fn checkpoints(mut self, on: bool) -> Self {
+        self.checkpoints = on;
+        self
+    }
+
+    /// Resumes at `point`: the walk starts at its position, unless the point is not one of
+    /// this scan's (another number of targets): then at the start, said by the first
+    /// checkpoint. Turns checkpoints on.
+    pub fn resume_from(mut self, point: WalkPoint) -> Self {
+        self.resume = Some(point);
+        self.checkpoints = true;
         self
     }
 
@@ -233,6 +272,8 @@ impl SynScannerBuilder {
             timing: self.timing,
             seed,
             shard: self.shard,
+            checkpoints: self.checkpoints,
+            resume: self.resume,
             raw: Arc::new(raw),
             icmp: Arc::new(icmp),
             v6,
@@ -253,6 +294,8 @@ pub struct SynScanner {
     timing: Timing,
     seed: u64,
     shard: Option<(Shard, u64)>,
+    checkpoints: bool,
+    resume: Option<WalkPoint>,
     raw: Arc<Socket>,
     /// Reads ICMP errors about our probes.
     icmp: Arc<Socket>,
@@ -286,6 +329,8 @@ struct Answer {
     /// `SynAck`, `Reset`, or the ICMP error's reason.
     reason: Reason,
     rtt: Option<Duration>,
+    /// When it was read, in µs since the scan began (for pacing: see [`Pace`]).
+    at: u32,
 }
 
 impl SynScanner {
@@ -360,18 +405,34 @@ impl SynScanner {
         let _guard = StopOnDrop(Arc::clone(&stop));
 
         let total = hosts * nports;
-        let mut max_rtt: Option<Duration> = None;
         let mut stats = Stats::default();
+        let pace = Arc::new(std::sync::Mutex::new(Pace::new(&self.timing)));
         let perm = Permutation::new(total, self.seed);
         let mut counts = vec![Counts::default(); self.targets.len()];
         let mut planned = 0u64;
+        // All targets are one group of the walk (see `checkpoints`).
+        let mark = |position| {
+            Event::Checkpoint(WalkPoint {
+                group: 1,
+                position,
+                live: hosts,
+            })
+        };
         // The walk in chunks of CHUNK positions: each chunk's probes are sent, retried and
         // reported before the next, so memory stays that of one chunk however large the
         // scan, and results stream out chunk by chunk.
-        let mut from = 0u64;
+        let mut from = match self.resume {
+            Some(r) if r.group == 1 && r.live == hosts => r.position.min(total),
+            // Past the last group: the walk was complete.
+            Some(r) if r.group > 1 && r.live == 0 => total,
+            _ => 0,
+        };
+        if self.resume.is_some() {
+            on_event(mark(from));
+        }
         while from < total {
             let to = (from + CHUNK).min(total);
-            let mine: Vec<u64> = (from..to)
+            let mine: Arc<[u64]> = (from..to)
                 .map(|i| perm.get(i))
                 .filter(|g| {
                     partition
@@ -381,6 +442,9 @@ impl SynScanner {
                 .collect();
             from = to;
             if mine.is_empty() {
+                if self.checkpoints {
+                    on_event(mark(to));
+                }
                 continue;
             }
             planned += mine.len() as u64;
@@ -388,50 +452,53 @@ impl SynScanner {
             let rounds = 1 + u32::from(self.timing.retries);
             let mut attempts_of = 0u8;
             for round in 0..rounds {
-                let todo: Vec<u64> = mine
-                    .iter()
-                    .copied()
-                    .filter(|g| answers.waiting(*g))
+                let todo: Vec<u32> = (0..mine.len() as u32)
+                    .filter(|&i| answers.waiting(i))
                     .collect();
                 if todo.is_empty() {
                     break;
                 }
                 attempts_of = round as u8 + 1;
                 let me = Arc::clone(self);
-                let (stop_s, sent_s) = (Arc::clone(&stop), Arc::clone(&sent));
-                let sender =
-                    tokio::task::spawn_blocking(move || me.send(&todo, started, &stop_s, &sent_s));
+                let (stop_s, sent_s, pace_s) =
+                    (Arc::clone(&stop), Arc::clone(&sent), Arc::clone(&pace));
+                let (chunk, sent_at) = (Arc::clone(&mine), Arc::clone(&answers.sent_at));
+                let sender = tokio::task::spawn_blocking(move || {
+                    me.send(&chunk, &todo, &sent_at, started, &stop_s, &sent_s, &pace_s)
+                });
                 // Take answers while sending.
                 let mut sender = std::pin::pin!(sender);
                 loop {
                     tokio::select! {
                         _ = &mut sender => break,
-                        Some(batch) = rx.recv() => answers.take(batch, &mut max_rtt),
+                        Some(batch) = rx.recv() => answers.take(batch, round, &pace, &mut stats),
                     }
                 }
-                // Wait for the round's stragglers: a fixed --timeout, or 4 round trips (at
-                // least 100 ms), or the initial timeout when no SYN-ACK has told a round trip
-                // (resets carry no timestamp echo). Over as soon as every probe has its answer.
-                let wait = self.timing.timeout.unwrap_or_else(|| match max_rtt {
-                    Some(r) => (r * 4).clamp(self.timing.min_timeout, self.timing.max_timeout),
-                    None => self.timing.initial_timeout,
+                // Wait for the round's stragglers: a fixed --timeout, or the timeout RFC 6298
+                // derives from the round trips seen (within --min/--max-rtt-timeout; doubled
+                // for retries), or the initial timeout before any answer. Over as soon as
+                // every probe has its answer.
+                let wait = self.timing.timeout.unwrap_or_else(|| {
+                    lock(&pace)
+                        .rtt
+                        .map_or(self.timing.initial_timeout, |e| e.timeout_for(round as u8))
                 });
                 let until = tokio::time::Instant::now() + wait;
                 while answers.got < mine.len() {
                     tokio::select! {
                         _ = tokio::time::sleep_until(until) => break,
-                        Some(batch) = rx.recv() => answers.take(batch, &mut max_rtt),
+                        Some(batch) = rx.recv() => answers.take(batch, round, &pace, &mut stats),
                     }
                 }
             }
             // Answers already read and queued count too.
             while let Ok(batch) = rx.try_recv() {
-                answers.take(batch, &mut max_rtt);
+                answers.take(batch, u32::MAX, &pace, &mut stats);
             }
-            for g in &mine {
+            for (i, g) in mine.iter().enumerate() {
                 let (h, p) = ((g / nports) as usize, (g % nports) as usize);
                 let (addr, port) = (self.targets[h], self.ports[p]);
-                let r = match answers.slots.get(g).copied().flatten() {
+                let r = match answers.answers[i] {
                     Some(a) => PortResult {
                         addr,
                         port,
@@ -454,18 +521,31 @@ impl SynScanner {
                 counts[h].add(r.state);
                 on_event(Event::Port(r));
             }
+            if self.checkpoints {
+                on_event(mark(to));
+            }
         }
         stop.store(true, Ordering::Relaxed);
         for r in receivers {
             let _ = r.await;
         }
+        let srtt = lock(&pace).rtt.and_then(|e| e.srtt());
+        stats.backoffs = lock(&pace).cuts;
         for (h, c) in counts.into_iter().enumerate() {
             on_event(Event::HostDone {
                 addr: self.targets[h],
                 status: HostStatus::Assumed,
                 counts: c,
-                srtt: max_rtt,
+                srtt,
             });
+        }
+        // The walk is done, as the connect engine says it after its last group.
+        if self.checkpoints {
+            on_event(Event::Checkpoint(WalkPoint {
+                group: 2,
+                position: 0,
+                live: 0,
+            }));
         }
         stats.attempts = sent.load(Ordering::Relaxed);
         stats.retries = stats.attempts.saturating_sub(planned);
@@ -477,26 +557,66 @@ impl SynScanner {
         stats
     }
 
-    /// Sends one SYN per index, paced by `--rate`, backing off when the send buffer is full.
-    fn send(&self, todo: &[u64], started: Instant, stop: &AtomicBool, sent: &AtomicU64) {
+    /// Sends one SYN for each position `todo` of the chunk, paced by `--rate` and by the
+    /// window ([`Pace`]), backing off when the send buffer is full; stamps each position's
+    /// send time in `sent_at`.
+    #[allow(clippy::too_many_arguments)]
+    fn send(
+        &self,
+        chunk: &[u64],
+        todo: &[u32],
+        sent_at: &[AtomicU32],
+        started: Instant,
+        stop: &AtomicBool,
+        sent: &AtomicU64,
+        pace: &std::sync::Mutex<Pace>,
+    ) {
         let nports = self.ports.len() as u64;
-        let per = self.timing.rate.map(|r| Duration::from_secs(1) / r);
-        let t0 = Instant::now();
+        let now = Instant::now();
+        let mut rate = self.timing.rate.map(|r| Pacer::new(r, now));
+        // The window spread over a round trip, in bursts of at most 1 ms (as the connect
+        // engine paces); unpaced until the first answer tells a round trip.
+        let mut spacing = Pacer::with_interval(Duration::ZERO, Duration::from_millis(1), now);
         let mut buf = [0u8; SYN_LEN];
-        for (i, g) in todo.iter().enumerate() {
-            if stop.load(Ordering::Relaxed) {
-                return;
+        for (n, &i) in todo.iter().enumerate() {
+            if n % 32 == 0
+                && let Some(iv) = lock(pace).window.pacing_interval()
+            {
+                spacing.set_interval(iv);
             }
-            if let Some(per) = per {
-                let due = t0 + per * (i as u32);
+            loop {
+                if stop.load(Ordering::Relaxed) {
+                    return;
+                }
                 let now = Instant::now();
-                if due > now {
-                    std::thread::sleep(due - now);
+                let due = [
+                    rate.as_ref().map(|p| p.ready(now)),
+                    Some(spacing.ready(now)),
+                ]
+                .into_iter()
+                .flatten()
+                .filter_map(Result::err)
+                .max();
+                match due {
+                    Some(at) => std::thread::sleep(at - now),
+                    None => {
+                        if let Some(p) = rate.as_mut() {
+                            let _ = p.take(now);
+                        }
+                        let _ = spacing.take(now);
+                        break;
+                    }
                 }
             }
+            let Some(&g) = chunk.get(i as usize) else {
+                continue;
+            };
             let (h, p) = ((g / nports) as usize, (g % nports) as usize);
             let (dst, src, dport) = (self.targets[h], self.sources[h], self.ports[p]);
             let ts = started.elapsed().as_micros() as u32;
+            if let Some(at) = sent_at.get(i as usize) {
+                at.store(ts, Ordering::Relaxed);
+            }
             syn_segment(
                 &mut buf,
                 src,
@@ -588,6 +708,7 @@ impl SynScanner {
             let Some(pkt) = buf.get(..n) else {
                 continue;
             };
+            let at = started.elapsed().as_micros() as u32;
             let from = from.and_then(|a| {
                 a.as_sockaddr_in6()
                     .map(|a| IpAddr::V6(a.ip()))
@@ -619,6 +740,7 @@ impl SynScanner {
                             index: h as u64 * nports + u64::from(p),
                             reason: if open { Reason::SynAck } else { Reason::Reset },
                             rtt,
+                            at,
                         })
                     })
                 }
@@ -632,6 +754,7 @@ impl SynScanner {
                         index: h as u64 * nports + u64::from(p),
                         reason,
                         rtt: None,
+                        at,
                     })
                 }),
                 // Not about our port (other programs' traffic): not counted.
@@ -667,45 +790,136 @@ impl Drop for StopOnDrop {
     }
 }
 
-/// One chunk's answers by walk index. A late answer about an earlier chunk finds no slot: its
-/// port was reported already.
+/// One chunk's answers by position in the chunk. A late answer about an earlier chunk finds
+/// no slot: its port was reported already.
 struct ChunkAnswers {
-    slots: HashMap<u64, Option<Answer>>,
-    /// Slots filled.
+    /// Walk index -> position in the chunk.
+    at: HashMap<u64, u32>,
+    answers: Vec<Option<Answer>>,
+    /// When each position's latest SYN went out (µs since the scan began; written by the
+    /// sending thread): with an answer's arrival, a round trip for pacing.
+    sent_at: Arc<[AtomicU32]>,
+    /// Positions answered.
     got: usize,
 }
 
 impl ChunkAnswers {
     fn new(mine: &[u64]) -> ChunkAnswers {
         ChunkAnswers {
-            slots: mine.iter().map(|g| (*g, None)).collect(),
+            at: mine
+                .iter()
+                .enumerate()
+                .map(|(i, g)| (*g, i as u32))
+                .collect(),
+            answers: vec![None; mine.len()],
+            sent_at: (0..mine.len()).map(|_| AtomicU32::new(0)).collect(),
             got: 0,
         }
     }
 
-    /// Whether `g` still waits for its answer.
-    fn waiting(&self, g: u64) -> bool {
-        self.slots.get(&g).is_some_and(Option::is_none)
+    /// Whether position `i` still waits for its answer.
+    fn waiting(&self, i: u32) -> bool {
+        self.answers.get(i as usize).is_some_and(Option::is_none)
     }
 
-    fn take(&mut self, batch: Vec<Answer>, max_rtt: &mut Option<Duration>) {
+    /// Takes a batch of answers during round `round` (`u32::MAX`: after the last). The first
+    /// answer to a first SYN is a round-trip sample for [`Pace`] (Karn's rule: after a retry
+    /// it is not known which SYN was answered); a first answer during a later round is a
+    /// loss (the earlier SYN or its answer never arrived), counted as the connect scan does.
+    fn take(
+        &mut self,
+        batch: Vec<Answer>,
+        round: u32,
+        pace: &std::sync::Mutex<Pace>,
+        stats: &mut Stats,
+    ) {
+        let mut samples = Vec::new();
         for a in batch {
-            let Some(slot) = self.slots.get_mut(&a.index) else {
+            let Some(&i) = self.at.get(&a.index) else {
                 continue;
             };
-            if let Some(r) = a.rtt {
-                // A round trip beyond 10 s is a wrapped or forged echo: not a sample.
-                if r < Duration::from_secs(10) {
-                    *max_rtt = Some(max_rtt.map_or(r, |m| m.max(r)));
-                }
-            }
+            let Some(slot) = self.answers.get_mut(i as usize) else {
+                continue;
+            };
             // The first answer stands (a retransmission's duplicate says the same).
-            if slot.is_none() {
-                *slot = Some(a);
-                self.got += 1;
+            if slot.is_some() {
+                continue;
+            }
+            *slot = Some(a);
+            self.got += 1;
+            if round == 0 {
+                let sent = self.sent_at[i as usize].load(Ordering::Relaxed);
+                samples.push(Duration::from_micros(u64::from(a.at.wrapping_sub(sent))));
+            } else if a.reason != Reason::Timeout {
+                stats.losses += 1;
+            }
+        }
+        if !samples.is_empty() {
+            lock(pace).answered(&samples, Instant::now());
+        }
+    }
+}
+
+/// The SYN scan's pacing, shared by the scan's task, which feeds it round trips, and the
+/// sending thread, which asks it how fast to send. A SYN scan keeps no connection per probe,
+/// so nothing counts what is in flight; the window sets a rate instead (window / round trip,
+/// [`Window::pacing_interval`]), and since silence is what filtered ports give, the signal to
+/// slow down is not silence but queueing delay ([`Window::on_delay`]): round trips growing
+/// past the shortest seen. Measured in docs/benchmarks.md (issue 17): sending unpaced into
+/// the 20 ms lab line filled its queue (round trips to 170 ms) and lost up to a quarter of
+/// the probes.
+#[derive(Debug)]
+struct Pace {
+    window: Window,
+    /// RFC 6298's estimate, for the wait at the end of a round.
+    rtt: Option<RttEstimator>,
+    /// The shortest round trip seen: the path without queues.
+    base: Option<Duration>,
+    min_timeout: Duration,
+    max_timeout: Duration,
+    initial_timeout: Duration,
+    /// Times the window was cut.
+    cuts: u64,
+}
+
+impl Pace {
+    fn new(t: &Timing) -> Pace {
+        Pace {
+            window: Window::new(SYN_WINDOW, 64, CHUNK as usize),
+            rtt: None,
+            base: None,
+            min_timeout: t.min_timeout,
+            max_timeout: t.max_timeout,
+            initial_timeout: t.initial_timeout,
+            cuts: 0,
+        }
+    }
+
+    fn answered(&mut self, samples: &[Duration], now: Instant) {
+        for &r in samples {
+            // A round trip beyond 10 s is a wrapped clock: not a sample.
+            if r > Duration::from_secs(10) {
+                continue;
+            }
+            let base = *self.base.get_or_insert(r);
+            let base = base.min(r);
+            self.base = Some(base);
+            self.rtt
+                .get_or_insert_with(|| {
+                    RttEstimator::new(self.initial_timeout, self.min_timeout, self.max_timeout)
+                })
+                .sample(r);
+            if self.window.on_delay(r, base, now) {
+                self.cuts += 1;
             }
         }
     }
+}
+
+/// A lock that a panic elsewhere cannot poison for good: the pacing state stays usable.
+fn lock(pace: &std::sync::Mutex<Pace>) -> std::sync::MutexGuard<'_, Pace> {
+    pace.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Asks for a receive buffer of `bytes`: a full-range scan's replies come in a burst, and

@@ -1,7 +1,8 @@
 //! Timing: a round-trip estimator per host (RFC 6298's SRTT and RTTVAR, from which each
 //! attempt's timeout is derived), a congestion window shared by the scan (slow start, then
-//! additive increase; halved at most once per round trip when retries reveal loss), and a pacer
-//! for `--rate`.
+//! additive increase; halved at most once per round trip when retries reveal loss, shrunk a
+//! little when queueing delay shows a buffer filling), and a pacer for `--rate`. The connect,
+//! SYN and UDP scans all pace by these.
 
 use std::time::{Duration, Instant};
 
@@ -150,6 +151,39 @@ impl Window {
         true
     }
 
+    /// A round trip of `rtt` on a path whose shortest seen is `base`, for a sender that paces
+    /// by this window but cannot count what is in flight (the SYN scan keeps no per-probe
+    /// connection). Queueing delay beyond `max(base, 5 ms)` means the probes are filling a
+    /// buffer on the path, which overflows next: shrink by a fifth, at most once per round
+    /// trip, before anything is lost. A gentler step than a loss's halving because it comes
+    /// earlier: a few steps settle the rate where the queue stops growing. Otherwise grow as
+    /// for an answer. Returns true on a cut.
+    pub fn on_delay(&mut self, rtt: Duration, base: Duration, now: Instant) -> bool {
+        let queue = rtt.saturating_sub(base);
+        // Slow start ends at the first sign of a queue (a quarter of the path's delay), as
+        // HyStart ends TCP's: doubling each round trip overshoots by the time a queue's
+        // growth comes back as longer round trips.
+        if self.cwnd < self.ssthresh && queue > (base / 4).max(Duration::from_millis(1)) {
+            self.ssthresh = self.cwnd;
+        }
+        if queue <= base.max(Duration::from_millis(5)) {
+            self.on_answer(rtt);
+            return false;
+        }
+        let r = rtt.as_secs_f64();
+        self.path_rtt = Some(self.path_rtt.map_or(r, |s| 0.875 * s + 0.125 * r));
+        let srtt = Duration::from_secs_f64(self.path_rtt.unwrap_or(r));
+        if let Some(t) = self.last_cut
+            && now.duration_since(t) < srtt.max(Duration::from_millis(1))
+        {
+            return false;
+        }
+        self.ssthresh = (self.cwnd * 0.8).max(self.min);
+        self.cwnd = self.ssthresh;
+        self.last_cut = Some(now);
+        true
+    }
+
     /// A local resource ran out with `in_flight` attempts out: never try more than that again.
     pub fn on_shortage(&mut self, in_flight: usize) {
         let cap = ((in_flight as f64) * 0.9).max(self.min);
@@ -267,6 +301,37 @@ mod tests {
         w.on_shortage(20);
         assert_eq!(w.allowed(), 18);
         assert_eq!(w.max(), 18);
+    }
+
+    #[test]
+    fn queueing_delay_shrinks_the_window_gently_once_per_round_trip() {
+        let ms = Duration::from_millis;
+        let mut w = Window::new(1000, 8, 100_000);
+        let t0 = Instant::now();
+        // 20 ms path: a little queueing grows the window in slow start (+1 an answer).
+        assert!(!w.on_delay(ms(23), ms(20), t0));
+        assert_eq!(w.allowed(), 1001);
+        // 18 ms of queueing ends slow start (more than a quarter of the path) but is
+        // tolerated: additive growth, a fraction an answer.
+        assert!(!w.on_delay(ms(38), ms(20), t0));
+        assert_eq!(w.allowed(), 1001);
+        assert!(!w.on_delay(ms(23), ms(20), t0));
+        assert_eq!(w.allowed(), 1001, "no longer slow start");
+        // 30 ms of queueing: a cut by a fifth.
+        assert!(w.on_delay(ms(50), ms(20), t0));
+        assert_eq!(w.allowed(), 800);
+        // Not again within a round trip; then again.
+        assert!(!w.on_delay(ms(50), ms(20), t0 + ms(5)));
+        assert_eq!(w.allowed(), 800);
+        assert!(w.on_delay(ms(50), ms(20), t0 + ms(60)));
+        assert_eq!(w.allowed(), 640);
+        // Past slow start: additive growth.
+        assert!(!w.on_delay(ms(21), ms(20), t0 + ms(70)));
+        assert!(w.allowed() < 642);
+        // A microsecond path tolerates 5 ms of queueing.
+        let mut lo = Window::new(1000, 8, 100_000);
+        assert!(!lo.on_delay(ms(4), Duration::from_micros(50), t0));
+        assert!(lo.on_delay(ms(6), Duration::from_micros(50), t0));
     }
 
     #[test]

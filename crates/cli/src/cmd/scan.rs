@@ -329,6 +329,7 @@ fn shard_claim(args: &ScanArgs, plan: &Plan) -> Option<portent_store::ShardClaim
             s.partition_seed,
             plan.config.targets.iter(),
             &plan.config.ports.to_vec(),
+            plan.config.scan.syn,
         ),
     })
 }
@@ -416,11 +417,7 @@ pub fn run(args: &ScanArgs) -> Result<Outcome> {
     // A named scan records checkpoints as it goes, so that it can be resumed (--resume); its
     // walk then needs a seed that a resumed run can reuse (the checkpoint keeps it).
     let claim = shard_claim(args, &plan);
-    anyhow::ensure!(
-        !(args.resume && args.syn),
-        "--resume continues connect scans only: the SYN scan (-sS) keeps no checkpoints yet"
-    );
-    if claim.is_some() && !args.syn {
+    if claim.is_some() {
         plan.config.scan.checkpoints = Some(portent_scan::parse_duration(&args.checkpoint_every)?);
         plan.config.scan.seed.get_or_insert_with(random_seed);
     }
