@@ -100,3 +100,43 @@ async fn check_reports_source_and_interface_on_loopback() {
     assert_eq!(a.interface.as_deref(), Some("lo"));
     assert!(a.rtt_ms.is_some());
 }
+
+/// A socket whose connection was refused is used again for the next attempt (Linux), and
+/// carries nothing over: closed, open and closed again in turns, each read right, on both
+/// families, with one socket made per family for all the refusals.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn refused_sockets_are_reused_and_carry_nothing_over() {
+    use portent_scan::{Attempt, Network, SystemNetwork};
+    use std::time::Duration;
+    for ip in ["127.0.0.1", "::1"] {
+        let net = SystemNetwork::default();
+        let listener = TcpListener::bind((ip, 0)).unwrap();
+        let open = listener.local_addr().unwrap();
+        let closed = free_ports(ip, 3);
+        let mut opened_before_open = 0;
+        for round in 0..3 {
+            for &p in &closed {
+                for _ in 0..10 {
+                    let a = net
+                        .connect((open.ip(), p).into(), Duration::from_secs(2))
+                        .await;
+                    assert!(matches!(a, Attempt::Refused { .. }), "{ip} {p}: {a:?}");
+                }
+            }
+            if round == 0 {
+                opened_before_open = net.sockets_opened();
+                assert_eq!(opened_before_open, 1, "{ip}: 30 refusals, one socket");
+            }
+            // An open port: connected (its socket is closed, not kept).
+            let a = net.connect(open, Duration::from_secs(2)).await;
+            assert!(matches!(a, Attempt::Open { .. }), "{ip}: {a:?}");
+        }
+        // The spare socket served every refusal after each open port too.
+        assert!(
+            net.sockets_opened() <= opened_before_open + 3,
+            "{ip}: {} sockets",
+            net.sockets_opened()
+        );
+    }
+}
