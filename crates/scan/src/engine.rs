@@ -23,7 +23,7 @@ use crate::checkpoint::{WalkPoint, Watermark, strided_start};
 use crate::error::ConfigError;
 use crate::limits;
 use crate::model::{Counts, Event, HostStatus, PortResult, Reason, State, Stats};
-use crate::net::{Attempt, Network, SystemNetwork};
+use crate::net::{Attempt, Begun, Network, SystemNetwork};
 use crate::order::Permutation;
 use crate::ports::PortSet;
 use crate::shard::{Partition, Shard};
@@ -34,6 +34,10 @@ use crate::timing::{Pacer, RttEstimator, Window};
 pub const DISCOVERY_PORTS: [u16; 4] = [80, 443, 22, 445];
 /// Hosts scanned together (their ports interleaved); more are done group after group.
 pub const HOST_GROUP: usize = 1024;
+/// Outcomes known at once settled together: the window, the retries and the results move in
+/// batches of this many between two looks at the attempts under way.
+const READY_BATCH: usize = 64;
+
 /// Self-connects tolerated on one port before calling it closed.
 const SELF_CONNECT_TRIES: u8 = 3;
 
@@ -506,6 +510,8 @@ impl<N: Network> Driver<N> {
         let mut next: u64 = share.k + share.n * strided_start(share.start, share.k, share.n);
         let mut retry: std::collections::VecDeque<Probe> = std::collections::VecDeque::new();
         let mut tasks: JoinSet<Done> = JoinSet::new();
+        // Outcomes known as soon as their attempt began ([`Begun::Done`]), to settle.
+        let mut ready: Vec<Done> = Vec::with_capacity(READY_BATCH);
         let mut pacer = self.timing.rate.map(|r| {
             // Each driver paces its share of the rate.
             let share_rate = (f64::from(r) / share.n as f64).ceil().max(1.0) as u32;
@@ -573,46 +579,61 @@ impl<N: Network> Driver<N> {
                 }
                 let _ = spacing.take(now);
                 let addr = SocketAddr::new(host.addr, probe.port);
-                let net = Arc::clone(&self.net);
                 self.stats.attempts += 1;
-                match self.timing.timeout {
-                    Some(timeout) => tasks.spawn(async move {
-                        let outcome = net.connect(addr, timeout).await;
-                        Done { probe, outcome }
-                    }),
-                    None => {
-                        let live = Arc::clone(&host.live_timeout);
-                        let cap = self.timing.max_timeout.max(self.timing.initial_timeout) * 2;
-                        tasks.spawn(async move {
-                            let attempt = net.connect(addr, cap);
-                            let outcome = adaptive(attempt, live, probe.attempt, cap).await;
-                            Done { probe, outcome }
-                        })
-                    }
+                let (timeout, live) = match self.timing.timeout {
+                    Some(t) => (t, None),
+                    None => (
+                        self.timing.max_timeout.max(self.timing.initial_timeout) * 2,
+                        Some(Arc::clone(&host.live_timeout)),
+                    ),
                 };
+                match self.net.begin(addr, timeout) {
+                    // Answered at once: settled below without a task.
+                    Begun::Done(outcome) => {
+                        ready.push(Done { probe, outcome });
+                        if ready.len() >= READY_BATCH {
+                            break;
+                        }
+                    }
+                    Begun::Waiting(attempt) => {
+                        tasks.spawn(async move {
+                            let outcome = match live {
+                                None => attempt.await,
+                                Some(live) => adaptive(attempt, live, probe.attempt, timeout).await,
+                            };
+                            Done { probe, outcome }
+                        });
+                    }
+                }
                 self.stats.peak_in_flight = self.stats.peak_in_flight.max(tasks.len() as u64);
             }
-            if tasks.is_empty() && retry.is_empty() && next >= perm.len() {
+            if tasks.is_empty() && ready.is_empty() && retry.is_empty() && next >= perm.len() {
                 break;
             }
-            let done = if tasks.is_empty() {
-                // Waiting on the pacer or a pause only.
-                if let Some(at) = wake {
-                    tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await;
+            let mut batch = std::mem::take(&mut ready);
+            if batch.is_empty() {
+                let done = if tasks.is_empty() {
+                    // Waiting on the pacer or a pause only.
+                    if let Some(at) = wake {
+                        tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await;
+                    }
+                    continue;
+                } else if let Some(at) = wake {
+                    tokio::select! {
+                        d = tasks.join_next() => d,
+                        _ = tokio::time::sleep_until(tokio::time::Instant::from_std(at)) => continue,
+                    }
+                } else {
+                    tasks.join_next().await
+                };
+                if let Some(Ok(d)) = done {
+                    batch.push(d);
                 }
-                continue;
-            } else if let Some(at) = wake {
-                tokio::select! {
-                    d = tasks.join_next() => d,
-                    _ = tokio::time::sleep_until(tokio::time::Instant::from_std(at)) => continue,
-                }
-            } else {
-                tasks.join_next().await
-            };
-            let mut batch = match done {
-                Some(Ok(d)) => vec![d],
-                _ => Vec::new(),
-            };
+            } else if !tasks.is_empty() {
+                // Answers that came at once never make this task wait: let the runtime poll
+                // its reactor and the attempts still under way (their timers included).
+                tokio::task::yield_now().await;
+            }
             while let Some(Ok(d)) = tasks.try_join_next() {
                 batch.push(d);
             }

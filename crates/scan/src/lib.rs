@@ -28,7 +28,7 @@ pub use engine::{DISCOVERY_PORTS, Discovery, Scanner, ScannerBuilder, Timing};
 pub use error::{ConfigError, PortError, ScanError, TargetError};
 pub use explain::{Explanation, explain, explain_on};
 pub use model::{Counts, Event, HostStatus, PortResult, Protocol, Reason, State, Stats};
-pub use net::{Attempt, Network, SystemNetwork};
+pub use net::{Attempt, Begun, Network, SystemNetwork};
 pub use ports::{PortClass, PortSet, PortSpec, Selection, Wanted};
 pub use shard::{Partition, Shard, ShardSource};
 #[cfg(target_os = "linux")]

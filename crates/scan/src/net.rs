@@ -33,9 +33,33 @@ pub enum Attempt {
     Failed(io::Error),
 }
 
+/// An attempt begun: its outcome when it was known at once, else what to await.
+#[derive(Debug)]
+pub enum Begun<F> {
+    Done(Attempt),
+    Waiting(F),
+}
+
 /// One TCP connection attempt to `addr`, giving up after `timeout`.
 pub trait Network: Send + Sync + 'static {
     fn connect(&self, addr: SocketAddr, timeout: Duration) -> impl Future<Output = Attempt> + Send;
+
+    /// Begins an attempt: when the outcome is there as soon as it has begun (loopback and
+    /// veth answer inside `connect()`), it is returned at once and the engine spends no task
+    /// on it; otherwise the rest of the attempt, to await. By default, all of [`connect`].
+    ///
+    /// [`connect`]: Network::connect
+    fn begin(
+        self: &Arc<Self>,
+        addr: SocketAddr,
+        timeout: Duration,
+    ) -> Begun<impl Future<Output = Attempt> + Send + 'static>
+    where
+        Self: Sized,
+    {
+        let me = Arc::clone(self);
+        Begun::Waiting(async move { me.connect(addr, timeout).await })
+    }
 
     /// Prepares for a scan and says how many attempts may be in flight at once (for sockets:
     /// the open-file limit, raised to the hard limit). `None`: no limit of that kind.
@@ -153,12 +177,26 @@ impl FastPath {
 
 impl Network for SystemNetwork {
     fn connect(&self, addr: SocketAddr, timeout: Duration) -> impl Future<Output = Attempt> + Send {
-        connect(
-            addr,
-            timeout,
-            Arc::clone(&self.fast),
-            Arc::clone(&self.spare),
-        )
+        let (fast, spare) = (Arc::clone(&self.fast), Arc::clone(&self.spare));
+        async move {
+            match begin(addr, &fast, &spare) {
+                Begun::Done(a) => a,
+                Begun::Waiting((sock, start)) => wait(sock, addr, start, timeout, spare).await,
+            }
+        }
+    }
+
+    fn begin(
+        self: &Arc<Self>,
+        addr: SocketAddr,
+        timeout: Duration,
+    ) -> Begun<impl Future<Output = Attempt> + Send + 'static> {
+        match begin(addr, &self.fast, &self.spare) {
+            Begun::Done(a) => Begun::Done(a),
+            Begun::Waiting((sock, start)) => {
+                Begun::Waiting(wait(sock, addr, start, timeout, Arc::clone(&self.spare)))
+            }
+        }
     }
 
     #[cfg(unix)]
@@ -173,21 +211,18 @@ impl Network for SystemNetwork {
     }
 }
 
-async fn connect(
-    addr: SocketAddr,
-    timeout: Duration,
-    fast: Arc<FastPath>,
-    spare: Arc<Spare>,
-) -> Attempt {
+/// The synchronous start of an attempt: a socket, `connect()`, and (while it pays) a look at
+/// whether the answer is already there; else the socket under way and the start time.
+fn begin(addr: SocketAddr, fast: &FastPath, spare: &Spare) -> Begun<(Socket, Instant)> {
     let start = Instant::now();
     let sock = match spare.take(addr) {
         Ok(s) => s,
-        Err(e) => return local_error(e),
+        Err(e) => return Begun::Done(local_error(e)),
     };
     match sock.connect(&addr.into()) {
-        Ok(()) => return connected(&sock, start),
+        Ok(()) => return Begun::Done(connected(&sock, start)),
         Err(e) if e.raw_os_error() == Some(code::IN_PROGRESS) => {}
-        Err(e) => return sync_error(e, start),
+        Err(e) => return Begun::Done(sync_error(e, start)),
     }
     // On loopback and veth the answer has usually been processed before connect() returns:
     // look before paying for reactor registration.
@@ -198,9 +233,21 @@ async fn connect(
             if reusable {
                 spare.keep(sock, addr);
             }
-            return a;
+            return Begun::Done(a);
         }
     }
+    Begun::Waiting((sock, start))
+}
+
+/// The rest of an attempt whose answer was not there at once: the socket registered with
+/// tokio's reactor until it is writable (connected or failed) or `timeout` has passed.
+async fn wait(
+    sock: Socket,
+    addr: SocketAddr,
+    start: Instant,
+    timeout: Duration,
+    spare: Arc<Spare>,
+) -> Attempt {
     // Registration through tokio's TcpStream (safe; the socket is already non-blocking).
     let stream = match tokio::net::TcpStream::from_std(std::net::TcpStream::from(sock)) {
         Ok(s) => s,
