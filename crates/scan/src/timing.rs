@@ -157,7 +157,8 @@ impl Window {
     /// buffer on the path, which overflows next: shrink by a fifth, at most once per round
     /// trip, before anything is lost. A gentler step than a loss's halving because it comes
     /// earlier: a few steps settle the rate where the queue stops growing. Otherwise grow as
-    /// for an answer. Returns true on a cut.
+    /// for an answer, and past slow start, while the queue is under a quarter of the path
+    /// (at least 1 ms), by an eighth per round trip besides. Returns true on a cut.
     pub fn on_delay(&mut self, rtt: Duration, base: Duration, now: Instant) -> bool {
         let queue = rtt.saturating_sub(base);
         // Slow start ends at the first sign of a queue (a quarter of the path's delay), as
@@ -168,6 +169,12 @@ impl Window {
         }
         if queue <= base.max(Duration::from_millis(5)) {
             self.on_answer(rtt);
+            // Past slow start with hardly any queue: grow by an eighth per round trip, so
+            // that a cut for a passing burst of delay is made good in a few round trips (the
+            // additive step, a few probes per round trip, would take the rest of the scan).
+            if self.cwnd >= self.ssthresh && queue <= (base / 4).max(Duration::from_millis(1)) {
+                self.cwnd = (self.cwnd + 0.125).min(self.max);
+            }
             return false;
         }
         let r = rtt.as_secs_f64();
@@ -325,9 +332,16 @@ mod tests {
         assert_eq!(w.allowed(), 800);
         assert!(w.on_delay(ms(50), ms(20), t0 + ms(60)));
         assert_eq!(w.allowed(), 640);
-        // Past slow start: additive growth.
-        assert!(!w.on_delay(ms(21), ms(20), t0 + ms(70)));
-        assert!(w.allowed() < 642);
+        // Past slow start, with 5 ms of queueing or less: an eighth of an attempt more per
+        // answer (an eighth more per round trip); with more, the additive step only.
+        for _ in 0..80 {
+            assert!(!w.on_delay(ms(25), ms(20), t0 + ms(70)));
+        }
+        assert_eq!(w.allowed(), 652, "640.6 + 80 x (0.125 + 16 / ~646)");
+        for _ in 0..80 {
+            assert!(!w.on_delay(ms(30), ms(20), t0 + ms(70)));
+        }
+        assert_eq!(w.allowed(), 654, "652.6 + 80 x 16 / ~653 only");
         // A microsecond path tolerates 5 ms of queueing.
         let mut lo = Window::new(1000, 8, 100_000);
         assert!(!lo.on_delay(ms(4), Duration::from_micros(50), t0));
