@@ -798,7 +798,8 @@ impl<N: Network> Scanner<N> {
         let fd_limit = self.network.descriptor_budget();
         let mut max_window = self.timing.max_window.max(1);
         if let Some(limit) = fd_limit {
-            max_window = max_window.min(limits::budget(limit) as usize);
+            let kept = self.network.kept_descriptors();
+            max_window = max_window.min(limits::budget(limit.saturating_sub(kept)) as usize);
         }
         let hosts = self.targets.len();
         on_event(Event::Started {

@@ -301,7 +301,8 @@ pub struct Stats {
     pub retries: u64,
     /// Retries that got an answer: evidence of loss, each one a reason to slow down.
     pub losses: u64,
-    /// Times the window was cut for loss.
+    /// Times the window was cut: for loss (connect and UDP scans), for queueing delay (the
+    /// SYN scan, which paces by round trips).
     pub backoffs: u64,
     /// Attempts put back for lack of a local resource (descriptors, ports, buffers).
     pub deferred: u64,

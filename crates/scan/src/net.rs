@@ -66,6 +66,14 @@ pub trait Network: Send + Sync + 'static {
     fn descriptor_budget(&self) -> Option<u64> {
         None
     }
+
+    /// Descriptors the network may hold besides the attempts in flight (spare sockets), to
+    /// leave out of the window (asked after [`descriptor_budget`]).
+    ///
+    /// [`descriptor_budget`]: Network::descriptor_budget
+    fn kept_descriptors(&self) -> u64 {
+        0
+    }
 }
 
 /// Real sockets: non-blocking `connect()` on tokio's reactor.
@@ -208,16 +216,19 @@ impl Network for SystemNetwork {
         }
     }
 
-    /// The open-file limit less the spare sockets' share: an eighth of it, at most
-    /// [`SPARE_MAX`] for each family.
     #[cfg(unix)]
     fn descriptor_budget(&self) -> Option<u64> {
         let limit = crate::limits::raise_nofile();
+        // Spare sockets get a sixteenth of the limit per family, within [SPARE_MIN, SPARE_MAX].
         let cap = usize::try_from(limit / 16)
             .unwrap_or(SPARE_MAX)
             .clamp(SPARE_MIN, SPARE_MAX);
         self.spare.cap.store(cap, Ordering::Relaxed);
-        Some(limit.saturating_sub(2 * cap as u64))
+        Some(limit)
+    }
+
+    fn kept_descriptors(&self) -> u64 {
+        2 * self.spare.cap.load(Ordering::Relaxed).max(SPARE_MIN) as u64
     }
 
     /// Windows sockets are kernel handles, not descriptors: no per-process limit of this kind.
