@@ -629,9 +629,10 @@ impl<N: Network> Driver<N> {
                 if let Some(Ok(d)) = done {
                     batch.push(d);
                 }
-            } else if !tasks.is_empty() {
-                // Answers that came at once never make this task wait: let the runtime poll
-                // its reactor and the attempts still under way (their timers included).
+            } else {
+                // Answers that came at once never make this task wait: let the runtime run
+                // the attempts still under way (their timers included) and, when the driver
+                // shares the caller's runtime, the caller's own tasks (detection, Ctrl-C).
                 tokio::task::yield_now().await;
             }
             while let Some(Ok(d)) = tasks.try_join_next() {

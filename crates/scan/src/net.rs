@@ -96,8 +96,9 @@ impl SystemNetwork {
 /// again reports the refusal and returns it to the unconnected state (the kernel dissolves
 /// the failed association), after which it connects anew. Reusing it saves a `socket()` and a
 /// `close()` per refused port, and the kernel's work of making and freeing a socket: measured
-/// over the lab's veth pair (docs/benchmarks.md, issue 17), 65,535 refused connects took 0.31
-/// to 0.34 s of system time with a socket each and 0.19 to 0.23 s reusing one. Only a socket
+/// over the lab's veth pair (`bench/connect_reuse.c`, docs/benchmarks.md, issue 17), 65,535
+/// refused connects took 0.32-0.33 s of system time with a socket each and 0.21-0.22 s
+/// reusing one. Only a socket
 /// whose refusal was read that way is kept (its state is then known); open ports, timeouts
 /// and other errors close theirs. Elsewhere than Linux nothing is kept.
 #[derive(Debug, Default)]
@@ -124,20 +125,22 @@ impl Spare {
         if v6 { &self.v6 } else { &self.v4 }
     }
 
-    /// A spare socket for `addr`'s family, or a new one.
-    fn take(&self, addr: SocketAddr) -> io::Result<Socket> {
+    /// A spare socket for `addr`'s family (and `true`), or a new one.
+    fn take(&self, addr: SocketAddr) -> io::Result<(Socket, bool)> {
         let spare = self
             .list(addr.is_ipv6())
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .pop();
         match spare {
-            Some(s) => Ok(s),
-            None => {
-                self.opened.fetch_add(1, Ordering::Relaxed);
-                tcp_socket(addr)
-            }
+            Some(s) => Ok((s, true)),
+            None => self.new_socket(addr).map(|s| (s, false)),
         }
+    }
+
+    fn new_socket(&self, addr: SocketAddr) -> io::Result<Socket> {
+        self.opened.fetch_add(1, Ordering::Relaxed);
+        tcp_socket(addr)
     }
 
     /// Keeps a socket whose refusal `look` read (it is unconnected again), if there is room.
@@ -242,14 +245,25 @@ impl Network for SystemNetwork {
 /// whether the answer is already there; else the socket under way and the start time.
 fn begin(addr: SocketAddr, fast: &FastPath, spare: &Spare) -> Begun<(Socket, Instant)> {
     let start = Instant::now();
-    let sock = match spare.take(addr) {
+    let (mut sock, mut reused) = match spare.take(addr) {
         Ok(s) => s,
         Err(e) => return Begun::Done(local_error(e)),
     };
-    match sock.connect(&addr.into()) {
-        Ok(()) => return Begun::Done(connected(&sock, start)),
-        Err(e) if e.raw_os_error() == Some(code::IN_PROGRESS) => {}
-        Err(e) => return Begun::Done(sync_error(e, start)),
+    loop {
+        match sock.connect(&addr.into()) {
+            Ok(()) => return Begun::Done(connected(&sock, start)),
+            Err(e) if e.raw_os_error() == Some(code::IN_PROGRESS) => break,
+            // A spare socket the kernel would not connect again (not expected: it was left
+            // unconnected): a new one instead, once.
+            Err(e) if reused && !is_network_error(&e) => {
+                sock = match spare.new_socket(addr) {
+                    Ok(s) => s,
+                    Err(e) => return Begun::Done(local_error(e)),
+                };
+                reused = false;
+            }
+            Err(e) => return Begun::Done(sync_error(e, start)),
+        }
     }
     // On loopback and veth the answer has usually been processed before connect() returns:
     // look before paying for reactor registration.
@@ -469,6 +483,25 @@ pub(crate) fn async_error(e: io::Error, start: Instant) -> Attempt {
         _ => return local_error(e),
     };
     Attempt::Unreachable { reason, rtt }
+}
+
+/// Whether a `connect()` error is the network's answer or a route's (as [`sync_error`] reads
+/// them), not a complaint about the socket.
+fn is_network_error(e: &io::Error) -> bool {
+    use code::*;
+    let n = errno(e);
+    [
+        REFUSED,
+        NET_UNREACHABLE,
+        HOST_UNREACHABLE,
+        ACCESS,
+        NOT_PERMITTED,
+    ]
+    .contains(&n)
+        || matches!(
+            local_error(io::Error::from_raw_os_error(n)),
+            Attempt::Busy(_)
+        )
 }
 
 /// An error from `connect()` itself: the SYN may not have left.

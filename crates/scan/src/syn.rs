@@ -493,7 +493,13 @@ impl SynScanner {
             }
             // Answers already read and queued count too.
             while let Ok(batch) = rx.try_recv() {
-                answers.take(batch, u32::MAX, &pace, &mut stats);
+                // As during the last round sent.
+                answers.take(
+                    batch,
+                    u32::from(attempts_of.saturating_sub(1)),
+                    &pace,
+                    &mut stats,
+                );
             }
             for (i, g) in mine.iter().enumerate() {
                 let (h, p) = ((g / nports) as usize, (g % nports) as usize);
@@ -822,7 +828,7 @@ impl ChunkAnswers {
         self.answers.get(i as usize).is_some_and(Option::is_none)
     }
 
-    /// Takes a batch of answers during round `round` (`u32::MAX`: after the last). The first
+    /// Takes a batch of answers during round `round` (0: the first SYNs'). The first
     /// answer to a first SYN is a round-trip sample for [`Pace`] (Karn's rule: after a retry
     /// it is not known which SYN was answered); a first answer during a later round is a
     /// loss (the earlier SYN or its answer never arrived), counted as the connect scan does.
@@ -850,7 +856,7 @@ impl ChunkAnswers {
             if round == 0 {
                 let sent = self.sent_at[i as usize].load(Ordering::Relaxed);
                 samples.push(Duration::from_micros(u64::from(a.at.wrapping_sub(sent))));
-            } else if a.reason != Reason::Timeout {
+            } else {
                 stats.losses += 1;
             }
         }
