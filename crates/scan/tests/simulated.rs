@@ -682,3 +682,90 @@ async fn driver_threads_hand_results_over_while_the_scan_runs() {
     assert_eq!(r.len(), 2000);
     assert_eq!(r[&("192.0.2.1".parse().unwrap(), 1950)].1, Reason::Timeout);
 }
+
+/// A network that answers inside `begin` (as loopback and veth do inside `connect()`): every
+/// port refuses at once, except `open`, which connects; a few ports (`slow`) are left to a
+/// task that answers a millisecond later.
+struct AtOnce {
+    open: u16,
+    slow: [u16; 3],
+}
+
+impl Network for AtOnce {
+    async fn connect(&self, _addr: SocketAddr, _timeout: Duration) -> Attempt {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        Attempt::Refused {
+            rtt: Duration::from_millis(1),
+        }
+    }
+
+    fn begin(
+        self: &std::sync::Arc<Self>,
+        addr: SocketAddr,
+        timeout: Duration,
+    ) -> portent_scan::Begun<impl std::future::Future<Output = Attempt> + Send + 'static> {
+        let me = std::sync::Arc::clone(self);
+        let rtt = Duration::from_micros(20);
+        if self.slow.contains(&addr.port()) {
+            portent_scan::Begun::Waiting(async move { me.connect(addr, timeout).await })
+        } else if addr.port() == self.open {
+            portent_scan::Begun::Done(Attempt::Open { rtt })
+        } else {
+            portent_scan::Begun::Done(Attempt::Refused { rtt })
+        }
+    }
+}
+
+/// Outcomes known at once are settled without tasks, and the driver still yields: on the
+/// caller's single-threaded runtime, another task (the pipeline's detection, the Ctrl-C
+/// handler) keeps running during the scan, and the attempts left to tasks finish.
+#[tokio::test]
+async fn answers_at_once_are_exact_and_the_caller_keeps_running() {
+    let net = AtOnce {
+        open: 8080,
+        slow: [22, 443, 65535],
+    };
+    let scanner = Scanner::builder(
+        Targets::from_addrs(["127.0.0.1".parse().unwrap()]),
+        PortSet::from_ports(1..=65535),
+    )
+    .network(net)
+    .threads(1)
+    .build()
+    .unwrap();
+    let ticks = std::sync::Arc::new(AtomicUsize::new(0));
+    let ticker = {
+        let ticks = std::sync::Arc::clone(&ticks);
+        tokio::spawn(async move {
+            loop {
+                ticks.fetch_add(1, Ordering::Relaxed);
+                tokio::task::yield_now().await;
+            }
+        })
+    };
+    let mut states: BTreeMap<u16, State> = BTreeMap::new();
+    let mut during = 0;
+    scanner
+        .run(|e| {
+            if let Event::Port(r) = e {
+                states.insert(r.port, r.state);
+                if r.port == 65_534 {
+                    during = ticks.load(Ordering::Relaxed);
+                }
+            }
+        })
+        .await;
+    ticker.abort();
+    assert_eq!(states.len(), 65_535);
+    assert_eq!(states[&8080], State::Open);
+    assert!(
+        states
+            .iter()
+            .all(|(p, s)| *p == 8080 || *s == State::Closed)
+    );
+    // Without the driver's yields the ticker would not run at all before the scan ends.
+    assert!(
+        during > 100,
+        "the caller's other task ran {during} times during the scan"
+    );
+}
