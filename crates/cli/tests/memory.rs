@@ -320,7 +320,9 @@ fn killed_saves_leave_a_sound_store_and_no_false_changes() {
     let _a = ns.serve(22, "SSH-2.0-OpenSSH_9.6p1\r\n");
     let _b = ns.serve(797, "x\r\n");
     // A reference run, then scans of the whole range killed at staggered moments: before,
-    // during or after their save.
+    // during or after their save. The killed scans are held to 20,000 ports a second (3.3 s
+    // for the range) so that every kill lands mid-scan: unpaced, a namespace's loopback is
+    // scanned whole in a few hundred milliseconds, even by a debug build.
     let o = ns.portent(
         data.path(),
         &["scan", "127.0.0.1", "-p", "1-65535", "--json"],
@@ -329,7 +331,15 @@ fn killed_saves_leave_a_sound_store_and_no_false_changes() {
     for i in 0..8u64 {
         let mut child = Command::new("ip")
             .args(["netns", "exec", &ns.name, env!("CARGO_BIN_EXE_portent")])
-            .args(["scan", "127.0.0.1", "-p", "1-65535", "--json"])
+            .args([
+                "scan",
+                "127.0.0.1",
+                "-p",
+                "1-65535",
+                "--rate",
+                "20000",
+                "--json",
+            ])
             .env("PORTENT_DATA_DIR", data.path())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -352,8 +362,7 @@ fn killed_saves_leave_a_sound_store_and_no_false_changes() {
     let c = integrity_check(&store);
     assert_eq!(c, "ok", "integrity_check");
     // A scan is saved as it runs, so a killed one is a run marked unfinished (incomplete, no
-    // end time), never a silent gap. The kills land mid-scan (a full range takes over a
-    // second here), so there are some.
+    // end time), never a silent gap. The kills land mid-scan (see above), so there are some.
     let o = ns.portent(data.path(), &["history", "--json", "--limit", "100"]);
     let runs = json(&o)["runs"].as_array().unwrap().clone();
     let complete: Vec<&Value> = runs.iter().filter(|r| r["complete"] == true).collect();
