@@ -895,11 +895,24 @@ pub fn smb_name(hit: &mut BinaryHit, c: &NtlmChallenge) {
 
 // --- MQTT 3.1.1 (OASIS spec section 3.1 CONNECT, 3.2 CONNACK) ---
 
-pub const MQTT_CONNECT: [u8; 21] = [
-    0x10, 19, // CONNECT, remaining length
+/// CONNECT (level 4, clean session, keepalive 30 s) with client id `portent-` and eight hex
+/// digits of `id`. The id differs per connection: a broker disconnects the existing client
+/// when another connects with its client id (MQTT 3.1.1, section 3.1.4), so two probes of
+/// one broker at once (its own port and a forwarded one, seen in the zoo test with
+/// Mosquitto: "Client portent already connected, closing old connection") cut each other off.
+pub fn mqtt_connect(id: u32) -> Vec<u8> {
+    let mut v = MQTT_CONNECT_PREFIX.to_vec();
+    v.extend_from_slice(format!("{id:08x}").as_bytes());
+    v
+}
+
+/// The bytes every [`mqtt_connect`] starts with: fixed header, variable header, the client
+/// id's length (16) and its `portent-`.
+pub const MQTT_CONNECT_PREFIX: [u8; 22] = [
+    0x10, 28, // CONNECT, remaining length
     0, 4, b'M', b'Q', b'T', b'T', 4, 0x02, 0,
     30, // protocol name, level 4, clean session, keepalive
-    0, 7, b'p', b'o', b'r', b't', b'e', b'n', b't', // client id
+    0, 16, b'p', b'o', b'r', b't', b'e', b'n', b't', b'-', // client id
 ];
 pub const MQTT_DISCONNECT: [u8; 2] = [0xe0, 0];
 

@@ -1093,8 +1093,14 @@ impl<'a> Run<'a> {
                 (hit, d)
             }
             Probe::Mqtt => {
+                // A client id of its own per connection (see `mqtt_connect`): the process
+                // and a count.
+                static CONNECTS: std::sync::atomic::AtomicU32 =
+                    std::sync::atomic::AtomicU32::new(0);
+                let n = CONNECTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let id = (std::process::id() << 16) ^ n;
                 let d = self
-                    .exchange(&mut s, &b::MQTT_CONNECT, 64, |d| d.len() >= 4)
+                    .exchange(&mut s, &b::mqtt_connect(id), 64, |d| d.len() >= 4)
                     .await;
                 let mut hit = b::mqtt_parse(&d);
                 // Accepted without credentials: ask for the broker's version, which

@@ -225,9 +225,20 @@ async fn smb2_negotiate() {
     assert_eq!(d.version.as_deref(), Some("3.1.1"));
 }
 
+#[test]
+fn mqtt_connect_is_well_formed_and_its_client_id_unique() {
+    let a = b::mqtt_connect(0x0001_0002);
+    let c = b::mqtt_connect(0x0001_0003);
+    assert!(a.starts_with(&b::MQTT_CONNECT_PREFIX));
+    assert_eq!(&a[b::MQTT_CONNECT_PREFIX.len()..], b"00010002");
+    // Remaining length: everything after the two header bytes.
+    assert_eq!(usize::from(a[1]), a.len() - 2);
+    assert_ne!(a, c);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mqtt_connack() {
-    let addr = steps(vec![(b::MQTT_CONNECT.to_vec(), vec![0x20, 2, 0, 5])]).await;
+    let addr = steps(vec![(b::MQTT_CONNECT_PREFIX.to_vec(), vec![0x20, 2, 0, 5])]).await;
     let d = detect(addr, None).await;
     assert_eq!(d.service, "mqtt");
     assert_eq!(
