@@ -453,6 +453,38 @@ fn checkpoint_done(s: &mut Store, name: &str, shard: u64) -> Option<u64> {
     Some(c.counts.iter().map(|r| r.listed + r.unlisted).sum())
 }
 
+/// Runs the uninterrupted scan `args` (named as its `--scan-name`) and returns its stored
+/// result, checked: nothing on stderr, the open ports are WIDE_OPEN, every other one of
+/// `total` pairs closed, the run complete.
+fn reference(
+    ns: &Netns,
+    data: &std::path::Path,
+    store: &str,
+    s: &mut Store,
+    args: &[&str],
+    total: u64,
+) -> (Vec<Keyed>, String) {
+    let o = ok(&ns.portent(data, store, args)).clone();
+    assert!(
+        o.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let name = args[args.iter().position(|a| *a == "--scan-name").unwrap() + 1];
+    let want = result_of(s, name);
+    assert_eq!(
+        want.0.iter().map(|p| p.2).collect::<Vec<_>>(),
+        WIDE_OPEN,
+        "{want:?}"
+    );
+    let closed = total - WIDE_OPEN.len() as u64;
+    assert!(
+        want.1.contains(&format!("closed {closed}")) && want.1.contains("complete true"),
+        "{want:?}"
+    );
+    want
+}
+
 fn resume_scenario(store: &str, seed: u64) {
     use nix::sys::signal::Signal;
     println!("kill seed {seed} on {store}");
@@ -462,19 +494,14 @@ fn resume_scenario(store: &str, seed: u64) {
     let mut s = Store::open(store).unwrap();
 
     // The reference: the same scan, never interrupted.
-    let o = ok(&ns.portent(data.path(), store, &wide_args("whole", &["-q"]))).clone();
-    assert!(
-        o.stderr.is_empty(),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
+    let want = reference(
+        &ns,
+        data.path(),
+        store,
+        &mut s,
+        &wide_args("whole", &["-q"]),
+        65_535,
     );
-    let want = result_of(&mut s, "whole");
-    assert_eq!(
-        want.0.iter().map(|p| p.2).collect::<Vec<_>>(),
-        WIDE_OPEN,
-        "{want:?}"
-    );
-    assert!(want.1.contains("closed 65529") && want.1.contains("complete true"));
 
     // kill -9 twice at seeded points, then resumed to the end: the stored run equals the
     // reference, each port once (the totals add up to 65,535).
@@ -656,22 +683,13 @@ fn syn_resume_scenario(store: &str) {
         a
     };
     let total: u64 = 9 * 65_535;
-    let o = ok(&ns.portent(data.path(), store, &args("syn-whole", &["-q"]))).clone();
-    assert!(
-        o.stderr.is_empty(),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let want = result_of(&mut s, "syn-whole");
-    assert_eq!(
-        want.0.iter().map(|p| p.2).collect::<Vec<_>>(),
-        WIDE_OPEN,
-        "{want:?}"
-    );
-    assert!(
-        want.1
-            .contains(&format!("closed {}", total - WIDE_OPEN.len() as u64)),
-        "{want:?}"
+    let want = reference(
+        &ns,
+        data.path(),
+        store,
+        &mut s,
+        &args("syn-whole", &["-q"]),
+        total,
     );
 
     let mut child = ns
