@@ -498,10 +498,23 @@ fn is_network_error(e: &io::Error) -> bool {
         NOT_PERMITTED,
     ]
     .contains(&n)
-        || matches!(
-            local_error(io::Error::from_raw_os_error(n)),
-            Attempt::Busy(_)
-        )
+        || is_busy(n)
+}
+
+/// Whether error number `n` says a local resource ran out (descriptors, source ports,
+/// buffers): [`Attempt::Busy`].
+fn is_busy(n: i32) -> bool {
+    use code::*;
+    n != NONE
+        && [
+            PROCESS_FILES,
+            SYSTEM_FILES,
+            NO_BUFFERS,
+            NO_MEMORY,
+            ADDR_NOT_AVAILABLE,
+            AGAIN,
+        ]
+        .contains(&n)
 }
 
 /// An error from `connect()` itself: the SYN may not have left.
@@ -519,17 +532,7 @@ pub(crate) fn sync_error(e: io::Error, start: Instant) -> Attempt {
 }
 
 pub(crate) fn local_error(e: io::Error) -> Attempt {
-    use code::*;
-    let n = errno(&e);
-    let busy = [
-        PROCESS_FILES,
-        SYSTEM_FILES,
-        NO_BUFFERS,
-        NO_MEMORY,
-        ADDR_NOT_AVAILABLE,
-        AGAIN,
-    ];
-    if n != NONE && busy.contains(&n) {
+    if is_busy(errno(&e)) {
         Attempt::Busy(e)
     } else {
         Attempt::Failed(e)
