@@ -308,7 +308,8 @@ pub struct Stats {
     pub deferred: u64,
     /// TCP self-connects seen and discarded.
     pub self_connects: u64,
-    /// The largest number of attempts in flight at once.
+    /// The largest number of attempts waiting for an answer at once (the connect scan; an
+    /// attempt answered inside `connect()`, as on loopback and veth, never waits).
     pub peak_in_flight: u64,
     /// UDP: ICMP errors received (port unreachable and the others).
     #[serde(default, skip_serializing_if = "is_zero")]
