@@ -107,8 +107,8 @@ pub struct Counters {
     pub overflow: AtomicU64,
 }
 
-/// A running delay line. Dropping it stops the writers; readers end when their device goes
-/// away (the namespace is deleted) or the process exits.
+/// A running delay line. Dropping it stops its threads within a few milliseconds; a reader
+/// also ends when its device goes away (the namespace is deleted).
 #[derive(Debug)]
 pub struct DelayLine {
     stop: Arc<AtomicBool>,
@@ -198,6 +198,29 @@ impl DelayLine {
     }
 }
 
+/// How often a reader looks for packets while traffic flows. A reader blocked in `recv()`
+/// is woken by every packet the sender's kernel puts on the TUN device, and on the lab's two
+/// cores that wakeup was paid by the scanner: a third of a 20 ms full-range connect scan's
+/// CPU samples sat in waking the delay line and being preempted by it (`perf record`,
+/// docs/benchmarks.md, issue 17), a cost a real link never puts on the sending host. Looking
+/// every 100 us instead adds at most about that (0.15 ms with the timer's slack) to a
+/// packet's delay, under 1% of the benchmark's 20 ms round trip.
+const READ_TICK: Duration = Duration::from_micros(100);
+
+/// How long a reader sleeps when it found nothing, by how long the line has been quiet:
+/// every 100 us while traffic flows, every millisecond after a pause, every 10 ms when idle
+/// (an idle lab, left up during other benchmarks, then costs 100 wakeups a second per
+/// direction; a scan's first packet waits at most that once).
+fn read_tick(quiet: Duration) -> Duration {
+    if quiet < Duration::from_millis(50) {
+        READ_TICK
+    } else if quiet < Duration::from_secs(1) {
+        Duration::from_millis(1)
+    } else {
+        Duration::from_millis(10)
+    }
+}
+
 fn read_loop(
     from: &Iface,
     q: &Queue,
@@ -209,12 +232,22 @@ fn read_loop(
 ) {
     let mut buf = vec![0u8; 65_536];
     let mut rng = cfg.seed ^ (dir as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    // Polled, not blocking: see [`READ_TICK`].
+    if from.set_non_blocking().is_err() {
+        return;
+    }
+    let mut last_packet = Instant::now();
     while !stop.load(Ordering::Relaxed) {
         let n = match from.recv(&mut buf) {
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                thread::sleep(read_tick(last_packet.elapsed()));
+                continue;
+            }
             Err(_) => return,
         };
+        last_packet = Instant::now();
         let pkt = &buf[..n];
         let mut loss = cfg.loss;
         let mut delay = cfg.one_way;
