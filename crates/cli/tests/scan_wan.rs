@@ -205,6 +205,37 @@ fn loss_is_retried_and_backed_off_without_false_filtered() {
 }
 
 #[test]
+fn connect_scan_of_the_full_range_over_the_20ms_path_is_exact() {
+    // Two driver threads: each keeps its attempts under way in an epoll set of its own
+    // (src/pollset.rs in portent-scan), reusing refused sockets still registered; the dropped
+    // ports time out there.
+    let w = wan(0.0, Vec::new());
+    let (_, v) = scan(
+        &w,
+        &["198.19.0.2", "-p-", "--threads", "2", "--json", "--all"],
+    );
+    assert_eq!(
+        states(&v, "open"),
+        OPEN.iter().map(|&p| u64::from(p)).collect()
+    );
+    assert_eq!(
+        states(&v, "filtered"),
+        DROP.iter().map(|&p| u64::from(p)).collect()
+    );
+    assert_eq!(
+        v["hosts"][0]["counts"]["closed"],
+        65535 - 6,
+        "{}",
+        v["stats"]
+    );
+    for p in v["hosts"][0]["ports"].as_array().unwrap() {
+        if p["state"] != "filtered" {
+            assert!(p["rtt_ms"].as_f64().unwrap() >= 19.0, "{p}");
+        }
+    }
+}
+
+#[test]
 fn syn_scan_over_the_20ms_path_is_exact() {
     let w = wan(0.0, Vec::new());
     let (_, v) = scan(&w, &["198.19.0.2", "-sS", "-p-", "--json", "--all"]);

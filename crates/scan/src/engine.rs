@@ -17,18 +17,19 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use tokio::task::JoinSet;
+use slab::Slab;
 
 use crate::checkpoint::{WalkPoint, Watermark, strided_start};
 use crate::error::ConfigError;
 use crate::limits;
 use crate::model::{Counts, Event, HostStatus, PortResult, Reason, State, Stats};
-use crate::net::{Attempt, Begun, Network, SystemNetwork};
+use crate::net::{Attempt, Network, SystemNetwork};
 use crate::order::Permutation;
 use crate::ports::PortSet;
 use crate::shard::{Partition, Shard};
 use crate::targets::Targets;
 use crate::timing::{Pacer, RttEstimator, Window};
+use crate::wait::{Deadline, Waiting};
 
 /// Ports tried during host discovery: a SYN-ACK or a reset on any says the host is there.
 pub const DISCOVERY_PORTS: [u16; 4] = [80, 443, 22, 445];
@@ -372,37 +373,6 @@ struct Probe {
     silent_before: bool,
 }
 
-/// Waits for `attempt` with a timeout that follows the host's estimate while the attempt is in
-/// flight: attempts sent before the first answer start with the 1 s initial timeout, and
-/// should not keep it once the host is known to answer in 100 microseconds.
-async fn adaptive(
-    attempt: impl std::future::Future<Output = Attempt>,
-    live: Arc<AtomicU64>,
-    retry: u8,
-    cap: Duration,
-) -> Attempt {
-    let start = tokio::time::Instant::now();
-    let current = || {
-        let base = Duration::from_micros(live.load(Ordering::Relaxed));
-        (base * if retry == 0 { 1 } else { 2 }).min(cap)
-    };
-    tokio::pin!(attempt);
-    loop {
-        let deadline = start + current();
-        let now = tokio::time::Instant::now();
-        if now >= deadline {
-            return Attempt::Timeout;
-        }
-        // Look again at least every 100 ms in case the estimate shrank.
-        let wake = deadline.min(now + Duration::from_millis(100));
-        tokio::select! {
-            biased;
-            r = &mut attempt => return r,
-            () = tokio::time::sleep_until(wake) => {}
-        }
-    }
-}
-
 struct Done {
     probe: Probe,
     outcome: Attempt,
@@ -440,6 +410,8 @@ struct Share {
     n: u64,
     /// The first index of the walk (a resumed group's position; else 0).
     start: u64,
+    /// The driver runs on a thread and runtime of its own (more than one driver).
+    own_thread: bool,
     phase: Phase,
     /// A sharded scan's partition, and each group host's position in the whole target list
     /// (the partition's host index). Discovery ignores it: it asks about hosts, not pairs.
@@ -509,8 +481,11 @@ impl<N: Network> Driver<N> {
         let perm = &share.perm;
         let mut next: u64 = share.k + share.n * strided_start(share.start, share.k, share.n);
         let mut retry: std::collections::VecDeque<Probe> = std::collections::VecDeque::new();
-        let mut tasks: JoinSet<Done> = JoinSet::new();
-        // Outcomes known as soon as their attempt began ([`Begun::Done`]), to settle.
+        // Attempts under way, and their probes by the key the waiting set knows them by.
+        let mut waiting = self.net.waiting(share.own_thread);
+        let mut probes: Slab<Probe> = Slab::new();
+        let mut over: Vec<(usize, Attempt)> = Vec::new();
+        // Outcomes known as soon as their attempt began, to settle.
         let mut ready: Vec<Done> = Vec::with_capacity(READY_BATCH);
         let mut pacer = self.timing.rate.map(|r| {
             // Each driver paces its share of the rate.
@@ -533,7 +508,7 @@ impl<N: Network> Driver<N> {
                 pause_until = None;
                 wake = None;
             }
-            while pause_until.is_none() && tasks.len() < self.window.allowed() {
+            while pause_until.is_none() && waiting.len() < self.window.allowed() {
                 let probe = match retry.pop_front() {
                     Some(p) => p,
                     None if next < perm.len() => {
@@ -580,67 +555,52 @@ impl<N: Network> Driver<N> {
                 let _ = spacing.take(now);
                 let addr = SocketAddr::new(host.addr, probe.port);
                 self.stats.attempts += 1;
-                let (timeout, live) = match self.timing.timeout {
-                    Some(t) => (t, None),
-                    None => (
-                        self.timing.max_timeout.max(self.timing.initial_timeout) * 2,
-                        Some(Arc::clone(&host.live_timeout)),
-                    ),
+                let deadline = match self.timing.timeout {
+                    Some(cap) => Deadline {
+                        cap,
+                        live: None,
+                        retry: false,
+                    },
+                    None => Deadline {
+                        cap: self.timing.max_timeout.max(self.timing.initial_timeout) * 2,
+                        live: Some(Arc::clone(&host.live_timeout)),
+                        retry: probe.attempt > 0,
+                    },
                 };
-                match self.net.begin(addr, timeout) {
-                    // Answered at once: settled below without a task.
-                    Begun::Done(outcome) => {
+                match waiting.begin(addr, deadline, probes.vacant_key()) {
+                    // Answered at once: settled below, never waited for.
+                    Some(outcome) => {
                         ready.push(Done { probe, outcome });
                         if ready.len() >= READY_BATCH {
                             break;
                         }
                     }
-                    Begun::Waiting(attempt) => {
-                        tasks.spawn(async move {
-                            let outcome = match live {
-                                None => attempt.await,
-                                Some(live) => adaptive(attempt, live, probe.attempt, timeout).await,
-                            };
-                            Done { probe, outcome }
-                        });
+                    None => {
+                        probes.insert(probe);
                     }
                 }
-                self.stats.peak_in_flight = self.stats.peak_in_flight.max(tasks.len() as u64);
+                self.stats.peak_in_flight = self.stats.peak_in_flight.max(waiting.len() as u64);
             }
-            if tasks.is_empty() && ready.is_empty() && retry.is_empty() && next >= perm.len() {
+            if waiting.is_empty() && ready.is_empty() && retry.is_empty() && next >= perm.len() {
                 break;
             }
             let mut batch = std::mem::take(&mut ready);
             if batch.is_empty() {
-                let done = if tasks.is_empty() {
-                    // Waiting on the pacer or a pause only.
-                    if let Some(at) = wake {
-                        tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await;
-                    }
-                    continue;
-                } else if let Some(at) = wake {
-                    tokio::select! {
-                        d = tasks.join_next() => d,
-                        _ = tokio::time::sleep_until(tokio::time::Instant::from_std(at)) => continue,
-                    }
-                } else {
-                    tasks.join_next().await
-                };
-                if let Some(Ok(d)) = done {
-                    batch.push(d);
-                }
+                // Waits for an attempt to end, or for the pacer or a pause.
+                waiting.next(wake, &mut over).await;
             } else {
                 // Answers that came at once never make this task wait: let the runtime run
                 // the attempts still under way (their timers included) and, when the driver
                 // shares the caller's runtime, the caller's own tasks (detection, Ctrl-C).
                 tokio::task::yield_now().await;
+                waiting.ready(&mut over);
             }
-            while let Some(Ok(d)) = tasks.try_join_next() {
-                batch.push(d);
-            }
+            batch.extend(over.drain(..).filter_map(|(key, outcome)| {
+                probes.try_remove(key).map(|probe| Done { probe, outcome })
+            }));
             let settled_any = !batch.is_empty();
             for d in batch {
-                let in_flight = tasks.len();
+                let in_flight = waiting.len();
                 let index = d.probe.index;
                 if let Some((host, result)) = self.settle(
                     d,
@@ -1008,6 +968,7 @@ impl<N: Network> Scanner<N> {
             k,
             n,
             start,
+            own_thread: n > 1,
             phase,
             partition: self
                 .partition

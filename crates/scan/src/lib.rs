@@ -16,6 +16,8 @@ pub mod limits;
 pub mod model;
 pub mod net;
 pub mod order;
+#[cfg(target_os = "linux")]
+mod pollset;
 pub mod ports;
 pub mod shard;
 #[cfg(target_os = "linux")]
@@ -23,6 +25,7 @@ pub mod syn;
 pub mod targets;
 pub mod timing;
 pub mod udp;
+pub mod wait;
 
 pub use engine::{DISCOVERY_PORTS, Discovery, Scanner, ScannerBuilder, Timing};
 pub use error::{ConfigError, PortError, ScanError, TargetError};
@@ -35,6 +38,7 @@ pub use shard::{Partition, Shard, ShardSource};
 pub use syn::{SynScanner, SynScannerBuilder};
 pub use targets::{Resolution, Resolver, SystemResolver, Targets, TargetsBuilder};
 pub use udp::{IcmpBudget, UdpPayloads, UdpProbe, UdpScanner, UdpScannerBuilder};
+pub use wait::{Deadline, Tasks, Waiting};
 
 use std::time::Duration;
 

@@ -12,6 +12,9 @@ use std::time::{Duration, Instant};
 use socket2::{Domain, Protocol, SockRef, Socket, Type};
 
 use crate::model::Reason;
+#[cfg(target_os = "linux")]
+use crate::wait::Deadline;
+use crate::wait::{Tasks, Waiting};
 
 /// The outcome of one connection attempt.
 #[derive(Debug)]
@@ -61,6 +64,17 @@ pub trait Network: Send + Sync + 'static {
         Begun::Waiting(async move { me.connect(addr, timeout).await })
     }
 
+    /// Where one driver keeps its attempts under way ([`Waiting`]), made on the driver's
+    /// runtime. `own_thread`: the driver has that thread and runtime to itself (nothing else
+    /// runs there), so the set may block the thread while it waits. By default a task per
+    /// attempt that waits ([`Tasks`]).
+    fn waiting(self: &Arc<Self>, _own_thread: bool) -> impl Waiting
+    where
+        Self: Sized,
+    {
+        Tasks::new(Arc::clone(self))
+    }
+
     /// Prepares for a scan and says how many attempts may be in flight at once (for sockets:
     /// the open-file limit, raised to the hard limit). `None`: no limit of that kind.
     fn descriptor_budget(&self) -> Option<u64> {
@@ -102,12 +116,15 @@ impl SystemNetwork {
 /// whose refusal was read that way is kept (its state is then known); open ports, timeouts
 /// and other errors close theirs. Elsewhere than Linux nothing is kept.
 #[derive(Debug, Default)]
-struct Spare {
+pub(crate) struct Spare {
     v4: Mutex<Vec<Socket>>,
     v6: Mutex<Vec<Socket>>,
     opened: AtomicU64,
     /// Sockets kept at most per family; 0 until a scan sets it (then [`SPARE_MIN`] at least).
     cap: AtomicUsize,
+    /// Sockets kept now, here and in the drivers' own epoll sets (`crate::pollset`), both
+    /// families: at most twice `cap`, the descriptors [`Network::kept_descriptors`] reserves.
+    held: AtomicUsize,
 }
 
 /// Spare sockets kept at least, per family: on loopback and veth a refused attempt's socket
@@ -133,28 +150,42 @@ impl Spare {
             .unwrap_or_else(PoisonError::into_inner)
             .pop();
         match spare {
-            Some(s) => Ok((s, true)),
+            Some(s) => {
+                self.release();
+                Ok((s, true))
+            }
             None => self.new_socket(addr).map(|s| (s, false)),
         }
     }
 
-    fn new_socket(&self, addr: SocketAddr) -> io::Result<Socket> {
+    pub(crate) fn new_socket(&self, addr: SocketAddr) -> io::Result<Socket> {
         self.opened.fetch_add(1, Ordering::Relaxed);
         tcp_socket(addr)
     }
 
     /// Keeps a socket whose refusal `look` read (it is unconnected again), if there is room.
     fn keep(&self, sock: Socket, addr: SocketAddr) {
-        if cfg!(any(target_os = "linux", target_os = "android")) {
-            let cap = self.cap.load(Ordering::Relaxed).max(SPARE_MIN);
-            let mut list = self
-                .list(addr.is_ipv6())
+        if cfg!(any(target_os = "linux", target_os = "android")) && self.reserve() {
+            self.list(addr.is_ipv6())
                 .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            if list.len() < cap {
-                list.push(sock);
-            }
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(sock);
         }
+    }
+
+    /// Takes a place for one more kept socket, if there is one.
+    pub(crate) fn reserve(&self) -> bool {
+        let most = 2 * self.cap.load(Ordering::Relaxed).max(SPARE_MIN);
+        self.held
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |h| {
+                (h < most).then_some(h + 1)
+            })
+            .is_ok()
+    }
+
+    /// Gives back the place of a kept socket taken for an attempt (or closed).
+    pub(crate) fn release(&self) {
+        self.held.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -163,14 +194,14 @@ impl Spare {
 /// is, and looking costs two system calls per attempt. So look while it pays, and otherwise
 /// only on every 32nd attempt, to notice if it starts paying again.
 #[derive(Debug, Default)]
-struct FastPath {
+pub(crate) struct FastPath {
     tries: AtomicU32,
     hits: AtomicU32,
     skipped: AtomicU32,
 }
 
 impl FastPath {
-    fn should_look(&self) -> bool {
+    pub(crate) fn should_look(&self) -> bool {
         let tries = self.tries.load(Ordering::Relaxed);
         let hits = self.hits.load(Ordering::Relaxed);
         if tries < 256 || hits * 8 >= tries {
@@ -199,7 +230,7 @@ impl Network for SystemNetwork {
     fn connect(&self, addr: SocketAddr, timeout: Duration) -> impl Future<Output = Attempt> + Send {
         let (fast, spare) = (Arc::clone(&self.fast), Arc::clone(&self.spare));
         async move {
-            match begin(addr, &fast, &spare) {
+            match begin(addr, &fast, &spare, fast.should_look()) {
                 Begun::Done(a) => a,
                 Begun::Waiting((sock, start)) => wait(sock, addr, start, timeout, spare).await,
             }
@@ -211,11 +242,24 @@ impl Network for SystemNetwork {
         addr: SocketAddr,
         timeout: Duration,
     ) -> Begun<impl Future<Output = Attempt> + Send + 'static> {
-        match begin(addr, &self.fast, &self.spare) {
+        match begin(addr, &self.fast, &self.spare, self.fast.should_look()) {
             Begun::Done(a) => Begun::Done(a),
             Begun::Waiting((sock, start)) => {
                 Begun::Waiting(wait(sock, addr, start, timeout, Arc::clone(&self.spare)))
             }
+        }
+    }
+
+    /// On Linux, for a driver on a thread of its own, an epoll set (`crate::pollset`), which
+    /// waits by blocking that thread; else (or if the set cannot be made: out of descriptors)
+    /// the task set.
+    #[cfg(target_os = "linux")]
+    fn waiting(self: &Arc<Self>, own_thread: bool) -> impl Waiting {
+        let poll = own_thread
+            .then(|| crate::pollset::PollSet::new(Arc::clone(&self.fast), Arc::clone(&self.spare)));
+        match poll {
+            Some(Ok(p)) => SystemWaiting::Poll(Box::new(p)),
+            _ => SystemWaiting::Tasks(Tasks::new(Arc::clone(self))),
         }
     }
 
@@ -241,9 +285,53 @@ impl Network for SystemNetwork {
     }
 }
 
-/// The synchronous start of an attempt: a socket, `connect()`, and (while it pays) a look at
-/// whether the answer is already there; else the socket under way and the start time.
-fn begin(addr: SocketAddr, fast: &FastPath, spare: &Spare) -> Begun<(Socket, Instant)> {
+/// [`SystemNetwork`]'s waiting set on Linux: an epoll set, or tasks if none could be made.
+#[cfg(target_os = "linux")]
+enum SystemWaiting {
+    Poll(Box<crate::pollset::PollSet>),
+    Tasks(Tasks<SystemNetwork>),
+}
+
+#[cfg(target_os = "linux")]
+impl Waiting for SystemWaiting {
+    fn begin(&mut self, addr: SocketAddr, deadline: Deadline, key: usize) -> Option<Attempt> {
+        match self {
+            SystemWaiting::Poll(p) => p.begin(addr, deadline, key),
+            SystemWaiting::Tasks(t) => t.begin(addr, deadline, key),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            SystemWaiting::Poll(p) => p.len(),
+            SystemWaiting::Tasks(t) => t.len(),
+        }
+    }
+
+    async fn next(&mut self, until: Option<Instant>, out: &mut Vec<(usize, Attempt)>) {
+        match self {
+            SystemWaiting::Poll(p) => p.next(until, out).await,
+            SystemWaiting::Tasks(t) => t.next(until, out).await,
+        }
+    }
+
+    fn ready(&mut self, out: &mut Vec<(usize, Attempt)>) {
+        match self {
+            SystemWaiting::Poll(p) => p.ready(out),
+            SystemWaiting::Tasks(t) => t.ready(out),
+        }
+    }
+}
+
+/// The synchronous start of an attempt: a socket, `connect()`, and (if `looking`: while it
+/// pays, [`FastPath`]) a look at whether the answer is already there; else the socket under
+/// way and the start time.
+pub(crate) fn begin(
+    addr: SocketAddr,
+    fast: &FastPath,
+    spare: &Spare,
+    looking: bool,
+) -> Begun<(Socket, Instant)> {
     let start = Instant::now();
     let (mut sock, mut reused) = match spare.take(addr) {
         Ok(s) => s,
@@ -267,7 +355,7 @@ fn begin(addr: SocketAddr, fast: &FastPath, spare: &Spare) -> Begun<(Socket, Ins
     }
     // On loopback and veth the answer has usually been processed before connect() returns:
     // look before paying for reactor registration.
-    if fast.should_look() {
+    if looking {
         let a = look(&sock, addr, start);
         fast.record(a.is_some());
         if let Some((a, reusable)) = a {
@@ -354,7 +442,7 @@ fn tcp_socket(addr: SocketAddr) -> io::Result<Socket> {
 /// `EALREADY` still going, `EISCONN` connected, else the error) and, after an error, leaves
 /// the socket unconnected and reusable; elsewhere by reading `SO_ERROR`.
 #[cfg(any(target_os = "linux", target_os = "android"))]
-fn look(sock: &Socket, addr: SocketAddr, start: Instant) -> Option<(Attempt, bool)> {
+pub(crate) fn look(sock: &Socket, addr: SocketAddr, start: Instant) -> Option<(Attempt, bool)> {
     match sock.connect(&addr.into()) {
         // Still under way, unless an ICMP error came while the socket was busy in the first
         // connect(): the kernel then keeps it as a soft error, which only SO_ERROR reports
@@ -396,7 +484,7 @@ fn settled(sock: &Socket, start: Instant) -> Option<Attempt> {
     }
 }
 
-fn connected(sock: &Socket, start: Instant) -> Attempt {
+pub(crate) fn connected(sock: &Socket, start: Instant) -> Attempt {
     let rtt = start.elapsed();
     // A reset instead of a FIN: no TIME_WAIT left behind, no half-open session on the target.
     let _ = sock.set_linger(Some(Duration::ZERO));
@@ -487,7 +575,7 @@ pub(crate) fn async_error(e: io::Error, start: Instant) -> Attempt {
 
 /// Whether a `connect()` error is the network's answer or a route's (as [`sync_error`] reads
 /// them), not a complaint about the socket.
-fn is_network_error(e: &io::Error) -> bool {
+pub(crate) fn is_network_error(e: &io::Error) -> bool {
     use code::*;
     let n = errno(e);
     [
