@@ -253,6 +253,16 @@ impl PollSet {
     }
 }
 
+impl Drop for PollSet {
+    /// The pooled sockets close with the set: their places in the count of kept sockets are
+    /// given back (the network, and its count, outlive a driver's phase).
+    fn drop(&mut self) {
+        for _ in self.pool.iter().flatten() {
+            self.spare.release();
+        }
+    }
+}
+
 impl Waiting for PollSet {
     fn begin(&mut self, addr: SocketAddr, deadline: Deadline, key: usize) -> Option<Attempt> {
         if let Some(kind) = self.broken {
