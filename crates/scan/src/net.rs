@@ -135,6 +135,7 @@ const SPARE_MIN: usize = 32;
 /// bursts (hundreds in one reactor turn) and the next attempts begin after the burst: with
 /// 32 spare, 59% of a 20 ms scan's sockets were reused; the spares needed are about a
 /// burst's worth.
+#[cfg(unix)]
 const SPARE_MAX: usize = 1024;
 
 impl Spare {
