@@ -104,8 +104,9 @@ impl SystemNetwork {
     }
 }
 
-/// Sockets whose attempt was refused, kept for the next attempts (at most [`Spare::cap`] per
-/// family, counted in the descriptor budget). Most ports of a scan refuse,
+/// Sockets whose attempt was refused, kept for the next attempts (at most twice [`Spare::cap`]
+/// in all, here and in the drivers' epoll sets, counted in the descriptor budget). Most ports
+/// of a scan refuse,
 /// and a socket whose connection was refused is whole: on Linux, calling `connect()` on it
 /// again reports the refusal and returns it to the unconnected state (the kernel dissolves
 /// the failed association), after which it connects anew. Reusing it saves a `socket()` and a
