@@ -121,7 +121,8 @@ pub(crate) struct Spare {
     v4: Mutex<Vec<Socket>>,
     v6: Mutex<Vec<Socket>>,
     opened: AtomicU64,
-    /// Sockets kept at most per family; 0 until a scan sets it (then [`SPARE_MIN`] at least).
+    /// A family's share of the sockets kept (twice this in all); 0 until a scan sets it
+    /// (then [`SPARE_MIN`] at least).
     cap: AtomicUsize,
     /// Sockets kept now, here and in the drivers' own epoll sets (`crate::pollset`), both
     /// families: at most twice `cap`, the descriptors [`Network::kept_descriptors`] reserves.
@@ -160,7 +161,7 @@ impl Spare {
         }
     }
 
-    pub(crate) fn new_socket(&self, addr: SocketAddr) -> io::Result<Socket> {
+    fn new_socket(&self, addr: SocketAddr) -> io::Result<Socket> {
         self.opened.fetch_add(1, Ordering::Relaxed);
         tcp_socket(addr)
     }

@@ -31,7 +31,7 @@ pub struct Deadline {
     pub retry: bool,
 }
 
-/// How often a waiting attempt looks again at a live estimate that may have shrunk.
+/// How often a waiting attempt is looked at again before its deadline.
 pub(crate) const RECHECK: Duration = Duration::from_millis(100);
 
 impl Deadline {
@@ -47,18 +47,16 @@ impl Deadline {
     }
 
     /// How long after `elapsed` (the time since the attempt began) it should next be looked
-    /// at: at its deadline, or sooner if the estimate may still change. `None`: it has timed
-    /// out. (In durations, so that the tests' paused clock and the real one both work.)
+    /// at: at its deadline, and at least every [`RECHECK`] (a live estimate may have shrunk;
+    /// and the epoll set's heap of checks then holds those of attempts already over for at
+    /// most that long, whatever `--timeout` is). `None`: it has timed out. (In durations, so
+    /// that the tests' paused clock and the real one both work.)
     pub(crate) fn next_check(&self, elapsed: Duration) -> Option<Duration> {
         let left = self
             .current()
             .checked_sub(elapsed)
             .filter(|d| !d.is_zero())?;
-        Some(if self.live.is_some() {
-            left.min(RECHECK)
-        } else {
-            left
-        })
+        Some(left.min(RECHECK))
     }
 }
 
