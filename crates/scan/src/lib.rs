@@ -4,7 +4,7 @@
 //! The flow: [`TargetsBuilder`] and [`ports::select`] turn user input into a [`Targets`] and a
 //! [`PortSet`] (or a typed error naming the bad token, before anything is sent);
 //! [`Scanner::builder`] takes them with timing options; [`Scanner::run`] drives the attempts
-//! and calls back with events; [`explain`] joins an open port to the registry. UDP has its own
+//! and calls back with events; [`explain()`] joins an open port to the registry. UDP has its own
 //! engine, [`udp::UdpScanner`], with the same events.
 
 pub mod check;

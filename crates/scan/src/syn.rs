@@ -14,7 +14,7 @@
 //!   is SipHash-1-3 today; its algorithm is not promised, and any keyed hash of this quality
 //!   would do.
 //! - **State per probe: its answer, one chunk at a time.** The walk goes in chunks of
-//!   [`CHUNK`] positions: a chunk's probes are sent, the silent ones sent again after a wait
+//!   `CHUNK` positions: a chunk's probes are sent, the silent ones sent again after a wait
 //!   derived from the round trips seen, and its results reported before the next chunk's, so
 //!   memory is that of one chunk (a slot per probe) for a scan of any size and results stream
 //!   out chunk by chunk (each host's `HostDone` at the end). After the last round, silence is
@@ -50,7 +50,7 @@
 //!   per round trip), which grows while round trips stay near the shortest seen and shrinks
 //!   when they grow (queueing delay: a buffer on the path filling up before it drops). Round
 //!   trips come from each probe's send time (kept per chunk position) and its answer's
-//!   arrival, resets included. See [`Pace`]; the send buffer, when full, is waited for.
+//!   arrival, resets included. See `Pace`; the send buffer, when full, is waited for.
 //! - **Checkpoints** (`scan --resume`): after each chunk every position below its end is
 //!   final, which is what a [`WalkPoint`] says; a resumed scan starts at the chunk it names.
 //!
