@@ -77,6 +77,8 @@ pub(crate) struct PollSet {
     spare: Arc<Spare>,
     /// Set when the epoll set itself failed: every attempt under way gets this error.
     broken: Option<io::ErrorKind>,
+    /// `epoll_wait` calls made (the tests check that an idle set sleeps).
+    polls: u64,
 }
 
 impl PollSet {
@@ -92,13 +94,14 @@ impl PollSet {
             fast,
             spare,
             broken: None,
+            polls: 0,
         })
     }
 
     /// Puts an attempt on entry `e` (its `connect()` under way) and books its first check.
     fn track(&mut self, e: usize, key: usize, addr: SocketAddr, start: Instant, d: Deadline) {
         self.seq += 1;
-        let first = start + d.next_check(start.elapsed()).unwrap_or_default();
+        let first = Instant::now() + d.next_check(start.elapsed()).unwrap_or_default();
         self.checks.push(Reverse((first, e, self.seq)));
         self.entries[e].attempt = Some(Current {
             key,
@@ -145,6 +148,11 @@ impl PollSet {
             return;
         };
         self.waiting -= 1;
+        if self.waiting == 0 {
+            // Every check left belongs to an attempt that is over: none may set a wake-up
+            // (with nothing under way, `next` sleeps until the caller's time).
+            self.checks.clear();
+        }
         out.push((cur.key, outcome));
         if reusable && self.spare.reserve() {
             let fam = usize::from(self.entries[e].v6);
@@ -158,6 +166,7 @@ impl PollSet {
     /// ended. Returns whether the set may hold more (the buffer came back full).
     fn drain(&mut self, timeout: Duration, out: &mut Vec<(usize, Attempt)>) -> io::Result<bool> {
         let mut events = std::mem::replace(&mut self.events, Events::with_capacity(0));
+        self.polls += 1;
         let r = match self.poll.poll(&mut events, Some(timeout)) {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(()),
             r => r,
@@ -341,5 +350,60 @@ impl Waiting for PollSet {
             }
         }
         self.expire(out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A listener whose accept queue is full drops SYNs: an attempt on it waits in the set
+    /// until the queue has room and the kernel's retransmitted SYN (after 1 s) is answered.
+    #[tokio::test]
+    async fn a_late_answer_is_read_and_an_idle_set_sleeps() {
+        let listener = Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+        listener
+            .bind(&"127.0.0.1:0".parse::<SocketAddr>().unwrap().into())
+            .unwrap();
+        listener.listen(0).unwrap();
+        let addr = listener.local_addr().unwrap().as_socket().unwrap();
+        // With a backlog of 0, one connection waiting to be accepted fills the queue.
+        let _first = std::net::TcpStream::connect(addr).unwrap();
+        let mut set = PollSet::new(Arc::default(), Arc::default()).unwrap();
+        let deadline = Deadline {
+            cap: Duration::from_secs(3),
+            live: None,
+            retry: false,
+        };
+        assert!(
+            set.begin(addr, deadline, 7).is_none(),
+            "the SYN is dropped: it waits"
+        );
+        assert_eq!(set.len(), 1);
+        // Room in the queue: the retransmitted SYN is answered.
+        let _accepted = listener.accept().unwrap();
+        let mut out = Vec::new();
+        let started = Instant::now();
+        while out.is_empty() && started.elapsed() < Duration::from_secs(3) {
+            set.next(None, &mut out).await;
+        }
+        assert!(
+            matches!(out.as_slice(), [(7, Attempt::Open { .. })]),
+            "{out:?}"
+        );
+        assert_eq!(set.len(), 0);
+        // Nothing under way: waiting for the caller's time sleeps in epoll_wait (at most
+        // 100 ms at a time), whatever checks the answered attempt had booked.
+        let until = Instant::now() + Duration::from_millis(300);
+        let polls = set.polls;
+        while Instant::now() < until {
+            set.next(Some(until), &mut out).await;
+        }
+        assert_eq!(out.len(), 1);
+        let used = set.polls - polls;
+        assert!(
+            used <= 6,
+            "{used} epoll_wait calls in 300 ms with nothing under way"
+        );
     }
 }
