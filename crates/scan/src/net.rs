@@ -48,8 +48,8 @@ pub trait Network: Send + Sync + 'static {
     fn connect(&self, addr: SocketAddr, timeout: Duration) -> impl Future<Output = Attempt> + Send;
 
     /// Begins an attempt: when the outcome is there as soon as it has begun (loopback and
-    /// veth answer inside `connect()`), it is returned at once and the engine spends no task
-    /// on it; otherwise the rest of the attempt, to await. By default, all of [`connect`].
+    /// veth answer inside `connect()`), it is returned at once and the default waiting set
+    /// ([`Tasks`]) spends no task on it; otherwise the rest of the attempt, to await. By default, all of [`connect`].
     ///
     /// [`connect`]: Network::connect
     fn begin(

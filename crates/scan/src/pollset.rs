@@ -229,15 +229,15 @@ impl PollSet {
         self.checks.clear();
     }
 
-    /// An attempt on a pooled (registered) socket; `Err(())` if that socket would not
-    /// connect again (it is closed; the caller starts the attempt afresh).
+    /// An attempt on a pooled (registered) socket; `Err` (the deadline back) if that socket
+    /// would not connect again (it is closed; the caller starts the attempt afresh).
     fn begin_pooled(
         &mut self,
         e: usize,
         addr: SocketAddr,
         deadline: Deadline,
         key: usize,
-    ) -> Result<Option<Attempt>, ()> {
+    ) -> Result<Option<Attempt>, Deadline> {
         self.spare.release();
         let start = Instant::now();
         match self.entries[e].sock.connect(&addr.into()) {
@@ -256,7 +256,7 @@ impl PollSet {
             }
             Err(_) => {
                 self.close(e);
-                Err(())
+                Err(deadline)
             }
         }
     }
@@ -283,11 +283,12 @@ impl Waiting for PollSet {
         let fam = usize::from(addr.is_ipv6());
         let looking = self.fast.should_look();
         // Where answers do not come at once, a registered socket from the pool.
-        if !looking
-            && let Some(e) = self.pool[fam].pop()
-            && let Ok(r) = self.begin_pooled(e, addr, deadline.clone(), key)
-        {
-            return r;
+        let mut deadline = deadline;
+        if !looking && let Some(e) = self.pool[fam].pop() {
+            match self.begin_pooled(e, addr, deadline, key) {
+                Ok(r) => return r,
+                Err(d) => deadline = d,
+            }
         }
         match begin(addr, &self.fast, &self.spare, looking) {
             Begun::Done(a) => Some(a),
